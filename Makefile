@@ -1,0 +1,37 @@
+# Two entry points for a fresh machine: `make run` (set up + benchmark the default judge) and
+# `make test` (set up + run the test suite). Both create .venv and install everything themselves.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The workplace keeps CodePrefBench beside the checkout; elsewhere the loader downloads it.
+DATA ?= $(firstword $(wildcard ../shared/data/codeprefbench))
+DATA_FLAG := $(if $(DATA),--data $(DATA),)
+export HF_HUB_OFFLINE ?= 1
+export HF_DATASETS_OFFLINE ?= 1
+export HF_HUB_DISABLE_UPDATE_CHECK ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: setup run test test-all lint
+
+$(BIN)/codefavor: pyproject.toml requirements.txt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	# torch first and pinned: an unpinned torch (or one pulled in by trl/peft) is a multi-GB CUDA build.
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -r requirements.txt
+	$(BIN)/pip install -q --no-deps -e .
+	touch $(BIN)/codefavor
+
+setup: $(BIN)/codefavor
+
+run: setup
+	$(BIN)/codefavor bench $(DATA_FLAG) $(ARGS)
+
+test: setup
+	$(BIN)/python -m pytest -q $(ARGS)
+
+test-all: setup
+	$(BIN)/python -m pytest -q -m "not gpu and not network" $(ARGS)
+
+lint: setup
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks

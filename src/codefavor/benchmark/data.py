@@ -1,0 +1,145 @@
+"""Find, verify and load the CodePrefBench files.
+
+Resolution order: `--data DIR`, then `$CODEFAVOR_DATA`, then the user cache directory, then a
+download from the authors' repository at a pinned commit into the cache. Every file is checked
+against its pinned sha256 and written atomically (temp file + rename); offline, the download fails
+with one clear line. The split into dev/test is a deterministic 50/50 by a hash of `task_id`, so
+the pairs that share a seed task always land in the same split.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Literal
+
+from codefavor.errors import CodefavorError
+from codefavor.records import CATEGORIES, BenchTask, Category, read_records
+
+Split = Literal["dev", "test", "all"]
+
+BASE_URL = (
+    "https://raw.githubusercontent.com/amazon-science/llm-code-preference/"
+    "99b404d5abdcff45c6029d44e30191c6e29071d8/datasets/eval"
+)
+FILES: dict[Category, tuple[str, str]] = {
+    "correctness": (
+        "correctness-alignment.jsonl.gz",
+        "0e3cca58bcccd42b3d89ee1f822f4b404a9ae1dd7bb3151b3519fa82240aacfb",
+    ),
+    "efficiency": (
+        "efficiency-alignment.jsonl.gz",
+        "8260b95f426d20d784ef983846bf5ff00efd62f065ad7026a2ed7ec228b0aa7e",
+    ),
+    "security": ("security-alignment.jsonl.gz", "9235e6d4b827f9941a6cbf399e3582f98a459fbc0358c4cd97bf938fe6698d98"),
+    "human-preference": (
+        "human-preference-alignment.jsonl.gz",
+        "8f64809630931ba79e093da73223857bda7ec970c8fa255c90ee2e5db482bbae",
+    ),
+}
+EXPECTED_COUNTS: dict[Category, int] = {
+    "correctness": 660,
+    "efficiency": 352,
+    "security": 207,
+    "human-preference": 145,
+}
+
+
+def cache_dir() -> Path:
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("codefavor")) / "codeprefbench"
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _verify(path: Path, expected: str) -> None:
+    got = sha256_file(path)
+    if got != expected:
+        raise CodefavorError(
+            f"{path}: sha256 {got} does not match the pinned {expected}; "
+            "delete the file to download it again, or point --data at the right copy"
+        )
+
+
+def download(category: Category, dest_dir: Path, base_url: str | None = None, timeout: float = 60.0) -> Path:
+    """Download one file into `dest_dir`, verify its checksum, and move it into place atomically."""
+    name, digest = FILES[category]
+    url = f"{(base_url or os.environ.get('CODEFAVOR_BENCH_URL') or BASE_URL).rstrip('/')}/{name}"
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    dest = dest_dir / name
+    tmp = dest_dir / f".{name}.{os.getpid()}.part"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp, open(tmp, "wb") as out:
+            while chunk := resp.read(1 << 16):
+                out.write(chunk)
+    except (urllib.error.URLError, OSError, TimeoutError) as e:
+        tmp.unlink(missing_ok=True)
+        reason = getattr(e, "reason", e)
+        raise CodefavorError(
+            f"could not download {url} ({reason}); when offline, pass --data DIR "
+            "or set CODEFAVOR_DATA to a folder holding the CodePrefBench files"
+        ) from None
+    try:
+        _verify(tmp, digest)
+    except CodefavorError:
+        tmp.unlink(missing_ok=True)
+        raise CodefavorError(f"downloaded {url} but its sha256 does not match the pinned checksum") from None
+    os.replace(tmp, dest)
+    return dest
+
+
+def resolve_file(
+    category: Category, data_dir: str | Path | None = None, *, allow_download: bool = True, base_url: str | None = None
+) -> Path:
+    """The verified local path of one category's file, downloading it into the cache if needed."""
+    name, digest = FILES[category]
+    if data_dir is not None:
+        path = Path(data_dir) / name
+        if not path.exists():
+            raise CodefavorError(f"{path}: not found (--data points at a folder without the CodePrefBench files)")
+        _verify(path, digest)
+        return path
+    candidates = []
+    if os.environ.get("CODEFAVOR_DATA"):
+        candidates.append(Path(os.environ["CODEFAVOR_DATA"]) / name)
+    candidates.append(cache_dir() / name)
+    for path in candidates:
+        if path.exists():
+            _verify(path, digest)
+            return path
+    if not allow_download:
+        raise CodefavorError(f"{name} not found in $CODEFAVOR_DATA or {cache_dir()}; run 'codefavor download'")
+    return download(category, cache_dir(), base_url=base_url)
+
+
+def split_of(task_id: str) -> Literal["dev", "test"]:
+    """Deterministic 50/50 split by a hash of the task id."""
+    return "dev" if hashlib.sha256(task_id.encode("utf-8")).digest()[0] % 2 == 0 else "test"
+
+
+def load_tasks(
+    categories: list[Category] | tuple[Category, ...] = CATEGORIES,
+    data_dir: str | Path | None = None,
+    split: Split = "all",
+    **resolve_opts: object,
+) -> list[BenchTask]:
+    """Load the chosen categories (in file order), optionally keeping one split."""
+    tasks: list[BenchTask] = []
+    for cat in categories:
+        if cat not in FILES:
+            raise CodefavorError(f"unknown category {cat!r}; expected one of {', '.join(CATEGORIES)}")
+        path = resolve_file(cat, data_dir, **resolve_opts)  # type: ignore[arg-type]
+        for t in read_records(path, BenchTask, defaults={"category": cat}):
+            if split == "all" or split_of(t.task_id) == split:
+                tasks.append(t)
+    return tasks

@@ -1,0 +1,92 @@
+"""Pairwise judges: the interface, and `load_judge(spec)` that builds one from a spec string.
+
+A judge is batch-first: it takes a list of `PairItem`s and returns one `Verdict` per item, in order.
+`decision` names a position ("A" = the first code shown) or "undecided". Spec strings:
+`shorter`, `longer`, `random:SEED` (baselines), `gen:BACKEND_SPEC` (generative judge over any
+backend), `hf-cls:PATH`, `hf-gen:PATH` (local trained judges), `evidence` and `evidence+SPEC`
+(evidence first, SPEC where the evidence is silent). Each branch imports its module lazily.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from codefavor.errors import CodefavorError
+from codefavor.records import Decision
+
+DEFAULT_JUDGE = "shorter"
+
+
+@dataclass(frozen=True)
+class PairItem:
+    """One question for a judge: which of `a` and `b` better meets `criterion` for `instruction`.
+    `category` (a benchmark category name, when known) lets evidence judges pick their checks."""
+
+    instruction: str
+    a: str
+    b: str
+    criterion: str
+    category: str | None = None
+    id: str = ""
+
+
+@dataclass
+class Verdict:
+    decision: Decision
+    prob_a: float | None = None  # P(A is better), when the judge has one
+    signal: str | None = None  # what decided: "length", "model", "tests", "bandit", ...
+    raw_output: str | None = None
+    details: dict[str, Any] | None = None
+    latency_s: float | None = None
+    usage: dict[str, int] | None = None
+    error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Judge(Protocol):
+    spec: str
+    batch_size: int  # how many items the runner hands over at once (bigger for concurrent backends)
+
+    def judge(self, items: Sequence[PairItem]) -> list[Verdict]: ...
+
+
+def load_judge(spec: str, **options: Any) -> Judge:
+    """Build a judge from its spec string. `options` go to model-backed judges (base_url, ...)."""
+    spec = spec.strip()
+    head, _, rest = spec.partition(":")
+    if spec.startswith("evidence"):
+        from codefavor.judges.evidence import load_evidence_judge  # type: ignore[import-not-found]
+
+        return load_evidence_judge(spec, **options)
+    match head:
+        case "shorter" | "longer" if not rest:
+            from codefavor.judges.baselines import LengthJudge
+
+            return LengthJudge(prefer=head)
+        case "random":
+            from codefavor.judges.baselines import RandomJudge
+
+            try:
+                seed = int(rest) if rest else 0
+            except ValueError:
+                raise CodefavorError(f"judge spec {spec!r}: the seed must be an integer, e.g. 'random:0'") from None
+            return RandomJudge(seed=seed)
+        case "gen" if rest:
+            from codefavor.judges.generative import GenerativeJudge  # type: ignore[import-not-found]
+
+            return GenerativeJudge(rest, **options)
+        case "hf-cls" if rest:
+            from codefavor.judges.classifier import ClassifierJudge  # type: ignore[import-not-found]
+
+            return ClassifierJudge(rest, **options)
+        case "hf-gen" if rest:
+            from codefavor.judges.generative import GenerativeJudge  # type: ignore[import-not-found]
+
+            return GenerativeJudge("hf:" + rest, **options)
+    raise CodefavorError(
+        f"unknown judge spec {spec!r}; expected 'shorter', 'longer', 'random:SEED', 'gen:BACKEND', "
+        "'hf-cls:PATH', 'hf-gen:PATH', 'evidence' or 'evidence+SPEC'"
+    )
