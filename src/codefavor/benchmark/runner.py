@@ -121,7 +121,7 @@ def run_bench(
             verdicts = judge.judge([present(t, o, protocol) for t, o in chunk])
             if len(verdicts) != len(chunk):
                 raise RuntimeError(f"judge {judge.spec!r} returned {len(verdicts)} verdicts for {len(chunk)} items")
-            for (t, o), v in zip(chunk, verdicts):
+            for (t, o), v in zip(chunk, verdicts, strict=True):
                 sink.write(
                     Judgment(
                         task_id=t.id,
