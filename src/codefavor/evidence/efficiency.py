@@ -1,0 +1,240 @@
+"""Efficiency evidence: which of two candidates is faster on scaled-up versions of the instruction's examples.
+
+The instruction's example calls are grown along a ladder of sizes (`scaling.ladder`); both
+candidates run every input in turns inside one sandboxed process (`timing_harness.py`), which
+stops climbing once the slower one passes a small CPU budget or times out. We decide on the
+largest level where both ran: inputs where the candidates disagree on the output (or fail) are set
+aside, a candidate that times out where the other finishes well inside the limit is the slower,
+and otherwise the faster one must win by a clear ratio of minimum CPU times *and* in every round,
+so a noisy machine cannot fake a gap. Anything less is "undecided".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from codefavor.evidence.scaling import Call, entry_point, example_calls, ladder
+from codefavor.records import Decision, content_id
+
+TARGETS: tuple[int, ...] = (16, 64, 256, 1024, 4096, 16384, 65536)
+HARNESS = Path(__file__).with_name("timing_harness.py")
+
+
+@dataclass(frozen=True)
+class EfficiencyConfig:
+    """Knobs of the measurement and the decision (tuned on CodePrefBench's dev split only)."""
+
+    targets: tuple[int, ...] = TARGETS
+    max_calls: int = 2  # example calls kept per level (the largest ones)
+    call_limit: float = 1.0  # CPU seconds one call may take before it counts as a timeout
+    level_budget: float = 0.05  # the ladder stops after the level where the slower passes this
+    total_budget: float = 6.0  # CPU seconds for the whole job
+    wall_limit: float = 30.0  # the sandbox kills the job after this many wall seconds
+    min_rounds: int = 3
+    max_rounds: int = 7
+    threshold: float = 1.25  # the faster must be this many times faster (ratio of minimum times)
+    min_time: float = 2e-5  # below this (seconds, slower side) a level is too quick to compare
+    timeout_margin: float = 4.0  # a timeout decides only if the other finished in limit / margin
+
+
+@dataclass
+class EfficiencyEvidence:
+    decision: Decision
+    reason: str  # what decided, or why not: "timeout", "cpu-time", "no-gap", "no-entry", ...
+    ratio: float | None = None  # min time of B / min time of A at the deciding level
+    level: int | None = None
+    target: int | None = None
+    time_a: float | None = None
+    time_b: float | None = None
+    inputs: int = 0  # inputs compared at the deciding level
+    dropped: dict[str, int] = field(default_factory=dict)  # inputs set aside, by why
+    entry: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v not in (None, {})}
+
+
+Runner = Callable[[dict[str, Any], float], dict[str, Any]]
+
+
+def run_harness(job: dict[str, Any], wall_limit: float) -> dict[str, Any]:
+    """Run the timing harness in a fresh interpreter with memory and CPU limits, in an empty folder.
+
+    Returns the harness's JSON, or {"error": ...} when it crashed or ran out of time.
+    """
+
+    def limits() -> None:  # pragma: no cover - runs in the child
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+        cpu = int(wall_limit) + 1
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+        os.setsid()
+
+    with tempfile.TemporaryDirectory(prefix="cf-eff-") as tmp:
+        try:
+            proc = subprocess.run(
+                [sys.executable, "-I", "-S", str(HARNESS)],
+                input=json.dumps(job),
+                capture_output=True,
+                text=True,
+                timeout=wall_limit,
+                cwd=tmp,
+                preexec_fn=limits,
+                env={"PATH": "/usr/bin:/bin", "PYTHONHASHSEED": "0"},
+            )
+        except subprocess.TimeoutExpired:
+            return {"error": "wall-timeout"}
+    lines = proc.stdout.strip().splitlines()
+    if not lines:
+        return {"error": f"harness exited {proc.returncode}: {proc.stderr.strip()[-300:]}"}
+    try:
+        return json.loads(lines[-1])
+    except json.JSONDecodeError:
+        return {"error": "harness output unreadable"}
+
+
+def build_job(
+    instruction: str, code_a: str, code_b: str, config: EfficiencyConfig = EfficiencyConfig()
+) -> tuple[dict[str, Any] | None, EfficiencyEvidence | None]:
+    """The harness job for a pair, or (None, undecided evidence saying why there is none)."""
+    entry = entry_point(instruction, [code_a, code_b])
+    if entry is None:
+        return None, EfficiencyEvidence("undecided", "no-entry")
+    calls: list[Call] = example_calls(instruction, entry)
+    if not calls:
+        return None, EfficiencyEvidence("undecided", "no-examples", entry=entry)
+    levels = ladder(calls, config.targets, content_id(instruction), max_calls=config.max_calls)
+    job = {
+        "codes": [code_a, code_b],
+        "entry": entry,
+        "levels": [[c.source(entry) for c in level] for level in levels],
+        "call_limit": config.call_limit,
+        "level_budget": config.level_budget,
+        "total_budget": config.total_budget,
+        "min_rounds": config.min_rounds,
+        "max_rounds": config.max_rounds,
+    }
+    return job, None
+
+
+def decide(
+    result: dict[str, Any], config: EfficiencyConfig = EfficiencyConfig(), entry: str | None = None
+) -> EfficiencyEvidence:
+    """Read the harness result of a two-candidate job into a decision (pure; see the module doc)."""
+    if "error" in result:
+        return EfficiencyEvidence("undecided", "harness-error", entry=entry, dropped={result["error"]: 1})
+    if result.get("stopped") == "setup":
+        return EfficiencyEvidence("undecided", "does-not-compile", entry=entry)
+    dropped: dict[str, int] = {}
+    best: EfficiencyEvidence | None = None
+    for li, level in enumerate(result.get("levels", [])):
+        usable, slow_a, slow_b = [], 0, 0
+        for inp in level["inputs"]:
+            ra, rb = inp["runs"]
+            sa, sb = ra["status"], rb["status"]
+            if sa == "ok" and sb == "ok":
+                if ra["out"] != rb["out"]:
+                    dropped["disagree"] = dropped.get("disagree", 0) + 1
+                elif ra["times"] and rb["times"]:
+                    usable.append((ra["times"], rb["times"]))
+            elif (
+                sa == "timeout"
+                and sb == "ok"
+                and min(rb["times"] or [config.call_limit]) * config.timeout_margin < config.call_limit
+            ):
+                slow_a += 1
+            elif (
+                sb == "timeout"
+                and sa == "ok"
+                and min(ra["times"] or [config.call_limit]) * config.timeout_margin < config.call_limit
+            ):
+                slow_b += 1
+            else:
+                key = "both-timeout" if sa == sb == "timeout" else "error"
+                dropped[key] = dropped.get(key, 0) + 1
+        target = config.targets[li] if li < len(config.targets) else None
+        if slow_a and not slow_b:
+            return EfficiencyEvidence(
+                "B", "timeout", level=li, target=target, inputs=slow_a, dropped=dropped, entry=entry
+            )
+        if slow_b and not slow_a:
+            return EfficiencyEvidence(
+                "A", "timeout", level=li, target=target, inputs=slow_b, dropped=dropped, entry=entry
+            )
+        if not usable:
+            continue
+        ta = sum(min(a) for a, _ in usable)
+        tb = sum(min(b) for _, b in usable)
+        if max(ta, tb) < config.min_time:
+            continue
+        rounds = min(min(len(a), len(b)) for a, b in usable)
+        per_round = [(sum(a[r] for a, _ in usable), sum(b[r] for _, b in usable)) for r in range(rounds)]
+        ratio = tb / ta if ta > 0 else float("inf")
+        if ratio >= config.threshold and all(b > a for a, b in per_round):
+            decision: Decision = "A"
+        elif ratio <= 1 / config.threshold and all(a > b for a, b in per_round):
+            decision = "B"
+        else:
+            decision = "undecided"
+        best = EfficiencyEvidence(
+            decision,
+            "cpu-time" if decision != "undecided" else "no-gap",
+            ratio=round(ratio, 4),
+            level=li,
+            target=target,
+            time_a=ta,
+            time_b=tb,
+            inputs=len(usable),
+            dropped=dropped,
+            entry=entry,
+        )
+    if best is None:
+        reason = "disagree" if dropped.get("disagree") else "nothing-measured"
+        return EfficiencyEvidence("undecided", reason, dropped=dropped, entry=entry)
+    return best
+
+
+def compare_efficiency(
+    instruction: str,
+    code_a: str,
+    code_b: str,
+    config: EfficiencyConfig = EfficiencyConfig(),
+    runner: Runner | None = None,
+) -> EfficiencyEvidence:
+    """Which of `code_a` and `code_b` is faster on the instruction's scaled-up examples ("A", "B"
+    or "undecided", with the measurements). `runner(job, wall_limit)` executes the harness job; by
+    default a fresh limited interpreter."""
+    job, early = build_job(instruction, code_a, code_b, config)
+    if job is None:
+        assert early is not None
+        return early
+    result = (runner or run_harness)(job, config.wall_limit)
+    return decide(result, config, entry=job["entry"])
+
+
+def compare_many(
+    pairs: Sequence[tuple[str, str, str]],
+    config: EfficiencyConfig = EfficiencyConfig(),
+    runner: Runner | None = None,
+    workers: int = 1,
+) -> list[EfficiencyEvidence]:
+    """`compare_efficiency` over (instruction, a, b) triples, `workers` jobs at a time, in order.
+
+    One worker by default: parallel jobs share the cores and blur each other's timings.
+    """
+    if workers <= 1 or len(pairs) <= 1:
+        return [compare_efficiency(i, a, b, config, runner) for i, a, b in pairs]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda p: compare_efficiency(p[0], p[1], p[2], config, runner), pairs))
