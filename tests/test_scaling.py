@@ -9,10 +9,12 @@ import pytest
 from codefavor.evidence.scaling import (
     Call,
     _is_prime,
+    calls_under_other_name,
     entry_point,
     example_calls,
     grow,
     ladder,
+    level_calls,
     scale_call,
     scale_int,
 )
@@ -126,14 +128,32 @@ def test_grow_strings_sets_dicts_and_matrices():
     assert grow([], 10, rng) == [] and grow(None, 10, rng) is None and grow(2.5, 10, rng) == 2.5
 
 
-def test_scale_call_grows_collections_and_keeps_their_scalars():
+def test_scale_call_grows_collections_and_keeps_the_call_meaningful():
     rng = random.Random(2)
-    call = Call(([5, 1, 4, 2], "abc", 3), (("sep", ","),))
+    call = Call(([5, 1, 4, 2], "abc", 3, 99), (("sep", ","),))
     big = scale_call(call, 400, rng)
     assert len(big.args[0]) == 400 and len(big.args[1]) == 300  # the longest reaches the target
-    assert big.args[2] == 3 and big.kwargs == (("sep", ","),)  # the k and the separator stay
-    only_ints = scale_call(Call((20, 7)), 800, rng)
+    assert big.args[2] == 300  # a k within the length grows in proportion ("fresh" mode)...
+    assert big.args[3] == 99 and big.kwargs == (("sep", ","),)  # ...a bigger value and a separator stay
+    tiled = scale_call(call, 400, rng, mode="tile")
+    assert tiled.args[0] == [5, 1, 4, 2] * 100 and tiled.args[2] == 3  # tiling keeps every scalar
+    only_ints = scale_call(Call((20, 7)), 80, rng)  # no collection: integers grow by (80 / 8) ** 2
     assert only_ints.args[0] == 2000 and _is_prime(only_ints.args[1]) and only_ints.args[1] >= 700
+    pairs = [Call((["()(", ")"],)), Call(([")", ")"],))]  # always two strings: a fixed-shape pair
+    grown = scale_call(pairs[0], 300, rng, fixed={0})
+    assert len(grown.args[0]) == 2 and len(grown.args[0][0]) == 300 and set(grown.args[0][0]) <= set("()")
+    assert level_calls(pairs, 300, "s")[0].args[0][0] != "()("  # level_calls finds the fixed shape itself
+    assert all(len(c.args[0]) == 2 for c in level_calls(pairs, 300, "s"))
+
+
+def test_examples_under_another_name_and_tiny_alphabets():
+    text = 'def sorted_list_sum(lst):\n    assert list_sort(["aa", "a", "aaa"]) => ["aa"]\n    print(len(x))'
+    code = "def sorted_list_sum(lst):\n    return lst\n"
+    assert calls_under_other_name(text, code, "sorted_list_sum") == [Call((["aa", "a", "aaa"],))]
+    assert calls_under_other_name(text, "def sorted_list_sum(a, b): pass", "sorted_list_sum") == []
+    words = grow(["aa", "a", "aaa"], 1000, random.Random(3))  # unique strings over "a" alone: letters widen
+    assert len(set(words)) == 3000 and max(map(len, words)) < 12
+    assert len(set(grow("aaaa", 100, random.Random(3)))) > 10
 
 
 def test_ladder_is_seeded_and_grows():

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from codefavor.evidence.scaling import Call, entry_point, example_calls, ladder
+from codefavor.evidence.scaling import Call, calls_under_other_name, entry_point, example_calls, level_calls
 from codefavor.records import Decision, content_id
 
 TARGETS: tuple[int, ...] = (16, 64, 256, 1024, 4096, 16384, 65536)
@@ -36,8 +36,8 @@ class EfficiencyConfig:
     max_calls: int = 2  # example calls kept per level (the largest ones)
     call_limit: float = 1.0  # CPU seconds one call may take before it counts as a timeout
     level_budget: float = 0.05  # the ladder stops after the level where the slower passes this
-    total_budget: float = 6.0  # CPU seconds for the whole job
-    wall_limit: float = 30.0  # the sandbox kills the job after this many wall seconds
+    total_budget: float = 4.0  # CPU seconds of measured runs for the whole ladder
+    wall_limit: float = 30.0  # the sandbox kills a level's job after this many wall seconds
     min_rounds: int = 3
     max_rounds: int = 7
     threshold: float = 1.25  # the faster must be this many times faster (ratio of minimum times)
@@ -83,7 +83,7 @@ def run_harness(job: dict[str, Any], wall_limit: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="cf-eff-") as tmp:
         try:
             proc = subprocess.run(
-                [sys.executable, "-I", "-S", str(HARNESS)],
+                [sys.executable, "-I", str(HARNESS)],
                 input=json.dumps(job),
                 capture_output=True,
                 text=True,
@@ -103,28 +103,68 @@ def run_harness(job: dict[str, Any], wall_limit: float) -> dict[str, Any]:
         return {"error": "harness output unreadable"}
 
 
-def build_job(
-    instruction: str, code_a: str, code_b: str, config: EfficiencyConfig = EfficiencyConfig()
-) -> tuple[dict[str, Any] | None, EfficiencyEvidence | None]:
-    """The harness job for a pair, or (None, undecided evidence saying why there is none)."""
+def plan(instruction: str, code_a: str, code_b: str) -> tuple[str | None, list[Call], str]:
+    """The entry function and the example calls to scale, or an empty list and why not."""
     entry = entry_point(instruction, [code_a, code_b])
     if entry is None:
-        return None, EfficiencyEvidence("undecided", "no-entry")
-    calls: list[Call] = example_calls(instruction, entry)
-    if not calls:
-        return None, EfficiencyEvidence("undecided", "no-examples", entry=entry)
-    levels = ladder(calls, config.targets, content_id(instruction), max_calls=config.max_calls)
-    job = {
-        "codes": [code_a, code_b],
-        "entry": entry,
-        "levels": [[c.source(entry) for c in level] for level in levels],
-        "call_limit": config.call_limit,
-        "level_budget": config.level_budget,
-        "total_budget": config.total_budget,
-        "min_rounds": config.min_rounds,
-        "max_rounds": config.max_rounds,
-    }
-    return job, None
+        return None, [], "no-entry"
+    calls: list[Call] = example_calls(instruction, entry) or calls_under_other_name(instruction, code_a, entry)
+    return entry, calls, "" if calls else "no-examples"
+
+
+def climb(
+    code_a: str,
+    code_b: str,
+    entry: str,
+    calls: Sequence[Call],
+    seed: str,
+    config: EfficiencyConfig = EfficiencyConfig(),
+    runner: Runner | None = None,
+) -> dict[str, Any]:
+    """Run the ladder level by level (each level built only when reached) until the slower candidate
+    passes the level budget, a run times out, or the job's CPU budget is spent.
+
+    Returns {"levels": [harness result per level], "stopped": why} or {"error": ...}.
+    """
+    run = runner or run_harness
+    levels: list[dict[str, Any]] = []
+    spent = 0.0
+    stopped = "done"
+    for target in config.targets:
+        inputs = level_calls(calls, target, seed, max_calls=config.max_calls)
+        job = {
+            "codes": [code_a, code_b],
+            "entry": entry,
+            "inputs": [c.source(entry) for c in inputs],
+            "call_limit": config.call_limit,
+            "level_budget": config.level_budget,
+            "min_rounds": config.min_rounds,
+            "max_rounds": config.max_rounds,
+        }
+        res = run(job, config.wall_limit)
+        if "error" in res:
+            if not levels:
+                return res
+            stopped = "error"
+            break
+        if any(res.get("setup_errors") or []):
+            return {"levels": [], "stopped": "setup"}
+        levels.append(res)
+        runs = [r for inp in res["inputs"] for r in inp["runs"]]
+        spent += sum(sum(r["times"]) for r in runs)
+        slowest = max(
+            (sum(min(inp["runs"][c]["times"] or [0.0]) for inp in res["inputs"]) for c in range(2)), default=0.0
+        )
+        if any(r["status"] == "timeout" for r in runs):
+            stopped = "timeout"
+            break
+        if slowest > config.level_budget:
+            stopped = "budget"
+            break
+        if spent > config.total_budget:
+            stopped = "total"
+            break
+    return {"levels": levels, "stopped": stopped}
 
 
 def decide(
@@ -212,14 +252,13 @@ def compare_efficiency(
     runner: Runner | None = None,
 ) -> EfficiencyEvidence:
     """Which of `code_a` and `code_b` is faster on the instruction's scaled-up examples ("A", "B"
-    or "undecided", with the measurements). `runner(job, wall_limit)` executes the harness job; by
-    default a fresh limited interpreter."""
-    job, early = build_job(instruction, code_a, code_b, config)
-    if job is None:
-        assert early is not None
-        return early
-    result = (runner or run_harness)(job, config.wall_limit)
-    return decide(result, config, entry=job["entry"])
+    or "undecided", with the measurements). `runner(job, wall_limit)` runs one harness job; by
+    default in a fresh limited interpreter."""
+    entry, calls, why = plan(instruction, code_a, code_b)
+    if entry is None or not calls:
+        return EfficiencyEvidence("undecided", why, entry=entry)
+    result = climb(code_a, code_b, entry, calls, content_id(instruction), config, runner)
+    return decide(result, config, entry=entry)
 
 
 def compare_many(

@@ -16,6 +16,7 @@ import ast
 import math
 import random
 import re
+import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -125,6 +126,38 @@ def example_calls(text: str, name: str) -> list[Call]:
     return calls
 
 
+def calls_under_other_name(text: str, code: str, name: str) -> list[Call]:
+    """Examples written against another name (an instruction that calls `list_sort` but asks for
+    `sorted_list_sum`): the literal calls of the most-called other function whose argument counts
+    fit `name`'s signature in `code`. Builtins never count."""
+    import builtins
+
+    fit = _arity(code, name)
+    if fit is None:
+        return []
+    best: list[Call] = []
+    for other in dict.fromkeys(m.group(1) for m in _CALL_START.finditer(text)):
+        if other == name or hasattr(builtins, other):
+            continue
+        calls = [c for c in example_calls(text, other) if fit[0] <= len(c.args) + len(c.kwargs) <= fit[1]]
+        if len(calls) > len(best):
+            best = calls
+    return best
+
+
+def _arity(code: str, name: str) -> tuple[int, int] | None:
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
+            a = node.args
+            total = len(a.posonlyargs) + len(a.args)
+            return total - len(a.defaults), (10**6 if a.vararg else total)
+    return None
+
+
 def defined_functions(code: str) -> list[str]:
     """Names of the top-level functions a piece of code defines (empty when it does not parse)."""
     try:
@@ -184,7 +217,7 @@ def scale_int(v: int, k: float) -> int:
     if isinstance(v, bool) or abs(v) < 2 or k <= 1:
         return v
     sign, a = (-1 if v < 0 else 1), abs(v)
-    if a & (a - 1) == 0:  # a power of two stays one (bit tricks, halving loops)
+    if a & (a - 1) == 0 and a != 2:  # 2 is prime first  # a power of two stays one (bit tricks, halving loops)
         out = 1 << min(int(round(math.log2(a * k))), int(math.log2(MAX_INT)))
         return sign * out
     n = min(int(a * k), MAX_INT - 1000)  # room for the small steps below
@@ -247,7 +280,9 @@ class _Pool:
             else:  # both signs: keep the balance of negatives and positives
                 grow_by = span / (hi - lo)
                 self.ranges[t] = (lo * grow_by, hi * grow_by)
-        self.chars = "".join(strs) or "abcdefghijklmnopqrstuvwxyz"
+        self.chars = "".join(strs) or string.ascii_lowercase
+        if len(set(self.chars)) < 3 and self.chars.isalpha():  # "aa", "a": the letters are examples, not the alphabet
+            self.chars += string.ascii_uppercase if self.chars.isupper() else string.ascii_lowercase
 
     def number(self, proto: int | float) -> int | float:
         lo, hi = self.ranges.get(type(proto), (0, 10 * self.k))
@@ -279,6 +314,12 @@ class _Pool:
         if isinstance(proto, dict):
             return {self.like(key): self.like(val) for key, val in proto.items()}
         return proto
+
+
+def _extra(collisions: int) -> int:
+    """Extra characters for fresh strings after this many collisions: slow (logarithmic) growth,
+    enough to leave a crowded space of short strings without making long ones."""
+    return max(0, collisions // 8).bit_length()
 
 
 def _is_square_matrix(v: Any) -> bool:
@@ -327,7 +368,12 @@ def grow(value: Any, k: float, rng: random.Random, *, mode: str = "fresh") -> An
             sep = " " if " " in value else ""
             reps = -(-n // (len(value) + len(sep)))
             return sep.join([value] * reps) if sep else (value * reps)[:n]
-        return "".join(rng.choice(value) for _ in range(n))
+        alphabet = value
+        letters = {c for c in value if c.isalpha()}
+        if len(letters) < 3 and letters and all(c.isalpha() or c == " " for c in value):
+            # One or two letters ("aaaa") say little about the alphabet: use the whole one, in their case.
+            alphabet = value + (string.ascii_uppercase if value.isupper() else string.ascii_lowercase)
+        return "".join(rng.choice(alphabet) for _ in range(n))
     if _is_square_matrix(value):
         side = min(int(math.isqrt(MAX_LEN)), max(len(value) + 1, round(len(value) * math.sqrt(k))))
         pool = _Pool(value, math.sqrt(k), rng)
@@ -344,7 +390,7 @@ def grow(value: Any, k: float, rng: random.Random, *, mode: str = "fresh") -> An
             tries = 0
             while len(out) < n and tries < 8 * n:
                 key, val = rng.choice(items)
-                out.setdefault(pool.like(key, extra=(tries + 1 - len(out)) // 16), pool.like(val))
+                out.setdefault(pool.like(key, extra=_extra(tries + 1 - len(out))), pool.like(val))
                 tries += 1
             return out
         items = list(value)
@@ -358,7 +404,7 @@ def grow(value: Any, k: float, rng: random.Random, *, mode: str = "fresh") -> An
             fresh = list(items)
             tries = 0
             while len(fresh) < n and tries < 8 * n:
-                x = pool.like(rng.choice(items), extra=(tries + len(items) - len(fresh)) // 16)
+                x = pool.like(rng.choice(items), extra=_extra(tries + len(items) - len(fresh)))
                 if x not in seen:
                     seen.add(x)
                     fresh.append(x)
@@ -387,40 +433,95 @@ def _length(v: Any) -> int:
     return 0
 
 
-def scale_call(call: Call, target: int, rng: random.Random, *, mode: str = "fresh") -> Call:
-    """Grow a call so that its largest collection has about `target` items (the others in
-    proportion); a call without collections grows its integers by `target / 8`."""
-    vals = list(call.args) + [v for _, v in call.kwargs]
+def _fixed_shape(calls: Sequence[Call]) -> set[int | str]:
+    """Argument positions that hold a container of the same length in every example (two or more):
+    a fixed-shape record such as a pair of strings, whose items grow instead of its length."""
+    if len(calls) < 2:
+        return set()
+    keys: set[int | str] = set()
+    first = calls[0]
+    for key in [*range(len(first.args)), *(k for k, _ in first.kwargs)]:
+        vals = [_arg(c, key) for c in calls]
+        if all(isinstance(v, (list, tuple)) for v in vals) and len({len(v) for v in vals}) == 1 and len(vals[0]):
+            keys.add(key)
+    return keys
+
+
+_MISSING = object()
+
+
+def _arg(call: Call, key: int | str) -> Any:
+    if isinstance(key, int):
+        return call.args[key] if key < len(call.args) else _MISSING
+    return dict(call.kwargs).get(key, _MISSING)
+
+
+def scale_call(
+    call: Call,
+    target: int,
+    rng: random.Random,
+    *,
+    mode: str = "fresh",
+    fixed: set[int | str] | frozenset = frozenset(),
+) -> Call:
+    """Grow a call so that its largest collection has about `target` items, the others in proportion.
+
+    Positions in `fixed` keep their length and grow their items. In "fresh" mode, integers between 2
+    and the longest collection's length (a k, a count, an index) grow in proportion too, so they stay
+    in range; "tile" mode keeps them. A call without any collection grows its integers by
+    `(target / 8) ** 2` instead: integer inputs need far bigger steps than lengths to cost anything.
+    """
+    keys: list[int | str] = [*range(len(call.args)), *(k for k, _ in call.kwargs)]
+    vals = [_arg(call, key) for key in keys]
     if _has_collection(call):
-        longest = max(_length(v) for v in vals)
+
+        def length(key: int | str, v: Any) -> int:
+            if key in fixed:
+                return max((_length(x) for x in v), default=0)
+            return _length(v)
+
+        longest = max(length(key, v) for key, v in zip(keys, vals, strict=True))
         k = target / max(longest, 1)
-        new = [grow(v, k, rng, mode=mode) if _length(v) else v for v in vals]
+        new = []
+        for key, v in zip(keys, vals, strict=True):
+            if key in fixed:
+                new.append(type(v)(grow(x, k, rng, mode=mode) for x in v))
+            elif _length(v):
+                new.append(grow(v, k, rng, mode=mode))
+            elif mode == "fresh" and type(v) is int and 2 <= v <= longest:
+                new.append(min(round(v * k), round(longest * k)))
+            else:
+                new.append(v)
     else:
-        k = max(1.0, target / 8)
+        k = max(1.0, target / 8) ** 2
         new = [scale_int(v, k) if isinstance(v, int) and not isinstance(v, bool) else v for v in vals]
     n = len(call.args)
     return Call(tuple(new[:n]), tuple((name, v) for (name, _), v in zip(call.kwargs, new[n:], strict=True)))
 
 
-def ladder(
+def level_calls(
     calls: Sequence[Call],
-    targets: Sequence[int],
+    target: int,
     seed: str,
     *,
     modes: Sequence[str] = ("fresh", "tile"),
     max_calls: int = 2,
-) -> list[list[Call]]:
-    """One list of scaled calls per target size: the `max_calls` largest examples, each grown in
-    every mode (duplicates dropped). Seeded by `seed`, so it is the same for both candidates."""
+) -> list[Call]:
+    """The scaled inputs of one ladder level: the `max_calls` largest examples, each grown to
+    `target` in every mode (duplicates dropped). Seeded by `seed` and the level, so both candidates
+    see the same inputs and a level can be built on its own."""
+    fixed = _fixed_shape(calls)
     base = sorted(calls, key=lambda c: -c.size())[:max_calls]
-    levels = []
-    for target in targets:
-        level: list[Call] = []
-        for i, call in enumerate(base):
-            for mode in modes if _has_collection(call) else ("fresh",):
-                rng = random.Random(f"{seed}:{target}:{i}:{mode}")
-                scaled = scale_call(call, target, rng, mode=mode)
-                if scaled not in level:
-                    level.append(scaled)
-        levels.append(level)
-    return levels
+    level: list[Call] = []
+    for i, call in enumerate(base):
+        for mode in modes if _has_collection(call) else ("fresh",):
+            rng = random.Random(f"{seed}:{target}:{i}:{mode}")
+            scaled = scale_call(call, target, rng, mode=mode, fixed=fixed)
+            if scaled not in level:
+                level.append(scaled)
+    return level
+
+
+def ladder(calls: Sequence[Call], targets: Sequence[int], seed: str, **options: Any) -> list[list[Call]]:
+    """`level_calls` for every target size."""
+    return [level_calls(calls, t, seed, **options) for t in targets]

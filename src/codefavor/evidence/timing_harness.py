@@ -1,19 +1,17 @@
-"""Measure candidate functions on a ladder of growing inputs; run as a script inside the sandbox.
+"""Time candidate functions on one level of growing inputs; runs as a script or inside the sandbox.
 
-Reads one JSON job on stdin and writes one JSON result on stdout. It imports nothing from codefavor
-(the sandbox runs it with a bare interpreter). For every level of the ladder and every input, the
-candidates take turns (alternating who goes first) for a few rounds; each run re-executes the
-candidate's code in a fresh namespace (so memo caches do not carry over) and calls the entry
-function on a deep copy of the arguments. Time is the thread's CPU time, which a busy machine
-disturbs far less than wall time; a CPU-time itimer stops a run that passes the per-call limit.
-The ladder stops after the first level where the slower candidate passes the level budget, where a
-candidate times out, or when the whole job passes its CPU budget. Outputs are compared as hashes of
-a normalised form (lists and tuples alike, sets and dicts sorted, floats to 6 significant digits).
+As a script it reads one JSON job on stdin and writes one JSON result on stdout; inside the sandbox
+the host calls `measure(job)`. It imports nothing from codefavor (the sandbox has a bare
+interpreter). For every input the candidates take turns (alternating who goes first) for a few
+rounds; each run re-executes the candidate's code in a fresh namespace (so memo caches do not carry
+over) and calls the entry function on a private copy of the arguments. Time is the thread's CPU
+time, which a busy machine disturbs far less than wall time; a CPU-time itimer stops a run that
+passes the per-call limit. Outputs are compared as hashes of a normalised form (lists and tuples
+alike, sets and dicts sorted, floats to 6 significant digits).
 
-Job: {"codes": [...], "entry": NAME, "levels": [[CALL_SOURCE, ...], ...], "call_limit": s,
-      "level_budget": s, "total_budget": s, "min_rounds": n, "max_rounds": n}
-Result: {"levels": [{"inputs": [{"runs": [{"status", "times", "out"}, ...per candidate]}]}],
-         "setup_errors": [...per candidate], "stopped": reason}
+Job: {"codes": [...], "entry": NAME, "inputs": [CALL_SOURCE, ...], "call_limit": s,
+      "level_budget": s, "min_rounds": n, "max_rounds": n}
+Result: {"inputs": [{"runs": [{"status", "times", "out"}, ...one per candidate]}], "setup_errors": [...]}
 """
 
 import ast
@@ -77,6 +75,10 @@ def _fresh(value):
 
 def _run(compiled, entry, args, kwargs, limit):
     """One timed call in a fresh namespace: (status, cpu seconds, output digest)."""
+    signal.signal(signal.SIGPROF, _on_timer)
+    # The wall-clock guard only when this file is the main program: inside a sandbox the host's own
+    # alarm owns SIGALRM.
+    wall_guard = signal.getsignal(signal.SIGALRM) is _on_timer
     ns = {"__name__": "__candidate__", "__builtins__": __builtins__}
     try:
         exec(compiled, ns)
@@ -85,7 +87,8 @@ def _run(compiled, entry, args, kwargs, limit):
     except BaseException as e:  # noqa: BLE001 - any failure of untrusted code is a result, not a crash
         return "error", None, type(e).__name__
     signal.setitimer(signal.ITIMER_PROF, limit)
-    signal.setitimer(signal.ITIMER_REAL, limit * 4 + 1)  # a candidate that sleeps is stopped too
+    if wall_guard:
+        signal.setitimer(signal.ITIMER_REAL, limit * 4 + 1)  # a candidate that sleeps is stopped too
     t0 = time.thread_time()
     try:
         out = fn(*a, **kw)
@@ -100,7 +103,8 @@ def _run(compiled, entry, args, kwargs, limit):
         return "error", None, type(e).__name__
     finally:
         signal.setitimer(signal.ITIMER_PROF, 0)
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        if wall_guard:
+            signal.setitimer(signal.ITIMER_REAL, 0)
     try:
         digest = _digest(out)
     except BaseException as e:  # noqa: BLE001 - an unprintable result
@@ -108,13 +112,10 @@ def _run(compiled, entry, args, kwargs, limit):
     return "ok", spent, digest
 
 
-def main():
-    job = json.loads(sys.stdin.read())
-    signal.signal(signal.SIGPROF, _on_timer)
-    signal.signal(signal.SIGALRM, _on_timer)
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10000))
-    entry, limit = job["entry"], float(job.get("call_limit", 2.0))
-    level_budget, total_budget = float(job.get("level_budget", 0.1)), float(job.get("total_budget", 10.0))
+def measure(job):
+    """Time every candidate on every input of one ladder level (see the module docstring)."""
+    entry, limit = job["entry"], float(job.get("call_limit", 1.0))
+    level_budget = float(job.get("level_budget", 0.05))
     min_rounds, max_rounds = int(job.get("min_rounds", 3)), int(job.get("max_rounds", 7))
     compiled, setup_errors = [], []
     for code in job["codes"]:
@@ -124,64 +125,50 @@ def main():
         except (SyntaxError, ValueError) as e:
             compiled.append(None)
             setup_errors.append(type(e).__name__)
-    result = {"levels": [], "setup_errors": setup_errors, "stopped": "done"}
+    result = {"inputs": [], "setup_errors": setup_errors}
     if any(c is None for c in compiled):
-        result["stopped"] = "setup"
-        print(json.dumps(result))
-        return
-    start = time.process_time()
+        return result
     n = len(compiled)
-    for level in job["levels"]:
-        inputs = []
-        level_spent = 0.0
-        for src in level:
-            call = ast.parse(src, mode="eval").body
-            args = [ast.literal_eval(a) for a in call.args]
-            kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
-            runs = [{"status": "ok", "times": [], "out": None} for _ in range(n)]
-            first_round = 0.0
-            gc.collect()  # once per input: collecting before every run costs more than it evens out
-            for r in range(max_rounds):
-                order = range(n) if r % 2 == 0 else range(n - 1, -1, -1)
-                for c in order:
-                    if runs[c]["status"] != "ok":
-                        continue
-                    status, t, out = _run(compiled[c], entry, args, kwargs, limit)
-                    if status != "ok":
-                        runs[c] = {"status": status, "times": runs[c]["times"], "out": out}
-                        continue
-                    if runs[c]["out"] is not None and runs[c]["out"] != out:
-                        runs[c]["status"] = "unstable"  # a different answer on the same input
-                    runs[c]["out"] = out
-                    runs[c]["times"].append(t)
-                    level_spent += t
-                    if r == 0:
-                        first_round += t
-                if any(x["status"] != "ok" for x in runs):
-                    break
-                # Enough rounds once the level has spent its budget; a slow input gets two, the
-                # least that shows a gap repeats.
-                if r + 1 >= min_rounds and level_spent > level_budget:
-                    break
-                if r + 1 >= 2 and first_round > 2 * level_budget:
-                    break
-            inputs.append({"runs": runs})
-        result["levels"].append({"inputs": inputs})
-        statuses = {x["status"] for inp in inputs for x in inp["runs"]}
-        slowest = max(
-            (sum(min(inp["runs"][c]["times"] or [0.0]) for inp in inputs) for c in range(n)),
-            default=0.0,
-        )
-        if "timeout" in statuses:
-            result["stopped"] = "timeout"
-            break
-        if slowest > level_budget:
-            result["stopped"] = "budget"
-            break
-        if time.process_time() - start > total_budget:
-            result["stopped"] = "total"
-            break
-    print(json.dumps(result))
+    level_spent = 0.0
+    for src in job["inputs"]:
+        call = ast.parse(src, mode="eval").body
+        args = [ast.literal_eval(a) for a in call.args]
+        kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+        runs = [{"status": "ok", "times": [], "out": None} for _ in range(n)]
+        first_round = 0.0
+        gc.collect()  # once per input: collecting before every run costs more than it evens out
+        for r in range(max_rounds):
+            order = range(n) if r % 2 == 0 else range(n - 1, -1, -1)  # alternate who goes first
+            for c in order:
+                if runs[c]["status"] != "ok":
+                    continue
+                status, t, out = _run(compiled[c], entry, args, kwargs, limit)
+                if status != "ok":
+                    runs[c] = {"status": status, "times": runs[c]["times"], "out": out}
+                    continue
+                if runs[c]["out"] is not None and runs[c]["out"] != out:
+                    runs[c]["status"] = "unstable"  # a different answer on the same input
+                runs[c]["out"] = out
+                runs[c]["times"].append(t)
+                level_spent += t
+                if r == 0:
+                    first_round += t
+            if any(x["status"] != "ok" for x in runs):
+                break
+            # Enough rounds once the level has spent its budget; a slow input gets two, the least
+            # that shows a gap repeats.
+            if r + 1 >= min_rounds and level_spent > level_budget:
+                break
+            if r + 1 >= 2 and first_round > 2 * level_budget:
+                break
+        result["inputs"].append({"runs": runs})
+    return result
+
+
+def main():
+    job = json.loads(sys.stdin.read())
+    signal.signal(signal.SIGALRM, _on_timer)
+    print(json.dumps(measure(job)))
 
 
 if __name__ == "__main__":
