@@ -103,6 +103,28 @@ def run_harness(job: dict[str, Any], wall_limit: float) -> dict[str, Any]:
         return {"error": "harness output unreadable"}
 
 
+def sandbox_runner(sandbox: Any = None) -> Runner:
+    """A runner that measures inside the contained worker pool of `evidence.sandbox` (the shared
+    default pool when `sandbox` is None): the harness is loaded as the "code" and `measure(job)` is
+    its one check, so candidates run under the pool's namespaces, seccomp filter and rlimits."""
+    harness = HARNESS.read_text(encoding="utf-8")
+
+    def run(job: dict[str, Any], wall_limit: float) -> dict[str, Any]:
+        from codefavor.evidence.sandbox import Check, Limits, default_sandbox
+
+        sb = sandbox or default_sandbox()
+        call = f"measure(__import__('json').loads({json.dumps(job)!r}))"
+        limits = Limits(cpu_s=wall_limit, wall_s=wall_limit, check_s=wall_limit, memory_mb=2048, output_bytes=1 << 16)
+        res = sb.run(harness, [Check(call, kind="runs", name="measure")], limits)
+        check = res.checks[0]
+        if res.load_error or not check.passed or not isinstance(check.value, dict):
+            why = res.load_error or check.reason or f"unexpected result {check.value!r:.100}"
+            return {"error": f"sandbox: {why}"}
+        return check.value
+
+    return run
+
+
 def plan(instruction: str, code_a: str, code_b: str) -> tuple[str | None, list[Call], str]:
     """The entry function and the example calls to scale, or an empty list and why not."""
     entry = entry_point(instruction, [code_a, code_b])
