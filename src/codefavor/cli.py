@@ -254,6 +254,54 @@ def rank(
     typer.echo(f"best: {candidates[result.best]}")
 
 
+@app.command()
+def verify(
+    pairs: Annotated[Path, typer.Argument(help="PreferencePair JSONL(.gz) to check.")],
+    output: Annotated[Path, typer.Option(help="Kept pairs, each annotated with its evidence (appended).")],
+    removed: Annotated[
+        Optional[Path], typer.Option(help="Removed pairs and the rules they broke (default OUTPUT.removed.jsonl).")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(help="Pairs whose examples run in the sandbox together.")] = 32,
+    skip_bad: Annotated[bool, typer.Option(help="Skip malformed lines (counted) instead of stopping.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
+) -> None:
+    """Annotate pairs with evidence and drop those it contradicts (resumable)."""
+    import json
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from codefavor.verify import RULES, removed_path_for, verify_pairs
+
+    if batch_size < 1:
+        raise CodefavorError(f"--batch-size {batch_size}: expected a positive number")
+    with Progress(
+        TextColumn("[bold]verifying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), disable=json_out
+    ) as bar:
+        task = bar.add_task("verify", total=None)
+        stats = verify_pairs(
+            pairs,
+            output,
+            removed=removed,
+            batch_size=batch_size,
+            skip_bad=skip_bad,
+            on_start=lambda total, done: bar.update(task, total=total, completed=done),
+            progress=lambda n: bar.advance(task, n),
+        )
+    summary = stats.to_dict()
+    summary.update(output=str(output), removed_file=str(removed or removed_path_for(output)))
+    if json_out:
+        typer.echo(json.dumps(summary, indent=2))
+        return
+    typer.echo(
+        f"read {stats.read}, already done {stats.already_done}, checked {stats.kept + stats.removed}: "
+        f"kept {stats.kept}, removed {stats.removed}"
+        + (f", bad lines skipped {stats.bad_lines}" if stats.bad_lines else "")
+    )
+    for rule in RULES:
+        typer.echo(f"  removed by {rule}: {stats.by_rule.get(rule, 0)}")
+    typer.echo(f"kept: {output}\nremoved: {summary['removed_file']}")
+
+
 # ---------------------------------------------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ so a noisy machine cannot fake a gap. Anything less is "undecided".
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from typing import Any
 from codefavor.evidence.scaling import Call, calls_under_other_name, entry_point, example_calls, level_calls
 from codefavor.records import Decision, content_id
 
-TARGETS: tuple[int, ...] = (16, 64, 256, 1024, 4096, 16384, 65536)
+TARGETS: tuple[int, ...] = (16, 64, 256, 1024, 4096, 16384)
 HARNESS = Path(__file__).with_name("timing_harness.py")
 
 
@@ -36,10 +37,11 @@ class EfficiencyConfig:
     max_calls: int = 2  # example calls kept per level (the largest ones)
     call_limit: float = 1.0  # CPU seconds one call may take before it counts as a timeout
     level_budget: float = 0.05  # the ladder stops after the level where the slower passes this
+    max_predicted_call: float = 0.25  # ...or before a level whose slowest call would take longer
     total_budget: float = 4.0  # CPU seconds of measured runs for the whole ladder
     wall_limit: float = 30.0  # the sandbox kills a level's job after this many wall seconds
     min_rounds: int = 3
-    max_rounds: int = 7
+    max_rounds: int = 5
     threshold: float = 1.25  # the faster must be this many times faster (ratio of minimum times)
     min_time: float = 2e-5  # below this (seconds, slower side) a level is too quick to compare
     timeout_margin: float = 4.0  # a timeout decides only if the other finished in limit / margin
@@ -60,6 +62,26 @@ class EfficiencyEvidence:
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v not in (None, {})}
+
+    # The evidence judge reads `signal`, `confidence` and `details` from every evidence function's results.
+    @property
+    def signal(self) -> str:
+        return "timing-timeout" if self.reason == "timeout" else "timing"
+
+    @property
+    def confidence(self) -> float:
+        """How sure a decided comparison is: a timeout against a quick finish is near certain; a CPU
+        time gap grows surer with its ratio (1.25x -> 0.78, 4x and beyond -> 0.95)."""
+        if self.decision == "undecided":
+            return 0.5
+        if self.reason == "timeout" or not self.ratio:
+            return 0.95
+        gap = abs(math.log(self.ratio))
+        return round(0.75 + 0.2 * min(1.0, gap / math.log(4)), 3)
+
+    @property
+    def details(self) -> dict[str, Any]:
+        return {"efficiency": self.to_dict()}
 
 
 Runner = Callable[[dict[str, Any], float], dict[str, Any]]
@@ -150,7 +172,7 @@ def climb(
     """
     run = runner or run_harness
     levels: list[dict[str, Any]] = []
-    spent = 0.0
+    spent, prev_call = 0.0, 0.0
     stopped = "done"
     for target in config.targets:
         inputs = level_calls(calls, target, seed, max_calls=config.max_calls)
@@ -183,6 +205,14 @@ def climb(
         if slowest > config.level_budget:
             stopped = "budget"
             break
+        # Predict the next level from the growth of the slowest call over this one: a quadratic
+        # candidate multiplies its time by ~16 per level, and one level too far costs more than
+        # all the others together.
+        slow_call = max((min(r["times"]) for r in runs if r["times"]), default=0.0)
+        if prev_call > 1e-4 and slow_call * max(slow_call / prev_call, 1.0) > config.max_predicted_call:
+            stopped = "predicted"
+            break
+        prev_call = slow_call
         if spent > config.total_budget:
             stopped = "total"
             break
@@ -299,3 +329,20 @@ def compare_many(
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(lambda p: compare_efficiency(p[0], p[1], p[2], config, runner), pairs))
+
+
+def efficiency_evidence(items: Sequence[Any], options: dict[str, Any]) -> list[EfficiencyEvidence]:
+    """The evidence judge's hook for the efficiency criterion: one `EfficiencyEvidence` per `PairItem`,
+    measured in the sandbox (`options["sandbox"]`, else the shared pool). A failure to start the
+    sandbox leaves every item undecided: candidates never run uncontained."""
+    from codefavor.evidence.sandbox import SandboxError
+
+    config = options.get("efficiency_config") or EfficiencyConfig()
+    runner = sandbox_runner(options.get("sandbox"))
+    out = []
+    for it in items:
+        try:
+            out.append(compare_efficiency(it.instruction, it.a, it.b, config, runner))
+        except SandboxError as e:
+            out.append(EfficiencyEvidence("undecided", "no-sandbox", dropped={str(e)[:200]: 1}))
+    return out
