@@ -7,8 +7,8 @@ parse), and, when the criterion is about efficiency, which code is measurably fa
 examples. A pair is removed when its evidence contradicts the label:
 - `examples`: the chosen code passes fewer of the instruction's examples than the rejected one;
 - `loads`: the chosen code does not load (or lacks the entry point) while the rejected one does;
-- `security`: the chosen code has a security finding the rejected one lacks (medium or high
-  severity; low severity too when the criterion is security);
+- `security`: the chosen code has a security finding the rejected one lacks and scores worse
+  overall (counting medium and high severity; low too when the criterion is security);
 - `efficiency`: the criterion is efficiency and the rejected code is clearly faster.
 Kept pairs go to the output with the evidence under `meta["evidence"]`; removed ones go to a second
 file with the rules they broke. Both are appended as each batch finishes, and a rerun skips the ids
@@ -27,6 +27,7 @@ from codefavor.records import JsonlAppender, PreferencePair, ReadStats, done_ids
 
 RULES: tuple[str, ...] = ("examples", "loads", "security", "efficiency")
 SERIOUS = {"MEDIUM", "HIGH"}
+SECURITY_MARGIN = 0.25  # the same margin the security evidence uses to call a difference clear
 
 
 @dataclass
@@ -71,8 +72,8 @@ def _load_problem(run: Any, entry: str | None) -> str | None:
     return None
 
 
-def _rules_of(found: list[Any], category: str) -> set[str]:
-    return {f.rule for f in found if category == "security" or f.severity in SERIOUS}
+def _relevant(found: list[Any], category: str) -> list[Any]:
+    return [f for f in found if category == "security" or f.severity in SERIOUS]
 
 
 def gather_evidence(
@@ -87,7 +88,7 @@ def gather_evidence(
     default `compare_efficiency` measured in the same sandbox.
     """
     from codefavor.evidence.examples import extract_checks
-    from codefavor.evidence.security import findings
+    from codefavor.evidence.security import fallback_findings, findings, score
 
     if efficiency is None:
         from codefavor.evidence.efficiency import compare_efficiency, sandbox_runner
@@ -127,12 +128,17 @@ def gather_evidence(
         if lc is not None and lr is None:
             broken.append("loads")
         (fc, sc), (fr, sr) = findings(p.chosen), findings(p.rejected)
+        if sc != sr:  # like with like: when one side needs the line patterns, both get them
+            fc, fr, sc = fallback_findings(p.chosen), fallback_findings(p.rejected), "fallback"
         ev["security"] = {
-            "analyzer": sc if sc == sr else f"{sc}/{sr}",
+            "analyzer": sc,
             "chosen": sorted({f"{f.rule}:{f.severity}" for f in fc}),
             "rejected": sorted({f"{f.rule}:{f.severity}" for f in fr}),
         }
-        if _rules_of(fc, category) - {f.rule for f in fr}:
+        # A finding the rejected code lacks counts only when it also leaves the chosen code worse
+        # overall: a safe call often draws a milder finding of its own (B603 for B602's fix).
+        rc_, rr_ = _relevant(fc, category), _relevant(fr, category)
+        if {f.rule for f in rc_} - {f.rule for f in fr} and score(rc_) > score(rr_) + SECURITY_MARGIN:
             broken.append("security")
         if category == "efficiency":
             e = efficiency(p.instruction, p.chosen, p.rejected)

@@ -339,10 +339,14 @@ def efficiency_evidence(items: Sequence[Any], options: dict[str, Any]) -> list[E
 
     config = options.get("efficiency_config") or EfficiencyConfig()
     runner = sandbox_runner(options.get("sandbox"))
-    out = []
+    out: list[EfficiencyEvidence] = []
+    failure = None
     for it in items:
-        try:
-            out.append(compare_efficiency(it.instruction, it.a, it.b, config, runner))
-        except SandboxError as e:
-            out.append(EfficiencyEvidence("undecided", "no-sandbox", dropped={str(e)[:200]: 1}))
+        if failure is None:
+            try:
+                out.append(compare_efficiency(it.instruction, it.a, it.b, config, runner))
+                continue
+            except SandboxError as e:
+                failure = str(e)[:200]
+        out.append(EfficiencyEvidence("undecided", "no-sandbox", dropped={failure: 1}))
     return out
