@@ -171,3 +171,77 @@ def test_cli_rank_user_errors(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main(["rank", "--instruction", "x", str(tmp_path / "missing.py")])
     assert e.value.code == 2 and "missing.py" in capsys.readouterr().err
+
+
+# ---- with the evidence judge: orders that the evidence makes certain
+
+SQUARE = '''Write a function square(x) that returns x squared.
+```
+def square(x):
+    """
+    >>> square(3)
+    9
+    >>> square(-2)
+    4
+    >>> square(0)
+    0
+    """
+```
+'''
+SQUARES = {  # fails 0, 1, 2 and 3 of the three examples
+    "right": "def square(x):\n    return x * x\n",
+    "one_off": "def square(x):\n    return x * x if x != 0 else 1\n",
+    "two_off": "def square(x):\n    return x * 3 + (x == 0)\n",
+    "wrong": "def square(x):\n    return x + 1\n",
+}
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    from codefavor.evidence.sandbox import Sandbox, SandboxError
+
+    sb = Sandbox(workers=2)
+    try:
+        sb.run("x = 1", [])
+    except SandboxError as e:
+        pytest.skip(f"no sandbox here: {e}")
+    yield sb
+    sb.close()
+
+
+@pytest.mark.parametrize("scheme", ["round-robin", "swiss", "knockout"])
+def test_evidence_judge_ranks_by_examples_passed(sandbox, scheme):
+    judge = load_judge("evidence+none", sandbox=sandbox)
+    names = ["wrong", "two_off", "right", "one_off"]
+    res = rank(SQUARE, [SQUARES[n] for n in names], judge, criterion="correctness", scheme=scheme)
+    assert names[res.best] == "right"
+    if scheme == "round-robin":
+        assert [names[i] for i in res.ranking] == ["right", "one_off", "two_off", "wrong"]
+        assert all(c.signal_ab == "examples" for c in res.comparisons)
+
+
+def test_evidence_judge_ranks_by_measured_speed(sandbox):
+    from codefavor.judges.evidence import EVIDENCE
+
+    if not EVIDENCE.get("efficiency"):
+        pytest.fail("the evidence judge has no efficiency evidence registered")
+    dups = '''Say whether a list holds a duplicate.
+```
+def has_dup(xs):
+    """
+    >>> has_dup([1, 2, 3, 4, 5, 6, 7, 8, 9])
+    False
+    >>> has_dup([4, 1, 4])
+    True
+    """
+```
+'''
+    quadratic = (
+        "def has_dup(xs):\n    for i in range(len(xs)):\n        for j in range(i + 1, len(xs)):\n"
+        "            if xs[i] == xs[j]:\n                return True\n    return False\n"
+    )
+    sorting = "def has_dup(xs):\n    s = sorted(xs)\n    return any(a == b for a, b in zip(s, s[1:]))\n"
+    linear = "def has_dup(xs):\n    return len(set(xs)) != len(xs)\n"
+    judge = load_judge("evidence+none", sandbox=sandbox)
+    res = rank(dups, [quadratic, linear, sorting], judge, criterion="efficiency")
+    assert res.ranking == [1, 2, 0]

@@ -137,7 +137,7 @@ def test_scale_call_grows_collections_and_keeps_the_call_meaningful():
     assert big.args[3] == 99 and big.kwargs == (("sep", ","),)  # ...a bigger value and a separator stay
     tiled = scale_call(call, 400, rng, mode="tile")
     assert tiled.args[0] == [5, 1, 4, 2] * 100 and tiled.args[2] == 3  # tiling keeps every scalar
-    only_ints = scale_call(Call((20, 7)), 80, rng)  # no collection: integers grow by (80 / 8) ** 2
+    only_ints = scale_call(Call((20, 7)), 160, rng)  # no collection: integers grow by (160 / 16) ** 2
     assert only_ints.args[0] == 2000 and _is_prime(only_ints.args[1]) and only_ints.args[1] >= 700
     pairs = [Call((["()(", ")"],)), Call(([")", ")"],))]  # always two strings: a fixed-shape pair
     grown = scale_call(pairs[0], 300, rng, fixed={0})

@@ -469,7 +469,8 @@ def scale_call(
     Positions in `fixed` keep their length and grow their items. In "fresh" mode, integers between 2
     and the longest collection's length (a k, a count, an index) grow in proportion too, so they stay
     in range; "tile" mode keeps them. A call without any collection grows its integers by
-    `(target / 8) ** 2` instead: integer inputs need far bigger steps than lengths to cost anything.
+    `(target / 16) ** 2` instead (the first level, 16, is the example itself): integer inputs need
+    far bigger steps than lengths to cost anything.
     """
     keys: list[int | str] = [*range(len(call.args)), *(k for k, _ in call.kwargs)]
     vals = [_arg(call, key) for key in keys]
@@ -493,7 +494,7 @@ def scale_call(
             else:
                 new.append(v)
     else:
-        k = max(1.0, target / 8) ** 2
+        k = max(1.0, target / 16) ** 2
         new = [scale_int(v, k) if isinstance(v, int) and not isinstance(v, bool) else v for v in vals]
     n = len(call.args)
     return Call(tuple(new[:n]), tuple((name, v) for (name, _), v in zip(call.kwargs, new[n:], strict=True)))
