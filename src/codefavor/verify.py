@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from codefavor.errors import CodefavorError
 from codefavor.records import JsonlAppender, PreferencePair, ReadStats, done_ids, read_records
 
 RULES: tuple[str, ...] = ("examples", "loads", "security", "efficiency")
@@ -167,7 +168,7 @@ def verify_pairs(
 
     Returns the counts of this call (pairs already in either output file count as `already_done`).
     """
-    from codefavor.evidence.sandbox import default_sandbox
+    from codefavor.evidence.sandbox import SandboxError, default_sandbox
 
     output = Path(output)
     removed_path = Path(removed) if removed else removed_path_for(output)
@@ -189,7 +190,11 @@ def verify_pairs(
     with JsonlAppender(output) as keep, JsonlAppender(removed_path) as drop:
         for start in range(0, len(todo), batch_size):
             chunk = todo[start : start + batch_size]
-            for pair, ev in zip(chunk, gather_evidence(chunk, sb, efficiency=efficiency), strict=True):
+            try:
+                evidence = gather_evidence(chunk, sb, efficiency=efficiency)
+            except SandboxError as e:  # never run candidates uncontained; what is written so far stays
+                raise CodefavorError(f"verify runs candidate code and needs the sandbox: {e}") from None
+            for pair, ev in zip(chunk, evidence, strict=True):
                 annotated = pair.model_copy(update={"meta": {**pair.meta, "evidence": ev}})
                 if ev["contradicts"]:
                     drop.write(annotated)
