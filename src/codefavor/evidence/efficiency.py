@@ -316,24 +316,6 @@ def compare_efficiency(
     return decide(result, config, entry=entry)
 
 
-def compare_many(
-    pairs: Sequence[tuple[str, str, str]],
-    config: EfficiencyConfig = EfficiencyConfig(),
-    runner: Runner | None = None,
-    workers: int = 1,
-) -> list[EfficiencyEvidence]:
-    """`compare_efficiency` over (instruction, a, b) triples, `workers` jobs at a time, in order.
-
-    One worker by default: parallel jobs share the cores and blur each other's timings.
-    """
-    if workers <= 1 or len(pairs) <= 1:
-        return [compare_efficiency(i, a, b, config, runner) for i, a, b in pairs]
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda p: compare_efficiency(p[0], p[1], p[2], config, runner), pairs))
-
-
 def efficiency_evidence(items: Sequence[Any], options: dict[str, Any]) -> list[EfficiencyEvidence]:
     """The evidence judge's hook for the efficiency criterion: one `EfficiencyEvidence` per `PairItem`,
     measured in the sandbox (`options["sandbox"]`, else the shared pool). A failure to start the
