@@ -107,6 +107,7 @@ class Check:
     expected_stdout: str | None = None
     kind: str = ""  # "value", "repr", "raises", "program", "runs", "stmt"; inferred when empty
     name: str = ""
+    rel_tol: float = 1e-6  # float tolerance of "value" checks (an instruction's math.isclose may ask for more)
 
     def resolved_kind(self) -> str:
         if self.kind:
@@ -314,9 +315,9 @@ def _is_num(x: Any) -> bool:
     return type(x) in (int, float)
 
 
-def values_equal(a: Any, b: Any, depth: int = 0) -> bool:
+def values_equal(a: Any, b: Any, depth: int = 0, rel_tol: float = 1e-6) -> bool:
     """Type-strict equality of decoded plain values: bools equal only bools, ints and floats compare
-    numerically (floats with a 1e-6 relative tolerance), containers must have the same type, and
+    numerically (floats with a relative tolerance, 1e-6 by default), containers must have the same type, and
     opaque objects equal nothing. Depth-bounded, so it never recurses without end."""
     if depth > _MAX_DEPTH + 4 or isinstance(a, Opaque) or isinstance(b, Opaque):
         return False
@@ -328,14 +329,14 @@ def values_equal(a: Any, b: Any, depth: int = 0) -> bool:
             return a == b
         if math.isnan(a) or math.isnan(b):
             return math.isnan(a) and math.isnan(b)
-        return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9)
+        return math.isclose(a, b, rel_tol=rel_tol, abs_tol=1e-9)
     if ta in (set, frozenset) and tb in (set, frozenset):
         if len(a) != len(b):
             return False
         rest = list(b)
         for x in a:
             for i, y in enumerate(rest):
-                if values_equal(x, y, depth + 1):
+                if values_equal(x, y, depth + 1, rel_tol):
                     del rest[i]
                     break
             else:
@@ -344,17 +345,17 @@ def values_equal(a: Any, b: Any, depth: int = 0) -> bool:
     if ta is not tb:
         return False
     if ta in (list, tuple) or ta.__name__ == "deque":
-        return len(a) == len(b) and all(values_equal(x, y, depth + 1) for x, y in zip(a, b, strict=True))
+        return len(a) == len(b) and all(values_equal(x, y, depth + 1, rel_tol) for x, y in zip(a, b, strict=True))
     if ta is dict:
         if len(a) != len(b):
             return False
         for k, v in a.items():
-            if k not in b or not values_equal(v, b[k], depth + 1):
+            if k not in b or not values_equal(v, b[k], depth + 1, rel_tol):
                 return False
         return True
     if ta is complex:
-        return math.isclose(a.real, b.real, rel_tol=1e-6, abs_tol=1e-9) and math.isclose(
-            a.imag, b.imag, rel_tol=1e-6, abs_tol=1e-9
+        return math.isclose(a.real, b.real, rel_tol=rel_tol, abs_tol=1e-9) and math.isclose(
+            a.imag, b.imag, rel_tol=rel_tol, abs_tol=1e-9
         )
     return a == b  # str, bytes, bytearray, range, Decimal, Fraction: builtin equality
 
@@ -588,23 +589,19 @@ _SECCOMP_DENY = (
 )
 
 
-_SECCOMP_LIB: list[Any] = []  # loaded by the server before it forks (find_library needs a subprocess)
+_SECCOMP: list[Any] = []  # (library, filter context), built once by the server before it forks
 
 
 def _open_seccomp() -> bool:
-    path = ctypes.util.find_library("seccomp")
-    if path:
-        with contextlib.suppress(OSError):
-            _SECCOMP_LIB.append(ctypes.CDLL(path))
-    return bool(_SECCOMP_LIB)
-
-
-def _load_seccomp() -> bool:
-    """Deny the listed syscalls with EPERM (clone3 with ENOSYS, so glibc falls back to clone, which the
-    process limit then refuses). Returns False when libseccomp is unavailable."""
-    if not _SECCOMP_LIB:
+    """Build the filter: the listed syscalls fail with EPERM (clone3 with ENOSYS, so glibc falls back
+    to clone, which the process limit then refuses). False when libseccomp is unavailable."""
+    path = ctypes.util.find_library("seccomp")  # needs a subprocess: only possible before isolation
+    if not path:
         return False
-    lib = _SECCOMP_LIB[0]
+    try:
+        lib = ctypes.CDLL(path)
+    except OSError:
+        return False
     lib.seccomp_init.restype = ctypes.c_void_p
     lib.seccomp_init.argtypes = [ctypes.c_uint32]
     lib.seccomp_rule_add.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_uint]
@@ -618,8 +615,15 @@ def _load_seccomp() -> bool:
         if nr < 0:
             continue
         errno_ = 38 if name == "clone3" else 1  # ENOSYS / EPERM
-        lib.seccomp_rule_add(ctx, 0x00050000 | errno_, nr, 0)
-    return lib.seccomp_load(ctx) == 0
+        if lib.seccomp_rule_add(ctx, 0x00050000 | errno_, nr, 0) != 0:
+            return False
+    _SECCOMP.extend([lib, ctx])
+    return True
+
+
+def _load_seccomp() -> bool:
+    """Install the filter in the calling process (the child); False when there is none."""
+    return bool(_SECCOMP) and _SECCOMP[0].seccomp_load(_SECCOMP[1]) == 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -689,7 +693,7 @@ def _bind_ro(src: str, root: str) -> None:
     _mount("none", dst, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
 
 
-def _setup_isolation() -> dict[str, Any]:
+def _setup_isolation(work_mb: int) -> dict[str, Any]:
     """Enter fresh namespaces and pivot into a read-only root holding only what Python needs."""
     info: dict[str, Any] = {"root": os.geteuid() == 0}
     uid, gid = os.getuid(), os.getgid()
@@ -735,6 +739,8 @@ def _setup_isolation() -> dict[str, Any]:
             _mount("none", root + "/dev/" + dev, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID)
     for d in ("/w", "/tmp", "/.old"):
         os.makedirs(root + d, exist_ok=True)
+    # The children's working directories: one RAM-backed filesystem, size-capped for all of them.
+    _mount("tmpfs", root + "/w", "tmpfs", MS_NOSUID | MS_NODEV, f"size={work_mb}m,nr_inodes=20000,mode=0711")
     os.chdir(root)
     _pivot_root(".", ".old")
     _check(_libc.umount2(b"/.old", MNT_DETACH), "umount old root")
@@ -753,12 +759,16 @@ def _child_main(job: dict[str, Any], token: str, slot: int, fds: tuple[int, int]
         lim = job["limits"]
         uid = _SLOT_UID0 + slot
         if info.get("isolated"):
-            _unshare(CLONE_NEWNS)
-            opts = f"size={max(1, lim['file_mb'])}m,nr_inodes=2000,mode=0700"
+            # A directory of its own on the server's shared work tmpfs (a mount namespace per child
+            # would cost ~10 ms to tear down); whatever a previous run in this slot left is removed.
+            import shutil
+
+            work = f"/w/{slot}"
+            shutil.rmtree(work, ignore_errors=True)
+            os.mkdir(work, 0o700)
             if info.get("root"):
-                opts += f",uid={uid},gid={uid}"
-            _mount("tmpfs", "/w", "tmpfs", MS_NOSUID | MS_NODEV, opts)
-            os.chdir("/w")
+                os.chown(work, uid, uid)
+            os.chdir(work)
         else:  # degraded: a private directory in the real /tmp
             import tempfile
 
@@ -832,7 +842,7 @@ def _serve(max_workers: int, allow_degraded: bool) -> None:
     """The fork server's loop: read jobs, run up to `max_workers` children at once, answer each."""
     info: dict[str, Any] = {"isolated": False, "seccomp": _open_seccomp()}
     try:
-        info.update(_setup_isolation(), isolated=True)
+        info.update(_setup_isolation(work_mb=64 * max_workers), isolated=True)
     except OSError as e:
         info["reason"] = str(e)
         if not allow_degraded:
@@ -1207,7 +1217,7 @@ def _compare(c: Check, name: str, f: dict[str, Any]) -> CheckResult:
     if kind in ("runs", "stmt"):
         return CheckResult(name, True, "pass", value=value)
     if kind == "value":
-        ok = values_equal(value, c.expected)
+        ok = values_equal(value, c.expected, rel_tol=c.rel_tol)
         why = "" if ok else f"returned {value!r:.200}, expected {c.expected!r:.200}"
         return CheckResult(name, ok, "pass" if ok else "fail", why, value=value)
     # "repr": doctest style; the printed output plus the repr of a non-None value, compared as text

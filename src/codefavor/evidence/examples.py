@@ -1,0 +1,317 @@
+"""Turn the examples written in an instruction into sandbox checks.
+
+Recognised, inside markdown fences or in plain text, one example per line (doctest outputs may span
+lines): doctest blocks (`>>> f(x)` then the expected output), `assert` lines (`assert f(x) == y`,
+`assert math.isclose(f(x), y)`, `assert f(x)`, `assert not f(x)`), bare `f(x) == y`, arrows
+(`f(x) -> y`, `=>`, `➞`, `returns`, `should return`), and "For x = ..., the output should be y"
+/ "Input: ... Output: ..." lines. The entry point is the last function defined in the
+instruction's code (helpers come first), else the function most examples call; an example that calls a differently named
+function while the instruction defines exactly one is renamed to it (instructions get names wrong).
+Expected values must be plain literals (`ast.literal_eval`, plus `float('inf')`-like constants);
+anything else is kept as a skipped example with its reason, never guessed.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from codefavor.evidence.sandbox import Check
+
+
+@dataclass
+class Extraction:
+    entry: str | None
+    checks: list[Check] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (example text, why it was not used)
+    arity: int | None = None  # positional parameters of the entry point, when the instruction defines it
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "entry": self.entry,
+            "checks": [c.name for c in self.checks],
+            "skipped": [{"example": t[:200], "reason": r} for t, r in self.skipped],
+        }
+
+
+_DEF = re.compile(r"^\s*def\s+([A-Za-z_]\w*)\s*\(([^)]*)\)", re.M)
+_ARROW = re.compile(r"\s*(?:->|=>|➞|==>|→|(?<![=<>!])=(?!=)|\bshould return\b|\breturns\b|\bshould be\b|\bgives\b)\s*")
+_FOR_OUTPUT = re.compile(
+    r"^(?:for|if|given|with)\s+(?P<args>.+?)\s*[,:]?\s*(?:then\s+)?(?:the\s+)?(?:output|result|answer|return(?:ed)? value)"
+    r"\s+(?:should\s+be|is|will\s+be|=)\s*:?\s*(?P<out>.+?)\.?$",
+    re.I,
+)
+_INPUT = re.compile(r"^(?:example\s*\d*\s*:?\s*)?input\s*:?\s*(?P<in>.+)$", re.I)
+_OUTPUT = re.compile(r"^output\s*:?\s*(?P<out>.+)$", re.I)
+_PREFIX = re.compile(
+    r"^(?:[-*•]\s+|\d+[.)]\s+|(?:for\s+)?examples?\s*\d*\s*:\s*|e\.g\.,?\s*|for\s+(?=[A-Za-z_]\w*\())", re.I
+)
+_SAFE_CTORS = {
+    "set": set, "frozenset": frozenset, "tuple": tuple, "list": list, "dict": dict, "float": float, "int": int,
+    "str": str, "complex": complex, "bytes": bytes, "sorted": sorted,
+}  # fmt: skip
+_CALL_START = re.compile(r"(?<![\w.])(?:assert\s+)?[A-Za-z_]\w*\(")
+_SPECIAL = {"inf": float("inf"), "-inf": float("-inf"), "nan": float("nan")}
+
+
+def _literal(text: str) -> tuple[bool, object]:
+    """A plain value from text: Python literals, true/false/null spellings, float('inf')-style constants."""
+    t = text.strip().rstrip(".,;")
+    if not t:
+        return False, None
+    try:
+        return True, ast.literal_eval(t)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        pass
+    low = t.lower()
+    if low in ("true", "false"):
+        return True, low == "true"
+    if low in ("none", "null"):
+        return True, None
+    m = re.fullmatch(r"(-?)float\(\s*['\"](-?inf|nan|infinity)['\"]\s*\)", low)
+    if m:
+        return True, float(m.group(1) + m.group(2))
+    if low in _SPECIAL:
+        return True, _SPECIAL[low]
+    node = _parse_expr(t)  # set([1, 2]), tuple(...), float('inf'): a builtin constructor over literals
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _SAFE_CTORS:
+        if not node.keywords and len(node.args) <= 1:
+            try:
+                args = [ast.literal_eval(a) for a in node.args]
+                return True, _SAFE_CTORS[node.func.id](*args)
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                pass
+    return False, None
+
+
+def _calls(node: ast.AST) -> list[str]:
+    return [n.func.id for n in ast.walk(node) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)]
+
+
+def _parse_expr(text: str) -> ast.expr | None:
+    try:
+        return ast.parse(text.strip(), mode="eval").body
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return None
+
+
+def _instruction_defs(text: str) -> list[tuple[str, int]]:
+    out = []
+    for m in _DEF.finditer(text):
+        params = [p for p in m.group(2).split(",") if p.strip() and not p.strip().startswith(("*", "self"))]
+        out.append((m.group(1), len([p for p in params if "=" not in p])))
+    return out
+
+
+class _Collector:
+    def __init__(self, defined: list[str]):
+        self.defined = defined
+        self.raw: list[tuple[str, Check]] = []  # (called function, check)
+        self.skipped: list[tuple[str, str]] = []
+
+    def value(self, text: str, call: ast.expr, expected_text: str, rel_tol: float = 1e-6) -> None:
+        names = _calls(call)
+        if not names:
+            self.skipped.append((text, "the example calls no function"))
+            return
+        ok, val = _literal(expected_text)
+        if not ok and "=" in expected_text:  # "f(19, 5) -> 19 - 5 = 14": the worked result after the last '='
+            ok, val = _literal(expected_text.rsplit("=", 1)[1])
+        if not ok:
+            self.skipped.append((text, "the expected value is not a plain literal"))
+            return
+        self.raw.append((names[0], Check(ast.unparse(call), expected=val, name=text.strip()[:160], rel_tol=rel_tol)))
+
+    def truth(self, text: str, expr: ast.expr, want: bool) -> None:
+        names = _calls(expr)
+        if not names:
+            self.skipped.append((text, "the example calls no function"))
+            return
+        self.raw.append((names[0], Check(f"bool({ast.unparse(expr)})", expected=want, name=text.strip()[:160])))
+
+    def assertion(self, text: str, test: ast.expr) -> None:
+        if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Eq, ast.Is)):
+            left, right = test.left, test.comparators[0]
+            if not _calls(left) and _calls(right):
+                left, right = right, left
+            self.value(text, left, ast.unparse(right))
+        elif (
+            isinstance(test, ast.Call)
+            and isinstance(test.func, ast.Attribute)
+            and test.func.attr == "isclose"
+            and len(test.args) == 2
+        ):
+            tol = next((k.value for k in test.keywords if k.arg in ("rel_tol", "abs_tol")), None)
+            rel = tol.value if isinstance(tol, ast.Constant) and isinstance(tol.value, float) else 1e-6
+            self.value(text, test.args[0], ast.unparse(test.args[1]), rel_tol=max(rel, 1e-9))
+        elif isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            self.truth(text, test.operand, False)
+        elif isinstance(test, (ast.Call, ast.Compare, ast.BoolOp)):
+            self.truth(text, test, True)
+        else:
+            self.skipped.append((text, "an assertion of a form that is not understood"))
+
+    def line(self, text: str) -> bool:
+        """One line of plain text; True when it was recognised as an example (used or skipped).
+        An example may sit inside prose ("Write add(a, b). add(1, 2) -> 3"): each call-like start
+        in the line is tried in turn."""
+        if self._line(text, text):
+            return True
+        for m in [m for m in _CALL_START.finditer(text) if m.start() > 0][:8]:
+            if self._line(text, text[m.start() :]):
+                return True
+        return False
+
+    def _line(self, text: str, s: str) -> bool:
+        s = _PREFIX.sub("", s.strip()).strip().rstrip(";")
+        if not s or "(" not in s and "=" not in s:
+            return False
+        if s.startswith("assert ") or s.startswith("assert("):
+            try:
+                node = ast.parse(s.split("#")[0].strip()).body[0]
+            except (SyntaxError, ValueError, IndexError, MemoryError, RecursionError):
+                # instructions sometimes write `assert f(x) => y`: fall through to the arrow forms
+                s = s[len("assert") :].strip()
+            else:
+                if isinstance(node, ast.Assert):
+                    self.assertion(text, node.test)
+                    return True
+                return False
+        expr = _parse_expr(s)
+        if isinstance(expr, ast.Compare) and len(expr.ops) == 1 and isinstance(expr.ops[0], ast.Eq):
+            if _calls(expr.left) or _calls(expr.comparators[0]):
+                self.assertion(text, expr)
+                return True
+        m = _FOR_OUTPUT.match(s)
+        if m:
+            return self.for_output(text, m.group("args"), m.group("out"))
+        parts = _ARROW.split(s, maxsplit=1)
+        if len(parts) == 2:
+            left = _parse_expr(parts[0].rstrip(":"))
+            if isinstance(left, ast.Call) and isinstance(left.func, ast.Name):
+                self.value(text, left, parts[1])
+                return True
+        return False
+
+    def for_output(self, text: str, args: str, out: str) -> bool:
+        if not self.defined:
+            self.skipped.append((text, "an input/output example but no function to call"))
+            return True
+        vals = []
+        for part in re.split(r",\s*(?=[A-Za-z_]\w*\s*=)", args):
+            name, eq, v = part.partition("=")
+            ok, val = _literal(v if eq else name)
+            if not ok:
+                self.skipped.append((text, "an input that is not a plain literal"))
+                return True
+            vals.append(val)
+        call = _parse_expr(f"{self.defined[0]}({', '.join(repr(v) for v in vals)})")
+        if call is None:
+            self.skipped.append((text, "could not build the call"))
+            return True
+        self.value(text, call, out)
+        return True
+
+
+def _doctests(lines: list[str], col: _Collector) -> set[int]:
+    """Doctest blocks; returns the indexes of the lines they used."""
+    used: set[int] = set()
+    i = 0
+    while i < len(lines):
+        s = lines[i].strip()
+        if not s.startswith(">>>"):
+            i += 1
+            continue
+        src = s[3:].strip()
+        used.add(i)
+        j = i + 1
+        while j < len(lines) and lines[j].strip().startswith("..."):
+            src += "\n" + lines[j].strip()[3:].lstrip()
+            used.add(j)
+            j += 1
+        out = []
+        while j < len(lines) and lines[j].strip() and not lines[j].strip().startswith(">>>"):
+            if lines[j].strip().startswith(('"""', "'''", "```")):
+                break
+            out.append(lines[j].strip())
+            used.add(j)
+            j += 1
+        i = j
+        text = ">>> " + src + ("\n" + "\n".join(out) if out else "")
+        if src.startswith("assert"):
+            col.line(src)
+            continue
+        expr = _parse_expr(src)
+        if expr is None:
+            col.skipped.append((text, "a doctest statement, not an expression"))
+            continue
+        if not out:
+            if isinstance(expr, ast.Compare) and _calls(expr):
+                col.assertion(text, expr)  # `>>> f(x) == y` with no output line reads as an assertion
+            elif _calls(expr):
+                col.skipped.append((text, "a doctest without an expected output"))
+            continue
+        want = "\n".join(out)
+        if want.startswith("Traceback"):
+            exc = re.match(r"([A-Za-z_][\w.]*)", out[-1]) if len(out) > 1 else None
+            if exc and _calls(expr):
+                name = exc.group(1).split(".")[-1]
+                col.raw.append((_calls(expr)[0], Check(ast.unparse(expr), raises=name, name=text[:160])))
+            else:
+                col.skipped.append((text, "a traceback without an exception name"))
+            continue
+        ok, _ = _literal(want)
+        if ok:
+            col.value(text, expr, want)
+        elif _calls(expr):
+            col.raw.append((_calls(expr)[0], Check(ast.unparse(expr), expected_repr=want, name=text[:160])))
+    return used
+
+
+def extract_checks(instruction: str, max_checks: int = 24) -> Extraction:
+    """The checks an instruction's examples give, with the entry point and the skipped examples."""
+    defs = _instruction_defs(instruction)
+    defined = [n for n, _ in defs]
+    col = _Collector(defined)
+    lines = instruction.splitlines()
+    used = _doctests(lines, col)
+    k = 0
+    while k < len(lines):
+        if k in used:
+            k += 1
+            continue
+        text = lines[k]
+        m = _INPUT.match(text.strip())
+        if m and k + 1 < len(lines):
+            # "Input: ..." followed (maybe after blank lines) by "Output: ..."
+            n = k + 1
+            while n < len(lines) and not lines[n].strip():
+                n += 1
+            mo = _OUTPUT.match(lines[n].strip()) if n < len(lines) else None
+            if mo:
+                col.for_output(text + " / " + lines[n], m.group("in"), mo.group("out"))
+                k = n + 1
+                continue
+        col.line(text)
+        k += 1
+    counts = Counter(name for name, _ in col.raw)
+    entry = defined[-1] if defined else (counts.most_common(1)[0][0] if counts else None)
+    arity = dict(defs).get(entry) if entry else None
+    checks: list[Check] = []
+    seen: set[str] = set()
+    for name, c in col.raw:
+        call = c.call
+        if entry and name != entry and name not in defined and len(set(defined)) == 1:
+            call = re.sub(rf"\b{re.escape(name)}\(", f"{entry}(", call, count=1)  # a misnamed example
+            c = Check(call, expected=c.expected, expected_repr=c.expected_repr, raises=c.raises, name=c.name,
+                      rel_tol=c.rel_tol, kind=c.kind)  # fmt: skip
+        if call in seen:
+            continue
+        seen.add(call)
+        checks.append(c)
+    if len(checks) > max_checks:
+        col.skipped += [(c.name, f"more than {max_checks} checks") for c in checks[max_checks:]]
+        checks = checks[:max_checks]
+    return Extraction(entry=entry, checks=checks, skipped=col.skipped, arity=arity)
