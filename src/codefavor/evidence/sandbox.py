@@ -586,6 +586,13 @@ _SECCOMP_DENY = (
     "move_mount",
     "open_tree",
     "clone3",
+    # No signals to other processes (in user-namespace mode the server shares the children's uid).
+    "kill",
+    "tkill",
+    "tgkill",
+    "pidfd_send_signal",
+    "rt_sigqueueinfo",
+    "rt_tgsigqueueinfo",
 )
 
 
