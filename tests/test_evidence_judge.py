@@ -7,7 +7,7 @@ import json
 import pytest
 
 from codefavor.evidence.correctness import correctness_evidence, undefined_names
-from codefavor.evidence.sandbox import Sandbox
+from codefavor.evidence.sandbox import Sandbox, SandboxError
 from codefavor.evidence.security import fallback_findings, findings, security_evidence
 from codefavor.judges import DEFAULT_JUDGE, PairItem, load_judge
 from codefavor.judges.evidence import EVIDENCE, infer_category
@@ -27,6 +27,10 @@ UNDEF = "def sort_desc(xs):\n    if not xs:\n        return helper(xs)\n    retu
 @pytest.fixture(scope="module")
 def sandbox():
     with Sandbox() as sb:
+        try:
+            sb.run("pass", [])
+        except SandboxError as e:
+            pytest.skip(str(e))
         yield sb
 
 
@@ -199,3 +203,14 @@ def test_cli_judge_missing_file_is_a_user_error(tmp_path, capsys):
         main(["judge", "--instruction", "x", "--a", str(tmp_path / "nope.py"), "--b", str(tmp_path / "nope.py")])
     assert e.value.code == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_without_a_sandbox_only_static_evidence_remains(capsys):
+    class NoSandbox:
+        def run_many(self, jobs, limits=None):
+            raise SandboxError("no isolation here")
+
+    j = load_judge("evidence+none", sandbox=NoSandbox())
+    vs = j.judge([_item(GOOD, WRONG), _item(UNDEF, GOOD)])
+    assert [(v.decision, v.signal) for v in vs] == [("undecided", "none"), ("B", "static")]
+    assert "static only" in capsys.readouterr().err

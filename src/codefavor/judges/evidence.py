@@ -20,6 +20,7 @@ cheap, offline, and clearly labelled as a guess.
 from __future__ import annotations
 
 import re
+import sys
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -50,10 +51,27 @@ def infer_category(item: PairItem) -> str:
 
 
 def _correctness(items: Sequence[PairItem], opts: dict[str, Any]) -> list[Evidence]:
-    from codefavor.evidence.sandbox import default_sandbox
+    from codefavor.evidence.correctness import undefined_names
+    from codefavor.evidence.sandbox import SandboxError, default_sandbox
 
-    sandbox = opts.get("sandbox") or default_sandbox()
-    return correctness_evidence([(i.instruction, i.a, i.b) for i in items], sandbox, edge=opts.get("edge", False))
+    try:
+        sandbox = opts.get("sandbox") or default_sandbox()
+        return correctness_evidence([(i.instruction, i.a, i.b) for i in items], sandbox, edge=opts.get("edge", False))
+    except SandboxError as e:
+        # Never run candidates uncontained: without a sandbox only the static signal remains.
+        if not opts.get("_warned"):
+            opts["_warned"] = True
+            print(f"codefavor: warning: {e}; correctness evidence is static only", file=sys.stderr)
+        out = []
+        for it in items:
+            ua, ub = undefined_names(it.a), undefined_names(it.b)
+            d = None if bool(ua) == bool(ub) else ("B" if ua else "A")
+            out.append(
+                Evidence(
+                    d, "static" if d else "silent", 0.75, {"sandbox": str(e), "undefined_names": {"a": ua, "b": ub}}
+                )
+            )
+        return out
 
 
 def _security(items: Sequence[PairItem], opts: dict[str, Any]) -> list[Evidence]:
