@@ -35,6 +35,7 @@ def started(sb: Sandbox) -> Sandbox:
         pytest.skip(str(e))
     return sb
 
+
 LIMITS = Limits(cpu_s=1.0, wall_s=3.0, check_s=0.5, memory_mb=512, output_bytes=4096, file_mb=4)
 TARGET = [Check("target()", expected=42), Check("target() + 0", expected=42)]
 
