@@ -38,6 +38,7 @@ def started(sb: Sandbox) -> Sandbox:
 
 LIMITS = Limits(cpu_s=1.0, wall_s=3.0, check_s=0.5, memory_mb=512, output_bytes=4096, file_mb=4)
 TARGET = [Check("target()", expected=42), Check("target() + 0", expected=42)]
+SECRET_TARGET = [Check("target()", expected=4242424242)]
 
 
 def _cases(host: str, secret_file: str, port: int) -> dict[str, str]:
@@ -105,6 +106,20 @@ def _cases(host: str, secret_file: str, port: int) -> dict[str, str]:
         "harness_frame_tampering": "import sys\ndef target():\n    f = sys._getframe(1)\n"
         "    f.f_globals['encode_value'] = lambda v: 42\n    return 7",
         "setsid_escape": "import os\ntry:\n    os.setsid()\nexcept OSError:\n    pass\nwhile True:\n    pass",
+        # Protocol-aware: steal the token from the harness frame and forge a "done" run claiming success.
+        "steal_token_and_forge": "import sys, os, json\nf = sys._getframe(1)\ntok = f.f_locals.get('token', 'x')\n"
+        "for i in range(2):\n    os.write(3, (tok + '\\t' + json.dumps({'i': i, 'v': 'PASS'}) + '\\n').encode())\n"
+        "os.write(3, (tok + '\\t' + json.dumps({'done': True}) + '\\n').encode())\nos._exit(0)",
+        # Search the child's memory for the expected value: it is never sent there.
+        # (the number is built at run time, so the candidate's own constants do not hold it)
+        "search_memory_for_expected": "import gc, sys\nW = int('42' * 5)\ndef target():\n"
+        "    for o in gc.get_objects():\n        if o is W or o is globals():\n            continue\n"
+        "        vals = o.values() if isinstance(o, dict) else o if isinstance(o, (list, tuple)) else ()\n"
+        "        if any(type(v) is int and v == W for v in vals):\n            return W\n"
+        "    f = sys._getframe().f_back\n    while f:\n"
+        "        own = f.f_globals is globals()\n"
+        "        if not own and any(type(v) is int and v == W for v in f.f_locals.values()):\n            return W\n"
+        "        f = f.f_back\n    return 0",
     }
 
 
@@ -138,7 +153,10 @@ def hostile(tmp_path_factory):
     os.environ["CODEFAVOR_TEST_SECRET"] = "1"
     cases = _cases(host, secret_file, listener.getsockname()[1])
     with started(Sandbox(limits=LIMITS)) as sb:
-        results = dict(zip(cases, sb.run_many([(code, TARGET) for code in cases.values()]), strict=True))
+        jobs = [
+            (code, SECRET_TARGET if name == "search_memory_for_expected" else TARGET) for name, code in cases.items()
+        ]
+        results = dict(zip(cases, sb.run_many(jobs), strict=True))
         after = sb.run("def target(): return 42", TARGET)  # the pool still works after all that
     stop.set()
     t.join()
@@ -189,6 +207,9 @@ def test_specific_containment_reasons(hostile):
     assert isinstance(res["always_eq_object"].checks[0].value, Opaque)
     assert res["forged_frames_fd3"].forged_frames >= 2
     assert len(res["huge_output"].output) <= LIMITS.output_bytes
+    forged = res["steal_token_and_forge"]
+    assert forged.completed and forged.checks[0].status == "fail"  # the forgery "worked", yet passes nothing
+    assert res["search_memory_for_expected"].checks[0].reason == "returned 0, expected 4242424242"
 
 
 def test_benign_code_passes_and_wrong_code_fails():
