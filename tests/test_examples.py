@@ -83,6 +83,12 @@ TABLE = [
         [],
         1,
     ),
+    (  # bare words in prose are strings
+        "def is_happy(s):\n    is_happy(a) => False\n    is_happy(abcd) => True",
+        "is_happy",
+        [("is_happy('a')", ("value", False)), ("is_happy('abcd')", ("value", True))],
+        0,
+    ),
     (  # float('inf') and boolean spellings
         "longest([]) -> float('inf')\nok(1) -> true",
         None,

@@ -14,6 +14,7 @@ anything else is kept as a skipped example with its reason, never guessed.
 from __future__ import annotations
 
 import ast
+import builtins
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -53,6 +54,7 @@ _SAFE_CTORS = {
     "str": str, "complex": complex, "bytes": bytes, "sorted": sorted,
 }  # fmt: skip
 _CALL_START = re.compile(r"(?<![\w.])(?:assert\s+)?[A-Za-z_]\w*\(")
+_BUILTIN_NAMES = set(dir(builtins))
 _SPECIAL = {"inf": float("inf"), "-inf": float("-inf"), "nan": float("nan")}
 
 
@@ -86,6 +88,15 @@ def _literal(text: str) -> tuple[bool, object]:
     return False, None
 
 
+def _quote_bare_words(call: ast.expr) -> ast.expr:
+    """`is_happy(abcd)` in prose means the string 'abcd': bare names as direct arguments of the
+    example's call (never Python builtins or constants) become string literals."""
+    if not isinstance(call, ast.Call):
+        return call
+    args = [ast.Constant(a.id) if isinstance(a, ast.Name) and a.id not in _BUILTIN_NAMES else a for a in call.args]
+    return ast.Call(func=call.func, args=args, keywords=call.keywords)
+
+
 def _calls(node: ast.AST) -> list[str]:
     return [n.func.id for n in ast.walk(node) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)]
 
@@ -116,6 +127,7 @@ class _Collector:
         if not names:
             self.skipped.append((text, "the example calls no function"))
             return
+        call = _quote_bare_words(call)
         ok, val = _literal(expected_text)
         if not ok and "=" in expected_text:  # "f(19, 5) -> 19 - 5 = 14": the worked result after the last '='
             ok, val = _literal(expected_text.rsplit("=", 1)[1])
