@@ -62,10 +62,10 @@ def _manager() -> Any:
 
 def bandit_findings(code: str) -> list[Finding] | None:
     """Bandit's findings for `code`, or None when Bandit cannot parse it."""
-    from bandit.core import meta_ast, metrics
-
     with _LOCK, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # stevedore's deprecation noise from Bandit's plugin loading
+        from bandit.core import meta_ast, metrics
+
         mgr = _manager()
         mgr.results, mgr.skipped, mgr.scores = [], [], []
         mgr.b_ma = meta_ast.BanditMetaAst()
