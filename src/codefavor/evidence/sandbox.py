@@ -809,6 +809,10 @@ def _child_main(job: dict[str, Any], token: str, slot: int, fds: tuple[int, int]
         seccomp = _load_seccomp()
         os.environ.clear()
         os.environ.update({"PATH": "/usr/bin:/bin", "HOME": os.getcwd(), "TMPDIR": os.getcwd(), "LANG": "C.UTF-8"})
+        # Numeric libraries start worker threads on import; the process limit forbids threads, and
+        # OpenBLAS exits the process when it cannot start them.
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+            os.environ[var] = "1"
         import tempfile
 
         tempfile.tempdir = os.getcwd()
