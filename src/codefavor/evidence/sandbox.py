@@ -220,7 +220,9 @@ def _encode(v: Any, budget: list[int], depth: int = 0) -> Any:
     if v is None or t is bool or t is str:
         return v
     if t is int:
-        return v if abs(v) < 2**53 else {"I": str(v) if v.bit_length() < 12000 else "0"}
+        if abs(v) < 2**53:
+            return v
+        return {"I": str(v)} if v.bit_length() < 12000 else {"o": ["int", "an integer too large to report"]}
     if t is float:
         return {"f": repr(v)}
     if t is complex:
