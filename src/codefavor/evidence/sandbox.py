@@ -1101,11 +1101,22 @@ class Sandbox:
         for code, checks in jobs:
             wire = [{"kind": c.resolved_kind(), "call": c.call, "stdin": c.stdin} for c in checks]
             waits.append(self._submit({"code": code, "checks": wire, "limits": self._limits(limits, len(checks))}))
+        walls = [self._limits(limits, len(checks))["wall_s"] for _, checks in jobs]
+        deadline = time.monotonic() + 30.0 + (len(jobs) / self.workers + 1) * (max(walls, default=0.0) + 2.0)
         out = []
         for (_code, checks), (ev, box) in zip(jobs, waits, strict=True):
-            ev.wait()
+            self._wait(ev, deadline)
             out.append(_judge_run(list(checks), box[0]))
         return out
+
+    def _wait(self, ev: threading.Event, deadline: float) -> None:
+        """Wait for an answer; a server that stays silent past every job's limits is killed (its
+        pending jobs then fail) rather than hanging the caller."""
+        if not ev.wait(max(0.0, deadline - time.monotonic())):
+            with self._lock:
+                if self._proc is not None:
+                    self._proc.kill()
+            ev.wait()
 
     def run(self, code: str, checks: Sequence[Check], limits: Limits | None = None) -> RunResult:
         """Load `code` in a contained child, run the checks there, and compare the results here."""
@@ -1126,7 +1137,7 @@ class Sandbox:
                 "limits": asdict(limits or self.limits),
             }
         )
-        ev.wait()
+        self._wait(ev, time.monotonic() + 60.0 + (limits or self.limits).wall_s)
         msg = box[0]
         if msg is None:
             return Timing([], 0.0, 0.0, error="the sandbox server died")
