@@ -214,3 +214,21 @@ def test_without_a_sandbox_only_static_evidence_remains(capsys):
     vs = j.judge([_item(GOOD, WRONG), _item(UNDEF, GOOD)])
     assert [(v.decision, v.signal) for v in vs] == [("undecided", "none"), ("B", "static")]
     assert "static only" in capsys.readouterr().err
+
+
+def test_method_entry_points_and_stdin_programs(sandbox):
+    two_sum = (
+        "class Solution:\n    def twoSum(self, nums, target):\n\nExample 1:\nInput: nums = [2,7,11,15], target = 9\n"
+        "Output: [0,1]\n"
+    )
+    good = (
+        "class Solution:\n    def twoSum(self, nums, target):\n        seen = {}\n        for i, x in enumerate(nums):\n"
+        "            if target - x in seen:\n                return [seen[target - x], i]\n            seen[x] = i\n"
+    )
+    wrong = "class Solution:\n    def twoSum(self, nums, target):\n        return [0, 0]\n"
+    prog_ins = "Read n and then n integers; print their sum.\nSample Input\n3\n1 2 3\nSample Output\n6\n"
+    prog_good = "n = int(input())\nprint(sum(map(int, input().split()[:n])))"
+    prog_wrong = "n = int(input())\nprint(n)"
+    evs = correctness_evidence([(two_sum, wrong, good), (prog_ins, prog_good, prog_wrong)], sandbox)
+    assert [(e.decision, e.signal) for e in evs] == [("B", "examples"), ("A", "examples")]
+    assert "printed '3" in evs[1].details["b"]["failed"][0]["reason"]

@@ -118,6 +118,35 @@ def test_extraction_table(instruction, entry, expected, n_skipped):
         assert reason  # every skipped example says why
 
 
+def test_comment_style_examples():
+    ex = extract_checks("f(3)  # -> 9\nf(4)  # returns 16\nprint(greet('x'))  # hello x\nprint(f(2))  # 4")
+    got = [(c.call, c.expected) for c in ex.checks]
+    assert got == [("f(3)", 9), ("f(4)", 16), ("greet('x')", "hello x"), ("f(2)", 4)]
+
+
+def test_leetcode_style_method_and_named_inputs():
+    ins = (
+        "class Solution:\n    def twoSum(self, nums: List[int], target: int) -> List[int]:\n\n"
+        "Example 1:\nInput: nums = [2,7,11,15], target = 9\nOutput: [0,1]\nExplanation: nums[0] + nums[1] == 9\n\n"
+        "Example 2:\n\nInput: nums = [3,2,4], target = 6\nOutput: [1,2]\n"
+    )
+    ex = extract_checks(ins)
+    assert ex.entry == "twoSum" and ex.owner == "Solution"
+    assert [(c.call, c.expected) for c in ex.checks] == [
+        ("Solution().twoSum([2, 7, 11, 15], 9)", [0, 1]),
+        ("Solution().twoSum([3, 2, 4], 6)", [1, 2]),
+    ]
+
+
+def test_stdin_program_examples():
+    ins = "Read n, then n numbers; print their sum.\n\nSample Input\n3\n1 2 3\n\nSample Output\n6\n\nInput:\n1\n5\nOutput:\n5"
+    ex = extract_checks(ins)
+    assert [(c.resolved_kind(), c.stdin, c.expected_stdout) for c in ex.checks] == [
+        ("program", "3\n1 2 3\n", "6"),
+        ("program", "1\n5\n", "5"),
+    ]
+
+
 def test_isclose_tolerance_is_kept():
     ex = extract_checks("assert math.isclose(area(2), 12.56, rel_tol=0.001)")
     assert ex.checks[0].rel_tol == 0.001

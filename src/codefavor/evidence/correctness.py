@@ -199,7 +199,8 @@ def _decide(ex: Extraction, ra: RunResult, rb: RunResult, a: str, b: str, detail
             n = len(ex.checks)
             margin = abs(ra.n_passed - rb.n_passed) / n
             return Evidence(d, "examples", 0.85 + 0.15 * margin, details)
-    la, lb = _load_problem(ra, ex.entry), _load_problem(rb, ex.entry)
+    entry = ex.owner or ex.entry  # a method's class must exist
+    la, lb = _load_problem(ra, entry), _load_problem(rb, entry)
     details["load"] = {"a": la, "b": lb}
     d = _pick(la is None, lb is None)
     if d:

@@ -28,6 +28,7 @@ class Extraction:
     checks: list[Check] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (example text, why it was not used)
     arity: int | None = None  # positional parameters of the entry point, when the instruction defines it
+    owner: str | None = None  # the class the entry point is a method of, when it is one
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -44,8 +45,10 @@ _FOR_OUTPUT = re.compile(
     r"\s+(?:should\s+be|is|will\s+be|=)\s*:?\s*(?P<out>.+?)\.?$",
     re.I,
 )
-_INPUT = re.compile(r"^(?:example\s*\d*\s*:?\s*)?input\s*:?\s*(?P<in>.+)$", re.I)
-_OUTPUT = re.compile(r"^output\s*:?\s*(?P<out>.+)$", re.I)
+_INPUT = re.compile(r"^(?:example\s*\d*\s*:?\s*)?(?:sample\s+)?input\s*\d*\s*:?\s*(?P<in>.*)$", re.I)
+_OUTPUT = re.compile(r"^(?:sample\s+)?output\s*\d*\s*:?\s*(?P<out>.*)$", re.I)
+_BLOCK_END = re.compile(r"^(?:example|explanation|note|constraints?|input|sample|```|\"\"\"|''')", re.I)
+_COMMENT_OUT = re.compile(r"^(?:output|returns?|result|prints?|gives|->|=>|==|=|:)?\s*:?\s*", re.I)
 _PREFIX = re.compile(
     r"^(?:[-*•]\s+|\d+[.)]\s+|(?:for\s+)?examples?\s*\d*\s*:\s*|e\.g\.,?\s*|for\s+(?=[A-Za-z_]\w*\())", re.I
 )
@@ -118,7 +121,7 @@ def _instruction_defs(text: str) -> list[tuple[str, int]]:
 
 class _Collector:
     def __init__(self, defined: list[str]):
-        self.defined = defined
+        self.defined = defined  # functions the instruction defines; the last is the entry point
         self.raw: list[tuple[str, Check]] = []  # (called function, check)
         self.skipped: list[tuple[str, str]] = []
 
@@ -199,6 +202,8 @@ class _Collector:
         m = _FOR_OUTPUT.match(s)
         if m:
             return self.for_output(text, m.group("args"), m.group("out"))
+        if "#" in s and self.comment(text, s):
+            return True
         parts = _ARROW.split(s, maxsplit=1)
         if len(parts) == 2:
             left = _parse_expr(parts[0].rstrip(":"))
@@ -206,6 +211,23 @@ class _Collector:
                 self.value(text, left, parts[1])
                 return True
         return False
+
+    def comment(self, text: str, s: str) -> bool:
+        """`f(3)  # -> 9`, `f(3)  # returns 9`, `print(f(3))  # 9`: the value follows the comment mark."""
+        left, _, right = s.partition("#")
+        expr = _parse_expr(left)
+        want = _COMMENT_OUT.sub("", right.strip(), count=1).strip()
+        if not isinstance(expr, ast.Call) or not want:
+            return False
+        printed = isinstance(expr.func, ast.Name) and expr.func.id == "print" and len(expr.args) == 1
+        call = expr.args[0] if printed else expr
+        if not _calls(call):
+            return False
+        ok, _ = _literal(want)
+        if printed and not ok:
+            want = repr(want)  # print shows text without quotes: compare with the string itself
+        self.value(text, call, want)
+        return True
 
     def for_output(self, text: str, args: str, out: str) -> bool:
         if not self.defined:
@@ -219,7 +241,7 @@ class _Collector:
                 self.skipped.append((text, "an input that is not a plain literal"))
                 return True
             vals.append(val)
-        call = _parse_expr(f"{self.defined[0]}({', '.join(repr(v) for v in vals)})")
+        call = _parse_expr(f"{self.defined[-1]}({', '.join(repr(v) for v in vals)})")
         if call is None:
             self.skipped.append((text, "could not build the call"))
             return True
@@ -282,31 +304,69 @@ def _doctests(lines: list[str], col: _Collector) -> set[int]:
     return used
 
 
+def _io_block(lines: list[str], k: int) -> tuple[str, str, int] | None:
+    """An "Input: ... Output: ..." example starting at line k: (input text, output text, next line)."""
+    m = _INPUT.match(lines[k].strip())
+    if not m:
+        return None
+    inp = [m.group("in").strip()] if m.group("in").strip() else []
+    n = k + 1
+    while n < len(lines) and not _OUTPUT.match(lines[n].strip()) and len(inp) < 50:
+        if _BLOCK_END.match(lines[n].strip()):
+            return None
+        if lines[n].strip():
+            inp.append(lines[n].strip())
+        n += 1
+    if n >= len(lines) or not inp:
+        return None
+    first = _OUTPUT.match(lines[n].strip())
+    out = [first.group("out").strip()] if first and first.group("out").strip() else []
+    n += 1
+    while n < len(lines) and lines[n].strip() and not _BLOCK_END.match(lines[n].strip()) and len(out) < 50:
+        out.append(lines[n].strip())
+        n += 1
+    if not out:
+        return None
+    return "\n".join(inp), "\n".join(out), n
+
+
+def _owner_class(instruction: str, entry: str) -> str | None:
+    """The class an entry point is a method of (`def entry(self, ...)` inside `class X`), if any."""
+    m = re.search(rf"^\s*def\s+{re.escape(entry)}\s*\(\s*self\b", instruction, re.M)
+    if not m:
+        return None
+    classes = re.findall(r"^\s*class\s+([A-Za-z_]\w*)", instruction[: m.start()], re.M)
+    return classes[-1] if classes else None
+
+
 def extract_checks(instruction: str, max_checks: int = 24) -> Extraction:
     """The checks an instruction's examples give, with the entry point and the skipped examples."""
     defs = _instruction_defs(instruction)
     defined = [n for n, _ in defs]
+    owner = _owner_class(instruction, defined[-1]) if defined else None
     col = _Collector(defined)
     lines = instruction.splitlines()
     used = _doctests(lines, col)
+    programs: list[Check] = []
     k = 0
     while k < len(lines):
         if k in used:
             k += 1
             continue
-        text = lines[k]
-        m = _INPUT.match(text.strip())
-        if m and k + 1 < len(lines):
-            # "Input: ..." followed (maybe after blank lines) by "Output: ..."
-            n = k + 1
-            while n < len(lines) and not lines[n].strip():
-                n += 1
-            mo = _OUTPUT.match(lines[n].strip()) if n < len(lines) else None
-            if mo:
-                col.for_output(text + " / " + lines[n], m.group("in"), mo.group("out"))
-                k = n + 1
-                continue
-        col.line(text)
+        block = _io_block(lines, k)
+        if block:
+            inp, out, k = block
+            label = f"Input: {inp} / Output: {out}"
+            if defined and "\n" not in inp:
+                col.for_output(label, inp, out)
+            elif defined:
+                col.skipped.append((label, "a multi-line input for a function"))
+            elif re.match(r"^[A-Za-z_]\w*\s*=", inp):
+                col.skipped.append((label, "named arguments but no function to call"))
+            else:  # a program: the input is its stdin, the output what it must print
+                programs.append(Check(stdin=inp + "\n", expected_stdout=out, name=label[:160]))
+            continue
+        col.line(lines[k])
         k += 1
     counts = Counter(name for name, _ in col.raw)
     entry = defined[-1] if defined else (counts.most_common(1)[0][0] if counts else None)
@@ -315,15 +375,20 @@ def extract_checks(instruction: str, max_checks: int = 24) -> Extraction:
     seen: set[str] = set()
     for name, c in col.raw:
         call = c.call
+        target = name
         if entry and name != entry and name not in defined and len(set(defined)) == 1:
-            call = re.sub(rf"\b{re.escape(name)}\(", f"{entry}(", call, count=1)  # a misnamed example
+            target = entry  # a misnamed example
+        if target != name or (owner and target == entry):
+            new = f"{owner}().{target}(" if owner and target == entry else f"{target}("
+            call = re.sub(rf"(?<![\w.]){re.escape(name)}\(", new, call, count=1)
             c = Check(call, expected=c.expected, expected_repr=c.expected_repr, raises=c.raises, name=c.name,
                       rel_tol=c.rel_tol, kind=c.kind)  # fmt: skip
         if call in seen:
             continue
         seen.add(call)
         checks.append(c)
+    checks += programs
     if len(checks) > max_checks:
         col.skipped += [(c.name, f"more than {max_checks} checks") for c in checks[max_checks:]]
         checks = checks[:max_checks]
-    return Extraction(entry=entry, checks=checks, skipped=col.skipped, arity=arity)
+    return Extraction(entry=entry, checks=checks, skipped=col.skipped, arity=arity, owner=owner)

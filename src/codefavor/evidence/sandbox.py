@@ -143,7 +143,7 @@ class RunResult:
     output: str = ""  # captured stdout/stderr (capped)
     cpu_s: float = 0.0
     wall_s: float = 0.0
-    defined: dict[str, int] = field(default_factory=dict)  # top-level function name -> positional arity
+    defined: dict[str, int] = field(default_factory=dict)  # top-level function -> positional arity (class: -1)
     forged_frames: int = 0  # result lines without the run's token (ignored)
 
     @property
@@ -449,11 +449,15 @@ def _child_harness(job: dict[str, Any], token: str, out_fd: int) -> None:
                 real_stdout.write(sink.getvalue()[:100_000])
         defined = {}
         for k, v in list(ns.items()):
-            if type(v).__name__ == "function" and type(k) is str:
+            if type(k) is not str:
+                continue
+            if type(v).__name__ == "function":
                 try:
                     defined[k] = v.__code__.co_argcount
                 except BaseException:  # noqa: BLE001
                     defined[k] = -1
+            elif type(v) is type and getattr(v, "__module__", "") == "__candidate__":
+                defined[k] = -1  # a class
         frame({"defined": defined})
 
     if mode == "time":
