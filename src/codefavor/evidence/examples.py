@@ -1,14 +1,18 @@
 """Turn the examples written in an instruction into sandbox checks.
 
-Recognised, inside markdown fences or in plain text, one example per line (doctest outputs may span
-lines): doctest blocks (`>>> f(x)` then the expected output), `assert` lines (`assert f(x) == y`,
-`assert math.isclose(f(x), y)`, `assert f(x)`, `assert not f(x)`), bare `f(x) == y`, arrows
-(`f(x) -> y`, `=>`, `➞`, `returns`, `should return`), and "For x = ..., the output should be y"
-/ "Input: ... Output: ..." lines. The entry point is the last function defined in the
-instruction's code (helpers come first), else the function most examples call; an example that calls a differently named
-function while the instruction defines exactly one is renamed to it (instructions get names wrong).
-Expected values must be plain literals (`ast.literal_eval`, plus `float('inf')`-like constants);
-anything else is kept as a skipped example with its reason, never guessed.
+Recognised, inside markdown fences or in plain text: doctest blocks (`>>> f(x)` then the expected
+output, or a traceback naming the exception), `assert` lines (`assert f(x) == y`,
+`assert math.isclose(f(x), y)`, `assert f(x)`, `assert not f(x)`), bare `f(x) == y` and `f(x) = y`,
+arrows (`f(x) -> y`, `=>`, `➞`, `returns`, `should return`), comments (`f(x)  # -> y`,
+`print(f(x))  # y`), "For x = ..., the output should be y", and "Input: ... / Output: ..." blocks
+(arguments of the entry point, named or not; with no function in the instruction, the input is a
+program's stdin and the output what it must print). An example may sit inside prose; bare words as
+arguments are strings (`is_happy(abcd)`). The entry point is the last function defined in the
+instruction's code (helpers come first; a method of `class Solution` is called as
+`Solution().name(...)`), else the function most examples call; an example naming another function
+while the instruction defines exactly one is renamed to it (instructions get names wrong).
+Expected values must be plain literals (`ast.literal_eval`, builtin constructors over literals,
+`float('inf')`); anything else is kept as a skipped example with its reason, never guessed.
 """
 
 from __future__ import annotations
