@@ -58,10 +58,11 @@ _PREFIX = re.compile(
 )
 _SAFE_CTORS = {
     "set": set, "frozenset": frozenset, "tuple": tuple, "list": list, "dict": dict, "float": float, "int": int,
-    "str": str, "complex": complex, "bytes": bytes, "sorted": sorted,
+    "str": str, "complex": complex, "sorted": sorted,  # not bytes: bytes(10**10) would allocate
 }  # fmt: skip
 _CALL_START = re.compile(r"(?<![\w.])(?:assert\s+)?[A-Za-z_]\w*\(")
 _BUILTIN_NAMES = set(dir(builtins))
+_MAX_LINE = 2000
 _SPECIAL = {"inf": float("inf"), "-inf": float("-inf"), "nan": float("nan")}
 
 
@@ -176,6 +177,8 @@ class _Collector:
         """One line of plain text; True when it was recognised as an example (used or skipped).
         An example may sit inside prose ("Write add(a, b). add(1, 2) -> 3"): each call-like start
         in the line is tried in turn."""
+        if len(text) > _MAX_LINE:  # bounds the work per line (the regexes are not linear on hostile text)
+            return False
         if self._line(text, text):
             return True
         for m in [m for m in _CALL_START.finditer(text) if m.start() > 0][:8]:
