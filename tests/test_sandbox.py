@@ -225,6 +225,8 @@ def test_benign_code_passes_and_wrong_code_fails():
         assert not bad.passed and "expected [1, 2, 3]" in bad.checks[0].reason
         prog = sb.run("print(sum(map(int, input().split())))", [Check(stdin="2 3\n", expected_stdout="5")])
         assert prog.passed
+        binary = "import sys\nsys.stdout.buffer.write(str(sum(map(int, sys.stdin.buffer.read().split()))).encode())"
+        assert sb.run(binary, [Check(stdin="2 3\n", expected_stdout="5")]).passed
         if importlib.util.find_spec("numpy"):  # threads are forbidden: numeric libraries must still import
             np_run = sb.run(
                 "import numpy as np\ndef f(n):\n    return np.arange(n).sum()", [Check("f(10)", expected=45)]

@@ -411,8 +411,10 @@ def _child_harness(job: dict[str, Any], token: str, out_fd: int) -> None:
     real_stdout, real_stdin = sys.stdout, sys.stdin
 
     def run_program(stdin_text: str) -> tuple[str, str | None]:
-        buf = io.StringIO()
-        sys.stdin, sys.stdout = io.StringIO(stdin_text), buf
+        # Text streams over bytes, so programs that use sys.stdin.buffer / sys.stdout.buffer work too.
+        raw = io.BytesIO()
+        buf = io.TextIOWrapper(raw, encoding="utf-8", write_through=True)
+        sys.stdin, sys.stdout = io.TextIOWrapper(io.BytesIO(stdin_text.encode()), encoding="utf-8"), buf
         err = None
         try:
             exec(compile(code, "<candidate>", "exec"), fresh_ns("__main__"))
@@ -425,7 +427,9 @@ def _child_harness(job: dict[str, Any], token: str, out_fd: int) -> None:
             err = describe(e)
         finally:
             sys.stdin, sys.stdout = real_stdin, real_stdout
-        return buf.getvalue()[:100_000], err
+            with contextlib.suppress(Exception):
+                buf.flush()
+        return raw.getvalue()[:100_000].decode("utf-8", "replace"), err
 
     ns: dict[str, Any] = fresh_ns("__candidate__")
     needs_load = mode == "time" or not checks or any(c["kind"] != "program" for c in checks)
