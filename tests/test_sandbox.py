@@ -106,6 +106,7 @@ def _cases(host: str, secret_file: str, port: int) -> dict[str, str]:
         "env_leak": "import os\ndef target():\n    return 42 if 'CODEFAVOR_TEST_SECRET' in os.environ else 7",
         "harness_frame_tampering": "import sys\ndef target():\n    f = sys._getframe(1)\n"
         "    f.f_globals['encode_value'] = lambda v: 42\n    return 7",
+        "terminal_escape_in_error": "def target():\n    raise ValueError('\\x1b[2J\\x1b]0;pwned\\x07')",
         "setsid_escape": "import os\ntry:\n    os.setsid()\nexcept OSError:\n    pass\nwhile True:\n    pass",
         # Protocol-aware: steal the token from the harness frame and forge a "done" run claiming success.
         "steal_token_and_forge": "import sys, os, json\nf = sys._getframe(1)\ntok = f.f_locals.get('token', 'x')\n"
@@ -208,6 +209,7 @@ def test_specific_containment_reasons(hostile):
     assert isinstance(res["always_eq_object"].checks[0].value, Opaque)
     assert res["forged_frames_fd3"].forged_frames >= 2
     assert len(res["huge_output"].output) <= LIMITS.output_bytes
+    assert "\x1b" not in res["terminal_escape_in_error"].checks[0].reason  # safe to print
     forged = res["steal_token_and_forge"]
     assert forged.completed and forged.checks[0].status == "fail"  # the forgery "worked", yet passes nothing
     assert res["search_memory_for_expected"].checks[0].reason == "returned 0, expected 4242424242"

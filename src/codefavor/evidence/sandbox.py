@@ -1159,6 +1159,11 @@ class Sandbox:
         return Timing(times, msg["cpu_s"], msg["wall_s"], error=err)
 
 
+def _printable(text: str, limit: int = 500) -> str:
+    """Candidate-chosen text (exception messages) made safe to print: control characters escaped."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text[:limit])
+
+
 def _parse_frames(text: str, token: str) -> tuple[list[dict[str, Any]], int]:
     frames, forged = [], 0
     for line in text.splitlines():
@@ -1192,7 +1197,7 @@ def _judge_run(checks: list[Check], msg: dict[str, Any] | None) -> RunResult:
         if "i" in f and type(f["i"]) is int and f["i"] not in by_index:
             by_index[f["i"]] = f  # first report wins: a later forged duplicate changes nothing
         elif "load" in f and load_error is None:
-            load_error = str(f["load"])
+            load_error = _printable(str(f["load"]))
         elif "defined" in f and isinstance(f["defined"], dict) and not defined:
             defined = {str(k): v for k, v in f["defined"].items() if type(v) is int}
         elif f.get("done") is True:
@@ -1233,12 +1238,13 @@ def _compare(c: Check, name: str, f: dict[str, Any]) -> CheckResult:
     if kind == "program":
         out = str(f.get("stdout", ""))
         if f.get("err"):
-            return CheckResult(name, False, "raised", f"the program failed: {f['err']}", error=str(f["err"]))
+            err = _printable(str(f["err"]))
+            return CheckResult(name, False, "raised", f"the program failed: {err}", error=err)
         ok = c.expected_stdout is not None and _norm_text(out) == _norm_text(c.expected_stdout)
         why = "" if ok else f"printed {out[:200]!r}, expected {str(c.expected_stdout)[:200]!r}"
         return CheckResult(name, ok, "pass" if ok else "fail", why, value=out)
     if "exc" in f:
-        exc, err = str(f["exc"]), str(f.get("err", ""))
+        exc, err = _printable(str(f["exc"])), _printable(str(f.get("err", "")))
         if kind == "raises":
             ok = exc == c.raises
             return CheckResult(name, ok, "pass" if ok else "fail", "" if ok else f"raised {exc}, expected {c.raises}")
