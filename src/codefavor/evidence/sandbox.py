@@ -208,7 +208,7 @@ class Opaque:
     __hash__ = object.__hash__
 
     def __repr__(self) -> str:
-        return f"<{self.type_name} {self.text}>"
+        return _printable(f"<{self.type_name} {self.text}>")
 
 
 def _encode(v: Any, budget: list[int], depth: int = 0) -> Any:
