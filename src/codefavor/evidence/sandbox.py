@@ -13,13 +13,14 @@ nothing of the project) sets up once: new mount and network namespaces (plus a u
 not root), a fresh read-only root built on a tmpfs from bind mounts of the system and Python
 directories only (no /home, /root except the interpreter, /tmp, /run, /proc, /work, /dev beyond
 null/zero/random), entered with pivot_root so the host tree is detached, not merely hidden. For each
-job it forks a child that: starts its own session and process group; gets a private tmpfs working
-directory (size-limited, gone with the child); drops to a uid of its own (root mode) or drops all
-capabilities (user-namespace mode); sets rlimits on CPU time, address space, processes/threads
-(none), file size, open files and core dumps; loads a seccomp filter (libseccomp) that refuses
-socket creation, ptrace, mount, namespace and module syscalls; scrubs the environment; reads stdin
-from /dev/null; and writes stdout/stderr into a pipe the server caps. The server kills the process
-group at the wall-clock deadline and the kernel kills the child when the server dies.
+job it forks a child that: starts its own session and process group; gets a private working
+directory (mode 0700, emptied before each run) on one size-capped tmpfs; drops to a uid of its own
+per concurrent slot (root mode) or drops all capabilities (user-namespace mode); sets rlimits on
+CPU time, address space, processes/threads (none), file size, open files and core dumps; loads a
+seccomp filter (libseccomp) that refuses socket creation, signals to other processes, ptrace,
+mount, namespace and module syscalls; scrubs the environment; reads stdin from /dev/null; and
+writes stdout/stderr into a pipe the server caps. The server kills the process group at the
+wall-clock deadline and the kernel kills the child when the server dies.
 
 Why a pass cannot be faked. The checks' expected values never enter the child: the child only
 evaluates the call expressions and reports each result through a results pipe, encoded from exact
@@ -38,7 +39,9 @@ What it does NOT protect against (documented in the README too):
   are evaluated inside the child and are therefore forgeable by such a candidate.
 - Reading world-readable system files under /usr, /etc and the Python installation (read-only).
 - CPU and memory of the machine are shared: a run can slow concurrent runs down until its limits
-  stop it; the per-run tmpfs counts against RAM up to its size limit.
+  stop it, and can fill the shared work tmpfs (64 MB per worker, in RAM) so that concurrent runs
+  fail to write files. In user-namespace mode all runs share one uid, so a run could reach another
+  concurrent run's working directory.
 - Without libseccomp, socket blocking falls back to the empty network namespace plus a Python-level
   stub; without namespaces (no root and no user namespaces) the server refuses to start unless
   `allow_degraded=True`, and then only rlimits, the process group and the scrubbed environment apply.
