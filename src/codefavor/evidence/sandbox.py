@@ -57,6 +57,7 @@ import io
 import json
 import math
 import os
+import resource  # the children need it after dropping privileges, when they may not read the stdlib
 import secrets
 import selectors
 import signal
@@ -778,22 +779,16 @@ def _child_main(job: dict[str, Any], token: str, slot: int, fds: tuple[int, int]
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         lim = job["limits"]
         uid = _SLOT_UID0 + slot
-        if info.get("isolated"):
-            # A directory of its own on the server's shared work tmpfs (a mount namespace per child
-            # would cost ~10 ms to tear down); whatever a previous run in this slot left is removed.
-            import shutil
+        # A directory of its own per slot (on the server's shared work tmpfs when isolated; a mount
+        # namespace per child would cost ~10 ms to tear down); what a previous run left is removed.
+        import shutil
 
-            work = f"/w/{slot}"
-            shutil.rmtree(work, ignore_errors=True)
-            os.mkdir(work, 0o700)
-            if info.get("root"):
-                os.chown(work, uid, uid)
-            os.chdir(work)
-        else:  # degraded: a private directory in the real /tmp
-            import tempfile
-
-            d = tempfile.mkdtemp(prefix="cf-sbx-")
-            os.chdir(d)
+        work = f"{info['work_root']}/{slot}"
+        shutil.rmtree(work, ignore_errors=True)
+        os.mkdir(work, 0o700)
+        if info.get("root"):
+            os.chown(work, uid, uid)
+        os.chdir(work)
         devnull = os.open("/dev/null", os.O_RDONLY)
         os.dup2(devnull, 0)
         os.dup2(out_w, 1)
@@ -807,7 +802,6 @@ def _child_main(job: dict[str, Any], token: str, slot: int, fds: tuple[int, int]
         elif info.get("isolated"):
             _prctl(PR_SET_NO_NEW_PRIVS, 1)
             _drop_capabilities()
-        import resource
 
         cpu = max(1, math.ceil(lim["cpu_s"]))
         for res, val in (
@@ -864,7 +858,13 @@ def _write_msg(f: Any, obj: Any) -> None:
 
 def _serve(max_workers: int, allow_degraded: bool) -> None:
     """The fork server's loop: read jobs, run up to `max_workers` children at once, answer each."""
-    info: dict[str, Any] = {"isolated": False, "seccomp": _open_seccomp()}
+    # As root, children drop to a uid of their own per slot even when namespaces are unavailable.
+    info: dict[str, Any] = {
+        "isolated": False,
+        "seccomp": _open_seccomp(),
+        "work_root": "/w",
+        "root": os.geteuid() == 0,
+    }
     try:
         info.update(_setup_isolation(work_mb=64 * max_workers), isolated=True)
     except OSError as e:
@@ -872,6 +872,10 @@ def _serve(max_workers: int, allow_degraded: bool) -> None:
         if not allow_degraded:
             _write_msg(sys.stdout.buffer, {"ready": False, "info": info})
             return
+        import tempfile
+
+        info["work_root"] = tempfile.mkdtemp(prefix="codefavor-sandbox-")  # degraded: in the real /tmp
+        os.chmod(info["work_root"], 0o711)  # slot uids may enter their own directory, not list others
     for m in _PRELOAD:
         with contextlib.suppress(Exception):
             __import__(m)
@@ -971,6 +975,10 @@ def _serve(max_workers: int, allow_degraded: bool) -> None:
         while queue and free_slots:
             start(queue.pop(0), free_slots.pop())
         if eof and not running and not queue:
+            if not info["isolated"]:
+                import shutil
+
+                shutil.rmtree(info["work_root"], ignore_errors=True)
             return
         now = time.monotonic()
         timeout = min((st["deadline"] for st in running.values()), default=now + 5.0) - now
