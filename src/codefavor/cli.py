@@ -290,17 +290,6 @@ def json_short(obj: object) -> str:
 # rank / verify (issue 8)
 
 
-def _text_or_file(value: str) -> str:
-    """An option that takes either literal text or the path of a file holding it."""
-    try:
-        path = Path(value)
-        if len(value) < 4096 and "\n" not in value and path.is_file():
-            return path.read_text(encoding="utf-8")
-    except OSError:
-        pass
-    return value
-
-
 @app.command()
 def rank(
     candidates: Annotated[list[Path], typer.Argument(help="Files holding one candidate code each.")],
@@ -338,7 +327,7 @@ def rank(
         codes.append(max((c for _, c in blocks), key=len) if blocks else text)
     the_judge = load_judge(judge or DEFAULT_JUDGE, **_judge_options(base_url, api_key, no_cache))
     result = rank_candidates(
-        _text_or_file(instruction),
+        _text_or_file(instruction, "--instruction"),
         codes,
         the_judge,
         criterion=criterion,
