@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from codefavor.evidence.efficiency import EfficiencyConfig, compare_efficiency, decide, run_harness
+from codefavor.evidence.efficiency import EfficiencyConfig, decide, run_harness
+from codefavor.evidence.efficiency import compare_efficiency as _compare
 
 INSTRUCTION = '''Write a function that says whether a list holds a duplicate.
 ```
@@ -48,9 +49,15 @@ def has_dup(xs):
 FAST = EfficiencyConfig(targets=(16, 128, 1024, 4096), level_budget=0.02, call_limit=0.5, total_budget=2.0)
 
 
+def compare_efficiency(instruction, a, b, config=FAST):
+    """Our own test code needs no containment: the plain limited interpreter keeps these tests
+    independent of the sandbox (one test below covers the sandbox runner)."""
+    return _compare(instruction, a, b, config, runner=run_harness)
+
+
 def test_quadratic_loses_to_linear_in_both_orders():
-    ab = compare_efficiency(INSTRUCTION, QUADRATIC, LINEAR, FAST)
-    ba = compare_efficiency(INSTRUCTION, LINEAR, QUADRATIC, FAST)
+    ab = compare_efficiency(INSTRUCTION, QUADRATIC, LINEAR)
+    ba = compare_efficiency(INSTRUCTION, LINEAR, QUADRATIC)
     assert (ab.decision, ba.decision) == ("B", "A"), (ab, ba)
     assert ab.reason in ("cpu-time", "timeout") and ab.entry == "has_dup"
     if ab.reason == "cpu-time":
@@ -58,20 +65,20 @@ def test_quadratic_loses_to_linear_in_both_orders():
 
 
 def test_identical_code_is_undecided():
-    ev = compare_efficiency(INSTRUCTION, LINEAR, LINEAR, FAST)
+    ev = compare_efficiency(INSTRUCTION, LINEAR, LINEAR)
     assert ev.decision == "undecided" and ev.reason == "no-gap", ev
 
 
 def test_wrong_answers_are_set_aside_not_timed():
-    ev = compare_efficiency(INSTRUCTION, WRONG, LINEAR_TOO, FAST)
+    ev = compare_efficiency(INSTRUCTION, WRONG, LINEAR_TOO)
     # The unique-element inputs agree (False), the tiled ones with duplicates do not: only the first count.
     assert ev.dropped.get("disagree", 0) > 0
 
 
 def test_no_entry_or_examples():
-    assert compare_efficiency(INSTRUCTION, "def other(x): pass", LINEAR, FAST).reason == "no-entry"
+    assert compare_efficiency(INSTRUCTION, "def other(x): pass", LINEAR).reason == "no-entry"
     plain = "Write has_dup(xs).\n```\ndef has_dup(xs):\n    pass\n```"
-    assert compare_efficiency(plain, LINEAR, LINEAR_TOO, FAST).reason == "no-examples"
+    assert compare_efficiency(plain, LINEAR, LINEAR_TOO).reason == "no-examples"
 
 
 def test_harness_reports_timeouts_errors_and_unstable_results():
@@ -135,14 +142,29 @@ def test_decide_errors():
     assert decide({"levels": [], "stopped": "setup"}, CFG).reason == "does-not-compile"
 
 
-@pytest.mark.slow
-def test_sandbox_runner_agrees_with_the_plain_one():
+def test_sandbox_runner_decides_the_same():
     from codefavor.evidence.efficiency import sandbox_runner
     from codefavor.evidence.sandbox import Sandbox, SandboxError
 
     try:
         with Sandbox(workers=1) as sb:
-            ev = compare_efficiency(INSTRUCTION, QUADRATIC, LINEAR, FAST, runner=sandbox_runner(sb))
+            ev = _compare(INSTRUCTION, QUADRATIC, LINEAR, FAST, runner=sandbox_runner(sb))
     except SandboxError as e:
         pytest.skip(str(e))
     assert ev.decision == "B", ev
+
+
+def test_judge_hook_without_a_sandbox_is_silent(monkeypatch):
+    import codefavor.evidence.sandbox as sandbox_mod
+    from codefavor.evidence.efficiency import efficiency_evidence
+    from codefavor.judges import PairItem
+
+    def no_sandbox():
+        raise sandbox_mod.SandboxError("no namespaces here")
+
+    monkeypatch.setattr(sandbox_mod, "default_sandbox", no_sandbox)
+    items = [PairItem(INSTRUCTION, QUADRATIC, LINEAR, "efficiency", "efficiency")] * 2
+    evs = efficiency_evidence(items, {})
+    assert [(e.decision, e.reason, e.signal, e.confidence) for e in evs] == [
+        ("undecided", "no-sandbox", "timing", 0.5)
+    ] * 2

@@ -91,7 +91,8 @@ Runner = Callable[[dict[str, Any], float], dict[str, Any]]
 
 
 def run_harness(job: dict[str, Any], wall_limit: float) -> dict[str, Any]:
-    """Run the timing harness in a fresh interpreter with memory and CPU limits, in an empty folder.
+    """Run the timing harness in a fresh interpreter with memory and CPU limits, in an empty folder:
+    limits, not containment, so only for code you trust (tests, your own candidates).
 
     Returns the harness's JSON, or {"error": ...} when it crashed or ran out of time.
     """
@@ -173,7 +174,7 @@ def climb(
 
     Returns {"levels": [harness result per level], "stopped": why} or {"error": ...}.
     """
-    run = runner or run_harness
+    run = runner or sandbox_runner()
     levels: list[dict[str, Any]] = []
     spent, prev_call = 0.0, 0.0
     stopped = "done"
@@ -308,11 +309,12 @@ def compare_efficiency(
 ) -> EfficiencyEvidence:
     """Which of `code_a` and `code_b` is faster on the instruction's scaled-up examples ("A", "B"
     or "undecided", with the measurements). `runner(job, wall_limit)` runs one harness job; by
-    default in a fresh limited interpreter."""
+    default in the shared sandbox pool (`run_harness`, a bare limited interpreter, is for code you
+    trust)."""
     entry, calls, why = plan(instruction, code_a, code_b)
     if entry is None or not calls:
         return EfficiencyEvidence("undecided", why, entry=entry)
-    result = climb(code_a, code_b, entry, calls, content_id(instruction), config, runner)
+    result = climb(code_a, code_b, entry, calls, content_id(instruction), config, runner or sandbox_runner())
     return decide(result, config, entry=entry)
 
 
