@@ -411,6 +411,8 @@ def test_mined_seeds_round_trip_through_a_file(history, tmp_path):
         ("f(a,b)\n", "f(\n    a,\n    b,\n)\n", "formatting-only"),
         ("def f():\n    '''Old.'''\n    return 1\n", "def f():\n    '''New.'''\n    return 1\n", "comment-only"),
         ("x = 1\n", "x = 2\n", None),
+        ("if x:\n    a()\nb()\n", "if x:\n    a()\n    b()\n", None),  # indentation is syntax
+        ("x = 1\n\n\ny = 2\n", "x = 1\ny = 2   \n", "whitespace-only"),
         ("x = True\n", "x = 1\n", None),  # equal values, different constants
         ("print 'py2'\n", "print 'py2!'\n", None),  # unparsable: kept, nothing to compare
     ],

@@ -12,13 +12,12 @@ from __future__ import annotations
 import ast
 import difflib
 import hashlib
-import io
 import re
-import tokenize
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -199,13 +198,6 @@ def changed_lines(old: str, new: str) -> int:
     return sum(o + n for _, o, _, n in diff_hunks(old, new))
 
 
-def _python_comments(code: str) -> list[str]:
-    try:
-        return [t.string for t in tokenize.generate_tokens(io.StringIO(code).readline) if t.type == tokenize.COMMENT]
-    except (tokenize.TokenError, SyntaxError):
-        return []
-
-
 def _same_tree(a: Any, b: Any) -> bool:
     """Structural equality of two ASTs (locations ignored), stopping at the first difference."""
     stack = [(a, b)]
@@ -264,17 +256,34 @@ def _drop_docstrings(tree: ast.Module) -> ast.Module:
     return tree
 
 
-# Python strings and comments, roughly lexed; only used to skip parsing when names clearly changed.
-_PY_STRING_OR_COMMENT = re.compile(
-    r"""[rRbBuUfF]{0,2}(?:\"\"\"[\s\S]*?\"\"\"|'''[\s\S]*?'''|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*')|#[^\n]*"""
+# Python strings and comments, roughly lexed; only used to skip parsing when the code clearly changed.
+_PY_STRING_OR_COMMENT = re.compile(  # string prefixes (r, b, f...) stay outside: they lex alike
+    r"""\"\"\"[\s\S]*?\"\"\"|'''[\s\S]*?'''|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'|#[^\n]*"""
 )
-_PY_NAME = re.compile(r"[^\W\d]\w*")
+_PY_LAYOUT = str.maketrans("", "", "(),;\\")
 
 
-def _py_names(code: str) -> list[str]:
-    """Identifiers and keywords outside strings and comments, in order. A change that only touches
-    comments, docstrings or layout keeps this list, so a different list proves a real change."""
-    return _PY_NAME.findall(_PY_STRING_OR_COMMENT.sub(" ", code))
+def _py_comments(code: str) -> list[str]:
+    return [m for m in _PY_STRING_OR_COMMENT.findall(code) if m.startswith("#")]
+
+
+def _py_code_lines(code: str) -> list[str]:
+    """The lines with comments cut off and trailing spaces stripped, without the comment-only
+    lines (blank lines are kept: inside strings they are data)."""
+    bare = _PY_STRING_OR_COMMENT.sub(lambda m: "" if m.group(0).startswith("#") else m.group(0), code)
+    return [
+        b.rstrip() for line, b in zip(code.split("\n"), bare.split("\n"), strict=True) if b.strip() or not line.strip()
+    ]  # cutting a comment never removes a newline, so the two splits align
+
+
+@lru_cache(maxsize=512)  # a file's new side is the old side of the next commit that touches it
+def _py_skeleton(code: str) -> str:
+    """The code without strings, comments, whitespace, parentheses, commas and semicolons.
+
+    Changes to comments, docstrings or layout (re-wrapping, parentheses, trailing commas, quotes)
+    keep the skeleton, so a different skeleton proves a real change without parsing both sides.
+    """
+    return "".join(_PY_STRING_OR_COMMENT.sub(" ", code).translate(_PY_LAYOUT).split())
 
 
 _C_COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
@@ -285,21 +294,25 @@ _WS = re.compile(r"\s+")
 def _cosmetic_reason(old: str, new: str, lang: str, changed: list[tuple[int, int]]) -> str | None:
     """'whitespace-only', 'comment-only' or 'formatting-only' when the change leaves behaviour alone.
 
-    For Python the test is the AST: equal trees differ only in comments or layout; trees equal once
+    For Python the test is the AST (indentation is syntax there, so moved whitespace can change
+    behaviour): equal trees differ only in whitespace, comments or layout; trees equal once
     docstrings are dropped differ only in docstrings (counted as comments).
     """
-    if old.split() == new.split():
-        return "whitespace-only"  # the same words; only spaces and line breaks moved
     if lang == "python":
-        if _py_names(old) != _py_names(new):
-            return None  # names changed outside strings and comments: no need to parse
+        if _py_skeleton(old) != _py_skeleton(new):
+            return None  # code changed outside strings, comments and layout: no need to parse
+        if _py_code_lines(old) == _py_code_lines(new):
+            # Only comments, comment lines or trailing spaces changed: no need to parse either.
+            return "comment-only" if _py_comments(old) != _py_comments(new) else "whitespace-only"
         try:
             old_tree, new_tree = ast.parse(old), ast.parse(new)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return None  # e.g. Python 2 code: keep; nothing reliable to compare
         if _same_module(old_tree, new_tree, changed):
-            # Same tree: only comments or layout changed. Comments are not in the AST, so compare them.
-            return "comment-only" if _python_comments(old) != _python_comments(new) else "formatting-only"
+            if old.split() == new.split():
+                return "whitespace-only"
+            # Comments are not in the AST, so compare them to tell comment edits from layout.
+            return "comment-only" if _py_comments(old) != _py_comments(new) else "formatting-only"
         if _same_tree(_drop_docstrings(old_tree), _drop_docstrings(new_tree)):
             return "comment-only"  # only docstrings differ
         return None
@@ -312,13 +325,15 @@ def _cosmetic_reason(old: str, new: str, lang: str, changed: list[tuple[int, int
     return None
 
 
-def _content_reason(text: str) -> str | None:
-    head = "\n".join(text.splitlines()[:5])
+def _content_reason(text: str, full: bool = True) -> str | None:
+    """'generated' for a generator's header mark, 'minified' for very long lines (checked on the
+    new side only when `full` is False: a minified file stays minified)."""
+    head = "\n".join(text[:2000].splitlines()[:5])
     if _GENERATED_MARK.search(head):
         return "generated"
-    lines = text.splitlines() or [""]
-    longest = max(len(line) for line in lines)
-    if longest > 1000 or (len(text) > 2000 and len(text) / len(lines) > 300):
+    if len(text) > 2000 and len(text) / (text.count("\n") + 1) > 300:
+        return "minified"
+    if full and len(text) > 1000 and max(map(len, text.split("\n"))) > 1000:
         return "minified"
     return None
 
@@ -329,7 +344,7 @@ def text_reason(old: str, new: str, lang: str, cfg: MiningConfig) -> str | None:
         return "empty-side"
     if old == new:
         return "no-change"
-    reason = _content_reason(old) or _content_reason(new)
+    reason = _content_reason(new) or _content_reason(old, full=False)
     if reason:
         return reason
     hunks = diff_hunks(old, new)
