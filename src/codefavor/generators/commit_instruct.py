@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from codefavor.backends import Backend, Generation, Message, Sampling
-from codefavor.codetools import extract_code, parses, strip_comments
+from codefavor.codetools import extract_code, parses
 from codefavor.errors import CodefavorError
-from codefavor.generators.mining import CommitSeed, MiningStats
+from codefavor.generators.mining import CommitSeed, MiningStats, only_cosmetic
 from codefavor.prompts import PROMPT_VERSION, render, template
 from codefavor.records import JsonlAppender, PreferencePair, Provenance, iter_json, repair_tail
 
@@ -176,12 +176,6 @@ class ParsedPair:
     feedback: str
 
 
-def _same_code(a: str, b: str, lang: str) -> bool:
-    if lang == "python" and parses(a) and parses(b):
-        return strip_comments(a) == strip_comments(b)
-    return re.sub(r"\s+", "", a) == re.sub(r"\s+", "", b)
-
-
 def parse_pair_reply(text: str, lang: str = "python") -> ParsedPair | str:
     """A validated pair, or the rejection reason: `missing-<part>`, `naive-syntax`,
     `improved-syntax`, `identical-codes` or `feedback-untagged`."""
@@ -200,7 +194,7 @@ def parse_pair_reply(text: str, lang: str = "python") -> ParsedPair | str:
             return "naive-syntax"
         if not parses(improved):
             return "improved-syntax"
-    if _same_code(naive, improved, lang):
+    if only_cosmetic(naive, improved, lang):
         return "identical-codes"
     feedback = normalize_tags(sections["feedback"])
     if "[CHOSEN]" not in feedback and "[REJECTED]" not in feedback:

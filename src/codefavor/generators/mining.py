@@ -325,6 +325,14 @@ def _cosmetic_reason(old: str, new: str, lang: str, changed: list[tuple[int, int
     return None
 
 
+def only_cosmetic(old: str, new: str, lang: str) -> bool:
+    """True when two codes are equal up to whitespace, comments, docstrings or layout."""
+    if old == new:
+        return True
+    changed = [(start, n) for start, n, _, _ in diff_hunks(old, new)]
+    return _cosmetic_reason(old, new, lang, changed) is not None
+
+
 def _content_reason(text: str, full: bool = True) -> str | None:
     """'generated' for a generator's header mark, 'minified' for very long lines (checked on the
     new side only when `full` is False: a minified file stays minified)."""
