@@ -430,3 +430,15 @@ def test_other_language_comment_change():
 
 def test_changed_lines_counts_added_and_deleted():
     assert mining.changed_lines("a\nb\nc\n", "a\nB\nc\nd\n") == 3
+
+
+def test_hf_dataset_from_a_local_folder_and_a_clear_error_offline(tmp_path):
+    pytest.importorskip("datasets")
+    folder = tmp_path / "commitpack-like"
+    folder.mkdir()
+    (folder / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in ROWS))
+    stats = MiningStats()
+    seeds = list(mining.iter_hf_seeds(str(folder), MiningConfig(), stats))
+    assert [s.commit for s in seeds] == ["c1", "c5"] and stats.read == 5
+    with pytest.raises(CodefavorError, match="could not load dataset 'no-such-owner/no-such-dataset'"):
+        list(mining.iter_hf_seeds("no-such-owner/no-such-dataset", MiningConfig()))
