@@ -278,23 +278,41 @@ class RunOptions:
     retry_errors: bool = True  # seeds whose last outcome was a backend error run again on resume
 
 
+def _last_line_start(f: Any, size: int) -> int:
+    """Offset of the last line of a file that ends with a newline (scanning back in chunks)."""
+    pos = size - 1  # the final newline
+    while pos > 0:
+        start = max(0, pos - 65536)
+        f.seek(start)
+        idx = f.read(pos - start).rfind(b"\n")
+        if idx >= 0:
+            return start + idx + 1
+        pos = start
+    return 0
+
+
 def _drop_uncommitted(path: Path, committed: set[str], key: Callable[[dict[str, Any]], str]) -> int:
-    """Remove lines of an audit/pairs file whose seed attempt has no outcome line (a kill landed
-    between writing them and writing the outcome); return how many were dropped."""
+    """Cut lines off the end of a pairs/audit file whose seed attempt has no outcome line; return
+    how many. Seeds finish one at a time (conversation, pair, then outcome), so only lines at the
+    very end can lack an outcome: a kill between those writes leaves at most one seed's lines."""
     if not path.exists():
         return 0
     repair_tail(path)
-    objs = list(iter_json(path))
-    keep = [o for o in objs if key(o) in committed]
-    if len(keep) == len(objs):
-        return 0
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        for o in keep:
-            o.pop("__line__", None)
-            f.write(json.dumps(o, ensure_ascii=False) + "\n")
-    tmp.replace(path)
-    return len(objs) - len(keep)
+    dropped = 0
+    with open(path, "rb+") as f:
+        while (size := f.seek(0, 2)) > 0:
+            start = _last_line_start(f, size)
+            f.seek(start)
+            try:
+                obj = json.loads(f.read(size - start))
+                done = key(obj) in committed
+            except (ValueError, KeyError, TypeError):
+                done = False  # an unreadable last line cannot be a committed record
+            if done:
+                break
+            f.truncate(start)
+            dropped += 1
+    return dropped
 
 
 def _attempt_key(seed_id: str, attempt: int) -> str:
