@@ -442,3 +442,18 @@ def test_hf_dataset_from_a_local_folder_and_a_clear_error_offline(tmp_path):
     assert [s.commit for s in seeds] == ["c1", "c5"] and stats.read == 5
     with pytest.raises(CodefavorError, match="could not load dataset 'no-such-owner/no-such-dataset'"):
         list(mining.iter_hf_seeds("no-such-owner/no-such-dataset", MiningConfig()))
+
+
+def test_symlinks_are_not_code_changes(tmp_path):
+    r = Repo(tmp_path / "links")
+    r.commit("Initial import", {"a.py": "A = 1\n", "b.py": "B = 1\n"})
+    (r.path / "link.py").symlink_to("a.py")
+    r.git("add", "-A")
+    r.git("commit", "-q", "-m", "Add a link")
+    (r.path / "link.py").unlink()
+    (r.path / "link.py").symlink_to("b.py")
+    r.git("add", "-A")
+    r.git("commit", "-q", "-m", "Point the link elsewhere")
+    repo = mining.open_repo(r.path)
+    got = {c.message.strip(): mining.mine_commit(repo, c, MiningConfig()) for c in repo.walk(repo.head.target)}
+    assert got == {"Initial import": "root-commit", "Add a link": "added-file", "Point the link elsewhere": "not-modification"}  # fmt: skip

@@ -498,7 +498,13 @@ def mine_commit(repo: Any, commit: Any, cfg: MiningConfig) -> str | tuple[str, s
     reason = path_reason(path)
     if reason:
         return reason
-    old_blob, new_blob = repo[delta.old_file.id], repo[delta.new_file.id]
+    regular = (pygit2.enums.FileMode.BLOB, pygit2.enums.FileMode.BLOB_EXECUTABLE)
+    if delta.old_file.mode not in regular or delta.new_file.mode not in regular:
+        return "not-modification"  # a symlink or a submodule bump, not code
+    try:
+        old_blob, new_blob = repo[delta.old_file.id], repo[delta.new_file.id]
+    except KeyError:
+        return "missing-object"  # a partial clone without this blob
     if not isinstance(old_blob, pygit2.Blob) or not isinstance(new_blob, pygit2.Blob):
         return "not-modification"
     if old_blob.size > cfg.max_file_bytes or new_blob.size > cfg.max_file_bytes:
