@@ -49,6 +49,9 @@ from codefavor.records import BenchTask, PreferencePair, read_records
         ("", None),
         ("Nope.", None),
         ("Yesterday's code was worse.", None),
+        ("No-op for callers? YES, it still fixes the leak.", "YES"),
+        ("<think>Is it YES or NO? The diff adds a guard...</think>\nYES", "YES"),
+        ("<think>It only renames; NO real gain. But YES, tests pass", None),
     ],
 )
 def test_parse_gate(text, expected):
@@ -168,6 +171,12 @@ def test_a_truncated_reply_is_rejected_not_raised():
     assert ci.parse_pair_reply(cut) == "missing-feedback"
     cut = WELL_FORMED[: WELL_FORMED.index("return 0.0") + 4]  # unclosed fence in the improved code
     assert ci.parse_pair_reply(cut) in ("improved-syntax", "missing-feedback")
+
+
+def test_reasoning_blocks_are_ignored():
+    thinking = "<think>\nINSTRUCTION: draft\nNAIVE CODE: x = (\n</think>\n"
+    p = ci.parse_pair_reply(thinking + WELL_FORMED)
+    assert isinstance(p, ci.ParsedPair) and p.naive == NAIVE
 
 
 def test_other_languages_skip_the_python_syntax_check():

@@ -81,7 +81,13 @@ _WORD = r"(?<![\w-]){}(?![\w-])"
 _YES_NO_UPPER = re.compile(_WORD.format("(YES|NO)"))
 _YES_NO_ANY = re.compile(_WORD.format("(yes|no)"), re.IGNORECASE)
 _EXPLICIT = re.compile(r"\b(?:answer|verdict|decision)\b[^\w\n]{0,6}(yes|no)(?![\w-])", re.IGNORECASE)
-_FIRST_WORD = re.compile(r"^[^\w]*([A-Za-z]+)")
+_FIRST_WORD = re.compile(r"^[^\w]*([A-Za-z]+)(?![\w-])")
+_REASONING = re.compile(r"<think>.*?(?:</think>|\Z)", re.DOTALL | re.IGNORECASE)
+
+
+def strip_reasoning(text: str) -> str:
+    """Drop `<think>...</think>` blocks that reasoning models put before their answer."""
+    return _REASONING.sub("", text or "").strip()
 
 
 def parse_gate(text: str) -> Literal["YES", "NO"] | None:
@@ -90,6 +96,7 @@ def parse_gate(text: str) -> Literal["YES", "NO"] | None:
     In order: the first word; an explicit "answer: X" (the last one); the only upper-case YES/NO;
     the only yes/no in any case. "NOTE", "NOT", "NOW" or "no-op" never read as NO.
     """
+    text = strip_reasoning(text)
     if not text:
         return None
     first = _FIRST_WORD.match(text)
@@ -179,7 +186,7 @@ class ParsedPair:
 def parse_pair_reply(text: str, lang: str = "python") -> ParsedPair | str:
     """A validated pair, or the rejection reason: `missing-<part>`, `naive-syntax`,
     `improved-syntax`, `identical-codes` or `feedback-untagged`."""
-    sections = split_sections(text or "")
+    sections = split_sections(strip_reasoning(text))
     for part in PARTS:
         if not sections.get(part):
             return f"missing-{part}"
