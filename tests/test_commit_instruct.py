@@ -173,6 +173,14 @@ def test_a_truncated_reply_is_rejected_not_raised():
     assert ci.parse_pair_reply(cut) in ("improved-syntax", "missing-feedback")
 
 
+def test_headings_with_asides():
+    reply = WELL_FORMED.replace("NAIVE CODE:", "**Naive code (before the change):**").replace(
+        "IMPROVED CODE:", "2) Improved code (chosen):"
+    )
+    p = ci.parse_pair_reply(reply)
+    assert isinstance(p, ci.ParsedPair) and p.naive == NAIVE and p.improved == IMPROVED
+
+
 def test_reasoning_blocks_are_ignored():
     thinking = "<think>\nINSTRUCTION: draft\nNAIVE CODE: x = (\n</think>\n"
     p = ci.parse_pair_reply(thinking + WELL_FORMED)

@@ -129,6 +129,7 @@ _LABELS = {
 _HEADING = re.compile(
     r"^[ \t]*(?P<pre>#{1,6}[ \t]*|\d+[.)][ \t]*)?(?P<bold>\*\*|__)?[ \t]*"
     r"(?P<label>naive code|improved code|instruction|criterion|criteria|naive|improved|feedback|task)"
+    r"(?:[ \t]*\([^)\n]*\))?"  # an aside such as "(before the change)"
     r"[ \t]*(?P<bold2>\*\*|__)?[ \t]*(?P<colon>:)?[ \t]*(?:\*\*|__)?[ \t]*(?P<rest>.*)$",
     re.IGNORECASE,
 )
