@@ -313,6 +313,13 @@ def test_resume_skips_finished_seeds_and_limit_counts_them(tmp_path):
     assert len(third.calls) == 3 + 3 + 2  # only the last three seeds were asked
 
 
+def test_the_same_pair_from_two_seeds_is_kept_once(tmp_path):
+    seeds = [make_seed(0, "well formed"), make_seed(1, "well formed")]  # different commits, same answers
+    funnel = ci.run_commit_instruct(seeds, scripted(PLAN), tmp_path)
+    assert funnel["kept"] == 1 and funnel["rejected_by_reason"] == {"duplicate-pair": 1}
+    assert len(read_jsonl(tmp_path / ci.PAIRS)) == 1
+
+
 def test_backend_errors_are_counted_then_retried(tmp_path):
     calls = {"n": 0}
 

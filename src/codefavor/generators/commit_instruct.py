@@ -27,7 +27,7 @@ from codefavor.codetools import extract_code, parses
 from codefavor.errors import CodefavorError
 from codefavor.generators.mining import CommitSeed, MiningStats, only_cosmetic
 from codefavor.prompts import PROMPT_VERSION, render, template
-from codefavor.records import JsonlAppender, PreferencePair, Provenance, iter_json, repair_tail
+from codefavor.records import JsonlAppender, PreferencePair, Provenance, done_ids, iter_json, repair_tail
 
 SOURCE = "commit-instruct"
 TEMPLATES = ("commit_instruct_explain", "commit_instruct_gate", "commit_instruct_pair")
@@ -366,6 +366,7 @@ class _Run:
             lambda o: _attempt_key(o["provenance"]["seed_id"], o["provenance"].get("attempt", 1)),
         )
         self.done = {s for s, r in last.items() if not (opts.retry_errors and r == "backend-error")}
+        self.pair_ids = done_ids(out_dir / PAIRS)
         self.new: Counter[str] = Counter()  # outcomes written by this process, by reason ("kept" included)
         self.version = prompt_version()
         self.conversations = JsonlAppender(out_dir / CONVERSATIONS)
@@ -399,6 +400,7 @@ class _Run:
         )
         if pair is not None:
             self.pairs.write(pair)
+            self.pair_ids.add(pair.id)
         self.outcomes.write(
             {
                 "seed_id": seed.id,
@@ -483,6 +485,9 @@ class _Run:
                 "author_date": seed.author_date,
             },
         )
+        if pair.id in self.pair_ids:  # e.g. the same change committed in two forks
+            self._finish(seed, messages, gens, "duplicate-pair")
+            return
         self._finish(seed, messages, gens, None, pair)
 
 
@@ -617,6 +622,8 @@ def print_funnel(funnel: dict[str, Any], title: str = "Commit-Instruct funnel") 
     table.add_row("  backend errors", str(funnel["backend_errors"]))
     for reason, n in funnel["unparseable"].items():
         table.add_row(f"  unparseable: {reason}", str(n))
+    if funnel["rejected_by_reason"].get("duplicate-pair"):
+        table.add_row("  duplicate pairs", str(funnel["rejected_by_reason"]["duplicate-pair"]))
     table.add_row("  decontaminated", f"{funnel['decontaminated']} ({100 * funnel['decontamination_rate']:.1f}%)")
     table.add_row("[bold]kept pairs", f"[bold]{funnel['kept']}")
     Console().print(table)
