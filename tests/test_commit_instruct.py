@@ -181,6 +181,12 @@ def test_headings_with_asides():
     assert isinstance(p, ci.ParsedPair) and p.naive == NAIVE and p.improved == IMPROVED
 
 
+def test_form_feeds_in_code_survive_parsing():
+    code = "x = 1\n\x0c\ny = 2"
+    p = ci.parse_pair_reply(WELL_FORMED.replace(NAIVE, code))
+    assert isinstance(p, ci.ParsedPair) and p.naive == code
+
+
 def test_reasoning_blocks_are_ignored():
     thinking = "<think>\nINSTRUCTION: draft\nNAIVE CODE: x = (\n</think>\n"
     p = ci.parse_pair_reply(thinking + WELL_FORMED)
@@ -215,6 +221,7 @@ def test_normalize_tags(text, expected):
         ("x\n", ""),
         ("".join(f"l{i}\n" for i in range(50)), "".join(f"l{i}\n" for i in range(50) if i % 7) + "end\n"),
         ("--x\n-y\n+z\n", "++x\n-y\n"),
+        ("a = 1\n\x0c\nb = 2\n", "a = 1\n\x0c\nb = 3\n"),  # a form feed is not a line break
     ],
 )
 def test_apply_unified_diff_inverts_unified_diff(old, new):

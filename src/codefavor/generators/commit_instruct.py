@@ -48,10 +48,13 @@ def prompt_version() -> str:
 # prompts
 
 
+def _lines(text: str) -> list[str]:
+    """Lines split at newlines only (form feeds and other separators stay inside a line)."""
+    return text.removesuffix("\n").split("\n") if text else []
+
+
 def unified_diff(old: str, new: str, path: str = "file") -> str:
-    lines = difflib.unified_diff(
-        old.splitlines(), new.splitlines(), fromfile=f"a/{path}", tofile=f"b/{path}", lineterm="", n=3
-    )
+    lines = difflib.unified_diff(_lines(old), _lines(new), fromfile=f"a/{path}", tofile=f"b/{path}", lineterm="", n=3)
     return "\n".join(lines)
 
 
@@ -149,7 +152,8 @@ def split_sections(text: str) -> dict[str, str]:
     sections: dict[str, list[str]] = {}
     current: list[str] | None = None
     in_fence = False
-    for line in text.splitlines():
+    # Split on newlines only: str.splitlines() also breaks at form feeds, which real code holds.
+    for line in text.replace("\r\n", "\n").split("\n"):
         if not in_fence:
             m = _HEADING.match(line)
             if m and (m["colon"] or m["pre"] or m["bold"] or not m["rest"].strip()):
@@ -216,11 +220,11 @@ def parse_pair_reply(text: str, lang: str = "python") -> ParsedPair | str:
 
 def apply_unified_diff(old: str, diff: str) -> str:
     """Apply a unified diff made by `unified_diff` (no fuzz) to `old`; lines are joined with newlines."""
-    src = old.splitlines()
+    src = _lines(old)
     out: list[str] = []
     pos = 0
     in_hunk = False
-    for line in diff.splitlines():
+    for line in _lines(diff):
         hunk = re.match(r"^@@ -(\d+)(?:,(\d+))? \+\d+(?:,\d+)? @@", line)
         if hunk:
             start = int(hunk.group(1)) - (0 if hunk.group(2) == "0" else 1)
