@@ -371,6 +371,26 @@ def test_a_changed_prompt_or_backend_refuses_the_old_folder(tmp_path):
         ci.run_commit_instruct(plan_seeds()[:1], other, tmp_path)
 
 
+def golden_dialogue() -> str:
+    seed = CommitSeed(
+        repo="example/proj",
+        commit="0" * 40,
+        path="stats.py",
+        message="Fix mean on empty input",
+        old_code="def mean(xs):\n    return sum(xs) / len(xs)\n",
+        new_code="def mean(xs):\n    if not xs:\n        return 0.0\n    return sum(xs) / len(xs)\n",
+    )
+    turns = (ci.explain_prompt(seed), ci.gate_prompt(), ci.pair_prompt("python"))
+    return "".join(f"===== turn {i} =====\n{t}\n" for i, t in enumerate(turns, start=1))
+
+
+def test_prompts_match_the_golden_rendering():
+    """A wording change must show up as a reviewed diff of tests/data/golden/commit_instruct.txt
+    (regenerate it with `golden_dialogue()`), and it changes the prompt version in every pair."""
+    golden = Path(__file__).parent / "data" / "golden" / "commit_instruct.txt"
+    assert golden_dialogue() == golden.read_text(encoding="utf-8")
+
+
 def test_prompts_show_message_old_code_and_diff():
     seed = make_seed(7, "Guard against empty input")
     text = ci.explain_prompt(seed)
