@@ -467,6 +467,7 @@ def test_cli_user_errors(tmp_path, capsys):
         (["--repo", str(repo), "--input", "x.jsonl", "--output", str(tmp_path / "o")], "give exactly one source"),
         (["--repo", str(repo), "--output", str(tmp_path / "o")], "--backend is required"),
         (["--repo", str(repo), "--backend", "fake:echo", "--shard", "2", "--output", "o"], "expected i/n"),
+        (["--repo", str(repo), "--repo", str(tmp_path), "--mine-only", "--output", "o"], "not a git repository"),
         (
             ["--repo", str(repo), "--backend", "fake:echo", "--bench-data", str(tmp_path), "--output", "o"],
             "pass --no-decontam",
@@ -547,8 +548,9 @@ def test_kill_9_midway_then_resume_loses_and_duplicates_nothing(tmp_path):
     for delay in (0.3, 0.6, 0.9):  # several kills at different moments
         proc = subprocess.Popen([sys.executable, str(script), str(out), str(n)], env=env, stdout=subprocess.PIPE)
         deadline = time.monotonic() + 60
-        while not (out / ci.OUTCOMES).exists() and time.monotonic() < deadline:
-            time.sleep(0.01)
+        outcomes = out / ci.OUTCOMES
+        while not (outcomes.exists() and outcomes.stat().st_size > 0) and time.monotonic() < deadline:
+            time.sleep(0.01)  # wait for a first outcome of this process or an earlier one
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait()

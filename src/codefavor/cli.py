@@ -342,6 +342,8 @@ def generate_commit_instruct(
         raise CodefavorError(f"--limit {limit}: expected a number >= 0")
     stats = mining.MiningStats()
     if repo:
+        for path in repo:  # fail now, not hours into a run, on a path that is not a repository
+            mining.open_repo(path)
         seeds = mining.iter_git_seeds(repo, cfg, stats, revisions=rev or ())
         source = {"repos": [str(p) for p in repo], "revisions": rev or []}
     elif input is not None:
