@@ -391,6 +391,14 @@ def test_prompts_match_the_golden_rendering():
     assert golden_dialogue() == golden.read_text(encoding="utf-8")
 
 
+def test_code_holding_backticks_gets_a_longer_fence():
+    seed = make_seed(3).model_copy(
+        update={"old_code": 'def f():\n    """Use it like:\n    ```\n    f()\n    ```\n    """\n'}
+    )
+    text = ci.explain_prompt(seed)
+    assert "````python\n" in text and "````diff\n" in text
+
+
 def test_prompts_show_message_old_code_and_diff():
     seed = make_seed(7, "Guard against empty input")
     text = ci.explain_prompt(seed)

@@ -58,14 +58,22 @@ def unified_diff(old: str, new: str, path: str = "file") -> str:
     return "\n".join(lines)
 
 
+def _fence(*texts: str) -> str:
+    """A code fence longer than any run of backticks inside the texts (Markdown docstrings hold ```)."""
+    longest = max((len(m) for t in texts for m in re.findall(r"`{3,}", t)), default=2)
+    return "`" * max(3, longest + 1)
+
+
 def explain_prompt(seed: CommitSeed) -> str:
+    diff = unified_diff(seed.old_code, seed.new_code, seed.path or "file")
     return render(
         "commit_instruct_explain",
         lang=seed.lang,
         message=seed.message.strip() or "(no message)",
         path=seed.path or "(unknown)",
         old_code=seed.old_code.rstrip("\n"),
-        diff=unified_diff(seed.old_code, seed.new_code, seed.path or "file"),
+        diff=diff,
+        fence=_fence(seed.old_code, diff),
     )
 
 
@@ -253,7 +261,7 @@ def _replay_answer(messages: list[Message]) -> str:
     if turn == 1:
         return "YES"
     first = messages[0]["content"]
-    blocks = re.findall(r"```[^\n]*\n(.*?)\n```", first, re.DOTALL)
+    blocks = [m[1] for m in re.findall(r"(`{3,})[^\n]*\n(.*?)\n\1(?!`)", first, re.DOTALL)]
     m = _MESSAGE.search(first)
     subject = (m.group(1).strip().splitlines() or ["the change"])[0] if m else "the change"
     old, diff = (blocks[0], blocks[-1]) if len(blocks) >= 2 else ("", "")
