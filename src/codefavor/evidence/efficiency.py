@@ -14,9 +14,11 @@ Anything less is "undecided". On CodePrefBench's dev split (where the knobs were
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import os
+import pickle
 import subprocess
 import sys
 import tempfile
@@ -183,7 +185,10 @@ def climb(
         job = {
             "codes": [code_a, code_b],
             "entry": entry,
-            "inputs": [c.source(entry) for c in inputs],
+            # Pickled, not as source: the harness parses a big literal far slower than it unpickles it.
+            "inputs_b64": [
+                base64.b64encode(pickle.dumps((c.args, dict(c.kwargs)), protocol=4)).decode() for c in inputs
+            ],
             "call_limit": config.call_limit,
             "level_budget": config.level_budget,
             "min_rounds": config.min_rounds,

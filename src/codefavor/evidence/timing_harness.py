@@ -7,15 +7,18 @@ rounds; each run re-executes the candidate's code in a fresh namespace (so memo 
 over) and calls the entry function on a private copy of the arguments. Time is the thread's CPU
 time, which a busy machine disturbs far less than wall time; a CPU-time itimer stops a run that
 passes the per-call limit. Outputs are compared as hashes of a normalised form (lists and tuples
-alike, sets and dicts sorted, floats to 6 significant digits).
+alike, sets and dicts sorted, floats to 6 significant digits), on the first two rounds (a third
+answer adds little and hashing a big output costs about as much as a linear candidate's run).
+The garbage collector is off while a candidate runs (as in `timeit`), and the arguments' private
+copy is unpickled from a blob made once per input, so the overhead around the runs stays small.
 
-Job: {"codes": [...], "entry": NAME, "inputs": [CALL_SOURCE, ...], "call_limit": s,
-      "level_budget": s, "min_rounds": n, "max_rounds": n}
+Job: {"codes": [...], "entry": NAME, "inputs": [CALL_SOURCE, ...] or "inputs_b64": [base64 of
+      pickle((args, kwargs)), ...], "call_limit": s, "level_budget": s, "min_rounds": n, "max_rounds": n}
 Result: {"inputs": [{"runs": [{"status", "times", "out"}, ...one per candidate]}], "setup_errors": [...]}
 """
 
 import ast
-import copy
+import base64
 import gc
 import hashlib
 import json
@@ -64,17 +67,22 @@ def _digest(o):
     return hashlib.sha256(blob.encode("utf-8", "replace")).hexdigest()[:16]
 
 
-def _fresh(value):
-    """A private copy of the arguments (a candidate may sort or pop them in place); a pickle round
-    trip is many times faster than deepcopy on big literals."""
-    try:
-        return pickle.loads(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
-    except Exception:  # noqa: BLE001
-        return copy.deepcopy(value)
+def _blobs(job):
+    """One pickle of (args, kwargs) per input: unpickling it gives each run a private copy of the
+    arguments (a candidate may sort or pop them in place) many times faster than deepcopy."""
+    if "inputs_b64" in job:
+        return [base64.b64decode(b) for b in job["inputs_b64"]]
+    out = []
+    for src in job["inputs"]:
+        call = ast.parse(src, mode="eval").body
+        args = [ast.literal_eval(a) for a in call.args]
+        kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+        out.append(pickle.dumps((args, kwargs), protocol=pickle.HIGHEST_PROTOCOL))
+    return out
 
 
-def _run(compiled, entry, args, kwargs, limit):
-    """One timed call in a fresh namespace: (status, cpu seconds, output digest)."""
+def _run(compiled, entry, blob, limit, want_digest=True):
+    """One timed call in a fresh namespace: (status, cpu seconds, output digest or None)."""
     signal.signal(signal.SIGPROF, _on_timer)
     # The wall-clock guard only when this file is the main program: inside a sandbox the host's own
     # alarm owns SIGALRM.
@@ -83,12 +91,13 @@ def _run(compiled, entry, args, kwargs, limit):
     try:
         exec(compiled, ns)
         fn = ns[entry]
-        a, kw = _fresh(args), _fresh(kwargs)
+        a, kw = pickle.loads(blob)
     except BaseException as e:  # noqa: BLE001 - any failure of untrusted code is a result, not a crash
         return "error", None, type(e).__name__
     signal.setitimer(signal.ITIMER_PROF, limit)
     if wall_guard:
         signal.setitimer(signal.ITIMER_REAL, limit * 4 + 1)  # a candidate that sleeps is stopped too
+    gc.disable()
     t0 = time.thread_time()
     try:
         out = fn(*a, **kw)
@@ -102,9 +111,12 @@ def _run(compiled, entry, args, kwargs, limit):
     except BaseException as e:  # noqa: BLE001
         return "error", None, type(e).__name__
     finally:
+        gc.enable()
         signal.setitimer(signal.ITIMER_PROF, 0)
         if wall_guard:
             signal.setitimer(signal.ITIMER_REAL, 0)
+    if not want_digest:
+        return "ok", spent, None
     try:
         digest = _digest(out)
     except BaseException as e:  # noqa: BLE001 - an unprintable result
@@ -130,10 +142,10 @@ def measure(job):
         return result
     n = len(compiled)
     level_spent = 0.0
-    for src in job["inputs"]:
-        call = ast.parse(src, mode="eval").body
-        args = [ast.literal_eval(a) for a in call.args]
-        kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+    blobs = _blobs(job)
+    gc.collect()
+    gc.freeze()  # what exists now (the host's modules, the blobs) is never scanned again
+    for blob in blobs:
         runs = [{"status": "ok", "times": [], "out": None} for _ in range(n)]
         first_round = 0.0
         gc.collect()  # once per input: collecting before every run costs more than it evens out
@@ -142,13 +154,14 @@ def measure(job):
             for c in order:
                 if runs[c]["status"] != "ok":
                     continue
-                status, t, out = _run(compiled[c], entry, args, kwargs, limit)
+                status, t, out = _run(compiled[c], entry, blob, limit, want_digest=r < 2)
                 if status != "ok":
                     runs[c] = {"status": status, "times": runs[c]["times"], "out": out}
                     continue
-                if runs[c]["out"] is not None and runs[c]["out"] != out:
-                    runs[c]["status"] = "unstable"  # a different answer on the same input
-                runs[c]["out"] = out
+                if out is not None:
+                    if runs[c]["out"] is not None and runs[c]["out"] != out:
+                        runs[c]["status"] = "unstable"  # a different answer on the same input
+                    runs[c]["out"] = out
                 runs[c]["times"].append(t)
                 level_spent += t
                 if r == 0:
