@@ -15,7 +15,9 @@ Anything less is "undecided". On CodePrefBench's dev split (where the knobs were
 from __future__ import annotations
 
 import base64
+import functools
 import json
+import marshal
 import math
 import os
 import pickle
@@ -27,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from codefavor.evidence.scaling import Call, calls_under_other_name, entry_point, example_calls, level_calls
+from codefavor.evidence.scaling import Call, calls_under_other_name, entry_point, example_calls
 from codefavor.records import Decision, content_id
 
 TARGETS: tuple[int, ...] = (16, 64, 256, 1024, 4096, 16384)
@@ -48,6 +50,9 @@ class EfficiencyConfig:
     min_rounds: int = 3
     max_rounds: int = 5
     threshold: float = 1.25  # the faster must be this many times faster (ratio of minimum times)
+    decisive_ratio: float = 3.0  # a gap this wide, in every round, at a level that took...
+    decisive_time: float = 2e-3  # ...at least this long (slower side) ends the climb there
+    workers: int = 0  # tasks measured at once (0: one per sandbox worker)
     min_time: float = 2e-5  # below this (seconds, slower side) a level is too quick to compare
     timeout_margin: float = 4.0  # a timeout decides only if the other finished in limit / margin
 
@@ -141,7 +146,8 @@ def sandbox_runner(sandbox: Any = None) -> Runner:
         from codefavor.evidence.sandbox import Check, Limits, default_sandbox
 
         sb = sandbox or default_sandbox()
-        call = f"measure(__import__('json').loads({json.dumps(job)!r}))"
+        fn = "climb" if "scale" in job else "measure"
+        call = f"{fn}(__import__('json').loads({json.dumps(job)!r}))"
         limits = Limits(cpu_s=wall_limit, wall_s=wall_limit, check_s=wall_limit, memory_mb=2048, output_bytes=1 << 16)
         res = sb.run(harness, [Check(call, kind="runs", name="measure")], limits)
         check = res.checks[0]
@@ -151,6 +157,15 @@ def sandbox_runner(sandbox: Any = None) -> Runner:
         return check.value
 
     return run
+
+
+@functools.cache
+def _scaling_code() -> str:
+    """`evidence.scaling` compiled once, for the harness to load without compiling it per job."""
+    from codefavor.evidence import scaling
+
+    src = Path(scaling.__file__).read_text(encoding="utf-8")
+    return base64.b64encode(marshal.dumps(compile(src, "<scaling>", "exec"))).decode()
 
 
 def plan(instruction: str, code_a: str, code_b: str) -> tuple[str | None, list[Call], str]:
@@ -171,61 +186,40 @@ def climb(
     config: EfficiencyConfig = EfficiencyConfig(),
     runner: Runner | None = None,
 ) -> dict[str, Any]:
-    """Run the ladder level by level (each level built only when reached) until the slower candidate
-    passes the level budget, a run times out, or the job's CPU budget is spent.
+    """Run the ladder in one harness job (`timing_harness.climb`): level by level, each built only
+    when reached, until the slower candidate passes the level budget, a run times out, the next
+    level would pass the per-call cap, the CPU budget is spent, or a decisive gap has shown.
 
     Returns {"levels": [harness result per level], "stopped": why} or {"error": ...}.
     """
     run = runner or sandbox_runner()
-    levels: list[dict[str, Any]] = []
-    spent, prev_call = 0.0, 0.0
-    stopped = "done"
-    for target in config.targets:
-        inputs = level_calls(calls, target, seed, max_calls=config.max_calls)
-        job = {
-            "codes": [code_a, code_b],
-            "entry": entry,
-            # Pickled, not as source: the harness parses a big literal far slower than it unpickles it.
-            "inputs_b64": [
-                base64.b64encode(pickle.dumps((c.args, dict(c.kwargs)), protocol=4)).decode() for c in inputs
-            ],
-            "call_limit": config.call_limit,
-            "level_budget": config.level_budget,
-            "min_rounds": config.min_rounds,
-            "max_rounds": config.max_rounds,
-        }
-        res = run(job, config.wall_limit)
-        if "error" in res:
-            if not levels:
-                return res
-            stopped = "error"
-            break
-        if any(res.get("setup_errors") or []):
-            return {"levels": [], "stopped": "setup"}
-        levels.append(res)
-        runs = [r for inp in res["inputs"] for r in inp["runs"]]
-        spent += sum(sum(r["times"]) for r in runs)
-        slowest = max(
-            (sum(min(inp["runs"][c]["times"] or [0.0]) for inp in res["inputs"]) for c in range(2)), default=0.0
-        )
-        if any(r["status"] == "timeout" for r in runs):
-            stopped = "timeout"
-            break
-        if slowest > config.level_budget:
-            stopped = "budget"
-            break
-        # Predict the next level from the growth of the slowest call over this one: a quadratic
-        # candidate multiplies its time by ~16 per level, and one level too far costs more than
-        # all the others together.
-        slow_call = max((min(r["times"]) for r in runs if r["times"]), default=0.0)
-        if prev_call > 1e-4 and slow_call * max(slow_call / prev_call, 1.0) > config.max_predicted_call:
-            stopped = "predicted"
-            break
-        prev_call = slow_call
-        if spent > config.total_budget:
-            stopped = "total"
-            break
-    return {"levels": levels, "stopped": stopped}
+    # The harness grows the inputs itself (`scaling.level_calls`, same seed, same result) and climbs
+    # in one process: megabytes of literals and a process per level cost more than the timing.
+    job = {
+        "codes": [code_a, code_b],
+        "entry": entry,
+        "scale": {
+            "module": _scaling_code(),
+            "calls": base64.b64encode(pickle.dumps([(c.args, c.kwargs) for c in calls], protocol=4)).decode(),
+            "targets": list(config.targets),
+            "seed": seed,
+            "max_calls": config.max_calls,
+            "decisive_ratio": config.decisive_ratio,
+            "decisive_time": config.decisive_time,
+            "max_predicted_call": config.max_predicted_call,
+            "total_budget": config.total_budget,
+        },
+        "call_limit": config.call_limit,
+        "level_budget": config.level_budget,
+        "min_rounds": config.min_rounds,
+        "max_rounds": config.max_rounds,
+    }
+    res = run(job, config.wall_limit)
+    if "error" in res:
+        return res
+    if any(res.get("setup_errors") or []):
+        return {"levels": [], "stopped": "setup"}
+    return {"levels": res.get("levels", []), "stopped": res.get("stopped", "done")}
 
 
 def decide(
@@ -329,16 +323,28 @@ def efficiency_evidence(items: Sequence[Any], options: dict[str, Any]) -> list[E
     sandbox leaves every item undecided: candidates never run uncontained."""
     from codefavor.evidence.sandbox import SandboxError
 
+    from concurrent.futures import ThreadPoolExecutor
+
+    from codefavor.evidence.sandbox import default_sandbox
+
     config = options.get("efficiency_config") or EfficiencyConfig()
-    runner = sandbox_runner(options.get("sandbox"))
-    out: list[EfficiencyEvidence] = []
-    failure = None
-    for it in items:
-        if failure is None:
-            try:
-                out.append(compare_efficiency(it.instruction, it.a, it.b, config, runner))
-                continue
-            except SandboxError as e:
-                failure = str(e)[:200]
-        out.append(EfficiencyEvidence("undecided", "no-sandbox", dropped={failure: 1}))
-    return out
+    if not items:
+        return []
+    try:
+        sandbox = options.get("sandbox") or default_sandbox()
+        sandbox.run("pass", [])  # start the pool now: a sandbox that cannot start fails once, here
+    except SandboxError as e:
+        return [EfficiencyEvidence("undecided", "no-sandbox", dropped={str(e)[:200]: 1}) for _ in items]
+    runner = sandbox_runner(sandbox)
+
+    def one(it: Any) -> EfficiencyEvidence:
+        try:
+            return compare_efficiency(it.instruction, it.a, it.b, config, runner)
+        except SandboxError as e:
+            return EfficiencyEvidence("undecided", "no-sandbox", dropped={str(e)[:200]: 1})
+
+    # Several tasks at once keep every worker of the pool busy; each timing is the CPU time of its
+    # own thread, which other work on the machine disturbs far less than it does wall time.
+    workers = config.workers or getattr(sandbox, "workers", 2)
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(items)))) as pool:
+        return list(pool.map(one, items))

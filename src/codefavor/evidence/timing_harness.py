@@ -1,7 +1,8 @@
-"""Time candidate functions on one level of growing inputs; runs as a script or inside the sandbox.
+"""Time candidate functions on growing inputs; runs as a script or inside the sandbox.
 
 As a script it reads one JSON job on stdin and writes one JSON result on stdout; inside the sandbox
-the host calls `measure(job)`. It imports nothing from codefavor (the sandbox has a bare
+the host calls `climb(job)` (the whole ladder of sizes, in one process) or `measure(job)` (one
+level of given inputs). It imports nothing from codefavor (the sandbox has a bare
 interpreter). For every input the candidates take turns (alternating who goes first) for a few
 rounds; each run re-executes the candidate's code in a fresh namespace (so memo caches do not carry
 over) and calls the entry function on a private copy of the arguments. Time is the thread's CPU
@@ -12,9 +13,15 @@ answer adds little and hashing a big output costs about as much as a linear cand
 The garbage collector is off while a candidate runs (as in `timeit`), and the arguments' private
 copy is unpickled from a blob made once per input, so the overhead around the runs stays small.
 
-Job: {"codes": [...], "entry": NAME, "inputs": [CALL_SOURCE, ...] or "inputs_b64": [base64 of
-      pickle((args, kwargs)), ...], "call_limit": s, "level_budget": s, "min_rounds": n, "max_rounds": n}
-Result: {"inputs": [{"runs": [{"status", "times", "out"}, ...one per candidate]}], "setup_errors": [...]}
+Job: {"codes": [...], "entry": NAME, "call_limit": s, "level_budget": s, "min_rounds": n, "max_rounds": n,
+      and for `measure` the inputs: "inputs": [CALL_SOURCE, ...] or "inputs_b64": [base64 of
+      pickle((args, kwargs)), ...]; for `climb` instead "scale": {"module": base64 of the marshalled
+      code of `codefavor.evidence.scaling`, "calls": base64 of pickle([(args, kwargs_pairs), ...]),
+      "targets": [n, ...], "seed": s, "max_calls": n, "decisive_ratio", "decisive_time",
+      "max_predicted_call", "total_budget"}: the example calls are grown here, level by level
+      (megabytes of inputs need not cross the pipe, and one process serves the whole ladder)}
+Result of `measure`: {"inputs": [{"runs": [{"status", "times", "out"}, ...one per candidate]}], "setup_errors": [...]};
+of `climb`: {"levels": [{"inputs": [...]}, ...], "stopped": why, "setup_errors": [...]}.
 """
 
 import ast
@@ -22,6 +29,7 @@ import base64
 import gc
 import hashlib
 import json
+import marshal
 import math
 import pickle
 import signal
@@ -67,9 +75,13 @@ def _digest(o):
     return hashlib.sha256(blob.encode("utf-8", "replace")).hexdigest()[:16]
 
 
-def _blobs(job):
+def _to_blob(args, kwargs):
     """One pickle of (args, kwargs) per input: unpickling it gives each run a private copy of the
     arguments (a candidate may sort or pop them in place) many times faster than deepcopy."""
+    return pickle.dumps((list(args), dict(kwargs)), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _blobs(job):
     if "inputs_b64" in job:
         return [base64.b64decode(b) for b in job["inputs_b64"]]
     out = []
@@ -77,7 +89,7 @@ def _blobs(job):
         call = ast.parse(src, mode="eval").body
         args = [ast.literal_eval(a) for a in call.args]
         kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
-        out.append(pickle.dumps((args, kwargs), protocol=pickle.HIGHEST_PROTOCOL))
+        out.append(_to_blob(args, kwargs))
     return out
 
 
@@ -124,27 +136,25 @@ def _run(compiled, entry, blob, limit, want_digest=True):
     return "ok", spent, digest
 
 
-def measure(job):
-    """Time every candidate on every input of one ladder level (see the module docstring)."""
-    entry, limit = job["entry"], float(job.get("call_limit", 1.0))
-    level_budget = float(job.get("level_budget", 0.05))
-    min_rounds, max_rounds = int(job.get("min_rounds", 3)), int(job.get("max_rounds", 7))
+def _compile(codes):
     compiled, setup_errors = [], []
-    for code in job["codes"]:
+    for code in codes:
         try:
             compiled.append(compile(code, "<candidate>", "exec"))
             setup_errors.append(None)
         except (SyntaxError, ValueError) as e:
             compiled.append(None)
             setup_errors.append(type(e).__name__)
-    result = {"inputs": [], "setup_errors": setup_errors}
-    if any(c is None for c in compiled):
-        return result
+    return compiled, setup_errors
+
+
+def _measure_level(compiled, entry, blobs, job):
+    limit = float(job.get("call_limit", 1.0))
+    level_budget = float(job.get("level_budget", 0.05))
+    min_rounds, max_rounds = int(job.get("min_rounds", 3)), int(job.get("max_rounds", 7))
     n = len(compiled)
     level_spent = 0.0
-    blobs = _blobs(job)
-    gc.collect()
-    gc.freeze()  # what exists now (the host's modules, the blobs) is never scanned again
+    inputs = []
     for blob in blobs:
         runs = [{"status": "ok", "times": [], "out": None} for _ in range(n)]
         first_round = 0.0
@@ -174,14 +184,100 @@ def measure(job):
                 break
             if r + 1 >= 2 and first_round > 2 * level_budget:
                 break
-        result["inputs"].append({"runs": runs})
+        inputs.append({"runs": runs})
+    return inputs
+
+
+def measure(job):
+    """Time every candidate on every input of one level (see the module docstring)."""
+    compiled, setup_errors = _compile(job["codes"])
+    result = {"inputs": [], "setup_errors": setup_errors}
+    if any(c is None for c in compiled):
+        return result
+    blobs = _blobs(job)
+    # What exists now (the host's modules) is never scanned again: in a forked worker a collection
+    # writes to every object's header, which copies every page of the parent's heap.
+    gc.freeze()
+    result["inputs"] = _measure_level(compiled, job["entry"], blobs, job)
     return result
+
+
+def _gap(inputs):
+    """(time of the first candidate, of the second, whether every round agrees on who is faster)
+    over the inputs where two candidates both finished with the same output; None without any."""
+    usable = []
+    for inp in inputs:
+        a, b = inp["runs"][:2]
+        if a["status"] == b["status"] == "ok" and a["out"] == b["out"] and a["times"] and b["times"]:
+            usable.append((a["times"], b["times"]))
+    if not usable:
+        return None
+    ta, tb = sum(min(a) for a, _ in usable), sum(min(b) for _, b in usable)
+    rounds = min(min(len(a), len(b)) for a, b in usable)
+    per_round = [(sum(a[r] for a, _ in usable), sum(b[r] for _, b in usable)) for r in range(rounds)]
+    same = all(x < y for x, y in per_round) or all(x > y for x, y in per_round)
+    return ta, tb, same
+
+
+def climb(job):
+    """Climb the whole ladder in this one process (one job per pair, not one per level): grow the
+    example calls to each size in turn (`scaling.level_calls`, loaded from the job) and time both
+    candidates, until the slower passes the level budget, a run times out, the next level would
+    pass the per-call cap (predicted from the growth of the slowest call), the CPU budget is spent,
+    or a decisive gap (wide and in every round, on a level that took long enough) has shown.
+
+    Returns {"levels": [{"inputs": [...]}, ...], "stopped": why, "setup_errors": [...]}.
+    """
+    spec = job["scale"]
+    compiled, setup_errors = _compile(job["codes"])
+    if any(c is None for c in compiled):
+        return {"levels": [], "stopped": "setup", "setup_errors": setup_errors}
+    mod = types.ModuleType("codefavor_scaling")
+    sys.modules[mod.__name__] = mod  # dataclasses look their module up
+    exec(marshal.loads(base64.b64decode(spec["module"])), mod.__dict__)
+    calls = [mod.Call(tuple(a), tuple(tuple(kv) for kv in kw)) for a, kw in pickle.loads(base64.b64decode(spec["calls"]))]
+    gc.freeze()  # see `measure`
+    levels, spent, prev_call, stopped = [], 0.0, 0.0, "done"
+    for target in spec["targets"]:
+        level = mod.level_calls(calls, int(target), str(spec["seed"]), max_calls=int(spec["max_calls"]))
+        blobs = [_to_blob(c.args, c.kwargs) for c in level]
+        del level
+        inputs = _measure_level(compiled, job["entry"], blobs, job)
+        del blobs
+        levels.append({"inputs": inputs})
+        runs = [r for inp in inputs for r in inp["runs"]]
+        spent += sum(sum(r["times"]) for r in runs)
+        slowest = max((sum(min(inp["runs"][c]["times"] or [0.0]) for inp in inputs) for c in range(2)), default=0.0)
+        if any(r["status"] == "timeout" for r in runs):
+            stopped = "timeout"
+            break
+        if slowest > float(job["level_budget"]):
+            stopped = "budget"
+            break
+        gap = _gap(inputs)
+        if gap:
+            ta, tb, same = gap
+            slow, fast = max(ta, tb), min(ta, tb)
+            if same and slow >= float(spec["decisive_time"]) and slow >= fast * float(spec["decisive_ratio"]):
+                stopped = "decisive"
+                break
+        # A quadratic candidate multiplies its time by ~16 per level, and one level too far costs
+        # more than all the others together.
+        slow_call = max((min(r["times"]) for r in runs if r["times"]), default=0.0)
+        if prev_call > 1e-4 and slow_call * max(slow_call / prev_call, 1.0) > float(spec["max_predicted_call"]):
+            stopped = "predicted"
+            break
+        prev_call = slow_call
+        if spent > float(spec["total_budget"]):
+            stopped = "total"
+            break
+    return {"levels": levels, "stopped": stopped, "setup_errors": setup_errors}
 
 
 def main():
     job = json.loads(sys.stdin.read())
     signal.signal(signal.SIGALRM, _on_timer)
-    print(json.dumps(measure(job)))
+    print(json.dumps(climb(job) if "scale" in job else measure(job)))
 
 
 if __name__ == "__main__":
