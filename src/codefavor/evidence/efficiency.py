@@ -32,7 +32,7 @@ from typing import Any
 from codefavor.evidence.scaling import Call, calls_under_other_name, entry_point, example_calls
 from codefavor.records import Decision, content_id
 
-TARGETS: tuple[int, ...] = (16, 64, 256, 1024, 4096, 16384)
+TARGETS: tuple[int, ...] = (16, 64, 256, 1024, 4096)
 HARNESS = Path(__file__).with_name("timing_harness.py")
 
 
@@ -42,15 +42,15 @@ class EfficiencyConfig:
 
     targets: tuple[int, ...] = TARGETS
     max_calls: int = 2  # example calls kept per level (the largest ones)
-    call_limit: float = 1.0  # CPU seconds one call may take before it counts as a timeout
-    level_budget: float = 0.05  # the ladder stops after the level where the slower passes this
-    max_predicted_call: float = 0.25  # ...or before a level whose slowest call would take longer
+    call_limit: float = 0.25  # CPU seconds one call may take before it counts as a timeout
+    level_budget: float = 0.02  # the ladder stops after the level where the slower passes this
+    max_predicted_call: float = 0.05  # ...or before a level whose slowest call would take longer
     total_budget: float = 4.0  # CPU seconds of measured runs for the whole ladder
     wall_limit: float = 30.0  # the sandbox kills a level's job after this many wall seconds
-    min_rounds: int = 3
-    max_rounds: int = 5
+    min_rounds: int = 2
+    max_rounds: int = 3
     threshold: float = 1.25  # the faster must be this many times faster (ratio of minimum times)
-    decisive_ratio: float = 3.0  # a gap this wide, in every round, at a level that took...
+    decisive_ratio: float = 2.0  # a gap this wide, in every round, at a level that took...
     decisive_time: float = 2e-3  # ...at least this long (slower side) ends the climb there
     workers: int = 0  # tasks measured at once (0: one per sandbox worker)
     min_time: float = 2e-5  # below this (seconds, slower side) a level is too quick to compare

@@ -70,8 +70,23 @@ def _norm(o, depth=0):
     return repr(o)
 
 
+_PLAIN = {int, str, bool, type(None)}
+
+
+def _plain(o):
+    """Whether `o` is a list or tuple of plain scalars, or of lists/tuples of them: then `_norm`
+    would change nothing that JSON does not already, and the C encoder can take it directly (a
+    big output hashed in Python costs about as much as a linear candidate's whole run)."""
+    if type(o) not in (list, tuple):
+        return False
+    types_ = set(map(type, o))
+    if types_ <= _PLAIN:
+        return True
+    return types_ <= {list, tuple} and all(set(map(type, row)) <= _PLAIN for row in o)
+
+
 def _digest(o):
-    blob = json.dumps(_norm(o), sort_keys=True, default=repr)
+    blob = json.dumps(o if _plain(o) else _norm(o), sort_keys=True, default=repr)
     return hashlib.sha256(blob.encode("utf-8", "replace")).hexdigest()[:16]
 
 

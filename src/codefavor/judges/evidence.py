@@ -130,7 +130,9 @@ class EvidenceJudge:
         self.fallback = fallback
         self.spec = spec
         self.options = options
-        self.batch_size = 512  # evidence runs concurrently in the sandbox pool: big batches keep it busy
+        # Evidence runs concurrently in the sandbox pool: a batch of 64 keeps it busy, and a killed
+        # run loses at most one batch (results are written after each).
+        self.batch_size = 64
 
     def judge(self, items: Sequence[PairItem]) -> list[Verdict]:
         t0 = time.perf_counter()
