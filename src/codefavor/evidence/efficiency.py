@@ -321,11 +321,9 @@ def efficiency_evidence(items: Sequence[Any], options: dict[str, Any]) -> list[E
     """The evidence judge's hook for the efficiency criterion: one `EfficiencyEvidence` per `PairItem`,
     measured in the sandbox (`options["sandbox"]`, else the shared pool). A failure to start the
     sandbox leaves every item undecided: candidates never run uncontained."""
-    from codefavor.evidence.sandbox import SandboxError
-
     from concurrent.futures import ThreadPoolExecutor
 
-    from codefavor.evidence.sandbox import default_sandbox
+    from codefavor.evidence.sandbox import SandboxError, default_sandbox
 
     config = options.get("efficiency_config") or EfficiencyConfig()
     if not items:

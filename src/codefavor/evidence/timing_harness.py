@@ -250,7 +250,9 @@ def climb(job):
     mod = types.ModuleType("codefavor_scaling")
     sys.modules[mod.__name__] = mod  # dataclasses look their module up
     exec(marshal.loads(base64.b64decode(spec["module"])), mod.__dict__)
-    calls = [mod.Call(tuple(a), tuple(tuple(kv) for kv in kw)) for a, kw in pickle.loads(base64.b64decode(spec["calls"]))]
+    calls = [
+        mod.Call(tuple(a), tuple(tuple(kv) for kv in kw)) for a, kw in pickle.loads(base64.b64decode(spec["calls"]))
+    ]
     gc.freeze()  # see `measure`
     levels, spent, prev_call, stopped = [], 0.0, 0.0, "done"
     for target in spec["targets"]:

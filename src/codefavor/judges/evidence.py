@@ -133,6 +133,7 @@ class EvidenceJudge:
         # Evidence runs concurrently in the sandbox pool: a batch of 64 keeps it busy, and a killed
         # run loses at most one batch (results are written after each).
         self.batch_size = 64
+        self.concurrent_batches = 3  # the runner overlaps batches, so one slow check delays only its own
 
     def judge(self, items: Sequence[PairItem]) -> list[Verdict]:
         t0 = time.perf_counter()
