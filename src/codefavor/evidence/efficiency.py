@@ -42,16 +42,17 @@ class EfficiencyConfig:
 
     targets: tuple[int, ...] = TARGETS
     max_calls: int = 2  # example calls kept per level (the largest ones)
-    call_limit: float = 0.25  # CPU seconds one call may take before it counts as a timeout
-    level_budget: float = 0.02  # the ladder stops after the level where the slower passes this
-    max_predicted_call: float = 0.05  # ...or before a level whose slowest call would take longer
-    total_budget: float = 4.0  # CPU seconds of measured runs for the whole ladder
-    wall_limit: float = 30.0  # the sandbox kills a level's job after this many wall seconds
+    call_limit: float = 0.1  # CPU seconds one call may take before it counts as a timeout
+    level_budget: float = 0.005  # the ladder stops after the level where the slower passes this
+    max_predicted_call: float = 0.02  # ...or before a level whose slowest call would take longer
+    total_budget: float = 1.0  # CPU seconds of measured runs for the whole ladder
+    wall_limit: float = 30.0  # the sandbox kills the ladder's job after this many wall seconds
     min_rounds: int = 2
-    max_rounds: int = 3
+    max_rounds: int = 4
+    close_ratio: float = 1.5  # an input whose times differ less than this gets rounds up to max_rounds
     threshold: float = 1.25  # the faster must be this many times faster (ratio of minimum times)
     decisive_ratio: float = 2.0  # a gap this wide, in every round, at a level that took...
-    decisive_time: float = 2e-3  # ...at least this long (slower side) ends the climb there
+    decisive_time: float = 1e-3  # ...at least this long (slower side) ends the climb there
     workers: int = 0  # tasks measured at once (0: one per sandbox worker)
     min_time: float = 2e-5  # below this (seconds, slower side) a level is too quick to compare
     timeout_margin: float = 4.0  # a timeout decides only if the other finished in limit / margin
@@ -213,6 +214,7 @@ def climb(
         "level_budget": config.level_budget,
         "min_rounds": config.min_rounds,
         "max_rounds": config.max_rounds,
+        "close_ratio": config.close_ratio,
     }
     res = run(job, config.wall_limit)
     if "error" in res:

@@ -167,6 +167,7 @@ def _measure_level(compiled, entry, blobs, job):
     limit = float(job.get("call_limit", 1.0))
     level_budget = float(job.get("level_budget", 0.05))
     min_rounds, max_rounds = int(job.get("min_rounds", 3)), int(job.get("max_rounds", 7))
+    close = float(job.get("close_ratio", 0.0))
     n = len(compiled)
     level_spent = 0.0
     inputs = []
@@ -193,14 +194,22 @@ def _measure_level(compiled, entry, blobs, job):
                     first_round += t
             if any(x["status"] != "ok" for x in runs):
                 break
-            # Enough rounds once the level has spent its budget; a slow input gets two, the least
-            # that shows a gap repeats.
-            if r + 1 >= min_rounds and level_spent > level_budget:
+            # Enough rounds once the level has spent its budget, or at once when the two candidates'
+            # times are far apart in every round so far: only close calls need more. A slow input
+            # gets two, the least that shows a gap repeats.
+            if r + 1 >= min_rounds and (level_spent > level_budget or (close and _clear(runs, close))):
                 break
             if r + 1 >= 2 and first_round > 2 * level_budget:
                 break
         inputs.append({"runs": runs})
     return inputs
+
+
+def _clear(runs, ratio):
+    """Whether the first two candidates' times differ by `ratio` or more, the same way, in every round."""
+    ta, tb = runs[0]["times"], runs[1]["times"]
+    pairs = list(zip(ta, tb, strict=False))  # a failed run leaves one side shorter
+    return bool(pairs) and (all(b >= a * ratio for a, b in pairs) or all(a >= b * ratio for a, b in pairs))
 
 
 def measure(job):
