@@ -46,7 +46,7 @@ class EfficiencyConfig:
     level_budget: float = 0.005  # the ladder stops after the level where the slower passes this
     max_predicted_call: float = 0.02  # ...or before a level whose slowest call would take longer
     total_budget: float = 1.0  # CPU seconds of measured runs for the whole ladder
-    wall_limit: float = 30.0  # the sandbox kills the ladder's job after this many wall seconds
+    wall_limit: float = 10.0  # the sandbox kills the ladder's job after this many (CPU or wall) seconds
     min_rounds: int = 2
     max_rounds: int = 4
     close_ratio: float = 1.5  # an input whose times differ less than this gets rounds up to max_rounds
