@@ -6,6 +6,9 @@ judge's hook (several tasks at once, as `codefavor bench` does). Accuracy counts
 as half (the benchmark's rule); precision is over the decided tasks only. The rules were tuned on
 the dev split; report the test split. `--set KNOB=VALUE` overrides an `EfficiencyConfig` knob.
 
+Measured (2026-11-26, load average 4, defaults): dev 96.2 (150 of 160 decided, precision 99.3,
+4.2 s); test 91.9 (181 of 192 decided, precision 94.5, 5.0 s).
+
     PYTHONPATH=src python benchmarks/efficiency_evidence.py --split test
     PYTHONPATH=src python benchmarks/efficiency_evidence.py --split dev --split test --raw runs/eff-raw.jsonl
     PYTHONPATH=src python benchmarks/efficiency_evidence.py --split dev --set decisive_ratio=2 --set max_rounds=3
