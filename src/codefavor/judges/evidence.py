@@ -133,7 +133,9 @@ class EvidenceJudge:
         # Evidence runs concurrently in the sandbox pool: a batch of 64 keeps it busy, and a killed
         # run loses at most one batch (results are written after each).
         self.batch_size = 64
-        self.concurrent_batches = 3  # the runner overlaps batches, so one slow check delays only its own
+        # The runner may overlap batches, so one slow check delays only its own; not with a model
+        # fallback, which need not be thread-safe (and has its own batching).
+        self.concurrent_batches = 3 if fallback is None or isinstance(fallback, _CheapFallback) else 1
 
     def judge(self, items: Sequence[PairItem]) -> list[Verdict]:
         t0 = time.perf_counter()
