@@ -50,7 +50,9 @@ def main() -> None:
     try:
         print(f"server latency {a.latency:g} s, {a.waves} waves per level, {os.cpu_count()} CPUs, stub at {url}")
         print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-        print(f"{'in flight':>9} {'requests':>8} {'seconds':>8} {'req/s':>8} {'ideal':>8} {'% ideal':>8} {'client CPU ms/req':>18}")
+        print(
+            f"{'in flight':>9} {'requests':>8} {'seconds':>8} {'req/s':>8} {'ideal':>8} {'% ideal':>8} {'client CPU ms/req':>18}"
+        )
         for k in levels:
             n, elapsed, cpu = measure(url, k, a.waves)
             rps, ideal = n / elapsed, k / a.latency

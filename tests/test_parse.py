@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from codefavor.judges.parse import decision, deciding_statement, normalize
+from codefavor.judges.parse import deciding_statement, decision, normalize
 from codefavor.prompts import verdict_line
 
 CASES: list[tuple[str, str, str]] = [

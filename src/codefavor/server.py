@@ -259,7 +259,9 @@ def create_app(
     @contextlib.asynccontextmanager
     async def admitted() -> AsyncIterator[None]:
         if state["busy"] >= max_concurrent:
-            raise HTTPException(429, f"server busy ({max_concurrent} requests in progress)", headers={"Retry-After": "1"})
+            raise HTTPException(
+                429, f"server busy ({max_concurrent} requests in progress)", headers={"Retry-After": "1"}
+            )
         state["busy"] += 1
         try:
             yield
@@ -329,7 +331,11 @@ def create_app(
         if req.items is not None:
             items = req.items
         elif req.instruction is not None and req.a is not None and req.b is not None:
-            items = [JudgeItem(instruction=req.instruction, a=req.a, b=req.b, criterion=req.criterion, category=req.category)]
+            items = [
+                JudgeItem(
+                    instruction=req.instruction, a=req.a, b=req.b, criterion=req.criterion, category=req.category
+                )
+            ]
         else:
             raise HTTPException(422, "give either 'items' or 'instruction', 'a' and 'b'")
         if not 1 <= len(items) <= max_items:

@@ -199,5 +199,7 @@ class HFBackend:
                     if cut >= 0:
                         text = text[:cut]
                 texts.append(text)
-            gens.append(Generation(texts=texts, prompt_tokens=int(prompt_len), completion_tokens=used, latency_s=latency))
+            gens.append(
+                Generation(texts=texts, prompt_tokens=int(prompt_len), completion_tokens=used, latency_s=latency)
+            )
         return gens

@@ -114,7 +114,9 @@ class StubServer:
             writer.transport.abort()  # no status line, no body: the client sees a dropped connection
             return False
         if fault == "429":
-            return await _send(writer, 429, {"error": {"message": "rate limited"}}, {"Retry-After": f"{self.retry_after:g}"})
+            return await _send(
+                writer, 429, {"error": {"message": "rate limited"}}, {"Retry-After": f"{self.retry_after:g}"}
+            )
         if fault in ("500", "503", "400"):
             return await _send(writer, int(fault), {"error": {"message": f"injected {fault}"}})
         if fault == "slow":
@@ -143,7 +145,9 @@ async def _send(writer: asyncio.StreamWriter, status: int, obj: Any, extra: dict
     return await _send_raw(writer, status, json.dumps(obj).encode("utf-8"), extra)
 
 
-async def _send_raw(writer: asyncio.StreamWriter, status: int, payload: bytes, extra: dict[str, str] | None = None) -> bool:
+async def _send_raw(
+    writer: asyncio.StreamWriter, status: int, payload: bytes, extra: dict[str, str] | None = None
+) -> bool:
     head = f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
     for k, v in (extra or {}).items():
         head += f"{k}: {v}\r\n"

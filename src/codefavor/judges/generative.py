@@ -53,9 +53,7 @@ class GenerativeJudge:
         out = []
         for g in gens:
             if g.error is not None:
-                out.append(
-                    Verdict("undecided", signal="model", error=g.error, latency_s=g.latency_s, usage=g.usage)
-                )
+                out.append(Verdict("undecided", signal="model", error=g.error, latency_s=g.latency_s, usage=g.usage))
                 continue
             stmt = deciding_statement(g.text)
             decision = "undecided" if stmt is None or stmt.outcome == "tie" else stmt.outcome

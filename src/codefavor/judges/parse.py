@@ -72,13 +72,29 @@ _VERDICT_KEY = (
 
 _STRONG: list[tuple[re.Pattern[str], str]] = [
     # "VERDICT: Candidate A is better", "Final answer: B", "The better code is [CODE_B]", "Winner - A"
-    (re.compile(rf"\b{_VERDICT_KEY}\s*(?:(?:is|would\s+be|:|=|-|\u2013|\u2014)\s*|\n\s*)(?:that\s+)?[\"'$]?(?P<l>{_L})", re.I), "label"),
-    (re.compile(rf"\b{_VERDICT_KEY}\s*(?:(?:is|:|=|-|\u2013|\u2014)\s*|\n\s*)(?:it's\s+|it\s+is\s+)?{_TIE_WORD}\b", re.I), "tie"),
+    (
+        re.compile(
+            rf"\b{_VERDICT_KEY}\s*(?:(?:is|would\s+be|:|=|-|\u2013|\u2014)\s*|\n\s*)(?:that\s+)?[\"'$]?(?P<l>{_L})",
+            re.I,
+        ),
+        "label",
+    ),
+    (
+        re.compile(
+            rf"\b{_VERDICT_KEY}\s*(?:(?:is|:|=|-|\u2013|\u2014)\s*|\n\s*)(?:it's\s+|it\s+is\s+)?{_TIE_WORD}\b", re.I
+        ),
+        "tie",
+    ),
     # a line that is nothing but a label ("B", "**Candidate A**", "[[B]]", "A.")
     (re.compile(rf"^\s*(?:the\s+answer\s+is\s+)?(?P<l>{_L})\s*[.!]?\s*$", re.I | re.M), "label"),
     # "A is better", "Candidate B is clearly the better solution", "B wins", "A outperforms B"
     (re.compile(rf"(?P<l>{_L})\s*(?:{_BE}\s+)?{_ADV}{_POSITIVE}\b", re.I), "label"),
-    (re.compile(rf"(?P<l>{_L})\s*(?:clearly\s+|easily\s+)?(?:wins|prevails|comes\s+out\s+ahead|is\s+ahead)\b", re.I), "label"),
+    (
+        re.compile(
+            rf"(?P<l>{_L})\s*(?:clearly\s+|easily\s+)?(?:wins|prevails|comes\s+out\s+ahead|is\s+ahead)\b", re.I
+        ),
+        "label",
+    ),
     (
         re.compile(
             rf"(?P<l>{_L})\s*(?:gave|gives|has|provides|offers|wrote|writes|produced|produces)\s+"
@@ -102,7 +118,13 @@ _STRONG: list[tuple[re.Pattern[str], str]] = [
         "label",
     ),
     (re.compile(rf"(?P<l>{_L})\s*should\s+be\s+(?:preferred|chosen|selected|picked|used|favou?red)\b", re.I), "label"),
-    (re.compile(rf"\b(?:so|thus|therefore|hence|overall|in\s+summary|in\s+conclusion)[,:]?\s+(?P<l>{_L})\s*[.!]?\s*$", re.I | re.M), "label"),
+    (
+        re.compile(
+            rf"\b(?:so|thus|therefore|hence|overall|in\s+summary|in\s+conclusion)[,:]?\s+(?P<l>{_L})\s*[.!]?\s*$",
+            re.I | re.M,
+        ),
+        "label",
+    ),
     # ties: "neither is better", "both are equally good", "it's a tie", "no clear winner"
     (
         re.compile(
@@ -199,7 +221,7 @@ def deciding_statement(text: str | None) -> Statement | None:
 
 
 def decision(text: str | None) -> Decision:
-    """"A", "B" or "undecided" for a judge's reply. Pure; never raises."""
+    """ "A", "B" or "undecided" for a judge's reply. Pure; never raises."""
     s = deciding_statement(text)
     if s is None or s.outcome == "tie":
         return "undecided"
