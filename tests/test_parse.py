@@ -81,6 +81,24 @@ CASES: list[tuple[str, str, str]] = [
     ("backticked label", "`CODE_A` is better.", "A"),
     ("explicit better than", "Candidate A is better than Candidate B.", "A"),
     ("less efficient", "Code A is less efficient than Code B.", "B"),
+    ("answer is colon", "The answer is: B", "B"),
+    (
+        "bold verdict heading",
+        "**Analysis**\n- Code A: O(n^2) nested loops.\n- Code B: O(n) with a set.\n\n**Verdict**: Code B",
+        "B",
+    ),
+    ("quality tie then weak", "Both are equally correct, but A is faster.", "A"),
+    ("quality tie alone", "Both candidates are equally secure.", "undecided"),
+    ("negated recommendation", "I would not recommend A.", "B"),
+    ("neither perfect but", "Neither is perfect, but Candidate B is better.", "B"),
+    ("scores then verdict", "Candidate A: 6/10. Candidate B: 9/10.\nWinner: Candidate B", "B"),
+    ("question then answer", "Which is better, A or B? Looking closely, A is better.", "A"),
+    ("same-sentence reversal", "A is better than B, no wait, B is better than A.", "B"),
+    ("note after verdict", "VERDICT: Candidate A is better.\n\nNote: Candidate B has a subtle bug.", "A"),
+    ("article A is not a label", "A better approach would use a set.", "undecided"),
+    ("article A then verdict", "A better approach would use a set, so I prefer B.", "B"),
+    ("runs faster", "Candidate B runs faster on large inputs.", "B"),
+    ("prompt echo with real verdict", "Format: VERDICT: Candidate A is better.\nMy verdict: Candidate B", "B"),
 ]
 
 

@@ -70,25 +70,30 @@ _VERDICT_KEY = (
     rf"|(?:the\s+)?(?:better|preferred|superior|best|winning|stronger)\s+{_GOOD_NOUN})"
 )
 
+# Between a verdict keyword and its value: "is", "would be", a colon or dash, or a line break.
+_SEP = r"\s*(?:(?:is|was|would\s+be|will\s+be)\s*[:=\-\u2013\u2014]?|[:=\-\u2013\u2014]|\n)\s*"
+_CHOOSE = (
+    r"(?:prefer|prefers|preferring|choose|chose|choosing|pick|picked|select|selected|recommend|recommended"
+    r"|favou?r|favou?red|go\s+with|going\s+with|vote\s+for|side\s+with|opt\s+for)"
+)
+
 _STRONG: list[tuple[re.Pattern[str], str]] = [
     # "VERDICT: Candidate A is better", "Final answer: B", "The better code is [CODE_B]", "Winner - A"
     (
         re.compile(
-            rf"\b{_VERDICT_KEY}\s*(?:(?:is|would\s+be|:|=|-|\u2013|\u2014)\s*|\n\s*)(?:that\s+)?[\"'$]?(?P<l>{_L})",
+            rf"\b{_VERDICT_KEY}{_SEP}(?:that\s+)?[\"'$]?(?P<l>{_L})",
             re.I,
         ),
         "label",
     ),
     (
-        re.compile(
-            rf"\b{_VERDICT_KEY}\s*(?:(?:is|:|=|-|\u2013|\u2014)\s*|\n\s*)(?:it's\s+|it\s+is\s+)?{_TIE_WORD}\b", re.I
-        ),
+        re.compile(rf"\b{_VERDICT_KEY}{_SEP}(?:it's\s+|it\s+is\s+)?{_TIE_WORD}\b", re.I),
         "tie",
     ),
     # a line that is nothing but a label ("B", "**Candidate A**", "[[B]]", "A.")
     (re.compile(rf"^\s*(?:the\s+answer\s+is\s+)?(?P<l>{_L})\s*[.!]?\s*$", re.I | re.M), "label"),
     # "A is better", "Candidate B is clearly the better solution", "B wins", "A outperforms B"
-    (re.compile(rf"(?P<l>{_L})\s*(?:{_BE}\s+)?{_ADV}{_POSITIVE}\b", re.I), "label"),
+    (re.compile(rf"(?P<l>{_L})\s*{_BE}\s+{_ADV}{_POSITIVE}\b", re.I), "label"),
     (
         re.compile(
             rf"(?P<l>{_L})\s*(?:clearly\s+|easily\s+)?(?:wins|prevails|comes\s+out\s+ahead|is\s+ahead)\b", re.I
@@ -106,17 +111,11 @@ _STRONG: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"(?P<l>{_L})\s*>\s*{_L}"), "label"),
     (re.compile(rf"(?P<l>{_L})\s*<\s*{_L}"), "other"),
     # "A is worse", "B is not better" -> the other one
-    (re.compile(rf"(?P<l>{_L})\s*(?:{_BE}\s+)?{_ADV}{_NEGATIVE}\b", re.I), "other"),
+    (re.compile(rf"(?P<l>{_L})\s*{_BE}\s+{_ADV}{_NEGATIVE}\b", re.I), "other"),
     (re.compile(rf"(?P<l>{_L})\s*{_NOT}\s+{_ADV}(?:better|superior|preferred|preferable)\b", re.I), "other"),
     # "I prefer B", "we would choose Code A", "go with [[B]]", "B should be preferred"
-    (
-        re.compile(
-            rf"\b(?:prefer|prefers|preferring|choose|chose|choosing|pick|picked|select|selected|recommend|recommended"
-            rf"|favou?r|favou?red|go\s+with|going\s+with|vote\s+for|side\s+with|opt\s+for)\s+(?P<l>{_L})",
-            re.I,
-        ),
-        "label",
-    ),
+    (re.compile(rf"(?<!not\s)(?<!n't\s)(?<!never\s)\b{_CHOOSE}\s+(?P<l>{_L})", re.I), "label"),
+    (re.compile(rf"\b(?:not|n't|never)\s+(?:\w+\s+)?{_CHOOSE}\s+(?P<l>{_L})", re.I), "other"),
     (re.compile(rf"(?P<l>{_L})\s*should\s+be\s+(?:preferred|chosen|selected|picked|used|favou?red)\b", re.I), "label"),
     (
         re.compile(
@@ -133,7 +132,7 @@ _STRONG: list[tuple[re.Pattern[str], str]] = [
             r"|\bneither\s+(?:one|candidate|code|response|solution|option)?\s*[.!]?\s*$"
             r"|\b(?:it's|it\s+is|this\s+is|that's|result\s+is)\s+an?\s+(?:tie|draw)\b"
             r"|\b(?:both|they|the\s+two)\s+(?:\w+\s+){0,3}?(?:are|seem|look)\s+(?:about\s+|roughly\s+)?"
-            r"(?:equally\s+(?:good|bad|valid|strong|acceptable|preferable|correct|efficient|secure)|equivalent|identical|the\s+same|on\s+par|equal)\b"
+            r"(?:equally\s+(?:good|bad|valid|strong|acceptable|preferable|fine)|equivalent|identical|the\s+same|on\s+par|equal)\b"
             r"|\bno\s+(?:clear\s+)?(?:winner|preference|difference\s+in\s+quality)\b"
             r"|\b(?:cannot|can't|can\s+not|unable\s+to)\s+(?:decide|determine|choose|tell)\b"
             r"|^\s*(?:tie|draw|neither|both|equal)\s*[.!]?\s*$",
@@ -144,12 +143,23 @@ _STRONG: list[tuple[re.Pattern[str], str]] = [
 ]
 
 _WEAK: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(rf"(?P<l>{_L})\s*(?:{_BE}\s+)?{_ADV}more\s+{_QUALITY}\b", re.I), "label"),
-    (re.compile(rf"(?P<l>{_L})\s*(?:{_BE}\s+)?{_ADV}(?:faster|safer|cleaner|quicker)\b", re.I), "label"),
-    (re.compile(rf"(?P<l>{_L})\s*(?:{_BE}\s+)?{_ADV}less\s+{_QUALITY}\b", re.I), "other"),
+    # "both are equally correct" ties on one quality only; a later "but A is faster" still decides
+    (
+        re.compile(rf"\b(?:both|they|the\s+two)\s+(?:\w+\s+){{0,3}}?(?:are|seem|look)\s+equally\s+{_QUALITY}\b", re.I),
+        "tie",
+    ),
+    (re.compile(rf"(?P<l>{_L})\s*{_BE}\s+{_ADV}more\s+{_QUALITY}\b", re.I), "label"),
     (
         re.compile(
-            rf"(?P<l>{_L})\s*(?:{_BE}\s+)?(?:incorrect|wrong|buggy|broken|insecure|vulnerable|unsafe|slower)\b"
+            rf"(?P<l>{_L})\s*(?:{_BE}|runs|executes|performs|scales)\s+{_ADV}(?:faster|safer|cleaner|quicker|better)\b",
+            re.I,
+        ),
+        "label",
+    ),
+    (re.compile(rf"(?P<l>{_L})\s*{_BE}\s+{_ADV}less\s+{_QUALITY}\b", re.I), "other"),
+    (
+        re.compile(
+            rf"(?P<l>{_L})\s*(?:{_BE}|runs|executes|performs)\s+{_ADV}(?:incorrect|wrong|buggy|broken|insecure|vulnerable|unsafe|slower)\b"
             rf"|(?P<l2>{_L})\s*(?:has|contains|introduces)\s+(?:a\s+|an\s+)?(?:serious\s+|critical\s+|subtle\s+)?"
             rf"(?:bug|flaw|vulnerability|error|security\s+issue)"
             rf"|(?P<l3>{_L})\s*(?:fails|crashes)\b",
