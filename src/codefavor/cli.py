@@ -204,6 +204,13 @@ def serve(
 
     if not model and not judge:
         raise CodefavorError("nothing to serve: give --model PATH and/or --judge SPEC")
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn
+    except ImportError as e:
+        from codefavor.errors import MissingExtraError
+
+        raise MissingExtraError("serve", e.name or "fastapi") from e
     from codefavor.server import is_loopback
 
     if not is_loopback(host) and not token:
@@ -217,8 +224,6 @@ def serve(
         sock.bind((host.strip("[]"), port))
     except OSError as e:
         raise CodefavorError(f"cannot listen on {host}:{port}: {e}") from None
-
-    import uvicorn
 
     from codefavor.judges import load_judge
     from codefavor.judges.generative import GenerativeJudge
