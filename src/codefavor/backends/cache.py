@@ -114,6 +114,9 @@ class ResponseCache:
             (key, kind, model, time.time(), value),
         )
 
+    def __bool__(self) -> bool:  # an empty cache is still a cache (`if cache:` must not mean "has rows")
+        return True
+
     def __len__(self) -> int:
         return int(self._connect().execute("SELECT COUNT(*) FROM responses").fetchone()[0])
 

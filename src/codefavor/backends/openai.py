@@ -159,7 +159,10 @@ class OpenAIBackend:
     def generate(self, conversations: Sequence[list[Message]], sampling: Sampling) -> list[Generation]:
         """One Generation per conversation, in order; failures carry `error` instead of texts."""
         convs = [list(c) for c in conversations]
-        keys = [cache_key(self.kind, self.base_url, self.model, c, sampling) if self.cache else "" for c in convs]
+        keys = [
+            cache_key(self.kind, self.base_url, self.model, c, sampling) if self.cache is not None else ""
+            for c in convs
+        ]
         results: list[Generation | None] = [None] * len(convs)
         if self.cache is not None:
             hits = self.cache.get_many(keys)
