@@ -241,3 +241,23 @@ def test_serve_process_finishes_in_flight_work_on_sigterm():
             if p.poll() is None:
                 p.kill()
             p.wait(timeout=10)
+
+
+def test_the_openai_sdk_can_talk_to_it():
+    """Compatibility with the reference client, plain and streaming."""
+    import openai
+
+    app = create_app(backend=echo_backend(), model_name="tiny", token=TOKEN)
+    with LiveServer(app) as live:
+        client = openai.OpenAI(base_url=live.url + "/v1", api_key=TOKEN, max_retries=0)
+        assert [m.id for m in client.models.list()] == ["tiny"]
+        out = client.chat.completions.create(
+            model="tiny", messages=[{"role": "user", "content": "sdk"}], max_tokens=5, temperature=0
+        )
+        assert out.choices[0].message.content == "echo: sdk" and out.usage.total_tokens > 0
+        stream = client.chat.completions.create(
+            model="tiny", messages=[{"role": "user", "content": "streamed"}], stream=True
+        )
+        assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == "echo: streamed"
+        with pytest.raises(openai.AuthenticationError):
+            openai.OpenAI(base_url=live.url + "/v1", api_key="wrong", max_retries=0).models.list()
