@@ -3,7 +3,8 @@
 A finished call is stored under a key made from the backend kind, where it was served from (base URL
 or model fingerprint), the model, the messages and every sampling setting, so re-running a stage
 replays finished calls at no cost and a changed prompt or setting is a miss. Only successful
-generations are stored; failures are retried next time. Each thread gets its own connection; WAL
+generations are stored; failures are retried next time. A replayed Generation has `cached=True`
+and the usage and latency of the original call. Each thread gets its own connection; WAL
 lets readers and one writer work at once, and `busy_timeout` makes concurrent writers (threads or
 other processes) wait for the lock instead of failing.
 

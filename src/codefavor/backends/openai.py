@@ -122,7 +122,8 @@ class OpenAIBackend:
         if unknown:
             raise CodefavorError(
                 f"unknown option(s) {sorted(unknown)} for backend 'openai:{model}'; expected base_url, api_key, "
-                "max_in_flight, rpm, tpm, timeout, max_attempts, backoff_base, backoff_max, cache, headers, extra_body"
+                "max_in_flight, rpm, tpm, timeout, max_attempts, backoff_base, backoff_max, max_retry_after, cache, "
+                "headers, extra_body, batch_size"
             )
         if max_in_flight < 1 or max_attempts < 1 or timeout <= 0:
             raise CodefavorError("max_in_flight and max_attempts must be >= 1 and timeout > 0")
