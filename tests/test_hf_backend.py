@@ -90,3 +90,18 @@ def test_device_dtype_and_cache(tiny_model_dir, tmp_path):
         load_backend(f"hf:{tiny_model_dir}", dtype="float8")
     with pytest.raises(CodefavorError, match="unknown option"):
         load_backend(f"hf:{tiny_model_dir}", base_url="http://x")
+
+
+def test_device_auto_detection(monkeypatch):
+    import torch
+
+    from codefavor.backends.hf import resolve_device, resolve_dtype
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert resolve_device("auto") == "cuda" and resolve_device(None) == "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert resolve_device("auto") == "mps" and resolve_dtype("auto", "mps") == torch.float16
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert resolve_device("auto") == "cpu" and resolve_dtype("auto", "cpu") == torch.float32
+    assert resolve_device("cuda:1") == "cuda:1" and resolve_dtype("bf16", "cpu") == torch.bfloat16

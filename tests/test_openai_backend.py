@@ -260,3 +260,14 @@ def test_cache_is_safe_across_processes(stub, tmp_path):
     )
     assert all(g.cached and g.text == f"echo: item {i}" for i, g in enumerate(gens))
     assert stats(url)["requests"] == before
+
+
+def test_rpm_limit_applies_to_the_backend(stub):
+    url = stub()
+    backend = fast_backend(url, timeout=5, rpm=600)  # 10 per second after a burst of 100
+    t0 = time.monotonic()
+    gens = backend.generate([conv(f"r{i}") for i in range(115)], Sampling(max_tokens=4))
+    elapsed = time.monotonic() - t0
+    backend.close()
+    assert all(g.error is None for g in gens)
+    assert elapsed >= 1.2

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from codefavor.backends import Sampling, stub_server
+from codefavor.backends import Generation, Sampling, stub_server
 from codefavor.backends.fake import FakeBackend
 from codefavor.backends.openai import OpenAIBackend
 from codefavor.cli import main
@@ -261,3 +261,26 @@ def test_the_openai_sdk_can_talk_to_it():
         assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == "echo: streamed"
         with pytest.raises(openai.AuthenticationError):
             openai.OpenAI(base_url=live.url + "/v1", api_key="wrong", max_retries=0).models.list()
+
+
+def test_concurrent_chat_requests_share_a_batch():
+    sizes: list[int] = []
+
+    class Recording:
+        spec = "fake:recording"
+
+        def generate(self, conversations, sampling):
+            sizes.append(len(conversations))
+            time.sleep(0.3)
+            return [Generation(texts=["ok"], completion_tokens=1) for _ in conversations]
+
+    app = create_app(backend=Recording(), max_batch=8)
+    with LiveServer(app) as live, ThreadPoolExecutor(8) as pool:
+        body = {"messages": [{"role": "user", "content": "q"}]}
+        codes = list(
+            pool.map(
+                lambda _: httpx.post(f"{live.url}/v1/chat/completions", json=body, timeout=30).status_code, range(8)
+            )
+        )
+    assert codes == [200] * 8 and sum(sizes) == 8
+    assert max(sizes) > 1  # requests that waited behind the first were generated together
