@@ -225,7 +225,7 @@ def generate_critic_evol(
     from codefavor.backends import Sampling, load_backend
     from codefavor.generators import critic_evol as ce
 
-    err = Console(stderr=True)
+    err = Console(stderr=True, soft_wrap=True)
     if not 0 <= shots <= len(ce.EXAMPLES):
         raise CodefavorError(f"--shots {shots}: expected 0 to {len(ce.EXAMPLES)}")
     if redraft and draft is None:

@@ -250,22 +250,22 @@ def _heading(line: str) -> tuple[str, str] | None:
     if not (m.group("colon") or mark == "[" or (mark and not rest)):
         return None
     name = m.group("name").lower()
+    if mark == "[" and name == "revision":
+        return None  # "[REVISION]" is the tag the feedback uses for the second attempt
     return _SECTION_ALIASES.get(name, name), rest
 
 
 def _sections(text: str) -> dict[str, str]:
     """Split the answer on headings outside code fences (a `# feedback` comment in code is not one);
-    only a heading's first occurrence counts."""
+    a heading seen before is read as text of the current section."""
     found: dict[str, list[str]] = {}
     current: list[str] | None = None
     in_fence = False
     for line in text.splitlines():
         head = None if in_fence else _heading(line)
-        if head is not None:
+        if head is not None and head[0] not in found:
             name, rest = head
-            current = found.setdefault(name, []) if name not in found else None
-            if current is not None and rest:
-                current.append(rest)
+            current = found[name] = [rest] if rest else []
             continue
         if line.lstrip().startswith("```"):
             in_fence = not in_fence
