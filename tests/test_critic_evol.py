@@ -64,6 +64,12 @@ GOOD = review("Correct and clear.", "good enough")
         ("Reflection: works.\nVerdict: `good enough`", "good_enough", ""),
         (IMPROVE.replace("## Verdict\nimprove", "## Verdict\n**Improve**"), "improve", ""),
         (IMPROVE.replace("## Revision", "## Revised code"), "improve", ""),
+        (
+            "## Reflection\nok\n## Verdict\nnot good enough\n## Criterion\nc",
+            "unparseable",
+            "truncated: missing revision",
+        ),
+        ("The draft is fine.\n\n## Verdict\ngood enough", "good_enough", ""),
         ("", "unparseable", "empty answer"),
         ("The code looks fine to me.", "unparseable", "no reflection section"),
         ("## Reflection\nThe draft mishandles", "unparseable", "truncated: no verdict"),

@@ -221,8 +221,12 @@ _HEADING = re.compile(
     r"improved code|second attempt|feedback)\s*(?:\*\*|\])?\s*(?P<colon>:)?\s*(?:\*\*)?\s*(?P<rest>.*)$",
     re.IGNORECASE,
 )
-_SECTION_ALIASES = {"criteria": "criterion", "revised code": "revision", "improved code": "revision"}
-_SECTION_ALIASES["second attempt"] = "revision"
+_SECTION_ALIASES = {
+    "criteria": "criterion",
+    "revised code": "revision",
+    "improved code": "revision",
+    "second attempt": "revision",
+}
 _REJECTED_TAG = re.compile(r"\[\s*(?:draft|attempt[ _-]?1|first[ _]attempt|original)\s*\]", re.IGNORECASE)
 _CHOSEN_TAG = re.compile(r"\[\s*(?:revision|revised|attempt[ _-]?2|second[ _]attempt|improved)\s*\]", re.IGNORECASE)
 
@@ -259,7 +263,7 @@ def _sections(text: str) -> dict[str, str]:
     """Split the answer on headings outside code fences (a `# feedback` comment in code is not one);
     a heading seen before is read as text of the current section."""
     found: dict[str, list[str]] = {}
-    current: list[str] | None = None
+    current: list[str] | None = found.setdefault("preamble", [])
     in_fence = False
     for line in text.splitlines():
         head = None if in_fence else _heading(line)
@@ -279,7 +283,8 @@ def parse_review(text: str) -> Review:
     if not text or not text.strip():
         return Review("unparseable", "empty answer")
     sec = _sections(text)
-    reflection = sec.get("reflection", "")
+    # Some models open with their reflection and no heading; accept it when a verdict follows.
+    reflection = sec.get("reflection") or (sec.get("preamble", "") if "verdict" in sec else "")
     verdict_text = sec.get("verdict", "").strip().strip("`*").lower()
     has_body = any(k in sec for k in ("criterion", "revision", "feedback"))
     if not reflection:
@@ -288,8 +293,8 @@ def parse_review(text: str) -> Review:
         reason = "truncated: no verdict" if not has_body else "no verdict section"
         return Review("unparseable", reason, reflection)
     first = verdict_text.splitlines()[0]
-    good = "good enough" in first or "no change" in first or first.startswith("good")
-    improve = "improve" in first and not good
+    improve = any(w in first for w in ("improve", "not good", "needs", "revise"))
+    good = not improve and ("good enough" in first or "no change" in first or first.startswith("good"))
     if good and not has_body:
         return Review("good_enough", "", reflection)
     if good:
@@ -457,6 +462,10 @@ def run_critic_evol(
     new line supersedes the old one). Backends receive whole batches and parallelise themselves.
     """
     settings = settings or Settings(draft=draft.spec if draft else None, critic=critic.spec)
+    unique: dict[str, Seed] = {}
+    for s in seeds:
+        unique.setdefault(s.id, s)  # one item per id, first occurrence wins
+    seeds = list(unique.values())
     if settings.decontaminate and decontaminator is None:
         raise CodefavorError("decontamination is on but no benchmark index was given (pass --no-decontam to skip)")
     checker = exec_checker or ExecChecker()
