@@ -429,15 +429,22 @@ def _conv(role: str, messages: list[Message], gen: Generation, model: str) -> di
     }
 
 
-def _latest(path: Path) -> dict[str, dict[str, Any]]:
-    """Last record per id in an append-only file (a retried error is superseded by its retry)."""
+# What the run keeps in memory of each outcome (conversations stay on disk: 50k items would need GBs).
+_SLIM = ("id", "status", "reason", "draft_source", "pair")
+
+
+def _latest(path: Path, keep: Sequence[str] | None = None, only: set[str] | None = None) -> dict[str, dict[str, Any]]:
+    """Last record per id in an append-only file (a retried error is superseded by its retry),
+    holding only the `keep` fields and the `only` ids when given."""
     if not path.exists():
         return {}
     repair_tail(path)
     latest: dict[str, dict[str, Any]] = {}
     for obj in iter_json(path):
         obj.pop("__line__", None)
-        latest[str(obj["id"])] = obj
+        if only is not None and str(obj["id"]) not in only:
+            continue
+        latest[str(obj["id"])] = {k: obj[k] for k in keep if k in obj} if keep else obj
     return latest
 
 
@@ -474,9 +481,8 @@ def run_critic_evol(
     manifest = _manifest(settings, out, inputs or {})
     warnings = [w for w in [same_model_warning(settings.draft, settings.critic)] if w]
 
-    outcomes = _latest(out / OUTCOMES)
-    drafts = _latest(out / DRAFTS)
-    pair_ids = {str(p["id"]) for p in _latest(out / PAIRS).values()}
+    outcomes = _latest(out / OUTCOMES, _SLIM)
+    pair_ids = {str(p["id"]) for p in _latest(out / PAIRS, ("id",)).values()}
     with JsonlAppender(out / PAIRS) as pairs_sink:
         # A kill between an outcome line and its pair line: the outcome holds the pair; write it now.
         for o in outcomes.values():
@@ -489,6 +495,8 @@ def run_critic_evol(
         return o is not None and not (retry_errors and o["status"] in ERROR_STATUSES)
 
     todo = [s for s in seeds if not finished(s)]
+    todo_ids = {s.id for s in todo}
+    drafts = _latest(out / DRAFTS, only=todo_ids)  # drafts made before a kill, reused
     if on_start:
         on_start(len(seeds), len(seeds) - len(todo))
     bs = max(1, batch_size)
@@ -502,7 +510,7 @@ def run_critic_evol(
             records = _process(chunk, settings, draft, critic, drafts, draft_sink, decontaminator, checker, pair_ids)
             for rec in records:
                 out_sink.write(rec)  # the outcome (holding the pair) first: it is the commit point
-                outcomes[rec["id"]] = rec
+                outcomes[rec["id"]] = {k: rec[k] for k in _SLIM if k in rec}
                 if rec["status"] == "kept":
                     pairs_sink.write(rec["pair"])
             if progress:
