@@ -620,3 +620,24 @@ def test_cli_warns_when_draft_and_critic_are_the_same(tmp_path, capsys):
 
 def test_generation_error_object_is_respected():
     assert Generation(error="x").text == ""
+
+
+def test_cli_limit_then_full_run_counts_every_item_once(tmp_path, capsys):
+    from codefavor.cli import main
+
+    data = REPO / "tests" / "data" / "critic_evol_instructions.jsonl"
+    draft = "fake:const=" + DRAFTS["rev"]
+    critic = "fake:cycle=" + IMPROVE + "|" + GOOD + "|not a review"
+    args = ["generate", "critic-evol", "--input", str(data), "--draft", draft, "--critic", critic]
+    args += ["--output", str(tmp_path), "--no-decontam", "--json", "--batch-size", "2"]
+    main([*args, "--limit", "3"])
+    first = json.loads(capsys.readouterr().out)
+    assert (first["instructions"], first["processed"]) == (3, 3)
+    main(args)
+    funnel = json.loads(capsys.readouterr().out)
+    assert (funnel["instructions"], funnel["processed"], funnel["pending"]) == (8, 8, 0)
+    statuses = ("draft_rejected", "good_enough", "unparseable", "invalid", "kept", "contaminated", "duplicate")
+    assert sum(funnel[k] for k in statuses) == 8
+    assert funnel["draft_rejected"] == 1  # ce-07's given response is prose without code
+    ids = [json.loads(line)["id"] for line in (tmp_path / "outcomes.jsonl").read_text().splitlines()]
+    assert sorted(ids) == [f"ce-0{i}" for i in range(1, 9)]
