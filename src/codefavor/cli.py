@@ -188,7 +188,9 @@ def generate_critic_evol(
     id_field: Annotated[str, typer.Option(help="Input field holding a stable id (else a content hash).")] = "id",
     limit: Annotated[Optional[int], typer.Option(help="Only the first N instructions (after --shard).")] = None,
     shard: Annotated[Optional[str], typer.Option(help="I/N: only the I-th of N disjoint shards (by id hash).")] = None,
-    batch_size: Annotated[int, typer.Option(help="Conversations per backend call (the backend parallelises).")] = 32,
+    batch_size: Annotated[
+        Optional[int], typer.Option(help="Conversations per backend call (default: the backend's own batch size).")
+    ] = None,
     shots: Annotated[int, typer.Option(help="Few-shot examples in the critic prompt (0-5).")] = 5,
     seed: Annotated[int, typer.Option(help="Seed of the per-item few-shot shuffle.")] = 0,
     draft_temperature: Annotated[float, typer.Option(help="Draft sampling temperature.")] = 0.8,
@@ -306,7 +308,7 @@ def generate_critic_evol(
             settings=settings,
             decontaminator=decontaminator,
             exec_checker=checker,
-            batch_size=batch_size,
+            batch_size=batch_size or int(getattr(critic_backend, "batch_size", 32)),
             retry_errors=retry_errors,
             inputs=inputs,
             on_start=lambda total, done: bar.update(task_bar, total=total, completed=done),
