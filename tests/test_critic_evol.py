@@ -368,9 +368,8 @@ def test_duplicate_pairs_are_kept_once(tmp_path):
 class PassOnlyReversal(ce.ExecChecker):
     """A stand-in checker: a code 'passes' when it contains the marker."""
 
-    def check(self, instruction, code):
-        ok = "[::-1]" not in code
-        return ce.ExecResult(ok, 1, int(ok))
+    def check(self, instruction, codes):
+        return [ce.ExecResult("[::-1]" not in c, 1, int("[::-1]" not in c)) for c in codes]
 
 
 def test_exec_consistency_drops_regressions(tmp_path):

@@ -201,7 +201,7 @@ def generate_critic_evol(
         bool, typer.Option(help="Drop pairs whose revision fails instruction examples that the draft passes.")
     ] = False,
     no_exec: Annotated[bool, typer.Option("--no-exec", help="Do not run instruction examples at all.")] = False,
-    exec_timeout: Annotated[float, typer.Option(help="Seconds per execution check.")] = 5.0,
+    exec_timeout: Annotated[float, typer.Option(help="CPU seconds per example run in the sandbox.")] = 2.0,
     no_decontam: Annotated[
         bool, typer.Option("--no-decontam", help="Skip decontamination (e.g. the benchmark files are unavailable).")
     ] = False,
@@ -276,7 +276,11 @@ def generate_critic_evol(
         require_exec_consistency=require_exec_consistency,
         decontaminate=not no_decontam,
     )
+    if require_exec_consistency and no_exec:
+        raise CodefavorError("--require-exec-consistency needs execution; drop --no-exec")
     checker = None if no_exec else ce.default_exec_checker(timeout=exec_timeout)
+    if require_exec_consistency and not isinstance(checker, ce.SandboxChecker):
+        raise CodefavorError("--require-exec-consistency needs the evidence sandbox (codefavor.evidence), not found")
     if overwrite and output.exists():
         shutil.rmtree(output)
     inputs = {

@@ -329,7 +329,8 @@ def _same_code(a: str, b: str) -> bool:
 
 @dataclass(frozen=True)
 class ExecResult:
-    """Whether one code passes the runnable examples of its instruction; `passed` is None when unknown."""
+    """Whether one code passes the runnable examples of its instruction; `passed` is None when unknown
+    (no examples, or the checker could not run)."""
 
     passed: bool | None
     n_examples: int = 0
@@ -338,16 +339,49 @@ class ExecResult:
 
 
 class ExecChecker:
-    """Runs the examples an instruction carries against a candidate code. This base finds nothing to
-    run; `default_exec_checker()` returns the one backed by the evidence sandbox when it is installed."""
+    """Runs the examples an instruction carries (doctest lines, asserts, `f(x) -> y`) against candidate
+    codes. This base finds nothing to run; `SandboxChecker` uses the evidence layer's sandbox."""
 
-    def check(self, instruction: str, code: str) -> ExecResult:
-        return ExecResult(None, 0, 0, "no execution checker")
+    def check(self, instruction: str, codes: Sequence[str]) -> list[ExecResult]:
+        return [ExecResult(None, 0, 0, "no execution checker") for _ in codes]
 
 
-def default_exec_checker(timeout: float = 5.0) -> ExecChecker:
-    """The sandbox-backed checker (placeholder until the evidence sandbox lands)."""
-    return ExecChecker()
+class SandboxChecker(ExecChecker):
+    """Examples extracted by `codefavor.evidence.examples`, run in `codefavor.evidence.sandbox` (all codes
+    of one instruction concurrently). A sandbox failure makes the result unknown, never a failed check."""
+
+    def __init__(self, timeout: float = 2.0):
+        from codefavor.evidence.examples import extract_checks
+        from codefavor.evidence.sandbox import Limits, default_sandbox
+
+        self._extract = extract_checks
+        self._sandbox = default_sandbox()
+        self._limits = Limits(cpu_s=timeout, wall_s=2 * timeout, check_s=timeout)
+
+    def check(self, instruction: str, codes: Sequence[str]) -> list[ExecResult]:
+        from codefavor.evidence.sandbox import SandboxError
+
+        ex = self._extract(instruction)
+        if not ex.checks:
+            return [ExecResult(None, 0, 0, "no runnable examples") for _ in codes]
+        try:
+            runs = self._sandbox.run_many([(c, ex.checks) for c in codes], self._limits)
+        except (SandboxError, OSError) as e:
+            return [ExecResult(None, len(ex.checks), 0, f"sandbox unavailable: {e}") for _ in codes]
+        out = []
+        for r in runs:
+            failed = [f"{c.name}: {c.status}" for c in r.checks if not c.passed]
+            detail = r.load_error or ("timed out" if r.timed_out else "; ".join(failed)[:300])
+            out.append(ExecResult(r.passed, len(ex.checks), r.n_passed, detail))
+        return out
+
+
+def default_exec_checker(timeout: float = 2.0) -> ExecChecker:
+    """The sandbox checker when the evidence layer can start one; else the no-op base."""
+    try:
+        return SandboxChecker(timeout)
+    except ImportError:
+        return ExecChecker()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -639,7 +673,7 @@ def _judge_review(
         rec.update(status="invalid", reason="empty criterion")
         return
     meta: dict[str, Any] = {"reflection": review.reflection, "draft_source": rec.get("draft_source")}
-    d_exec, r_exec = checker.check(seed.instruction, rejected), checker.check(seed.instruction, chosen)
+    d_exec, r_exec = checker.check(seed.instruction, [rejected, chosen])
     if d_exec.n_examples or r_exec.n_examples:
         rec["exec"] = {"draft": asdict(d_exec), "revision": asdict(r_exec)}
         meta["exec"] = {"draft_passed": d_exec.passed, "revision_passed": r_exec.passed}
