@@ -640,3 +640,62 @@ def test_cli_limit_then_full_run_counts_every_item_once(tmp_path, capsys):
     assert funnel["draft_rejected"] == 1  # ce-07's given response is prose without code
     ids = [json.loads(line)["id"] for line in (tmp_path / "outcomes.jsonl").read_text().splitlines()]
     assert sorted(ids) == [f"ce-0{i}" for i in range(1, 9)]
+
+
+# ------------------------------------------------------------------------------------------
+# the execution hook with the real sandbox
+
+
+def test_doctest_and_assert_checks_from_instructions():
+    text = (
+        "Write `rev(s)`.\n\n>>> rev('ab')\n'ba'\n>>> rev('')\n''\n\n"
+        "Also:\n    assert rev('xyz') == 'zyx'\nassert rev(\nnot an assert line\n>>> print('no want')\n"
+    )
+    names = [c.name for c in ce.doctest_and_assert_checks(text)]
+    assert names == [">>> rev('ab')", ">>> rev('')", "assert rev('xyz') == 'zyx'"]
+    assert ce.doctest_and_assert_checks("no examples at all") == []
+
+
+@pytest.fixture(scope="module")
+def sandbox_checker():
+    checker = ce.default_exec_checker(timeout=1.0)
+    if not isinstance(checker, ce.SandboxChecker):
+        pytest.skip("codefavor.evidence.sandbox is not installed")
+    problem = checker.probe()
+    if problem:
+        pytest.skip(f"the sandbox does not run here: {problem}")
+    return checker
+
+
+def test_sandbox_checker_records_which_attempt_passes(sandbox_checker):
+    instruction = "Write `rev(s)` reversing a string.\n\n>>> rev('abc')\n'cba'\n\nassert rev('') == ''\n"
+    good, bad, hang = (
+        "def rev(s):\n    return s[::-1]",
+        "def rev(s):\n    return s",
+        "def rev(s):\n    while True: pass",
+    )
+    r_good, r_bad, r_hang = sandbox_checker.check(instruction, [good, bad, hang])
+    assert (r_good.passed, r_good.n_examples, r_good.n_passed) == (True, 2, 2)
+    assert r_bad.passed is False and r_bad.n_passed == 1  # rev('') == '' still holds
+    assert r_hang.passed is False
+    (none,) = sandbox_checker.check("Reverse a string.", [good])
+    assert none.passed is None and none.n_examples == 0
+
+
+def test_require_exec_consistency_end_to_end(sandbox_checker, tmp_path):
+    instruction = "Write `rev(s)` reversing a string.\n\n>>> rev('abc')\n'cba'\n"
+    breaks_it = review("x", "improve", "shorter", "def rev(s):\n    return s", "[REVISION] is shorter than [DRAFT].")
+    draft = FakeBackend(fn=lambda m: DRAFTS["rev"], spec="fake:d")
+    critic = FakeBackend(fn=lambda m: breaks_it, spec="fake:c")
+    seed = [ce.Seed("r", instruction)]
+    kept = ce.run_critic_evol(
+        seed, tmp_path / "a", critic=critic, draft=draft, settings=settings(), exec_checker=sandbox_checker
+    )
+    assert kept.funnel["kept"] == 1
+    pair = next(read_records(tmp_path / "a" / "pairs.jsonl", PreferencePair))
+    assert pair.meta["exec"] == {"draft_passed": True, "revision_passed": False}
+    s = settings(require_exec_consistency=True)
+    dropped = ce.run_critic_evol(
+        seed, tmp_path / "b", critic=critic, draft=draft, settings=s, exec_checker=sandbox_checker
+    )
+    assert dropped.funnel["exec_inconsistent"] == 1 and dropped.funnel["kept"] == 0

@@ -346,33 +346,74 @@ class ExecChecker:
         return [ExecResult(None, 0, 0, "no execution checker") for _ in codes]
 
 
+def doctest_and_assert_checks(instruction: str) -> list[Any]:
+    """Checks from the plainest examples: doctest `>>>` lines with their expected output (stdlib
+    `doctest` parser) and standalone `assert` lines. The fallback when the evidence layer's richer
+    extractor (`codefavor.evidence.examples`) is not installed."""
+    import doctest
+
+    from codefavor.codetools import parses
+    from codefavor.evidence.sandbox import Check
+
+    checks = []
+    try:
+        examples = doctest.DocTestParser().get_examples(instruction)
+    except ValueError:  # inconsistent indentation inside a doctest block
+        examples = []
+    for ex in examples:
+        src, want = ex.source.strip(), ex.want.strip()
+        if want and parses(src):
+            checks.append(Check(src, expected_repr=want, name=f">>> {src}"))
+    seen = {c.call for c in checks}
+    for line in instruction.splitlines():
+        text = line.strip().rstrip(";")
+        if text.startswith("assert ") and parses(text) and text not in seen:
+            seen.add(text)
+            checks.append(Check(text, kind="stmt", name=text))
+    return checks
+
+
 class SandboxChecker(ExecChecker):
-    """Examples extracted by `codefavor.evidence.examples`, run in `codefavor.evidence.sandbox` (all codes
-    of one instruction concurrently). A sandbox failure makes the result unknown, never a failed check."""
+    """Examples from the instruction run in `codefavor.evidence.sandbox`, all codes of one instruction
+    concurrently. A sandbox failure makes the result unknown (None), never a failed check."""
 
     def __init__(self, timeout: float = 2.0):
-        from codefavor.evidence.examples import extract_checks
         from codefavor.evidence.sandbox import Limits, default_sandbox
 
-        self._extract = extract_checks
+        try:
+            from codefavor.evidence.examples import extract_checks
+
+            self._extract: Callable[[str], list[Any]] = lambda text: list(extract_checks(text).checks)
+        except ImportError:
+            self._extract = doctest_and_assert_checks
         self._sandbox = default_sandbox()
         self._limits = Limits(cpu_s=timeout, wall_s=2 * timeout, check_s=timeout)
+
+    def probe(self) -> str | None:
+        """None when the sandbox runs a trivial check correctly, else why not."""
+        from codefavor.evidence.sandbox import Check, SandboxError
+
+        try:
+            r = self._sandbox.run("def one():\n    return 1", [Check("one()", expected=1)], self._limits)
+        except (SandboxError, OSError) as e:
+            return f"{type(e).__name__}: {e}"
+        return None if r.passed else (r.load_error or r.exit or "the probe check failed")
 
     def check(self, instruction: str, codes: Sequence[str]) -> list[ExecResult]:
         from codefavor.evidence.sandbox import SandboxError
 
-        ex = self._extract(instruction)
-        if not ex.checks:
+        checks = self._extract(instruction)
+        if not checks:
             return [ExecResult(None, 0, 0, "no runnable examples") for _ in codes]
         try:
-            runs = self._sandbox.run_many([(c, ex.checks) for c in codes], self._limits)
+            runs = self._sandbox.run_many([(c, checks) for c in codes], self._limits)
         except (SandboxError, OSError) as e:
-            return [ExecResult(None, len(ex.checks), 0, f"sandbox unavailable: {e}") for _ in codes]
+            return [ExecResult(None, len(checks), 0, f"sandbox unavailable: {e}") for _ in codes]
         out = []
         for r in runs:
             failed = [f"{c.name}: {c.status}" for c in r.checks if not c.passed]
             detail = r.load_error or ("timed out" if r.timed_out else "; ".join(failed)[:300])
-            out.append(ExecResult(r.passed, len(ex.checks), r.n_passed, detail))
+            out.append(ExecResult(r.passed, len(checks), r.n_passed, detail))
         return out
 
 
