@@ -50,7 +50,11 @@ def server(request, tmp_path_factory):
     if reason:
         pytest.skip(reason)
     tiny_model_dir = request.getfixturevalue("tiny_model_dir")  # built only when the test can run
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "CODEFAVOR_CACHE": str(tmp_path_factory.mktemp("cache"))}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO / "src"),
+        "CODEFAVOR_CACHE": str(tmp_path_factory.mktemp("cache") / "responses.sqlite"),
+    }
     cmd = [sys.executable, "-m", "codefavor", "serve", "--model", str(tiny_model_dir), "--model-name", "tiny"]
     proc = subprocess.Popen([*cmd, "--port", "0"], stderr=subprocess.PIPE, text=True, env=env)
     assert proc.stderr is not None
@@ -133,6 +137,7 @@ def test_run_against_a_tiny_model_counts_every_item(server, tmp_path):
     )
 
 
+@pytest.mark.slow  # ~45 s on 2 shared cores; the default suite has the same check with scripted backends
 def test_sigkill_against_the_server_then_restart(server, tmp_path):
     url, env = server
     rows = [json.loads(line) for line in DATA.read_text().splitlines()]
