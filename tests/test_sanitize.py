@@ -124,6 +124,21 @@ CASES = [
         ["print"],
         None,
     ),
+    (
+        "module set-up calls kept, test runners and demo calls dropped",
+        f"{F}python\nimport sys\nimport doctest\n\nsys.setrecursionlimit(10000)\n\ndef depth(n):\n"
+        f"    return 0 if n == 0 else 1 + depth(n - 1)\n\nsys.stdout.write(str(depth(3)))\ndoctest.testmod()\n{F}",
+        ["import sys", "sys.setrecursionlimit(10000)", "def depth(n):"],
+        ["doctest", "stdout"],
+        None,
+    ),
+    (
+        "module state used through `global` is kept",
+        f"{F}python\ncalls = 0\n\ndef tick():\n    global calls\n    calls += 1\n    return calls\n\ntick()\n{F}",
+        ["calls = 0", "def tick():"],
+        ["\ntick()"],
+        None,
+    ),
     ("no code at all", "I'm sorry, I can't help with that request.", [], [], "no code"),
     ("a single word parses but is not code", "Sure", [], [], "no code"),
     ("empty answer", "   \n", [], [], "no code"),

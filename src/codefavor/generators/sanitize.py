@@ -127,6 +127,8 @@ def _used_names(node: ast.AST) -> set[str]:
     for n in ast.walk(node):
         if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Store):
             used.add(n.id)
+        elif isinstance(n, ast.Global):
+            used.update(n.names)  # `global counter; counter += 1` needs the module-level `counter`
         elif isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value.isidentifier():
             used.add(n.value)  # forward references written as strings: "Node"
     return used
@@ -137,6 +139,22 @@ def _calls_print_or_input(node: ast.AST) -> bool:
         isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in ("print", "input")
         for n in ast.walk(node)
     )
+
+
+_TEST_RUNNERS = {("unittest", "main"), ("doctest", "testmod"), ("pytest", "main")}
+
+
+def _is_setup_call(call: ast.Call, local: set[str]) -> bool:
+    """A top-level call on an imported module that touches none of the module's own definitions."""
+    func = call.func
+    if not isinstance(func, ast.Attribute):
+        return False  # bare calls are the module's own functions or builtins like print
+    root = func.value
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    if not isinstance(root, ast.Name) or root.id in local or (root.id, func.attr) in _TEST_RUNNERS:
+        return False
+    return not (_used_names(call) & (local | {"print", "input", "pprint"}))
 
 
 def _is_import_guard(node: ast.stmt) -> bool:
@@ -196,6 +214,12 @@ def _prune(tree: ast.Module) -> tuple[list[ast.stmt], list[str]]:
         or _is_import_guard(s)
         or (isinstance(s, ast.If) and not _is_main_guard(s) and not _calls_print_or_input(s))
     ]
+    # Module set-up calls (`sys.setrecursionlimit(10**6)`, `logging.basicConfig()`) are part of the
+    # solution; calls that use the solution's own definitions or print are demos.
+    local = {s.name for s in body if isinstance(s, _DEFS)}
+    for s in body:
+        if isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and _is_setup_call(s.value, local):
+            keep.add(id(s))
     # Fixpoint: keep an import or assignment when a kept statement reads a name it binds.
     changed = True
     while changed:
