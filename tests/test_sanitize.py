@@ -139,6 +139,14 @@ CASES = [
         ["\ntick()"],
         None,
     ),
+    (
+        "unused module constants kept, demo data dropped",
+        f"{F}python\nSESSION_KEY = 'k'\nTIMEOUT: float = 2.5\n\ndef area(w, h):\n    return w * h\n\n"
+        f"width = 3\nheight = 4\nprint(area(width, height))\nbox = area(1, 2)\n{F}",
+        ["SESSION_KEY = 'k'", "TIMEOUT: float = 2.5", "def area(w, h):"],
+        ["width", "height", "box", "print"],
+        None,
+    ),
     ("no code at all", "I'm sorry, I can't help with that request.", [], [], "no code"),
     ("a single word parses but is not code", "Sure", [], [], "no code"),
     ("empty answer", "   \n", [], [], "no code"),

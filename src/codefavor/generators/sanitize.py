@@ -180,6 +180,23 @@ def _label(node: ast.stmt) -> str:
     return type(node).__name__.lower()
 
 
+def _close_over(body: list[ast.stmt], candidates: list[ast.stmt], keep: set[int]) -> None:
+    """Fixpoint: keep an import or assignment when a kept statement reads a name it binds."""
+    changed = True
+    while changed:
+        changed = False
+        used: set[str] = set()
+        for s in body:
+            if id(s) in keep:
+                used |= _used_names(s)
+        for s in candidates:
+            if id(s) not in keep and _bound_names(s) & used:
+                if isinstance(s, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and _calls_print_or_input(s):
+                    continue
+                keep.add(id(s))
+                changed = True
+
+
 def _prune(tree: ast.Module) -> tuple[list[ast.stmt], list[str]]:
     """Keep the solution's statements; return them (in order) and labels of what was dropped."""
     body = tree.body
@@ -220,20 +237,22 @@ def _prune(tree: ast.Module) -> tuple[list[ast.stmt], list[str]]:
     for s in body:
         if isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and _is_setup_call(s.value, local):
             keep.add(id(s))
-    # Fixpoint: keep an import or assignment when a kept statement reads a name it binds.
-    changed = True
-    while changed:
-        changed = False
-        used: set[str] = set()
-        for s in body:
-            if id(s) in keep:
-                used |= _used_names(s)
-        for s in candidates:
-            if id(s) not in keep and _bound_names(s) & used:
-                if isinstance(s, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and _calls_print_or_input(s):
-                    continue
-                keep.add(id(s))
-                changed = True
+    _close_over(body, candidates, keep)
+    # An assignment nothing kept reads is still part of the module (a public constant) unless it is
+    # demo data: built by calling the solution (`result = solve(...)`) or read only by dropped demos.
+    demo_reads: set[str] = set()
+    for s in body:
+        if id(s) not in keep and not isinstance(s, (ast.Assign, ast.AnnAssign, ast.Import, ast.ImportFrom)):
+            demo_reads |= _used_names(s)
+    for s in body:
+        if (
+            isinstance(s, (ast.Assign, ast.AnnAssign))
+            and id(s) not in keep
+            and not (_used_names(s) & (local | {"print", "input"}))
+            and not (_bound_names(s) & demo_reads)
+        ):
+            keep.add(id(s))
+    _close_over(body, candidates, keep)
     demo_main = [
         s
         for s in solution_defs
