@@ -463,6 +463,8 @@ def same_model_warning(draft: str | None, critic: str) -> str | None:
 
 @dataclass
 class RunResult:
+    """What a run returns: the funnel over all its seeds, where it wrote, and warnings to show."""
+
     funnel: dict[str, Any]
     out_dir: Path
     warnings: list[str] = field(default_factory=list)
@@ -504,8 +506,9 @@ def _conv(role: str, messages: list[Message], gen: Generation, model: str) -> di
     }
 
 
-# What the run keeps in memory of each outcome (conversations stay on disk: 50k items would need GBs).
+# What the run reads back of each outcome (conversations stay on disk: 50k items would need GBs).
 _SLIM = ("id", "status", "reason", "draft_source", "pair")
+_FUNNEL_FIELDS = ("id", "status", "reason", "draft_source")
 
 
 def _latest(path: Path, keep: Sequence[str] | None = None, only: set[str] | None = None) -> dict[str, dict[str, Any]]:
@@ -564,6 +567,7 @@ def run_critic_evol(
             if o["status"] == "kept" and o["pair"]["id"] not in pair_ids:
                 pairs_sink.write(o["pair"])
                 pair_ids.add(o["pair"]["id"])
+            o.pop("pair", None)  # on disk now; the funnel needs only the status
 
     def finished(s: Seed) -> bool:
         o = outcomes.get(s.id)
@@ -585,7 +589,7 @@ def run_critic_evol(
             records = _process(chunk, settings, draft, critic, drafts, draft_sink, decontaminator, checker, pair_ids)
             for rec in records:
                 out_sink.write(rec)  # the outcome (holding the pair) first: it is the commit point
-                outcomes[rec["id"]] = {k: rec[k] for k in _SLIM if k in rec}
+                outcomes[rec["id"]] = {k: rec[k] for k in _FUNNEL_FIELDS if k in rec}
                 if rec["status"] == "kept":
                     pairs_sink.write(rec["pair"])
             if progress:
