@@ -8,6 +8,7 @@ checked on the host afterwards.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import socket
 import threading
@@ -19,13 +20,26 @@ from codefavor.evidence.sandbox import (
     Limits,
     Opaque,
     Sandbox,
+    SandboxError,
     decode_value,
     encode_value,
     values_equal,
 )
 
+
+def started(sb: Sandbox) -> Sandbox:
+    """The sandbox, started; skip where this machine allows no isolation (no root, no user namespaces)."""
+    try:
+        sb.run("pass", [])
+    except SandboxError as e:
+        sb.close()
+        pytest.skip(str(e))
+    return sb
+
+
 LIMITS = Limits(cpu_s=1.0, wall_s=3.0, check_s=0.5, memory_mb=512, output_bytes=4096, file_mb=4)
 TARGET = [Check("target()", expected=42), Check("target() + 0", expected=42)]
+SECRET_TARGET = [Check("target()", expected=4242424242)]
 
 
 def _cases(host: str, secret_file: str, port: int) -> dict[str, str]:
@@ -92,7 +106,22 @@ def _cases(host: str, secret_file: str, port: int) -> dict[str, str]:
         "env_leak": "import os\ndef target():\n    return 42 if 'CODEFAVOR_TEST_SECRET' in os.environ else 7",
         "harness_frame_tampering": "import sys\ndef target():\n    f = sys._getframe(1)\n"
         "    f.f_globals['encode_value'] = lambda v: 42\n    return 7",
+        "terminal_escape_in_error": "def target():\n    raise ValueError('\\x1b[2J\\x1b]0;pwned\\x07')",
         "setsid_escape": "import os\ntry:\n    os.setsid()\nexcept OSError:\n    pass\nwhile True:\n    pass",
+        # Protocol-aware: steal the token from the harness frame and forge a "done" run claiming success.
+        "steal_token_and_forge": "import sys, os, json\nf = sys._getframe(1)\ntok = f.f_locals.get('token', 'x')\n"
+        "for i in range(2):\n    os.write(3, (tok + '\\t' + json.dumps({'i': i, 'v': 'PASS'}) + '\\n').encode())\n"
+        "os.write(3, (tok + '\\t' + json.dumps({'done': True}) + '\\n').encode())\nos._exit(0)",
+        # Search the child's memory for the expected value: it is never sent there.
+        # (the number is built at run time, so the candidate's own constants do not hold it)
+        "search_memory_for_expected": "import gc, sys\nW = int('42' * 5)\ndef target():\n"
+        "    for o in gc.get_objects():\n        if o is W or o is globals():\n            continue\n"
+        "        vals = o.values() if isinstance(o, dict) else o if isinstance(o, (list, tuple)) else ()\n"
+        "        if any(type(v) is int and v == W for v in vals):\n            return W\n"
+        "    f = sys._getframe().f_back\n    while f:\n"
+        "        own = f.f_globals is globals()\n"
+        "        if not own and any(type(v) is int and v == W for v in f.f_locals.values()):\n            return W\n"
+        "        f = f.f_back\n    return 0",
     }
 
 
@@ -125,8 +154,11 @@ def hostile(tmp_path_factory):
     t.start()
     os.environ["CODEFAVOR_TEST_SECRET"] = "1"
     cases = _cases(host, secret_file, listener.getsockname()[1])
-    with Sandbox(limits=LIMITS) as sb:
-        results = dict(zip(cases, sb.run_many([(code, TARGET) for code in cases.values()]), strict=True))
+    with started(Sandbox(limits=LIMITS)) as sb:
+        jobs = [
+            (code, SECRET_TARGET if name == "search_memory_for_expected" else TARGET) for name, code in cases.items()
+        ]
+        results = dict(zip(cases, sb.run_many(jobs), strict=True))
         after = sb.run("def target(): return 42", TARGET)  # the pool still works after all that
     stop.set()
     t.join()
@@ -177,10 +209,14 @@ def test_specific_containment_reasons(hostile):
     assert isinstance(res["always_eq_object"].checks[0].value, Opaque)
     assert res["forged_frames_fd3"].forged_frames >= 2
     assert len(res["huge_output"].output) <= LIMITS.output_bytes
+    assert "\x1b" not in res["terminal_escape_in_error"].checks[0].reason  # safe to print
+    forged = res["steal_token_and_forge"]
+    assert forged.completed and forged.checks[0].status == "fail"  # the forgery "worked", yet passes nothing
+    assert res["search_memory_for_expected"].checks[0].reason == "returned 0, expected 4242424242"
 
 
 def test_benign_code_passes_and_wrong_code_fails():
-    with Sandbox(limits=LIMITS) as sb:
+    with started(Sandbox(limits=LIMITS)) as sb:
         good, bad = sb.run_many(
             [
                 ("def f(x):\n    return sorted(x)", [Check("f([3, 1, 2])", expected=[1, 2, 3])]),
@@ -191,6 +227,13 @@ def test_benign_code_passes_and_wrong_code_fails():
         assert not bad.passed and "expected [1, 2, 3]" in bad.checks[0].reason
         prog = sb.run("print(sum(map(int, input().split())))", [Check(stdin="2 3\n", expected_stdout="5")])
         assert prog.passed
+        binary = "import sys\nsys.stdout.buffer.write(str(sum(map(int, sys.stdin.buffer.read().split()))).encode())"
+        assert sb.run(binary, [Check(stdin="2 3\n", expected_stdout="5")]).passed
+        if importlib.util.find_spec("numpy"):  # threads are forbidden: numeric libraries must still import
+            np_run = sb.run(
+                "import numpy as np\ndef f(n):\n    return np.arange(n).sum()", [Check("f(10)", expected=45)]
+            )
+            assert np_run.passed, np_run.output
         t = sb.time_call("def f(n):\n    return sum(range(n))", "f(10000)", repeat=3)
         assert t.error is None and len(t.times_s) == 3 and t.cpu_s > 0
 
@@ -203,6 +246,8 @@ def test_value_encoding_is_type_strict():
     assert not values_equal(True, 1)
     assert not values_equal([1, 2], (1, 2))
     assert not values_equal(decode_value(encode_value(object())), 1)
+    assert not values_equal(decode_value(encode_value(2**20000)), 0)  # too large to report: never equal
+    assert values_equal(decode_value(encode_value(2**200)), 2**200)
 
     class Sub(int):
         pass

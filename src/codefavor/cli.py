@@ -159,6 +159,117 @@ def bench(
 # judge (issue 7: evidence judge)
 
 
+def _text_or_file(value: str, what: str, must_be_file: bool = False) -> str:
+    """An option that takes text or a path: an existing file is read, anything else is the text."""
+    p = Path(value)
+    try:
+        is_file = len(value) < 4096 and "\n" not in value and p.is_file()
+    except OSError:
+        is_file = False
+    if is_file:
+        try:
+            return p.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise CodefavorError(f"{what} {value}: cannot read it ({e})") from None
+    if must_be_file:
+        raise CodefavorError(f"{what} {value!r}: no such file")
+    return value
+
+
+@app.command("judge")
+def judge_cmd(
+    instruction: Annotated[str, typer.Option(help="The instruction, as text or a file path.")],
+    a: Annotated[str, typer.Option("--a", help="File with candidate A's code.")],
+    b: Annotated[str, typer.Option("--b", help="File with candidate B's code.")],
+    criterion: Annotated[
+        str, typer.Option(help="correctness, efficiency, security, human-preference, or free text.")
+    ] = "correctness",
+    judge: Annotated[Optional[str], typer.Option(help="Judge spec (default: the evidence judge).")] = None,
+    base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible base URL for API judges.")] = None,
+    api_key: Annotated[Optional[str], typer.Option(help="API key (default: $OPENAI_API_KEY).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
+) -> None:
+    """Judge one pair: print the verdict, its confidence and the evidence behind it.
+
+    Exit codes: 0 a verdict was reached (A or B), 3 undecided, 2 a user error (missing file,
+    unknown judge spec), 1 a bug.
+    """
+    import json
+
+    from codefavor.judges import DEFAULT_JUDGE, PairItem, load_judge
+    from codefavor.prompts import CRITERIA, resolve_criterion
+
+    item = PairItem(
+        instruction=_text_or_file(instruction, "--instruction"),
+        a=_text_or_file(a, "--a", must_be_file=True),
+        b=_text_or_file(b, "--b", must_be_file=True),
+        criterion=resolve_criterion(criterion),
+        category=criterion if criterion in CRITERIA else None,
+        id="cli",
+    )
+    the_judge = load_judge(judge or DEFAULT_JUDGE, **_judge_options(base_url, api_key, False))
+    v = the_judge.judge([item])[0]
+    conf = None if v.prob_a is None else (v.prob_a if v.decision == "A" else 1 - v.prob_a)
+    if json_out:
+        typer.echo(json.dumps({"judge": the_judge.spec, "decision": v.decision, "confidence": conf,
+                               "prob_a": v.prob_a, "signal": v.signal, "details": v.details, "error": v.error},
+                              indent=2, default=str))  # fmt: skip
+    else:
+        verdict = "undecided" if v.decision == "undecided" else f"Candidate {v.decision} is better"
+        typer.echo(f"verdict: {verdict}")
+        typer.echo(
+            f"confidence: {'-' if conf is None else f'{conf:.2f}'}   signal: {v.signal}   judge: {the_judge.spec}"
+        )
+        for line in _evidence_lines(v.details or {}):
+            typer.echo(line)
+        if v.error:
+            typer.echo(f"error: {v.error}")
+    if v.decision == "undecided":
+        sys.exit(3)  # SystemExit passes through main() untouched
+
+
+def _evidence_lines(details: dict, indent: str = "") -> list[str]:
+    """A readable digest of a verdict's details: failed checks per candidate, findings, silence."""
+    lines: list[str] = []
+    ex = details.get("examples")
+    if isinstance(ex, dict):
+        lines.append(f"{indent}examples: entry {ex.get('entry')!r}, {len(ex.get('checks', []))} checks")
+        for s in ex.get("skipped", [])[:5]:
+            lines.append(f"{indent}  skipped: {s['example'][:70]!r} ({s['reason']})")
+    for side in ("a", "b"):
+        d = details.get(side)
+        if not isinstance(d, dict):
+            continue
+        if "total" in d:
+            lines.append(f"{indent}candidate {side.upper()}: passed {d['passed']}/{d['total']}"
+                         + (f", does not load: {d['load_error']}" if d.get("load_error") else ""))  # fmt: skip
+            for f in d.get("failed", [])[:6]:
+                lines.append(f"{indent}  failed {f['check'][:70]!r}: {f['reason'][:120]}")
+        if "findings" in d:
+            lines.append(f"{indent}candidate {side.upper()}: security score {d['score']}")
+            for f in d["findings"][:8]:
+                lines.append(
+                    f"{indent}  {f['rule']} {f['severity']}/{f['confidence']} line {f['line']}: {f['text'][:80]}"
+                )
+    for key in ("load", "undefined_names", "edge"):
+        if isinstance(details.get(key), dict):
+            lines.append(f"{indent}{key}: {json_short(details[key])}")
+    if isinstance(details.get("evidence"), dict):
+        if not details["evidence"]:
+            lines.append(f"{indent}evidence: none applies to this criterion")
+        for sig, d in details["evidence"].items():
+            lines.append(f"{indent}evidence silent ({sig}):")
+            lines += _evidence_lines(d or {}, indent + "  ")
+    return lines
+
+
+def json_short(obj: object) -> str:
+    import json
+
+    text = json.dumps(obj, default=str)
+    return text if len(text) < 300 else text[:297] + "..."
+
+
 # ---------------------------------------------------------------------------------------------
 # generate commit-instruct (issue 4)
 

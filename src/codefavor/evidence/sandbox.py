@@ -13,13 +13,14 @@ nothing of the project) sets up once: new mount and network namespaces (plus a u
 not root), a fresh read-only root built on a tmpfs from bind mounts of the system and Python
 directories only (no /home, /root except the interpreter, /tmp, /run, /proc, /work, /dev beyond
 null/zero/random), entered with pivot_root so the host tree is detached, not merely hidden. For each
-job it forks a child that: starts its own session and process group; gets a private tmpfs working
-directory (size-limited, gone with the child); drops to a uid of its own (root mode) or drops all
-capabilities (user-namespace mode); sets rlimits on CPU time, address space, processes/threads
-(none), file size, open files and core dumps; loads a seccomp filter (libseccomp) that refuses
-socket creation, ptrace, mount, namespace and module syscalls; scrubs the environment; reads stdin
-from /dev/null; and writes stdout/stderr into a pipe the server caps. The server kills the process
-group at the wall-clock deadline and the kernel kills the child when the server dies.
+job it forks a child that: starts its own session and process group; gets a private working
+directory (mode 0700, emptied before each run) on one size-capped tmpfs; drops to a uid of its own
+per concurrent slot (root mode) or drops all capabilities (user-namespace mode); sets rlimits on
+CPU time, address space, processes/threads (none), file size, open files and core dumps; loads a
+seccomp filter (libseccomp) that refuses socket creation, signals to other processes, ptrace,
+mount, namespace and module syscalls; scrubs the environment; reads stdin from /dev/null; and
+writes stdout/stderr into a pipe the server caps. The server kills the process group at the
+wall-clock deadline and the kernel kills the child when the server dies.
 
 Why a pass cannot be faked. The checks' expected values never enter the child: the child only
 evaluates the call expressions and reports each result through a results pipe, encoded from exact
@@ -38,7 +39,9 @@ What it does NOT protect against (documented in the README too):
   are evaluated inside the child and are therefore forgeable by such a candidate.
 - Reading world-readable system files under /usr, /etc and the Python installation (read-only).
 - CPU and memory of the machine are shared: a run can slow concurrent runs down until its limits
-  stop it; the per-run tmpfs counts against RAM up to its size limit.
+  stop it, and can fill the shared work tmpfs (64 MB per worker, in RAM) so that concurrent runs
+  fail to write files. In user-namespace mode all runs share one uid, so a run could reach another
+  concurrent run's working directory.
 - Without libseccomp, socket blocking falls back to the empty network namespace plus a Python-level
   stub; without namespaces (no root and no user namespaces) the server refuses to start unless
   `allow_degraded=True`, and then only rlimits, the process group and the scrubbed environment apply.
@@ -54,6 +57,7 @@ import io
 import json
 import math
 import os
+import resource  # the children need it after dropping privileges, when they may not read the stdlib
 import secrets
 import selectors
 import signal
@@ -107,6 +111,7 @@ class Check:
     expected_stdout: str | None = None
     kind: str = ""  # "value", "repr", "raises", "program", "runs", "stmt"; inferred when empty
     name: str = ""
+    rel_tol: float = 1e-6  # float tolerance of "value" checks (an instruction's math.isclose may ask for more)
 
     def resolved_kind(self) -> str:
         if self.kind:
@@ -142,7 +147,7 @@ class RunResult:
     output: str = ""  # captured stdout/stderr (capped)
     cpu_s: float = 0.0
     wall_s: float = 0.0
-    defined: dict[str, int] = field(default_factory=dict)  # top-level function name -> positional arity
+    defined: dict[str, int] = field(default_factory=dict)  # top-level function -> positional arity (class: -1)
     forged_frames: int = 0  # result lines without the run's token (ignored)
 
     @property
@@ -207,7 +212,7 @@ class Opaque:
     __hash__ = object.__hash__
 
     def __repr__(self) -> str:
-        return f"<{self.type_name} {self.text}>"
+        return _printable(f"<{self.type_name} {self.text}>")
 
 
 def _encode(v: Any, budget: list[int], depth: int = 0) -> Any:
@@ -219,7 +224,9 @@ def _encode(v: Any, budget: list[int], depth: int = 0) -> Any:
     if v is None or t is bool or t is str:
         return v
     if t is int:
-        return v if abs(v) < 2**53 else {"I": str(v) if v.bit_length() < 12000 else "0"}
+        if abs(v) < 2**53:
+            return v
+        return {"I": str(v)} if v.bit_length() < 12000 else {"o": ["int", "an integer too large to report"]}
     if t is float:
         return {"f": repr(v)}
     if t is complex:
@@ -314,9 +321,9 @@ def _is_num(x: Any) -> bool:
     return type(x) in (int, float)
 
 
-def values_equal(a: Any, b: Any, depth: int = 0) -> bool:
+def values_equal(a: Any, b: Any, depth: int = 0, rel_tol: float = 1e-6) -> bool:
     """Type-strict equality of decoded plain values: bools equal only bools, ints and floats compare
-    numerically (floats with a 1e-6 relative tolerance), containers must have the same type, and
+    numerically (floats with a relative tolerance, 1e-6 by default), containers must have the same type, and
     opaque objects equal nothing. Depth-bounded, so it never recurses without end."""
     if depth > _MAX_DEPTH + 4 or isinstance(a, Opaque) or isinstance(b, Opaque):
         return False
@@ -328,14 +335,14 @@ def values_equal(a: Any, b: Any, depth: int = 0) -> bool:
             return a == b
         if math.isnan(a) or math.isnan(b):
             return math.isnan(a) and math.isnan(b)
-        return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9)
+        return math.isclose(a, b, rel_tol=rel_tol, abs_tol=1e-9)
     if ta in (set, frozenset) and tb in (set, frozenset):
         if len(a) != len(b):
             return False
         rest = list(b)
         for x in a:
             for i, y in enumerate(rest):
-                if values_equal(x, y, depth + 1):
+                if values_equal(x, y, depth + 1, rel_tol):
                     del rest[i]
                     break
             else:
@@ -344,17 +351,17 @@ def values_equal(a: Any, b: Any, depth: int = 0) -> bool:
     if ta is not tb:
         return False
     if ta in (list, tuple) or ta.__name__ == "deque":
-        return len(a) == len(b) and all(values_equal(x, y, depth + 1) for x, y in zip(a, b, strict=True))
+        return len(a) == len(b) and all(values_equal(x, y, depth + 1, rel_tol) for x, y in zip(a, b, strict=True))
     if ta is dict:
         if len(a) != len(b):
             return False
         for k, v in a.items():
-            if k not in b or not values_equal(v, b[k], depth + 1):
+            if k not in b or not values_equal(v, b[k], depth + 1, rel_tol):
                 return False
         return True
     if ta is complex:
-        return math.isclose(a.real, b.real, rel_tol=1e-6, abs_tol=1e-9) and math.isclose(
-            a.imag, b.imag, rel_tol=1e-6, abs_tol=1e-9
+        return math.isclose(a.real, b.real, rel_tol=rel_tol, abs_tol=1e-9) and math.isclose(
+            a.imag, b.imag, rel_tol=rel_tol, abs_tol=1e-9
         )
     return a == b  # str, bytes, bytearray, range, Decimal, Fraction: builtin equality
 
@@ -408,8 +415,10 @@ def _child_harness(job: dict[str, Any], token: str, out_fd: int) -> None:
     real_stdout, real_stdin = sys.stdout, sys.stdin
 
     def run_program(stdin_text: str) -> tuple[str, str | None]:
-        buf = io.StringIO()
-        sys.stdin, sys.stdout = io.StringIO(stdin_text), buf
+        # Text streams over bytes, so programs that use sys.stdin.buffer / sys.stdout.buffer work too.
+        raw = io.BytesIO()
+        buf = io.TextIOWrapper(raw, encoding="utf-8", write_through=True)
+        sys.stdin, sys.stdout = io.TextIOWrapper(io.BytesIO(stdin_text.encode()), encoding="utf-8"), buf
         err = None
         try:
             exec(compile(code, "<candidate>", "exec"), fresh_ns("__main__"))
@@ -422,7 +431,9 @@ def _child_harness(job: dict[str, Any], token: str, out_fd: int) -> None:
             err = describe(e)
         finally:
             sys.stdin, sys.stdout = real_stdin, real_stdout
-        return buf.getvalue()[:100_000], err
+            with contextlib.suppress(Exception):
+                buf.flush()
+        return raw.getvalue()[:100_000].decode("utf-8", "replace"), err
 
     ns: dict[str, Any] = fresh_ns("__candidate__")
     needs_load = mode == "time" or not checks or any(c["kind"] != "program" for c in checks)
@@ -446,11 +457,15 @@ def _child_harness(job: dict[str, Any], token: str, out_fd: int) -> None:
                 real_stdout.write(sink.getvalue()[:100_000])
         defined = {}
         for k, v in list(ns.items()):
-            if type(v).__name__ == "function" and type(k) is str:
+            if type(k) is not str:
+                continue
+            if type(v).__name__ == "function":
                 try:
                     defined[k] = v.__code__.co_argcount
                 except BaseException:  # noqa: BLE001
                     defined[k] = -1
+            elif type(v) is type and getattr(v, "__module__", "") == "__candidate__":
+                defined[k] = -1  # a class
         frame({"defined": defined})
 
     if mode == "time":
@@ -585,26 +600,29 @@ _SECCOMP_DENY = (
     "move_mount",
     "open_tree",
     "clone3",
+    # No signals to other processes (in user-namespace mode the server shares the children's uid).
+    "kill",
+    "tkill",
+    "tgkill",
+    "pidfd_send_signal",
+    "rt_sigqueueinfo",
+    "rt_tgsigqueueinfo",
 )
 
 
-_SECCOMP_LIB: list[Any] = []  # loaded by the server before it forks (find_library needs a subprocess)
+_SECCOMP: list[Any] = []  # (library, filter context), built once by the server before it forks
 
 
 def _open_seccomp() -> bool:
-    path = ctypes.util.find_library("seccomp")
-    if path:
-        with contextlib.suppress(OSError):
-            _SECCOMP_LIB.append(ctypes.CDLL(path))
-    return bool(_SECCOMP_LIB)
-
-
-def _load_seccomp() -> bool:
-    """Deny the listed syscalls with EPERM (clone3 with ENOSYS, so glibc falls back to clone, which the
-    process limit then refuses). Returns False when libseccomp is unavailable."""
-    if not _SECCOMP_LIB:
+    """Build the filter: the listed syscalls fail with EPERM (clone3 with ENOSYS, so glibc falls back
+    to clone, which the process limit then refuses). False when libseccomp is unavailable."""
+    path = ctypes.util.find_library("seccomp")  # needs a subprocess: only possible before isolation
+    if not path:
         return False
-    lib = _SECCOMP_LIB[0]
+    try:
+        lib = ctypes.CDLL(path)
+    except OSError:
+        return False
     lib.seccomp_init.restype = ctypes.c_void_p
     lib.seccomp_init.argtypes = [ctypes.c_uint32]
     lib.seccomp_rule_add.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_uint]
@@ -618,8 +636,15 @@ def _load_seccomp() -> bool:
         if nr < 0:
             continue
         errno_ = 38 if name == "clone3" else 1  # ENOSYS / EPERM
-        lib.seccomp_rule_add(ctx, 0x00050000 | errno_, nr, 0)
-    return lib.seccomp_load(ctx) == 0
+        if lib.seccomp_rule_add(ctx, 0x00050000 | errno_, nr, 0) != 0:
+            return False
+    _SECCOMP.extend([lib, ctx])
+    return True
+
+
+def _load_seccomp() -> bool:
+    """Install the filter in the calling process (the child); False when there is none."""
+    return bool(_SECCOMP) and _SECCOMP[0].seccomp_load(_SECCOMP[1]) == 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -689,7 +714,7 @@ def _bind_ro(src: str, root: str) -> None:
     _mount("none", dst, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
 
 
-def _setup_isolation() -> dict[str, Any]:
+def _setup_isolation(work_mb: int) -> dict[str, Any]:
     """Enter fresh namespaces and pivot into a read-only root holding only what Python needs."""
     info: dict[str, Any] = {"root": os.geteuid() == 0}
     uid, gid = os.getuid(), os.getgid()
@@ -735,6 +760,8 @@ def _setup_isolation() -> dict[str, Any]:
             _mount("none", root + "/dev/" + dev, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID)
     for d in ("/w", "/tmp", "/.old"):
         os.makedirs(root + d, exist_ok=True)
+    # The children's working directories: one RAM-backed filesystem, size-capped for all of them.
+    _mount("tmpfs", root + "/w", "tmpfs", MS_NOSUID | MS_NODEV, f"size={work_mb}m,nr_inodes=20000,mode=0711")
     os.chdir(root)
     _pivot_root(".", ".old")
     _check(_libc.umount2(b"/.old", MNT_DETACH), "umount old root")
@@ -752,18 +779,16 @@ def _child_main(job: dict[str, Any], token: str, slot: int, fds: tuple[int, int]
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         lim = job["limits"]
         uid = _SLOT_UID0 + slot
-        if info.get("isolated"):
-            _unshare(CLONE_NEWNS)
-            opts = f"size={max(1, lim['file_mb'])}m,nr_inodes=2000,mode=0700"
-            if info.get("root"):
-                opts += f",uid={uid},gid={uid}"
-            _mount("tmpfs", "/w", "tmpfs", MS_NOSUID | MS_NODEV, opts)
-            os.chdir("/w")
-        else:  # degraded: a private directory in the real /tmp
-            import tempfile
+        # A directory of its own per slot (on the server's shared work tmpfs when isolated; a mount
+        # namespace per child would cost ~10 ms to tear down); what a previous run left is removed.
+        import shutil
 
-            d = tempfile.mkdtemp(prefix="cf-sbx-")
-            os.chdir(d)
+        work = f"{info['work_root']}/{slot}"
+        shutil.rmtree(work, ignore_errors=True)
+        os.mkdir(work, 0o700)
+        if info.get("root"):
+            os.chown(work, uid, uid)
+        os.chdir(work)
         devnull = os.open("/dev/null", os.O_RDONLY)
         os.dup2(devnull, 0)
         os.dup2(out_w, 1)
@@ -777,7 +802,6 @@ def _child_main(job: dict[str, Any], token: str, slot: int, fds: tuple[int, int]
         elif info.get("isolated"):
             _prctl(PR_SET_NO_NEW_PRIVS, 1)
             _drop_capabilities()
-        import resource
 
         cpu = max(1, math.ceil(lim["cpu_s"]))
         for res, val in (
@@ -792,6 +816,10 @@ def _child_main(job: dict[str, Any], token: str, slot: int, fds: tuple[int, int]
         seccomp = _load_seccomp()
         os.environ.clear()
         os.environ.update({"PATH": "/usr/bin:/bin", "HOME": os.getcwd(), "TMPDIR": os.getcwd(), "LANG": "C.UTF-8"})
+        # Numeric libraries start worker threads on import; the process limit forbids threads, and
+        # OpenBLAS exits the process when it cannot start them.
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+            os.environ[var] = "1"
         import tempfile
 
         tempfile.tempdir = os.getcwd()
@@ -830,14 +858,24 @@ def _write_msg(f: Any, obj: Any) -> None:
 
 def _serve(max_workers: int, allow_degraded: bool) -> None:
     """The fork server's loop: read jobs, run up to `max_workers` children at once, answer each."""
-    info: dict[str, Any] = {"isolated": False, "seccomp": _open_seccomp()}
+    # As root, children drop to a uid of their own per slot even when namespaces are unavailable.
+    info: dict[str, Any] = {
+        "isolated": False,
+        "seccomp": _open_seccomp(),
+        "work_root": "/w",
+        "root": os.geteuid() == 0,
+    }
     try:
-        info.update(_setup_isolation(), isolated=True)
+        info.update(_setup_isolation(work_mb=64 * max_workers), isolated=True)
     except OSError as e:
         info["reason"] = str(e)
         if not allow_degraded:
             _write_msg(sys.stdout.buffer, {"ready": False, "info": info})
             return
+        import tempfile
+
+        info["work_root"] = tempfile.mkdtemp(prefix="codefavor-sandbox-")  # degraded: in the real /tmp
+        os.chmod(info["work_root"], 0o711)  # slot uids may enter their own directory, not list others
     for m in _PRELOAD:
         with contextlib.suppress(Exception):
             __import__(m)
@@ -937,6 +975,10 @@ def _serve(max_workers: int, allow_degraded: bool) -> None:
         while queue and free_slots:
             start(queue.pop(0), free_slots.pop())
         if eof and not running and not queue:
+            if not info["isolated"]:
+                import shutil
+
+                shutil.rmtree(info["work_root"], ignore_errors=True)
             return
         now = time.monotonic()
         timeout = min((st["deadline"] for st in running.values()), default=now + 5.0) - now
@@ -1078,11 +1120,22 @@ class Sandbox:
         for code, checks in jobs:
             wire = [{"kind": c.resolved_kind(), "call": c.call, "stdin": c.stdin} for c in checks]
             waits.append(self._submit({"code": code, "checks": wire, "limits": self._limits(limits, len(checks))}))
+        walls = [self._limits(limits, len(checks))["wall_s"] for _, checks in jobs]
+        deadline = time.monotonic() + 30.0 + (len(jobs) / self.workers + 1) * (max(walls, default=0.0) + 2.0)
         out = []
         for (_code, checks), (ev, box) in zip(jobs, waits, strict=True):
-            ev.wait()
+            self._wait(ev, deadline)
             out.append(_judge_run(list(checks), box[0]))
         return out
+
+    def _wait(self, ev: threading.Event, deadline: float) -> None:
+        """Wait for an answer; a server that stays silent past every job's limits is killed (its
+        pending jobs then fail) rather than hanging the caller."""
+        if not ev.wait(max(0.0, deadline - time.monotonic())):
+            with self._lock:
+                if self._proc is not None:
+                    self._proc.kill()
+            ev.wait()
 
     def run(self, code: str, checks: Sequence[Check], limits: Limits | None = None) -> RunResult:
         """Load `code` in a contained child, run the checks there, and compare the results here."""
@@ -1103,7 +1156,7 @@ class Sandbox:
                 "limits": asdict(limits or self.limits),
             }
         )
-        ev.wait()
+        self._wait(ev, time.monotonic() + 60.0 + (limits or self.limits).wall_s)
         msg = box[0]
         if msg is None:
             return Timing([], 0.0, 0.0, error="the sandbox server died")
@@ -1115,6 +1168,11 @@ class Sandbox:
         elif not any(f.get("done") for f in frames):
             err = err or f"the run ended early ({msg['exit']})"
         return Timing(times, msg["cpu_s"], msg["wall_s"], error=err)
+
+
+def _printable(text: str, limit: int = 500) -> str:
+    """Candidate-chosen text (exception messages) made safe to print: control characters escaped."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text[:limit])
 
 
 def _parse_frames(text: str, token: str) -> tuple[list[dict[str, Any]], int]:
@@ -1150,7 +1208,7 @@ def _judge_run(checks: list[Check], msg: dict[str, Any] | None) -> RunResult:
         if "i" in f and type(f["i"]) is int and f["i"] not in by_index:
             by_index[f["i"]] = f  # first report wins: a later forged duplicate changes nothing
         elif "load" in f and load_error is None:
-            load_error = str(f["load"])
+            load_error = _printable(str(f["load"]))
         elif "defined" in f and isinstance(f["defined"], dict) and not defined:
             defined = {str(k): v for k, v in f["defined"].items() if type(v) is int}
         elif f.get("done") is True:
@@ -1191,12 +1249,13 @@ def _compare(c: Check, name: str, f: dict[str, Any]) -> CheckResult:
     if kind == "program":
         out = str(f.get("stdout", ""))
         if f.get("err"):
-            return CheckResult(name, False, "raised", f"the program failed: {f['err']}", error=str(f["err"]))
+            err = _printable(str(f["err"]))
+            return CheckResult(name, False, "raised", f"the program failed: {err}", error=err)
         ok = c.expected_stdout is not None and _norm_text(out) == _norm_text(c.expected_stdout)
         why = "" if ok else f"printed {out[:200]!r}, expected {str(c.expected_stdout)[:200]!r}"
         return CheckResult(name, ok, "pass" if ok else "fail", why, value=out)
     if "exc" in f:
-        exc, err = str(f["exc"]), str(f.get("err", ""))
+        exc, err = _printable(str(f["exc"])), _printable(str(f.get("err", "")))
         if kind == "raises":
             ok = exc == c.raises
             return CheckResult(name, ok, "pass" if ok else "fail", "" if ok else f"raised {exc}, expected {c.raises}")
@@ -1207,7 +1266,7 @@ def _compare(c: Check, name: str, f: dict[str, Any]) -> CheckResult:
     if kind in ("runs", "stmt"):
         return CheckResult(name, True, "pass", value=value)
     if kind == "value":
-        ok = values_equal(value, c.expected)
+        ok = values_equal(value, c.expected, rel_tol=c.rel_tol)
         why = "" if ok else f"returned {value!r:.200}, expected {c.expected!r:.200}"
         return CheckResult(name, ok, "pass" if ok else "fail", why, value=value)
     # "repr": doctest style; the printed output plus the repr of a non-None value, compared as text
