@@ -389,10 +389,8 @@ def generate_critic_evol(
     )
     if require_exec_consistency and no_exec:
         raise CodefavorError("--require-exec-consistency needs execution; drop --no-exec")
-    checker = None if no_exec else ce.default_exec_checker(timeout=exec_timeout)
-    if require_exec_consistency:
-        if not isinstance(checker, ce.SandboxChecker):
-            raise CodefavorError("--require-exec-consistency needs the evidence sandbox (codefavor.evidence.sandbox)")
+    checker = None if no_exec else ce.SandboxChecker(timeout=exec_timeout)  # starts lazily, on the first example
+    if checker is not None and require_exec_consistency:
         problem = checker.probe()
         if problem:
             raise CodefavorError(f"--require-exec-consistency: the sandbox does not work here ({problem})")

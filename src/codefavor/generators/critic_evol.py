@@ -340,52 +340,22 @@ class ExecResult:
 
 class ExecChecker:
     """Runs the examples an instruction carries (doctest lines, asserts, `f(x) -> y`) against candidate
-    codes. This base finds nothing to run; `SandboxChecker` uses the evidence layer's sandbox."""
+    codes. This base finds nothing to run (`--no-exec`); `SandboxChecker` is the real one."""
 
     def check(self, instruction: str, codes: Sequence[str]) -> list[ExecResult]:
         return [ExecResult(None, 0, 0, "no execution checker") for _ in codes]
 
 
-def doctest_and_assert_checks(instruction: str) -> list[Any]:
-    """Checks from the plainest examples: doctest `>>>` lines with their expected output (stdlib
-    `doctest` parser) and standalone `assert` lines. The fallback when the evidence layer's richer
-    extractor (`codefavor.evidence.examples`) is not installed."""
-    import doctest
-
-    from codefavor.codetools import parses
-    from codefavor.evidence.sandbox import Check
-
-    checks = []
-    try:
-        examples = doctest.DocTestParser().get_examples(instruction)
-    except ValueError:  # inconsistent indentation inside a doctest block
-        examples = []
-    for ex in examples:
-        src, want = ex.source.strip(), ex.want.strip()
-        if want and parses(src):
-            checks.append(Check(src, expected_repr=want, name=f">>> {src}"))
-    seen = {c.call for c in checks}
-    for line in instruction.splitlines():
-        text = line.strip().rstrip(";")
-        if text.startswith("assert ") and parses(text) and text not in seen:
-            seen.add(text)
-            checks.append(Check(text, kind="stmt", name=text))
-    return checks
-
-
 class SandboxChecker(ExecChecker):
-    """Examples from the instruction run in `codefavor.evidence.sandbox`, all codes of one instruction
-    concurrently. A sandbox failure makes the result unknown (None), never a failed check."""
+    """The instruction's examples (`codefavor.evidence.examples`: doctests, asserts, `f(x) -> y`, ...) run
+    in `codefavor.evidence.sandbox`, all codes of one instruction concurrently. A sandbox failure makes
+    the result unknown (None), never a failed check."""
 
     def __init__(self, timeout: float = 2.0):
+        from codefavor.evidence.examples import extract_checks
         from codefavor.evidence.sandbox import Limits, default_sandbox
 
-        try:
-            from codefavor.evidence.examples import extract_checks
-
-            self._extract: Callable[[str], list[Any]] = lambda text: list(extract_checks(text).checks)
-        except ImportError:
-            self._extract = doctest_and_assert_checks
+        self._extract = extract_checks
         self._sandbox = default_sandbox()
         self._limits = Limits(cpu_s=timeout, wall_s=2 * timeout, check_s=timeout)
 
@@ -402,7 +372,7 @@ class SandboxChecker(ExecChecker):
     def check(self, instruction: str, codes: Sequence[str]) -> list[ExecResult]:
         from codefavor.evidence.sandbox import SandboxError
 
-        checks = self._extract(instruction)
+        checks = self._extract(instruction).checks
         if not checks:
             return [ExecResult(None, 0, 0, "no runnable examples") for _ in codes]
         try:
@@ -415,14 +385,6 @@ class SandboxChecker(ExecChecker):
             detail = r.load_error or ("timed out" if r.timed_out else "; ".join(failed)[:300])
             out.append(ExecResult(r.passed, len(checks), r.n_passed, detail))
         return out
-
-
-def default_exec_checker(timeout: float = 2.0) -> ExecChecker:
-    """The sandbox checker when the evidence layer can start one; else the no-op base."""
-    try:
-        return SandboxChecker(timeout)
-    except ImportError:
-        return ExecChecker()
 
 
 # ---------------------------------------------------------------------------------------------
