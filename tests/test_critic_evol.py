@@ -687,3 +687,17 @@ def test_require_exec_consistency_end_to_end(sandbox_checker, tmp_path):
         seed, tmp_path / "b", critic=critic, draft=draft, settings=s, exec_checker=sandbox_checker
     )
     assert dropped.funnel["exec_inconsistent"] == 1 and dropped.funnel["kept"] == 0
+
+
+@pytest.mark.parametrize("name", ["critic_draft", "critic_review"])
+def test_prompt_renderings_match_golden_files(name):
+    """A prompt change shows up as a reviewable diff here. To accept one, rewrite the golden files with
+    the two `ce.*_messages(...)` calls below."""
+    instruction = "Write `rev(s)` that reverses a string."
+    if name == "critic_draft":
+        text = ce.draft_messages(instruction)[0]["content"]
+    else:
+        text = ce.critic_messages(instruction, "def rev(s):\n    return s[::-1]", ce.example_order("golden"))[0][
+            "content"
+        ]
+    assert text == (REPO / "tests" / "data" / "golden" / f"{name}.txt").read_text()
