@@ -274,6 +274,150 @@ def json_short(obj: object) -> str:
 # generate commit-instruct (issue 4)
 
 
+@generate_app.command("commit-instruct")
+def generate_commit_instruct(
+    output: Annotated[Path, typer.Option(help="Run folder: pairs, outcomes, conversations, funnel.")],
+    repo: Annotated[Optional[list[Path]], typer.Option(help="A local git repository to mine (repeatable).")] = None,
+    input: Annotated[
+        Optional[Path], typer.Option("--input", help="CommitPackFT-style JSONL(.gz)/Parquet, or mined seeds.")
+    ] = None,
+    hf_dataset: Annotated[Optional[str], typer.Option(help="A Hugging Face dataset name (needs the network).")] = None,
+    hf_config: Annotated[Optional[str], typer.Option(help="Its configuration, e.g. 'python'.")] = None,
+    hf_split: Annotated[str, typer.Option(help="Its split.")] = "train",
+    rev: Annotated[
+        Optional[list[str]], typer.Option(help="Revision to walk (repeatable; default HEAD of each repo).")
+    ] = None,
+    backend: Annotated[
+        Optional[str], typer.Option(help="Backend spec, e.g. 'openai:MODEL'; 'fake:commit-replay' is a dry run.")
+    ] = None,
+    base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible base URL.")] = None,
+    api_key: Annotated[Optional[str], typer.Option(help="API key (default: $OPENAI_API_KEY).")] = None,
+    lang: Annotated[Optional[list[str]], typer.Option(help="Language to keep (repeatable; default python).")] = None,
+    license: Annotated[
+        Optional[list[str]], typer.Option(help="Allowed license, SPDX id (repeatable); default: any.")
+    ] = None,
+    permissive: Annotated[bool, typer.Option(help="Keep only permissively licensed sources.")] = False,
+    max_file_bytes: Annotated[int, typer.Option(help="Skip files larger than this on either side.")] = 100_000,
+    max_changed_lines: Annotated[int, typer.Option(help="Skip changes with more added+deleted lines.")] = 200,
+    limit: Annotated[Optional[int], typer.Option(help="Process at most N seeds (in source order).")] = None,
+    shard: Annotated[str, typer.Option(help="i/n: this machine's share of the sources, by a hash.")] = "0/1",
+    batch_size: Annotated[int, typer.Option(help="Conversations sent to the backend at once.")] = 32,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 0.0,
+    max_tokens: Annotated[int, typer.Option(help="Token budget of the pair-writing turn.")] = 2048,
+    no_decontam: Annotated[
+        bool, typer.Option("--no-decontam", help="Skip decontamination (when CodePrefBench is unavailable).")
+    ] = False,
+    bench_data: Annotated[
+        Optional[Path], typer.Option(help="Folder with the CodePrefBench files (default $CODEFAVOR_DATA).")
+    ] = None,
+    decontam_threshold: Annotated[float, typer.Option(help="Similarity (0-100) at which a pair is dropped.")] = 80.0,
+    mine_only: Annotated[bool, typer.Option(help="Only mine: write seeds.jsonl and the mining funnel.")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Start the output folder afresh.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the funnel as JSON.")] = False,
+) -> None:
+    """Turn real commits into preference pairs with the three-turn Commit-Instruct dialogue (resumable)."""
+    import itertools
+    import json
+    import shutil
+
+    from codefavor.generators import mining
+
+    sources = sum(x is not None and x != [] for x in (repo, input, hf_dataset))
+    if sources != 1:
+        raise CodefavorError("give exactly one source: --repo PATH (repeatable), --input FILE or --hf-dataset NAME")
+    m = re.fullmatch(r"(\d+)/(\d+)", shard)
+    if not m:
+        raise CodefavorError(f"--shard {shard!r}: expected i/n, e.g. 0/4")
+    allowed = {x.strip().lower() for x in license or []} | (set(mining.PERMISSIVE) if permissive else set())
+    cfg = mining.MiningConfig(
+        languages=tuple(mining.normalize_lang(x) for x in lang or ["python"]),
+        max_file_bytes=max_file_bytes,
+        max_changed_lines=max_changed_lines,
+        licenses=frozenset(allowed) if allowed else None,
+        shard=(int(m.group(1)), int(m.group(2))),
+    )
+    if not mine_only and not backend:
+        raise CodefavorError("--backend is required (or pass --mine-only to only mine seeds)")
+    if limit is not None and limit < 0:
+        raise CodefavorError(f"--limit {limit}: expected a number >= 0")
+    stats = mining.MiningStats()
+    if repo:
+        for path in repo:  # fail now, not hours into a run, on a path that is not a repository
+            mining.open_repo(path)
+        seeds = mining.iter_git_seeds(repo, cfg, stats, revisions=rev or ())
+        source = {"repos": [str(p) for p in repo], "revisions": rev or []}
+    elif input is not None:
+        seeds = mining.iter_record_seeds(input, cfg, stats)
+        source = {"input": str(input)}
+    else:
+        assert hf_dataset is not None
+        seeds = mining.iter_hf_seeds(hf_dataset, cfg, stats, config=hf_config, split=hf_split)
+        source = {"hf_dataset": hf_dataset, "config": hf_config, "split": hf_split}
+    source.update(languages=list(cfg.languages), licenses=sorted(allowed) or None, shard=shard)
+    if overwrite and output.exists():
+        shutil.rmtree(output)
+
+    if mine_only:
+        from codefavor.records import write_records
+
+        n = write_records(output / "seeds.jsonl", itertools.islice(seeds, limit))
+        report = {"mining": stats.as_dict(), "seeds_written": n, "source": source}
+        (output / "mining.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        typer.echo(json.dumps(report, indent=2) if json_out else f"{n} seeds -> {output / 'seeds.jsonl'}")
+        if not json_out:
+            from codefavor.generators.commit_instruct import print_funnel
+
+            print_funnel({"mining": stats.as_dict()}, "Commit-Instruct mining")
+        return
+
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from codefavor.backends import Sampling
+    from codefavor.generators.commit_instruct import (
+        RunOptions,
+        load_dialogue_backend,
+        print_funnel,
+        run_commit_instruct,
+    )
+
+    decontam = None
+    if not no_decontam:
+        from codefavor.benchmark.data import load_tasks
+        from codefavor.generators.decontam import Decontaminator
+
+        try:
+            tasks = load_tasks(data_dir=bench_data, allow_download=False)
+        except CodefavorError as e:
+            raise CodefavorError(f"decontamination needs CodePrefBench ({e}); pass --no-decontam to skip it") from None
+        decontam = Decontaminator.from_tasks(tasks, threshold=decontam_threshold)
+    assert backend is not None
+    the_backend = load_dialogue_backend(backend, **_judge_options(base_url, api_key, False))
+    opts = RunOptions(
+        batch_size=batch_size, sampling=Sampling(temperature=temperature, max_tokens=max_tokens), limit=limit
+    )
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), disable=json_out, transient=False
+    ) as bar:
+        task = bar.add_task("commit-instruct: starting", total=None)
+
+        def on_progress(c: dict[str, int]) -> None:
+            new = sum(v for k, v in c.items() if k not in ("taken", "resumed"))
+            desc = (
+                f"commit-instruct: {c['taken']} seeds ({c['resumed']} done before), {new} new, {c.get('kept', 0)} kept"
+            )
+            bar.update(task, description=desc)
+
+        funnel = run_commit_instruct(
+            seeds, the_backend, output, options=opts, decontam=decontam, mining=stats, source=source,
+            on_progress=on_progress,
+        )  # fmt: skip
+    if json_out:
+        typer.echo(json.dumps(funnel, indent=2))
+    else:
+        print_funnel(funnel)
+        typer.echo(f"pairs: {output / 'pairs.jsonl'}")
+
+
 # ---------------------------------------------------------------------------------------------
 # generate critic-evol (issue 5)
 
