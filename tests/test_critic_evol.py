@@ -71,6 +71,8 @@ GOOD = review("Correct and clear.", "good enough")
         ),
         ("The draft is fine.\n\n## Verdict\ngood enough", "good_enough", ""),
         ("", "unparseable", "empty answer"),
+        ("<think>## Reflection\nhmm\n## Verdict\nimprove</think>\n" + GOOD, "good_enough", ""),
+        ("<think>## Reflection\nstill thinking", "unparseable", "empty answer"),
         ("The code looks fine to me.", "unparseable", "no reflection section"),
         ("## Reflection\nThe draft mishandles", "unparseable", "truncated: no verdict"),
         (review(verdict="maybe"), "unparseable", "unknown verdict"),

@@ -147,6 +147,15 @@ CASES = [
         ["width", "height", "box", "print"],
         None,
     ),
+    (
+        "reasoning block ignored",
+        f"<think>Maybe:\n{F}python\ndef wrong(x):\n    return x + x + x + x + x + x + x\n{F}\n</think>\n"
+        f"Final answer:\n{F}python\ndef triple(x):\n    return 3 * x\n{F}",
+        ["def triple(x):"],
+        ["wrong"],
+        None,
+    ),
+    ("only thinking, no answer", f"<think>I should write\n{F}python\ndef f():\n    return 1\n{F}", [], [], "no code"),
     ("no code at all", "I'm sorry, I can't help with that request.", [], [], "no code"),
     ("a single word parses but is not code", "Sure", [], [], "no code"),
     ("empty answer", "   \n", [], [], "no code"),

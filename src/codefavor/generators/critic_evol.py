@@ -34,7 +34,7 @@ from codefavor.backends import Backend, Generation, Message, Sampling
 from codefavor.codetools import strip_comments
 from codefavor.errors import CodefavorError, DataError
 from codefavor.generators.decontam import Decontaminator
-from codefavor.generators.sanitize import sanitize
+from codefavor.generators.sanitize import sanitize, strip_reasoning
 from codefavor.prompts import render, template
 from codefavor.records import JsonlAppender, PreferencePair, Provenance, content_id, iter_json, repair_tail
 
@@ -280,7 +280,8 @@ def _sections(text: str) -> dict[str, str]:
 
 def parse_review(text: str) -> Review:
     """Parse the critic's answer into a `Review`; malformed and truncated answers become "unparseable"."""
-    if not text or not text.strip():
+    text = strip_reasoning(text or "")
+    if not text.strip():
         return Review("unparseable", "empty answer")
     sec = _sections(text)
     # Some models open with their reflection and no heading; accept it when a verdict follows.
