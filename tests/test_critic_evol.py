@@ -371,7 +371,10 @@ class PassOnlyReversal(ce.ExecChecker):
     """A stand-in checker: a code 'passes' when it contains the marker."""
 
     def check(self, instruction, codes):
-        return [ce.ExecResult("[::-1]" not in c, 1, int("[::-1]" not in c)) for c in codes]
+        return [
+            ce.ExecResult("[::-1]" not in c, 1, int("[::-1]" not in c), "", ("ex1",) * ("[::-1]" not in c))
+            for c in codes
+        ]
 
 
 def test_exec_consistency_drops_regressions(tmp_path):
@@ -381,7 +384,7 @@ def test_exec_consistency_drops_regressions(tmp_path):
     )
     assert res.funnel["kept"] == 1
     pair = next(read_records(tmp_path / "a" / "pairs.jsonl", PreferencePair))
-    assert pair.meta["exec"] == {"draft_passed": True, "revision_passed": False}
+    assert pair.meta["exec"] == {"draft_passed": True, "revision_passed": False, "regressed": ["ex1"]}
     res = ce.run_critic_evol(
         seeds()[:1],
         tmp_path / "b",
@@ -683,7 +686,8 @@ def test_require_exec_consistency_end_to_end(sandbox_checker, tmp_path):
     )
     assert kept.funnel["kept"] == 1
     pair = next(read_records(tmp_path / "a" / "pairs.jsonl", PreferencePair))
-    assert pair.meta["exec"] == {"draft_passed": True, "revision_passed": False}
+    assert pair.meta["exec"]["draft_passed"] is True and pair.meta["exec"]["revision_passed"] is False
+    assert len(pair.meta["exec"]["regressed"]) == 1
     s = settings(require_exec_consistency=True)
     dropped = ce.run_critic_evol(
         seed, tmp_path / "b", critic=critic, draft=draft, settings=s, exec_checker=sandbox_checker
@@ -703,3 +707,18 @@ def test_prompt_renderings_match_golden_files(name):
             "content"
         ]
     assert text == (REPO / "tests" / "data" / "golden" / f"{name}.txt").read_text()
+
+
+def test_exec_consistency_is_per_example(sandbox_checker, tmp_path):
+    """Neither attempt passes everything, but the revision loses an example the draft passed: dropped."""
+    instruction = "Write `half(n)`.\n\n>>> half(4)\n2\n>>> half(5)\n2\n"
+    draft_code = f"{F}python\ndef half(n):\n    return n // 2 if n % 2 == 0 else 0\n{F}"  # passes half(4) only
+    revision = "def half(n):\n    return 2 if n % 2 else 0"  # passes half(5) only
+    critic_reply = review("x", "improve", "correct", revision, "[REVISION] vs [DRAFT]")
+    draft = FakeBackend(fn=lambda m: draft_code, spec="fake:d")
+    critic = FakeBackend(fn=lambda m: critic_reply, spec="fake:c")
+    s = settings(require_exec_consistency=True)
+    res = ce.run_critic_evol(
+        [ce.Seed("h", instruction)], tmp_path, critic=critic, draft=draft, settings=s, exec_checker=sandbox_checker
+    )
+    assert res.funnel["exec_inconsistent"] == 1

@@ -337,6 +337,7 @@ class ExecResult:
     n_examples: int = 0
     n_passed: int = 0
     detail: str = ""
+    passed_examples: tuple[str, ...] = ()  # names of the examples this code passed
 
 
 class ExecChecker:
@@ -384,7 +385,8 @@ class SandboxChecker(ExecChecker):
         for r in runs:
             failed = [f"{c.name}: {c.status}" for c in r.checks if not c.passed]
             detail = r.load_error or ("timed out" if r.timed_out else "; ".join(failed)[:300])
-            out.append(ExecResult(r.passed, len(checks), r.n_passed, detail))
+            ok = tuple(c.name for c in r.checks if c.passed)
+            out.append(ExecResult(r.passed, len(checks), r.n_passed, detail, ok))
         return out
 
 
@@ -685,9 +687,15 @@ def _judge_review(
     if d_exec.n_examples or r_exec.n_examples:
         rec["exec"] = {"draft": asdict(d_exec), "revision": asdict(r_exec)}
         meta["exec"] = {"draft_passed": d_exec.passed, "revision_passed": r_exec.passed}
-        if settings.require_exec_consistency and d_exec.passed is True and r_exec.passed is False:
-            rec.update(status="exec_inconsistent", reason="the revision fails examples that the draft passes")
-            return
+        regressed = sorted(set(d_exec.passed_examples) - set(r_exec.passed_examples))
+        if regressed and r_exec.passed is not None:
+            meta["exec"]["regressed"] = regressed
+            if settings.require_exec_consistency:
+                rec.update(
+                    status="exec_inconsistent",
+                    reason=f"the revision fails {len(regressed)} example(s) the draft passes",
+                )
+                return
     if decontaminator is not None:
         hit, score, task_id = decontaminator.is_contaminated(chosen, rejected)
         if hit:
