@@ -370,11 +370,12 @@ def test_duplicate_pairs_are_kept_once(tmp_path):
 class PassOnlyReversal(ce.ExecChecker):
     """A stand-in checker: a code 'passes' when it contains the marker."""
 
-    def check(self, instruction, codes):
-        return [
-            ce.ExecResult("[::-1]" not in c, 1, int("[::-1]" not in c), "", ("ex1",) * ("[::-1]" not in c))
-            for c in codes
-        ]
+    def check_many(self, items):
+        def one(c):
+            ok = "[::-1]" not in c
+            return ce.ExecResult(ok, 1, int(ok), "", ("ex1",) * ok)
+
+        return [[one(c) for c in codes] for _, codes in items]
 
 
 def test_exec_consistency_drops_regressions(tmp_path):
@@ -667,11 +668,11 @@ def test_sandbox_checker_records_which_attempt_passes(sandbox_checker):
         "def rev(s):\n    return s",
         "def rev(s):\n    while True: pass",
     )
-    r_good, r_bad, r_hang = sandbox_checker.check(instruction, [good, bad, hang])
+    results = sandbox_checker.check_many([(instruction, [good, bad, hang]), ("Reverse a string.", [good])])
+    [r_good, r_bad, r_hang], [none] = results
     assert (r_good.passed, r_good.n_examples, r_good.n_passed) == (True, 2, 2)
     assert r_bad.passed is False and r_bad.n_passed == 1  # rev('') == '' still holds
     assert r_hang.passed is False
-    (none,) = sandbox_checker.check("Reverse a string.", [good])
     assert none.passed is None and none.n_examples == 0
 
 

@@ -344,8 +344,9 @@ class ExecChecker:
     """Runs the examples an instruction carries (doctest lines, asserts, `f(x) -> y`) against candidate
     codes. This base finds nothing to run (`--no-exec`); `SandboxChecker` is the real one."""
 
-    def check(self, instruction: str, codes: Sequence[str]) -> list[ExecResult]:
-        return [ExecResult(None, 0, 0, "no execution checker") for _ in codes]
+    def check_many(self, items: Sequence[tuple[str, Sequence[str]]]) -> list[list[ExecResult]]:
+        """For each (instruction, codes) item, one result per code."""
+        return [[ExecResult(None, 0, 0, "no execution checker") for _ in codes] for _, codes in items]
 
 
 class SandboxChecker(ExecChecker):
@@ -371,23 +372,32 @@ class SandboxChecker(ExecChecker):
             return f"{type(e).__name__}: {e}"
         return None if r.passed else (r.load_error or r.exit or "the probe check failed")
 
-    def check(self, instruction: str, codes: Sequence[str]) -> list[ExecResult]:
+    def check_many(self, items: Sequence[tuple[str, Sequence[str]]]) -> list[list[ExecResult]]:
+        """Every code of every item goes to the sandbox in one `run_many`, so its workers stay busy."""
         from codefavor.evidence.sandbox import SandboxError
 
-        checks = self._extract(instruction).checks
-        if not checks:
-            return [ExecResult(None, 0, 0, "no runnable examples") for _ in codes]
+        checks = [self._extract(instruction).checks for instruction, _ in items]
+        jobs = [(code, ch) for (_, codes), ch in zip(items, checks, strict=True) if ch for code in codes]
         try:
-            runs = self._sandbox.run_many([(c, checks) for c in codes], self._limits)
+            runs = iter(self._sandbox.run_many(jobs, self._limits) if jobs else [])
+            failure = ""
         except (SandboxError, OSError) as e:
-            return [ExecResult(None, len(checks), 0, f"sandbox unavailable: {e}") for _ in codes]
-        out = []
-        for r in runs:
-            failed = [f"{c.name}: {c.status}" for c in r.checks if not c.passed]
-            detail = r.load_error or ("timed out" if r.timed_out else "; ".join(failed)[:300])
-            ok = tuple(c.name for c in r.checks if c.passed)
-            out.append(ExecResult(r.passed, len(checks), r.n_passed, detail, ok))
+            runs, failure = iter([]), f"sandbox unavailable: {e}"
+        out: list[list[ExecResult]] = []
+        for (_, codes), ch in zip(items, checks, strict=True):
+            if not ch:
+                out.append([ExecResult(None, 0, 0, "no runnable examples") for _ in codes])
+            elif failure:
+                out.append([ExecResult(None, len(ch), 0, failure) for _ in codes])
+            else:
+                out.append([self._result(next(runs), len(ch)) for _ in codes])
         return out
+
+    @staticmethod
+    def _result(r: Any, n: int) -> ExecResult:
+        failed = [f"{c.name}: {c.status}" for c in r.checks if not c.passed]
+        detail = r.load_error or ("timed out" if r.timed_out else "; ".join(failed)[:300])
+        return ExecResult(r.passed, n, r.n_passed, detail, tuple(c.name for c in r.checks if c.passed))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -628,7 +638,8 @@ def _process(
             codes[s.id] = san.code
             recs[s.id]["draft_dropped"] = list(san.dropped)
 
-    # 3. critique.
+    # 3. critique, parse and validate.
+    candidates: list[tuple[Seed, _Candidate]] = []
     to_critic = [s for s in chunk if s.id in codes]
     if to_critic:
         convs = [
@@ -642,48 +653,71 @@ def _process(
             if gen.error is not None or not gen.texts:
                 finish(s.id, "critic_error", gen.error or "no text")
                 continue
-            _judge_review(s, codes[s.id], gen.text, settings, recs[s.id], decontaminator, checker, pair_ids)
+            candidate = _validate(s, codes[s.id], gen.text, recs[s.id])
+            if candidate is not None:
+                candidates.append((s, candidate))
+
+    # 4. run the instructions' examples on both attempts of every surviving pair, in one sandbox batch.
+    results = checker.check_many([(s.instruction, [c.rejected, c.chosen]) for s, c in candidates])
+    for (s, c), (d_exec, r_exec) in zip(candidates, results, strict=True):
+        _keep_or_drop(s, c, d_exec, r_exec, settings, recs[s.id], decontaminator, pair_ids)
     for rec in recs.values():
         assert rec["status"] is not None, rec
     return [recs[s.id] for s in chunk]
 
 
-def _judge_review(
-    seed: Seed,
-    draft_code: str,
-    reply: str,
-    settings: Settings,
-    rec: dict[str, Any],
-    decontaminator: Decontaminator | None,
-    checker: ExecChecker,
-    pair_ids: set[str],
-) -> None:
-    """Stages 4-8 for one item: parse, validate, execution check, decontaminate, deduplicate."""
+@dataclass(frozen=True)
+class _Candidate:
+    """A critic revision that passed validation, before the execution and contamination checks."""
+
+    rejected: str
+    chosen: str
+    criterion: str
+    feedback: str
+    reflection: str
+
+
+def _validate(seed: Seed, draft_code: str, reply: str, rec: dict[str, Any]) -> _Candidate | None:
+    """Parse the critic's answer and validate it; on failure, set the item's status and return None."""
     review = parse_review(reply)
     rec["reflection"] = review.reflection
     if review.verdict == "good_enough":
         rec.update(status="good_enough")
-        return
+        return None
     if review.verdict == "unparseable":
         rec.update(status="unparseable", reason=review.reason)
-        return
+        return None
     revised = sanitize(review.revision)
     if revised.code is None:
         rec.update(status="invalid", reason=f"revision: {revised.reason}")
-        return
+        return None
     rejected, chosen = strip_comments(draft_code).strip("\n"), strip_comments(revised.code).strip("\n")
     if _same_code(rejected, chosen):
         rec.update(status="invalid", reason="revision does not differ from the draft")
-        return
+        return None
     feedback = normalize_feedback(review.feedback)
     if "[CHOSEN]" not in feedback and "[REJECTED]" not in feedback:
         rec.update(status="invalid", reason="feedback does not refer to the attempts by their tags")
-        return
+        return None
     if not review.criterion:
         rec.update(status="invalid", reason="empty criterion")
-        return
-    meta: dict[str, Any] = {"reflection": review.reflection, "draft_source": rec.get("draft_source")}
-    d_exec, r_exec = checker.check(seed.instruction, [rejected, chosen])
+        return None
+    return _Candidate(rejected, chosen, review.criterion, feedback, review.reflection)
+
+
+def _keep_or_drop(
+    seed: Seed,
+    c: _Candidate,
+    d_exec: ExecResult,
+    r_exec: ExecResult,
+    settings: Settings,
+    rec: dict[str, Any],
+    decontaminator: Decontaminator | None,
+    pair_ids: set[str],
+) -> None:
+    """The last filters (execution consistency, contamination, duplicates); keep the pair if it passes."""
+    rejected, chosen = c.rejected, c.chosen
+    meta: dict[str, Any] = {"reflection": c.reflection, "draft_source": rec.get("draft_source")}
     if d_exec.n_examples or r_exec.n_examples:
         rec["exec"] = {"draft": asdict(d_exec), "revision": asdict(r_exec)}
         meta["exec"] = {"draft_passed": d_exec.passed, "revision_passed": r_exec.passed}
@@ -691,10 +725,8 @@ def _judge_review(
         if regressed and r_exec.passed is not None:
             meta["exec"]["regressed"] = regressed
             if settings.require_exec_consistency:
-                rec.update(
-                    status="exec_inconsistent",
-                    reason=f"the revision fails {len(regressed)} example(s) the draft passes",
-                )
+                reason = f"the revision fails {len(regressed)} example(s) the draft passes"
+                rec.update(status="exec_inconsistent", reason=reason)
                 return
     if decontaminator is not None:
         hit, score, task_id = decontaminator.is_contaminated(chosen, rejected)
@@ -705,8 +737,8 @@ def _judge_review(
         instruction=seed.instruction,
         chosen=chosen,
         rejected=rejected,
-        criterion=review.criterion,
-        feedback=feedback,
+        criterion=c.criterion,
+        feedback=c.feedback,
         source=SOURCE,
         provenance=Provenance(
             seed_id=seed.id,
