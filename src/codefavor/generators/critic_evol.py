@@ -653,7 +653,7 @@ def _process(
             if gen.error is not None or not gen.texts:
                 finish(s.id, "critic_error", gen.error or "no text")
                 continue
-            candidate = _validate(s, codes[s.id], gen.text, recs[s.id])
+            candidate = _validate(codes[s.id], gen.text, recs[s.id])
             if candidate is not None:
                 candidates.append((s, candidate))
 
@@ -677,7 +677,7 @@ class _Candidate:
     reflection: str
 
 
-def _validate(seed: Seed, draft_code: str, reply: str, rec: dict[str, Any]) -> _Candidate | None:
+def _validate(draft_code: str, reply: str, rec: dict[str, Any]) -> _Candidate | None:
     """Parse the critic's answer and validate it; on failure, set the item's status and return None."""
     review = parse_review(reply)
     rec["reflection"] = review.reflection
