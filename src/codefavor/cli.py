@@ -590,6 +590,91 @@ def generate_critic_evol(
 # serve (issue 3)
 
 
+@app.command()
+def serve(
+    model: Annotated[
+        Optional[str], typer.Option(help="Local HF model (folder or hub id) for /v1/chat/completions.")
+    ] = None,
+    judge: Annotated[
+        Optional[list[str]], typer.Option(help="Judge spec to serve on /v1/judge (repeatable; first is default).")
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on; non-loopback needs --token.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0 picks a free one and prints it).")] = 8000,
+    token: Annotated[
+        Optional[str], typer.Option(envvar="CODEFAVOR_SERVE_TOKEN", help="Bearer token clients must send.")
+    ] = None,
+    model_name: Annotated[Optional[str], typer.Option(help="Model id in the API (default: folder name).")] = None,
+    dtype: Annotated[str, typer.Option(help="auto, float32, bfloat16 or float16.")] = "auto",
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1, mps.")] = "auto",
+    batch_size: Annotated[int, typer.Option(help="Chat requests generated together.")] = 8,
+    max_tokens: Annotated[Optional[int], typer.Option(help="Cap on max_tokens per request.")] = None,
+    max_concurrent: Annotated[int, typer.Option(help="Requests admitted at once; more get 429.")] = 64,
+    max_body_mb: Annotated[float, typer.Option(help="Largest request body, MiB; larger gets 413.")] = 4.0,
+    base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible base URL for API judges.")] = None,
+    api_key: Annotated[Optional[str], typer.Option(help="API key for API judges.")] = None,
+    cache: Annotated[bool, typer.Option("--cache", help="Cache the served model's answers.")] = False,
+) -> None:
+    """Serve a local model (OpenAI-compatible) and judges over HTTP."""
+    import socket
+
+    if not model and not judge:
+        raise CodefavorError("nothing to serve: give --model PATH and/or --judge SPEC")
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn
+    except ImportError as e:
+        from codefavor.errors import MissingExtraError
+
+        raise MissingExtraError("serve", e.name or "fastapi") from e
+    from codefavor.server import is_loopback
+
+    if not is_loopback(host) and not token:
+        raise CodefavorError(
+            f"refusing to listen on {host!r} without a token; set --token (or CODEFAVOR_SERVE_TOKEN) or use 127.0.0.1"
+        )
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+    except OSError as e:
+        raise CodefavorError(f"cannot listen on {host}:{port}: {e}") from None
+
+    from codefavor.judges import load_judge
+    from codefavor.judges.generative import GenerativeJudge
+    from codefavor.server import create_app
+
+    backend = None
+    if model:
+        from codefavor.backends.hf import HFBackend
+
+        backend = HFBackend(model, dtype=dtype, device=device, batch_size=batch_size, cache=cache)
+    judges = {}
+    for spec in judge or []:
+        if backend is not None and spec in (f"hf-gen:{model}", f"gen:hf:{model}"):
+            # share the loaded model, and keep the served length cap
+            judges[spec] = GenerativeJudge(f"hf:{model}", backend=backend, max_tokens=min(1024, max_tokens or 1024))
+            continue
+        opts = _judge_options(base_url, api_key, no_cache=False)
+        judges[spec] = load_judge(spec, **opts)
+    name = model_name or (Path(model).name if model else None)
+    app = create_app(
+        backend=backend,
+        model_name=name,
+        judges=judges,
+        token=token,
+        max_body_bytes=int(max_body_mb * (1 << 20)),
+        max_concurrent=max_concurrent,
+        max_batch=batch_size,
+        max_tokens_cap=max_tokens,
+    )
+    bound_host, bound_port = sock.getsockname()[:2]
+    shown = f"[{bound_host}]" if family == socket.AF_INET6 else bound_host
+    typer.echo(f"codefavor serve: listening on http://{shown}:{bound_port}/v1", err=True)
+    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=30, access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
 # ---------------------------------------------------------------------------------------------
 # rank / verify (issue 8)
 
