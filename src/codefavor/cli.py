@@ -422,6 +422,166 @@ def generate_commit_instruct(
 # generate critic-evol (issue 5)
 
 
+@generate_app.command("critic-evol")
+def generate_critic_evol(
+    critic: Annotated[str, typer.Option(help="Critic backend spec (the stronger model), e.g. 'openai:MODEL'.")],
+    output: Annotated[Path, typer.Option(help="Run folder: pairs.jsonl, outcomes.jsonl, funnel.json, ...")],
+    input: Annotated[
+        Optional[Path],
+        typer.Option("--input", help="Instructions as JSONL(.gz) or Parquet (Self-OSS-Instruct style)."),
+    ] = None,
+    hf_dataset: Annotated[
+        Optional[str], typer.Option(help="Read instructions with datasets.load_dataset(NAME).")
+    ] = None,
+    hf_split: Annotated[str, typer.Option(help="Split of --hf-dataset.")] = "train",
+    draft: Annotated[
+        Optional[str], typer.Option(help="Draft backend spec (the weak model); drafts items without a response.")
+    ] = None,
+    redraft: Annotated[bool, typer.Option(help="Draft every item with --draft, ignoring given responses.")] = False,
+    instruction_field: Annotated[str, typer.Option(help="Input field holding the instruction.")] = "instruction",
+    response_field: Annotated[str, typer.Option(help="Input field holding an existing first attempt.")] = "response",
+    id_field: Annotated[str, typer.Option(help="Input field holding a stable id (else a content hash).")] = "id",
+    limit: Annotated[Optional[int], typer.Option(help="Only the first N instructions (after --shard).")] = None,
+    shard: Annotated[Optional[str], typer.Option(help="I/N: only the I-th of N disjoint shards (by id hash).")] = None,
+    batch_size: Annotated[
+        Optional[int], typer.Option(help="Conversations per backend call (default: the backend's own batch size).")
+    ] = None,
+    shots: Annotated[int, typer.Option(help="Few-shot examples in the critic prompt (0-5).")] = 5,
+    seed: Annotated[int, typer.Option(help="Seed of the per-item few-shot shuffle.")] = 0,
+    draft_temperature: Annotated[float, typer.Option(help="Draft sampling temperature.")] = 0.8,
+    draft_max_tokens: Annotated[int, typer.Option(help="Draft completion budget.")] = 1024,
+    critic_temperature: Annotated[float, typer.Option(help="Critic sampling temperature.")] = 0.5,
+    critic_max_tokens: Annotated[int, typer.Option(help="Critic completion budget.")] = 2048,
+    require_exec_consistency: Annotated[
+        bool, typer.Option(help="Drop pairs whose revision fails instruction examples that the draft passes.")
+    ] = False,
+    no_exec: Annotated[bool, typer.Option("--no-exec", help="Do not run instruction examples at all.")] = False,
+    exec_timeout: Annotated[float, typer.Option(help="CPU seconds per example run in the sandbox.")] = 2.0,
+    no_decontam: Annotated[
+        bool, typer.Option("--no-decontam", help="Skip decontamination (e.g. the benchmark files are unavailable).")
+    ] = False,
+    data: Annotated[
+        Optional[Path], typer.Option(help="Folder with the CodePrefBench files (decontamination).")
+    ] = None,
+    retry_errors: Annotated[bool, typer.Option(help="Retry items whose draft or critic call failed.")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Start the run folder afresh.")] = False,
+    base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible base URL for both roles.")] = None,
+    draft_base_url: Annotated[Optional[str], typer.Option(help="Base URL for the draft model only.")] = None,
+    critic_base_url: Annotated[Optional[str], typer.Option(help="Base URL for the critic model only.")] = None,
+    api_key: Annotated[Optional[str], typer.Option(help="API key (default: $OPENAI_API_KEY).")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Bypass the response cache.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the funnel as JSON.")] = False,
+) -> None:
+    """Critic-Evol: a weak model drafts, a stronger critic revises; (draft, revision) become pairs."""
+    import json
+    import shutil
+    from collections import Counter
+
+    from rich.console import Console
+
+    from codefavor.backends import Sampling, load_backend
+    from codefavor.generators import critic_evol as ce
+
+    err = Console(stderr=True, soft_wrap=True)
+    if not 0 <= shots <= len(ce.EXAMPLES):
+        raise CodefavorError(f"--shots {shots}: expected 0 to {len(ce.EXAMPLES)}")
+    if redraft and draft is None:
+        raise CodefavorError("--redraft needs --draft SPEC")
+    stats: Counter[str] = Counter()
+    seeds = ce.load_seeds(
+        input,
+        hf_dataset=hf_dataset,
+        hf_split=hf_split,
+        instruction_field=instruction_field,
+        response_field=response_field,
+        id_field=id_field,
+        stats=stats,
+    )
+    selected = ce.select(seeds, ce.parse_shard(shard) if shard else None, limit)
+    if draft is None and any(s.response is None for s in selected):
+        missing = sum(s.response is None for s in selected)
+        err.print(f"[yellow]warning:[/yellow] {missing} instructions have no response and there is no --draft model")
+    warning = ce.same_model_warning(draft, critic)
+    if warning:
+        err.print(f"[yellow]warning:[/yellow] {warning}")
+
+    decontaminator = None
+    if not no_decontam:
+        from codefavor.benchmark.data import load_tasks
+        from codefavor.generators.decontam import Decontaminator
+
+        try:
+            decontaminator = Decontaminator.from_tasks(load_tasks(data_dir=data))
+        except CodefavorError as e:
+            raise CodefavorError(f"decontamination needs CodePrefBench ({e}); pass --no-decontam to skip it") from None
+
+    def backend_options(url: str | None) -> dict[str, object]:
+        return _judge_options(url or base_url, api_key, no_cache)
+
+    critic_backend = load_backend(critic, **backend_options(critic_base_url))
+    draft_backend = load_backend(draft, **backend_options(draft_base_url)) if draft else None
+    settings = ce.Settings(
+        draft=draft,
+        critic=critic,
+        redraft=redraft,
+        shots=shots,
+        seed=seed,
+        draft_sampling=Sampling(temperature=draft_temperature, max_tokens=draft_max_tokens),
+        critic_sampling=Sampling(temperature=critic_temperature, max_tokens=critic_max_tokens),
+        require_exec_consistency=require_exec_consistency,
+        decontaminate=not no_decontam,
+    )
+    if require_exec_consistency and no_exec:
+        raise CodefavorError("--require-exec-consistency needs execution; drop --no-exec")
+    checker = None if no_exec else ce.SandboxChecker(timeout=exec_timeout)  # starts lazily, on the first example
+    if checker is not None and require_exec_consistency:
+        problem = checker.probe()
+        if problem:
+            raise CodefavorError(f"--require-exec-consistency: the sandbox does not work here ({problem})")
+    if overwrite and output.exists():
+        shutil.rmtree(output)
+    inputs = {
+        "input": str(input) if input else None,
+        "hf_dataset": hf_dataset,
+        "hf_split": hf_split if hf_dataset else None,
+        "shard": shard,
+        "limit": limit,
+        "n_selected": len(selected),
+        "duplicate_inputs": stats["duplicate_inputs"],
+    }
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("[bold]critic-evol"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=json_out,
+    ) as bar:
+        task_bar = bar.add_task("items", total=None)
+        result = ce.run_critic_evol(
+            selected,
+            output,
+            critic=critic_backend,
+            draft=draft_backend,
+            settings=settings,
+            decontaminator=decontaminator,
+            exec_checker=checker,
+            batch_size=batch_size or int(getattr(critic_backend, "batch_size", 32)),
+            retry_errors=retry_errors,
+            inputs=inputs,
+            on_start=lambda total, done: bar.update(task_bar, total=total, completed=done),
+            progress=lambda n: bar.advance(task_bar, n),
+        )
+    if json_out:
+        typer.echo(json.dumps(result.funnel, indent=2))
+    else:
+        ce.print_funnel(result.funnel)
+        typer.echo(f"pairs: {output / ce.PAIRS}")
+
+
 # ---------------------------------------------------------------------------------------------
 # train / merge (issue 6)
 
