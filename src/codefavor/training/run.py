@@ -173,9 +173,9 @@ def resolve_model(spec: str, out: Path) -> str:
     return str(base)
 
 
-def build_model(cfg: TrainConfig):
+def build_model(cfg: TrainConfig, model_path: str | None = None):
     model, tokenizer = load_model_and_tokenizer(
-        resolve_model(cfg.model, Path(cfg.output_dir)),
+        model_path or resolve_model(cfg.model, Path(cfg.output_dir)),
         dtype=cfg.model_dtype,
         device=None,
         attn_implementation=cfg.attn_implementation,
@@ -203,11 +203,16 @@ def build_model(cfg: TrainConfig):
 def train(cfg: TrainConfig) -> Path:
     """Run one training job from its config; returns the output folder with the final model."""
     set_seed(cfg.seed)
-    model, tokenizer = build_model(cfg)
-    train_rows, eval_rows, data_stats = prepare_data(cfg, tokenizer)
+    out = Path(cfg.output_dir)
+    # Files written for smoke runs (testing: models, toy: pairs) are made by the main process alone;
+    # the model itself is loaded by all ranks together (ZeRO-3 builds it sharded, collectively).
+    with cfg.main_process_first(desc="prepare the base model"):
+        model_path = resolve_model(cfg.model, out)
+    model, tokenizer = build_model(cfg, model_path)
+    with cfg.main_process_first(desc="build training rows"):
+        train_rows, eval_rows, data_stats = prepare_data(cfg, tokenizer)
     if not eval_rows:
         cfg.eval_strategy = "no"  # nothing held out: skip evaluation instead of failing inside Trainer
-    out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "data_stats.json").write_text(json.dumps(data_stats, indent=2) + "\n", encoding="utf-8")
     trainer = JudgeTrainer(
