@@ -159,8 +159,263 @@ def bench(
 # judge (issue 7: evidence judge)
 
 
+def _text_or_file(value: str, what: str, must_be_file: bool = False) -> str:
+    """An option that takes text or a path: an existing file is read, anything else is the text."""
+    p = Path(value)
+    try:
+        is_file = len(value) < 4096 and "\n" not in value and p.is_file()
+    except OSError:
+        is_file = False
+    if is_file:
+        try:
+            return p.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise CodefavorError(f"{what} {value}: cannot read it ({e})") from None
+    if must_be_file:
+        raise CodefavorError(f"{what} {value!r}: no such file")
+    return value
+
+
+@app.command("judge")
+def judge_cmd(
+    instruction: Annotated[str, typer.Option(help="The instruction, as text or a file path.")],
+    a: Annotated[str, typer.Option("--a", help="File with candidate A's code.")],
+    b: Annotated[str, typer.Option("--b", help="File with candidate B's code.")],
+    criterion: Annotated[
+        str, typer.Option(help="correctness, efficiency, security, human-preference, or free text.")
+    ] = "correctness",
+    judge: Annotated[Optional[str], typer.Option(help="Judge spec (default: the evidence judge).")] = None,
+    base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible base URL for API judges.")] = None,
+    api_key: Annotated[Optional[str], typer.Option(help="API key (default: $OPENAI_API_KEY).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
+) -> None:
+    """Judge one pair: print the verdict, its confidence and the evidence behind it.
+
+    Exit codes: 0 a verdict was reached (A or B), 3 undecided, 2 a user error (missing file,
+    unknown judge spec), 1 a bug.
+    """
+    import json
+
+    from codefavor.judges import DEFAULT_JUDGE, PairItem, load_judge
+    from codefavor.prompts import CRITERIA, resolve_criterion
+
+    item = PairItem(
+        instruction=_text_or_file(instruction, "--instruction"),
+        a=_text_or_file(a, "--a", must_be_file=True),
+        b=_text_or_file(b, "--b", must_be_file=True),
+        criterion=resolve_criterion(criterion),
+        category=criterion if criterion in CRITERIA else None,
+        id="cli",
+    )
+    the_judge = load_judge(judge or DEFAULT_JUDGE, **_judge_options(base_url, api_key, False))
+    v = the_judge.judge([item])[0]
+    conf = None if v.prob_a is None else (v.prob_a if v.decision == "A" else 1 - v.prob_a)
+    if json_out:
+        typer.echo(json.dumps({"judge": the_judge.spec, "decision": v.decision, "confidence": conf,
+                               "prob_a": v.prob_a, "signal": v.signal, "details": v.details, "error": v.error},
+                              indent=2, default=str))  # fmt: skip
+    else:
+        verdict = "undecided" if v.decision == "undecided" else f"Candidate {v.decision} is better"
+        typer.echo(f"verdict: {verdict}")
+        typer.echo(
+            f"confidence: {'-' if conf is None else f'{conf:.2f}'}   signal: {v.signal}   judge: {the_judge.spec}"
+        )
+        for line in _evidence_lines(v.details or {}):
+            typer.echo(line)
+        if v.error:
+            typer.echo(f"error: {v.error}")
+    if v.decision == "undecided":
+        sys.exit(3)  # SystemExit passes through main() untouched
+
+
+def _evidence_lines(details: dict, indent: str = "") -> list[str]:
+    """A readable digest of a verdict's details: failed checks per candidate, findings, silence."""
+    lines: list[str] = []
+    ex = details.get("examples")
+    if isinstance(ex, dict):
+        lines.append(f"{indent}examples: entry {ex.get('entry')!r}, {len(ex.get('checks', []))} checks")
+        for s in ex.get("skipped", [])[:5]:
+            lines.append(f"{indent}  skipped: {s['example'][:70]!r} ({s['reason']})")
+    for side in ("a", "b"):
+        d = details.get(side)
+        if not isinstance(d, dict):
+            continue
+        if "total" in d:
+            lines.append(f"{indent}candidate {side.upper()}: passed {d['passed']}/{d['total']}"
+                         + (f", does not load: {d['load_error']}" if d.get("load_error") else ""))  # fmt: skip
+            for f in d.get("failed", [])[:6]:
+                lines.append(f"{indent}  failed {f['check'][:70]!r}: {f['reason'][:120]}")
+        if "findings" in d:
+            lines.append(f"{indent}candidate {side.upper()}: security score {d['score']}")
+            for f in d["findings"][:8]:
+                lines.append(
+                    f"{indent}  {f['rule']} {f['severity']}/{f['confidence']} line {f['line']}: {f['text'][:80]}"
+                )
+    for key in ("load", "undefined_names", "edge"):
+        if isinstance(details.get(key), dict):
+            lines.append(f"{indent}{key}: {json_short(details[key])}")
+    if isinstance(details.get("evidence"), dict):
+        if not details["evidence"]:
+            lines.append(f"{indent}evidence: none applies to this criterion")
+        for sig, d in details["evidence"].items():
+            lines.append(f"{indent}evidence silent ({sig}):")
+            lines += _evidence_lines(d or {}, indent + "  ")
+    return lines
+
+
+def json_short(obj: object) -> str:
+    import json
+
+    text = json.dumps(obj, default=str)
+    return text if len(text) < 300 else text[:297] + "..."
+
+
 # ---------------------------------------------------------------------------------------------
 # generate commit-instruct (issue 4)
+
+
+@generate_app.command("commit-instruct")
+def generate_commit_instruct(
+    output: Annotated[Path, typer.Option(help="Run folder: pairs, outcomes, conversations, funnel.")],
+    repo: Annotated[Optional[list[Path]], typer.Option(help="A local git repository to mine (repeatable).")] = None,
+    input: Annotated[
+        Optional[Path], typer.Option("--input", help="CommitPackFT-style JSONL(.gz)/Parquet, or mined seeds.")
+    ] = None,
+    hf_dataset: Annotated[Optional[str], typer.Option(help="A Hugging Face dataset name (needs the network).")] = None,
+    hf_config: Annotated[Optional[str], typer.Option(help="Its configuration, e.g. 'python'.")] = None,
+    hf_split: Annotated[str, typer.Option(help="Its split.")] = "train",
+    rev: Annotated[
+        Optional[list[str]], typer.Option(help="Revision to walk (repeatable; default HEAD of each repo).")
+    ] = None,
+    backend: Annotated[
+        Optional[str], typer.Option(help="Backend spec, e.g. 'openai:MODEL'; 'fake:commit-replay' is a dry run.")
+    ] = None,
+    base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible base URL.")] = None,
+    api_key: Annotated[Optional[str], typer.Option(help="API key (default: $OPENAI_API_KEY).")] = None,
+    lang: Annotated[Optional[list[str]], typer.Option(help="Language to keep (repeatable; default python).")] = None,
+    license: Annotated[
+        Optional[list[str]], typer.Option(help="Allowed license, SPDX id (repeatable); default: any.")
+    ] = None,
+    permissive: Annotated[bool, typer.Option(help="Keep only permissively licensed sources.")] = False,
+    max_file_bytes: Annotated[int, typer.Option(help="Skip files larger than this on either side.")] = 100_000,
+    max_changed_lines: Annotated[int, typer.Option(help="Skip changes with more added+deleted lines.")] = 200,
+    limit: Annotated[Optional[int], typer.Option(help="Process at most N seeds (in source order).")] = None,
+    shard: Annotated[str, typer.Option(help="i/n: this machine's share of the sources, by a hash.")] = "0/1",
+    batch_size: Annotated[int, typer.Option(help="Conversations sent to the backend at once.")] = 32,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 0.0,
+    max_tokens: Annotated[int, typer.Option(help="Token budget of the pair-writing turn.")] = 2048,
+    no_decontam: Annotated[
+        bool, typer.Option("--no-decontam", help="Skip decontamination (when CodePrefBench is unavailable).")
+    ] = False,
+    bench_data: Annotated[
+        Optional[Path], typer.Option(help="Folder with the CodePrefBench files (default $CODEFAVOR_DATA).")
+    ] = None,
+    decontam_threshold: Annotated[float, typer.Option(help="Similarity (0-100) at which a pair is dropped.")] = 80.0,
+    mine_only: Annotated[bool, typer.Option(help="Only mine: write seeds.jsonl and the mining funnel.")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Start the output folder afresh.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the funnel as JSON.")] = False,
+) -> None:
+    """Turn real commits into preference pairs with the three-turn Commit-Instruct dialogue (resumable)."""
+    import itertools
+    import json
+    import shutil
+
+    from codefavor.generators import mining
+
+    sources = sum(x is not None and x != [] for x in (repo, input, hf_dataset))
+    if sources != 1:
+        raise CodefavorError("give exactly one source: --repo PATH (repeatable), --input FILE or --hf-dataset NAME")
+    m = re.fullmatch(r"(\d+)/(\d+)", shard)
+    if not m:
+        raise CodefavorError(f"--shard {shard!r}: expected i/n, e.g. 0/4")
+    allowed = {x.strip().lower() for x in license or []} | (set(mining.PERMISSIVE) if permissive else set())
+    cfg = mining.MiningConfig(
+        languages=tuple(mining.normalize_lang(x) for x in lang or ["python"]),
+        max_file_bytes=max_file_bytes,
+        max_changed_lines=max_changed_lines,
+        licenses=frozenset(allowed) if allowed else None,
+        shard=(int(m.group(1)), int(m.group(2))),
+    )
+    if not mine_only and not backend:
+        raise CodefavorError("--backend is required (or pass --mine-only to only mine seeds)")
+    if limit is not None and limit < 0:
+        raise CodefavorError(f"--limit {limit}: expected a number >= 0")
+    stats = mining.MiningStats()
+    if repo:
+        for path in repo:  # fail now, not hours into a run, on a path that is not a repository
+            mining.open_repo(path)
+        seeds = mining.iter_git_seeds(repo, cfg, stats, revisions=rev or ())
+        source = {"repos": [str(p) for p in repo], "revisions": rev or []}
+    elif input is not None:
+        seeds = mining.iter_record_seeds(input, cfg, stats)
+        source = {"input": str(input)}
+    else:
+        assert hf_dataset is not None
+        seeds = mining.iter_hf_seeds(hf_dataset, cfg, stats, config=hf_config, split=hf_split)
+        source = {"hf_dataset": hf_dataset, "config": hf_config, "split": hf_split}
+    source.update(languages=list(cfg.languages), licenses=sorted(allowed) or None, shard=shard)
+    if overwrite and output.exists():
+        shutil.rmtree(output)
+
+    if mine_only:
+        from codefavor.records import write_records
+
+        n = write_records(output / "seeds.jsonl", itertools.islice(seeds, limit))
+        report = {"mining": stats.as_dict(), "seeds_written": n, "source": source}
+        (output / "mining.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        typer.echo(json.dumps(report, indent=2) if json_out else f"{n} seeds -> {output / 'seeds.jsonl'}")
+        if not json_out:
+            from codefavor.generators.commit_instruct import print_funnel
+
+            print_funnel({"mining": stats.as_dict()}, "Commit-Instruct mining")
+        return
+
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from codefavor.backends import Sampling
+    from codefavor.generators.commit_instruct import (
+        RunOptions,
+        load_dialogue_backend,
+        print_funnel,
+        run_commit_instruct,
+    )
+
+    decontam = None
+    if not no_decontam:
+        from codefavor.benchmark.data import load_tasks
+        from codefavor.generators.decontam import Decontaminator
+
+        try:
+            tasks = load_tasks(data_dir=bench_data, allow_download=False)
+        except CodefavorError as e:
+            raise CodefavorError(f"decontamination needs CodePrefBench ({e}); pass --no-decontam to skip it") from None
+        decontam = Decontaminator.from_tasks(tasks, threshold=decontam_threshold)
+    assert backend is not None
+    the_backend = load_dialogue_backend(backend, **_judge_options(base_url, api_key, False))
+    opts = RunOptions(
+        batch_size=batch_size, sampling=Sampling(temperature=temperature, max_tokens=max_tokens), limit=limit
+    )
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), disable=json_out, transient=False
+    ) as bar:
+        task = bar.add_task("commit-instruct: starting", total=None)
+
+        def on_progress(c: dict[str, int]) -> None:
+            new = sum(v for k, v in c.items() if k not in ("taken", "resumed"))
+            desc = (
+                f"commit-instruct: {c['taken']} seeds ({c['resumed']} done before), {new} new, {c.get('kept', 0)} kept"
+            )
+            bar.update(task, description=desc)
+
+        funnel = run_commit_instruct(
+            seeds, the_backend, output, options=opts, decontam=decontam, mining=stats, source=source,
+            on_progress=on_progress,
+        )  # fmt: skip
+    if json_out:
+        typer.echo(json.dumps(funnel, indent=2))
+    else:
+        print_funnel(funnel)
+        typer.echo(f"pairs: {output / 'pairs.jsonl'}")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 
 _FENCE = re.compile(r"```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 
@@ -35,13 +36,21 @@ def _drop_docstrings(tree: ast.AST) -> None:
         node.body = kept  # type: ignore[attr-defined]  # every node with a list body accepts one
 
 
+def parse_quietly(code: str) -> ast.Module:
+    """`ast.parse` without the SyntaxWarnings/DeprecationWarnings that candidate code often triggers
+    (invalid escape sequences); raises SyntaxError/ValueError like `ast.parse`."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.parse(code)
+
+
 def strip_comments(code: str) -> str:
     """Remove `#` comments and docstrings by re-emitting the AST (as the benchmark protocol does).
 
     Code that does not parse (the security set holds Python 2 code) is returned unchanged.
     """
     try:
-        tree = ast.parse(code)
+        tree = parse_quietly(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return code
     _drop_docstrings(tree)
@@ -54,7 +63,7 @@ def strip_comments(code: str) -> str:
 def parses(code: str) -> bool:
     """True when `code` is valid Python 3."""
     try:
-        ast.parse(code)
+        parse_quietly(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     return True

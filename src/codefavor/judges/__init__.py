@@ -16,7 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 from codefavor.errors import CodefavorError
 from codefavor.records import Decision
 
-DEFAULT_JUDGE = "shorter"
+DEFAULT_JUDGE = "evidence"  # evidence first, then a cheap length guess: runs offline, no weights
 
 
 @dataclass(frozen=True)

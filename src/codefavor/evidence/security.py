@@ -1,0 +1,170 @@
+"""Security evidence: static findings for each candidate, weighted by severity and confidence.
+
+Bandit runs in process through its Python API (one `BanditManager`, its plugin set loaded once).
+For code Bandit cannot parse (the benchmark holds Python 2 code and truncated snippets) a
+line-based fallback looks for the common weaknesses: weak hashes, eval/exec, pickle/marshal and
+unsafe yaml.load, shell=True / os.system / os.popen, hard-coded secrets, insecure temporary files,
+SQL built by string formatting, disabled TLS verification, non-cryptographic randomness for secrets,
+telnet/ftp, binding to all interfaces and world-writable permissions. The candidate whose weighted
+findings score lower wins when the difference is clear; otherwise the evidence is silent.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import threading
+import warnings
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+SEVERITY = {"LOW": 1.0, "MEDIUM": 3.0, "HIGH": 6.0}
+CONFIDENCE = {"LOW": 0.3, "MEDIUM": 0.7, "HIGH": 1.0}
+# Findings that say nothing about the security of a solution (asserts in code, the `random` module
+# in non-secret contexts is kept: it is the point of several benchmark tasks).
+IGNORED = {"B101"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str  # Bandit test id (B602, ...) or our fallback rule name
+    severity: str  # LOW / MEDIUM / HIGH
+    confidence: str
+    line: int
+    text: str
+    source: str  # "bandit" or "fallback"
+
+    @property
+    def weight(self) -> float:
+        return SEVERITY.get(self.severity, 1.0) * CONFIDENCE.get(self.confidence, 0.5)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rule": self.rule, "severity": self.severity, "confidence": self.confidence, "line": self.line,
+                "text": self.text[:160], "source": self.source}  # fmt: skip
+
+
+_LOCK = threading.Lock()  # BanditManager keeps per-scan state
+
+
+@cache
+def _manager() -> Any:
+    from bandit.core import config as b_config
+    from bandit.core import manager as b_manager
+
+    for name in ("bandit", "stevedore"):  # bandit logs every unparsable file; stevedore its optional formatters
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    with warnings.catch_warnings():  # stevedore's deprecation noise while loading the plugins
+        warnings.simplefilter("ignore")
+        return b_manager.BanditManager(b_config.BanditConfig(), "file", quiet=True)
+
+
+def bandit_findings(code: str) -> list[Finding] | None:
+    """Bandit's findings for `code`, or None when Bandit cannot parse it."""
+    with _LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # stevedore's deprecation noise from Bandit's plugin loading
+        from bandit.core import meta_ast, metrics
+
+        mgr = _manager()
+        mgr.results, mgr.skipped, mgr.scores = [], [], []
+        mgr.b_ma = meta_ast.BanditMetaAst()
+        mgr.metrics = metrics.Metrics()
+        name = "<candidate>.py"
+        mgr._parse_file(name, io.BytesIO(code.encode("utf-8", "replace")), [name])
+        if mgr.skipped:
+            return None
+        return [
+            Finding(i.test_id, i.severity, i.confidence, i.lineno, i.text, "bandit")
+            for i in mgr.results
+            if i.test_id not in IGNORED
+        ]
+
+
+# (rule, severity, confidence, pattern) for code Bandit cannot parse. Patterns are per line.
+_FALLBACK: list[tuple[str, str, str, re.Pattern[str]]] = [
+    (r, s, c, re.compile(p, re.I))
+    for r, s, c, p in [
+        ("weak-hash", "MEDIUM", "HIGH", r"\b(?:hashlib\.)?(?:md5|sha1|md4)\s*\(|new\(\s*['\"](?:md5|sha1)['\"]|\b(?:md5|sha)\.new\("),
+        ("weak-cipher", "HIGH", "HIGH", r"\b(?:DES|ARC4|Blowfish|ARC2)\.new\(|\bMODE_ECB\b"),
+        ("eval-exec", "MEDIUM", "HIGH", r"(?<![\w.])(?:eval|exec|execfile)\s*\(|^\s*exec\s+['\"\w]"),
+        ("pickle", "MEDIUM", "HIGH", r"\b(?:c?pickle|marshal|shelve|dill)\.(?:loads?|Unpickler)\b|jsonpickle\.decode"),
+        ("yaml-load", "MEDIUM", "HIGH", r"\byaml\.load\((?![^)]*Loader\s*=\s*(?:yaml\.)?SafeLoader)"),
+        ("shell", "HIGH", "HIGH", r"shell\s*=\s*True|\bos\.(?:system|popen[234]?|spawn\w*|exec\w+)\s*\("),
+        ("shell-commands", "HIGH", "MEDIUM", r"\bcommands\.get(?:status)?output\s*\(|\bpopen2\."),
+        ("secret", "LOW", "MEDIUM",
+         r"(?:password|passwd|pwd|secret|token|api_?key)\w*\s*=\s*['\"][^'\"]{3,}['\"]"),
+        ("tempfile", "MEDIUM", "HIGH", r"\b(?:tempfile\.)?mktemp\s*\(|['\"]/tmp/|os\.tempnam|os\.tmpnam"),
+        ("sql-format", "MEDIUM", "MEDIUM",
+         r"(?:select|insert|update|delete|where|from|into|values|pragma)\b[^\n]*(?:['\"]\s*%|\.format\(|['\"]\s*\+\s*\w)"
+         r"|execute\(\s*f['\"]"),
+        ("tls-off", "HIGH", "HIGH",
+         r"verify\s*=\s*False|_create_unverified_context|CERT_NONE|check_hostname\s*=\s*False"),
+        ("tls-old", "HIGH", "HIGH", r"PROTOCOL_(?:SSLv2|SSLv3|TLSv1)\b|SSLv3_METHOD|TLSv1_METHOD"),
+        ("random-secret", "LOW", "HIGH", r"\brandom\.(?:random|randint|choice|randrange|getrandbits|sample)\("),
+        ("cleartext-protocol", "HIGH", "HIGH", r"\b(?:telnetlib|ftplib)\b"),
+        ("bind-all", "MEDIUM", "MEDIUM", r"['\"]0\.0\.0\.0['\"]"),
+        ("chmod-world", "MEDIUM", "HIGH", r"chmod\([^)]*0o?[0-7]*7[0-7]?\)|chmod\([^)]*0o?777"),
+        ("xml", "LOW", "HIGH", r"\bxml\.(?:etree|dom|sax)\b|\blxml\b|xmlrpclib|xmlrpc\.client"),
+        ("input-py2", "HIGH", "HIGH", r"(?<![\w.])input\s*\((?![^)]*\bint\()"),
+        ("assert-auth", "LOW", "MEDIUM", r"\bdebug\s*=\s*True"),
+    ]
+]  # fmt: skip
+
+
+# Applied to every candidate, Bandit or not: what Bandit's own tests do not look for.
+_ALWAYS: list[tuple[str, str, str, re.Pattern[str]]] = [
+    (r, s, c, re.compile(p))
+    for r, s, c, p in [
+        ("private-key", "HIGH", "HIGH", r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----"),
+        ("api-key", "HIGH", "MEDIUM",
+         r"['\"](?:AIza[0-9A-Za-z_-]{30,}|AKIA[0-9A-Z]{16}|sk-[A-Za-z0-9]{20,}|gh[pous]_[A-Za-z0-9]{30,}"
+         r"|xox[bpas]-[A-Za-z0-9-]{10,})['\"]"),
+        ("jsonpickle", "MEDIUM", "HIGH", r"\bjsonpickle\.decode\("),
+    ]
+]  # fmt: skip
+
+
+def _scan(code: str, rules: list[tuple[str, str, str, re.Pattern[str]]], source: str) -> list[Finding]:
+    out = []
+    for n, line in enumerate(code.splitlines(), 1):
+        for rule, sev, conf, pat in rules:
+            if pat.search(line):
+                out.append(Finding(rule, sev, conf, n, line.strip(), source))
+    return out
+
+
+def fallback_findings(code: str) -> list[Finding]:
+    """Line-based findings for code that does not parse as Python 3."""
+    return _scan(code, _FALLBACK + _ALWAYS, "fallback")
+
+
+def findings(code: str) -> tuple[list[Finding], str]:
+    """Findings and their source: Bandit when it parses the code, else the fallback."""
+    found = bandit_findings(code)
+    if found is not None:
+        return found + _scan(code, _ALWAYS, "pattern"), "bandit"
+    return fallback_findings(code), "fallback"
+
+
+def score(found: list[Finding]) -> float:
+    return sum(f.weight for f in found)
+
+
+def security_evidence(a: str, b: str, margin: float = 0.25) -> tuple[str | None, str, float, dict[str, Any]]:
+    """(decision, signal, confidence, details): the candidate with the clearly lower score wins."""
+    fa, sa = findings(a)
+    fb, sb = findings(b)
+    if sa != sb:  # compare like with like: when one side needs the fallback, use it for both
+        fa, fb, sa = fallback_findings(a), fallback_findings(b), "fallback"
+    xa, xb = score(fa), score(fb)
+    details = {
+        "a": {"score": round(xa, 2), "findings": [f.as_dict() for f in fa]},
+        "b": {"score": round(xb, 2), "findings": [f.as_dict() for f in fb]},
+        "analyzer": sa,
+    }
+    if abs(xa - xb) <= margin:
+        return None, sa, 0.5, details
+    decision = "A" if xa < xb else "B"
+    confidence = min(0.99, 0.75 + 0.05 * abs(xa - xb))
+    return decision, sa, confidence, details

@@ -1,0 +1,234 @@
+"""Correctness and security evidence on hand-written pairs, the hybrid fallback, and `codefavor judge`."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from codefavor.evidence.correctness import correctness_evidence, undefined_names
+from codefavor.evidence.sandbox import Sandbox, SandboxError
+from codefavor.evidence.security import fallback_findings, findings, security_evidence
+from codefavor.judges import DEFAULT_JUDGE, PairItem, load_judge
+from codefavor.judges.evidence import EVIDENCE, infer_category
+from codefavor.prompts import CRITERIA
+
+SORT_INS = (
+    '```python\ndef sort_desc(xs):\n    """Sort descending.\n    >>> sort_desc([1, 3, 2])\n    [3, 2, 1]\n    """\n```'
+)
+GOOD = "def sort_desc(xs):\n    return sorted(xs, reverse=True)"
+WRONG = "def sort_desc(xs):\n    return sorted(xs)"
+BROKEN = "def sort_desc(xs)\n    return xs"
+NO_ENTRY = "def sorter(xs):\n    return sorted(xs, reverse=True)"
+GOOD2 = "def sort_desc(xs):\n    ys = sorted(xs, reverse=True)\n    return ys"
+UNDEF = "def sort_desc(xs):\n    if not xs:\n        return helper(xs)\n    return sorted(xs, reverse=True)"
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with Sandbox() as sb:
+        try:
+            sb.run("pass", [])
+        except SandboxError as e:
+            pytest.skip(str(e))
+        yield sb
+
+
+def _item(a, b, criterion="correctness", instruction=SORT_INS, category=None):
+    return PairItem(instruction=instruction, a=a, b=b, criterion=CRITERIA.get(criterion, criterion), category=category)
+
+
+def test_correctness_signals_on_hand_written_pairs(sandbox):
+    pairs = [(SORT_INS, GOOD, WRONG), (SORT_INS, WRONG, GOOD), (SORT_INS, BROKEN, GOOD), (SORT_INS, NO_ENTRY, GOOD),
+             ("Sort a list descending (no examples).", GOOD, BROKEN),
+             ("Sort a list descending (no examples).", UNDEF, GOOD), (SORT_INS, GOOD, GOOD)]  # fmt: skip
+    evs = correctness_evidence(pairs, sandbox)
+    assert [(e.decision, e.signal) for e in evs] == [
+        ("A", "examples"),
+        ("B", "examples"),
+        ("B", "examples"),  # it does not load, so it fails every example
+        ("B", "examples"),
+        ("A", "loads"),
+        ("B", "static"),
+        (None, "silent"),
+    ]
+    assert "expected [3, 2, 1]" in evs[0].details["b"]["failed"][0]["reason"]
+    assert "SyntaxError" in evs[2].details["a"]["load_error"]
+    assert evs[5].details["undefined_names"] == {"a": ["helper"], "b": []}
+
+
+def test_undefined_names():
+    assert undefined_names("import os\ndef f():\n    return os.sep + x + len('a')") == ["x"]
+    assert undefined_names("def f():\n    global g\n    g = 1\ndef h():\n    return g") == []
+    assert undefined_names("from m import *\ndef f(): return zz") == []
+    assert undefined_names("def f(:") == []
+
+
+SHELL = "import subprocess\ndef run(c):\n    return subprocess.check_output(c, shell=True)"
+SAFE = "import subprocess, shlex\ndef run(c):\n    return subprocess.check_output(shlex.split(c))"
+PY2_MD5 = "import md5\ndef h(s):\n    print 'hashing'\n    return md5.new(s).hexdigest()"
+PY2_SHA = "import hashlib\ndef h(s):\n    print 'hashing'\n    return hashlib.sha256(s).hexdigest()"
+
+
+def test_security_evidence_bandit_and_fallback():
+    d, analyzer, conf, details = security_evidence(SHELL, SAFE)
+    assert (d, analyzer) == ("B", "bandit") and conf > 0.5
+    assert any(f["rule"] == "B602" for f in details["a"]["findings"])
+    d, analyzer, _, details = security_evidence(PY2_SHA, PY2_MD5)
+    assert (d, analyzer) == ("A", "fallback")
+    assert [f["rule"] for f in details["b"]["findings"]] == ["weak-hash"]
+    assert security_evidence(SAFE, SAFE)[0] is None
+
+
+@pytest.mark.parametrize(
+    "line,rule",
+    [
+        ("h = hashlib.md5(data)", "weak-hash"),
+        ("x = eval(user)", "eval-exec"),
+        ("obj = pickle.loads(blob)", "pickle"),
+        ("cfg = yaml.load(f)", "yaml-load"),
+        ("os.system('ls ' + d)", "shell"),
+        ("password = 'hunter22'", "secret"),
+        ("p = tempfile.mktemp()", "tempfile"),
+        ('cur.execute("SELECT * FROM t WHERE id=%s" % uid)', "sql-format"),
+        ("requests.get(u, verify=False)", "tls-off"),
+        ("token = random.choice(alphabet)", "random-secret"),
+        ("key = '-----BEGIN RSA PRIVATE KEY-----'", "private-key"),
+    ],
+)
+def test_fallback_rules(line, rule):
+    code = "print 'python 2'\n" + line
+    found, source = findings(code)
+    assert source == "fallback"
+    assert rule in {f.rule for f in fallback_findings(code)}
+    assert rule in {f.rule for f in found}
+
+
+def test_yaml_safe_loader_is_not_flagged():
+    assert not fallback_findings("cfg = yaml.load(f, Loader=yaml.SafeLoader)")
+
+
+def test_infer_category():
+    assert infer_category(_item("", "", "security")) == "security"
+    assert infer_category(_item("", "", "Which code has fewer SQL injection risks?")) == "security"
+    assert infer_category(_item("", "", "Which one runs faster?")) == "efficiency"
+    assert infer_category(_item("", "", "Which one has no bugs?")) == "correctness"
+    assert infer_category(_item("", "", "Which is nicer to read?")) == "human-preference"
+    assert infer_category(_item("", "", "whatever", category="security")) == "security"
+
+
+def test_default_judge_is_the_evidence_judge():
+    assert DEFAULT_JUDGE.startswith("evidence")
+
+
+def test_hybrid_fallback_decides_only_where_evidence_is_silent(sandbox):
+    items = [
+        _item(GOOD, WRONG),  # examples decide
+        _item(GOOD, GOOD2),  # silent: the fallback decides
+        _item(SHELL, SAFE, "security", instruction="Run a command."),  # bandit decides
+        _item("def f(): pass", "def f():\n    return 1", "Which is nicer to read?"),  # no evidence applies
+    ]
+    j = load_judge("evidence+longer", sandbox=sandbox)
+    vs = j.judge(items)
+    assert [(v.decision, v.signal) for v in vs] == [
+        ("A", "examples"),
+        ("B", "fallback/length"),
+        ("B", "bandit"),
+        ("B", "fallback/length"),
+    ]
+    assert "correctness" in vs[1].details["evidence"]
+    assert vs[3].details["evidence"] == {}
+    only = load_judge("evidence+none", sandbox=sandbox).judge(items)
+    assert [v.decision for v in only] == ["A", "undecided", "B", "undecided"]
+    cheap = load_judge("evidence", sandbox=sandbox).judge(items)
+    assert cheap[1].signal == "fallback/length" and cheap[1].decision == "A"  # shorter for correctness
+
+
+def test_hybrid_with_a_model_judge(sandbox):
+    j = load_judge("evidence+random:3", sandbox=sandbox)
+    v = j.judge([_item(GOOD, GOOD2)])[0]
+    assert v.signal == "fallback/random" and v.decision in ("A", "B")
+
+
+def test_bad_specs():
+    from codefavor.errors import CodefavorError
+
+    for spec in ("evidence+", "evidencex", "evidence+evidence"):
+        with pytest.raises(CodefavorError):
+            load_judge(spec)
+
+
+def test_efficiency_signal_can_be_plugged_in(sandbox):
+    from codefavor.evidence.correctness import Evidence
+
+    def fake_timing(items, opts):
+        return [Evidence("B", "timing", 0.9, {"why": "faster"}) for _ in items]
+
+    EVIDENCE["efficiency"].append(fake_timing)
+    try:
+        v = load_judge("evidence+none", sandbox=sandbox).judge([_item(GOOD, WRONG, "efficiency")])[0]
+    finally:
+        EVIDENCE["efficiency"].remove(fake_timing)
+    assert (v.decision, v.signal, v.details) == ("B", "timing", {"why": "faster"})
+
+
+def test_cli_judge(tmp_path):
+    from typer.testing import CliRunner
+
+    from codefavor.cli import app
+
+    (tmp_path / "a.py").write_text(GOOD)
+    (tmp_path / "b.py").write_text(WRONG)
+    (tmp_path / "ins.md").write_text(SORT_INS)
+    (tmp_path / "s1.py").write_text(SHELL)
+    (tmp_path / "s2.py").write_text(SAFE)
+    r = CliRunner().invoke(app, ["judge", "--instruction", str(tmp_path / "ins.md"), "--a", str(tmp_path / "b.py"),
+                                 "--b", str(tmp_path / "a.py")])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert "Candidate B is better" in r.output and "signal: examples" in r.output
+    assert "expected [3, 2, 1]" in r.output
+    r = CliRunner().invoke(app, ["judge", "--instruction", "Run a shell command.", "--a", str(tmp_path / "s1.py"),
+                                 "--b", str(tmp_path / "s2.py"), "--criterion", "security", "--json"])  # fmt: skip
+    out = json.loads(r.output)
+    assert out["decision"] == "B" and out["signal"] == "bandit" and out["confidence"] > 0.5
+    r = CliRunner().invoke(app, ["judge", "--instruction", "x", "--a", str(tmp_path / "a.py"), "--b",
+                                 str(tmp_path / "a.py"), "--judge", "evidence+none"])  # fmt: skip
+    assert r.exit_code == 3 and "undecided" in r.output
+
+
+def test_cli_judge_missing_file_is_a_user_error(tmp_path, capsys):
+    from codefavor.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["judge", "--instruction", "x", "--a", str(tmp_path / "nope.py"), "--b", str(tmp_path / "nope.py")])
+    assert e.value.code == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_without_a_sandbox_only_static_evidence_remains(capsys):
+    class NoSandbox:
+        def run_many(self, jobs, limits=None):
+            raise SandboxError("no isolation here")
+
+    j = load_judge("evidence+none", sandbox=NoSandbox())
+    vs = j.judge([_item(GOOD, WRONG), _item(UNDEF, GOOD)])
+    assert [(v.decision, v.signal) for v in vs] == [("undecided", "none"), ("B", "static")]
+    assert "static only" in capsys.readouterr().err
+
+
+def test_method_entry_points_and_stdin_programs(sandbox):
+    two_sum = (
+        "class Solution:\n    def twoSum(self, nums, target):\n\nExample 1:\nInput: nums = [2,7,11,15], target = 9\n"
+        "Output: [0,1]\n"
+    )
+    good = (
+        "class Solution:\n    def twoSum(self, nums, target):\n        seen = {}\n        for i, x in enumerate(nums):\n"
+        "            if target - x in seen:\n                return [seen[target - x], i]\n            seen[x] = i\n"
+    )
+    wrong = "class Solution:\n    def twoSum(self, nums, target):\n        return [0, 0]\n"
+    prog_ins = "Read n and then n integers; print their sum.\nSample Input\n3\n1 2 3\nSample Output\n6\n"
+    prog_good = "n = int(input())\nprint(sum(map(int, input().split()[:n])))"
+    prog_wrong = "n = int(input())\nprint(n)"
+    evs = correctness_evidence([(two_sum, wrong, good), (prog_ins, prog_good, prog_wrong)], sandbox)
+    assert [(e.decision, e.signal) for e in evs] == [("B", "examples"), ("A", "examples")]
+    assert "printed '3" in evs[1].details["b"]["failed"][0]["reason"]

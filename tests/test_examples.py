@@ -1,0 +1,159 @@
+"""Example extraction from instructions: a table of (instruction text, expected checks, skipped)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from codefavor.evidence.examples import extract_checks
+
+# (instruction, entry, [(call, expectation)] where expectation is ("value", v) / ("repr", text) /
+#  ("raises", name), number of skipped examples)
+TABLE = [
+    (  # doctest block inside a fenced function stub
+        '```python\ndef add(a, b):\n    """Add.\n    >>> add(2, 3)\n    5\n    >>> add(-1, 1)\n    0\n    """\n```',
+        "add",
+        [("add(2, 3)", ("value", 5)), ("add(-1, 1)", ("value", 0))],
+        0,
+    ),
+    (  # MBPP style: an assert line in a docstring, no def in the instruction
+        '"""\nWrite a function to sum a list.\nassert total([1, 2, 3]) == 6\n"""',
+        "total",
+        [("total([1, 2, 3])", ("value", 6))],
+        0,
+    ),
+    (  # bare comparison and arrows in plain text
+        "Examples:\nf(1) == 2\nf(2) -> 4\nf(3) => 6\nf(4) ➞ 8\nf(5) should return 10",
+        "f",
+        [
+            ("f(1)", ("value", 2)),
+            ("f(2)", ("value", 4)),
+            ("f(3)", ("value", 6)),
+            ("f(4)", ("value", 8)),
+            ("f(5)", ("value", 10)),
+        ],
+        0,
+    ),  # fmt: skip
+    (  # "For x = ... the output should be ..." against the defined function
+        "def g(lst):\n    For lst = [1,2,3] the output should be 6\n    For lst = []  the output should be 0",
+        "g",
+        [("g([1, 2, 3])", ("value", 6)), ("g([])", ("value", 0))],
+        0,
+    ),
+    (  # Input/Output lines
+        "def h(s):\n    Example 1:\n    Input: 'abc'\n    Output: 'cba'",
+        "h",
+        [("h('abc')", ("value", "cba"))],
+        0,
+    ),
+    (  # a misnamed example is renamed to the only function defined
+        "def sorted_list_sum(lst):\n    assert list_sort(['aa', 'a', 'aaa']) => ['aa']",
+        "sorted_list_sum",
+        [("sorted_list_sum(['aa', 'a', 'aaa'])", ("value", ["aa"]))],
+        0,
+    ),
+    (  # set(...) expectations, isclose with its tolerance, truthiness and negation
+        "assert set(common([1, 2], [2, 3])) == set([2])\nassert math.isclose(area(2), 12.56, rel_tol=0.001)\n"
+        "assert is_even(4)\nassert not is_even(3)",
+        None,  # several functions, none defined: the most called one (any of the three) is fine
+        [
+            ("set(common([1, 2], [2, 3]))", ("value", {2})),
+            ("area(2)", ("value", 12.56)),
+            ("bool(is_even(4))", ("value", True)),
+            ("bool(is_even(3))", ("value", False)),
+        ],
+        0,
+    ),  # fmt: skip
+    (  # doctest: non-literal output kept as repr text, a traceback as an expected exception
+        ">>> make(1)\nPoint(x=1)\n>>> make(-1)\nTraceback (most recent call last):\nValueError: negative",
+        "make",
+        [("make(1)", ("repr", "Point(x=1)")), ("make(-1)", ("raises", "ValueError"))],
+        0,
+    ),
+    (  # an example inside prose; a worked result after the last '='
+        'Write add(a, b). add(1, 2) -> 3\nfruit("5 apples", 19) -> 19 - 5 = 14',
+        None,
+        [("add(1, 2)", ("value", 3)), ("fruit('5 apples', 19)", ("value", 14))],
+        0,
+    ),
+    (  # unusable: the expected value is an expression of unknown names; no example at all
+        "assert f(3) == some_helper(3)\nJust prose, f is nice.",
+        None,
+        [],
+        1,
+    ),
+    (  # bare words in prose are strings
+        "def is_happy(s):\n    is_happy(a) => False\n    is_happy(abcd) => True",
+        "is_happy",
+        [("is_happy('a')", ("value", False)), ("is_happy('abcd')", ("value", True))],
+        0,
+    ),
+    (  # float('inf') and boolean spellings
+        "longest([]) -> float('inf')\nok(1) -> true",
+        None,
+        [("longest([])", ("value", math.inf)), ("ok(1)", ("value", True))],
+        0,
+    ),
+]
+
+
+@pytest.mark.parametrize("instruction,entry,expected,n_skipped", TABLE)
+def test_extraction_table(instruction, entry, expected, n_skipped):
+    ex = extract_checks(instruction)
+    if entry is not None:
+        assert ex.entry == entry
+    got = []
+    for c in ex.checks:
+        kind = c.resolved_kind()
+        if kind == "value":
+            got.append((c.call, ("value", c.expected)))
+        elif kind == "repr":
+            got.append((c.call, ("repr", c.expected_repr)))
+        elif kind == "raises":
+            got.append((c.call, ("raises", c.raises)))
+    assert got == expected
+    assert len(ex.skipped) == n_skipped, ex.skipped
+    for _text, reason in ex.skipped:
+        assert reason  # every skipped example says why
+
+
+def test_comment_style_examples():
+    ex = extract_checks("f(3)  # -> 9\nf(4)  # returns 16\nprint(greet('x'))  # hello x\nprint(f(2))  # 4")
+    got = [(c.call, c.expected) for c in ex.checks]
+    assert got == [("f(3)", 9), ("f(4)", 16), ("greet('x')", "hello x"), ("f(2)", 4)]
+
+
+def test_leetcode_style_method_and_named_inputs():
+    ins = (
+        "class Solution:\n    def twoSum(self, nums: List[int], target: int) -> List[int]:\n\n"
+        "Example 1:\nInput: nums = [2,7,11,15], target = 9\nOutput: [0,1]\nExplanation: nums[0] + nums[1] == 9\n\n"
+        "Example 2:\n\nInput: nums = [3,2,4], target = 6\nOutput: [1,2]\n"
+    )
+    ex = extract_checks(ins)
+    assert ex.entry == "twoSum" and ex.owner == "Solution"
+    assert [(c.call, c.expected) for c in ex.checks] == [
+        ("Solution().twoSum([2, 7, 11, 15], 9)", [0, 1]),
+        ("Solution().twoSum([3, 2, 4], 6)", [1, 2]),
+    ]
+
+
+def test_stdin_program_examples():
+    ins = "Read n, then n numbers; print their sum.\n\nSample Input\n3\n1 2 3\n\nSample Output\n6\n\nInput:\n1\n5\nOutput:\n5"
+    ex = extract_checks(ins)
+    assert [(c.resolved_kind(), c.stdin, c.expected_stdout) for c in ex.checks] == [
+        ("program", "3\n1 2 3\n", "6"),
+        ("program", "1\n5\n", "5"),
+    ]
+
+
+def test_isclose_tolerance_is_kept():
+    ex = extract_checks("assert math.isclose(area(2), 12.56, rel_tol=0.001)")
+    assert ex.checks[0].rel_tol == 0.001
+
+
+def test_duplicates_and_cap():
+    text = "\n".join(f"assert f({i % 5}) == {i % 5}" for i in range(100))
+    ex = extract_checks(text, max_checks=3)
+    assert [c.call for c in ex.checks] == ["f(0)", "f(1)", "f(2)"]
+    assert any("more than 3" in r for _, r in ex.skipped)

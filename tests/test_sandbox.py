@@ -1,0 +1,261 @@
+"""The sandbox against hostile code: every case must be contained and none may count as a pass.
+
+Each case is a candidate that "wants" `target()` to equal 42 (or its checks to pass) and tries a
+trick instead of computing it. All cases run concurrently through one pool, once per module, so
+the suite stays a few seconds long; containment side effects (files, the parent, the network) are
+checked on the host afterwards.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+import threading
+
+import pytest
+
+from codefavor.evidence.sandbox import (
+    Check,
+    Limits,
+    Opaque,
+    Sandbox,
+    SandboxError,
+    decode_value,
+    encode_value,
+    values_equal,
+)
+
+
+def started(sb: Sandbox) -> Sandbox:
+    """The sandbox, started; skip where this machine allows no isolation (no root, no user namespaces)."""
+    try:
+        sb.run("pass", [])
+    except SandboxError as e:
+        sb.close()
+        pytest.skip(str(e))
+    return sb
+
+
+LIMITS = Limits(cpu_s=1.0, wall_s=3.0, check_s=0.5, memory_mb=512, output_bytes=4096, file_mb=4)
+TARGET = [Check("target()", expected=42), Check("target() + 0", expected=42)]
+SECRET_TARGET = [Check("target()", expected=4242424242)]
+
+
+def _cases(host: str, secret_file: str, port: int) -> dict[str, str]:
+    pid = os.getpid()
+    return {
+        "os_exit_at_load": "import os\nos._exit(0)",
+        "os_exit_in_call": "import os\ndef target():\n    os._exit(0)",
+        "system_exit_at_load": "raise SystemExit(0)",
+        "sys_exit_in_call": "import sys\ndef target():\n    sys.exit(0)",
+        "always_eq_object": "class E:\n    def __eq__(s, o): return True\n    def __add__(s, o): return s\n"
+        "def target(): return E()",
+        "int_subclass_eq": "class I(int):\n    def __eq__(s, o): return True\n    __hash__ = int.__hash__\n"
+        "    def __add__(s, o): return s\ndef target(): return I(7)",
+        "patched_builtins": "import builtins\nbuiltins.isinstance = lambda *a: True\nbuiltins.type = lambda *a: int\n"
+        "builtins.repr = lambda *a: '42'\ndef target(): return 7",
+        "patched_sys_modules_json": "import sys, types\nm = types.ModuleType('json')\n"
+        "m.dumps = lambda *a, **k: '{\"i\": 0, \"v\": 42}'\nsys.modules['json'] = m\ndef target(): return 7",
+        "patched_assert_machinery": "import builtins\nbuiltins.AssertionError = type('X', (Exception,), {})\n"
+        "def target(): return 7",
+        "fake_pass_on_stdout": "print('PASS\\nall checks passed\\n{\"done\": true}')\ndef target(): return 7",
+        "forged_frames_fd3": 'import os\nos.write(3, b\'deadbeef\\t{"i": 0, "v": 42}\\n\''
+        " + b'deadbeef\\t{\"done\": true}\\n')\nos._exit(0)",
+        "close_result_pipe": "import os\nos.close(3)\ndef target(): return 42",
+        "infinite_loop_at_load": "while True:\n    pass",
+        "infinite_loop_in_call": "def target():\n    while True:\n        pass",
+        "loop_swallowing_alarm": "def target():\n    while True:\n        try:\n            while True: pass\n"
+        "        except BaseException:\n            pass",
+        "ignore_alarm_and_xcpu": "import signal\nfor s in (signal.SIGALRM, signal.SIGXCPU, signal.SIGTERM):\n"
+        "    signal.signal(s, signal.SIG_IGN)\ndef target():\n    while True: pass",
+        "sleep_forever": "import time\ndef target():\n    time.sleep(1000)",
+        "memory_hog_single": "x = bytearray(10**10)\ndef target(): return 42",
+        "memory_hog_growth": "def target():\n    xs = []\n    while True:\n        xs.append(' ' * 10**6)",
+        "fork_bomb": "import os\nwhile True:\n    os.fork()",
+        "thread_bomb": "import threading\nwhile True:\n    threading.Thread(target=lambda: None).start()",
+        "subprocess_shell": f"import subprocess\nsubprocess.run(['sh', '-c', 'touch {host}/pwned_sh'])\n"
+        "def target(): return 42",
+        "deep_recursion": "def target(n=0):\n    return target(n + 1)",
+        "deep_recursion_raised_limit": "import sys\nsys.setrecursionlimit(10**8)\n"
+        "def target(n=0):\n    return target(n + 1)",
+        "read_host_secret": f"def target():\n    return open({secret_file!r}).read()",
+        "write_outside_workdir": f"open({host + '/pwned_write'!r}, 'w').write('x')\ndef target(): return 42",
+        "write_system_dirs": "for p in ('/tmp/pwned', '/etc/pwned', '/usr/pwned', '/pwned'):\n"
+        "    try:\n        open(p, 'w').write('x')\n    except OSError:\n        pass\n"
+        "import os\nassert not any(os.path.exists(p) for p in ('/tmp/pwned', '/etc/pwned', '/usr/pwned'))\n"
+        "raise RuntimeError('contained')",
+        "delete_host_file": f"import os, shutil\nos.remove({host + '/keep.txt'!r})\ndef target(): return 42",
+        "rmtree_everything": "import os, shutil, sys\nshutil.rmtree('/etc', ignore_errors=True)\n"
+        "for p in (sys.executable, os.__file__):\n    try:\n        os.remove(p)\n    except OSError:\n        pass\n"
+        "assert os.path.exists('/etc/passwd') and os.path.exists(os.__file__)\nraise RuntimeError('contained')",
+        "open_socket_tcp": f"import socket\ns = socket.create_connection(('127.0.0.1', {port}), timeout=1)\n"
+        "s.sendall(b'leak')\ndef target(): return 42",
+        "open_raw_socket_module": "import _socket\ns = _socket.socket()\ndef target(): return 42",
+        "kill_parent": f"import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nos.kill({pid}, signal.SIGKILL)\n"
+        "def target(): return 7",
+        "kill_everything": "import os, signal\nos.kill(-1, signal.SIGKILL)\ndef target(): return 7",
+        "huge_output": "def target():\n    while True:\n        print('x' * 100000)",
+        "huge_result": "def target():\n    return [list(range(1000)) for _ in range(10**4)]",
+        "cyclic_result": "def target():\n    a = []\n    a.append(a)\n    return a",
+        "too_many_files": "fs = [open('/dev/null') for _ in range(10**5)]\ndef target(): return 42",
+        "fill_disk": "with open('big', 'wb') as f:\n    while True:\n        f.write(b'x' * 10**6)",
+        "mount_via_ctypes": "import ctypes\nlibc = ctypes.CDLL(None)\n"
+        "assert libc.mount(b'none', b'/', None, 32, None) != 0\n"
+        "assert libc.unshare(0x10000000) != 0\nraise RuntimeError('contained')",
+        "env_leak": "import os\ndef target():\n    return 42 if 'CODEFAVOR_TEST_SECRET' in os.environ else 7",
+        "harness_frame_tampering": "import sys\ndef target():\n    f = sys._getframe(1)\n"
+        "    f.f_globals['encode_value'] = lambda v: 42\n    return 7",
+        "terminal_escape_in_error": "def target():\n    raise ValueError('\\x1b[2J\\x1b]0;pwned\\x07')",
+        "setsid_escape": "import os\ntry:\n    os.setsid()\nexcept OSError:\n    pass\nwhile True:\n    pass",
+        # Protocol-aware: steal the token from the harness frame and forge a "done" run claiming success.
+        "steal_token_and_forge": "import sys, os, json\nf = sys._getframe(1)\ntok = f.f_locals.get('token', 'x')\n"
+        "for i in range(2):\n    os.write(3, (tok + '\\t' + json.dumps({'i': i, 'v': 'PASS'}) + '\\n').encode())\n"
+        "os.write(3, (tok + '\\t' + json.dumps({'done': True}) + '\\n').encode())\nos._exit(0)",
+        # Search the child's memory for the expected value: it is never sent there.
+        # (the number is built at run time, so the candidate's own constants do not hold it)
+        "search_memory_for_expected": "import gc, sys\nW = int('42' * 5)\ndef target():\n"
+        "    for o in gc.get_objects():\n        if o is W or o is globals():\n            continue\n"
+        "        vals = o.values() if isinstance(o, dict) else o if isinstance(o, (list, tuple)) else ()\n"
+        "        if any(type(v) is int and v == W for v in vals):\n            return W\n"
+        "    f = sys._getframe().f_back\n    while f:\n"
+        "        own = f.f_globals is globals()\n"
+        "        if not own and any(type(v) is int and v == W for v in f.f_locals.values()):\n            return W\n"
+        "        f = f.f_back\n    return 0",
+    }
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    host = str(tmp_path_factory.mktemp("host"))
+    secret_file = os.path.join(host, "secret.txt")
+    with open(secret_file, "w") as f:
+        f.write("42")
+    os.chmod(secret_file, 0o644)
+    os.chmod(host, 0o755)
+    with open(os.path.join(host, "keep.txt"), "w") as f:
+        f.write("keep")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(5)
+    listener.settimeout(0.2)
+    got: list[bytes] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+                got.append(conn.recv(100) or b"connected")
+            except OSError:
+                continue
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    os.environ["CODEFAVOR_TEST_SECRET"] = "1"
+    cases = _cases(host, secret_file, listener.getsockname()[1])
+    with started(Sandbox(limits=LIMITS)) as sb:
+        jobs = [
+            (code, SECRET_TARGET if name == "search_memory_for_expected" else TARGET) for name, code in cases.items()
+        ]
+        results = dict(zip(cases, sb.run_many(jobs), strict=True))
+        after = sb.run("def target(): return 42", TARGET)  # the pool still works after all that
+    stop.set()
+    t.join()
+    listener.close()
+    del os.environ["CODEFAVOR_TEST_SECRET"]
+    return {"results": results, "host": host, "got": got, "after": after, "info": sb.info}
+
+
+CASE_NAMES = list(_cases("/h", "/h/s", 1))
+
+
+def test_there_are_at_least_30_cases():
+    assert len(CASE_NAMES) >= 30
+
+
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_hostile_case_is_contained_and_does_not_pass(hostile, name):
+    r = hostile["results"][name]
+    assert not r.passed, f"{name} faked a pass: {r.summary()}"
+    assert not any(c.passed for c in r.checks), f"{name}: a check passed: {r.summary()}"
+    assert r.wall_s < LIMITS.wall_s + 5
+
+
+def test_side_effects_stayed_inside(hostile):
+    host = hostile["host"]
+    assert sorted(os.listdir(host)) == ["keep.txt", "secret.txt"]
+    assert open(os.path.join(host, "keep.txt")).read() == "keep"
+    assert hostile["got"] == [], "a candidate reached a host socket"
+    for p in ("/tmp/pwned", "/etc/pwned", "/usr/pwned", "/pwned"):
+        assert not os.path.exists(p)
+    assert hostile["after"].passed  # this very process (the parent) survived, and so did the pool
+
+
+def test_specific_containment_reasons(hostile):
+    res = hostile["results"]
+    assert "Permission" in (res["read_host_secret"].checks[0].reason + str(res["read_host_secret"].load_error)) or (
+        "No such file" in res["read_host_secret"].checks[0].reason
+    )
+    assert res["infinite_loop_in_call"].checks[0].status == "timeout"
+    assert res["ignore_alarm_and_xcpu"].timed_out or res["ignore_alarm_and_xcpu"].exit.startswith("signal")
+    assert "MemoryError" in str(res["memory_hog_single"].load_error)
+    assert res["fork_bomb"].load_error and "BlockingIOError" in res["fork_bomb"].load_error
+    assert "RecursionError" in res["deep_recursion"].checks[0].reason
+    assert res["write_system_dirs"].load_error == "RuntimeError: contained"
+    assert res["rmtree_everything"].load_error == "RuntimeError: contained"
+    assert res["mount_via_ctypes"].load_error == "RuntimeError: contained"
+    assert res["always_eq_object"].checks[0].status == "fail"
+    assert isinstance(res["always_eq_object"].checks[0].value, Opaque)
+    assert res["forged_frames_fd3"].forged_frames >= 2
+    assert len(res["huge_output"].output) <= LIMITS.output_bytes
+    assert "\x1b" not in res["terminal_escape_in_error"].checks[0].reason  # safe to print
+    forged = res["steal_token_and_forge"]
+    assert forged.completed and forged.checks[0].status == "fail"  # the forgery "worked", yet passes nothing
+    assert res["search_memory_for_expected"].checks[0].reason == "returned 0, expected 4242424242"
+
+
+def test_benign_code_passes_and_wrong_code_fails():
+    with started(Sandbox(limits=LIMITS)) as sb:
+        good, bad = sb.run_many(
+            [
+                ("def f(x):\n    return sorted(x)", [Check("f([3, 1, 2])", expected=[1, 2, 3])]),
+                ("def f(x):\n    return x", [Check("f([3, 1, 2])", expected=[1, 2, 3])]),
+            ]
+        )
+        assert good.passed and good.defined == {"f": 1}
+        assert not bad.passed and "expected [1, 2, 3]" in bad.checks[0].reason
+        prog = sb.run("print(sum(map(int, input().split())))", [Check(stdin="2 3\n", expected_stdout="5")])
+        assert prog.passed
+        binary = "import sys\nsys.stdout.buffer.write(str(sum(map(int, sys.stdin.buffer.read().split()))).encode())"
+        assert sb.run(binary, [Check(stdin="2 3\n", expected_stdout="5")]).passed
+        if importlib.util.find_spec("numpy"):  # threads are forbidden: numeric libraries must still import
+            np_run = sb.run(
+                "import numpy as np\ndef f(n):\n    return np.arange(n).sum()", [Check("f(10)", expected=45)]
+            )
+            assert np_run.passed, np_run.output
+        t = sb.time_call("def f(n):\n    return sum(range(n))", "f(10000)", repeat=3)
+        assert t.error is None and len(t.times_s) == 3 and t.cpu_s > 0
+
+
+def test_value_encoding_is_type_strict():
+    rt = decode_value(encode_value({"a": (1, 2.5, [None, True]), 3: {1, 2}, "b": b"x"}))
+    assert rt == {"a": (1, 2.5, [None, True]), 3: {1, 2}, "b": b"x"}
+    assert values_equal(decode_value(encode_value(2.0)), 2)
+    assert values_equal(0.1 + 0.2, 0.3)
+    assert not values_equal(True, 1)
+    assert not values_equal([1, 2], (1, 2))
+    assert not values_equal(decode_value(encode_value(object())), 1)
+    assert not values_equal(decode_value(encode_value(2**20000)), 0)  # too large to report: never equal
+    assert values_equal(decode_value(encode_value(2**200)), 2**200)
+
+    class Sub(int):
+        pass
+
+    assert isinstance(decode_value(encode_value(Sub(3))), Opaque)
+    deep: list = []
+    cur = deep
+    for _ in range(1000):
+        cur.append([])
+        cur = cur[0]
+    assert not values_equal(decode_value(encode_value(deep)), deep)
