@@ -222,7 +222,9 @@ def test_toy_preference_is_learnt(tiny_model_dir, tmp_path):
     out = train(cfg)
     after = _accuracy(out, items, both_orders=False)
     after_both = _accuracy(out, items, both_orders=True)
-    print(f"toy held-out accuracy (one order): before {before:.3f}, after {after:.3f}; both orders after {after_both:.3f}")
+    print(
+        f"toy held-out accuracy (one order): before {before:.3f}, after {after:.3f}; both orders after {after_both:.3f}"
+    )
     assert 0.25 <= before <= 0.75
     assert after >= 0.9 and after_both >= 0.9
     record = json.loads((out / "codefavor_train.json").read_text())
