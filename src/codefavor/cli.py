@@ -474,8 +474,205 @@ def merge(ctx: typer.Context) -> None:
 # serve (issue 3)
 
 
+@app.command()
+def serve(
+    model: Annotated[
+        Optional[str], typer.Option(help="Local HF model (folder or hub id) for /v1/chat/completions.")
+    ] = None,
+    judge: Annotated[
+        Optional[list[str]], typer.Option(help="Judge spec to serve on /v1/judge (repeatable; first is default).")
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on; non-loopback needs --token.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0 picks a free one and prints it).")] = 8000,
+    token: Annotated[
+        Optional[str], typer.Option(envvar="CODEFAVOR_SERVE_TOKEN", help="Bearer token clients must send.")
+    ] = None,
+    model_name: Annotated[Optional[str], typer.Option(help="Model id in the API (default: folder name).")] = None,
+    dtype: Annotated[str, typer.Option(help="auto, float32, bfloat16 or float16.")] = "auto",
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1, mps.")] = "auto",
+    batch_size: Annotated[int, typer.Option(help="Chat requests generated together.")] = 8,
+    max_tokens: Annotated[Optional[int], typer.Option(help="Cap on max_tokens per request.")] = None,
+    max_concurrent: Annotated[int, typer.Option(help="Requests admitted at once; more get 429.")] = 64,
+    max_body_mb: Annotated[float, typer.Option(help="Largest request body, MiB; larger gets 413.")] = 4.0,
+    base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible base URL for API judges.")] = None,
+    api_key: Annotated[Optional[str], typer.Option(help="API key for API judges.")] = None,
+    cache: Annotated[bool, typer.Option("--cache", help="Cache the served model's answers.")] = False,
+) -> None:
+    """Serve a local model (OpenAI-compatible) and judges over HTTP."""
+    import socket
+
+    if not model and not judge:
+        raise CodefavorError("nothing to serve: give --model PATH and/or --judge SPEC")
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn
+    except ImportError as e:
+        from codefavor.errors import MissingExtraError
+
+        raise MissingExtraError("serve", e.name or "fastapi") from e
+    from codefavor.server import is_loopback
+
+    if not is_loopback(host) and not token:
+        raise CodefavorError(
+            f"refusing to listen on {host!r} without a token; set --token (or CODEFAVOR_SERVE_TOKEN) or use 127.0.0.1"
+        )
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+    except OSError as e:
+        raise CodefavorError(f"cannot listen on {host}:{port}: {e}") from None
+
+    from codefavor.judges import load_judge
+    from codefavor.judges.generative import GenerativeJudge
+    from codefavor.server import create_app
+
+    backend = None
+    if model:
+        from codefavor.backends.hf import HFBackend
+
+        backend = HFBackend(model, dtype=dtype, device=device, batch_size=batch_size, cache=cache)
+    judges = {}
+    for spec in judge or []:
+        if backend is not None and spec in (f"hf-gen:{model}", f"gen:hf:{model}"):
+            # share the loaded model, and keep the served length cap
+            judges[spec] = GenerativeJudge(f"hf:{model}", backend=backend, max_tokens=min(1024, max_tokens or 1024))
+            continue
+        opts = _judge_options(base_url, api_key, no_cache=False)
+        judges[spec] = load_judge(spec, **opts)
+    name = model_name or (Path(model).name if model else None)
+    app = create_app(
+        backend=backend,
+        model_name=name,
+        judges=judges,
+        token=token,
+        max_body_bytes=int(max_body_mb * (1 << 20)),
+        max_concurrent=max_concurrent,
+        max_batch=batch_size,
+        max_tokens_cap=max_tokens,
+    )
+    bound_host, bound_port = sock.getsockname()[:2]
+    shown = f"[{bound_host}]" if family == socket.AF_INET6 else bound_host
+    typer.echo(f"codefavor serve: listening on http://{shown}:{bound_port}/v1", err=True)
+    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=30, access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
 # ---------------------------------------------------------------------------------------------
 # rank / verify (issue 8)
+
+
+@app.command()
+def rank(
+    candidates: Annotated[list[Path], typer.Argument(help="Files holding one candidate code each.")],
+    instruction: Annotated[str, typer.Option(help="The instruction: text, or a file holding it.")],
+    judge: Annotated[Optional[str], typer.Option(help="Judge spec (default: the default judge).")] = None,
+    criterion: Annotated[
+        str, typer.Option(help="A category (correctness, efficiency, security, human-preference) or free text.")
+    ] = "correctness",
+    scheme: Annotated[
+        str, typer.Option(help="auto (round-robin up to 8, else swiss), round-robin, swiss or knockout.")
+    ] = "auto",
+    base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible base URL for API judges.")] = None,
+    api_key: Annotated[Optional[str], typer.Option(help="API key (default: $OPENAI_API_KEY).")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Bypass the response cache.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the ranking and every comparison as JSON.")] = False,
+) -> None:
+    """Pick the best of N candidate codes with a pairwise judge (both orders per comparison)."""
+    import json
+
+    from codefavor.codetools import extract_code_blocks
+    from codefavor.judges import DEFAULT_JUDGE, load_judge
+    from codefavor.rank import SCHEMES
+    from codefavor.rank import rank as rank_candidates
+
+    if scheme not in SCHEMES:
+        raise CodefavorError(f"--scheme {scheme!r}: expected one of {', '.join(SCHEMES)}")
+    codes = []
+    for path in candidates:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise CodefavorError(f"{path}: cannot read the candidate ({e.__class__.__name__}: {e})") from None
+        # A Markdown answer (a model's reply saved as is) is judged by its code, not its prose.
+        blocks = extract_code_blocks(text) if "```" in text else []
+        codes.append(max((c for _, c in blocks), key=len) if blocks else text)
+    the_judge = load_judge(judge or DEFAULT_JUDGE, **_judge_options(base_url, api_key, no_cache))
+    result = rank_candidates(
+        _text_or_file(instruction, "--instruction"),
+        codes,
+        the_judge,
+        criterion=criterion,
+        scheme=scheme,  # type: ignore[arg-type]
+    )
+    if json_out:
+        out = result.to_dict()
+        out.update(judge=the_judge.spec, criterion=criterion, files=[str(p) for p in candidates])
+        out["best_file"] = str(candidates[result.best])
+        for s in out["standings"]:
+            s["file"] = str(candidates[s["index"]])
+        typer.echo(json.dumps(out, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"rank: {the_judge.spec}, {result.scheme}, {len(result.comparisons)} comparisons")
+    for col in ("#", "candidate", "wins", "P(win) sum", "played"):
+        table.add_column(col, justify="left" if col == "candidate" else "right")
+    for place, i in enumerate(result.ranking, start=1):
+        s = result.standings[i]
+        table.add_row(str(place), str(candidates[i]), f"{s.wins:g}", f"{s.prob_sum:.2f}", str(s.played))
+    Console().print(table)
+    typer.echo(f"best: {candidates[result.best]}")
+
+
+@app.command()
+def verify(
+    pairs: Annotated[Path, typer.Argument(help="PreferencePair JSONL(.gz) to check.")],
+    output: Annotated[Path, typer.Option(help="Kept pairs, each annotated with its evidence (appended).")],
+    removed: Annotated[
+        Optional[Path], typer.Option(help="Removed pairs and the rules they broke (default OUTPUT.removed.jsonl).")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(help="Pairs whose examples run in the sandbox together.")] = 32,
+    skip_bad: Annotated[bool, typer.Option(help="Skip malformed lines (counted) instead of stopping.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
+) -> None:
+    """Annotate pairs with evidence and drop those it contradicts (resumable)."""
+    import json
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from codefavor.verify import RULES, removed_path_for, verify_pairs
+
+    if batch_size < 1:
+        raise CodefavorError(f"--batch-size {batch_size}: expected a positive number")
+    with Progress(
+        TextColumn("[bold]verifying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), disable=json_out
+    ) as bar:
+        task = bar.add_task("verify", total=None)
+        stats = verify_pairs(
+            pairs,
+            output,
+            removed=removed,
+            batch_size=batch_size,
+            skip_bad=skip_bad,
+            on_start=lambda total, done: bar.update(task, total=total, completed=done),
+            progress=lambda n: bar.advance(task, n),
+        )
+    summary = stats.to_dict()
+    summary.update(output=str(output), removed_file=str(removed or removed_path_for(output)))
+    if json_out:
+        typer.echo(json.dumps(summary, indent=2))
+        return
+    typer.echo(
+        f"read {stats.read}, already done {stats.already_done}, checked {stats.kept + stats.removed}: "
+        f"kept {stats.kept}, removed {stats.removed}"
+        + (f", bad lines skipped {stats.bad_lines}" if stats.bad_lines else "")
+    )
+    for rule in RULES:
+        typer.echo(f"  removed by {rule}: {stats.by_rule.get(rule, 0)}")
+    typer.echo(f"kept: {output}\nremoved: {summary['removed_file']}")
 
 
 # ---------------------------------------------------------------------------------------------

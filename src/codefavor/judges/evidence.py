@@ -7,9 +7,10 @@ and `evidence+none` (evidence only; undecided where it is silent).
 Which evidence applies is chosen per criterion: the item's benchmark category when known, else
 inferred from the criterion text (`infer_category`). `EVIDENCE` maps a category to its evidence
 functions, tried in order until one decides; each takes the batch of items and returns one
-`Evidence` per item, so a new signal (issue 8's efficiency timing) plugs in with
-`EVIDENCE["efficiency"].append(fn)`. Every verdict records the deciding `signal` ("examples",
-"loads", "static", "edge", "bandit", "fallback-patterns", or "fallback/<the fallback's signal>")
+`Evidence` per item, so a new signal plugs in with `EVIDENCE[category].append(fn)` (efficiency:
+timing on scaled-up examples, `evidence.efficiency`). Every verdict records the deciding `signal`
+("examples", "loads", "static", "edge", "bandit", "fallback-patterns", "timing", "timing-timeout",
+or "fallback/<the fallback's signal>")
 and `details` (which checks each candidate failed and why, which findings each one has).
 
 The built-in fallback prefers by length, in the direction that was better on the dev split for
@@ -85,10 +86,17 @@ def _security(items: Sequence[PairItem], opts: dict[str, Any]) -> list[Evidence]
     return out
 
 
+def _efficiency(items: Sequence[PairItem], opts: dict[str, Any]) -> list[Evidence]:
+    from codefavor.evidence.efficiency import efficiency_evidence
+
+    # EfficiencyEvidence carries the same decision/signal/confidence/details fields as Evidence.
+    return efficiency_evidence(items, opts)  # type: ignore[return-value]
+
+
 EVIDENCE: dict[str, list[EvidenceFn]] = {
     "correctness": [_correctness],
     "security": [_security],
-    "efficiency": [],  # issue 8 adds timing evidence here
+    "efficiency": [_efficiency],
     "human-preference": [],
 }
 CHEAP_FALLBACK = {
@@ -173,7 +181,7 @@ def load_evidence_judge(spec: str, **options: Any) -> EvidenceJudge:
     if head != "evidence" or (plus and not rest.strip()):
         raise CodefavorError(f"judge spec {spec!r}: expected 'evidence', 'evidence+none' or 'evidence+SPEC'")
     rest = rest.strip()
-    evidence_opts = {k: options.pop(k) for k in ("sandbox", "edge") if k in options}
+    evidence_opts = {k: options.pop(k) for k in ("sandbox", "edge", "efficiency_config") if k in options}
     if not plus:
         fallback: Judge | None = _CheapFallback()
     elif rest == "none":

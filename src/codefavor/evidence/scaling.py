@@ -1,0 +1,528 @@
+"""Performance inputs from an instruction's examples: find the example calls, then scale them up.
+
+Efficiency evidence needs inputs big enough to show a cost gap, but of the shape the instruction
+promises. We take the literal calls in the instruction (`>>> f(...)`, `assert f(...) == ...`,
+`f(...) ➞ ...`, `Input: x = ..., k = ...`) and grow them type-aware: lists, tuples, strings, sets
+and dicts get longer (fresh elements drawn like the example's, or the example tiled), square
+matrices grow in both dimensions, and, when a call has no collection at all, its integers grow
+(keeping parity and primality, capped). Scalars beside a collection (an index, a k, a character)
+stay as they are, so the call keeps its meaning. Everything is seeded: both candidates of a pair
+always see the same inputs. Pure code, no execution.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import random
+import re
+import string
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+MAX_INT = 10**12  # integers never grow past this: bigger inputs measure bignum arithmetic, not the algorithm
+MAX_LEN = 1 << 18  # nor collections past this many items (the ladder stops well before)
+
+_CALL_START = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\s*\(")
+_INPUT_LINE = re.compile(r"^\s*(?:Input|input|INPUT)\s*:\s*(.+)$", re.MULTILINE)
+_DEF = re.compile(r"^\s*def\s+([A-Za-z_]\w*)\s*\(", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Call:
+    """The literal arguments of one call of the entry function."""
+
+    args: tuple[Any, ...]
+    kwargs: tuple[tuple[str, Any], ...] = ()
+
+    def size(self) -> int:
+        return sum(_size(v) for v in (*self.args, *(v for _, v in self.kwargs)))
+
+    def source(self, name: str) -> str:
+        """The call as Python source (every value is a literal, so repr round-trips)."""
+        parts = [repr(a) for a in self.args] + [f"{k}={v!r}" for k, v in self.kwargs]
+        return f"{name}({', '.join(parts)})"
+
+
+def _size(v: Any) -> int:
+    if isinstance(v, (str, bytes)):
+        return len(v)
+    if isinstance(v, dict):
+        return len(v) + sum(_size(x) for x in v.values())
+    if isinstance(v, (list, tuple, set, frozenset)):
+        return len(v) + sum(_size(x) for x in v)
+    return 1
+
+
+def _balanced(text: str, start: int) -> int | None:
+    """Index just past the parenthesis that closes the one opening at `start`, skipping strings."""
+    depth, i, quote = 0, start, None
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 2
+                continue
+            if ch == quote:
+                quote = None
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return None
+
+
+def _literal_call(src: str) -> Call | None:
+    """A `Call` when `src` is a call whose arguments are all literals; otherwise None."""
+    try:
+        node = ast.parse(src.strip(), mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    if not isinstance(node, ast.Call) or any(isinstance(a, ast.Starred) for a in node.args):
+        return None
+    try:
+        args = tuple(ast.literal_eval(a) for a in node.args)
+        kwargs = tuple((k.arg, ast.literal_eval(k.value)) for k in node.keywords if k.arg)
+    except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError):
+        return None
+    if len(kwargs) != len(node.keywords):
+        return None
+    return Call(args, kwargs)
+
+
+def example_calls(text: str, name: str) -> list[Call]:
+    """Every literal call of `name` in `text` (docstring examples, asserts, prose), in order, deduplicated.
+
+    The `Input: a = ..., b = ...` form of some instructions becomes a keyword call of the function
+    the instruction's own `def` line names.
+    """
+    # Doctest continuation prompts would break the balanced-paren scan of multi-line calls.
+    flat = re.sub(r"^\s*(?:>>>|\.\.\.)\s?", "", text, flags=re.MULTILINE)
+    calls: list[Call] = []
+    for m in _CALL_START.finditer(flat):
+        if m.group(1) != name:
+            continue
+        end = _balanced(flat, m.end() - 1)
+        if end is None:
+            continue
+        # Inside a `def` line the "call" is the signature itself.
+        line_start = flat.rfind("\n", 0, m.start()) + 1
+        if flat[line_start : m.start()].strip().endswith("def"):
+            continue
+        call = _literal_call(name + flat[m.end() - 1 : end])
+        if call is not None and call not in calls:
+            calls.append(call)
+    # `Input:` lines name no function: they belong to the one the instruction defines.
+    for m in _INPUT_LINE.finditer(flat) if name in _DEF.findall(flat) else ():
+        call = _literal_call(f"{name}({m.group(1).strip().rstrip('.')})")
+        if call is not None and call not in calls:
+            calls.append(call)
+    return calls
+
+
+def calls_under_other_name(text: str, code: str, name: str) -> list[Call]:
+    """Examples written against another name (an instruction that calls `list_sort` but asks for
+    `sorted_list_sum`): the literal calls of the most-called other function whose argument counts
+    fit `name`'s signature in `code`. Builtins never count."""
+    import builtins
+
+    fit = _arity(code, name)
+    if fit is None:
+        return []
+    best: list[Call] = []
+    for other in dict.fromkeys(m.group(1) for m in _CALL_START.finditer(text)):
+        if other == name or hasattr(builtins, other):
+            continue
+        calls = [c for c in example_calls(text, other) if fit[0] <= len(c.args) + len(c.kwargs) <= fit[1]]
+        if len(calls) > len(best):
+            best = calls
+    return best
+
+
+def _arity(code: str, name: str) -> tuple[int, int] | None:
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
+            a = node.args
+            total = len(a.posonlyargs) + len(a.args)
+            return total - len(a.defaults), (10**6 if a.vararg else total)
+    return None
+
+
+def defined_functions(code: str) -> list[str]:
+    """Names of the top-level functions a piece of code defines (empty when it does not parse)."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    return [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+
+
+def entry_point(instruction: str, codes: Sequence[str]) -> str | None:
+    """The function the instruction asks for and every candidate defines: the one its examples call
+    (most calls first), else the one its own `def` line names; None when there is none."""
+    defined = [set(defined_functions(c)) for c in codes]
+    common = set.intersection(*defined) if defined else set()
+    if not common:
+        return None
+    counts = {n: len(example_calls(instruction, n)) for n in common}
+    called = [n for n in common if counts[n]]
+    if called:
+        return max(called, key=lambda n: (counts[n], n))
+    for n in _DEF.findall(instruction):
+        if n in common:
+            return n
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Scaling
+
+
+def _is_prime(n: int) -> bool:
+    """Deterministic Miller-Rabin for n < 3.3e24 (far beyond MAX_INT)."""
+    if n < 2:
+        return False
+    small = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41)
+    for p in small:
+        if n % p == 0:
+            return n == p
+    d, s = n - 1, 0
+    while d % 2 == 0:
+        d, s = d // 2, s + 1
+    for a in small:
+        x = pow(a, d, n)
+        if x in (1, n - 1):
+            continue
+        for _ in range(s - 1):
+            x = x * x % n
+            if x == n - 1:
+                break
+        else:
+            return False
+    return True
+
+
+def scale_int(v: int, k: float) -> int:
+    """Grow a size-like integer by about `k`, keeping its sign, parity, primality and power-of-two-ness."""
+    if isinstance(v, bool) or abs(v) < 2 or k <= 1:
+        return v
+    sign, a = (-1 if v < 0 else 1), abs(v)
+    if a & (a - 1) == 0 and a != 2:  # 2 is prime first  # a power of two stays one (bit tricks, halving loops)
+        out = 1 << min(int(round(math.log2(a * k))), int(math.log2(MAX_INT)))
+        return sign * out
+    n = min(int(a * k), MAX_INT - 1000)  # room for the small steps below
+    if _is_prime(a):
+        while not _is_prime(n):
+            n += 1
+        return sign * n
+    if n % 2 != a % 2:
+        n += 1
+    while _is_prime(n) and n > 3:  # a composite stays composite (factorisation tasks)
+        n += 2
+    return sign * n
+
+
+def _numbers(v: Any, out: dict[type, list[float]]) -> None:
+    """Collect the numbers inside a value by type (bool apart), to draw fresh ones alike."""
+    if isinstance(v, bool):
+        return
+    if isinstance(v, (int, float)):
+        out.setdefault(type(v), []).append(v)
+    elif isinstance(v, dict):
+        for x in v.values():
+            _numbers(x, out)
+        for x in v:
+            _numbers(x, out)
+    elif isinstance(v, (list, tuple, set, frozenset)):
+        for x in v:
+            _numbers(x, out)
+
+
+def _strings(v: Any, out: list[str]) -> None:
+    if isinstance(v, str):
+        out.append(v)
+    elif isinstance(v, dict):
+        for x in (*v.keys(), *v.values()):
+            _strings(x, out)
+    elif isinstance(v, (list, tuple, set, frozenset)):
+        for x in v:
+            _strings(x, out)
+
+
+class _Pool:
+    """How to draw a fresh element like the example's: numbers from the example's range widened by
+    the growth factor (so duplicates stay about as common), strings from its characters."""
+
+    def __init__(self, example: Any, k: float, rng: random.Random, min_span: int = 0):
+        nums: dict[type, list[float]] = {}
+        _numbers(example, nums)
+        strs: list[str] = []
+        _strings(example, strs)
+        self.rng, self.k = rng, k
+        self.ranges = {}
+        for t, xs in nums.items():
+            lo, hi = min(xs), max(xs)
+            span = max(max(hi - lo, 1) * k, min_span)
+            if lo >= 0:
+                self.ranges[t] = (lo, lo + span)
+            elif hi <= 0:
+                self.ranges[t] = (hi - span, hi)
+            else:  # both signs: keep the balance of negatives and positives
+                grow_by = span / (hi - lo)
+                self.ranges[t] = (lo * grow_by, hi * grow_by)
+        self.chars = "".join(strs) or string.ascii_lowercase
+        if len(set(self.chars)) < 3 and self.chars.isalpha():  # "aa", "a": the letters are examples, not the alphabet
+            self.chars += string.ascii_uppercase if self.chars.isupper() else string.ascii_lowercase
+
+    def number(self, proto: int | float) -> int | float:
+        lo, hi = self.ranges.get(type(proto), (0, 10 * self.k))
+        if isinstance(proto, int):
+            return self.rng.randint(int(math.floor(lo)), int(math.ceil(hi)))
+        return round(self.rng.uniform(lo, hi), 3)
+
+    def string(self, proto: str, extra: int = 0) -> str:
+        if not proto:
+            return proto
+        # Same length (plus `extra` when short strings run out of distinct values); characters
+        # drawn with the frequencies of the example's own text.
+        return "".join(self.rng.choice(self.chars) for _ in range(len(proto) + extra))
+
+    def like(self, proto: Any, extra: int = 0) -> Any:
+        """A fresh element shaped like `proto` (inner containers keep their length)."""
+        if isinstance(proto, bool):
+            return self.rng.random() < 0.5
+        if isinstance(proto, (int, float)):
+            return self.number(proto)
+        if isinstance(proto, str):
+            return self.string(proto, extra)
+        if isinstance(proto, tuple):
+            return tuple(self.like(x, extra) for x in proto)
+        if isinstance(proto, list):
+            return [self.like(x) for x in proto]
+        if isinstance(proto, (set, frozenset)):
+            return type(proto)(self.like(x) for x in proto)
+        if isinstance(proto, dict):
+            return {self.like(key): self.like(val) for key, val in proto.items()}
+        return proto
+
+
+def _extra(collisions: int) -> int:
+    """Extra characters for fresh strings after this many collisions: slow (logarithmic) growth,
+    enough to leave a crowded space of short strings without making long ones."""
+    return max(0, collisions // 8).bit_length()
+
+
+def _is_square_matrix(v: Any) -> bool:
+    return (
+        isinstance(v, list)
+        and len(v) >= 2
+        and all(isinstance(r, list) and len(r) == len(v) for r in v)
+        and all(isinstance(x, (int, float)) and not isinstance(x, bool) for r in v for x in r)
+    )
+
+
+def _sorted_kind(v: Sequence[Any]) -> str | None:
+    """'asc' or 'desc' when a sequence of 3+ comparable items is sorted, else None."""
+    if len(v) < 3:
+        return None
+    try:
+        if all(v[i] <= v[i + 1] for i in range(len(v) - 1)):
+            return "asc"
+        if all(v[i] >= v[i + 1] for i in range(len(v) - 1)):
+            return "desc"
+    except TypeError:
+        return None
+    return None
+
+
+def _unique(v: Sequence[Any]) -> bool:
+    try:
+        return len(v) >= 3 and len(set(v)) == len(v)
+    except TypeError:
+        return False
+
+
+def grow(value: Any, k: float, rng: random.Random, *, mode: str = "fresh") -> Any:
+    """`value` grown by about `k` times. Containers and strings get longer; other values stay.
+
+    mode "fresh" draws new elements like the example's (keeping sortedness and uniqueness);
+    mode "tile" repeats the example (keeping its exact duplicates and patterns).
+    """
+    if k <= 1:
+        return value
+    if isinstance(value, str):
+        if len(value) <= 1:
+            return value  # a character argument (a separator, a letter to find)
+        n = min(MAX_LEN, max(len(value) + 1, round(len(value) * k)))
+        if mode == "tile":  # words stay whole: copies are joined by a space when the text has spaces
+            sep = " " if " " in value else ""
+            reps = -(-n // (len(value) + len(sep)))
+            return sep.join([value] * reps) if sep else (value * reps)[:n]
+        alphabet = value
+        letters = {c for c in value if c.isalpha()}
+        if len(letters) < 3 and letters and all(c.isalpha() or c == " " for c in value):
+            # One or two letters ("aaaa") say little about the alphabet: use the whole one, in their case.
+            alphabet = value + (string.ascii_uppercase if value.isupper() else string.ascii_lowercase)
+        return "".join(rng.choice(alphabet) for _ in range(n))
+    if _is_square_matrix(value):
+        side = min(int(math.isqrt(MAX_LEN)), max(len(value) + 1, round(len(value) * math.sqrt(k))))
+        pool = _Pool(value, math.sqrt(k), rng)
+        flat = [x for r in value for x in r]
+        return [[pool.number(rng.choice(flat)) for _ in range(side)] for _ in range(side)]
+    if isinstance(value, (list, tuple, set, frozenset, dict)):
+        if not value:
+            return value
+        n = min(MAX_LEN, max(len(value) + 1, round(len(value) * k)))
+        if isinstance(value, dict):
+            pool = _Pool(value, k, rng)
+            items = list(value.items())
+            out = dict(items)
+            tries = 0
+            while len(out) < n and tries < 8 * n:
+                key, val = rng.choice(items)
+                out.setdefault(pool.like(key, extra=_extra(tries + 1 - len(out))), pool.like(val))
+                tries += 1
+            return out
+        items = list(value)
+        if mode == "tile" and isinstance(value, (list, tuple)):
+            seq = (items * (-(-n // len(items))))[:n]
+            return type(value)(seq)
+        unique = isinstance(value, (set, frozenset)) or _unique(items)
+        pool = _Pool(value, k, rng, min_span=2 * n if unique else 0)  # room for n distinct numbers
+        if unique:
+            seen: set[Any] = set(items)
+            fresh = list(items)
+            tries = 0
+            while len(fresh) < n and tries < 8 * n:
+                x = pool.like(rng.choice(items), extra=_extra(tries + len(items) - len(fresh)))
+                if x not in seen:
+                    seen.add(x)
+                    fresh.append(x)
+                tries += 1
+            rng.shuffle(fresh)
+        else:
+            fresh = [pool.like(rng.choice(items)) for _ in range(n)]
+        order = _sorted_kind(items) if isinstance(value, (list, tuple)) else None
+        if order:
+            fresh.sort(reverse=order == "desc")
+        return type(value)(fresh)
+    return value
+
+
+def _has_collection(call: Call) -> bool:
+    vals = (*call.args, *(v for _, v in call.kwargs))
+    return any(
+        (isinstance(v, str) and len(v) > 1) or (isinstance(v, (list, tuple, set, frozenset, dict)) and len(v) > 0)
+        for v in vals
+    )
+
+
+def _length(v: Any) -> int:
+    if isinstance(v, (str, list, tuple, set, frozenset, dict)) and not (isinstance(v, str) and len(v) <= 1):
+        return len(v)
+    return 0
+
+
+def _fixed_shape(calls: Sequence[Call]) -> set[int | str]:
+    """Argument positions that hold a container of the same length in every example (two or more):
+    a fixed-shape record such as a pair of strings, whose items grow instead of its length."""
+    if len(calls) < 2:
+        return set()
+    keys: set[int | str] = set()
+    first = calls[0]
+    for key in [*range(len(first.args)), *(k for k, _ in first.kwargs)]:
+        vals = [_arg(c, key) for c in calls]
+        if all(isinstance(v, (list, tuple)) for v in vals) and len({len(v) for v in vals}) == 1 and len(vals[0]):
+            keys.add(key)
+    return keys
+
+
+_MISSING = object()
+
+
+def _arg(call: Call, key: int | str) -> Any:
+    if isinstance(key, int):
+        return call.args[key] if key < len(call.args) else _MISSING
+    return dict(call.kwargs).get(key, _MISSING)
+
+
+def scale_call(
+    call: Call,
+    target: int,
+    rng: random.Random,
+    *,
+    mode: str = "fresh",
+    fixed: set[int | str] | frozenset = frozenset(),
+) -> Call:
+    """Grow a call so that its largest collection has about `target` items, the others in proportion.
+
+    Positions in `fixed` keep their length and grow their items. In "fresh" mode, integers between 2
+    and the longest collection's length (a k, a count, an index) grow in proportion too, so they stay
+    in range; "tile" mode keeps them. A call without any collection grows its integers by
+    `(target / 16) ** 2` instead (the first level, 16, is the example itself): integer inputs need
+    far bigger steps than lengths to cost anything.
+    """
+    keys: list[int | str] = [*range(len(call.args)), *(k for k, _ in call.kwargs)]
+    vals = [_arg(call, key) for key in keys]
+    if _has_collection(call):
+
+        def length(key: int | str, v: Any) -> int:
+            if key in fixed:
+                return max((_length(x) for x in v), default=0)
+            return _length(v)
+
+        longest = max(length(key, v) for key, v in zip(keys, vals, strict=True))
+        k = target / max(longest, 1)
+        new = []
+        for key, v in zip(keys, vals, strict=True):
+            if key in fixed:
+                new.append(type(v)(grow(x, k, rng, mode=mode) for x in v))
+            elif _length(v):
+                new.append(grow(v, k, rng, mode=mode))
+            elif mode == "fresh" and type(v) is int and 2 <= v <= longest:
+                new.append(min(round(v * k), round(longest * k)))
+            else:
+                new.append(v)
+    else:
+        k = max(1.0, target / 16) ** 2
+        new = [scale_int(v, k) if isinstance(v, int) and not isinstance(v, bool) else v for v in vals]
+    n = len(call.args)
+    return Call(tuple(new[:n]), tuple((name, v) for (name, _), v in zip(call.kwargs, new[n:], strict=True)))
+
+
+def level_calls(
+    calls: Sequence[Call],
+    target: int,
+    seed: str,
+    *,
+    modes: Sequence[str] = ("fresh", "tile"),
+    max_calls: int = 2,
+) -> list[Call]:
+    """The scaled inputs of one ladder level: the `max_calls` largest examples, each grown to
+    `target` in every mode (duplicates dropped). Seeded by `seed` and the level, so both candidates
+    see the same inputs and a level can be built on its own."""
+    fixed = _fixed_shape(calls)
+    base = sorted(calls, key=lambda c: -c.size())[:max_calls]
+    level: list[Call] = []
+    for i, call in enumerate(base):
+        for mode in modes if _has_collection(call) else ("fresh",):
+            rng = random.Random(f"{seed}:{target}:{i}:{mode}")
+            scaled = scale_call(call, target, rng, mode=mode, fixed=fixed)
+            if scaled not in level:
+                level.append(scaled)
+    return level
+
+
+def ladder(calls: Sequence[Call], targets: Sequence[int], seed: str, **options: Any) -> list[list[Call]]:
+    """`level_calls` for every target size."""
+    return [level_calls(calls, t, seed, **options) for t in targets]

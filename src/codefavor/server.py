@@ -1,0 +1,381 @@
+"""HTTP server: local models and judges for this tool and others (`codefavor serve`).
+
+`create_app(backend=..., judges=...)` builds a FastAPI app with
+- `POST /v1/chat/completions` (OpenAI-compatible; `stream: true` answers one SSE chunk with the
+  whole text) and `GET /v1/models`, backed by a local model. Concurrent chat requests are gathered
+  by one worker into batches (same sampling settings share a `generate` call), so a local HF model
+  serves many clients with padded batches;
+- `POST /v1/judge`: one `{instruction, a, b, criterion}` or `{"items": [...]}` judged by one of the
+  served judges (`"judge": SPEC` picks one; default the first), answering decision, `prob_a` when the
+  judge has one, details and error per item;
+- `GET /health` (open; everything else needs the bearer token when one is configured).
+
+Limits: a request body over `max_body_bytes` gets 413 before any parsing; at most `max_concurrent`
+requests are admitted at once (queued or running) and the next one gets 429 with `Retry-After`, so a
+client backs off instead of piling up. Shutdown is uvicorn's: in-flight requests finish, then the
+batch worker stops and the backend is closed. The CLI refuses a non-loopback address without a token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import ipaddress
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from codefavor.backends import Backend, Generation, Message, Sampling
+from codefavor.judges import Judge, PairItem, Verdict
+from codefavor.prompts import resolve_criterion
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+# -- request bodies ------------------------------------------------------------------------------
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: str
+    content: str | list[dict[str, Any]] | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, list):  # content parts: keep the text ones
+            return "".join(str(p.get("text", "")) for p in self.content if p.get("type") == "text")
+        return self.content or ""
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")  # unknown OpenAI fields (user, logit_bias...) are ignored
+    model: str | None = None
+    messages: list[ChatMessage] = Field(min_length=1)
+    temperature: float = Field(1.0, ge=0.0, le=2.0)
+    top_p: float = Field(1.0, gt=0.0, le=1.0)
+    max_tokens: int | None = Field(None, ge=1)
+    max_completion_tokens: int | None = Field(None, ge=1)
+    stop: str | list[str] | None = None
+    seed: int | None = None
+    n: int = Field(1, ge=1, le=16)
+    stream: bool = False
+
+
+class JudgeItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    instruction: str
+    a: str
+    b: str
+    criterion: str | None = None
+    category: str | None = None
+    id: str = ""
+
+
+class JudgeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    judge: str | None = None
+    items: list[JudgeItem] | None = None
+    instruction: str | None = None
+    a: str | None = None
+    b: str | None = None
+    criterion: str | None = None
+    category: str | None = None
+
+
+# -- body size limit (pure ASGI, so it runs before anything reads the body) ----------------------
+
+
+class BodyLimit:
+    def __init__(self, app: Any, max_bytes: int):
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            return await self._reject(send)
+        chunks, size, more = [], 0, True
+        while more:  # read it all here (chunked bodies have no length to check up front)
+            msg = await receive()
+            if msg["type"] == "http.disconnect":
+                return
+            chunk = msg.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                return await self._reject(send)
+            chunks.append(chunk)
+            more = msg.get("more_body", False)
+        body, replayed = b"".join(chunks), False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _reject(self, send: Any) -> None:
+        payload = json.dumps({"error": {"message": f"request body over {self.max_bytes} bytes"}}).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": payload})
+
+
+# -- batching worker -------------------------------------------------------------------------------
+
+
+class Batcher:
+    """Collects chat requests and runs them through the backend in batches, off the event loop."""
+
+    def __init__(self, backend: Backend, max_batch: int):
+        self.backend, self.max_batch = backend, max_batch
+        self.queue: asyncio.Queue[tuple[list[Message], Sampling, asyncio.Future[Generation]]] = asyncio.Queue()
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.task = asyncio.create_task(self._work())
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+        while not self.queue.empty():
+            _, _, fut = self.queue.get_nowait()
+            if not fut.done():
+                fut.cancel()
+
+    async def submit(self, conv: list[Message], sampling: Sampling) -> Generation:
+        fut: asyncio.Future[Generation] = asyncio.get_running_loop().create_future()
+        await self.queue.put((conv, sampling, fut))
+        return await fut
+
+    async def _work(self) -> None:
+        while True:
+            batch = [await self.queue.get()]
+            await asyncio.sleep(0)  # let requests that arrived together join this batch
+            while len(batch) < self.max_batch and not self.queue.empty():
+                batch.append(self.queue.get_nowait())
+            groups: dict[Sampling, list[tuple[list[Message], asyncio.Future[Generation]]]] = {}
+            for conv, sampling, fut in batch:
+                if not fut.cancelled():
+                    groups.setdefault(sampling, []).append((conv, fut))
+            for sampling, members in groups.items():
+                try:
+                    gens = await run_in_threadpool(self.backend.generate, [c for c, _ in members], sampling)
+                except Exception as e:  # a bug in the backend must not kill the worker
+                    gens = [Generation(error=f"{type(e).__name__}: {e}") for _ in members]
+                for (_, fut), gen in zip(members, gens, strict=True):
+                    if not fut.done():
+                        fut.set_result(gen)
+
+
+# -- the app ---------------------------------------------------------------------------------------
+
+
+def _verdict_json(v: Verdict, with_raw: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "decision": v.decision,
+        "prob_a": v.prob_a,
+        "signal": v.signal,
+        "details": v.details,
+        "error": v.error,
+        "latency_s": v.latency_s,
+        "usage": v.usage,
+    }
+    if with_raw:
+        out["raw_output"] = v.raw_output
+    return out
+
+
+def create_app(
+    *,
+    backend: Backend | None = None,
+    model_name: str | None = None,
+    judges: dict[str, Judge] | Sequence[Judge] | None = None,
+    token: str | None = None,
+    max_body_bytes: int = 4 << 20,
+    max_concurrent: int = 64,
+    max_batch: int = 8,
+    max_items: int = 256,
+    default_max_tokens: int = 512,
+    max_tokens_cap: int | None = None,
+) -> Any:
+    """The server app. `backend` serves /v1/chat/completions; `judges` (spec -> judge) serve /v1/judge."""
+    if judges is not None and not isinstance(judges, dict):
+        judges = {j.spec: j for j in judges}
+    judges = dict(judges or {})
+    name = model_name or (getattr(backend, "model_name", None) or getattr(backend, "spec", "model") if backend else "")
+    state: dict[str, Any] = {"busy": 0, "batcher": None}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if backend is not None:
+            state["batcher"] = Batcher(backend, max_batch)
+            state["batcher"].start()
+        try:
+            yield
+        finally:
+            if state["batcher"] is not None:
+                await state["batcher"].stop()
+            for obj in [backend, *[getattr(j, "backend", None) for j in judges.values()]]:
+                close = getattr(obj, "close", None)
+                if callable(close):
+                    await run_in_threadpool(close)
+
+    app = FastAPI(title="codefavor", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+
+    async def authorize(request: Request) -> None:
+        if not token:
+            return
+        got = request.headers.get("authorization", "")
+        scheme, _, value = got.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode(), token.encode()):
+            raise HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
+
+    @contextlib.asynccontextmanager
+    async def admitted() -> AsyncIterator[None]:
+        if state["busy"] >= max_concurrent:
+            raise HTTPException(
+                429, f"server busy ({max_concurrent} requests in progress)", headers={"Retry-After": "1"}
+            )
+        state["busy"] += 1
+        try:
+            yield
+        finally:
+            state["busy"] -= 1
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse({"error": {"message": exc.detail, "code": exc.status_code}}, exc.status_code, exc.headers)
+
+    @app.get("/health")
+    async def health() -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "model": name or None,
+            "judges": list(judges),
+            "busy": state["busy"],
+            "max_concurrent": max_concurrent,
+        }
+
+    @app.get("/v1/models", dependencies=[Depends(authorize)])
+    async def models() -> dict[str, Any]:
+        data = [{"id": name, "object": "model", "created": 0, "owned_by": "codefavor"}] if backend else []
+        return {"object": "list", "data": data}
+
+    @app.post("/v1/chat/completions", dependencies=[Depends(authorize)])
+    async def chat(req: ChatRequest) -> Any:
+        if backend is None:
+            raise HTTPException(404, "this server has no model; start it with --model")
+        max_tokens = req.max_completion_tokens or req.max_tokens or default_max_tokens
+        if max_tokens_cap is not None:
+            max_tokens = min(max_tokens, max_tokens_cap)
+        stop = (req.stop,) if isinstance(req.stop, str) else tuple(req.stop or ())
+        sampling = Sampling(
+            temperature=req.temperature, top_p=req.top_p, max_tokens=max_tokens, stop=stop, seed=req.seed, n=req.n
+        )
+        conv = [{"role": m.role, "content": m.text()} for m in req.messages]
+        async with admitted():
+            gen = await state["batcher"].submit(conv, sampling)
+        if gen.error is not None:
+            status = 400 if "exceeds the model's context" in gen.error else 500
+            raise HTTPException(status, gen.error)
+        finish = "length" if gen.completion_tokens >= max_tokens * len(gen.texts) else "stop"
+        cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
+        usage = {**gen.usage, "total_tokens": gen.prompt_tokens + gen.completion_tokens}
+        if req.stream:
+            return StreamingResponse(_sse(cid, created, name, gen.texts, finish), media_type="text/event-stream")
+        return {
+            "id": cid,
+            "object": "chat.completion",
+            "created": created,
+            "model": name,
+            "choices": [
+                {"index": i, "message": {"role": "assistant", "content": t}, "finish_reason": finish}
+                for i, t in enumerate(gen.texts)
+            ],
+            "usage": usage,
+        }
+
+    @app.post("/v1/judge", dependencies=[Depends(authorize)])
+    async def judge(req: JudgeRequest) -> dict[str, Any]:
+        if not judges:
+            raise HTTPException(404, "this server has no judge; start it with --judge SPEC")
+        spec = req.judge or next(iter(judges))
+        if spec not in judges:
+            raise HTTPException(404, f"judge {spec!r} is not served here; served: {list(judges)}")
+        if req.items is not None:
+            items = req.items
+        elif req.instruction is not None and req.a is not None and req.b is not None:
+            items = [
+                JudgeItem(
+                    instruction=req.instruction, a=req.a, b=req.b, criterion=req.criterion, category=req.category
+                )
+            ]
+        else:
+            raise HTTPException(422, "give either 'items' or 'instruction', 'a' and 'b'")
+        if not 1 <= len(items) <= max_items:
+            raise HTTPException(422, f"between 1 and {max_items} items per request")
+        pairs = [
+            PairItem(
+                instruction=it.instruction,
+                a=it.a,
+                b=it.b,
+                criterion=resolve_criterion(it.criterion, it.category),
+                category=it.category,
+                id=it.id,
+            )
+            for it in items
+        ]
+        async with admitted():
+            verdicts = await run_in_threadpool(judges[spec].judge, pairs)
+        results = [_verdict_json(v, with_raw=True) for v in verdicts]
+        if req.items is None:
+            return {"judge": spec, **results[0]}
+        return {"judge": spec, "results": results}
+
+    return app
+
+
+async def _sse(cid: str, created: int, model: str, texts: list[str], finish: str) -> AsyncIterator[str]:
+    """OpenAI's streaming format, one content chunk per choice (the backend is not token-streaming)."""
+
+    def chunk(delta: dict[str, Any], i: int, reason: str | None) -> str:
+        body = {
+            "id": cid,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "choices": [{"index": i, "delta": delta, "finish_reason": reason}],
+        }
+        return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+    for i, text in enumerate(texts):
+        yield chunk({"role": "assistant", "content": ""}, i, None)
+        yield chunk({"content": text}, i, None)
+        yield chunk({}, i, finish)
+    yield "data: [DONE]\n\n"

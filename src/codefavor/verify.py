@@ -1,0 +1,208 @@
+"""Evidence-checked synthetic data: annotate preference pairs with evidence, drop those it contradicts.
+
+For every `PreferencePair` we gather what can be verified without a model: the instruction's
+examples run on both codes in the sandbox (how many each passes, whether each loads and defines the
+entry point), the security findings of each code (Bandit, or line patterns for code it cannot
+parse), and, when the criterion is about efficiency, which code is measurably faster on scaled-up
+examples. A pair is removed when its evidence contradicts the label:
+- `examples`: the chosen code passes fewer of the instruction's examples than the rejected one;
+- `loads`: the chosen code does not load (or lacks the entry point) while the rejected one does;
+- `security`: the chosen code has a security finding the rejected one lacks and scores worse
+  overall (counting medium and high severity; low too when the criterion is security);
+- `efficiency`: the criterion is efficiency and the rejected code is clearly faster.
+Kept pairs go to the output with the evidence under `meta["evidence"]`; removed ones go to a second
+file with the rules they broke. Both are appended as each batch finishes, and a rerun skips the ids
+already in either file, so an interrupted run resumes without redoing or duplicating work.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from codefavor.errors import CodefavorError
+from codefavor.records import JsonlAppender, PreferencePair, ReadStats, done_ids, read_records
+
+RULES: tuple[str, ...] = ("examples", "loads", "security", "efficiency")
+SERIOUS = {"MEDIUM", "HIGH"}
+SECURITY_MARGIN = 0.25  # the same margin the security evidence uses to call a difference clear
+
+
+@dataclass
+class VerifyStats:
+    read: int = 0
+    already_done: int = 0
+    kept: int = 0
+    removed: int = 0
+    by_rule: Counter[str] = field(default_factory=Counter)  # a pair can break several rules
+    bad_lines: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "read": self.read,
+            "already_done": self.already_done,
+            "checked": self.kept + self.removed,
+            "kept": self.kept,
+            "removed": self.removed,
+            "removed_by_rule": {r: self.by_rule.get(r, 0) for r in RULES},
+            "bad_lines": self.bad_lines,
+        }
+
+
+def removed_path_for(output: Path) -> Path:
+    """Where the removed pairs go by default: beside the output, `NAME.removed.jsonl`."""
+    name = output.name.removesuffix(".gz").removesuffix(".jsonl")
+    return output.with_name(name + ".removed.jsonl")
+
+
+def _category(pair: PreferencePair) -> str:
+    from codefavor.judges import PairItem
+    from codefavor.judges.evidence import infer_category
+
+    return infer_category(PairItem(pair.instruction, pair.chosen, pair.rejected, pair.criterion))
+
+
+def _load_problem(run: Any, entry: str | None) -> str | None:
+    if run.load_error:
+        return run.load_error
+    if entry and run.defined and entry not in run.defined:
+        return f"no function {entry!r}"
+    return None
+
+
+def _relevant(found: list[Any], category: str) -> list[Any]:
+    return [f for f in found if category == "security" or f.severity in SERIOUS]
+
+
+def gather_evidence(
+    pairs: Sequence[PreferencePair],
+    sandbox: Any,
+    *,
+    efficiency: Callable[[str, str, str], Any] | None = None,
+) -> list[dict[str, Any]]:
+    """The evidence for each pair (plain JSON), with `contradicts`: the rules it breaks.
+
+    `efficiency(instruction, chosen, rejected)` returns an `EfficiencyEvidence` (A = chosen); by
+    default `compare_efficiency` measured in the same sandbox.
+    """
+    from codefavor.evidence.examples import extract_checks
+    from codefavor.evidence.security import fallback_findings, findings, score
+
+    if efficiency is None:
+        from codefavor.evidence.efficiency import compare_efficiency, sandbox_runner
+
+        runner = sandbox_runner(sandbox)
+
+        def efficiency(ins: str, a: str, b: str) -> Any:
+            return compare_efficiency(ins, a, b, runner=runner)
+
+    extractions = {ins: extract_checks(ins) for ins in {p.instruction for p in pairs}}
+    jobs = {
+        (p.instruction, code): (code, extractions[p.instruction].checks)
+        for p in pairs
+        for code in (p.chosen, p.rejected)
+    }
+    keys = list(jobs)
+    runs = dict(zip(keys, sandbox.run_many([jobs[k] for k in keys]), strict=True))  # one concurrent batch
+    out = []
+    for p in pairs:
+        ex = extractions[p.instruction]
+        category = _category(p)
+        rc, rr = runs[(p.instruction, p.chosen)], runs[(p.instruction, p.rejected)]
+        ev: dict[str, Any] = {"category": category, "entry": ex.entry}
+        broken: list[str] = []
+        if ex.checks:
+            ev["examples"] = {
+                "checks": len(ex.checks),
+                "chosen_passed": rc.n_passed,
+                "rejected_passed": rr.n_passed,
+                "chosen_failed": [c.name for c in rc.checks if not c.passed][:10],
+                "rejected_failed": [c.name for c in rr.checks if not c.passed][:10],
+            }
+            if rc.n_passed < rr.n_passed:
+                broken.append("examples")
+        lc, lr = _load_problem(rc, ex.entry), _load_problem(rr, ex.entry)
+        ev["loads"] = {"chosen": lc, "rejected": lr}
+        if lc is not None and lr is None:
+            broken.append("loads")
+        (fc, sc), (fr, sr) = findings(p.chosen), findings(p.rejected)
+        if sc != sr:  # like with like: when one side needs the line patterns, both get them
+            fc, fr, sc = fallback_findings(p.chosen), fallback_findings(p.rejected), "fallback"
+        ev["security"] = {
+            "analyzer": sc,
+            "chosen": sorted({f"{f.rule}:{f.severity}" for f in fc}),
+            "rejected": sorted({f"{f.rule}:{f.severity}" for f in fr}),
+        }
+        # A finding the rejected code lacks counts only when it also leaves the chosen code worse
+        # overall: a safe call often draws a milder finding of its own (B603 for B602's fix).
+        rc_, rr_ = _relevant(fc, category), _relevant(fr, category)
+        if {f.rule for f in rc_} - {f.rule for f in fr} and score(rc_) > score(rr_) + SECURITY_MARGIN:
+            broken.append("security")
+        if category == "efficiency":
+            e = efficiency(p.instruction, p.chosen, p.rejected)
+            faster = {"A": "chosen", "B": "rejected"}.get(e.decision)
+            ev["efficiency"] = {"faster": faster, "reason": e.reason, "ratio_rejected_over_chosen": e.ratio}
+            if faster == "rejected":
+                broken.append("efficiency")
+        ev["contradicts"] = broken
+        out.append(ev)
+    return out
+
+
+def verify_pairs(
+    input_path: str | Path,
+    output: str | Path,
+    *,
+    removed: str | Path | None = None,
+    sandbox: Any = None,
+    batch_size: int = 32,
+    skip_bad: bool = False,
+    efficiency: Callable[[str, str, str], Any] | None = None,
+    on_start: Callable[[int, int], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> VerifyStats:
+    """Annotate and filter the pairs of `input_path` (see the module docstring); resumable.
+
+    Returns the counts of this call (pairs already in either output file count as `already_done`).
+    """
+    from codefavor.evidence.sandbox import SandboxError, default_sandbox
+
+    output = Path(output)
+    removed_path = Path(removed) if removed else removed_path_for(output)
+    done = done_ids(output) | done_ids(removed_path)
+    stats = VerifyStats()
+    read_stats = ReadStats()
+    todo: list[PreferencePair] = []
+    for pair in read_records(input_path, PreferencePair, skip_bad=skip_bad, stats=read_stats):
+        stats.read += 1
+        if pair.id in done:
+            stats.already_done += 1
+            continue
+        done.add(pair.id)  # a duplicate line later in the input is checked once
+        todo.append(pair)
+    stats.bad_lines = read_stats.bad
+    if on_start:
+        on_start(stats.read, stats.already_done)
+    sb = sandbox or default_sandbox()
+    with JsonlAppender(output) as keep, JsonlAppender(removed_path) as drop:
+        for start in range(0, len(todo), batch_size):
+            chunk = todo[start : start + batch_size]
+            try:
+                evidence = gather_evidence(chunk, sb, efficiency=efficiency)
+            except SandboxError as e:  # never run candidates uncontained; what is written so far stays
+                raise CodefavorError(f"verify runs candidate code and needs the sandbox: {e}") from None
+            for pair, ev in zip(chunk, evidence, strict=True):
+                annotated = pair.model_copy(update={"meta": {**pair.meta, "evidence": ev}})
+                if ev["contradicts"]:
+                    drop.write(annotated)
+                    stats.removed += 1
+                    stats.by_rule.update(ev["contradicts"])
+                else:
+                    keep.write(annotated)
+                    stats.kept += 1
+            if progress:
+                progress(len(chunk))
+    return stats

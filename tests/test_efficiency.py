@@ -1,0 +1,170 @@
+"""Efficiency evidence: clear complexity gaps decide, equal code stays undecided, and the decision rule
+reads harness results correctly (timeouts, disagreements, noisy rounds)."""
+
+from __future__ import annotations
+
+import pytest
+
+from codefavor.evidence.efficiency import EfficiencyConfig, decide, run_harness
+from codefavor.evidence.efficiency import compare_efficiency as _compare
+
+INSTRUCTION = '''Write a function that says whether a list holds a duplicate.
+```
+def has_dup(xs):
+    """
+    >>> has_dup([1, 2, 3, 4, 5, 6, 7, 8, 9])
+    False
+    >>> has_dup([4, 1, 4])
+    True
+    """
+```
+'''
+QUADRATIC = """
+def has_dup(xs):
+    for i in range(len(xs)):
+        for j in range(i + 1, len(xs)):
+            if xs[i] == xs[j]:
+                return True
+    return False
+"""
+LINEAR = """
+def has_dup(xs):
+    return len(set(xs)) != len(xs)
+"""
+LINEAR_TOO = """
+def has_dup(items):
+    seen = set()
+    for x in items:
+        if x in seen:
+            return True
+        seen.add(x)
+    return False
+"""
+WRONG = """
+def has_dup(xs):
+    return False
+"""
+
+# Quick settings for tests: a small ladder and small budgets.
+FAST = EfficiencyConfig(targets=(16, 128, 1024, 4096), level_budget=0.02, call_limit=0.5, total_budget=2.0)
+
+
+def compare_efficiency(instruction, a, b, config=FAST):
+    """Our own test code needs no containment: the plain limited interpreter keeps these tests
+    independent of the sandbox (one test below covers the sandbox runner)."""
+    return _compare(instruction, a, b, config, runner=run_harness)
+
+
+def test_quadratic_loses_to_linear_in_both_orders():
+    ab = compare_efficiency(INSTRUCTION, QUADRATIC, LINEAR)
+    ba = compare_efficiency(INSTRUCTION, LINEAR, QUADRATIC)
+    assert (ab.decision, ba.decision) == ("B", "A"), (ab, ba)
+    assert ab.reason in ("cpu-time", "timeout") and ab.entry == "has_dup"
+    if ab.reason == "cpu-time":
+        assert ab.ratio is not None and ab.ratio < 1 / FAST.threshold
+
+
+def test_identical_code_is_undecided():
+    ev = compare_efficiency(INSTRUCTION, LINEAR, LINEAR)
+    assert ev.decision == "undecided" and ev.reason == "no-gap", ev
+
+
+def test_wrong_answers_are_set_aside_not_timed():
+    ev = compare_efficiency(INSTRUCTION, WRONG, LINEAR_TOO)
+    # The unique-element inputs agree (False), the tiled ones with duplicates do not: only the first count.
+    assert ev.dropped.get("disagree", 0) > 0
+
+
+def test_no_entry_or_examples():
+    assert compare_efficiency(INSTRUCTION, "def other(x): pass", LINEAR).reason == "no-entry"
+    plain = "Write has_dup(xs).\n```\ndef has_dup(xs):\n    pass\n```"
+    assert compare_efficiency(plain, LINEAR, LINEAR_TOO).reason == "no-examples"
+
+
+def test_harness_reports_timeouts_errors_and_unstable_results():
+    job = {
+        "codes": [
+            "def f(n):\n    while True:\n        pass\n",
+            "import random\ndef f(n):\n    return random.random()\n",
+            "def f(n):\n    return 1 // 0\n",
+            "def f(n):\n    return (i for i in range(n))\n",
+            "def f(:\n",
+        ],
+        "entry": "f",
+        "inputs": ["f(10)"],
+        "call_limit": 0.2,
+    }
+    res = run_harness({**job, "codes": job["codes"][:4]}, 20)
+    statuses = [r["status"] for r in res["inputs"][0]["runs"]]
+    # The rounds stop at the first failure, so the random one ran once and looked stable then.
+    assert statuses == ["timeout", "ok", "error", "ok"], res
+    assert res["inputs"][0]["runs"][2]["out"] == "ZeroDivisionError"
+    res = run_harness({**job, "codes": job["codes"][1:2]}, 20)
+    assert res["inputs"][0]["runs"][0]["status"] == "unstable"  # another answer on a repeat
+    assert run_harness(job, 20)["setup_errors"][-1] == "SyntaxError"
+
+
+def _level(*inputs):
+    return {"inputs": [{"runs": [a, b]} for a, b in inputs], "setup_errors": [None, None]}
+
+
+def ok(times, out="x"):
+    return {"status": "ok", "times": list(times), "out": out}
+
+
+CFG = EfficiencyConfig()
+
+
+@pytest.mark.parametrize(
+    "levels, expected",
+    [
+        # A clear gap in every round at the top level decides, whatever the lower levels said.
+        ([_level((ok([1e-4] * 3), ok([1e-4] * 3))), _level((ok([0.01] * 3), ok([0.03] * 3)))], ("A", "cpu-time")),
+        ([_level((ok([0.05, 0.05, 0.05]), ok([0.01, 0.011, 0.012])))], ("B", "cpu-time")),
+        # A ratio above the threshold that does not hold in every round is noise.
+        ([_level((ok([0.01, 0.02, 0.01]), ok([0.03, 0.015, 0.03])))], ("undecided", "no-gap")),
+        ([_level((ok([0.010] * 3), ok([0.011] * 3)))], ("undecided", "no-gap")),
+        # A timeout against a quick finish decides; against a near-limit finish it does not.
+        ([_level(({"status": "timeout", "times": [], "out": None}, ok([0.01])))], ("B", "timeout")),
+        ([_level(({"status": "timeout", "times": [], "out": None}, ok([0.9])))], ("undecided", "nothing-measured")),
+        # Disagreeing outputs are set aside; so are levels too quick to measure.
+        ([_level((ok([0.01] * 3, "x"), ok([0.05] * 3, "y")))], ("undecided", "disagree")),
+        ([_level((ok([1e-6] * 3), ok([5e-6] * 3)))], ("undecided", "nothing-measured")),
+    ],
+)
+def test_decide_table(levels, expected):
+    ev = decide({"levels": levels, "stopped": "done"}, CFG)
+    assert (ev.decision, ev.reason) == expected, ev
+
+
+def test_decide_errors():
+    assert decide({"error": "wall-timeout"}, CFG).reason == "harness-error"
+    assert decide({"levels": [], "stopped": "setup"}, CFG).reason == "does-not-compile"
+
+
+def test_sandbox_runner_decides_the_same():
+    from codefavor.evidence.efficiency import sandbox_runner
+    from codefavor.evidence.sandbox import Sandbox, SandboxError
+
+    try:
+        with Sandbox(workers=1) as sb:
+            ev = _compare(INSTRUCTION, QUADRATIC, LINEAR, FAST, runner=sandbox_runner(sb))
+    except SandboxError as e:
+        pytest.skip(str(e))
+    assert ev.decision == "B", ev
+
+
+def test_judge_hook_without_a_sandbox_is_silent(monkeypatch):
+    import codefavor.evidence.sandbox as sandbox_mod
+    from codefavor.evidence.efficiency import efficiency_evidence
+    from codefavor.judges import PairItem
+
+    def no_sandbox():
+        raise sandbox_mod.SandboxError("no namespaces here")
+
+    monkeypatch.setattr(sandbox_mod, "default_sandbox", no_sandbox)
+    items = [PairItem(INSTRUCTION, QUADRATIC, LINEAR, "efficiency", "efficiency")] * 2
+    evs = efficiency_evidence(items, {})
+    assert [(e.decision, e.reason, e.signal, e.confidence) for e in evs] == [
+        ("undecided", "no-sandbox", "timing", 0.5)
+    ] * 2

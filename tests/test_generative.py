@@ -1,0 +1,117 @@
+"""The generative judge over scripted and real backends, and inside the benchmark runner."""
+
+from __future__ import annotations
+
+import pytest
+
+from codefavor.backends import Generation, Sampling
+from codefavor.backends.fake import FakeBackend
+from codefavor.benchmark.report import summarize
+from codefavor.benchmark.runner import Protocol, run_bench
+from codefavor.judges import PairItem, load_judge
+from codefavor.judges.generative import GenerativeJudge
+from codefavor.prompts import CRITERIA, judge_messages
+from codefavor.records import BenchTask
+
+ITEM = PairItem("Reverse a list.", "def r(x): return x[::-1]", "def r(x): x.reverse()", CRITERIA["correctness"])
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("CODEFAVOR_CACHE", str(tmp_path / "cache.sqlite"))
+
+
+def test_prompt_is_the_shared_judge_prompt():
+    fake = FakeBackend(replies=["Fine.\nVERDICT: Candidate A is better."])
+    judge = GenerativeJudge("fake:x", backend=fake)
+    (v,) = judge.judge([ITEM])
+    assert fake.calls == [judge_messages(ITEM.instruction, ITEM.a, ITEM.b, ITEM.criterion, "generative")]
+    assert (v.decision, v.signal, v.prob_a) == ("A", "model", None)
+    assert v.raw_output == "Fine.\nVERDICT: Candidate A is better."
+    assert v.details == {"statement": "A is better", "cached": False} and v.usage and v.error is None
+
+
+def test_category_name_as_criterion_is_expanded():
+    fake = FakeBackend(fn=lambda m: "VERDICT: Candidate B is better.")
+    GenerativeJudge("fake:x", backend=fake).judge([PairItem("i", "a", "b", "security")])
+    assert CRITERIA["security"] in fake.calls[0][0]["content"]
+
+
+class FailingBackend:
+    """Answers odd items, fails even ones, like a backend that ran out of retries."""
+
+    spec = "fake:failing"
+    batch_size = 7
+
+    def generate(self, conversations, sampling: Sampling) -> list[Generation]:
+        return [
+            Generation(texts=["VERDICT: Candidate B is better."], completion_tokens=5, latency_s=0.1)
+            if i % 2
+            else Generation(error="HTTP 503: overloaded (gave up after 6 attempts)", latency_s=2.0)
+            for i in range(len(conversations))
+        ]
+
+
+def test_failed_generation_is_undecided_with_reason():
+    judge = GenerativeJudge("fake:failing", backend=FailingBackend())
+    assert judge.batch_size == 7
+    vs = judge.judge([ITEM] * 4)
+    assert [v.decision for v in vs] == ["undecided", "B", "undecided", "B"]
+    assert vs[0].error == "HTTP 503: overloaded (gave up after 6 attempts)" and vs[0].raw_output is None
+    assert vs[1].error is None
+
+
+def test_load_judge_specs(tiny_model_dir):
+    j = load_judge("gen:fake:const=VERDICT: Candidate A is better.")
+    assert j.spec == "gen:fake:const=VERDICT: Candidate A is better." and j.judge([ITEM])[0].decision == "A"
+    h = load_judge(f"hf-gen:{tiny_model_dir}", cache=False, max_tokens=4)
+    assert h.spec == f"hf-gen:{tiny_model_dir}"
+    (v,) = h.judge([ITEM])
+    assert v.decision in ("A", "B", "undecided") and v.error is None and v.usage["completion_tokens"] <= 4
+
+
+def _tasks() -> list[BenchTask]:
+    return [
+        BenchTask(
+            task_id=f"t{i}",
+            instruction=f"task {i}",
+            choices=(f"good_{i} = 1", f"bad_{i} = 2"),
+            gt_choice=0,
+            category=cat,
+        )
+        for i, cat in enumerate(["correctness", "efficiency", "security", "human-preference"] * 2)
+    ]
+
+
+def test_runner_with_both_orders_counts_failures(tmp_path):
+    # The fake model always prefers whichever code contains "good": right in both orders, except that
+    # every third call fails outright.
+    calls = {"n": 0}
+
+    class Picky:
+        spec = "fake:picky"
+        batch_size = 5
+
+        def generate(self, conversations, sampling):
+            out = []
+            for conv in conversations:
+                calls["n"] += 1
+                if calls["n"] % 3 == 0:
+                    out.append(Generation(error="timed out after 300s (gave up after 6 attempts)"))
+                    continue
+                text = conv[0]["content"]
+                a_first = text.index("good_") < text.index("bad_")
+                out.append(Generation(texts=[f"VERDICT: Candidate {'A' if a_first else 'B'} is better."]))
+            return out
+
+    judge = GenerativeJudge("fake:picky", backend=Picky())
+    tasks = _tasks()
+    js = run_bench(judge, tasks, tmp_path / "run", protocol=Protocol(both_orders=True))
+    assert len(js) == 2 * len(tasks)
+    failed = [j for j in js if j.error]
+    assert len(failed) == calls["n"] // 3 and all(j.decision == "undecided" for j in failed)
+    summary = summarize(tasks, js)
+    assert sum(c["failed"] for c in summary["categories"].values()) == len(failed)
+    right = len(js) - len(failed)
+    total_acc = sum(c["correct"] for c in summary["categories"].values())
+    assert total_acc == right  # every answered judgment picked the good code, in both orders

@@ -1,0 +1,166 @@
+"""Example-call extraction and type-aware input scaling for efficiency evidence (pure code)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from codefavor.evidence.scaling import (
+    Call,
+    _is_prime,
+    calls_under_other_name,
+    entry_point,
+    example_calls,
+    grow,
+    ladder,
+    level_calls,
+    scale_call,
+    scale_int,
+)
+
+DOCTEST = '''
+def spread(xs: list, gap: float) -> bool:
+    """ Whether two numbers are closer than gap.
+    >>> spread([1.0, 2.0, 3.0], 0.5)
+    False
+    >>> spread([1.0, 2.8,
+    ...         3.0], 0.3)
+    True
+    """
+'''
+
+ASSERTS = '''
+"""
+Write a function to remove a character.
+assert drop_char("hello", "l") == "heo"
+assert drop_char("hello", "l") == "heo"
+assert  drop_char( 'banana' ,'a')=='bnn'
+"""
+'''
+
+PROSE = """
+def pick(arr, k):
+    Example 1:
+        Input: arr = [-3, -4, 5], k = 3
+        Output: [-4, -3, 5]
+    For example: pick([1, 2], 1) ➞ [2]
+    other(5) returns 6; pick(some_var, 2) is not literal
+"""
+
+
+@pytest.mark.parametrize(
+    "text, name, expected",
+    [
+        (DOCTEST, "spread", [Call(([1.0, 2.0, 3.0], 0.5)), Call(([1.0, 2.8, 3.0], 0.3))]),
+        (ASSERTS, "drop_char", [Call(("hello", "l")), Call(("banana", "a"))]),
+        (PROSE, "pick", [Call(([1, 2], 1)), Call((), (("arr", [-3, -4, 5]), ("k", 3)))]),
+        (PROSE, "other", [Call((5,))]),
+        ("def f(x):\n    return f(x - 1)\n", "f", []),  # a signature and a non-literal call
+        ("f(')(', [1, 2]) == 'x'", "f", [Call((")(", [1, 2]))]),  # parentheses inside strings
+        ("f([1, 2", "f", []),  # unbalanced: ignored, never raises
+    ],
+)
+def test_example_calls(text, name, expected):
+    assert example_calls(text, name) == expected
+
+
+def test_entry_point_prefers_the_called_function_both_define():
+    a = "def helper(x):\n    return x\ndef drop_char(s, c):\n    return s.replace(c, '')\n"
+    b = "def drop_char(s, c):\n    return ''.join(x for x in s if x != c)\n"
+    assert entry_point(ASSERTS, [a, b]) == "drop_char"
+    assert entry_point(ASSERTS, [a, "def other(): pass"]) is None
+    assert entry_point("def g(x):\n    '''no examples'''", ["def g(x): pass", "def g(y): pass"]) == "g"
+    assert entry_point(ASSERTS, ["def drop_char(:", b]) is None  # does not parse
+
+
+@pytest.mark.parametrize(
+    "value, k, check",
+    [
+        (10, 100, lambda v: v == 1000),
+        (15, 100, lambda v: v % 2 == 1 and v >= 1500 and not _is_prime(v)),  # odd composite stays so
+        (101, 100, lambda v: _is_prime(v) and 10100 <= v < 10200),  # a prime stays prime
+        (2048, 10, lambda v: v & (v - 1) == 0 and v >= 16384),  # a power of two stays one
+        (-40, 10, lambda v: v == -400),
+        (1, 1000, lambda v: v == 1),  # 0/1 are flags or base cases, not sizes
+        (True, 1000, lambda v: v is True),
+        (999_999, 10**9, lambda v: v <= 10**12),  # capped
+    ],
+)
+def test_scale_int(value, k, check):
+    assert check(scale_int(value, k))
+
+
+def test_grow_lists_keep_type_range_order_and_uniqueness():
+    rng = random.Random(0)
+    ints = grow([3, 1, 2, 2, 5], 100, rng)
+    assert len(ints) == 500 and all(isinstance(x, int) for x in ints)
+    assert min(ints) >= 1 and max(ints) <= 1 + 4 * 100  # range widened in proportion, sign kept
+    asc = grow([1, 4, 9, 16], 50, rng)
+    assert asc == sorted(asc) and len(asc) == 200 and len(set(asc)) == 200  # sorted unique stays so
+    desc = grow((9.5, 7.0, 2.25), 10, rng)
+    assert isinstance(desc, tuple) and list(desc) == sorted(desc, reverse=True)
+    mixed = grow([-5, 3, -1], 10, rng)
+    assert any(x < 0 for x in mixed) and any(x > 0 for x in mixed)
+    recs = grow([("ann", 3), ("bob", 40)], 20, rng)
+    assert len(recs) == 40 and all(
+        isinstance(r, tuple) and isinstance(r[0], str) and isinstance(r[1], int) for r in recs
+    )
+    nested = grow([[1, 2, 3], [4, 5]], 10, rng)
+    assert len(nested) == 20 and {len(r) for r in nested} <= {2, 3}  # inner rows keep their length
+    tiled = grow([1, 2, 3], 4, rng, mode="tile")
+    assert tiled == [1, 2, 3] * 4
+
+
+def test_grow_strings_sets_dicts_and_matrices():
+    rng = random.Random(1)
+    s = grow("abcab", 20, rng)
+    assert len(s) == 100 and set(s) <= set("abc")
+    words = grow("hello big world", 10, rng, mode="tile")
+    assert words.startswith("hello big world hello") and len(words) >= 150
+    assert grow("x", 100, rng) == "x"  # a character argument stays
+    st = grow({1, 2, 3}, 10, rng)
+    assert isinstance(st, set) and len(st) == 30
+    d = grow({"a": 1, "bb": 2}, 10, rng)
+    assert isinstance(d, dict) and len(d) == 20 and all(isinstance(v, int) for v in d.values())
+    m = grow([[1, 2], [3, 4]], 16, rng)  # a square matrix grows in both dimensions
+    assert len(m) == 8 and all(len(r) == 8 for r in m)
+    assert grow([], 10, rng) == [] and grow(None, 10, rng) is None and grow(2.5, 10, rng) == 2.5
+
+
+def test_scale_call_grows_collections_and_keeps_the_call_meaningful():
+    rng = random.Random(2)
+    call = Call(([5, 1, 4, 2], "abc", 3, 99), (("sep", ","),))
+    big = scale_call(call, 400, rng)
+    assert len(big.args[0]) == 400 and len(big.args[1]) == 300  # the longest reaches the target
+    assert big.args[2] == 300  # a k within the length grows in proportion ("fresh" mode)...
+    assert big.args[3] == 99 and big.kwargs == (("sep", ","),)  # ...a bigger value and a separator stay
+    tiled = scale_call(call, 400, rng, mode="tile")
+    assert tiled.args[0] == [5, 1, 4, 2] * 100 and tiled.args[2] == 3  # tiling keeps every scalar
+    only_ints = scale_call(Call((20, 7)), 160, rng)  # no collection: integers grow by (160 / 16) ** 2
+    assert only_ints.args[0] == 2000 and _is_prime(only_ints.args[1]) and only_ints.args[1] >= 700
+    pairs = [Call((["()(", ")"],)), Call(([")", ")"],))]  # always two strings: a fixed-shape pair
+    grown = scale_call(pairs[0], 300, rng, fixed={0})
+    assert len(grown.args[0]) == 2 and len(grown.args[0][0]) == 300 and set(grown.args[0][0]) <= set("()")
+    assert level_calls(pairs, 300, "s")[0].args[0][0] != "()("  # level_calls finds the fixed shape itself
+    assert all(len(c.args[0]) == 2 for c in level_calls(pairs, 300, "s"))
+
+
+def test_examples_under_another_name_and_tiny_alphabets():
+    text = 'def sorted_list_sum(lst):\n    assert list_sort(["aa", "a", "aaa"]) => ["aa"]\n    print(len(x))'
+    code = "def sorted_list_sum(lst):\n    return lst\n"
+    assert calls_under_other_name(text, code, "sorted_list_sum") == [Call((["aa", "a", "aaa"],))]
+    assert calls_under_other_name(text, "def sorted_list_sum(a, b): pass", "sorted_list_sum") == []
+    words = grow(["aa", "a", "aaa"], 1000, random.Random(3))  # unique strings over "a" alone: letters widen
+    assert len(set(words)) == 3000 and max(map(len, words)) < 12
+    assert len(set(grow("aaaa", 100, random.Random(3)))) > 10
+
+
+def test_ladder_is_seeded_and_grows():
+    calls = [Call(([1, 2, 3],)), Call(([4, 5, 6, 7, 8],)), Call(([9],))]
+    one = ladder(calls, (16, 256), "seed")
+    assert one == ladder(calls, (16, 256), "seed") != ladder(calls, (16, 256), "other")
+    assert [len(level) for level in one] == [4, 4]  # two largest examples x (fresh, tile)
+    assert all(len(c.args[0]) == 256 for c in one[1])
+    src = one[0][0].source("f")
+    assert src.startswith("f([") and eval(src, {"f": lambda x: x}) == one[0][0].args[0]
