@@ -58,7 +58,7 @@ def test_zero_shot_hf_gen_on_a_codeprefbench_slice(smollm2_dir, bench_dir, tmp_p
     from codefavor.judges import load_judge
 
     tasks = load_tasks(("correctness",), bench_dir)[:2]
-    judge = load_judge(f"hf-gen:{smollm2_dir}")
+    judge = load_judge(f"hf-gen:{smollm2_dir}", max_tokens=96, cache=False, device="cpu", dtype="float32")
     judgments = run_bench(judge, tasks, tmp_path / "run", protocol=Protocol())
     assert len(judgments) == len(tasks)
     assert all(j.decision in ("A", "B", "undecided") and j.raw_output for j in judgments)
