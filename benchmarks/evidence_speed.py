@@ -2,7 +2,12 @@
 
 Runs the benchmark through the same runner as `codefavor bench` (fresh run folder, sandbox server
 start included) and prints the wall time, each category's accuracy and, per signal, how many tasks
-it decided and how many of those were right.
+it decided and how many of those were right. Issue 7's target: the whole benchmark (1,364 tasks)
+with the default judge in at most 30 s on the shared 2-core machine.
+
+Measured (2026-11-26, load average 4-5 from other jobs): all 19.3 s (correctness 87.3, efficiency
+94.0, security 99.0); test 10.7 s (87.6, 92.2, 99.0); dev 8.8 s (87.1, 95.6, 99.1). `time codefavor
+bench` on all tasks: 16.5-17.4 s.
 
     PYTHONPATH=src CODEFAVOR_DATA=../shared/data/codeprefbench python benchmarks/evidence_speed.py --split test
     python benchmarks/evidence_speed.py --split dev --judge evidence+none

@@ -175,3 +175,46 @@ def test_resume_after_sigkill(tmp_path):
     subprocess.run([sys.executable, str(script), str(fresh), "0"], env=env, check=True)
     decisions = {(x.task_id, x.order): x.decision for x in read_records(fresh / JUDGMENTS, Judgment)}
     assert {(x["task_id"], x["order"]): x["decision"] for x in lines} == decisions
+
+
+class SlowFirstJudge(ScriptedJudge):
+    """Takes batches concurrently; the first batch is the slowest, so later ones finish first."""
+
+    concurrent_batches = 3
+
+    def __init__(self, table, fail_on=None):
+        super().__init__(table)
+        self.calls = 0
+        self.fail_on = fail_on
+
+    def judge(self, items):
+        self.calls += 1
+        if self.fail_on is not None and any(it.a == self.fail_on for it in items):
+            raise RuntimeError("judge failed")
+        if any(it.a.endswith("return 0\n") for it in items):
+            time.sleep(0.3)
+        return super().judge(items)
+
+
+def test_concurrent_batches_write_in_order_and_resume(tmp_path):
+    tasks = [task(i, "correctness", i % 2) for i in range(10)]
+    codes = [present(t, "AB").a for t in tasks]
+    judge = SlowFirstJudge({c: "A" for c in codes})
+    seen = []
+    js = run_bench(judge, tasks, tmp_path / "run", progress=lambda done, new: seen.append(done))
+    assert len(js) == 10 and judge.calls == 4  # batches of 3: 3 + 3 + 3 + 1
+    assert seen == [3, 6, 9, 10]
+    written = [j.task_id for j in read_records(tmp_path / "run" / JUDGMENTS, Judgment)]
+    assert written == [t.id for t in tasks]  # in order although the first batch finished last
+    again = SlowFirstJudge({c: "A" for c in codes})
+    assert len(run_bench(again, tasks, tmp_path / "run")) == 10 and again.calls == 0
+
+
+def test_concurrent_batches_error_propagates(tmp_path):
+    tasks = [task(i, "correctness", 0) for i in range(9)]
+    codes = [present(t, "AB").a for t in tasks]
+    judge = SlowFirstJudge({c: "A" for c in codes}, fail_on=codes[4])
+    with pytest.raises(RuntimeError, match="judge failed"):
+        run_bench(judge, tasks, tmp_path / "run")
+    written = list(read_records(tmp_path / "run" / JUDGMENTS, Judgment))
+    assert [j.task_id for j in written] == [t.id for t in tasks[:3]]  # the batch before the failure

@@ -168,3 +168,78 @@ def test_judge_hook_without_a_sandbox_is_silent(monkeypatch):
     assert [(e.decision, e.reason, e.signal, e.confidence) for e in evs] == [
         ("undecided", "no-sandbox", "timing", 0.5)
     ] * 2
+
+
+def test_climb_stops_at_a_decisive_gap():
+    from codefavor.evidence.efficiency import climb, plan
+
+    entry, calls, _ = plan(INSTRUCTION, QUADRATIC, LINEAR)
+    cfg = EfficiencyConfig(targets=(16, 64, 256, 1024, 4096, 16384), level_budget=10.0, max_predicted_call=10.0)
+    res = climb(QUADRATIC, LINEAR, entry, calls, "seed", cfg, runner=run_harness)
+    assert res["stopped"] == "decisive" and len(res["levels"]) < len(cfg.targets), res["stopped"]
+    ev = decide(res, cfg, entry=entry)
+    assert ev.decision == "B" and ev.ratio <= 1 / cfg.decisive_ratio
+    # Without the early stop the same ladder climbs until the quadratic one passes its budgets.
+    slow = climb(QUADRATIC, LINEAR, entry, calls, "seed", EfficiencyConfig(**{**cfg.__dict__, "decisive_ratio": 1e9}),
+                 runner=run_harness)  # fmt: skip
+    assert len(slow["levels"]) > len(res["levels"])
+
+
+def test_climb_reports_setup_errors():
+    from codefavor.evidence.efficiency import climb, plan
+
+    entry, calls, _ = plan(INSTRUCTION, QUADRATIC, LINEAR)
+    assert climb("def has_dup(:\n", LINEAR, entry, calls, "s", FAST, runner=run_harness)["stopped"] == "setup"
+
+
+def test_a_swallowed_timeout_comes_back():
+    """Inside the sandbox only the CPU-time itimer stops a run: it repeats, so a bare `except`
+    that swallows the first timeout does not buy the candidate the whole job's limit."""
+    import time
+
+    from codefavor.evidence.efficiency import sandbox_runner
+    from codefavor.evidence.sandbox import Sandbox, SandboxError
+
+    swallow = "def f(n):\n    try:\n        while True:\n            pass\n    except BaseException:\n        pass\n"
+    swallow += "    while True:\n        pass\n"
+    job = {"codes": [swallow, "def f(n):\n    return n\n"], "entry": "f", "inputs": ["f(1)"], "call_limit": 0.1}
+    try:
+        with Sandbox(workers=1) as sb:
+            t0 = time.monotonic()
+            res = sandbox_runner(sb)(job, 8.0)
+    except SandboxError as e:
+        pytest.skip(str(e))
+    assert [r["status"] for r in res["inputs"][0]["runs"]] == ["timeout", "ok"], res
+    assert time.monotonic() - t0 < 4
+
+
+def test_plain_outputs_hash_like_normalised_ones():
+    import hashlib
+    import importlib.util
+    import json
+
+    from codefavor.evidence.efficiency import HARNESS
+
+    spec = importlib.util.spec_from_file_location("timing_harness_t", HARNESS)
+    h = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(h)
+    for out in ([1, "a", True, None], (1, 2), [(1, 2), [3, "x"]], [], [1.5], [[1.0]], [{1, 2}], {"a": 1}, "s", 3):
+        slow = hashlib.sha256(json.dumps(h._norm(out), sort_keys=True, default=repr).encode()).hexdigest()[:16]
+        assert h._digest(out) == slow, out
+    assert h._plain([(1, 2), [3]]) and not h._plain([[1.5]]) and not h._plain([[[1]]])
+    assert h._digest([1, 2]) == h._digest((1, 2)) != h._digest([2, 1])
+
+
+def test_judge_hook_keeps_item_order_when_concurrent():
+    from codefavor.evidence.efficiency import efficiency_evidence
+    from codefavor.evidence.sandbox import Sandbox, SandboxError
+    from codefavor.judges import PairItem
+
+    pairs = [(QUADRATIC, LINEAR), (LINEAR, QUADRATIC), (LINEAR, LINEAR), (QUADRATIC, LINEAR)]
+    items = [PairItem(INSTRUCTION, a, b, "efficiency", "efficiency") for a, b in pairs]
+    try:
+        with Sandbox(workers=2) as sb:
+            evs = efficiency_evidence(items, {"sandbox": sb, "efficiency_config": FAST})
+    except SandboxError as e:
+        pytest.skip(str(e))
+    assert [e.decision for e in evs] == ["B", "A", "undecided", "B"], [e.reason for e in evs]

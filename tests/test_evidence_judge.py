@@ -232,3 +232,12 @@ def test_method_entry_points_and_stdin_programs(sandbox):
     evs = correctness_evidence([(two_sum, wrong, good), (prog_ins, prog_good, prog_wrong)], sandbox)
     assert [(e.decision, e.signal) for e in evs] == [("B", "examples"), ("A", "examples")]
     assert "printed '3" in evs[1].details["b"]["failed"][0]["reason"]
+
+
+def test_only_model_free_evidence_judges_take_batches_concurrently():
+    from codefavor.judges import load_judge
+
+    assert load_judge("evidence").concurrent_batches == 3
+    assert load_judge("evidence+none").concurrent_batches == 3
+    assert load_judge("evidence+longer").concurrent_batches == 1
+    assert load_judge("evidence").batch_size == 64

@@ -146,9 +146,18 @@ def print_table(summary: dict[str, Any], title: str = "CodePrefBench") -> None:
 
     table = Table(title=title)
     for h in HEADERS:
-        table.add_column(h, justify="left" if h == "category" else "right")
+        table.add_column(h, justify="left" if h == "category" else "right", no_wrap=True)
     for r in rows(summary):
         table.add_row(*r)
-    console = Console()
+    # A pipe or CI log reports 80 columns; the table needs about 110 to stay readable.
+    console = Console(width=max(Console().width, 120))
     console.print(table)
     console.print(f"Avg (correctness, efficiency, security): [bold]{_fmt(summary['avg'])}[/bold]")
+    by_cat = {
+        cat: ", ".join(
+            f"{s} {v.get('right', 0)}/{v.get('decided', 0)}" for s, v in c["signals"].items() if v.get("decided")
+        )
+        for cat, c in summary["categories"].items()
+    }
+    if any(by_cat.values()):
+        console.print("right/decided by signal: " + "; ".join(f"{cat}: {txt}" for cat, txt in by_cat.items() if txt))

@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ from typing import Any
 from codefavor import __version__
 from codefavor.codetools import strip_comments
 from codefavor.errors import CodefavorError
-from codefavor.judges import Judge, PairItem
+from codefavor.judges import Judge, PairItem, Verdict
 from codefavor.prompts import CRITERIA, PROMPT_VERSION
 from codefavor.records import VERIFIABLE, BenchTask, JsonlAppender, Judgment, Order, done_ids, read_records
 
@@ -114,32 +116,64 @@ def run_bench(
     if on_start:
         on_start(total, total - len(todo))
     bs = max(1, int(getattr(judge, "batch_size", 32)))
-    with JsonlAppender(jpath) as sink:
-        done = 0
-        for i in range(0, len(todo), bs):
-            chunk = todo[i : i + bs]
-            verdicts = judge.judge([present(t, o, protocol) for t, o in chunk])
-            if len(verdicts) != len(chunk):
-                raise RuntimeError(f"judge {judge.spec!r} returned {len(verdicts)} verdicts for {len(chunk)} items")
-            for (t, o), v in zip(chunk, verdicts, strict=True):
-                sink.write(
-                    Judgment(
-                        task_id=t.id,
-                        order=o,
-                        judge=judge.spec,
-                        decision=v.decision,
-                        prob_a=v.prob_a,
-                        signal=v.signal,
-                        raw_output=v.raw_output,
-                        details=v.details,
-                        latency_s=v.latency_s,
-                        usage=v.usage,
-                        error=v.error,
+    # A judge may take several batches at once (`concurrent_batches`, e.g. the evidence judge, whose
+    # work runs in a process pool): a slow item then holds up only its own batch, and results are
+    # still written batch by batch, in order.
+    in_flight = max(1, int(getattr(judge, "concurrent_batches", 1)))
+    chunks = [todo[i : i + bs] for i in range(0, len(todo), bs)]
+    pool = ThreadPoolExecutor(max_workers=in_flight) if in_flight > 1 else None
+    try:
+        with JsonlAppender(jpath) as sink:
+            pending: deque[tuple[list[tuple[BenchTask, Order]], Future[list[Verdict]]]] = deque()
+            queue = iter(chunks)
+
+            def submit() -> None:
+                chunk = next(queue, None)
+                if chunk is not None:
+                    items = [present(t, o, protocol) for t, o in chunk]
+                    if pool is not None:
+                        pending.append((chunk, pool.submit(judge.judge, items)))
+                        return
+                    future: Future[list[Verdict]] = Future()  # one at a time: in this thread
+                    try:
+                        future.set_result(judge.judge(items))
+                    except BaseException as e:  # noqa: BLE001 - re-raised by result() below
+                        future.set_exception(e)
+                    pending.append((chunk, future))
+
+            for _ in range(in_flight):
+                submit()
+            done = 0
+            while pending:
+                chunk, future = pending.popleft()
+                verdicts = future.result()
+                if len(verdicts) != len(chunk):
+                    raise RuntimeError(
+                        f"judge {judge.spec!r} returned {len(verdicts)} verdicts for {len(chunk)} items"
                     )
-                )
-            done += len(chunk)
-            if progress:
-                progress(total - len(todo) + done, len(chunk))
+                for (t, o), v in zip(chunk, verdicts, strict=True):
+                    sink.write(
+                        Judgment(
+                            task_id=t.id,
+                            order=o,
+                            judge=judge.spec,
+                            decision=v.decision,
+                            prob_a=v.prob_a,
+                            signal=v.signal,
+                            raw_output=v.raw_output,
+                            details=v.details,
+                            latency_s=v.latency_s,
+                            usage=v.usage,
+                            error=v.error,
+                        )
+                    )
+                done += len(chunk)
+                if progress:
+                    progress(total - len(todo) + done, len(chunk))
+                submit()  # after writing: a one-at-a-time judge must not delay the write by a batch
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)  # after an error: queued batches never start
     manifest["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     _write_json_atomic(manifest_path, manifest)
     return load_judgments(out, tasks, orders, judge.spec)

@@ -1,24 +1,35 @@
-"""Time candidate functions on one level of growing inputs; runs as a script or inside the sandbox.
+"""Time candidate functions on growing inputs; runs as a script or inside the sandbox.
 
 As a script it reads one JSON job on stdin and writes one JSON result on stdout; inside the sandbox
-the host calls `measure(job)`. It imports nothing from codefavor (the sandbox has a bare
+the host calls `climb(job)` (the whole ladder of sizes, in one process) or `measure(job)` (one
+level of given inputs). It imports nothing from codefavor (the sandbox has a bare
 interpreter). For every input the candidates take turns (alternating who goes first) for a few
 rounds; each run re-executes the candidate's code in a fresh namespace (so memo caches do not carry
 over) and calls the entry function on a private copy of the arguments. Time is the thread's CPU
 time, which a busy machine disturbs far less than wall time; a CPU-time itimer stops a run that
 passes the per-call limit. Outputs are compared as hashes of a normalised form (lists and tuples
-alike, sets and dicts sorted, floats to 6 significant digits).
+alike, sets and dicts sorted, floats to 6 significant digits), on the first two rounds (a third
+answer adds little and hashing a big output costs about as much as a linear candidate's run).
+The garbage collector is off while a candidate runs (as in `timeit`), and the arguments' private
+copy is unpickled from a blob made once per input, so the overhead around the runs stays small.
 
-Job: {"codes": [...], "entry": NAME, "inputs": [CALL_SOURCE, ...], "call_limit": s,
-      "level_budget": s, "min_rounds": n, "max_rounds": n}
-Result: {"inputs": [{"runs": [{"status", "times", "out"}, ...one per candidate]}], "setup_errors": [...]}
+Job: {"codes": [...], "entry": NAME, "call_limit": s, "level_budget": s, "min_rounds": n, "max_rounds": n,
+      and for `measure` the inputs: "inputs": [CALL_SOURCE, ...] or "inputs_b64": [base64 of
+      pickle((args, kwargs)), ...]; for `climb` instead "scale": {"module": base64 of the marshalled
+      code of `codefavor.evidence.scaling`, "calls": base64 of pickle([(args, kwargs_pairs), ...]),
+      "targets": [n, ...], "seed": s, "max_calls": n, "decisive_ratio", "decisive_time",
+      "max_predicted_call", "total_budget"}: the example calls are grown here, level by level
+      (megabytes of inputs need not cross the pipe, and one process serves the whole ladder)}
+Result of `measure`: {"inputs": [{"runs": [{"status", "times", "out"}, ...one per candidate]}], "setup_errors": [...]};
+of `climb`: {"levels": [{"inputs": [...]}, ...], "stopped": why, "setup_errors": [...]}.
 """
 
 import ast
-import copy
+import base64
 import gc
 import hashlib
 import json
+import marshal
 import math
 import pickle
 import signal
@@ -59,22 +70,46 @@ def _norm(o, depth=0):
     return repr(o)
 
 
+_PLAIN = {int, str, bool, type(None)}
+
+
+def _plain(o):
+    """Whether `o` is a list or tuple of plain scalars, or of lists/tuples of them: then `_norm`
+    would change nothing that JSON does not already, and the C encoder can take it directly (a
+    big output hashed in Python costs about as much as a linear candidate's whole run)."""
+    if type(o) not in (list, tuple):
+        return False
+    types_ = set(map(type, o))
+    if types_ <= _PLAIN:
+        return True
+    return types_ <= {list, tuple} and all(set(map(type, row)) <= _PLAIN for row in o)
+
+
 def _digest(o):
-    blob = json.dumps(_norm(o), sort_keys=True, default=repr)
+    blob = json.dumps(o if _plain(o) else _norm(o), sort_keys=True, default=repr)
     return hashlib.sha256(blob.encode("utf-8", "replace")).hexdigest()[:16]
 
 
-def _fresh(value):
-    """A private copy of the arguments (a candidate may sort or pop them in place); a pickle round
-    trip is many times faster than deepcopy on big literals."""
-    try:
-        return pickle.loads(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
-    except Exception:  # noqa: BLE001
-        return copy.deepcopy(value)
+def _to_blob(args, kwargs):
+    """One pickle of (args, kwargs) per input: unpickling it gives each run a private copy of the
+    arguments (a candidate may sort or pop them in place) many times faster than deepcopy."""
+    return pickle.dumps((list(args), dict(kwargs)), protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _run(compiled, entry, args, kwargs, limit):
-    """One timed call in a fresh namespace: (status, cpu seconds, output digest)."""
+def _blobs(job):
+    if "inputs_b64" in job:
+        return [base64.b64decode(b) for b in job["inputs_b64"]]
+    out = []
+    for src in job["inputs"]:
+        call = ast.parse(src, mode="eval").body
+        args = [ast.literal_eval(a) for a in call.args]
+        kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+        out.append(_to_blob(args, kwargs))
+    return out
+
+
+def _run(compiled, entry, blob, limit, want_digest=True):
+    """One timed call in a fresh namespace: (status, cpu seconds, output digest or None)."""
     signal.signal(signal.SIGPROF, _on_timer)
     # The wall-clock guard only when this file is the main program: inside a sandbox the host's own
     # alarm owns SIGALRM.
@@ -83,12 +118,14 @@ def _run(compiled, entry, args, kwargs, limit):
     try:
         exec(compiled, ns)
         fn = ns[entry]
-        a, kw = _fresh(args), _fresh(kwargs)
+        a, kw = pickle.loads(blob)
     except BaseException as e:  # noqa: BLE001 - any failure of untrusted code is a result, not a crash
         return "error", None, type(e).__name__
-    signal.setitimer(signal.ITIMER_PROF, limit)
+    # Repeating: a candidate that swallows the first _Timeout (a bare `except:`) gets another soon.
+    signal.setitimer(signal.ITIMER_PROF, limit, max(limit / 4, 0.005))
     if wall_guard:
         signal.setitimer(signal.ITIMER_REAL, limit * 4 + 1)  # a candidate that sleeps is stopped too
+    gc.disable()
     t0 = time.thread_time()
     try:
         out = fn(*a, **kw)
@@ -102,9 +139,12 @@ def _run(compiled, entry, args, kwargs, limit):
     except BaseException as e:  # noqa: BLE001
         return "error", None, type(e).__name__
     finally:
+        gc.enable()
         signal.setitimer(signal.ITIMER_PROF, 0)
         if wall_guard:
             signal.setitimer(signal.ITIMER_REAL, 0)
+    if not want_digest:
+        return "ok", spent, None
     try:
         digest = _digest(out)
     except BaseException as e:  # noqa: BLE001 - an unprintable result
@@ -112,28 +152,27 @@ def _run(compiled, entry, args, kwargs, limit):
     return "ok", spent, digest
 
 
-def measure(job):
-    """Time every candidate on every input of one ladder level (see the module docstring)."""
-    entry, limit = job["entry"], float(job.get("call_limit", 1.0))
-    level_budget = float(job.get("level_budget", 0.05))
-    min_rounds, max_rounds = int(job.get("min_rounds", 3)), int(job.get("max_rounds", 7))
+def _compile(codes):
     compiled, setup_errors = [], []
-    for code in job["codes"]:
+    for code in codes:
         try:
             compiled.append(compile(code, "<candidate>", "exec"))
             setup_errors.append(None)
         except (SyntaxError, ValueError) as e:
             compiled.append(None)
             setup_errors.append(type(e).__name__)
-    result = {"inputs": [], "setup_errors": setup_errors}
-    if any(c is None for c in compiled):
-        return result
+    return compiled, setup_errors
+
+
+def _measure_level(compiled, entry, blobs, job):
+    limit = float(job.get("call_limit", 1.0))
+    level_budget = float(job.get("level_budget", 0.05))
+    min_rounds, max_rounds = int(job.get("min_rounds", 3)), int(job.get("max_rounds", 7))
+    close = float(job.get("close_ratio", 0.0))
     n = len(compiled)
     level_spent = 0.0
-    for src in job["inputs"]:
-        call = ast.parse(src, mode="eval").body
-        args = [ast.literal_eval(a) for a in call.args]
-        kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+    inputs = []
+    for blob in blobs:
         runs = [{"status": "ok", "times": [], "out": None} for _ in range(n)]
         first_round = 0.0
         gc.collect()  # once per input: collecting before every run costs more than it evens out
@@ -142,33 +181,130 @@ def measure(job):
             for c in order:
                 if runs[c]["status"] != "ok":
                     continue
-                status, t, out = _run(compiled[c], entry, args, kwargs, limit)
+                status, t, out = _run(compiled[c], entry, blob, limit, want_digest=r < 2)
                 if status != "ok":
                     runs[c] = {"status": status, "times": runs[c]["times"], "out": out}
                     continue
-                if runs[c]["out"] is not None and runs[c]["out"] != out:
-                    runs[c]["status"] = "unstable"  # a different answer on the same input
-                runs[c]["out"] = out
+                if out is not None:
+                    if runs[c]["out"] is not None and runs[c]["out"] != out:
+                        runs[c]["status"] = "unstable"  # a different answer on the same input
+                    runs[c]["out"] = out
                 runs[c]["times"].append(t)
                 level_spent += t
                 if r == 0:
                     first_round += t
             if any(x["status"] != "ok" for x in runs):
                 break
-            # Enough rounds once the level has spent its budget; a slow input gets two, the least
-            # that shows a gap repeats.
-            if r + 1 >= min_rounds and level_spent > level_budget:
+            # Enough rounds once the level has spent its budget, or at once when the two candidates'
+            # times are far apart in every round so far: only close calls need more. A slow input
+            # gets two, the least that shows a gap repeats.
+            if r + 1 >= min_rounds and (level_spent > level_budget or (close and _clear(runs, close))):
                 break
             if r + 1 >= 2 and first_round > 2 * level_budget:
                 break
-        result["inputs"].append({"runs": runs})
+        inputs.append({"runs": runs})
+    return inputs
+
+
+def _clear(runs, ratio):
+    """Whether the first two candidates' times differ by `ratio` or more, the same way, in every round."""
+    ta, tb = runs[0]["times"], runs[1]["times"]
+    pairs = list(zip(ta, tb, strict=False))  # a failed run leaves one side shorter
+    return bool(pairs) and (all(b >= a * ratio for a, b in pairs) or all(a >= b * ratio for a, b in pairs))
+
+
+def measure(job):
+    """Time every candidate on every input of one level (see the module docstring)."""
+    compiled, setup_errors = _compile(job["codes"])
+    result = {"inputs": [], "setup_errors": setup_errors}
+    if any(c is None for c in compiled):
+        return result
+    blobs = _blobs(job)
+    # What exists now (the host's modules) is never scanned again: in a forked worker a collection
+    # writes to every object's header, which copies every page of the parent's heap.
+    gc.freeze()
+    result["inputs"] = _measure_level(compiled, job["entry"], blobs, job)
     return result
+
+
+def _gap(inputs):
+    """(time of the first candidate, of the second, whether every round agrees on who is faster)
+    over the inputs where two candidates both finished with the same output; None without any."""
+    usable = []
+    for inp in inputs:
+        a, b = inp["runs"][:2]
+        if a["status"] == b["status"] == "ok" and a["out"] == b["out"] and a["times"] and b["times"]:
+            usable.append((a["times"], b["times"]))
+    if not usable:
+        return None
+    ta, tb = sum(min(a) for a, _ in usable), sum(min(b) for _, b in usable)
+    rounds = min(min(len(a), len(b)) for a, b in usable)
+    per_round = [(sum(a[r] for a, _ in usable), sum(b[r] for _, b in usable)) for r in range(rounds)]
+    same = all(x < y for x, y in per_round) or all(x > y for x, y in per_round)
+    return ta, tb, same
+
+
+def climb(job):
+    """Climb the whole ladder in this one process (one job per pair, not one per level): grow the
+    example calls to each size in turn (`scaling.level_calls`, loaded from the job) and time both
+    candidates, until the slower passes the level budget, a run times out, the next level would
+    pass the per-call cap (predicted from the growth of the slowest call), the CPU budget is spent,
+    or a decisive gap (wide and in every round, on a level that took long enough) has shown.
+
+    Returns {"levels": [{"inputs": [...]}, ...], "stopped": why, "setup_errors": [...]}.
+    """
+    spec = job["scale"]
+    compiled, setup_errors = _compile(job["codes"])
+    if any(c is None for c in compiled):
+        return {"levels": [], "stopped": "setup", "setup_errors": setup_errors}
+    mod = types.ModuleType("codefavor_scaling")
+    sys.modules[mod.__name__] = mod  # dataclasses look their module up
+    exec(marshal.loads(base64.b64decode(spec["module"])), mod.__dict__)
+    calls = [
+        mod.Call(tuple(a), tuple(tuple(kv) for kv in kw)) for a, kw in pickle.loads(base64.b64decode(spec["calls"]))
+    ]
+    gc.freeze()  # see `measure`
+    levels, spent, prev_call, stopped = [], 0.0, 0.0, "done"
+    for target in spec["targets"]:
+        level = mod.level_calls(calls, int(target), str(spec["seed"]), max_calls=int(spec["max_calls"]))
+        blobs = [_to_blob(c.args, c.kwargs) for c in level]
+        del level
+        inputs = _measure_level(compiled, job["entry"], blobs, job)
+        del blobs
+        levels.append({"inputs": inputs})
+        runs = [r for inp in inputs for r in inp["runs"]]
+        spent += sum(sum(r["times"]) for r in runs)
+        slowest = max((sum(min(inp["runs"][c]["times"] or [0.0]) for inp in inputs) for c in range(2)), default=0.0)
+        if any(r["status"] == "timeout" for r in runs):
+            stopped = "timeout"
+            break
+        if slowest > float(job["level_budget"]):
+            stopped = "budget"
+            break
+        gap = _gap(inputs)
+        if gap:
+            ta, tb, same = gap
+            slow, fast = max(ta, tb), min(ta, tb)
+            if same and slow >= float(spec["decisive_time"]) and slow >= fast * float(spec["decisive_ratio"]):
+                stopped = "decisive"
+                break
+        # A quadratic candidate multiplies its time by ~16 per level, and one level too far costs
+        # more than all the others together.
+        slow_call = max((min(r["times"]) for r in runs if r["times"]), default=0.0)
+        if prev_call > 1e-4 and slow_call * max(slow_call / prev_call, 1.0) > float(spec["max_predicted_call"]):
+            stopped = "predicted"
+            break
+        prev_call = slow_call
+        if spent > float(spec["total_budget"]):
+            stopped = "total"
+            break
+    return {"levels": levels, "stopped": stopped, "setup_errors": setup_errors}
 
 
 def main():
     job = json.loads(sys.stdin.read())
     signal.signal(signal.SIGALRM, _on_timer)
-    print(json.dumps(measure(job)))
+    print(json.dumps(climb(job) if "scale" in job else measure(job)))
 
 
 if __name__ == "__main__":

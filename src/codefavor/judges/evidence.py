@@ -130,7 +130,12 @@ class EvidenceJudge:
         self.fallback = fallback
         self.spec = spec
         self.options = options
-        self.batch_size = 512  # evidence runs concurrently in the sandbox pool: big batches keep it busy
+        # Evidence runs concurrently in the sandbox pool: a batch of 64 keeps it busy, and a killed
+        # run loses at most one batch (results are written after each).
+        self.batch_size = 64
+        # The runner may overlap batches, so one slow check delays only its own; not with a model
+        # fallback, which need not be thread-safe (and has its own batching).
+        self.concurrent_batches = 3 if fallback is None or isinstance(fallback, _CheapFallback) else 1
 
     def judge(self, items: Sequence[PairItem]) -> list[Verdict]:
         t0 = time.perf_counter()
