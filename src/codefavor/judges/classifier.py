@@ -1,0 +1,186 @@
+"""The classification judge (`hf-cls:PATH`): one forward pass per pair and order, no generation.
+
+The model reads the compact judge prompt (`judge_messages(..., "classification")` in its own chat
+template, assistant turn opened) and we compare only two logits at the last position: the tokens
+"A" and "B". P(A) = softmax over those two. By default every pair is also shown with the codes
+swapped and the two probabilities for the same code are averaged, which cancels the model's
+position bias. Prompts are sorted by length and packed into batches under a token budget, left
+padded with explicit position ids, so a prompt's score does not depend on its batch neighbours
+(a test checks that decisions are the same at any batch size).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from codefavor.judges import PairItem, Verdict
+from codefavor.prompts import judge_messages, resolve_criterion
+
+if TYPE_CHECKING:
+    import torch
+
+
+def pack_batches(lengths: Sequence[int], max_batch_size: int, max_batch_tokens: int) -> list[list[int]]:
+    """Indices grouped into batches, shortest first, each within `max_batch_size` rows and
+    `max_batch_tokens` padded tokens (rows x longest); a single over-budget prompt gets its own batch."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in order:
+        longest = lengths[i]  # sorted ascending, so the newest row is the longest
+        if current and (len(current) >= max_batch_size or (len(current) + 1) * longest > max_batch_tokens):
+            batches.append(current)
+            current = []
+        current.append(i)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def left_pad(rows: Sequence[Sequence[int]], pad_id: int, device: Any = "cpu") -> dict[str, torch.Tensor]:
+    """input_ids, attention_mask and position_ids for left-padded rows. Position ids count real
+    tokens only, so padding never shifts a prompt's positions."""
+    import torch
+
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, r in enumerate(rows):
+        ids[i, width - len(r) :] = torch.tensor(r, dtype=torch.long)
+        mask[i, width - len(r) :] = 1
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    return {"input_ids": ids.to(device), "attention_mask": mask.to(device), "position_ids": positions.to(device)}
+
+
+def score_prompts(
+    model,
+    rows: Sequence[Sequence[int]],
+    label_ids: tuple[int, int],
+    pad_id: int,
+    max_batch_size: int = 16,
+    max_batch_tokens: int = 16384,
+) -> tuple[list[float], int]:
+    """P(first label) for each tokenized prompt, from the two label logits at its last position.
+    Returns the probabilities in input order and the number of forward passes made."""
+    import torch
+
+    device = next(model.parameters()).device
+    probs = [0.0] * len(rows)
+    batches = pack_batches([len(r) for r in rows], max_batch_size, max_batch_tokens)
+    with torch.inference_mode():
+        for batch in batches:
+            inputs = left_pad([rows[i] for i in batch], pad_id, device)
+            # logits_to_keep=1: only the last position is projected onto the vocabulary.
+            logits = model(**inputs, logits_to_keep=1).logits[:, -1, :]
+            pair = logits[:, list(label_ids)].float()
+            p_first = torch.softmax(pair, dim=-1)[:, 0].tolist()
+            for i, p in zip(batch, p_first, strict=True):
+                probs[i] = p
+    return probs, len(batches)
+
+
+class ClassifierJudge:
+    """`hf-cls:PATH`: PATH is a HF folder, hub id or `.gguf` file of a causal LM with a chat template.
+
+    Options: `both_orders` (default True: average with the swapped order), `max_batch_size` and
+    `max_batch_tokens` (dynamic batching), `batch_size` (items the runner hands over per call),
+    `max_length` (longer prompts are answered "undecided" with an error, never truncated),
+    `dtype`, `device`."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        both_orders: bool = True,
+        batch_size: int = 64,
+        max_batch_size: int = 16,
+        max_batch_tokens: int = 16384,
+        max_length: int | None = None,
+        dtype: str = "auto",
+        device: str = "auto",
+        cache: bool = True,  # accepted for CLI symmetry: local scoring is not cached
+        **options: Any,
+    ):
+        from codefavor.errors import CodefavorError
+        from codefavor.models import label_token_ids, load_model_and_tokenizer
+
+        if options:
+            raise CodefavorError(f"hf-cls: unknown option(s) {sorted(options)}")
+        self.spec = f"hf-cls:{path}"
+        self.both_orders = both_orders
+        self.batch_size = batch_size
+        self.max_batch_size = max_batch_size
+        self.max_batch_tokens = max_batch_tokens
+        self.model, self.tokenizer = load_model_and_tokenizer(path, dtype=dtype, device=device)
+        self.model.eval()
+        self.label_ids = label_token_ids(self.tokenizer)
+        self.max_length = max_length or getattr(self.model.config, "max_position_embeddings", None) or 1 << 30
+
+    def prompt_ids(self, item: PairItem, swapped: bool = False) -> list[int]:
+        from codefavor.models import prompt_ids
+
+        a, b = (item.b, item.a) if swapped else (item.a, item.b)
+        criterion = resolve_criterion(item.criterion, item.category)
+        return prompt_ids(self.tokenizer, judge_messages(item.instruction, a, b, criterion, "classification"))
+
+    def judge(self, items: Sequence[PairItem]) -> list[Verdict]:
+        start = time.perf_counter()
+        orders = (False, True) if self.both_orders else (False,)
+        rows, owners = [], []  # owners[k] = (item index, swapped)
+        too_long: dict[int, int] = {}
+        for i, item in enumerate(items):
+            for swapped in orders:
+                ids = self.prompt_ids(item, swapped)
+                if len(ids) > self.max_length:
+                    too_long[i] = max(too_long.get(i, 0), len(ids))
+                rows.append(ids)
+                owners.append((i, swapped))
+        keep = [k for k, (i, _) in enumerate(owners) if i not in too_long]
+        probs, passes = (
+            score_prompts(
+                self.model,
+                [rows[k] for k in keep],
+                self.label_ids,
+                self.tokenizer.pad_token_id,
+                self.max_batch_size,
+                self.max_batch_tokens,
+            )
+            if keep
+            else ([], 0)
+        )
+        per_item: dict[int, list[float]] = {}
+        tokens: dict[int, int] = {}
+        for k, p in zip(keep, probs, strict=True):
+            i, swapped = owners[k]
+            # In the swapped prompt the first label names the item's code b.
+            per_item.setdefault(i, []).append(1.0 - p if swapped else p)
+            tokens[i] = tokens.get(i, 0) + len(rows[k])
+        latency = (time.perf_counter() - start) / max(1, len(items))
+        verdicts = []
+        for i in range(len(items)):
+            if i in too_long:
+                verdicts.append(
+                    Verdict(
+                        decision="undecided",
+                        signal="model",
+                        error=f"prompt of {too_long[i]} tokens exceeds max_length {self.max_length}",
+                        latency_s=latency,
+                    )
+                )
+                continue
+            ps = per_item[i]
+            prob_a = sum(ps) / len(ps)
+            decision = "A" if prob_a > 0.5 else "B" if prob_a < 0.5 else "undecided"
+            verdicts.append(
+                Verdict(
+                    decision=decision,
+                    prob_a=prob_a,
+                    signal="model",
+                    details={"prob_a_by_order": ps},
+                    latency_s=latency,
+                    usage={"prompt_tokens": tokens[i], "forward_passes": len(ps)},
+                )
+            )
+        return verdicts

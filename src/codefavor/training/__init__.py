@@ -1,0 +1,1 @@
+"""Training CodeFavor judges: the data builder, run configs, the trainer and model merging."""
