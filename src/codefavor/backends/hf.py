@@ -59,18 +59,14 @@ def resolve_dtype(dtype: str | None, device: str) -> Any:
 
 
 def _load_model_and_tokenizer(path: str, dtype: Any, device: str) -> tuple[Any, Any]:
-    """Load a causal LM and its tokenizer from a folder or hub id, on `device`, in eval mode.
-    Kept small and separate so other model formats (GGUF) can be routed here."""
+    """Load a causal LM and its tokenizer (HF folder, hub id or `.gguf` file) on `device`, in eval mode,
+    through the one loader every local-model path shares."""
     try:
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from codefavor.models import load_model_and_tokenizer
     except ImportError as e:
         raise MissingExtraError("hf", "transformers") from e
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(path)
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
-    except OSError as e:
-        raise CodefavorError(f"cannot load model {path!r}: {e}") from e
-    return model.to(device).eval(), tokenizer
+    model, tokenizer = load_model_and_tokenizer(path, dtype=dtype, device=device)
+    return model.eval(), tokenizer
 
 
 def model_fingerprint(path: str) -> str:
