@@ -66,12 +66,24 @@ class ResponseCache:
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None)
             conn.execute(f"PRAGMA busy_timeout={int(self.timeout_s * 1000)}")
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across crashes of this process
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS responses ("
-                "key TEXT PRIMARY KEY, kind TEXT, model TEXT, created REAL, value TEXT NOT NULL)"
-            )
+            # Switching a fresh file to WAL takes an exclusive lock that SQLite's busy handler does not
+            # wait for: two processes opening a new cache at once get "database is locked". Retry it.
+            deadline = time.monotonic() + self.timeout_s
+            delay = 0.005
+            while True:
+                try:
+                    conn.execute("PRAGMA journal_mode=WAL")
+                    conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across process crashes
+                    conn.execute(
+                        "CREATE TABLE IF NOT EXISTS responses ("
+                        "key TEXT PRIMARY KEY, kind TEXT, model TEXT, created REAL, value TEXT NOT NULL)"
+                    )
+                    break
+                except sqlite3.OperationalError as e:
+                    if "locked" not in str(e) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(delay)
+                    delay = min(delay * 2, 0.2)
             self._local.conn = conn
         return conn
 
