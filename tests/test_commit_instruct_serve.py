@@ -5,12 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import sys
-import threading
-import time
-from pathlib import Path
 
 import pytest
 
@@ -23,6 +18,8 @@ pytestmark = pytest.mark.integration
 pytest.importorskip("codefavor.backends.openai", reason="needs the OpenAI-compatible backend (issue 3)")
 pytest.importorskip("codefavor.server", reason="needs `codefavor serve` (issue 3)")
 
+from codefavor.testing import start_serve, stop_serve  # noqa: E402
+
 KNOWN = {
     "answered-no",
     "gate-undecided",
@@ -33,27 +30,6 @@ KNOWN = {
     "identical-codes",
     "feedback-untagged",
 }
-
-
-def _start_serve(model_dir: Path, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "codefavor", "serve", "--model", str(model_dir), "--port", "0"]
-        + ["--model-name", "tiny", "--max-tokens", "48"],
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    assert proc.stderr is not None
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        if "listening on " in line:
-            threading.Thread(target=proc.stderr.read, daemon=True).start()
-            return proc, line.split("listening on ")[1].strip()
-        if not line and proc.poll() is not None:
-            break
-    proc.kill()
-    raise RuntimeError("codefavor serve did not start")
 
 
 def test_tiny_model_garbage_ends_as_counted_rejections(tiny_model_dir, tmp_path, monkeypatch, capsys):
@@ -71,17 +47,13 @@ def test_tiny_model_garbage_ends_as_counted_rejections(tiny_model_dir, tmp_path,
         for i in range(4)
     ]
     write_records(tmp_path / "seeds.jsonl", seeds)
-    server, url = _start_serve(Path(tiny_model_dir), env)
+    server, url = start_serve(tiny_model_dir, env, "--model-name", "tiny", "--max-tokens", "48")
     try:
         args = ["generate", "commit-instruct", "--input", str(tmp_path / "seeds.jsonl"), "--backend", "openai:tiny"]
         args += ["--base-url", url, "--output", str(tmp_path / "out"), "--no-decontam", "--json", "--max-tokens", "48"]
         main(args)
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_serve(server)
     funnel = json.loads(capsys.readouterr().out)
     assert funnel["seeds"] == 4
     rejected = funnel["rejected_by_reason"]

@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -37,6 +36,9 @@ TERMINAL = (
 )
 
 
+from codefavor.testing import start_serve, stop_serve  # noqa: E402
+
+
 def _missing() -> str | None:
     for module in ("codefavor.backends.openai", "codefavor.server"):
         if importlib.util.find_spec(module) is None:
@@ -55,28 +57,9 @@ def server(request, tmp_path_factory):
         "PYTHONPATH": str(REPO / "src"),
         "CODEFAVOR_CACHE": str(tmp_path_factory.mktemp("cache") / "responses.sqlite"),
     }
-    cmd = [sys.executable, "-m", "codefavor", "serve", "--model", str(tiny_model_dir), "--model-name", "tiny"]
-    proc = subprocess.Popen([*cmd, "--port", "0"], stderr=subprocess.PIPE, text=True, env=env)
-    assert proc.stderr is not None
-    url = None
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        if "listening on " in line:
-            url = line.split("listening on ")[1].strip()
-            threading.Thread(target=proc.stderr.read, daemon=True).start()  # keep the pipe drained
-            break
-        if not line and proc.poll() is not None:
-            break
-    if url is None:
-        proc.kill()
-        pytest.fail("codefavor serve did not start")
+    proc, url = start_serve(tiny_model_dir, env, "--model-name", "tiny")
     yield url, env
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_serve(proc)
 
 
 def generate_cmd(url: str, inp: Path, out: Path, *extra: str) -> list[str]:

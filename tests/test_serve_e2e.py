@@ -22,40 +22,12 @@ pytestmark = pytest.mark.integration
 CATEGORIES = 4
 
 
+from codefavor.testing import start_serve  # noqa: E402
+from codefavor.testing import stop_serve as stop  # noqa: E402
+
+
 def env_with(cache: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "CODEFAVOR_CACHE": str(cache)}
-
-
-def start_serve(model_dir: Path, env: dict[str, str], *args: str) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "codefavor", "serve", "--model", str(model_dir), "--port", "0", *args],
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    assert proc.stderr is not None
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        if "listening on " in line:
-            import threading
-
-            threading.Thread(target=proc.stderr.read, daemon=True).start()
-            return proc, line.split("listening on ")[1].strip()
-        if not line and proc.poll() is not None:
-            break
-    proc.kill()
-    raise RuntimeError("codefavor serve did not start")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def bench_cmd(url: str, bench_dir: str, out: Path, limit: int, *extra: str) -> list[str]:

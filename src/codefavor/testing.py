@@ -102,3 +102,40 @@ def build_tiny_model(
     model.save_pretrained(out)
     tok.save_pretrained(out)
     return out
+
+
+def start_serve(model_dir: str | Path, env: dict[str, str], *args: str, timeout_s: float = 120.0):
+    """Start `codefavor serve --model DIR --port 0 ARGS...` in a subprocess; return (process, base URL)
+    once it prints the address it listens on. Stop it with `stop_serve`."""
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    cmd = [sys.executable, "-m", "codefavor", "serve", "--model", str(model_dir), "--port", "0", *args]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env)
+    assert proc.stderr is not None
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if "listening on " in line:
+            threading.Thread(target=proc.stderr.read, daemon=True).start()  # keep the pipe drained
+            return proc, line.split("listening on ")[1].strip()
+        if not line and proc.poll() is not None:
+            break
+    proc.kill()
+    raise RuntimeError(f"codefavor serve did not start: {' '.join(cmd)}")
+
+
+def stop_serve(proc) -> None:
+    """SIGTERM (clean shutdown), then SIGKILL if it does not end within 30 s."""
+    import signal
+    import subprocess
+
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
