@@ -12,13 +12,10 @@ import pytest
 from codefavor.cli import main
 from codefavor.generators.mining import CommitSeed
 from codefavor.records import write_records
+from codefavor.testing import start_serve, stop_serve
 
 pytestmark = pytest.mark.integration
-# Skip before the tiny-model fixture is built when the server side has not landed.
-pytest.importorskip("codefavor.backends.openai", reason="needs the OpenAI-compatible backend (issue 3)")
-pytest.importorskip("codefavor.server", reason="needs `codefavor serve` (issue 3)")
 
-from codefavor.testing import start_serve, stop_serve  # noqa: E402
 
 KNOWN = {
     "answered-no",

@@ -5,7 +5,6 @@ instruction ends with exactly one outcome, none lost or repeated, also after a S
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import signal
@@ -39,19 +38,9 @@ TERMINAL = (
 from codefavor.testing import start_serve, stop_serve  # noqa: E402
 
 
-def _missing() -> str | None:
-    for module in ("codefavor.backends.openai", "codefavor.server"):
-        if importlib.util.find_spec(module) is None:
-            return f"{module} is not available (the OpenAI backend and `codefavor serve` come with issue 3)"
-    return None
-
-
 @pytest.fixture(scope="module")
 def server(request, tmp_path_factory):
-    reason = _missing()
-    if reason:
-        pytest.skip(reason)
-    tiny_model_dir = request.getfixturevalue("tiny_model_dir")  # built only when the test can run
+    tiny_model_dir = request.getfixturevalue("tiny_model_dir")
     env = {
         **os.environ,
         "PYTHONPATH": str(REPO / "src"),
