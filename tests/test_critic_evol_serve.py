@@ -16,26 +16,13 @@ from pathlib import Path
 
 import pytest
 
+from codefavor.generators.critic_evol import TERMINAL_STATUSES
+from codefavor.testing import start_serve, stop_serve
+
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "tests" / "data" / "critic_evol_instructions.jsonl"
-TERMINAL = (
-    "missing_draft",
-    "draft_error",
-    "draft_rejected",
-    "critic_error",
-    "good_enough",
-    "unparseable",
-    "invalid",
-    "exec_inconsistent",
-    "contaminated",
-    "duplicate",
-    "kept",
-)
-
-
-from codefavor.testing import start_serve, stop_serve  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +80,7 @@ def test_run_against_a_tiny_model_counts_every_item(server, tmp_path):
     assert "same model" in done.stderr  # one model in both roles is allowed, with a warning
     funnel = json.loads(done.stdout)
     assert (funnel["instructions"], funnel["processed"], funnel["pending"]) == (8, 8, 0)
-    assert sum(funnel[k] for k in TERMINAL) == 8
+    assert sum(funnel[k] for k in TERMINAL_STATUSES) == 8
     assert funnel["draft_error"] == 0 and funnel["critic_error"] == 0, funnel["reasons"]
     assert funnel["drafts_generated"] == 6 and funnel["drafts_given"] == 2
     assert funnel["critiqued"] >= 1  # ce-03's given response has code, so the critic sees it

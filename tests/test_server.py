@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -25,6 +24,7 @@ from codefavor.cli import main
 from codefavor.judges import load_judge
 from codefavor.judges.generative import GenerativeJudge
 from codefavor.server import create_app, is_loopback
+from codefavor.testing import start_serve
 
 TOKEN = "s3cret-token"
 PAIR = {"instruction": "Add two numbers.", "a": "def add(a, b):\n    return a + b", "b": "def add(a, b): return a-b"}
@@ -195,32 +195,12 @@ def test_loopback_rule(capsys):
     assert e.value.code == 2
 
 
-def start_serve(*args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
-    """`codefavor serve --port 0 ...` in a child process; returns it and its base URL (ending in /v1)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "codefavor", "serve", "--port", "0", *args],
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), **(env or {})},
-    )
-    assert proc.stderr is not None
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        if "listening on " in line:
-            threading.Thread(target=proc.stderr.read, daemon=True).start()  # keep the pipe drained
-            return proc, line.split("listening on ")[1].strip()
-        if not line and proc.poll() is not None:
-            break
-    proc.kill()
-    raise RuntimeError("codefavor serve did not start")
-
-
 def test_serve_process_finishes_in_flight_work_on_sigterm():
     """A judge request in flight when SIGTERM arrives is still answered; then the process exits."""
     stub, stub_url = stub_server.start(["--latency", "1.5", "--reply", "VERDICT: Candidate A is better."])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     proc, url = start_serve(
-        "--judge", "shorter", "--judge", "gen:openai:stub", "--base-url", stub_url, "--token", TOKEN
+        None, env, "--judge", "shorter", "--judge", "gen:openai:stub", "--base-url", stub_url, "--token", TOKEN
     )
     auth = {"Authorization": f"Bearer {TOKEN}"}
     try:

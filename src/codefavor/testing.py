@@ -104,15 +104,16 @@ def build_tiny_model(
     return out
 
 
-def start_serve(model_dir: str | Path, env: dict[str, str], *args: str, timeout_s: float = 120.0):
-    """Start `codefavor serve --model DIR --port 0 ARGS...` in a subprocess; return (process, base URL)
+def start_serve(model_dir: str | Path | None, env: dict[str, str], *args: str, timeout_s: float = 120.0):
+    """Start `codefavor serve [--model DIR] --port 0 ARGS...` in a subprocess; return (process, base URL)
     once it prints the address it listens on. Stop it with `stop_serve`."""
     import subprocess
     import sys
     import threading
     import time
 
-    cmd = [sys.executable, "-m", "codefavor", "serve", "--model", str(model_dir), "--port", "0", *args]
+    model = ["--model", str(model_dir)] if model_dir is not None else []
+    cmd = [sys.executable, "-m", "codefavor", "serve", *model, "--port", "0", *args]
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env)
     assert proc.stderr is not None
     deadline = time.monotonic() + timeout_s

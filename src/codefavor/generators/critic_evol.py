@@ -786,25 +786,29 @@ def _reason_key(reason: str) -> str:
     return key[:80]
 
 
+# Every processed seed ends in exactly one of these.
+TERMINAL_STATUSES = (
+    "missing_draft",
+    "draft_error",
+    "draft_rejected",
+    "critic_error",
+    "good_enough",
+    "unparseable",
+    "invalid",
+    "exec_inconsistent",
+    "contaminated",
+    "duplicate",
+    "kept",
+)
+
+
 def compute_funnel(seeds: Sequence[Seed], outcomes: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Counts per stage over `seeds`; every processed seed has exactly one terminal status."""
     ids = [s.id for s in seeds]
     mine = [outcomes[i] for i in ids if i in outcomes]
     status = Counter(o["status"] for o in mine)
     f: dict[str, Any] = {"instructions": len(ids), "processed": len(mine), "pending": len(ids) - len(mine)}
-    for key in (
-        "missing_draft",
-        "draft_error",
-        "draft_rejected",
-        "critic_error",
-        "good_enough",
-        "unparseable",
-        "invalid",
-        "exec_inconsistent",
-        "contaminated",
-        "duplicate",
-        "kept",
-    ):
+    for key in TERMINAL_STATUSES:
         f[key] = status.get(key, 0)
     f["drafts_produced"] = f["processed"] - f["missing_draft"] - f["draft_error"]
     f["drafts_given"] = sum(1 for o in mine if o.get("draft_source") == "given")
