@@ -75,6 +75,12 @@ def bench(
     api_key: Annotated[Optional[str], typer.Option(help="API key (default: $OPENAI_API_KEY).")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Bypass the response cache.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    tasks_file: Annotated[
+        Optional[Path], typer.Option("--tasks", help="BenchTask JSONL to judge instead of CodePrefBench.")
+    ] = None,
+    report: Annotated[
+        bool, typer.Option("--report", help="Also write RUN/report.html (needs the report extra).")
+    ] = False,
 ) -> None:
     """Evaluate a judge on CodePrefBench by the benchmark's protocol (resumable)."""
     import json
@@ -92,7 +98,11 @@ def bench(
     for c in cats:
         if c not in CATEGORIES:
             raise CodefavorError(f"--category {c!r}: expected one of {', '.join(CATEGORIES)}")
-    tasks = bench_data.load_tasks(cats, data, split=split)  # type: ignore[arg-type]
+    if tasks_file is not None:
+        tasks, shas = bench_data.load_task_file(tasks_file, cats, split)  # type: ignore[arg-type]
+    else:
+        tasks = bench_data.load_tasks(cats, data, split=split)  # type: ignore[arg-type]
+        shas = {c: bench_data.FILES[c][1] for c in cats}  # type: ignore[index]
     if limit is not None:
         kept, seen = [], {c: 0 for c in cats}
         for t in tasks:
@@ -100,7 +110,6 @@ def bench(
                 kept.append(t)
                 seen[t.category] += 1
         tasks = kept
-    shas = {c: bench_data.FILES[c][1] for c in cats}  # type: ignore[index]
     the_judge = load_judge(judge or DEFAULT_JUDGE, **_judge_options(base_url, api_key, no_cache))
     out = output or Path("runs") / "bench" / _slug(the_judge.spec)
     if overwrite and out.exists():
@@ -153,6 +162,8 @@ def bench(
     else:
         print_table(summary, f"CodePrefBench: {the_judge.spec} (split {split})")
         typer.echo(f"results: {out}")
+    if report:
+        _bench_report(out, tasks, quiet=json_out)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -833,6 +844,49 @@ def verify(
     for rule in RULES:
         typer.echo(f"  removed by {rule}: {stats.by_rule.get(rule, 0)}")
     typer.echo(f"kept: {output}\nremoved: {summary['removed_file']}")
+
+
+# ---------------------------------------------------------------------------------------------
+# report / label (HTML report of bench runs; Label Studio round trip)
+
+
+def _bench_report(run_dir: Path, tasks: list, quiet: bool) -> None:
+    from codefavor.benchmark.html_report import write_report
+
+    out = write_report([run_dir], run_dir / "report.html", tasks=tasks)
+    if not quiet:
+        typer.echo(f"report: {out}")
+
+
+@app.command("report")
+def report_cmd(
+    runs: Annotated[list[Path], typer.Argument(help="Bench run folders (one or more).")],
+    output: Annotated[Path, typer.Option(help="The HTML page to write.")] = Path("report.html"),
+    data: Annotated[Optional[Path], typer.Option(help="Folder with the CodePrefBench files.")] = None,
+    tasks: Annotated[
+        Optional[list[Path]], typer.Option(help="Extra BenchTask JSONL the runs judged (repeatable).")
+    ] = None,
+    name: Annotated[Optional[list[str]], typer.Option(help="Label of each run, in order (repeatable).")] = None,
+    bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+    ci_unit: Annotated[str, typer.Option(help="Resample 'seed' tasks (task_id clusters) or single 'pair's.")] = "seed",
+) -> None:
+    """Write one self-contained HTML report (plots, intervals, paired tests, judgments) for bench runs."""
+    from codefavor.benchmark.html_report import write_report
+
+    if ci_unit not in ("seed", "pair") or bootstrap < 100:
+        raise CodefavorError("--ci-unit must be seed or pair, and --bootstrap at least 100")
+    out = write_report(
+        runs,
+        output,
+        data_dir=data,
+        task_files=tasks or (),
+        names=name or (),
+        n_boot=bootstrap,
+        seed=seed,
+        ci_unit=ci_unit,  # type: ignore[arg-type]
+    )
+    typer.echo(f"report: {out}")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from codefavor.benchmark import data as bench_data
 from codefavor.benchmark import stats
 from codefavor.benchmark.report import picked_choice, summarize
 from codefavor.benchmark.runner import JUDGMENTS, MANIFEST, load_judgments
@@ -61,23 +62,35 @@ def load_runs(
     data_dir: str | Path | None = None,
     task_files: Sequence[str | Path] = (),
     tasks: Sequence[BenchTask] | None = None,
+    names: Sequence[str] = (),
 ) -> list[Run]:
-    """Read run folders and attach their tasks. `tasks` (e.g. from `bench --report`) skips loading."""
+    """Read run folders and attach their tasks. `tasks` (e.g. from `bench --report`) skips loading;
+    `names` label the runs in order (default: the judge spec, shortened)."""
     if not paths:
         raise CodefavorError("no run folder given")
+    if len(names) > len(paths):
+        raise CodefavorError(f"{len(names)} names for {len(paths)} run folders")
     manifests = [read_manifest(p) for p in paths]
     if tasks is None:
-        from codefavor.benchmark import data as bench_data
-
         cats = [c for c in CATEGORIES if any(c in (m.get("data_sha256") or {}) for m in manifests)]
         loaded: list[BenchTask] = bench_data.load_tasks(cats, data_dir) if cats else []  # type: ignore[arg-type]
-        for f in task_files:
-            loaded.extend(read_records(f, BenchTask))
+        # A run over a task file (`bench --tasks`) names it in the manifest; explicit files come too.
+        files = [
+            Path(k[len(bench_data.TASK_FILE_PREFIX) :])
+            for m in manifests
+            for k in (m.get("data_sha256") or {})
+            if k.startswith(bench_data.TASK_FILE_PREFIX)
+        ]
+        seen_files: set[Path] = set()
+        for f in [*map(Path, task_files), *(f for f in files if f.exists())]:
+            if f.resolve() not in seen_files:
+                seen_files.add(f.resolve())
+                loaded.extend(read_records(f, BenchTask))
         tasks = loaded
-    names = [str(m["judge"]) for m in manifests]
+    labels = list(names) + [short_name(str(m["judge"])) for m in manifests[len(names) :]]
     runs = []
-    for p, m, name in zip(paths, manifests, names, strict=True):
-        label = name if names.count(name) == 1 else f"{name} ({Path(p).name})"
+    for p, m, name in zip(paths, manifests, labels, strict=True):
+        label = name if labels.count(name) == 1 else f"{name} ({Path(p).name})"
         js = load_judgments(p, tasks, ("AB", "BA"), m["judge"])
         judged = {j.task_id for j in js}
         if not judged:
@@ -86,6 +99,10 @@ def load_runs(
             )
         runs.append(Run(label, Path(p), m, js, [t for t in tasks if t.id in judged]))
     return runs
+
+
+def short_name(spec: str, limit: int = 32) -> str:
+    return spec if len(spec) <= limit else spec[: limit - 1] + "…"
 
 
 def signal_kind(signal: str | None, judge: str) -> str:

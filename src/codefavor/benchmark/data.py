@@ -143,3 +143,27 @@ def load_tasks(
             if split == "all" or split_of(t.task_id) == split:
                 tasks.append(t)
     return tasks
+
+
+TASK_FILE_PREFIX = "tasks:"
+
+
+def task_file_key(path: str | Path) -> str:
+    """The manifest's `data_sha256` key for a task file: where a later report finds the tasks."""
+    return TASK_FILE_PREFIX + str(Path(path).resolve())
+
+
+def load_task_file(
+    path: str | Path, categories: tuple[Category, ...] | list[Category] = CATEGORIES, split: Split = "all"
+) -> tuple[list[BenchTask], dict[str, str]]:
+    """Tasks from a BenchTask JSONL(.gz) of one's own (e.g. `codefavor label import`'s bench-tasks),
+    with the `data_sha256` entry that records the file in a run's manifest."""
+    path = Path(path)
+    if not path.exists():
+        raise CodefavorError(f"{path}: no such file")
+    tasks = [
+        t
+        for t in read_records(path, BenchTask)
+        if t.category in categories and (split == "all" or split_of(t.task_id) == split)
+    ]
+    return tasks, {task_file_key(path): sha256_file(path)}

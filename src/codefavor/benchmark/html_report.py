@@ -30,8 +30,13 @@ from codefavor.records import CATEGORIES, VERIFIABLE, BenchTask
 
 MAX_RAW_CHARS = 4000  # a model's review beyond this is cut in the page (the run folder keeps it whole)
 COLUMNS = [*CATEGORIES, "avg"]
-LABELS = {"correctness": "Correctness", "efficiency": "Efficiency", "security": "Security",
-          "human-preference": "Human pref.", "avg": "Avg"}  # fmt: skip
+LABELS = {
+    "correctness": "Correctness",
+    "efficiency": "Efficiency",
+    "security": "Security",
+    "human-preference": "Human pref.",
+    "avg": "Avg",
+}
 KIND_COLORS = {"evidence": "#2b8a3e", "judge": "#1c7ed6", "fallback": "#f08c00", "none": "#adb5bd"}
 ANCHOR_SYMBOLS = {"human": "star", "best LLM judge": "diamond", "CodeFavor": "triangle-up"}
 DEFAULT_ANCHORS = {
@@ -60,7 +65,13 @@ def _asset(name: str) -> str:
 
 
 def _short(name: str, limit: int = 40) -> str:
-    return name if len(name) <= limit else name[: limit - 1] + "…"
+    return an.short_name(name, limit)
+
+
+def _color(n: int) -> str:
+    from plotly.colors import qualitative
+
+    return qualitative.Plotly[n % len(qualitative.Plotly)]
 
 
 def figures(result: dict[str, Any]) -> dict[str, Any]:
@@ -72,12 +83,13 @@ def figures(result: dict[str, Any]) -> dict[str, Any]:
 
     # Accuracy with bootstrap intervals, beside the paper's anchors.
     fig = go.Figure()
-    for r in runs:
+    for n, r in enumerate(runs):
         cols = [c for c in COLUMNS if c in r["ci"]]
         ci = r["ci"]
         fig.add_trace(
             go.Bar(
                 name=_short(r["name"]),
+                marker_color=_color(n),
                 x=[LABELS[c] for c in cols],
                 y=[ci[c]["point"] for c in cols],
                 error_y=dict(
@@ -99,7 +111,9 @@ def figures(result: dict[str, Any]) -> dict[str, Any]:
                 x=[LABELS[c] for c in cols],
                 y=[vals[c] for c in cols],
                 mode="markers",
-                marker=dict(symbol=ANCHOR_SYMBOLS[a.group], size=11, line=dict(width=1, color="#222")),
+                marker=dict(
+                    symbol=ANCHOR_SYMBOLS[a.group], size=11, color="#495057", line=dict(width=1, color="#fff")
+                ),
                 legendgroup=a.group,
                 visible=True if a.name in DEFAULT_ANCHORS else "legendonly",
                 hovertemplate="%{x}: %{y:.1f}<extra>" + html.escape(a.name) + " (paper)</extra>",
@@ -151,16 +165,28 @@ def figures(result: dict[str, Any]) -> dict[str, Any]:
     # Coverage by signal kind, and precision per signal.
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Share of judgments by signal kind", "Precision per signal"))
     kinds = [k for k in KIND_COLORS if any(s["kind"] == k for r in runs for s in r["signals"])]
-    xs = [[_short(r["name"], 18) for r in runs for c in CATEGORIES if c in r["summary"]["categories"]],
-          [LABELS[c] for r in runs for c in CATEGORIES if c in r["summary"]["categories"]]]  # fmt: skip
+    xs = [
+        [_short(r["name"], 18) for r in runs for c in CATEGORIES if c in r["summary"]["categories"]],
+        [LABELS[c] for r in runs for c in CATEGORIES if c in r["summary"]["categories"]],
+    ]
     for k in kinds:
         ys = []
         for r in runs:
             for c in CATEGORIES:
                 if c in r["summary"]["categories"]:
                     ys.append(sum(s["coverage"] for s in r["signals"] if s["category"] == c and s["kind"] == k))
-        fig.add_trace(go.Bar(name=k, x=xs, y=ys, marker_color=KIND_COLORS[k], legendgroup=k,
-                             hovertemplate="%{x}: %{y:.1f}%<extra>" + k + "</extra>"), row=1, col=1)  # fmt: skip
+        fig.add_trace(
+            go.Bar(
+                name=k,
+                x=xs,
+                y=ys,
+                marker_color=KIND_COLORS[k],
+                legendgroup=k,
+                hovertemplate="%{x}: %{y:.1f}%<extra>" + k + "</extra>",
+            ),
+            row=1,
+            col=1,
+        )
     px, py, lo, hi, colors, text = [[], []], [], [], [], [], []
     for r in runs:
         for s in r["signals"]:
@@ -175,12 +201,18 @@ def figures(result: dict[str, Any]) -> dict[str, Any]:
             text.append(f"{s['right']}/{s['decided']}")
     fig.add_trace(
         go.Bar(
-            x=px, y=py, marker_color=colors, showlegend=False, text=text, textposition="none",
+            x=px,
+            y=py,
+            marker_color=colors,
+            showlegend=False,
+            text=text,
+            textposition="none",
             error_y=dict(type="data", symmetric=False, array=hi, arrayminus=lo),
             hovertemplate="%{x}: %{y:.1f}% (%{text} right/decided)<extra></extra>",
         ),
-        row=1, col=2,
-    )  # fmt: skip
+        row=1,
+        col=2,
+    )
     fig.update_layout(**layout, barmode="stack", height=520)
     fig.update_yaxes(title_text="% of judgments", range=[0, 100], row=1, col=1)
     fig.update_yaxes(title_text="% right of decided", range=[0, 105], row=1, col=2)
@@ -198,37 +230,62 @@ def figures(result: dict[str, Any]) -> dict[str, Any]:
                     x=[LABELS[c] for c in cats],
                     y=[pos[c][f"acc_{order}"] for c in cats],
                     marker_pattern_shape=dash,
+                    marker_color=_color(n),
                     legendgroup=str(n),
                     offsetgroup=f"{n}{order}",
                 ),
                 row=1,
                 col=1,
             )
-        fig.add_trace(go.Bar(name=_short(r["name"], 25), x=[LABELS[c] for c in cats],
-                             y=[pos[c]["flip_rate"] for c in cats], legendgroup=str(n), showlegend=False,
-                             offsetgroup=str(n)), row=1, col=2)  # fmt: skip
-        fig.add_trace(go.Bar(name=_short(r["name"], 25), x=[LABELS[c] for c in cats],
-                             y=[pos[c]["a_rate"] for c in cats], legendgroup=str(n), showlegend=False,
-                             offsetgroup=str(n)), row=1, col=3)  # fmt: skip
+        fig.add_trace(
+            go.Bar(
+                name=_short(r["name"], 25),
+                x=[LABELS[c] for c in cats],
+                y=[pos[c]["flip_rate"] for c in cats],
+                legendgroup=str(n),
+                showlegend=False,
+                marker_color=_color(n),
+                offsetgroup=str(n),
+            ),
+            row=1,
+            col=2,
+        )
+        fig.add_trace(
+            go.Bar(
+                name=_short(r["name"], 25),
+                x=[LABELS[c] for c in cats],
+                y=[pos[c]["a_rate"] for c in cats],
+                legendgroup=str(n),
+                showlegend=False,
+                marker_color=_color(n),
+                offsetgroup=str(n),
+            ),
+            row=1,
+            col=3,
+        )
     fig.add_hline(y=50, line_dash="dot", line_color="#888", row=1, col=3)
     fig.update_layout(**layout, barmode="group", height=460)
     fig.update_yaxes(range=[0, 105], title_text="%")
     figs["position"] = fig
 
     # Cost per judgment.
-    fig = make_subplots(rows=1, cols=3, subplot_titles=("Seconds per judgment", "Tokens per judgment",
-                                                        "Requests per judgment"))  # fmt: skip
+    fig = make_subplots(
+        rows=1, cols=3, subplot_titles=("Seconds per judgment", "Tokens per judgment", "Requests per judgment")
+    )
     names = [_short(r["name"], 25) for r in runs]
     wall = [r["cost"]["wall_s_per_judgment"] for r in runs]
     lat = [r["cost"]["latency_s_mean"] for r in runs]
     fig.add_trace(go.Bar(name="wall clock / judgments", x=names, y=wall), row=1, col=1)
     fig.add_trace(go.Bar(name="mean judge latency", x=names, y=lat), row=1, col=1)
-    fig.add_trace(go.Bar(name="prompt tokens", x=names, y=[r["cost"]["prompt_tokens_per_judgment"] for r in runs]),
-                  row=1, col=2)  # fmt: skip
-    fig.add_trace(go.Bar(name="completion tokens", x=names,
-                         y=[r["cost"]["completion_tokens_per_judgment"] for r in runs]), row=1, col=2)  # fmt: skip
-    fig.add_trace(go.Bar(name="requests", x=names, y=[r["cost"]["requests_per_judgment"] for r in runs]),
-                  row=1, col=3)  # fmt: skip
+    fig.add_trace(
+        go.Bar(name="prompt tokens", x=names, y=[r["cost"]["prompt_tokens_per_judgment"] for r in runs]), row=1, col=2
+    )
+    fig.add_trace(
+        go.Bar(name="completion tokens", x=names, y=[r["cost"]["completion_tokens_per_judgment"] for r in runs]),
+        row=1,
+        col=2,
+    )
+    fig.add_trace(go.Bar(name="requests", x=names, y=[r["cost"]["requests_per_judgment"] for r in runs]), row=1, col=3)
     fig.update_layout(**layout, barmode="group", height=420)
     figs["cost"] = fig
     return {k: json.loads(pio.to_json(f, validate=False)) for k, f in figs.items()}
@@ -265,8 +322,16 @@ def payload(runs: Sequence[an.Run], result: dict[str, Any]) -> dict[str, Any]:
             if t.id not in task_index:
                 task_index[t.id] = len(tasks)
                 by_id[t.id] = t
-                tasks.append([t.task_id, t.category, strings(t.instruction), strings(t.choices[0]),
-                              strings(t.choices[1]), t.gt_choice])  # fmt: skip
+                tasks.append(
+                    [
+                        t.task_id,
+                        t.category,
+                        strings(t.instruction),
+                        strings(t.choices[0]),
+                        strings(t.choices[1]),
+                        t.gt_choice,
+                    ]
+                )
     judgments: list[list[Any]] = []
     for n, r in enumerate(runs):
         for j in r.judgments:
@@ -332,14 +397,19 @@ def _accuracy_table(result: dict[str, Any]) -> str:
         cells = []
         for c in COLUMNS:
             ci = r["ci"].get(c)
-            cells.append("<td>–</td>" if ci is None else
-                         f'<td><b>{_f(ci["point"])}</b> <span class="ci">[{_f(ci["low"])}, {_f(ci["high"])}]</span></td>')  # fmt: skip
+            cells.append(
+                "<td>–</td>"
+                if ci is None
+                else f'<td><b>{_f(ci["point"])}</b> <span class="ci">[{_f(ci["low"])}, {_f(ci["high"])}]</span></td>'
+            )
         rows.append(f'<tr><th class="run">{html.escape(r["name"])}</th>{"".join(cells)}</tr>')
     for a in ANCHORS:
         vals = a.by_category()
         cells = "".join(f"<td>{_f(vals.get(c))}</td>" for c in COLUMNS)
-        rows.append(f'<tr class="anchor"><th class="run">paper: {html.escape(a.name)} <span class="tag">'
-                    f"{html.escape(a.group)}</span></th>{cells}</tr>")  # fmt: skip
+        rows.append(
+            f'<tr class="anchor"><th class="run">paper: {html.escape(a.name)} <span class="tag">'
+            f"{html.escape(a.group)}</span></th>{cells}</tr>"
+        )
     return (
         f'<table class="acc"><thead><tr><th>judge</th>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
         f'<p class="note">Avg = mean of {", ".join(VERIFIABLE)}. Paper rows: {html.escape(CITATION)} '
@@ -356,7 +426,8 @@ def _runs_table(result: dict[str, Any]) -> str:
         )
         rows.append(
             "<tr>"
-            f'<th class="run">{html.escape(r["name"])}</th><td><code>{html.escape(r["path"])}</code></td>'
+            f'<th class="run">{html.escape(r["name"])}</th><td><code>{html.escape(r["judge"])}</code></td>'
+            f"<td><code>{html.escape(r['path'])}</code></td>"
             f"<td>{html.escape(str(r['split']))}</td><td>{'both' if r['both_orders'] else 'A-B'}</td>"
             f"<td>{judged}</td><td>{c['judgments']}</td><td>{c['failed']}</td>"
             f"<td>{_f(c['wall_s'], 0)}</td><td>{_f(None if c['latency_s_mean'] is None else 1000 * c['latency_s_mean'])}</td>"
@@ -364,7 +435,7 @@ def _runs_table(result: dict[str, Any]) -> str:
             "</tr>"
         )
     return (
-        "<table><thead><tr><th>run</th><th>folder</th><th>split</th><th>orders</th><th>tasks</th><th>judgments</th>"
+        "<table><thead><tr><th>run</th><th>judge</th><th>folder</th><th>split</th><th>orders</th><th>tasks</th><th>judgments</th>"
         "<th>failed</th><th>wall s</th><th>ms / judgment</th><th>tokens / judgment</th><th>requests</th>"
         f"<th>cache hits</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
@@ -471,9 +542,10 @@ def write_report(
     seed: int = 0,
     ci_unit: an.CiUnit = "seed",
     title: str | None = None,
+    names: Sequence[str] = (),
 ) -> Path:
     """Read the run folders, analyse them and write the page atomically; return its path."""
-    runs = an.load_runs(run_dirs, data_dir=data_dir, task_files=task_files, tasks=tasks)
+    runs = an.load_runs(run_dirs, data_dir=data_dir, task_files=task_files, tasks=tasks, names=names)
     result = an.analyze(runs, n_boot=n_boot, seed=seed, ci_unit=ci_unit)
     text = render(runs, result, title=title or "codefavor report: " + ", ".join(r.name for r in runs))
     out = Path(output)
