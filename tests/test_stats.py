@@ -71,9 +71,7 @@ def test_bootstrap_matches_a_loop_written_out():
     sums = {k: sum(s for s, c in zip(scores, clusters, strict=True) if c == k) for k in keys}
     counts = {k: clusters.count(k) for k in keys}
     idx = np.random.default_rng(11).integers(0, len(keys), size=(500, len(keys)))
-    means = sorted(
-        sum(sums[keys[i]] for i in row) / sum(counts[keys[i]] for i in row) for row in idx.tolist()
-    )
+    means = sorted(sum(sums[keys[i]] for i in row) / sum(counts[keys[i]] for i in row) for row in idx.tolist())
     assert ci.point == pytest.approx(sum(scores) / len(scores))
     assert ci.low == pytest.approx(_quantile(means, 0.025), abs=1e-12)
     assert ci.high == pytest.approx(_quantile(means, 0.975), abs=1e-12)
@@ -153,9 +151,17 @@ def test_fleiss_kappa_by_hand_and_the_textbook_example():
     assert stats.fleiss_kappa([[3, 0], [0, 3], [2, 1]]) == pytest.approx(0.55)
     # Fleiss (1971) as reproduced on Wikipedia: 10 subjects, 14 raters, 5 categories, kappa 0.210.
     table = [
-        [0, 0, 0, 0, 14], [0, 2, 6, 4, 2], [0, 0, 3, 5, 6], [0, 3, 9, 2, 0], [2, 2, 8, 1, 1],
-        [7, 7, 0, 0, 0], [3, 2, 6, 3, 0], [2, 5, 3, 2, 2], [6, 5, 2, 1, 0], [0, 2, 2, 3, 7],
-    ]  # fmt: skip
+        [0, 0, 0, 0, 14],
+        [0, 2, 6, 4, 2],
+        [0, 0, 3, 5, 6],
+        [0, 3, 9, 2, 0],
+        [2, 2, 8, 1, 1],
+        [7, 7, 0, 0, 0],
+        [3, 2, 6, 3, 0],
+        [2, 5, 3, 2, 2],
+        [6, 5, 2, 1, 0],
+        [0, 2, 2, 3, 7],
+    ]
     assert stats.fleiss_kappa(table) == pytest.approx(0.210, abs=5e-4)
     assert stats.fleiss_kappa([[3, 0], [3, 0]]) != stats.fleiss_kappa([[3, 0], [3, 0]])  # NaN: one category only
     with pytest.raises(ValueError):
