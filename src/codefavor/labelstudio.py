@@ -244,7 +244,7 @@ def export_tasks(
         ("project", json.dumps(project, ensure_ascii=False, indent=2)),
     ):
         tmp = paths[key].with_name(paths[key].name + ".tmp")
-        tmp.write_text(text + "\n", encoding="utf-8")
+        tmp.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
         tmp.replace(paths[key])
     return paths
 
