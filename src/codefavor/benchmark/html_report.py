@@ -5,7 +5,7 @@ The page needs no network: plotly.js (from the installed `plotly` package) and h
 the judgments and the tasks' text (each instruction and code stored once, whichever order or run
 uses it); the browser inflates them with `DecompressionStream` and highlights a code only when its
 judgment is opened. The summary tables are plain HTML and read without JavaScript. The charts are
-plotly figures built here from `analysis.analyze`; page logic (filters, table, details) is in
+plotly.js figures from `report_figures`; page logic (filters, table, details) is in
 `assets/report.js`.
 """
 
@@ -16,6 +16,7 @@ import gzip
 import html
 import json
 import math
+import os
 import re
 import time
 from collections.abc import Sequence
@@ -25,270 +26,51 @@ from typing import Any
 
 from codefavor.benchmark import analysis as an
 from codefavor.benchmark.anchors import ANCHORS, CITATION
+from codefavor.benchmark.report_figures import COLUMNS, KIND_COLORS, LABELS, figures
 from codefavor.errors import MissingExtraError
-from codefavor.records import CATEGORIES, VERIFIABLE, BenchTask
+from codefavor.records import VERIFIABLE, BenchTask
 
 MAX_RAW_CHARS = 4000  # a model's review beyond this is cut in the page (the run folder keeps it whole)
-COLUMNS = [*CATEGORIES, "avg"]
-LABELS = {
-    "correctness": "Correctness",
-    "efficiency": "Efficiency",
-    "security": "Security",
-    "human-preference": "Human pref.",
-    "avg": "Avg",
-}
-KIND_COLORS = {"evidence": "#2b8a3e", "judge": "#1c7ed6", "fallback": "#f08c00", "none": "#adb5bd"}
-ANCHOR_SYMBOLS = {"human": "star", "best LLM judge": "diamond", "CodeFavor": "triangle-up"}
-DEFAULT_ANCHORS = {
-    "Human developers (3, majority)",
-    "Llama-3.1-405B-Instruct",
-    "CodeFavor Mistral Nemo 12B, generation",
-}
 
 
-def _plotly():
+def _plotly_js() -> str:
     try:
-        import plotly.graph_objects as go
-        import plotly.io as pio
         from plotly.offline import get_plotlyjs
-        from plotly.subplots import make_subplots
     except ImportError as e:  # pragma: no cover - depends on the environment
         raise MissingExtraError("report", "plotly") from e
-    return go, pio, get_plotlyjs, make_subplots
+    return get_plotlyjs()
 
 
 def _asset(name: str) -> str:
     return resources.files("codefavor.benchmark").joinpath("assets", name).read_text(encoding="utf-8")
 
 
-# ----------------------------------------------------------------------------------------------- figures
+def _library() -> str:
+    """plotly.js + highlight.js, compressed and base64-encoded. The result depends only on the
+    installed plotly and the vendored highlight.js, so it is kept in the user cache (compressing
+    5 MB of JavaScript is the slowest step of a render); any cache problem just recompresses."""
+    import hashlib
 
+    text = _plotly_js() + "\n;\n" + _asset("highlight.min.js")
+    key = hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+    try:
+        from platformdirs import user_cache_dir
 
-def _short(name: str, limit: int = 40) -> str:
-    return an.short_name(name, limit)
-
-
-def _color(n: int) -> str:
-    from plotly.colors import qualitative
-
-    return qualitative.Plotly[n % len(qualitative.Plotly)]
-
-
-def figures(result: dict[str, Any]) -> dict[str, Any]:
-    """The page's plotly figures as JSON-able dicts, keyed by the element they go in."""
-    go, pio, _, make_subplots = _plotly()
-    runs = result["runs"]
-    figs: dict[str, Any] = {}
-    layout = dict(template="none", margin=dict(l=60, r=20, t=50, b=60), legend=dict(orientation="h", y=-0.2))
-
-    # Accuracy with bootstrap intervals, beside the paper's anchors.
-    fig = go.Figure()
-    for n, r in enumerate(runs):
-        cols = [c for c in COLUMNS if c in r["ci"]]
-        ci = r["ci"]
-        fig.add_trace(
-            go.Bar(
-                name=_short(r["name"]),
-                marker_color=_color(n),
-                x=[LABELS[c] for c in cols],
-                y=[ci[c]["point"] for c in cols],
-                error_y=dict(
-                    type="data",
-                    symmetric=False,
-                    array=[ci[c]["high"] - ci[c]["point"] for c in cols],
-                    arrayminus=[ci[c]["point"] - ci[c]["low"] for c in cols],
-                ),
-                customdata=[[ci[c]["low"], ci[c]["high"]] for c in cols],
-                hovertemplate="%{x}: %{y:.1f} [%{customdata[0]:.1f}, %{customdata[1]:.1f}]<extra>%{fullData.name}</extra>",
-            )
-        )
-    for a in ANCHORS:
-        vals = a.by_category()
-        cols = [c for c in COLUMNS if vals.get(c) is not None]
-        fig.add_trace(
-            go.Scatter(
-                name=f"paper: {a.name}",
-                x=[LABELS[c] for c in cols],
-                y=[vals[c] for c in cols],
-                mode="markers",
-                marker=dict(
-                    symbol=ANCHOR_SYMBOLS[a.group], size=11, color="#495057", line=dict(width=1, color="#fff")
-                ),
-                legendgroup=a.group,
-                visible=True if a.name in DEFAULT_ANCHORS else "legendonly",
-                hovertemplate="%{x}: %{y:.1f}<extra>" + html.escape(a.name) + " (paper)</extra>",
-            )
-        )
-    fig.update_layout(
-        **layout,
-        barmode="group",
-        title="Accuracy per category (95% bootstrap interval); markers: the paper's Table 3",
-        yaxis=dict(title="accuracy %", range=[0, 105]),
-        height=480,
-    )
-    figs["accuracy"] = fig
-
-    # Paired differences (run a - run b) with their intervals.
-    if result["comparisons"]:
-        fig = go.Figure()
-        pairs = sorted({(c["a"], c["b"]) for c in result["comparisons"]})
-        for a, b in pairs:
-            rows = [c for c in result["comparisons"] if (c["a"], c["b"]) == (a, b)]
-            fig.add_trace(
-                go.Scatter(
-                    name=f"{_short(runs[a]['name'], 25)} − {_short(runs[b]['name'], 25)}",
-                    y=[LABELS[c["category"]] for c in rows],
-                    x=[c["diff"] for c in rows],
-                    error_x=dict(
-                        type="data",
-                        symmetric=False,
-                        array=[c["high"] - c["diff"] for c in rows],
-                        arrayminus=[c["diff"] - c["low"] for c in rows],
-                    ),
-                    mode="markers",
-                    marker=dict(size=10),
-                    customdata=[[c["low"], c["high"], c["p_bootstrap"]] for c in rows],
-                    hovertemplate="%{y}: %{x:+.1f} [%{customdata[0]:+.1f}, %{customdata[1]:+.1f}], "
-                    "p=%{customdata[2]:.3g}<extra>%{fullData.name}</extra>",
-                )
-            )
-        fig.add_vline(x=0, line_dash="dash", line_color="#555")
-        fig.update_layout(
-            **layout,
-            title="Paired difference in accuracy (points, 95% paired bootstrap interval)",
-            xaxis=dict(title="difference (points)"),
-            yaxis=dict(autorange="reversed"),
-            height=120 + 70 * len(COLUMNS),
-        )
-        figs["differences"] = fig
-
-    # Coverage by signal kind, and precision per signal.
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("Share of judgments by signal kind", "Precision per signal"))
-    kinds = [k for k in KIND_COLORS if any(s["kind"] == k for r in runs for s in r["signals"])]
-    xs = [
-        [_short(r["name"], 18) for r in runs for c in CATEGORIES if c in r["summary"]["categories"]],
-        [LABELS[c] for r in runs for c in CATEGORIES if c in r["summary"]["categories"]],
-    ]
-    for k in kinds:
-        ys = []
-        for r in runs:
-            for c in CATEGORIES:
-                if c in r["summary"]["categories"]:
-                    ys.append(sum(s["coverage"] for s in r["signals"] if s["category"] == c and s["kind"] == k))
-        fig.add_trace(
-            go.Bar(
-                name=k,
-                x=xs,
-                y=ys,
-                marker_color=KIND_COLORS[k],
-                legendgroup=k,
-                hovertemplate="%{x}: %{y:.1f}%<extra>" + k + "</extra>",
-            ),
-            row=1,
-            col=1,
-        )
-    px, py, lo, hi, colors, text = [[], []], [], [], [], [], []
-    for r in runs:
-        for s in r["signals"]:
-            if s["precision"] is None:
-                continue
-            px[0].append(_short(r["name"], 18))
-            px[1].append(f"{LABELS[s['category']]}: {s['signal']}")
-            py.append(s["precision"])
-            lo.append(s["precision"] - s["precision_low"])
-            hi.append(s["precision_high"] - s["precision"])
-            colors.append(KIND_COLORS[s["kind"]])
-            text.append(f"{s['right']}/{s['decided']}")
-    fig.add_trace(
-        go.Bar(
-            x=px,
-            y=py,
-            marker_color=colors,
-            showlegend=False,
-            text=text,
-            textposition="none",
-            error_y=dict(type="data", symmetric=False, array=hi, arrayminus=lo),
-            hovertemplate="%{x}: %{y:.1f}% (%{text} right/decided)<extra></extra>",
-        ),
-        row=1,
-        col=2,
-    )
-    fig.update_layout(**layout, barmode="stack", height=520)
-    fig.update_yaxes(title_text="% of judgments", range=[0, 100], row=1, col=1)
-    fig.update_yaxes(title_text="% right of decided", range=[0, 105], row=1, col=2)
-    figs["signals"] = fig
-
-    # Position bias: accuracy per order, flip rate, how often position A is picked.
-    fig = make_subplots(rows=1, cols=3, subplot_titles=("Accuracy by order", "Flip rate", "Picks of position A"))
-    for n, r in enumerate(runs):
-        cats = [c for c in CATEGORIES if c in r["position"]]
-        pos = r["position"]
-        for order, dash in (("AB", None), ("BA", "/")):
-            fig.add_trace(
-                go.Bar(
-                    name=f"{_short(r['name'], 25)} {order}",
-                    x=[LABELS[c] for c in cats],
-                    y=[pos[c][f"acc_{order}"] for c in cats],
-                    marker_pattern_shape=dash,
-                    marker_color=_color(n),
-                    legendgroup=str(n),
-                    offsetgroup=f"{n}{order}",
-                ),
-                row=1,
-                col=1,
-            )
-        fig.add_trace(
-            go.Bar(
-                name=_short(r["name"], 25),
-                x=[LABELS[c] for c in cats],
-                y=[pos[c]["flip_rate"] for c in cats],
-                legendgroup=str(n),
-                showlegend=False,
-                marker_color=_color(n),
-                offsetgroup=str(n),
-            ),
-            row=1,
-            col=2,
-        )
-        fig.add_trace(
-            go.Bar(
-                name=_short(r["name"], 25),
-                x=[LABELS[c] for c in cats],
-                y=[pos[c]["a_rate"] for c in cats],
-                legendgroup=str(n),
-                showlegend=False,
-                marker_color=_color(n),
-                offsetgroup=str(n),
-            ),
-            row=1,
-            col=3,
-        )
-    fig.add_hline(y=50, line_dash="dot", line_color="#888", row=1, col=3)
-    fig.update_layout(**layout, barmode="group", height=460)
-    fig.update_yaxes(range=[0, 105], title_text="%")
-    figs["position"] = fig
-
-    # Cost per judgment.
-    fig = make_subplots(
-        rows=1, cols=3, subplot_titles=("Seconds per judgment", "Tokens per judgment", "Requests per judgment")
-    )
-    names = [_short(r["name"], 25) for r in runs]
-    wall = [r["cost"]["wall_s_per_judgment"] for r in runs]
-    lat = [r["cost"]["latency_s_mean"] for r in runs]
-    fig.add_trace(go.Bar(name="wall clock / judgments", x=names, y=wall), row=1, col=1)
-    fig.add_trace(go.Bar(name="mean judge latency", x=names, y=lat), row=1, col=1)
-    fig.add_trace(
-        go.Bar(name="prompt tokens", x=names, y=[r["cost"]["prompt_tokens_per_judgment"] for r in runs]), row=1, col=2
-    )
-    fig.add_trace(
-        go.Bar(name="completion tokens", x=names, y=[r["cost"]["completion_tokens_per_judgment"] for r in runs]),
-        row=1,
-        col=2,
-    )
-    fig.add_trace(go.Bar(name="requests", x=names, y=[r["cost"]["requests_per_judgment"] for r in runs]), row=1, col=3)
-    fig.update_layout(**layout, barmode="group", height=420)
-    figs["cost"] = fig
-    return {k: json.loads(pio.to_json(f, validate=False)) for k, f in figs.items()}
+        path = Path(os.environ.get("CODEFAVOR_CACHE_DIR") or user_cache_dir("codefavor")) / "report" / f"lib-{key}.b64"
+        if path.exists():
+            return path.read_text(encoding="ascii")
+    except OSError:
+        path = None
+    packed = _pack(text, level=9)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            tmp.write_text(packed, encoding="ascii")
+            tmp.replace(path)
+        except OSError:
+            pass
+    return packed
 
 
 # ----------------------------------------------------------------------------------------------- data
@@ -508,9 +290,7 @@ def _position_table(result: dict[str, Any]) -> str:
 
 def render(runs: Sequence[an.Run], result: dict[str, Any], *, title: str = "codefavor report") -> str:
     """The whole page as one string."""
-    _, _, get_plotlyjs, _ = _plotly()
     figs = figures(result)
-    lib = get_plotlyjs() + "\n;\n" + _asset("highlight.min.js")
     page = _asset("report.html")
     parts = {
         "TITLE": html.escape(title),
@@ -523,7 +303,7 @@ def render(runs: Sequence[an.Run], result: dict[str, Any], *, title: str = "code
         "SIGNALS_TABLE": _signals_table(result),
         "POSITION_TABLE": _position_table(result),
         "FIGURES": _script_json(figs),
-        "LIB": _pack(lib, level=3),  # 4.9 MB of JavaScript: level 3 is 2.5x faster than 6 for 10% more bytes
+        "LIB": _library(),
         "DATA": _pack(json.dumps(payload(runs, result), ensure_ascii=False, separators=(",", ":"))),
         "JS": _asset("report.js"),
     }
