@@ -56,7 +56,7 @@ def _library() -> str:
     try:
         from platformdirs import user_cache_dir
 
-        path = Path(os.environ.get("CODEFAVOR_CACHE_DIR") or user_cache_dir("codefavor")) / "report" / f"lib-{key}.b64"
+        path = Path(os.environ.get("CODEFAVOR_REPORT_CACHE") or Path(user_cache_dir("codefavor")) / "report") / f"lib-{key}.b64"
         if path.exists():
             return path.read_text(encoding="ascii")
     except OSError:
