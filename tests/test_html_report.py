@@ -149,10 +149,24 @@ def test_bench_tasks_report_and_compare_from_the_cli(tmp_path, capsys):
     # The report finds the task file through the manifest.
     out = tmp_path / "cmp.html"
     code, stdout, err = run_cli(
-        ["report", tmp_path / "shorter", tmp_path / "longer", "--output", out, "--bootstrap", "300"], capsys
+        [
+            "report",
+            tmp_path / "shorter",
+            tmp_path / "longer",
+            "--output",
+            out,
+            "--bootstrap",
+            "300",
+            "--json-out",
+            tmp_path / "cmp.json",
+        ],
+        capsys,
     )
-    assert code == 0, err and stdout.startswith("report: ")
+    assert code == 0, err
+    assert stdout.startswith("report: ")
     page = out.read_text(encoding="utf-8")
+    saved = json.loads((tmp_path / "cmp.json").read_text())
+    assert saved["method"]["bootstrap"] == 300 and [r["name"] for r in saved["runs"]] == ["shorter", "longer"]
     # Self-contained: nothing is fetched at view time.
     assert not re.search(r"<script[^>]+src=|<link[^>]+href=|@import", page)
     lib = _unpack(page, "cf-lib")

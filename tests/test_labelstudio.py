@@ -181,7 +181,8 @@ def test_cli_round_trip_and_bench_on_the_human_labels(tmp_path, capsys):
         ],
         capsys,
     )
-    assert code == 0, err and json.loads(out)["categories"]["human-preference"]["n"] == 2
+    assert code == 0, err
+    assert json.loads(out)["categories"]["human-preference"]["n"] == 2
     (tmp_path / "bad.json").write_text('{"not": "a list"}')
     code, _, err = run_cli(["label", "import", tmp_path / "bad.json", "--output", tmp_path / "x"], capsys)
     assert code == 2 and "bad.json" in err and err.count("\n") == 1
@@ -190,3 +191,18 @@ def test_cli_round_trip_and_bench_on_the_human_labels(tmp_path, capsys):
         ["label", "export", tmp_path / "bad.jsonl", "--category", "security", "--output", tmp_path / "y.json"], capsys
     )
     assert code == 2 and "bad.jsonl:1" in err
+
+
+def test_export_shows_the_examples_run_in_the_sandbox(tmp_path):
+    task = BenchTask(
+        task_id="T/ex",
+        instruction="Write add(a, b).\n>>> add(2, 3)\n5\n",
+        category="correctness",
+        gt_choice=0,
+        choices=("def add(a, b):\n    return a + b\n", "def add(a, b):\n    return a * b\n"),
+    )
+    write_records(tmp_path / "t.jsonl", [task])
+    paths = export_tasks(read_items(tmp_path / "t.jsonl"), tmp_path / "ls.json", run_examples=True)
+    shown = json.loads(paths["tasks"].read_text())[0]["data"]["examples_html"]
+    assert "Passed: A 1/1, B 0/1" in shown and "add(2, 3)" in shown
+    assert 'name="examples"' in paths["config"].read_text()

@@ -870,6 +870,9 @@ def report_cmd(
     bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 2000,
     seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
     ci_unit: Annotated[str, typer.Option(help="Resample 'seed' tasks (task_id clusters) or single 'pair's.")] = "seed",
+    json_path: Annotated[
+        Optional[Path], typer.Option("--json-out", help="Also save every number on the page as JSON here.")
+    ] = None,
 ) -> None:
     """Write one self-contained HTML report (plots, intervals, paired tests, judgments) for bench runs."""
     from codefavor.benchmark.html_report import write_report
@@ -885,6 +888,7 @@ def report_cmd(
         n_boot=bootstrap,
         seed=seed,
         ci_unit=ci_unit,  # type: ignore[arg-type]
+        json_output=json_path,
     )
     typer.echo(f"report: {out}")
 

@@ -56,7 +56,10 @@ def _library() -> str:
     try:
         from platformdirs import user_cache_dir
 
-        path = Path(os.environ.get("CODEFAVOR_REPORT_CACHE") or Path(user_cache_dir("codefavor")) / "report") / f"lib-{key}.b64"
+        path = (
+            Path(os.environ.get("CODEFAVOR_REPORT_CACHE") or Path(user_cache_dir("codefavor")) / "report")
+            / f"lib-{key}.b64"
+        )
         if path.exists():
             return path.read_text(encoding="ascii")
     except OSError:
@@ -323,14 +326,22 @@ def write_report(
     ci_unit: an.CiUnit = "seed",
     title: str | None = None,
     names: Sequence[str] = (),
+    json_output: str | Path | None = None,
 ) -> Path:
-    """Read the run folders, analyse them and write the page atomically; return its path."""
+    """Read the run folders, analyse them and write the page atomically; return its path.
+    `json_output` also saves the analysis (every number on the page) as JSON."""
     runs = an.load_runs(run_dirs, data_dir=data_dir, task_files=task_files, tasks=tasks, names=names)
     result = an.analyze(runs, n_boot=n_boot, seed=seed, ci_unit=ci_unit)
     text = render(runs, result, title=title or "codefavor report: " + ", ".join(r.name for r in runs))
     out = Path(output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
+    _write(out, text)
+    if json_output is not None:
+        _write(Path(json_output), json.dumps(result, indent=1, ensure_ascii=False) + "\n")
     return out
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
