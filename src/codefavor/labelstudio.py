@@ -25,12 +25,15 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+from pydantic import ValidationError
 
 from codefavor.benchmark import stats
 from codefavor.benchmark.anchors import HUMAN_STUDY
@@ -63,7 +66,7 @@ class Item:
 
 
 def read_items(path: str | Path, category: str | None = None) -> list[Item]:
-    """BenchTask or PreferencePair JSONL(.gz) -> items (the kind is told by the first record)."""
+    """BenchTask or PreferencePair JSONL(.gz) -> items (a record with `chosen` is a pair, else a task)."""
     path = Path(path)
     objs = list(iter_json(path))
     if not objs:
@@ -94,11 +97,11 @@ def read_items(path: str | Path, category: str | None = None) -> list[Item]:
                         json.loads(t.to_json()),
                     )
                 )
-        except ValueError as e:  # pydantic's ValidationError is a ValueError
-            loc = getattr(e, "errors", lambda: [{}])()[0].get("loc", ())
-            raise DataError(
-                str(path), line, str(e).splitlines()[-1].strip(), field=".".join(map(str, loc)) or None
-            ) from None
+        except ValidationError as e:
+            err = e.errors()[0]
+            where = ".".join(str(p) for p in err.get("loc", ())) or None
+            hint = " (a CodePrefBench file: pass --category)" if where == "category" else ""
+            raise DataError(str(path), line, err.get("msg", str(e)) + hint, field=where) from None
     return items
 
 
@@ -353,6 +356,11 @@ def _majority(votes: Counter[str]) -> str | None:
     return None if top == 0 or len(winners) > 1 else winners[0]
 
 
+def _number(x: float | None) -> float | None:
+    # An undefined statistic (NaN: a single label value, too few ratings) is null in JSON.
+    return None if x is None or math.isnan(x) else x
+
+
 def agreement(per_task: dict[str, list[str]]) -> dict[str, Any]:
     """Krippendorff's alpha (nominal, any number of ratings) and Fleiss' kappa over the tasks that
     have the most common number of ratings; skips are missing ratings."""
@@ -365,10 +373,9 @@ def agreement(per_task: dict[str, list[str]]) -> dict[str, Any]:
         rows = [[vs.count(c) for c in ("A", "B", "tie")] for vs in rated.values() if len(vs) == raters]
         used = len(rows)
         kappa = stats.fleiss_kappa(rows)
-    nan = lambda x: None if x is None or x != x else x  # noqa: E731 - NaN (undefined) becomes null in JSON
     return {
-        "krippendorff_alpha": nan(alpha),
-        "fleiss_kappa": nan(kappa),
+        "krippendorff_alpha": _number(alpha),
+        "fleiss_kappa": _number(kappa),
         "fleiss_tasks": used,
         "fleiss_raters": raters,
         "labels": ["A", "B", "tie"],
