@@ -203,8 +203,6 @@ def _position(run: Run, summary: dict[str, Any]) -> dict[str, Any]:
 def _intervals(
     tasks: Sequence[BenchTask], scores: dict[str, float], *, n_boot: int, level: float, seed: int, unit: CiUnit
 ) -> dict[str, Any]:
-    import numpy as np
-
     out: dict[str, Any] = {}
     draws: dict[str, Any] = {}
     for cat in CATEGORIES:
@@ -219,7 +217,7 @@ def _intervals(
         draws[cat] = d
     if all(c in draws for c in VERIFIABLE):
         # Avg: the mean of the three categories, each resampled on its own (stratified bootstrap).
-        avg = np.mean([draws[c] for c in VERIFIABLE], axis=0)
+        avg = sum(draws[c] for c in VERIFIABLE) / len(VERIFIABLE)
         lo, hi = stats.percentiles(avg, level)
         out["avg"] = {"point": sum(out[c]["point"] for c in VERIFIABLE) / 3, "low": 100.0 * lo, "high": 100.0 * hi}
     return out
@@ -228,8 +226,6 @@ def _intervals(
 def _compare(
     a: Run, b: Run, sa: dict[str, float], sb: dict[str, float], *, n_boot: int, level: float, seed: int, unit: CiUnit
 ) -> tuple[list[dict[str, Any]], list[str]]:
-    import numpy as np
-
     common = [t for t in a.tasks if t.id in sb]
     rows: list[dict[str, Any]] = []
     draws: dict[str, Any] = {}
@@ -259,7 +255,7 @@ def _compare(
             }
         )
     if all(c in draws for c in VERIFIABLE):
-        avg = np.mean([draws[c] for c in VERIFIABLE], axis=0)
+        avg = sum(draws[c] for c in VERIFIABLE) / len(VERIFIABLE)
         lo, hi = stats.percentiles(avg, level)
         point = statistics.fmean(r["diff"] for r in rows if r["category"] in VERIFIABLE)
         p = stats.bootstrap_p(avg) if point else 1.0

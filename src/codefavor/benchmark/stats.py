@@ -29,9 +29,18 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
 from codefavor.benchmark.report import picked_choice
+from codefavor.errors import MissingExtraError
 from codefavor.records import BenchTask, Judgment, Order
 
 ORDERS: tuple[Order, ...] = ("AB", "BA")
+
+
+def _np():
+    try:
+        import numpy
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise MissingExtraError("report", "numpy") from e
+    return numpy
 
 
 def judgment_score(j: Judgment | None, gt_choice: int) -> float:
@@ -92,8 +101,7 @@ def bootstrap_means(
     scores: Sequence[float], clusters: Sequence[Hashable] | None = None, *, n_boot: int = 2000, seed: int = 0
 ):  # -> numpy.ndarray (numpy is imported lazily: the core install does not need it)
     """The `n_boot` resampled means (ratio of drawn score sums to drawn counts)."""
-    import numpy as np
-
+    np = _np()
     sums, counts = _cluster_sums(scores, clusters)
     if not sums:
         return np.full(n_boot, np.nan)
@@ -105,8 +113,7 @@ def bootstrap_means(
 
 def percentiles(draws, level: float) -> tuple[float, float]:
     """The central `level` interval of bootstrap draws (numpy's linear-interpolation quantiles)."""
-    import numpy as np
-
+    np = _np()
     alpha = (1.0 - level) / 2.0
     lo, hi = np.quantile(draws, [alpha, 1.0 - alpha])
     return float(lo), float(hi)
