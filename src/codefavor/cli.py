@@ -472,6 +472,7 @@ def generate_critic_evol(
     from codefavor.generators import critic_evol as ce
     from codefavor.generators import instructions
     from codefavor.generators.decontam import load_decontaminator
+    from codefavor.generators.inputs import parse_shard
 
     settings = ce.Settings(
         draft=draft, critic=critic, redraft=redraft, shots=shots, seed=seed,
@@ -481,7 +482,7 @@ def generate_critic_evol(
         decontaminate=not no_decontam, decontam_threshold=decontam_threshold,
     )  # fmt: skip
     seeds, source = instructions.open_source(
-        input, hf_dataset=hf_dataset, hf_split=hf_split, shard=shard,
+        input, hf_dataset=hf_dataset, hf_split=hf_split, shard=parse_shard(shard),
         instruction_field=instruction_field, response_field=response_field, id_field=id_field,
     )  # fmt: skip
     for warning in ce.input_warnings(seeds[:limit] if limit is not None else seeds, settings):

@@ -354,8 +354,8 @@ def evolve(
     # 3. run the instructions' examples on both attempts of every surviving pair, in one sandbox batch.
     results = checker.check_many([(s.instruction, [c.rejected, c.chosen]) for s, c in candidates])
     for (s, c), (d_exec, r_exec) in zip(candidates, results, strict=True):
-        status, reason, meta = _check(c, d_exec, r_exec, settings, decontaminator)
-        meta.update(reflection=c.reflection, draft_source=notes[s.id].get("draft_source"))
+        status, reason, checks = _check(c, d_exec, r_exec, settings, decontaminator)
+        meta = {"reflection": c.reflection, "draft_source": notes[s.id].get("draft_source"), **checks}
         if "exec" in meta:
             notes[s.id]["exec"] = {"draft": asdict(d_exec), "revision": asdict(r_exec)}
         stop(s, status, reason, _pair(s, c, settings, meta) if status == KEPT else None)

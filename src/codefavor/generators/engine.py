@@ -115,7 +115,8 @@ def run_items(
     run_info = {**(info or {}), "limit": limit, "batch_size": batch_size, "retry_errors": retry_errors}
     manifest = open_run(out, spec.kind, settings, run_info, overwrite=overwrite)
     log = _OutcomeLog(out, spec)
-    state = RunProgress(total=len(items) if isinstance(items, Sequence) else None)
+    known = len(items) if isinstance(items, Sequence) else None
+    state = RunProgress(total=known if limit is None or known is None else min(known, limit))
     selected: list[str] = []
     seen: set[str] = set()
     duplicates = 0
@@ -208,7 +209,7 @@ class _OutcomeLog:
 
 
 def _heal_pairs(path: Path, kept: dict[str, dict[str, Any]]) -> int:
-    """Make pairs.jsonl hold exactly the kept pairs; return how many lines were written or dropped.
+    """Make pairs.jsonl hold exactly the kept pairs; return how many pair lines were written.
 
     A kill between an outcome line and its pair line leaves pairs missing at the end: they are
     appended. Anything else that does not match (a hand-edited file) is rebuilt from the outcomes.
@@ -224,8 +225,7 @@ def _heal_pairs(path: Path, kept: dict[str, dict[str, Any]]) -> int:
                 for p in missing:
                     sink.write(p)
         return len(missing)
-    write_records(path, kept.values())
-    return abs(len(kept) - len(present)) or 1
+    return write_records(path, kept.values())
 
 
 class CacheFile:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from codefavor.errors import DataError
-from codefavor.generators.inputs import Shard, in_shard, parse_shard, read_rows
+from codefavor.generators.inputs import Shard, in_shard, read_rows
 from codefavor.records import content_id
 
 
@@ -80,19 +80,17 @@ def open_source(
     *,
     hf_dataset: str | None = None,
     hf_split: str = "train",
-    shard: str | None = None,
+    shard: Shard | None = None,
     **fields: str,
 ) -> tuple[list[Seed], dict[str, Any]]:
     """The seeds of one input (`load_seeds`) and a description of it for the manifest."""
     stats: Counter[str] = Counter()
-    seeds = load_seeds(
-        input, hf_dataset=hf_dataset, hf_split=hf_split, shard=parse_shard(shard), stats=stats, **fields
-    )
+    seeds = load_seeds(input, hf_dataset=hf_dataset, hf_split=hf_split, shard=shard, stats=stats, **fields)
     info = {
         "input": str(input) if input else None,
         "hf_dataset": hf_dataset,
         "hf_split": hf_split if hf_dataset else None,
-        "shard": shard,
+        "shard": f"{shard[0]}/{shard[1]}" if shard else None,
         "duplicate_inputs": stats["duplicate_inputs"],
     }
     return seeds, info
