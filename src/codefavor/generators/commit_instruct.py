@@ -35,6 +35,7 @@ from codefavor.generators.engine import (
     print_funnel,
     run_items,
 )
+from codefavor.generators.inputs import check_limit
 from codefavor.generators.mining import CommitSeed, MiningStats
 from codefavor.generators.replies import ParsedPair, parse_gate, parse_pair_reply
 from codefavor.prompts import render
@@ -263,6 +264,7 @@ def mine_seeds(
     import shutil
 
     out = Path(out_dir)
+    check_limit(limit)
     if overwrite and out.exists():
         shutil.rmtree(out)
     n = write_records(out / "seeds.jsonl", itertools.islice(seeds, limit))

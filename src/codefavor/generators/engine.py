@@ -27,7 +27,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from codefavor.errors import CodefavorError, DataError
+from codefavor.errors import DataError
+from codefavor.generators.inputs import check_limit
 from codefavor.records import JsonlAppender, PreferencePair, iter_json, repair_tail, write_records
 from codefavor.run_folder import close_run, open_run, write_json_atomic
 
@@ -109,8 +110,7 @@ def run_items(
     progress: Callable[[RunProgress], None] | None = None,
 ) -> RunResult:
     """Run `process` over every selected seed without an outcome in `out_dir`; return the funnel."""
-    if limit is not None and limit < 0:
-        raise CodefavorError(f"limit {limit}: expected a number >= 0")
+    check_limit(limit)
     out = Path(out_dir)
     run_info = {**(info or {}), "limit": limit, "batch_size": batch_size, "retry_errors": retry_errors}
     manifest = open_run(out, spec.kind, settings, run_info, overwrite=overwrite)

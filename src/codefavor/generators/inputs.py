@@ -107,3 +107,10 @@ def in_shard(key: str, shard: Shard | None) -> bool:
         return True
     i, n = shard
     return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "big") % n == i
+
+
+def check_limit(limit: int | None) -> int | None:
+    """A limit is a count of seeds: None (all) or a number >= 0."""
+    if limit is not None and limit < 0:
+        raise CodefavorError(f"limit {limit}: expected a number >= 0")
+    return limit
