@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from codefavor.benchmark.data import split_of
+from codefavor.benchmark.importers import chosen_first
 from codefavor.records import BenchTask
 
 MIRRORS = Path(os.environ.get("CODEFAVOR_MIRRORS", "/work/.mirror"))
@@ -77,11 +78,6 @@ class Git:
         out = self._run("diff-tree", "--no-commit-id", "-r", "--name-status", "-z", f"{rev}^", rev, check=False)
         parts = [p for p in out.split("\0") if p]
         return [(parts[i], parts[i + 1]) for i in range(0, len(parts) - 1, 2) if not parts[i].startswith("R")]
-
-
-def chosen_first(stable_id: str) -> bool:
-    """Deterministic position of the chosen code: True puts it in choices[0]."""
-    return hashlib.sha256(("position:" + stable_id).encode()).digest()[0] % 2 == 0
 
 
 def make_task(
