@@ -26,7 +26,11 @@ def _jsonl(path, rows):
 
 
 PAIRS = [
-    {"prompt": f"Return {i} plus one.", "chosen": f"def f():\n    return {i + 1}", "rejected": f"def f():\n    return {i}"}
+    {
+        "prompt": f"Return {i} plus one.",
+        "chosen": f"def f():\n    return {i + 1}",
+        "rejected": f"def f():\n    return {i}",
+    }
     for i in range(40)
 ]
 
@@ -77,7 +81,10 @@ def test_column_mapping_detection_and_categories(tmp_path):
     (t,) = read_data(_jsonl(tmp_path / "m.jsonl", mapped),
                      Columns(prompt="ask", chosen="good", rejected="bad", category="kind", id="uid"))  # fmt: skip
     assert (t.task_id, t.category, t.instruction) == ("row-7", "efficiency", "q")
-    assert category_of(None, "security") == "security" and category_of("human-preference", "correctness") == "human-preference"
+    assert (
+        category_of(None, "security") == "security"
+        and category_of("human-preference", "correctness") == "human-preference"
+    )
 
 
 def test_gzip_and_parquet_read_alike(tmp_path):

@@ -75,7 +75,9 @@ def test_each_perturbation_changes_something():
     assert "acc" not in renamed.replace("acc_", "") or "acc +=" not in renamed
     commented = add_comments(code, 0)
     assert commented.count("#") > code.count("#")
-    assert "#" not in remove_comments(PROGRAMS["closure"][0]) and "total = start" in remove_comments(PROGRAMS["closure"][0])
+    assert "#" not in remove_comments(PROGRAMS["closure"][0]) and "total = start" in remove_comments(
+        PROGRAMS["closure"][0]
+    )
     reordered = reorder_definitions(code, 0)
     assert reordered.index("def total") < reordered.index("def area")
 

@@ -125,7 +125,10 @@ def calls(code: str, stmt: str) -> list[tuple[str, Any]] | None:
     out = []
     for inp, outp in exs:
         try:
-            call = ast.parse(f"f({re.sub(r'true|false|null', lambda x: x.group().title().replace('Null', 'None'), inp)})", mode="eval").body
+            call = ast.parse(
+                f"f({re.sub(r'true|false|null', lambda x: x.group().title().replace('Null', 'None'), inp)})",
+                mode="eval",
+            ).body
             kws = {k.arg: ast.literal_eval(k.value) for k in call.keywords}  # type: ignore[attr-defined]
             expected = _literal(outp)
         except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):

@@ -82,7 +82,11 @@ def build(git: Git, validate: bool = True) -> tuple[list, dict]:
         if not (buggy and fixed and form):
             skipped.append(name)
             continue
-        cases = [json.loads(line) for line in (git.show(head, f"json_testcases/{name}.json") or "").splitlines() if line.strip()]
+        cases = [
+            json.loads(line)
+            for line in (git.show(head, f"json_testcases/{name}.json") or "").splitlines()
+            if line.strip()
+        ]
         calls = [(form.format(args=", ".join(repr(a) for a in args)), exp) for args, exp in cases[:MAX_TESTS]]
         jobs.append((name, buggy, fixed, calls))
     verdicts: dict[str, tuple[list[int], int, list]] = {}
@@ -116,7 +120,9 @@ def build(git: Git, validate: bool = True) -> tuple[list, dict]:
         info = {"source": REPO, "commit": head, "license": LICENSE, "program": name,
                 "validated": "sandbox: fixed passes the kept tests, buggy fails one" if validate else "no",
                 "tests": len(calls), "shapes": shapes(fixed, instruction)}  # fmt: skip
-        tasks.append(make_task(f"quixbugs/{name}", instruction, _drop_strings(fixed), _drop_strings(buggy), "correctness", info))
+        tasks.append(
+            make_task(f"quixbugs/{name}", instruction, _drop_strings(fixed), _drop_strings(buggy), "correctness", info)
+        )
     meta = {"source": REPO, "commit": head, "license": LICENSE, "kind": "buggy-vs-fixed with tests",
             "programs": len(names) + len(graph), "graph_tests_left_out": graph, "no_json_call_form": skipped,
             "dropped_by_validation": dropped}  # fmt: skip

@@ -111,7 +111,7 @@ def cve_fixes(max_funcs: int = 3, max_lines: int = 150) -> tuple[list, dict]:
     tasks, stats = [], {"fix_commits": len(by_commit), "repos_available": 0, "commits_found": 0,
                         "commits_too_broad": 0, "commits_no_function_change": 0}  # fmt: skip
     repos_used: dict[str, dict[str, str]] = {}
-    for (repo, short), r in sorted(by_commit.items()):
+    for (repo, _short), r in sorted(by_commit.items()):
         path = mirrors.get(repo)
         if path is None:
             continue
@@ -142,11 +142,15 @@ def cve_fixes(max_funcs: int = 3, max_lines: int = 150) -> tuple[list, dict]:
                 continue
             name = qual.rsplit(".", 1)[-1]
             doc = _docline(fixed)
-            instruction = f"Write the function `{name}` of `{fpath}` in {repo.split('/')[-1]}." + (f" {doc}" if doc else "")
+            instruction = f"Write the function `{name}` of `{fpath}` in {repo.split('/')[-1]}." + (
+                f" {doc}" if doc else ""
+            )
             info = {"source": f"github.com/{repo}", "commit": sha, "file": fpath, "function": qual,
                     "advisory": r["advisory"], "cve": r["cve"], "license": repos_used[repo]["license"],
                     "advisory_source": ADVISORY_REPO, "label": "advisory fix commit: before = vulnerable"}  # fmt: skip
-            tasks.append(make_task(f"cve/{repo}/{sha[:12]}/{fpath}:{qual}", instruction, fixed, vuln, "security", info))
+            tasks.append(
+                make_task(f"cve/{repo}/{sha[:12]}/{fpath}:{qual}", instruction, fixed, vuln, "security", info)
+            )
     stats["repos_available"] = len(repos_used)
     meta = {"source": ADVISORY_REPO, "commit": adv_git.head(), "license": "CC-BY-4.0 (advisories); code: each project's",
             "kind": "real CVE fix pairs (function level)", "max_funcs_per_commit": max_funcs, "stats": stats,

@@ -154,7 +154,7 @@ def remove_comments(code: str, seed: int = 0) -> str:
     """Drop every `#` comment; lines that held only a comment go too."""
     lines = _lines(code)
     for tok in sorted(_comment_tokens(code), key=lambda t: t.start, reverse=True):
-        (row, col), (_, end) = tok.start, tok.end
+        row, col = tok.start
         line = lines[row - 1]
         newline = line[len(line.rstrip("\r\n")) :]
         lines[row - 1] = "" if not line[:col].strip() else line[:col].rstrip() + newline

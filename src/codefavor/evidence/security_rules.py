@@ -46,9 +46,23 @@ RULES: dict[str, tuple[str, str, float, str]] = {
 _SQL = re.compile(r"^\s*(select|insert|update|delete|replace|create|drop|alter|pragma|with)\b.*"
                   r"|\b(select\s.+\sfrom|insert\s+into|update\s+\w+\s+set|delete\s+from|where\s+\w+\s*(=|like|in)\b)",
                   re.I | re.S)  # fmt: skip
-_EXEC_NAMES = re.compile(r"execute|query|sql|^raw$|^fetch", re.I)  # execute(), queryOne(), run_sql(), ...: a project's own wrappers too
+_EXEC_NAMES = re.compile(
+    r"execute|query|sql|^raw$|^fetch", re.I
+)  # execute(), queryOne(), run_sql(), ...: a project's own wrappers too
 _PASSWORD = re.compile(r"pass(word|wd|phrase)?|pwd|secret|credential", re.I)
-_FAST_HASHES = {"md5", "sha1", "sha224", "sha256", "sha384", "sha512", "blake2b", "blake2s", "sha3_256", "sha3_512", "new"}
+_FAST_HASHES = {
+    "md5",
+    "sha1",
+    "sha224",
+    "sha256",
+    "sha384",
+    "sha512",
+    "blake2b",
+    "blake2s",
+    "sha3_256",
+    "sha3_512",
+    "new",
+}
 _CHECKS = re.compile(r"\b(startswith|commonpath|commonprefix|is_relative_to|relative_to|secure_filename|basename|"
                      r"safe_join|safe_path|is_safe_path|realpath|abspath|normpath|resolve)\b")  # fmt: skip
 _FILE_SINKS = {"open", "send_file", "remove", "unlink", "rmtree", "rename", "copy", "copyfile", "move", "read_text",
@@ -164,7 +178,11 @@ class _Scan:
         mod = q.rsplit(".", 1)[0] if "." in q else ""
         if q in ("os.tempnam", "os.tmpnam", "tempfile.mktemp") or (q == "mktemp" and "mktemp" in self.aliases):
             self.add("insecure-tempname", call)
-        elif mod in ("pickle", "cPickle", "_pickle", "dill", "cloudpickle", "marshal") and last in ("load", "loads", "Unpickler"):
+        elif mod in ("pickle", "cPickle", "_pickle", "dill", "cloudpickle", "marshal") and last in (
+            "load",
+            "loads",
+            "Unpickler",
+        ):
             self.add("unsafe-deserialization", call)
         elif q in ("shelve.open", "jsonpickle.decode", "pandas.read_pickle", "pd.read_pickle"):
             self.add("unsafe-deserialization", call)
@@ -189,7 +207,16 @@ class _Scan:
         elif mod in ("subprocess",) and _const(_kw(call, "shell")) is True and call.args:
             if not isinstance(call.args[0], ast.Constant):
                 self.add("shell-built", call)
-        if mod in ("re", "regex") and last in ("compile", "match", "search", "fullmatch", "findall", "finditer", "sub", "split"):
+        if mod in ("re", "regex") and last in (
+            "compile",
+            "match",
+            "search",
+            "fullmatch",
+            "findall",
+            "finditer",
+            "sub",
+            "split",
+        ):
             pat = _const(call.args[0]) if call.args else None
             if isinstance(pat, str) and _NESTED.search(pat):
                 self.add("redos", call)
@@ -201,7 +228,11 @@ class _Scan:
             value = getattr(node, "value", None)
             if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and value is not None:
                 text = _built_string(value)
-                if isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Add) and not isinstance(value, ast.Constant):
+                if (
+                    isinstance(node, ast.AugAssign)
+                    and isinstance(node.op, ast.Add)
+                    and not isinstance(value, ast.Constant)
+                ):
                     text = text or " "  # query += user_part
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 for t in targets:
@@ -240,19 +271,24 @@ class _Scan:
             arg = call.args[0]
             uses_join = (isinstance(arg, ast.Name) and arg.id in joined) or self._is_join(arg, tainted)
             if uses_join and not _CHECKS.search(src):
-                self.add("path-traversal", join_node if join_node is not None and not self._is_join(arg, tainted) else call)
+                self.add(
+                    "path-traversal", join_node if join_node is not None and not self._is_join(arg, tainted) else call
+                )
                 return
 
     @staticmethod
     def _is_join(node: ast.AST, tainted: set[str]) -> bool:
         if isinstance(node, ast.Call) and _dotted(node.func).endswith(("path.join", "os.path.join", "joinpath")):
             return any(_names_in(a) & tainted for a in node.args[1:]) or (
-                _dotted(node.func).endswith("joinpath") and any(_names_in(a) & tainted for a in node.args))
+                _dotted(node.func).endswith("joinpath") and any(_names_in(a) & tainted for a in node.args)
+            )
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):  # Path(base) / name
             return bool(_names_in(node.right) & tainted)
         if isinstance(node, ast.JoinedStr) and len(node.values) > 1:
             lits = "".join(str(v.value) for v in node.values if isinstance(v, ast.Constant))
-            return "/" in lits and any(isinstance(v, ast.FormattedValue) and _names_in(v) & tainted for v in node.values)
+            return "/" in lits and any(
+                isinstance(v, ast.FormattedValue) and _names_in(v) & tainted for v in node.values
+            )
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
             lits = [n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
             return any("/" in s for s in lits) and bool(_names_in(node) & tainted)
@@ -263,7 +299,9 @@ class _Scan:
         src = ast.get_source_segment(self.code, fn) or ""
         if not _PASSWORD.search(src):
             return
-        strong = re.search(r"\b(bcrypt|scrypt|argon2|pbkdf2|PasswordHasher|make_password|generate_password_hash)\b", src)
+        strong = re.search(
+            r"\b(bcrypt|scrypt|argon2|pbkdf2|PasswordHasher|make_password|generate_password_hash)\b", src
+        )
         for call in (n for n in ast.walk(fn) if isinstance(n, ast.Call)):
             q = _qualname(call.func, self.aliases)
             last = q.rsplit(".", 1)[-1]
@@ -280,7 +318,9 @@ class _Scan:
                 if _PASSWORD.search(args):
                     self.add("weak-password-hash", call)
         for node in ast.walk(fn):  # salt = b"static"
-            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and "salt" in t.id.lower() for t in node.targets):
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and "salt" in t.id.lower() for t in node.targets
+            ):
                 if isinstance(node.value, ast.Constant) or self._short_salt(node.value):
                     self.add("weak-password-hash", node)
 
@@ -296,9 +336,21 @@ class _Scan:
         params = {a.arg for a in fn.args.args + fn.args.kwonlyargs} - {"self", "cls"}
         for call in (n for n in ast.walk(fn) if isinstance(n, ast.Call)):
             q = _qualname(call.func, self.aliases)
-            if q.split(".")[0] in ("re", "regex") and q.rsplit(".", 1)[-1] in ("compile", "match", "search", "fullmatch", "findall", "sub"):
+            if q.split(".")[0] in ("re", "regex") and q.rsplit(".", 1)[-1] in (
+                "compile",
+                "match",
+                "search",
+                "fullmatch",
+                "findall",
+                "sub",
+            ):
                 pat = call.args[0] if call.args else None
-                if isinstance(pat, ast.Name) and pat.id in params or isinstance(pat, ast.JoinedStr) and _names_in(pat) & params:
+                if (
+                    isinstance(pat, ast.Name)
+                    and pat.id in params
+                    or isinstance(pat, ast.JoinedStr)
+                    and _names_in(pat) & params
+                ):
                     self.add("regex-injection", call)
 
 
