@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from codefavor.evidence.examples import Extraction, extract_checks
-from codefavor.evidence.sandbox import Check, Limits, RunResult, Sandbox
+from codefavor.evidence.sandbox import Check, Limits, Sandbox, SandboxRun
 
 CRASHES = {
     "IndexError", "TypeError", "ZeroDivisionError", "RecursionError", "KeyError", "AttributeError", "NameError",
@@ -127,7 +127,7 @@ def edge_checks(ex: Extraction, limit: int = 12) -> list[Check]:
     return out[:limit]
 
 
-def _crashes(r: RunResult) -> list[str]:
+def _crashes(r: SandboxRun) -> list[str]:
     out = []
     for c in r.checks:
         if c.status == "timeout":
@@ -137,7 +137,7 @@ def _crashes(r: RunResult) -> list[str]:
     return out
 
 
-def _load_problem(r: RunResult, entry: str | None) -> str | None:
+def _load_problem(r: SandboxRun, entry: str | None) -> str | None:
     if r.load_error:
         return f"does not load: {r.load_error}"
     if r.timed_out and not r.checks:
@@ -192,7 +192,7 @@ def correctness_evidence(
     return out
 
 
-def _decide(ex: Extraction, ra: RunResult, rb: RunResult, a: str, b: str, details: dict[str, Any]) -> Evidence | None:
+def _decide(ex: Extraction, ra: SandboxRun, rb: SandboxRun, a: str, b: str, details: dict[str, Any]) -> Evidence | None:
     if ex.checks:
         d = _pick(ra.n_passed, rb.n_passed)
         if d:
