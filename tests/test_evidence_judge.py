@@ -243,3 +243,43 @@ def test_only_model_free_evidence_judges_take_batches_concurrently():
     assert load_judge("evidence+none").concurrent_batches == 3
     assert load_judge("evidence+longer").concurrent_batches == 1
     assert load_judge("evidence").batch_size == 64
+
+
+def test_every_signal_returns_the_same_evidence_record(sandbox):
+    from codefavor.evidence.efficiency import EfficiencyConfig, efficiency_evidence
+    from codefavor.evidence.security import security_evidence
+
+    dups = "Say whether a list holds a duplicate.\n>>> has_dup([1, 2, 3, 4, 5, 6, 7, 8, 9])\nFalse\n"
+    quadratic = "def has_dup(xs):\n    return any(xs[i] == xs[j] for i in range(len(xs)) for j in range(i))\n"
+    linear = "def has_dup(xs):\n    return len(set(xs)) != len(xs)\n"
+    fast = EfficiencyConfig(targets=(16, 128, 1024, 4096), level_budget=0.02, call_limit=0.5)
+    opts = EvidenceOptions(sandbox=sandbox, efficiency_config=fast)
+    results = {
+        "correctness": correctness_evidence([(SORT_INS, GOOD, WRONG), (SORT_INS, GOOD, GOOD2)], opts),
+        "security": security_evidence([("Run a command.", SHELL, SAFE), ("Run a command.", SAFE, SAFE)], opts),
+        "efficiency": efficiency_evidence([(dups, quadratic, linear), (dups, linear, "def other(xs): pass")], opts),
+    }
+    for name, (decided, silent) in results.items():
+        for ev in (decided, silent):
+            assert type(ev) is Evidence, name
+            assert isinstance(ev.signal, str) and ev.signal and 0.5 <= ev.confidence <= 1.0
+            json.dumps(ev.details)  # plain JSON, as written into judgments files
+        assert decided.decided and decided.decision in ("A", "B"), (name, decided)
+        assert silent.decision == "undecided" and not silent.decided and silent.confidence == 0.5, (name, silent)
+    assert results["efficiency"][0].decision == "B" and "efficiency" in results["efficiency"][0].details
+
+
+def test_source_names_in_the_output_are_stable(sandbox):
+    """The keys under a silent verdict's details["evidence"] are the table's names, not function names."""
+    assert {cat: [s.name for s in sources] for cat, sources in EVIDENCE.items()} == {
+        "correctness": ["correctness"],
+        "security": ["security"],
+        "efficiency": ["efficiency"],
+        "human-preference": [],
+    }
+    nothing = "Do it."  # no examples: every signal is silent
+    items = [_item(GOOD, GOOD2, instruction=nothing), _item(SAFE, SAFE, "security", instruction=nothing),
+             _item(GOOD, GOOD2, "efficiency", instruction=nothing)]  # fmt: skip
+    vs = load_judge("evidence+none", sandbox=sandbox).judge(items)
+    assert [list(v.details["evidence"]) for v in vs] == [["correctness"], ["security"], ["efficiency"]]
+    assert vs[2].details["evidence"]["efficiency"]["efficiency"]["reason"] == "no-entry"
