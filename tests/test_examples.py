@@ -90,6 +90,12 @@ TABLE = [
         [("is_happy('a')", ("value", False)), ("is_happy('abcd')", ("value", True))],
         0,
     ),
+    (  # a call spanning lines; an open bracket in prose joins nothing
+        "get_row([\n  [1, 2],\n  [1]\n], 1) == [(0, 0), (1, 0)]\nNote (rows may be empty\nget_row([], 1) == []",
+        "get_row",
+        [("get_row([[1, 2], [1]], 1)", ("value", [(0, 0), (1, 0)])), ("get_row([], 1)", ("value", []))],
+        0,
+    ),
     (  # float('inf') and boolean spellings
         "longest([]) -> float('inf')\nok(1) -> true",
         None,

@@ -354,6 +354,43 @@ def _io_block(lines: list[str], k: int) -> tuple[str, list[str], int] | None:
     return "\n".join(inp), out, n
 
 
+def _depth(text: str) -> int:
+    """How many brackets `text` leaves open (outside string literals)."""
+    depth, quote, i = 0, "", 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        i += 1
+    return depth
+
+
+def _spanning_example(lines: list[str], k: int, used: set[int], col: _Collector, most: int = 20) -> int:
+    """An example whose call spans lines (`f([\n  [1, 2],\n], 1) == 3`): when line k opens a bracket
+    after a call, join the lines up to the one that closes it and read them as one. Returns how many
+    lines after k it used (0 when it is not one)."""
+    m = _CALL_START.search(lines[k])
+    if not m or _depth(lines[k][m.start() :]) <= 0:
+        return 0
+    text, call = lines[k].strip(), lines[k][m.start() :]
+    for j in range(k + 1, min(len(lines), k + 1 + most)):
+        if j in used or not lines[j].strip():
+            return 0
+        text, call = f"{text} {lines[j].strip()}", f"{call} {lines[j].strip()}"
+        if _depth(call) <= 0:
+            return j - k if col.line(text) else 0
+    return 0
+
+
 def _owner_class(instruction: str, entry: str) -> str | None:
     """The class an entry point is a method of (`def entry(self, ...)` inside `class X`), if any."""
     m = re.search(rf"^\s*def\s+{re.escape(entry)}\s*\(\s*self\b", instruction, re.M)
@@ -396,7 +433,8 @@ def extract_checks(instruction: str, max_checks: int = 24) -> Extraction:
             else:  # a program: the input is its stdin, the output what it must print
                 programs.append(Check(stdin=inp + "\n", expected_stdout=out, name=label[:160]))
             continue
-        col.line(lines[k])
+        if not col.line(lines[k]):
+            k += _spanning_example(lines, k, used, col)
         k += 1
     entry = entry_point(defined, [name for name, _ in col.raw])
     arity = dict(defs).get(entry) if entry else None
