@@ -133,15 +133,14 @@ class ExecChecker:
 
 
 class SandboxChecker(ExecChecker):
-    """The instruction's examples (`codefavor.evidence.examples`: doctests, asserts, `f(x) -> y`, ...) run
-    in `codefavor.evidence.sandbox`, all codes of one instruction concurrently. A sandbox failure makes
-    the result unknown (None), never a failed check."""
+    """The instruction's examples run on every code in the sandbox, through the same
+    `codefavor.evidence.correctness.run_examples` the correctness evidence uses (one entry-point rule,
+    one example parser, all codes of a batch at once). A sandbox failure makes the result unknown
+    (None), never a failed check."""
 
     def __init__(self, timeout: float = 2.0):
-        from codefavor.evidence.examples import extract_checks
         from codefavor.evidence.sandbox import Limits, default_sandbox
 
-        self._extract = extract_checks
         self._sandbox = default_sandbox()
         self._limits = Limits(cpu_s=timeout, wall_s=2 * timeout, check_s=timeout)
 
@@ -156,24 +155,26 @@ class SandboxChecker(ExecChecker):
         return None if r.passed else (r.load_error or r.exit or "the probe check failed")
 
     def check_many(self, items: Sequence[tuple[str, Sequence[str]]]) -> list[list[ExecResult]]:
-        """Every code of every item goes to the sandbox in one `run_many`, so its workers stay busy."""
+        """Every code of every item goes to the sandbox in one batch, so its workers stay busy."""
+        from codefavor.evidence.correctness import run_examples
+        from codefavor.evidence.examples import extract_checks
         from codefavor.evidence.sandbox import SandboxError
 
-        checks = [self._extract(instruction).checks for instruction, _ in items]
-        jobs = [(code, ch) for (_, codes), ch in zip(items, checks, strict=True) if ch for code in codes]
         try:
-            runs = iter(self._sandbox.run_many(jobs, self._limits) if jobs else [])
-            failure = ""
+            ran = run_examples(items, self._sandbox, self._limits, only_with_examples=True)
         except (SandboxError, OSError) as e:
-            runs, failure = iter([]), f"sandbox unavailable: {e}"
+            unknown = []
+            for ins, codes in items:
+                n = len(extract_checks(ins).checks)
+                why = f"sandbox unavailable: {e}" if n else "no runnable examples"
+                unknown.append([ExecResult(None, n, 0, why) for _ in codes])
+            return unknown
         out: list[list[ExecResult]] = []
-        for (_, codes), ch in zip(items, checks, strict=True):
-            if not ch:
+        for (_, codes), (ex, runs) in zip(items, ran, strict=True):
+            if not ex.checks:
                 out.append([ExecResult(None, 0, 0, "no runnable examples") for _ in codes])
-            elif failure:
-                out.append([ExecResult(None, len(ch), 0, failure) for _ in codes])
             else:
-                out.append([self._result(next(runs), len(ch)) for _ in codes])
+                out.append([self._result(r, len(ex.checks)) for r in runs])
         return out
 
     @staticmethod
