@@ -38,11 +38,10 @@ def main() -> None:
 
     decon = None
     if not a.no_decontam:
-        from codefavor.benchmark.data import load_tasks
-        from codefavor.generators.decontam import Decontaminator
+        from codefavor.generators.decontam import load_decontaminator
 
         t0 = time.perf_counter()
-        decon = Decontaminator.from_tasks(load_tasks())
+        decon = load_decontaminator()
         print(f"decontamination index: {len(decon.refs)} codes in {time.perf_counter() - t0:.2f} s")
     settings = ce.Settings(draft="fake:d", critic="fake:c", decontaminate=decon is not None)
     with tempfile.TemporaryDirectory() as out:
@@ -58,9 +57,7 @@ def main() -> None:
         )
         dt = time.perf_counter() - t0
     f = res.funnel
-    print(
-        f"items {f['instructions']}  kept {f['kept']}  good enough {f['good_enough']}  contaminated {f['contaminated']}"
-    )
+    print(f"items {f['seeds']}  kept {f['kept']}  good enough {f['good_enough']}  contaminated {f['contaminated']}")
     print(f"wall {dt:.2f} s  ->  {1000 * dt / a.items:.2f} ms per item, {a.items / dt:.0f} items/s")
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 def main(argv: list[str] | None = None) -> None:
     from codefavor.benchmark.data import load_tasks
     from codefavor.benchmark.runner import present
+    from codefavor.evidence import EvidenceOptions
     from codefavor.evidence.efficiency import EfficiencyConfig, efficiency_evidence
     from codefavor.evidence.sandbox import default_sandbox
 
@@ -50,20 +51,25 @@ def main(argv: list[str] | None = None) -> None:
     for split in args.split or ["test"]:
         tasks = load_tasks(("efficiency",), args.data, split=split)[: args.limit]
         load0, t0 = os.getloadavg()[0], time.perf_counter()
-        evs = efficiency_evidence([present(t, "AB") for t in tasks], {"efficiency_config": config})
+        items = [present(t, "AB") for t in tasks]
+        evs = efficiency_evidence(
+            [(i.instruction, i.a, i.b) for i in items], EvidenceOptions(efficiency_config=config)
+        )
         wall = time.perf_counter() - t0
         right = decided = undecided = 0
         reasons: Counter[str] = Counter()
         for task, ev in zip(tasks, evs, strict=True):
             truth = "AB"[task.gt_choice]
-            reasons[ev.reason] += 1
+            measured = ev.details["efficiency"]
+            reasons[measured["reason"]] += 1
             if ev.decision == "undecided":
                 undecided += 1
             else:
                 decided += 1
                 right += ev.decision == truth
             if raw:
-                row = {"split": split, "task": task.id, "task_id": task.task_id, "truth": truth, **ev.to_dict()}
+                row = {"split": split, "task": task.id, "task_id": task.task_id, "truth": truth,
+                       "decision": ev.decision, **measured}  # fmt: skip
                 raw.write(json.dumps(row) + "\n")
         n = len(tasks)
         accuracy = 100 * (right + 0.5 * undecided) / max(n, 1)

@@ -2,12 +2,15 @@
 
 Runs the benchmark through the same runner as `codefavor bench` (fresh run folder, sandbox server
 start included) and prints the wall time, each category's accuracy and, per signal, how many tasks
-it decided and how many of those were right. Issue 7's target: the whole benchmark (1,364 tasks)
-with the default judge in at most 30 s on the shared 2-core machine.
+it decided and how many of those were right. The target: the whole benchmark (1,364 tasks) with the
+default judge in at most 30 s on the shared 2-core machine.
 
 Measured (2026-11-26, load average 4-5 from other jobs): all 19.3 s (correctness 87.3, efficiency
 94.0, security 99.0); test 10.7 s (87.6, 92.2, 99.0); dev 8.8 s (87.1, 95.6, 99.1). `time codefavor
-bench` on all tasks: 16.5-17.4 s.
+bench` on all tasks: 16.5-17.4 s. After the evidence redesign (one Evidence record, one entry-point
+rule, timing through Sandbox.run_harness), load average 8-12: test 29 s (87.6, 92.7-93.2, 99.0);
+dev 26 s (87.1, 96.2-96.9, 99.1); the same commands on the code before it, same load: test 35 s
+(87.6, 94.3, 99.0), dev 32 s (87.1, 96.9, 99.1).
 
     PYTHONPATH=src CODEFAVOR_DATA=../shared/data/codeprefbench python benchmarks/evidence_speed.py --split test
     python benchmarks/evidence_speed.py --split dev --judge evidence+none

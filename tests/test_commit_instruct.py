@@ -17,9 +17,12 @@ import pytest
 from codefavor.backends import Generation, Sampling
 from codefavor.backends.fake import FakeBackend
 from codefavor.cli import main
+from codefavor.codetools import apply_unified_diff, unified_diff
 from codefavor.errors import CodefavorError
 from codefavor.generators import commit_instruct as ci
+from codefavor.generators import replies
 from codefavor.generators.decontam import Decontaminator
+from codefavor.generators.engine import FUNNEL, OUTCOMES, PAIRS
 from codefavor.generators.mining import CommitSeed
 from codefavor.records import BenchTask, PreferencePair, read_records
 
@@ -55,7 +58,7 @@ from codefavor.records import BenchTask, PreferencePair, read_records
     ],
 )
 def test_parse_gate(text, expected):
-    assert ci.parse_gate(text) == expected
+    assert replies.parse_gate(text) == expected
 
 
 # ---------------------------------------------------------------------------------------------
@@ -118,8 +121,8 @@ BOLD_UNFENCED = f"""**Instruction:** Write `mean(xs)` returning the mean of numb
 
 
 def test_well_formed_reply_parses():
-    p = ci.parse_pair_reply(WELL_FORMED)
-    assert isinstance(p, ci.ParsedPair)
+    p = replies.parse_pair_reply(WELL_FORMED)
+    assert isinstance(p, replies.ParsedPair)
     assert p.naive == NAIVE and p.improved == IMPROVED
     assert p.instruction.startswith("Write a function `mean(xs)`")
     assert p.criterion == "The function handles an empty list without raising an error."
@@ -127,15 +130,15 @@ def test_well_formed_reply_parses():
 
 
 def test_markdown_headings_and_headings_inside_code():
-    p = ci.parse_pair_reply(MARKDOWN)
-    assert isinstance(p, ci.ParsedPair)
+    p = replies.parse_pair_reply(MARKDOWN)
+    assert isinstance(p, replies.ParsedPair)
     assert p.improved.startswith("# Improved: guard first")  # a heading-like comment inside a fence is code
     assert p.feedback == "[CHOSEN] guards against an empty list; [REJECTED] crashes."
 
 
 def test_bold_inline_headings_with_unfenced_code():
-    p = ci.parse_pair_reply(BOLD_UNFENCED)
-    assert isinstance(p, ci.ParsedPair)
+    p = replies.parse_pair_reply(BOLD_UNFENCED)
+    assert isinstance(p, replies.ParsedPair)
     assert p.instruction == "Write `mean(xs)` returning the mean of numbers."
     assert p.naive == NAIVE and p.improved == IMPROVED
 
@@ -163,40 +166,40 @@ def test_bold_inline_headings_with_unfenced_code():
     ],
 )
 def test_rejections_have_reasons(reply, reason):
-    assert ci.parse_pair_reply(reply) == reason
+    assert replies.parse_pair_reply(reply) == reason
 
 
 def test_a_truncated_reply_is_rejected_not_raised():
     cut = WELL_FORMED[: WELL_FORMED.index("FEEDBACK")]
-    assert ci.parse_pair_reply(cut) == "missing-feedback"
+    assert replies.parse_pair_reply(cut) == "missing-feedback"
     cut = WELL_FORMED[: WELL_FORMED.index("return 0.0") + 4]  # unclosed fence in the improved code
-    assert ci.parse_pair_reply(cut) in ("improved-syntax", "missing-feedback")
+    assert replies.parse_pair_reply(cut) in ("improved-syntax", "missing-feedback")
 
 
 def test_headings_with_asides():
     reply = WELL_FORMED.replace("NAIVE CODE:", "**Naive code (before the change):**").replace(
         "IMPROVED CODE:", "2) Improved code (chosen):"
     )
-    p = ci.parse_pair_reply(reply)
-    assert isinstance(p, ci.ParsedPair) and p.naive == NAIVE and p.improved == IMPROVED
+    p = replies.parse_pair_reply(reply)
+    assert isinstance(p, replies.ParsedPair) and p.naive == NAIVE and p.improved == IMPROVED
 
 
 def test_form_feeds_in_code_survive_parsing():
     code = "x = 1\n\x0c\ny = 2"
-    p = ci.parse_pair_reply(WELL_FORMED.replace(NAIVE, code))
-    assert isinstance(p, ci.ParsedPair) and p.naive == code
+    p = replies.parse_pair_reply(WELL_FORMED.replace(NAIVE, code))
+    assert isinstance(p, replies.ParsedPair) and p.naive == code
 
 
 def test_reasoning_blocks_are_ignored():
     thinking = "<think>\nINSTRUCTION: draft\nNAIVE CODE: x = (\n</think>\n"
-    p = ci.parse_pair_reply(thinking + WELL_FORMED)
-    assert isinstance(p, ci.ParsedPair) and p.naive == NAIVE
+    p = replies.parse_pair_reply(thinking + WELL_FORMED)
+    assert isinstance(p, replies.ParsedPair) and p.naive == NAIVE
 
 
 def test_other_languages_skip_the_python_syntax_check():
     js = WELL_FORMED.replace("```python", "```javascript").replace(NAIVE, "const mean = xs => s(xs) / xs.length;")
-    p = ci.parse_pair_reply(js, lang="javascript")
-    assert isinstance(p, ci.ParsedPair) and p.naive.startswith("const mean")
+    p = replies.parse_pair_reply(js, lang="javascript")
+    assert isinstance(p, replies.ParsedPair) and p.naive.startswith("const mean")
 
 
 @pytest.mark.parametrize(
@@ -210,7 +213,7 @@ def test_other_languages_skip_the_python_syntax_check():
     ],
 )
 def test_normalize_tags(text, expected):
-    assert ci.normalize_tags(text) == expected
+    assert replies.normalize_tags(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -225,7 +228,7 @@ def test_normalize_tags(text, expected):
     ],
 )
 def test_apply_unified_diff_inverts_unified_diff(old, new):
-    assert ci.apply_unified_diff(old, ci.unified_diff(old, new, "f.py")).strip("\n") == new.strip("\n")
+    assert apply_unified_diff(old, unified_diff(old, new, "f.py")).strip("\n") == new.strip("\n")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -276,12 +279,13 @@ def read_jsonl(path: Path) -> list[dict]:
 
 def test_dialogue_turns_and_funnel(tmp_path):
     backend = scripted(PLAN)
-    funnel = ci.run_commit_instruct(plan_seeds(), backend, tmp_path, options=ci.RunOptions(batch_size=3))
-    assert funnel["seeds"] == 8 and funnel["kept"] == 3
+    funnel = ci.run_commit_instruct(plan_seeds(), backend, tmp_path, batch_size=3).funnel
+    assert funnel["seeds"] == funnel["processed"] == 8 and funnel["kept"] == 3
     assert funnel["answered_no"] == 2 and funnel["gate_undecided"] == 1
-    assert funnel["unparseable"] == {"missing-feedback": 1, "improved-syntax": 1}
-    assert funnel["decontaminated"] == 0 and funnel["backend_errors"] == 0
-    pairs = list(read_records(tmp_path / ci.PAIRS, PreferencePair))
+    assert funnel["unparseable"] == 2
+    assert funnel["reasons"]["unparseable"] == {"missing-feedback": 1, "improved-syntax": 1}
+    assert funnel["contaminated"] == 0 and funnel["backend_error"] == 0
+    pairs = list(read_records(tmp_path / PAIRS, PreferencePair))
     assert len(pairs) == 3
     p = pairs[0]
     assert p.source == "commit-instruct" and p.chosen == IMPROVED and p.rejected == NAIVE
@@ -289,17 +293,23 @@ def test_dialogue_turns_and_funnel(tmp_path):
     assert p.provenance.generator_models == {"commit-instruct": "fake:scripted"}
     assert p.provenance.prompt_version == ci.prompt_version()
     assert p.meta["commit"] == f"{0:040x}" and p.meta["path"] == "stats.py"
-    # Turn structure: NO stops after two turns, YES goes to three; every conversation is stored.
-    convs = {c["seed"]["message"]: c for c in read_jsonl(tmp_path / ci.CONVERSATIONS)}
+    # Turn structure: NO stops after two turns, YES goes to three; every conversation is in its outcome.
+    convs = {c["seed"]["message"]: c for c in read_jsonl(tmp_path / OUTCOMES)}
     assert len(convs) == 8
     assert [m["role"] for m in convs["said no"]["messages"]] == ["user", "assistant", "user", "assistant"]
     assert len(convs["well formed"]["messages"]) == 6
     first = convs["well formed"]["messages"][0]["content"]
     assert "well formed" in first and "def mean0(xs):" in first and "+    if not xs:" in first
-    assert convs["said no"]["outcome"] == "answered-no"
-    outcomes = read_jsonl(tmp_path / ci.OUTCOMES)
-    assert Counter(o["status"] for o in outcomes) == {"kept": 3, "rejected": 5}
-    assert json.loads((tmp_path / ci.FUNNEL_JSON).read_text())["kept"] == 3
+    assert convs["said no"]["status"] == "answered_no"
+    outcomes = read_jsonl(tmp_path / OUTCOMES)
+    assert Counter(o["status"] for o in outcomes) == {
+        "kept": 3,
+        "answered_no": 2,
+        "gate_undecided": 1,
+        "unparseable": 2,
+    }
+    assert {o["pair"]["id"] for o in outcomes if o["status"] == "kept"} == {p.id for p in pairs}
+    assert json.loads((tmp_path / FUNNEL).read_text())["kept"] == 3
     # Batched: each turn of a batch is one generate call, so 8 seeds in batches of 3 are 3 batches.
     assert len(backend.calls) == 8 + 8 + 5
 
@@ -307,24 +317,24 @@ def test_dialogue_turns_and_funnel(tmp_path):
 def test_resume_skips_finished_seeds_and_limit_counts_them(tmp_path):
     seeds = plan_seeds()
     first = scripted(PLAN)
-    ci.run_commit_instruct(seeds, first, tmp_path, options=ci.RunOptions(limit=3, batch_size=2))
-    assert len(read_jsonl(tmp_path / ci.OUTCOMES)) == 3
+    ci.run_commit_instruct(seeds, first, tmp_path, limit=3, batch_size=2)
+    assert len(read_jsonl(tmp_path / OUTCOMES)) == 3
     second = scripted(PLAN)
-    funnel = ci.run_commit_instruct(seeds, second, tmp_path, options=ci.RunOptions(limit=5))
+    funnel = ci.run_commit_instruct(seeds, second, tmp_path, limit=5).funnel
     assert funnel["this_run"]["already_done"] == 3 and funnel["seeds"] == 5
     third = scripted(PLAN)
-    funnel = ci.run_commit_instruct(seeds + seeds, third, tmp_path)
+    funnel = ci.run_commit_instruct(seeds + seeds, third, tmp_path).funnel
     assert funnel["this_run"]["duplicates"] == 8 and funnel["seeds"] == 8
-    outcomes = read_jsonl(tmp_path / ci.OUTCOMES)
-    assert sorted(o["seed_id"] for o in outcomes) == sorted(s.id for s in seeds)
+    outcomes = read_jsonl(tmp_path / OUTCOMES)
+    assert sorted(o["id"] for o in outcomes) == sorted(s.id for s in seeds)
     assert len(third.calls) == 3 + 3 + 2  # only the last three seeds were asked
 
 
 def test_the_same_pair_from_two_seeds_is_kept_once(tmp_path):
     seeds = [make_seed(0, "well formed"), make_seed(1, "well formed")]  # different commits, same answers
-    funnel = ci.run_commit_instruct(seeds, scripted(PLAN), tmp_path)
-    assert funnel["kept"] == 1 and funnel["rejected_by_reason"] == {"duplicate-pair": 1}
-    assert len(read_jsonl(tmp_path / ci.PAIRS)) == 1
+    funnel = ci.run_commit_instruct(seeds, scripted(PLAN), tmp_path).funnel
+    assert funnel["kept"] == 1 and funnel["duplicate"] == 1
+    assert len(read_jsonl(tmp_path / PAIRS)) == 1
 
 
 def test_backend_errors_are_counted_then_retried(tmp_path):
@@ -340,13 +350,13 @@ def test_backend_errors_are_counted_then_retried(tmp_path):
             return scripted(PLAN).generate(conversations, sampling)
 
     seeds = plan_seeds()[:2]
-    funnel = ci.run_commit_instruct(seeds, Flaky(), tmp_path)
-    assert funnel["backend_errors"] == 2 and funnel["kept"] == 0
-    funnel = ci.run_commit_instruct(seeds, Flaky(), tmp_path)
-    assert funnel["backend_errors"] == 0 and funnel["kept"] == 2
-    attempts = [(o["seed_id"], o["attempt"]) for o in read_jsonl(tmp_path / ci.OUTCOMES)]
+    funnel = ci.run_commit_instruct(seeds, Flaky(), tmp_path).funnel
+    assert funnel["backend_error"] == 2 and funnel["kept"] == 0
+    funnel = ci.run_commit_instruct(seeds, Flaky(), tmp_path).funnel
+    assert funnel["backend_error"] == 0 and funnel["kept"] == 2
+    attempts = [(o["id"], o["attempt"]) for o in read_jsonl(tmp_path / OUTCOMES)]
     assert len(attempts) == 4 and len(set(attempts)) == 4
-    assert len(read_jsonl(tmp_path / ci.PAIRS)) == 2
+    assert len(read_jsonl(tmp_path / PAIRS)) == 2
 
 
 def test_decontamination_drops_benchmark_lookalikes(tmp_path):
@@ -358,16 +368,18 @@ def test_decontamination_drops_benchmark_lookalikes(tmp_path):
         category="correctness",
     )
     decontam = Decontaminator.from_tasks([task])
-    funnel = ci.run_commit_instruct(plan_seeds(), scripted(PLAN), tmp_path, decontam=decontam)
-    assert funnel["decontaminated"] == 3 and funnel["kept"] == 0 and funnel["decontamination_rate"] == 1.0
-    conv = next(c for c in read_jsonl(tmp_path / ci.CONVERSATIONS) if c["outcome"] == "contaminated")
+    funnel = ci.run_commit_instruct(plan_seeds(), scripted(PLAN), tmp_path, decontaminator=decontam).funnel
+    assert funnel["contaminated"] == 3 and funnel["kept"] == 0 and funnel["decontamination_rate"] == 1.0
+    conv = next(c for c in read_jsonl(tmp_path / OUTCOMES) if c["status"] == "contaminated")
     assert conv["decontam"]["task_id"] == "hand/1" and conv["decontam"]["similarity"] >= 80
 
 
 def test_a_changed_prompt_or_backend_refuses_the_old_folder(tmp_path):
     ci.run_commit_instruct(plan_seeds()[:1], scripted(PLAN), tmp_path)
     other = FakeBackend(fn=lambda m: "NO", spec="fake:other")
-    with pytest.raises(CodefavorError, match="holds a run with backend 'fake:scripted'"):
+    with pytest.raises(
+        CodefavorError, match=r"holds a run with other settings \(backend: 'fake:scripted', not 'fake:other'"
+    ):
         ci.run_commit_instruct(plan_seeds()[:1], other, tmp_path)
 
 
@@ -458,14 +470,14 @@ def test_cli_replay_run_on_a_repository(tmp_path, capsys):
     funnel = json.loads(capsys.readouterr().out)
     assert funnel["mining"]["read"] == 6 and funnel["mining"]["filtered"] == {"root-commit": 1}
     assert funnel["kept"] == 5
-    pairs = list(read_records(out / ci.PAIRS, PreferencePair))
+    pairs = list(read_records(out / PAIRS, PreferencePair))
     assert {p.chosen.count("def ") - p.rejected.count("def ") for p in pairs} == {1}  # new code = old + 1 def
     # Mining only, then generating from the mined seeds, gives the same pairs.
     assert cli("generate", "commit-instruct", "--repo", str(repo), "--mine-only", "--output", str(tmp_path / "m")) == 0
     assert "5 seeds" in capsys.readouterr().out
     assert cli("generate", "commit-instruct", "--input", str(tmp_path / "m" / "seeds.jsonl"), "--backend",
                "fake:commit-replay", "--output", str(tmp_path / "o2"), "--no-decontam", "--json") == 0  # fmt: skip
-    assert {p.id for p in read_records(tmp_path / "o2" / ci.PAIRS, PreferencePair)} == {p.id for p in pairs}
+    assert {p.id for p in read_records(tmp_path / "o2" / PAIRS, PreferencePair)} == {p.id for p in pairs}
 
 
 def test_cli_user_errors(tmp_path, capsys):
@@ -474,10 +486,10 @@ def test_cli_user_errors(tmp_path, capsys):
         (["--output", str(tmp_path / "o")], "give exactly one source"),
         (["--repo", str(repo), "--input", "x.jsonl", "--output", str(tmp_path / "o")], "give exactly one source"),
         (["--repo", str(repo), "--output", str(tmp_path / "o")], "--backend is required"),
-        (["--repo", str(repo), "--backend", "fake:echo", "--shard", "2", "--output", "o"], "expected i/n"),
+        (["--repo", str(repo), "--backend", "fake:echo", "--shard", "2", "--output", "o"], "expected I/N"),
         (["--repo", str(repo), "--repo", str(tmp_path), "--mine-only", "--output", "o"], "not a git repository"),
         (
-            ["--repo", str(repo), "--backend", "fake:echo", "--bench-data", str(tmp_path), "--output", "o"],
+            ["--repo", str(repo), "--backend", "fake:echo", "--data", str(tmp_path), "--output", "o"],
             "pass --no-decontam",
         ),
     ]
@@ -489,9 +501,9 @@ def test_cli_user_errors(tmp_path, capsys):
 def test_cli_decontaminates_against_the_real_benchmark(tmp_path, bench_dir, capsys):
     repo = _git_repo(tmp_path / "repo", 3)
     assert cli("generate", "commit-instruct", "--repo", str(repo), "--backend", "fake:commit-replay",
-               "--bench-data", bench_dir, "--output", str(tmp_path / "o"), "--json") == 0  # fmt: skip
+               "--data", bench_dir, "--output", str(tmp_path / "o"), "--json") == 0  # fmt: skip
     funnel = json.loads(capsys.readouterr().out)
-    assert funnel["kept"] + funnel["decontaminated"] == 2 and funnel["decontamination_rate"] == 0.0
+    assert funnel["kept"] + funnel["contaminated"] == 2 and funnel["decontamination_rate"] == 0.0
 
 
 KILL_SCRIPT = textwrap.dedent(
@@ -517,32 +529,28 @@ KILL_SCRIPT = textwrap.dedent(
 
     seeds = [CommitSeed(repo="r", commit=f"{i:040x}", path="m.py", message=f"seed {i}",
                         old_code=f"x = {i}\\n", new_code=f"x = {i + 1}\\n") for i in range(int(sys.argv[2]))]
-    ci.run_commit_instruct(seeds, FakeBackend(fn=answer, spec="fake:kill"), sys.argv[1],
-                           options=ci.RunOptions(batch_size=4))
+    ci.run_commit_instruct(seeds, FakeBackend(fn=answer, spec="fake:kill"), sys.argv[1], batch_size=4)
     print("finished")
     """
 )
 
 
-def test_lines_written_before_a_kill_without_an_outcome_are_redone_once(tmp_path):
+def test_a_kill_between_an_outcome_and_its_pair_is_healed_from_the_outcome(tmp_path):
     seeds = plan_seeds()[:3]
     ci.run_commit_instruct(seeds[:2], scripted(PLAN), tmp_path)
-    # Simulate a kill after the third seed's conversation and pair were written but not its outcome,
-    # and a torn half line at the end of the outcomes file.
-    ghost = read_jsonl(tmp_path / ci.PAIRS)[0]
-    ghost["provenance"]["seed_id"] = seeds[2].id
-    with open(tmp_path / ci.CONVERSATIONS, "a") as f:
-        f.write(json.dumps({"seed_id": seeds[2].id, "attempt": 1, "messages": []}) + "\n")
-    with open(tmp_path / ci.PAIRS, "a") as f:
-        f.write(json.dumps(ghost) + "\n")
-    with open(tmp_path / ci.OUTCOMES, "a") as f:
-        f.write('{"seed_id": "' + seeds[2].id)
-    funnel = ci.run_commit_instruct(seeds, scripted(PLAN), tmp_path)
-    assert funnel["this_run"]["uncommitted_lines_dropped"] == 2
-    for name, key in ((ci.OUTCOMES, "seed_id"), (ci.CONVERSATIONS, "seed_id")):
-        ids = [o[key] for o in read_jsonl(tmp_path / name)]
-        assert sorted(ids) == sorted(s.id for s in seeds), name
-    pair_seeds = [p["provenance"]["seed_id"] for p in read_jsonl(tmp_path / ci.PAIRS)]
+    # Simulate a kill after the second seed's outcome (the commit point) but before its pair line,
+    # and a torn half line at the end of the outcomes file (a third outcome cut by power loss).
+    pairs = (tmp_path / PAIRS).read_text().splitlines(keepends=True)
+    (tmp_path / PAIRS).write_text(pairs[0])
+    with open(tmp_path / OUTCOMES, "a") as f:
+        f.write('{"id": "' + seeds[2].id)
+    backend = scripted(PLAN)
+    funnel = ci.run_commit_instruct(seeds, backend, tmp_path).funnel
+    assert funnel["this_run"]["pairs_healed"] == 1 and funnel["this_run"]["already_done"] == 2
+    assert len(backend.calls) == 3  # only the third seed talked
+    ids = [o["id"] for o in read_jsonl(tmp_path / OUTCOMES)]
+    assert sorted(ids) == sorted(s.id for s in seeds)
+    pair_seeds = [p["provenance"]["seed_id"] for p in read_jsonl(tmp_path / PAIRS)]
     assert sorted(pair_seeds) == sorted(s.id for s in seeds)  # all three kept, each once
     assert funnel["seeds"] == 3
 
@@ -556,23 +564,22 @@ def test_kill_9_midway_then_resume_loses_and_duplicates_nothing(tmp_path):
     for delay in (0.3, 0.6, 0.9):  # several kills at different moments
         proc = subprocess.Popen([sys.executable, str(script), str(out), str(n)], env=env, stdout=subprocess.PIPE)
         deadline = time.monotonic() + 60
-        outcomes = out / ci.OUTCOMES
+        outcomes = out / OUTCOMES
         while not (outcomes.exists() and outcomes.stat().st_size > 0) and time.monotonic() < deadline:
             time.sleep(0.01)  # wait for a first outcome of this process or an earlier one
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    done_before = len(read_jsonl(out / ci.OUTCOMES))
+    done_before = len(read_jsonl(out / OUTCOMES))
     assert 0 < done_before < n, "the kills should land midway"
     final = subprocess.run([sys.executable, str(script), str(out), str(n)], env=env, capture_output=True, text=True)
     assert final.returncode == 0, final.stderr
-    outcomes = read_jsonl(out / ci.OUTCOMES)
-    ids = [o["seed_id"] for o in outcomes]
+    outcomes = read_jsonl(out / OUTCOMES)
+    ids = [o["id"] for o in outcomes]
     assert len(ids) == n and len(set(ids)) == n
-    pairs = read_jsonl(out / ci.PAIRS)
+    pairs = read_jsonl(out / PAIRS)
     pair_seeds = [p["provenance"]["seed_id"] for p in pairs]
     assert len(pair_seeds) == len(set(pair_seeds)) == sum(o["status"] == "kept" for o in outcomes) == n - n // 5
-    convs = [c["seed_id"] for c in read_jsonl(out / ci.CONVERSATIONS)]
-    assert sorted(convs) == sorted(ids)
-    funnel = json.loads((out / ci.FUNNEL_JSON).read_text())
+    assert all(len(o["messages"]) == (4 if o["status"] == "answered_no" else 6) for o in outcomes)
+    funnel = json.loads((out / FUNNEL).read_text())
     assert funnel["seeds"] == n and funnel["answered_no"] == n // 5

@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from codefavor.cli import main
+from codefavor.generators.commit_instruct import TERMINAL_STATUSES
 from codefavor.generators.mining import CommitSeed
 from codefavor.records import write_records
 from codefavor.testing import start_serve, stop_serve
@@ -17,16 +18,7 @@ from codefavor.testing import start_serve, stop_serve
 pytestmark = pytest.mark.integration
 
 
-KNOWN = {
-    "answered-no",
-    "gate-undecided",
-    "backend-error",
-    "contaminated",
-    "naive-syntax",
-    "improved-syntax",
-    "identical-codes",
-    "feedback-untagged",
-}
+UNPARSEABLE = {"naive-syntax", "improved-syntax", "identical-codes", "feedback-untagged"}
 
 
 def test_tiny_model_garbage_ends_as_counted_rejections(tiny_model_dir, tmp_path, monkeypatch, capsys):
@@ -52,11 +44,10 @@ def test_tiny_model_garbage_ends_as_counted_rejections(tiny_model_dir, tmp_path,
     finally:
         stop_serve(server)
     funnel = json.loads(capsys.readouterr().out)
-    assert funnel["seeds"] == 4
-    rejected = funnel["rejected_by_reason"]
-    assert funnel["kept"] + sum(rejected.values()) == 4
-    assert all(r in KNOWN or r.startswith("missing-") for r in rejected), rejected
+    assert funnel["seeds"] == funnel["processed"] == 4
+    assert sum(funnel[s] for s in TERMINAL_STATUSES) == 4
+    reasons = funnel["reasons"].get("unparseable", {})
+    assert all(r in UNPARSEABLE or r.startswith("missing-") for r in reasons), reasons
     outcomes = [json.loads(x) for x in (tmp_path / "out" / "outcomes.jsonl").read_text().splitlines()]
-    assert sorted(o["seed_id"] for o in outcomes) == sorted(s.id for s in seeds)
-    conversations = (tmp_path / "out" / "conversations.jsonl").read_text().splitlines()
-    assert len(conversations) == 4
+    assert sorted(o["id"] for o in outcomes) == sorted(s.id for s in seeds)
+    assert all(o["messages"][0]["role"] == "user" for o in outcomes)  # each outcome holds its dialogue

@@ -20,7 +20,9 @@ from codefavor.backends import Generation, Sampling
 from codefavor.backends.fake import FakeBackend
 from codefavor.errors import CodefavorError, DataError
 from codefavor.generators import critic_evol as ce
+from codefavor.generators import instructions, replies
 from codefavor.generators.decontam import Decontaminator
+from codefavor.generators.inputs import in_shard, parse_shard
 from codefavor.records import BenchTask, PreferencePair, read_records
 
 F = "```"
@@ -95,26 +97,26 @@ GOOD = review("Correct and clear.", "good enough")
     ],
 )
 def test_parse_review_table(text, verdict, reason):
-    r = ce.parse_review(text)
+    r = replies.parse_review(text)
     assert r.verdict == verdict
     assert r.reason.startswith(reason)
 
 
 def test_heading_words_inside_code_are_not_sections():
     code = "def f(feedback):\n    # Feedback: this comment is code, not a heading\n    return feedback"
-    r = ce.parse_review(review("slow", "improve", "clearer", code, "[REVISION] is clearer than [DRAFT]."))
+    r = replies.parse_review(review("slow", "improve", "clearer", code, "[REVISION] is clearer than [DRAFT]."))
     assert r.verdict == "improve"
     assert "# Feedback: this comment" in r.revision
     assert r.feedback == "[REVISION] is clearer than [DRAFT]."
 
 
 def test_prose_starting_with_a_section_word_is_not_a_heading():
-    r = ce.parse_review("## Reflection\nFeedback is welcome but the code is right.\n## Verdict\ngood enough")
+    r = replies.parse_review("## Reflection\nFeedback is welcome but the code is right.\n## Verdict\ngood enough")
     assert r.verdict == "good_enough" and "Feedback is welcome" in r.reflection
 
 
 def test_normalize_feedback_tags():
-    assert ce.normalize_feedback("[DRAFT] loops; [REVISION] slices; [attempt_1] vs [Attempt 2]") == (
+    assert replies.normalize_tags("[DRAFT] loops; [REVISION] slices; [attempt_1] vs [Attempt 2]") == (
         "[REJECTED] loops; [CHOSEN] slices; [REJECTED] vs [CHOSEN]"
     )
 
@@ -144,14 +146,14 @@ def test_each_example_follows_the_layout_it_teaches():
     for name in ce.EXAMPLES:
         text = ce.template(f"critic_example_{name}")
         answer = text.split("### Review", 1)[1]
-        r = ce.parse_review(answer)
+        r = replies.parse_review(answer)
         assert r.verdict == ("good_enough" if name == "good_enough" else "improve"), name
         if r.verdict == "improve":
             assert "[DRAFT]" in r.feedback and "[REVISION]" in r.feedback
 
 
 def test_prompt_version_tracks_templates():
-    assert ce.prompt_version().startswith("critic-v1-")
+    assert ce.prompt_version().startswith("v1-critic-")
 
 
 # ------------------------------------------------------------------------------------------
@@ -216,7 +218,7 @@ def test_scripted_run_produces_pairs_and_funnel(tmp_path):
     draft, critic = scripted()
     res = ce.run_critic_evol(seeds(), tmp_path, critic=critic, draft=draft, settings=settings(), batch_size=4)
     f = res.funnel
-    assert (f["instructions"], f["processed"], f["pending"]) == (6, 6, 0)
+    assert (f["seeds"], f["processed"], f["pending"]) == (6, 6, 0)
     assert (f["drafts_produced"], f["drafts_given"], f["drafts_generated"]) == (6, 1, 5)
     assert f["draft_rejected"] == 1 and f["critiqued"] == 5
     assert (f["good_enough"], f["unparseable"], f["kept"]) == (1, 2, 2)
@@ -316,11 +318,11 @@ def test_backend_errors_are_counted_and_retried_on_request(tmp_path):
     s = ce.Settings(draft="fake:d", critic="fake:c", decontaminate=False)
     res = ce.run_critic_evol(seeds()[:1], tmp_path, critic=broken, draft=draft, settings=s)
     assert res.funnel["critic_error"] == 1 and res.funnel["critiqued"] == 0
-    # Without --retry-errors the error is final; with it, the item is redone with the stored draft.
-    again = ce.run_critic_evol(seeds()[:1], tmp_path, critic=broken, draft=draft, settings=s)
-    assert again.funnel["critic_error"] == 1
+    # With --no-retry-errors the error is final; by default the item is redone with the stored draft.
+    again = ce.run_critic_evol(seeds()[:1], tmp_path, critic=broken, draft=draft, settings=s, retry_errors=False)
+    assert again.funnel["critic_error"] == 1 and len(broken.calls) == 1
     fixed = FakeBackend(fn=lambda m: IMPROVE, spec="fake:c")
-    res = ce.run_critic_evol(seeds()[:1], tmp_path, critic=fixed, draft=draft, settings=s, retry_errors=True)
+    res = ce.run_critic_evol(seeds()[:1], tmp_path, critic=fixed, draft=draft, settings=s)
     assert res.funnel["kept"] == 1 and res.funnel["critic_error"] == 0
     assert len(draft.calls) == 1  # the draft was made once and reused
 
@@ -438,7 +440,7 @@ def test_load_jsonl_parquet_and_errors(tmp_path):
     path = tmp_path / "in.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     stats: Counter[str] = Counter()
-    got = ce.load_seeds(path, stats=stats)
+    got = instructions.load_seeds(path, stats=stats)
     assert [s.instruction for s in got] == ["Do A", "Do B"] and got[1].id == "7" and got[1].response is None
     assert stats["duplicate_inputs"] == 1
 
@@ -447,19 +449,19 @@ def test_load_jsonl_parquet_and_errors(tmp_path):
 
     table = pa.table({"id": [None, 7], "instruction": ["Do A", "Do B"], "response": ["x = 1", None]})
     pq.write_table(table, tmp_path / "in.parquet")
-    assert [s.id for s in ce.load_seeds(tmp_path / "in.parquet")] == [s.id for s in got]
+    assert [s.id for s in instructions.load_seeds(tmp_path / "in.parquet")] == [s.id for s in got]
 
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"instruction": "ok"}\n{"prompt": "wrong field"}\n')
     with pytest.raises(DataError, match=r"bad.jsonl:2: field 'instruction'"):
-        ce.load_seeds(bad)
+        instructions.load_seeds(bad)
     clash = tmp_path / "clash.jsonl"
     clash.write_text('{"id": "a", "instruction": "one"}\n{"id": "a", "instruction": "two"}\n')
     with pytest.raises(DataError, match=r"clash.jsonl:2: field 'id': duplicate id 'a' \(also on line 1\)"):
-        ce.load_seeds(clash)
+        instructions.load_seeds(clash)
     custom = tmp_path / "custom.jsonl"
     custom.write_text('{"prompt": "Do C", "answer": "y = 2"}\n')
-    (s,) = ce.load_seeds(custom, instruction_field="prompt", response_field="answer")
+    (s,) = instructions.load_seeds(custom, instruction_field="prompt", response_field="answer")
     assert (s.instruction, s.response) == ("Do C", "y = 2")
 
 
@@ -468,19 +470,26 @@ def test_hf_dataset_from_a_local_folder(tmp_path):
     folder = tmp_path / "ds"
     folder.mkdir()
     (folder / "train.jsonl").write_text('{"instruction": "Do A"}\n{"instruction": "Do B"}\n')
-    assert [s.instruction for s in ce.load_seeds(hf_dataset=str(folder))] == ["Do A", "Do B"]
-    with pytest.raises(CodefavorError, match="could not be loaded"):
-        ce.load_seeds(hf_dataset=str(tmp_path / "nope"))
+    assert [s.instruction for s in instructions.load_seeds(hf_dataset=str(folder))] == ["Do A", "Do B"]
+    with pytest.raises(CodefavorError, match="could not load dataset"):
+        instructions.load_seeds(hf_dataset=str(tmp_path / "nope"))
 
 
-def test_shards_partition_and_limit():
+def test_shards_partition_and_limit(tmp_path):
     many = [ce.Seed(f"id{i}", f"task {i}") for i in range(100)]
-    parts = [ce.select(many, (i, 3)) for i in range(3)]
+    parts = [[s for s in many if in_shard(s.id, (i, 3))] for i in range(3)]
     assert sorted(s.id for p in parts for s in p) == sorted(s.id for s in many)
-    assert all(parts) and ce.select(many, (1, 3), limit=4) == parts[1][:4]
+    assert all(parts)
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps({"id": s.id, "instruction": s.instruction}) + "\n" for s in many))
+    assert instructions.load_seeds(path, shard=(1, 3)) == parts[1]
+    critic = FakeBackend(fn=lambda m: GOOD, spec="fake:c")
+    s = ce.Settings(draft=None, critic="fake:c", decontaminate=False)
+    res = ce.run_critic_evol(parts[1], tmp_path / "run", critic=critic, settings=s, limit=4)
+    assert res.funnel["seeds"] == 4  # the first four of the shard
     for bad in ("3/3", "x", "1/0"):
         with pytest.raises(CodefavorError):
-            ce.parse_shard(bad)
+            parse_shard(bad)
 
 
 # ------------------------------------------------------------------------------------------
@@ -573,7 +582,7 @@ def test_cli_scripted_run(tmp_path, monkeypatch, capsys):
         ]
     )
     funnel = json.loads(capsys.readouterr().out)
-    assert (funnel["instructions"], funnel["kept"], funnel["good_enough"]) == (2, 1, 1)
+    assert (funnel["seeds"], funnel["kept"], funnel["good_enough"]) == (2, 1, 1)
     assert (out / "pairs.jsonl").exists() and (out / "manifest.json").exists()
 
 
@@ -637,10 +646,10 @@ def test_cli_limit_then_full_run_counts_every_item_once(tmp_path, capsys):
     args += ["--output", str(tmp_path), "--no-decontam", "--json", "--batch-size", "2"]
     main([*args, "--limit", "3"])
     first = json.loads(capsys.readouterr().out)
-    assert (first["instructions"], first["processed"]) == (3, 3)
+    assert (first["seeds"], first["processed"]) == (3, 3)
     main(args)
     funnel = json.loads(capsys.readouterr().out)
-    assert (funnel["instructions"], funnel["processed"], funnel["pending"]) == (8, 8, 0)
+    assert (funnel["seeds"], funnel["processed"], funnel["pending"]) == (8, 8, 0)
     statuses = ("draft_rejected", "good_enough", "unparseable", "invalid", "kept", "contaminated", "duplicate")
     assert sum(funnel[k] for k in statuses) == 8
     assert funnel["draft_rejected"] == 1  # ce-07's given response is prose without code

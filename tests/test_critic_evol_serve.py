@@ -79,7 +79,7 @@ def test_run_against_a_tiny_model_counts_every_item(server, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "same model" in done.stderr  # one model in both roles is allowed, with a warning
     funnel = json.loads(done.stdout)
-    assert (funnel["instructions"], funnel["processed"], funnel["pending"]) == (8, 8, 0)
+    assert (funnel["seeds"], funnel["processed"], funnel["pending"]) == (8, 8, 0)
     assert sum(funnel[k] for k in TERMINAL_STATUSES) == 8
     assert funnel["draft_error"] == 0 and funnel["critic_error"] == 0, funnel["reasons"]
     assert funnel["drafts_generated"] == 6 and funnel["drafts_given"] == 2

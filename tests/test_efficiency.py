@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from codefavor.evidence.efficiency import EfficiencyConfig, decide, run_harness
+from codefavor.evidence import EvidenceOptions
+from codefavor.evidence.efficiency import EfficiencyConfig, decide, run_trusted
 from codefavor.evidence.efficiency import compare_efficiency as _compare
 
 INSTRUCTION = '''Write a function that says whether a list holds a duplicate.
@@ -49,36 +50,41 @@ def has_dup(xs):
 FAST = EfficiencyConfig(targets=(16, 128, 1024, 4096), level_budget=0.02, call_limit=0.5, total_budget=2.0)
 
 
+def eff(ev):
+    """The measurements of an efficiency `Evidence`."""
+    return ev.details["efficiency"]
+
+
 def compare_efficiency(instruction, a, b, config=FAST):
     """Our own test code needs no containment: the plain limited interpreter keeps these tests
     independent of the sandbox (one test below covers the sandbox runner)."""
-    return _compare(instruction, a, b, config, runner=run_harness)
+    return _compare(instruction, a, b, config, runner=run_trusted)
 
 
 def test_quadratic_loses_to_linear_in_both_orders():
     ab = compare_efficiency(INSTRUCTION, QUADRATIC, LINEAR)
     ba = compare_efficiency(INSTRUCTION, LINEAR, QUADRATIC)
     assert (ab.decision, ba.decision) == ("B", "A"), (ab, ba)
-    assert ab.reason in ("cpu-time", "timeout") and ab.entry == "has_dup"
-    if ab.reason == "cpu-time":
-        assert ab.ratio is not None and ab.ratio < 1 / FAST.threshold
+    assert eff(ab)["reason"] in ("cpu-time", "timeout") and eff(ab)["entry"] == "has_dup"
+    if eff(ab)["reason"] == "cpu-time":
+        assert eff(ab).get("ratio") is not None and eff(ab)["ratio"] < 1 / FAST.threshold
 
 
 def test_identical_code_is_undecided():
     ev = compare_efficiency(INSTRUCTION, LINEAR, LINEAR)
-    assert ev.decision == "undecided" and ev.reason == "no-gap", ev
+    assert ev.decision == "undecided" and eff(ev)["reason"] == "no-gap", ev
 
 
 def test_wrong_answers_are_set_aside_not_timed():
     ev = compare_efficiency(INSTRUCTION, WRONG, LINEAR_TOO)
     # The unique-element inputs agree (False), the tiled ones with duplicates do not: only the first count.
-    assert ev.dropped.get("disagree", 0) > 0
+    assert eff(ev).get("dropped", {}).get("disagree", 0) > 0
 
 
 def test_no_entry_or_examples():
-    assert compare_efficiency(INSTRUCTION, "def other(x): pass", LINEAR).reason == "no-entry"
+    assert eff(compare_efficiency(INSTRUCTION, "def other(x): pass", LINEAR))["reason"] == "no-entry"
     plain = "Write has_dup(xs).\n```\ndef has_dup(xs):\n    pass\n```"
-    assert compare_efficiency(plain, LINEAR, LINEAR_TOO).reason == "no-examples"
+    assert eff(compare_efficiency(plain, LINEAR, LINEAR_TOO))["reason"] == "no-examples"
 
 
 def test_harness_reports_timeouts_errors_and_unstable_results():
@@ -94,14 +100,14 @@ def test_harness_reports_timeouts_errors_and_unstable_results():
         "inputs": ["f(10)"],
         "call_limit": 0.2,
     }
-    res = run_harness({**job, "codes": job["codes"][:4]}, 20)
+    res = run_trusted({**job, "codes": job["codes"][:4]}, 20)
     statuses = [r["status"] for r in res["inputs"][0]["runs"]]
     # The rounds stop at the first failure, so the random one ran once and looked stable then.
     assert statuses == ["timeout", "ok", "error", "ok"], res
     assert res["inputs"][0]["runs"][2]["out"] == "ZeroDivisionError"
-    res = run_harness({**job, "codes": job["codes"][1:2]}, 20)
+    res = run_trusted({**job, "codes": job["codes"][1:2]}, 20)
     assert res["inputs"][0]["runs"][0]["status"] == "unstable"  # another answer on a repeat
-    assert run_harness(job, 20)["setup_errors"][-1] == "SyntaxError"
+    assert run_trusted(job, 20)["setup_errors"][-1] == "SyntaxError"
 
 
 def _level(*inputs):
@@ -134,12 +140,12 @@ CFG = EfficiencyConfig()
 )
 def test_decide_table(levels, expected):
     ev = decide({"levels": levels, "stopped": "done"}, CFG)
-    assert (ev.decision, ev.reason) == expected, ev
+    assert (ev.decision, eff(ev)["reason"]) == expected, ev
 
 
 def test_decide_errors():
-    assert decide({"error": "wall-timeout"}, CFG).reason == "harness-error"
-    assert decide({"levels": [], "stopped": "setup"}, CFG).reason == "does-not-compile"
+    assert eff(decide({"error": "wall-timeout"}, CFG))["reason"] == "harness-error"
+    assert eff(decide({"levels": [], "stopped": "setup"}, CFG))["reason"] == "does-not-compile"
 
 
 def test_sandbox_runner_decides_the_same():
@@ -157,15 +163,14 @@ def test_sandbox_runner_decides_the_same():
 def test_judge_hook_without_a_sandbox_is_silent(monkeypatch):
     import codefavor.evidence.sandbox as sandbox_mod
     from codefavor.evidence.efficiency import efficiency_evidence
-    from codefavor.judges import PairItem
 
     def no_sandbox():
         raise sandbox_mod.SandboxError("no namespaces here")
 
     monkeypatch.setattr(sandbox_mod, "default_sandbox", no_sandbox)
-    items = [PairItem(INSTRUCTION, QUADRATIC, LINEAR, "efficiency", "efficiency")] * 2
-    evs = efficiency_evidence(items, {})
-    assert [(e.decision, e.reason, e.signal, e.confidence) for e in evs] == [
+    items = [(INSTRUCTION, QUADRATIC, LINEAR)] * 2
+    evs = efficiency_evidence(items, EvidenceOptions())
+    assert [(e.decision, eff(e)["reason"], e.signal, e.confidence) for e in evs] == [
         ("undecided", "no-sandbox", "timing", 0.5)
     ] * 2
 
@@ -175,13 +180,13 @@ def test_climb_stops_at_a_decisive_gap():
 
     entry, calls, _ = plan(INSTRUCTION, QUADRATIC, LINEAR)
     cfg = EfficiencyConfig(targets=(16, 64, 256, 1024, 4096, 16384), level_budget=10.0, max_predicted_call=10.0)
-    res = climb(QUADRATIC, LINEAR, entry, calls, "seed", cfg, runner=run_harness)
+    res = climb(QUADRATIC, LINEAR, entry, calls, "seed", cfg, runner=run_trusted)
     assert res["stopped"] == "decisive" and len(res["levels"]) < len(cfg.targets), res["stopped"]
     ev = decide(res, cfg, entry=entry)
-    assert ev.decision == "B" and ev.ratio <= 1 / cfg.decisive_ratio
+    assert ev.decision == "B" and eff(ev)["ratio"] <= 1 / cfg.decisive_ratio
     # Without the early stop the same ladder climbs until the quadratic one passes its budgets.
     slow = climb(QUADRATIC, LINEAR, entry, calls, "seed", EfficiencyConfig(**{**cfg.__dict__, "decisive_ratio": 1e9}),
-                 runner=run_harness)  # fmt: skip
+                 runner=run_trusted)  # fmt: skip
     assert len(slow["levels"]) > len(res["levels"])
 
 
@@ -189,7 +194,7 @@ def test_climb_reports_setup_errors():
     from codefavor.evidence.efficiency import climb, plan
 
     entry, calls, _ = plan(INSTRUCTION, QUADRATIC, LINEAR)
-    assert climb("def has_dup(:\n", LINEAR, entry, calls, "s", FAST, runner=run_harness)["stopped"] == "setup"
+    assert climb("def has_dup(:\n", LINEAR, entry, calls, "s", FAST, runner=run_trusted)["stopped"] == "setup"
 
 
 def test_a_swallowed_timeout_comes_back():
@@ -233,13 +238,12 @@ def test_plain_outputs_hash_like_normalised_ones():
 def test_judge_hook_keeps_item_order_when_concurrent():
     from codefavor.evidence.efficiency import efficiency_evidence
     from codefavor.evidence.sandbox import Sandbox, SandboxError
-    from codefavor.judges import PairItem
 
     pairs = [(QUADRATIC, LINEAR), (LINEAR, QUADRATIC), (LINEAR, LINEAR), (QUADRATIC, LINEAR)]
-    items = [PairItem(INSTRUCTION, a, b, "efficiency", "efficiency") for a, b in pairs]
+    items = [(INSTRUCTION, a, b) for a, b in pairs]
     try:
         with Sandbox(workers=2) as sb:
-            evs = efficiency_evidence(items, {"sandbox": sb, "efficiency_config": FAST})
+            evs = efficiency_evidence(items, EvidenceOptions(sandbox=sb, efficiency_config=FAST))
     except SandboxError as e:
         pytest.skip(str(e))
-    assert [e.decision for e in evs] == ["B", "A", "undecided", "B"], [e.reason for e in evs]
+    assert [e.decision for e in evs] == ["B", "A", "undecided", "B"], [eff(e)["reason"] for e in evs]

@@ -6,11 +6,12 @@ import json
 
 import pytest
 
+from codefavor.evidence import Evidence, EvidenceOptions
 from codefavor.evidence.correctness import correctness_evidence, undefined_names
 from codefavor.evidence.sandbox import Sandbox, SandboxError
-from codefavor.evidence.security import fallback_findings, findings, security_evidence
+from codefavor.evidence.security import compare_security, fallback_findings, findings
 from codefavor.judges import DEFAULT_JUDGE, PairItem, load_judge
-from codefavor.judges.evidence import EVIDENCE, infer_category
+from codefavor.judges.evidence import EVIDENCE, Source, infer_category
 from codefavor.prompts import CRITERIA
 
 SORT_INS = (
@@ -42,7 +43,7 @@ def test_correctness_signals_on_hand_written_pairs(sandbox):
     pairs = [(SORT_INS, GOOD, WRONG), (SORT_INS, WRONG, GOOD), (SORT_INS, BROKEN, GOOD), (SORT_INS, NO_ENTRY, GOOD),
              ("Sort a list descending (no examples).", GOOD, BROKEN),
              ("Sort a list descending (no examples).", UNDEF, GOOD), (SORT_INS, GOOD, GOOD)]  # fmt: skip
-    evs = correctness_evidence(pairs, sandbox)
+    evs = correctness_evidence(pairs, EvidenceOptions(sandbox=sandbox))
     assert [(e.decision, e.signal) for e in evs] == [
         ("A", "examples"),
         ("B", "examples"),
@@ -50,7 +51,7 @@ def test_correctness_signals_on_hand_written_pairs(sandbox):
         ("B", "examples"),
         ("A", "loads"),
         ("B", "static"),
-        (None, "silent"),
+        ("undecided", "silent"),
     ]
     assert "expected [3, 2, 1]" in evs[0].details["b"]["failed"][0]["reason"]
     assert "SyntaxError" in evs[2].details["a"]["load_error"]
@@ -71,13 +72,13 @@ PY2_SHA = "import hashlib\ndef h(s):\n    print 'hashing'\n    return hashlib.sh
 
 
 def test_security_evidence_bandit_and_fallback():
-    d, analyzer, conf, details = security_evidence(SHELL, SAFE)
-    assert (d, analyzer) == ("B", "bandit") and conf > 0.5
-    assert any(f["rule"] == "B602" for f in details["a"]["findings"])
-    d, analyzer, _, details = security_evidence(PY2_SHA, PY2_MD5)
-    assert (d, analyzer) == ("A", "fallback")
-    assert [f["rule"] for f in details["b"]["findings"]] == ["weak-hash"]
-    assert security_evidence(SAFE, SAFE)[0] is None
+    ev = compare_security(SHELL, SAFE)
+    assert (ev.decision, ev.signal, ev.details["analyzer"]) == ("B", "bandit", "bandit") and ev.confidence > 0.5
+    assert any(f["rule"] == "B602" for f in ev.details["a"]["findings"])
+    ev = compare_security(PY2_SHA, PY2_MD5)
+    assert (ev.decision, ev.signal, ev.details["analyzer"]) == ("A", "fallback-patterns", "fallback")
+    assert [f["rule"] for f in ev.details["b"]["findings"]] == ["weak-hash"]
+    assert compare_security(SAFE, SAFE).decision == "undecided"
 
 
 @pytest.mark.parametrize(
@@ -159,17 +160,15 @@ def test_bad_specs():
 
 
 def test_efficiency_signal_can_be_plugged_in(sandbox):
-    from codefavor.evidence.correctness import Evidence
-
     def fake_timing(items, opts):
         return [Evidence("B", "timing", 0.9, {"why": "faster"}) for _ in items]
 
-    EVIDENCE["efficiency"].append(fake_timing)
-    try:
-        v = load_judge("evidence+none", sandbox=sandbox).judge([_item(GOOD, WRONG, "efficiency")])[0]
-    finally:
-        EVIDENCE["efficiency"].remove(fake_timing)
+    table = {**EVIDENCE, "efficiency": (Source("timing", fake_timing),)}
+    v = load_judge("evidence+none", sandbox=sandbox, evidence=table).judge([_item(GOOD, WRONG, "efficiency")])[0]
     assert (v.decision, v.signal, v.details) == ("B", "timing", {"why": "faster"})
+    assert EVIDENCE["efficiency"][0].name == "efficiency"  # the shared table is untouched (and immutable)
+    with pytest.raises(TypeError):
+        EVIDENCE["efficiency"] = ()  # type: ignore[index]
 
 
 def test_cli_judge(tmp_path):
@@ -213,7 +212,10 @@ def test_without_a_sandbox_only_static_evidence_remains(capsys):
     j = load_judge("evidence+none", sandbox=NoSandbox())
     vs = j.judge([_item(GOOD, WRONG), _item(UNDEF, GOOD)])
     assert [(v.decision, v.signal) for v in vs] == [("undecided", "none"), ("B", "static")]
-    assert "static only" in capsys.readouterr().err
+    # The warning is returned with the evidence, not printed by the judge.
+    assert "static only" in vs[0].details["evidence"]["correctness"]["warning"]
+    assert "static only" in vs[1].details["warning"]
+    assert capsys.readouterr().err == ""
 
 
 def test_method_entry_points_and_stdin_programs(sandbox):
@@ -229,7 +231,7 @@ def test_method_entry_points_and_stdin_programs(sandbox):
     prog_ins = "Read n and then n integers; print their sum.\nSample Input\n3\n1 2 3\nSample Output\n6\n"
     prog_good = "n = int(input())\nprint(sum(map(int, input().split()[:n])))"
     prog_wrong = "n = int(input())\nprint(n)"
-    evs = correctness_evidence([(two_sum, wrong, good), (prog_ins, prog_good, prog_wrong)], sandbox)
+    evs = correctness_evidence([(two_sum, wrong, good), (prog_ins, prog_good, prog_wrong)], EvidenceOptions(sandbox))
     assert [(e.decision, e.signal) for e in evs] == [("B", "examples"), ("A", "examples")]
     assert "printed '3" in evs[1].details["b"]["failed"][0]["reason"]
 
@@ -241,3 +243,43 @@ def test_only_model_free_evidence_judges_take_batches_concurrently():
     assert load_judge("evidence+none").concurrent_batches == 3
     assert load_judge("evidence+longer").concurrent_batches == 1
     assert load_judge("evidence").batch_size == 64
+
+
+def test_every_signal_returns_the_same_evidence_record(sandbox):
+    from codefavor.evidence.efficiency import EfficiencyConfig, efficiency_evidence
+    from codefavor.evidence.security import security_evidence
+
+    dups = "Say whether a list holds a duplicate.\n>>> has_dup([1, 2, 3, 4, 5, 6, 7, 8, 9])\nFalse\n"
+    quadratic = "def has_dup(xs):\n    return any(xs[i] == xs[j] for i in range(len(xs)) for j in range(i))\n"
+    linear = "def has_dup(xs):\n    return len(set(xs)) != len(xs)\n"
+    fast = EfficiencyConfig(targets=(16, 128, 1024, 4096), level_budget=0.02, call_limit=0.5)
+    opts = EvidenceOptions(sandbox=sandbox, efficiency_config=fast)
+    results = {
+        "correctness": correctness_evidence([(SORT_INS, GOOD, WRONG), (SORT_INS, GOOD, GOOD2)], opts),
+        "security": security_evidence([("Run a command.", SHELL, SAFE), ("Run a command.", SAFE, SAFE)], opts),
+        "efficiency": efficiency_evidence([(dups, quadratic, linear), (dups, linear, "def other(xs): pass")], opts),
+    }
+    for name, (decided, silent) in results.items():
+        for ev in (decided, silent):
+            assert type(ev) is Evidence, name
+            assert isinstance(ev.signal, str) and ev.signal and 0.5 <= ev.confidence <= 1.0
+            json.dumps(ev.details)  # plain JSON, as written into judgments files
+        assert decided.decided and decided.decision in ("A", "B"), (name, decided)
+        assert silent.decision == "undecided" and not silent.decided and silent.confidence == 0.5, (name, silent)
+    assert results["efficiency"][0].decision == "B" and "efficiency" in results["efficiency"][0].details
+
+
+def test_source_names_in_the_output_are_stable(sandbox):
+    """The keys under a silent verdict's details["evidence"] are the table's names, not function names."""
+    assert {cat: [s.name for s in sources] for cat, sources in EVIDENCE.items()} == {
+        "correctness": ["correctness"],
+        "security": ["security"],
+        "efficiency": ["efficiency"],
+        "human-preference": [],
+    }
+    nothing = "Do it."  # no examples: every signal is silent
+    items = [_item(GOOD, GOOD2, instruction=nothing), _item(SAFE, SAFE, "security", instruction=nothing),
+             _item(GOOD, GOOD2, "efficiency", instruction=nothing)]  # fmt: skip
+    vs = load_judge("evidence+none", sandbox=sandbox).judge(items)
+    assert [list(v.details["evidence"]) for v in vs] == [["correctness"], ["security"], ["efficiency"]]
+    assert vs[2].details["evidence"]["efficiency"]["efficiency"]["reason"] == "no-entry"

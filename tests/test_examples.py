@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-from codefavor.evidence.examples import extract_checks
+from codefavor.evidence.examples import entry_point, extract_checks
+from codefavor.evidence.scaling import Call
 
 # (instruction, entry, [(call, expectation)] where expectation is ("value", v) / ("repr", text) /
 #  ("raises", name), number of skipped examples)
@@ -89,6 +90,12 @@ TABLE = [
         [("is_happy('a')", ("value", False)), ("is_happy('abcd')", ("value", True))],
         0,
     ),
+    (  # a call spanning lines; an open bracket in prose joins nothing
+        "get_row([\n  [1, 2],\n  [1]\n], 1) == [(0, 0), (1, 0)]\nNote (rows may be empty\nget_row([], 1) == []",
+        "get_row",
+        [("get_row([[1, 2], [1]], 1)", ("value", [(0, 0), (1, 0)])), ("get_row([], 1)", ("value", []))],
+        0,
+    ),
     (  # float('inf') and boolean spellings
         "longest([]) -> float('inf')\nok(1) -> true",
         None,
@@ -157,3 +164,79 @@ def test_duplicates_and_cap():
     ex = extract_checks(text, max_checks=3)
     assert [c.call for c in ex.checks] == ["f(0)", "f(1)", "f(2)"]
     assert any("more than 3" in r for _, r in ex.skipped)
+
+
+# The example calls efficiency grows come from the same extraction (one parser, one entry point).
+DOCTEST = '''
+def spread(xs: list, gap: float) -> bool:
+    """ Whether two numbers are closer than gap.
+    >>> spread([1.0, 2.0, 3.0], 0.5)
+    False
+    >>> spread([1.0, 2.8,
+    ...         3.0], 0.3)
+    True
+    """
+'''
+
+ASSERTS = '''
+"""
+Write a function to remove a character.
+assert drop_char("hello", "l") == "heo"
+assert drop_char("hello", "l") == "heo"
+assert  drop_char( 'banana' ,'a')=='bnn'
+"""
+'''
+
+PROSE = """
+def pick(arr, k):
+    Example 1:
+        Input: arr = [-3, -4, 5], k = 3
+        Output: [-4, -3, 5]
+    For example: pick([1, 2], 1) ➞ [2]
+    other(5) returns 6; pick(some_var, 2) is not literal
+"""
+
+
+@pytest.mark.parametrize(
+    "text, entry, expected",
+    [
+        (DOCTEST, "spread", [Call(([1.0, 2.0, 3.0], 0.5)), Call(([1.0, 2.8, 3.0], 0.3))]),
+        (ASSERTS, "drop_char", [Call(("hello", "l")), Call(("banana", "a"))]),
+        # One value per function output: the line after it is the next example, not more output.
+        (PROSE, "pick", [Call(([-3, -4, 5], 3)), Call(([1, 2], 1))]),
+        ("def f(x):\n    return f(x - 1)\n", "f", []),  # a signature and a non-literal call
+        ("f(')(', [1, 2]) == 'x'", "f", [Call((")(", [1, 2]))]),  # parentheses inside strings
+        ("f([1, 2", None, []),  # unbalanced: ignored, never raises
+        (  # a misnamed example belongs to the only function defined
+            'def sorted_list_sum(lst):\n    assert list_sort(["aa", "a", "aaa"]) => ["aa"]\n    print(len(x))',
+            "sorted_list_sum",
+            [Call((["aa", "a", "aaa"],))],
+        ),
+        # Builtins wrapped around the call are not the entry point.
+        ("assert set(common([[1, 2], [2, 3]])) == set([2])", "common", [Call(([[1, 2], [2, 3]],))]),
+        ("assert f(x=[1, 2], k=3) == 1\nassert f(f(1)) == 2", "f", [Call((), (("x", [1, 2]), ("k", 3))), Call((1,))]),
+    ],
+)
+def test_example_calls_of_the_entry_point(text, entry, expected):
+    ex = extract_checks(text)
+    assert (ex.entry, ex.calls) == (entry, expected)
+
+
+def test_entry_point_rule():
+    assert entry_point(["helper", "main"], ["helper", "helper"]) == "main"  # the last def, whatever is called
+    assert entry_point([], ["g", "f", "f"]) == "f"  # else the most called
+    assert entry_point([], ["g", "f"]) == "g"  # ties: the first called
+    assert entry_point([], []) is None
+
+
+def test_efficiency_plans_with_the_same_entry_point():
+    from codefavor.evidence.efficiency import plan
+
+    a = "def helper(x):\n    return x\ndef drop_char(s, c):\n    return s.replace(c, '')\n"
+    b = "def drop_char(s, c):\n    return ''.join(x for x in s if x != c)\n"
+    assert plan(ASSERTS, a, b) == ("drop_char", extract_checks(ASSERTS).calls, "")
+    assert plan(ASSERTS, a, "def other(): pass") == (None, [], "no-entry")  # a candidate lacks it
+    assert plan(ASSERTS, "def drop_char(:", b) == (None, [], "no-entry")  # does not parse
+    assert plan("def g(x):\n    '''no examples'''", "def g(x): pass", "def g(y): pass") == ("g", [], "no-examples")
+    method = "class Solution:\n    def twoSum(self, nums, target):\n\nInput: nums = [2,7], target = 9\nOutput: [0,1]\n"
+    assert plan(method, "class Solution: pass", "class Solution: pass")[2] == "no-entry"  # methods are not timed

@@ -132,7 +132,7 @@ def test_bench_tasks_report_and_compare_from_the_cli(tmp_path, capsys):
         code, _, err = run_cli(
             [
                 "bench",
-                "--tasks",
+                "--data",
                 tfile,
                 "--judge",
                 judge,
@@ -146,13 +146,15 @@ def test_bench_tasks_report_and_compare_from_the_cli(tmp_path, capsys):
         )
         assert code == 0, err
         assert (tmp_path / judge / "report.html").stat().st_size > 1_000_000
-    # The report finds the task file through the manifest.
+    # A run over one's own task file: the report reads the same file.
     out = tmp_path / "cmp.html"
     code, stdout, err = run_cli(
         [
             "report",
             tmp_path / "shorter",
             tmp_path / "longer",
+            "--data",
+            tfile,
             "--output",
             out,
             "--bootstrap",

@@ -171,7 +171,7 @@ def test_cli_round_trip_and_bench_on_the_human_labels(tmp_path, capsys):
     code, out, err = run_cli(
         [
             "bench",
-            "--tasks",
+            "--data",
             tmp_path / "imp" / "bench-tasks.jsonl",
             "--judge",
             "shorter",

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from codefavor.errors import CodefavorError, DataError
-from codefavor.generators import mining
+from codefavor.generators import licenses, mining
 from codefavor.generators.mining import CommitSeed, MiningConfig, MiningStats
 from codefavor.records import write_records
 
@@ -238,7 +238,7 @@ def test_license_allow_list_skips_a_whole_repository(history):
     stats = MiningStats()
     assert list(mining.iter_git_seeds([history.path], MiningConfig(licenses=frozenset({"gpl-3.0"})), stats)) == []
     assert stats.read == 0 and "not in the allow-list" in stats.repos[0]["skipped"]
-    kept = list(mining.iter_git_seeds([history.path], MiningConfig(licenses=mining.PERMISSIVE)))
+    kept = list(mining.iter_git_seeds([history.path], MiningConfig(licenses=licenses.PERMISSIVE)))
     assert len(kept) == 3
 
 
@@ -291,18 +291,18 @@ def test_not_a_repository(tmp_path):
     ],
 )
 def test_license_texts(text, spdx):
-    assert mining.detect_license([("LICENSE", text.encode())]) == spdx
+    assert licenses.detect_license([("LICENSE", text.encode())]) == spdx
 
 
 def test_dual_license_and_allow_list():
-    lic = mining.detect_license(
+    lic = licenses.detect_license(
         [("LICENSE-MIT", MIT.encode()), ("LICENSE-APACHE", b"Apache License Version 2.0"), ("README", b"x")]
     )
     assert lic == "apache-2.0 or mit"
-    assert mining.license_allowed(lic, frozenset({"mit"}))
-    assert not mining.license_allowed("gpl-3.0", mining.PERMISSIVE)
-    assert not mining.license_allowed(None, mining.PERMISSIVE) and mining.license_allowed(None, None)
-    assert mining.detect_license([("setup.py", b"x")]) is None
+    assert licenses.license_allowed(lic, frozenset({"mit"}))
+    assert not licenses.license_allowed("gpl-3.0", licenses.PERMISSIVE)
+    assert not licenses.license_allowed(None, licenses.PERMISSIVE) and licenses.license_allowed(None, None)
+    assert licenses.detect_license([("setup.py", b"x")]) is None
 
 
 ROWS = [
@@ -361,7 +361,7 @@ def test_commitpack_jsonl_and_parquet(tmp_path):
     jsonl = tmp_path / "commits.jsonl"
     jsonl.write_text("".join(json.dumps(r) + "\n" for r in ROWS))
     stats = MiningStats()
-    seeds = list(mining.iter_record_seeds(jsonl, MiningConfig(licenses=mining.PERMISSIVE), stats))
+    seeds = list(mining.iter_record_seeds(jsonl, MiningConfig(licenses=licenses.PERMISSIVE), stats))
     assert [s.commit for s in seeds] == ["c1"]
     s = seeds[0]
     assert (s.repo, s.path, s.lang, s.license, s.message) == ("someone/proj", "pkg/stats.py", "python", "mit", ROWS[0]["message"])  # fmt: skip
@@ -374,7 +374,7 @@ def test_commitpack_jsonl_and_parquet(tmp_path):
     table = pa.Table.from_pylist([{**r, "old_file": r.get("old_file"), "new_file": r.get("new_file")} for r in ROWS])
     pq.write_table(table, tmp_path / "commits.parquet")
     from_parquet = list(
-        mining.iter_record_seeds(tmp_path / "commits.parquet", MiningConfig(licenses=mining.PERMISSIVE))
+        mining.iter_record_seeds(tmp_path / "commits.parquet", MiningConfig(licenses=licenses.PERMISSIVE))
     )
     assert [x.id for x in from_parquet] == [s.id]
     # Languages are matched by name, so JavaScript rows are kept when asked for.

@@ -1,4 +1,5 @@
-"""Example-call extraction and type-aware input scaling for efficiency evidence (pure code)."""
+"""Type-aware input scaling for efficiency evidence (pure code). Finding the example calls is
+`evidence.examples`' job (tests/test_examples.py)."""
 
 from __future__ import annotations
 
@@ -6,72 +7,7 @@ import random
 
 import pytest
 
-from codefavor.evidence.scaling import (
-    Call,
-    _is_prime,
-    calls_under_other_name,
-    entry_point,
-    example_calls,
-    grow,
-    ladder,
-    level_calls,
-    scale_call,
-    scale_int,
-)
-
-DOCTEST = '''
-def spread(xs: list, gap: float) -> bool:
-    """ Whether two numbers are closer than gap.
-    >>> spread([1.0, 2.0, 3.0], 0.5)
-    False
-    >>> spread([1.0, 2.8,
-    ...         3.0], 0.3)
-    True
-    """
-'''
-
-ASSERTS = '''
-"""
-Write a function to remove a character.
-assert drop_char("hello", "l") == "heo"
-assert drop_char("hello", "l") == "heo"
-assert  drop_char( 'banana' ,'a')=='bnn'
-"""
-'''
-
-PROSE = """
-def pick(arr, k):
-    Example 1:
-        Input: arr = [-3, -4, 5], k = 3
-        Output: [-4, -3, 5]
-    For example: pick([1, 2], 1) ➞ [2]
-    other(5) returns 6; pick(some_var, 2) is not literal
-"""
-
-
-@pytest.mark.parametrize(
-    "text, name, expected",
-    [
-        (DOCTEST, "spread", [Call(([1.0, 2.0, 3.0], 0.5)), Call(([1.0, 2.8, 3.0], 0.3))]),
-        (ASSERTS, "drop_char", [Call(("hello", "l")), Call(("banana", "a"))]),
-        (PROSE, "pick", [Call(([1, 2], 1)), Call((), (("arr", [-3, -4, 5]), ("k", 3)))]),
-        (PROSE, "other", [Call((5,))]),
-        ("def f(x):\n    return f(x - 1)\n", "f", []),  # a signature and a non-literal call
-        ("f(')(', [1, 2]) == 'x'", "f", [Call((")(", [1, 2]))]),  # parentheses inside strings
-        ("f([1, 2", "f", []),  # unbalanced: ignored, never raises
-    ],
-)
-def test_example_calls(text, name, expected):
-    assert example_calls(text, name) == expected
-
-
-def test_entry_point_prefers_the_called_function_both_define():
-    a = "def helper(x):\n    return x\ndef drop_char(s, c):\n    return s.replace(c, '')\n"
-    b = "def drop_char(s, c):\n    return ''.join(x for x in s if x != c)\n"
-    assert entry_point(ASSERTS, [a, b]) == "drop_char"
-    assert entry_point(ASSERTS, [a, "def other(): pass"]) is None
-    assert entry_point("def g(x):\n    '''no examples'''", ["def g(x): pass", "def g(y): pass"]) == "g"
-    assert entry_point(ASSERTS, ["def drop_char(:", b]) is None  # does not parse
+from codefavor.evidence.scaling import Call, _is_prime, grow, ladder, level_calls, scale_call, scale_int
 
 
 @pytest.mark.parametrize(
@@ -146,11 +82,7 @@ def test_scale_call_grows_collections_and_keeps_the_call_meaningful():
     assert all(len(c.args[0]) == 2 for c in level_calls(pairs, 300, "s"))
 
 
-def test_examples_under_another_name_and_tiny_alphabets():
-    text = 'def sorted_list_sum(lst):\n    assert list_sort(["aa", "a", "aaa"]) => ["aa"]\n    print(len(x))'
-    code = "def sorted_list_sum(lst):\n    return lst\n"
-    assert calls_under_other_name(text, code, "sorted_list_sum") == [Call((["aa", "a", "aaa"],))]
-    assert calls_under_other_name(text, "def sorted_list_sum(a, b): pass", "sorted_list_sum") == []
+def test_tiny_alphabets_widen():
     words = grow(["aa", "a", "aaa"], 1000, random.Random(3))  # unique strings over "a" alone: letters widen
     assert len(set(words)) == 3000 and max(map(len, words)) < 12
     assert len(set(grow("aaaa", 100, random.Random(3)))) > 10

@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from codefavor.errors import CodefavorError
+
+if TYPE_CHECKING:
+    from codefavor.generators.engine import RunProgress, RunResult
 
 app = typer.Typer(
     add_completion=False,
@@ -75,9 +80,6 @@ def bench(
     api_key: Annotated[Optional[str], typer.Option(help="API key (default: $OPENAI_API_KEY).")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Bypass the response cache.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
-    tasks_file: Annotated[
-        Optional[Path], typer.Option("--tasks", help="BenchTask JSONL to judge instead of CodePrefBench.")
-    ] = None,
     report: Annotated[
         bool, typer.Option("--report", help="Also write RUN/report.html (needs the report extra).")
     ] = False,
@@ -88,9 +90,10 @@ def bench(
 
     from codefavor.benchmark import data as bench_data
     from codefavor.benchmark.report import print_table, summarize, to_markdown
-    from codefavor.benchmark.runner import Protocol, run_bench
+    from codefavor.benchmark.runner import Protocol, limit_per_category, run_bench
     from codefavor.judges import DEFAULT_JUDGE, load_judge
     from codefavor.records import CATEGORIES
+    from codefavor.run_folder import write_json_atomic, write_text_atomic
 
     if split not in ("dev", "test", "all"):
         raise CodefavorError(f"--split {split!r}: expected dev, test or all")
@@ -98,18 +101,8 @@ def bench(
     for c in cats:
         if c not in CATEGORIES:
             raise CodefavorError(f"--category {c!r}: expected one of {', '.join(CATEGORIES)}")
-    if tasks_file is not None:
-        tasks, shas = bench_data.load_task_file(tasks_file, cats, split)  # type: ignore[arg-type]
-    else:
-        tasks = bench_data.load_tasks(cats, data, split=split)  # type: ignore[arg-type]
-        shas = {c: bench_data.FILES[c][1] for c in cats}  # type: ignore[index]
-    if limit is not None:
-        kept, seen = [], {c: 0 for c in cats}
-        for t in tasks:
-            if seen[t.category] < limit:
-                kept.append(t)
-                seen[t.category] += 1
-        tasks = kept
+    tasks = limit_per_category(bench_data.load_tasks(cats, data, split=split), limit)  # type: ignore[arg-type]
+    shas = {c: bench_data.FILES[c][1] for c in cats}  # type: ignore[index]
     the_judge = load_judge(judge or DEFAULT_JUDGE, **_judge_options(base_url, api_key, no_cache))
     out = output or Path("runs") / "bench" / _slug(the_judge.spec)
     if overwrite and out.exists():
@@ -153,10 +146,8 @@ def bench(
         )
     summary = summarize(tasks, judgments)
     summary.update(judge=the_judge.spec, split=split, both_orders=both_orders, run_dir=str(out))
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    (out / "summary.md").write_text(
-        to_markdown(summary, f"CodePrefBench: {the_judge.spec} ({split})") + "\n", encoding="utf-8"
-    )
+    write_json_atomic(out / "summary.json", summary)
+    write_text_atomic(out / "summary.md", to_markdown(summary, f"CodePrefBench: {the_judge.spec} ({split})") + "\n")
     if json_out:
         typer.echo(json.dumps(summary, indent=2))
     else:
@@ -282,12 +273,69 @@ def json_short(obj: object) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# generate commit-instruct (issue 4)
+# generate: Commit-Instruct and Critic-Evol (the library decides; these parse options)
+
+# Options both generate commands share, declared once so their names and meanings stay the same.
+_Output = Annotated[Path, typer.Option(help="Run folder: manifest, outcomes, pairs, funnel (resumable).")]
+_Limit = Annotated[
+    Optional[int], typer.Option(help="Only the first N seeds (after --shard, in source order; finished ones count).")
+]
+_Shard = Annotated[
+    Optional[str], typer.Option(help="I/N: only the I-th of N disjoint shards of the input, by a hash.")
+]
+_NoDecontam = Annotated[
+    bool, typer.Option("--no-decontam", help="Skip decontamination (e.g. the benchmark files are unavailable).")
+]
+_Data = Annotated[
+    Optional[Path],
+    typer.Option(help="Folder with the CodePrefBench files, for decontamination (default: as `bench` finds them)."),
+]
+_Threshold = Annotated[float, typer.Option(help="Similarity (0-100) to a benchmark code at which a pair is dropped.")]
+_RetryErrors = Annotated[bool, typer.Option(help="On resume, redo seeds whose last backend call failed.")]
+_Overwrite = Annotated[bool, typer.Option(help="Start the run folder afresh.")]
+_BaseUrl = Annotated[Optional[str], typer.Option(help="OpenAI-compatible base URL.")]
+_ApiKey = Annotated[Optional[str], typer.Option(help="API key (default: $OPENAI_API_KEY).")]
+_NoCache = Annotated[bool, typer.Option("--no-cache", help="Bypass the response cache.")]
+_Json = Annotated[bool, typer.Option("--json", help="Print the funnel as JSON.")]
+
+
+@contextmanager
+def _progress_bar(label: str, disable: bool) -> Iterator[Callable[[RunProgress], None]]:
+    """A progress bar on stderr for a generator run; it appears with the first progress report, so
+    an error while the run folder is checked stays one line."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=Console(stderr=True), disable=disable,
+    )  # fmt: skip
+    task = bar.add_task(label, total=None)
+
+    def update(p: RunProgress) -> None:
+        if not bar.live.is_started:
+            bar.start()
+        bar.update(task, total=p.total, completed=p.done, description=f"{label} (+{p.new.get('kept', 0)} kept)")
+
+    try:
+        yield update
+    finally:
+        bar.stop()
+
+
+def _show_run(result: RunResult, show: Callable[[dict], None], json_out: bool) -> None:
+    import json
+
+    if json_out:
+        typer.echo(json.dumps(result.funnel, indent=2))
+    else:
+        show(result.funnel)
+        typer.echo(f"pairs: {result.out_dir / 'pairs.jsonl'}")
 
 
 @generate_app.command("commit-instruct")
 def generate_commit_instruct(
-    output: Annotated[Path, typer.Option(help="Run folder: pairs, outcomes, conversations, funnel.")],
+    output: _Output,
     repo: Annotated[Optional[list[Path]], typer.Option(help="A local git repository to mine (repeatable).")] = None,
     input: Annotated[
         Optional[Path], typer.Option("--input", help="CommitPackFT-style JSONL(.gz)/Parquet, or mined seeds.")
@@ -301,8 +349,9 @@ def generate_commit_instruct(
     backend: Annotated[
         Optional[str], typer.Option(help="Backend spec, e.g. 'openai:MODEL'; 'fake:commit-replay' is a dry run.")
     ] = None,
-    base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible base URL.")] = None,
-    api_key: Annotated[Optional[str], typer.Option(help="API key (default: $OPENAI_API_KEY).")] = None,
+    base_url: _BaseUrl = None,
+    api_key: _ApiKey = None,
+    no_cache: _NoCache = False,
     lang: Annotated[Optional[list[str]], typer.Option(help="Language to keep (repeatable; default python).")] = None,
     license: Annotated[
         Optional[list[str]], typer.Option(help="Allowed license, SPDX id (repeatable); default: any.")
@@ -310,133 +359,74 @@ def generate_commit_instruct(
     permissive: Annotated[bool, typer.Option(help="Keep only permissively licensed sources.")] = False,
     max_file_bytes: Annotated[int, typer.Option(help="Skip files larger than this on either side.")] = 100_000,
     max_changed_lines: Annotated[int, typer.Option(help="Skip changes with more added+deleted lines.")] = 200,
-    limit: Annotated[Optional[int], typer.Option(help="Process at most N seeds (in source order).")] = None,
-    shard: Annotated[str, typer.Option(help="i/n: this machine's share of the sources, by a hash.")] = "0/1",
+    limit: _Limit = None,
+    shard: _Shard = None,
     batch_size: Annotated[int, typer.Option(help="Conversations sent to the backend at once.")] = 32,
     temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 0.0,
     max_tokens: Annotated[int, typer.Option(help="Token budget of the pair-writing turn.")] = 2048,
-    no_decontam: Annotated[
-        bool, typer.Option("--no-decontam", help="Skip decontamination (when CodePrefBench is unavailable).")
-    ] = False,
-    bench_data: Annotated[
-        Optional[Path], typer.Option(help="Folder with the CodePrefBench files (default $CODEFAVOR_DATA).")
-    ] = None,
-    decontam_threshold: Annotated[float, typer.Option(help="Similarity (0-100) at which a pair is dropped.")] = 80.0,
+    no_decontam: _NoDecontam = False,
+    data: _Data = None,
+    decontam_threshold: _Threshold = 80.0,
+    retry_errors: _RetryErrors = True,
     mine_only: Annotated[bool, typer.Option(help="Only mine: write seeds.jsonl and the mining funnel.")] = False,
-    overwrite: Annotated[bool, typer.Option(help="Start the output folder afresh.")] = False,
-    json_out: Annotated[bool, typer.Option("--json", help="Print the funnel as JSON.")] = False,
+    overwrite: _Overwrite = False,
+    json_out: _Json = False,
 ) -> None:
     """Turn real commits into preference pairs with the three-turn Commit-Instruct dialogue (resumable)."""
-    import itertools
     import json
-    import shutil
 
+    from codefavor.generators import commit_instruct as ci
     from codefavor.generators import mining
+    from codefavor.generators.inputs import parse_shard
+    from codefavor.generators.licenses import allow_list
 
-    sources = sum(x is not None and x != [] for x in (repo, input, hf_dataset))
-    if sources != 1:
-        raise CodefavorError("give exactly one source: --repo PATH (repeatable), --input FILE or --hf-dataset NAME")
-    m = re.fullmatch(r"(\d+)/(\d+)", shard)
-    if not m:
-        raise CodefavorError(f"--shard {shard!r}: expected i/n, e.g. 0/4")
-    allowed = {x.strip().lower() for x in license or []} | (set(mining.PERMISSIVE) if permissive else set())
     cfg = mining.MiningConfig(
         languages=tuple(mining.normalize_lang(x) for x in lang or ["python"]),
         max_file_bytes=max_file_bytes,
         max_changed_lines=max_changed_lines,
-        licenses=frozenset(allowed) if allowed else None,
-        shard=(int(m.group(1)), int(m.group(2))),
+        licenses=allow_list(license or (), permissive),
+        shard=parse_shard(shard) or (0, 1),
     )
-    if not mine_only and not backend:
-        raise CodefavorError("--backend is required (or pass --mine-only to only mine seeds)")
-    if limit is not None and limit < 0:
-        raise CodefavorError(f"--limit {limit}: expected a number >= 0")
     stats = mining.MiningStats()
-    if repo:
-        for path in repo:  # fail now, not hours into a run, on a path that is not a repository
-            mining.open_repo(path)
-        seeds = mining.iter_git_seeds(repo, cfg, stats, revisions=rev or ())
-        source = {"repos": [str(p) for p in repo], "revisions": rev or []}
-    elif input is not None:
-        seeds = mining.iter_record_seeds(input, cfg, stats)
-        source = {"input": str(input)}
-    else:
-        assert hf_dataset is not None
-        seeds = mining.iter_hf_seeds(hf_dataset, cfg, stats, config=hf_config, split=hf_split)
-        source = {"hf_dataset": hf_dataset, "config": hf_config, "split": hf_split}
-    source.update(languages=list(cfg.languages), licenses=sorted(allowed) or None, shard=shard)
-    if overwrite and output.exists():
-        shutil.rmtree(output)
-
+    seeds, source = mining.open_source(
+        cfg, stats, repos=repo or (), revisions=rev or (), input=input,
+        hf_dataset=hf_dataset, hf_config=hf_config, hf_split=hf_split,
+    )  # fmt: skip
     if mine_only:
-        from codefavor.records import write_records
-
-        n = write_records(output / "seeds.jsonl", itertools.islice(seeds, limit))
-        report = {"mining": stats.as_dict(), "seeds_written": n, "source": source}
-        (output / "mining.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        typer.echo(json.dumps(report, indent=2) if json_out else f"{n} seeds -> {output / 'seeds.jsonl'}")
+        report = ci.mine_seeds(seeds, output, stats=stats, source=source, limit=limit, overwrite=overwrite)
+        typer.echo(
+            json.dumps(report, indent=2)
+            if json_out
+            else f"{report['seeds_written']} seeds -> {output / 'seeds.jsonl'}"
+        )
         if not json_out:
-            from codefavor.generators.commit_instruct import print_funnel
-
-            print_funnel({"mining": stats.as_dict()}, "Commit-Instruct mining")
+            ci.show_funnel(report, "Commit-Instruct mining")
         return
+    if not backend:
+        raise CodefavorError("--backend is required (or pass --mine-only to only mine seeds)")
 
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from codefavor.backends import Sampling, load_backend
+    from codefavor.generators.decontam import load_decontaminator
 
-    from codefavor.backends import Sampling
-    from codefavor.generators.commit_instruct import (
-        RunOptions,
-        load_dialogue_backend,
-        print_funnel,
-        run_commit_instruct,
-    )
-
-    decontam = None
-    if not no_decontam:
-        from codefavor.benchmark.data import load_tasks
-        from codefavor.generators.decontam import Decontaminator
-
-        try:
-            tasks = load_tasks(data_dir=bench_data, allow_download=False)
-        except CodefavorError as e:
-            raise CodefavorError(f"decontamination needs CodePrefBench ({e}); pass --no-decontam to skip it") from None
-        decontam = Decontaminator.from_tasks(tasks, threshold=decontam_threshold)
-    assert backend is not None
-    the_backend = load_dialogue_backend(backend, **_judge_options(base_url, api_key, False))
-    opts = RunOptions(
-        batch_size=batch_size, sampling=Sampling(temperature=temperature, max_tokens=max_tokens), limit=limit
-    )
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), disable=json_out, transient=False
-    ) as bar:
-        task = bar.add_task("commit-instruct: starting", total=None)
-
-        def on_progress(c: dict[str, int]) -> None:
-            new = sum(v for k, v in c.items() if k not in ("taken", "resumed"))
-            desc = (
-                f"commit-instruct: {c['taken']} seeds ({c['resumed']} done before), {new} new, {c.get('kept', 0)} kept"
-            )
-            bar.update(task, description=desc)
-
-        funnel = run_commit_instruct(
-            seeds, the_backend, output, options=opts, decontam=decontam, mining=stats, source=source,
-            on_progress=on_progress,
+    decontaminator = None if no_decontam else load_decontaminator(data, decontam_threshold)
+    the_backend = load_backend(backend, **_judge_options(base_url, api_key, no_cache))
+    settings = ci.Settings(
+        the_backend.spec, Sampling(temperature=temperature, max_tokens=max_tokens),
+        decontaminate=not no_decontam, decontam_threshold=decontam_threshold,
+    )  # fmt: skip
+    with _progress_bar("commit-instruct", json_out) as update:
+        result = ci.run_commit_instruct(
+            seeds, the_backend, output, settings=settings, decontaminator=decontaminator, mining=stats,
+            inputs=source, batch_size=batch_size, limit=limit, retry_errors=retry_errors, overwrite=overwrite,
+            progress=update,
         )  # fmt: skip
-    if json_out:
-        typer.echo(json.dumps(funnel, indent=2))
-    else:
-        print_funnel(funnel)
-        typer.echo(f"pairs: {output / 'pairs.jsonl'}")
-
-
-# ---------------------------------------------------------------------------------------------
-# generate critic-evol (issue 5)
+    _show_run(result, ci.show_funnel, json_out)
 
 
 @generate_app.command("critic-evol")
 def generate_critic_evol(
     critic: Annotated[str, typer.Option(help="Critic backend spec (the stronger model), e.g. 'openai:MODEL'.")],
-    output: Annotated[Path, typer.Option(help="Run folder: pairs.jsonl, outcomes.jsonl, funnel.json, ...")],
+    output: _Output,
     input: Annotated[
         Optional[Path],
         typer.Option("--input", help="Instructions as JSONL(.gz) or Parquet (Self-OSS-Instruct style)."),
@@ -452,8 +442,8 @@ def generate_critic_evol(
     instruction_field: Annotated[str, typer.Option(help="Input field holding the instruction.")] = "instruction",
     response_field: Annotated[str, typer.Option(help="Input field holding an existing first attempt.")] = "response",
     id_field: Annotated[str, typer.Option(help="Input field holding a stable id (else a content hash).")] = "id",
-    limit: Annotated[Optional[int], typer.Option(help="Only the first N instructions (after --shard).")] = None,
-    shard: Annotated[Optional[str], typer.Option(help="I/N: only the I-th of N disjoint shards (by id hash).")] = None,
+    limit: _Limit = None,
+    shard: _Shard = None,
     batch_size: Annotated[
         Optional[int], typer.Option(help="Conversations per backend call (default: the backend's own batch size).")
     ] = None,
@@ -468,129 +458,53 @@ def generate_critic_evol(
     ] = False,
     no_exec: Annotated[bool, typer.Option("--no-exec", help="Do not run instruction examples at all.")] = False,
     exec_timeout: Annotated[float, typer.Option(help="CPU seconds per example run in the sandbox.")] = 2.0,
-    no_decontam: Annotated[
-        bool, typer.Option("--no-decontam", help="Skip decontamination (e.g. the benchmark files are unavailable).")
-    ] = False,
-    data: Annotated[
-        Optional[Path], typer.Option(help="Folder with the CodePrefBench files (decontamination).")
-    ] = None,
-    retry_errors: Annotated[bool, typer.Option(help="Retry items whose draft or critic call failed.")] = False,
-    overwrite: Annotated[bool, typer.Option(help="Start the run folder afresh.")] = False,
+    no_decontam: _NoDecontam = False,
+    data: _Data = None,
+    decontam_threshold: _Threshold = 80.0,
+    retry_errors: _RetryErrors = True,
+    overwrite: _Overwrite = False,
     base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible base URL for both roles.")] = None,
     draft_base_url: Annotated[Optional[str], typer.Option(help="Base URL for the draft model only.")] = None,
     critic_base_url: Annotated[Optional[str], typer.Option(help="Base URL for the critic model only.")] = None,
-    api_key: Annotated[Optional[str], typer.Option(help="API key (default: $OPENAI_API_KEY).")] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Bypass the response cache.")] = False,
-    json_out: Annotated[bool, typer.Option("--json", help="Print the funnel as JSON.")] = False,
+    api_key: _ApiKey = None,
+    no_cache: _NoCache = False,
+    json_out: _Json = False,
 ) -> None:
     """Critic-Evol: a weak model drafts, a stronger critic revises; (draft, revision) become pairs."""
-    import json
-    import shutil
-    from collections import Counter
-
     from rich.console import Console
 
     from codefavor.backends import Sampling, load_backend
     from codefavor.generators import critic_evol as ce
+    from codefavor.generators import instructions
+    from codefavor.generators.decontam import load_decontaminator
+    from codefavor.generators.inputs import parse_shard
 
-    err = Console(stderr=True, soft_wrap=True)
-    if not 0 <= shots <= len(ce.EXAMPLES):
-        raise CodefavorError(f"--shots {shots}: expected 0 to {len(ce.EXAMPLES)}")
-    if redraft and draft is None:
-        raise CodefavorError("--redraft needs --draft SPEC")
-    stats: Counter[str] = Counter()
-    seeds = ce.load_seeds(
-        input,
-        hf_dataset=hf_dataset,
-        hf_split=hf_split,
-        instruction_field=instruction_field,
-        response_field=response_field,
-        id_field=id_field,
-        stats=stats,
-    )
-    selected = ce.select(seeds, ce.parse_shard(shard) if shard else None, limit)
-    if draft is None and any(s.response is None for s in selected):
-        missing = sum(s.response is None for s in selected)
-        err.print(f"[yellow]warning:[/yellow] {missing} instructions have no response and there is no --draft model")
-    warning = ce.same_model_warning(draft, critic)
-    if warning:
-        err.print(f"[yellow]warning:[/yellow] {warning}")
-
-    decontaminator = None
-    if not no_decontam:
-        from codefavor.benchmark.data import load_tasks
-        from codefavor.generators.decontam import Decontaminator
-
-        try:
-            decontaminator = Decontaminator.from_tasks(load_tasks(data_dir=data))
-        except CodefavorError as e:
-            raise CodefavorError(f"decontamination needs CodePrefBench ({e}); pass --no-decontam to skip it") from None
-
-    def backend_options(url: str | None) -> dict[str, object]:
-        return _judge_options(url or base_url, api_key, no_cache)
-
-    critic_backend = load_backend(critic, **backend_options(critic_base_url))
-    draft_backend = load_backend(draft, **backend_options(draft_base_url)) if draft else None
     settings = ce.Settings(
-        draft=draft,
-        critic=critic,
-        redraft=redraft,
-        shots=shots,
-        seed=seed,
+        draft=draft, critic=critic, redraft=redraft, shots=shots, seed=seed,
         draft_sampling=Sampling(temperature=draft_temperature, max_tokens=draft_max_tokens),
         critic_sampling=Sampling(temperature=critic_temperature, max_tokens=critic_max_tokens),
         require_exec_consistency=require_exec_consistency,
-        decontaminate=not no_decontam,
+        decontaminate=not no_decontam, decontam_threshold=decontam_threshold,
+    )  # fmt: skip
+    seeds, source = instructions.open_source(
+        input, hf_dataset=hf_dataset, hf_split=hf_split, shard=parse_shard(shard),
+        instruction_field=instruction_field, response_field=response_field, id_field=id_field,
+    )  # fmt: skip
+    for warning in ce.input_warnings(seeds[:limit] if limit is not None else seeds, settings):
+        Console(stderr=True, soft_wrap=True).print(f"[yellow]warning:[/yellow] {warning}")
+    decontaminator = None if no_decontam else load_decontaminator(data, decontam_threshold)
+    checker = ce.exec_checker(enabled=not no_exec, timeout=exec_timeout, required=require_exec_consistency)
+    critic_backend = load_backend(critic, **_judge_options(critic_base_url or base_url, api_key, no_cache))
+    draft_backend = (
+        load_backend(draft, **_judge_options(draft_base_url or base_url, api_key, no_cache)) if draft else None
     )
-    if require_exec_consistency and no_exec:
-        raise CodefavorError("--require-exec-consistency needs execution; drop --no-exec")
-    checker = None if no_exec else ce.SandboxChecker(timeout=exec_timeout)  # starts lazily, on the first example
-    if checker is not None and require_exec_consistency:
-        problem = checker.probe()
-        if problem:
-            raise CodefavorError(f"--require-exec-consistency: the sandbox does not work here ({problem})")
-    if overwrite and output.exists():
-        shutil.rmtree(output)
-    inputs = {
-        "input": str(input) if input else None,
-        "hf_dataset": hf_dataset,
-        "hf_split": hf_split if hf_dataset else None,
-        "shard": shard,
-        "limit": limit,
-        "n_selected": len(selected),
-        "duplicate_inputs": stats["duplicate_inputs"],
-    }
-
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        TextColumn("[bold]critic-evol"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        disable=json_out,
-    ) as bar:
-        task_bar = bar.add_task("items", total=None)
+    with _progress_bar("critic-evol", json_out) as update:
         result = ce.run_critic_evol(
-            selected,
-            output,
-            critic=critic_backend,
-            draft=draft_backend,
-            settings=settings,
-            decontaminator=decontaminator,
-            exec_checker=checker,
-            batch_size=batch_size or int(getattr(critic_backend, "batch_size", 32)),
-            retry_errors=retry_errors,
-            inputs=inputs,
-            on_start=lambda total, done: bar.update(task_bar, total=total, completed=done),
-            progress=lambda n: bar.advance(task_bar, n),
-        )
-    if json_out:
-        typer.echo(json.dumps(result.funnel, indent=2))
-    else:
-        ce.print_funnel(result.funnel)
-        typer.echo(f"pairs: {output / ce.PAIRS}")
+            seeds, output, critic=critic_backend, draft=draft_backend, settings=settings,
+            decontaminator=decontaminator, exec_checker=checker, inputs=source, batch_size=batch_size,
+            limit=limit, retry_errors=retry_errors, overwrite=overwrite, progress=update,
+        )  # fmt: skip
+    _show_run(result, ce.show_funnel, json_out)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -862,9 +776,11 @@ def _bench_report(run_dir: Path, tasks: list, quiet: bool) -> None:
 def report_cmd(
     runs: Annotated[list[Path], typer.Argument(help="Bench run folders (one or more).")],
     output: Annotated[Path, typer.Option(help="The HTML page to write.")] = Path("report.html"),
-    data: Annotated[Optional[Path], typer.Option(help="Folder with the CodePrefBench files.")] = None,
+    data: Annotated[
+        Optional[Path], typer.Option(help="CodePrefBench folder, or the file of your own tasks the runs judged.")
+    ] = None,
     tasks: Annotated[
-        Optional[list[Path]], typer.Option(help="Extra BenchTask JSONL the runs judged (repeatable).")
+        Optional[list[Path]], typer.Option(help="More task files (BenchTask or pairwise rows) the runs judged.")
     ] = None,
     name: Annotated[Optional[list[str]], typer.Option(help="Label of each run, in order (repeatable).")] = None,
     bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 2000,

@@ -1,16 +1,21 @@
-"""Small, dependency-free helpers on source code shared by every layer: comment stripping (the
-benchmark protocol and the generators both need it) and fenced-code extraction from model text."""
+"""Small, dependency-free helpers on source code shared by every layer: comment and docstring
+stripping (the benchmark protocol and the generators both need it), fenced-code extraction from
+model text, and unified diffs that keep form feeds inside lines (Commit-Instruct shows them, its
+dry-run backend applies them)."""
 
 from __future__ import annotations
 
 import ast
+import difflib
 import re
 import warnings
 
 _FENCE = re.compile(r"```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 
 
-def _drop_docstrings(tree: ast.AST) -> None:
+def drop_docstrings(tree: ast.AST) -> ast.AST:
+    """Remove docstrings and other bare constant statements from every body, in place; a body left
+    empty gets a `pass`. Returns `tree`: two trees equal after this differ only in docstrings."""
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
         if not isinstance(body, list):
@@ -34,6 +39,7 @@ def _drop_docstrings(tree: ast.AST) -> None:
         ):
             kept = [ast.Pass()]
         node.body = kept  # type: ignore[attr-defined]  # every node with a list body accepts one
+    return tree
 
 
 def parse_quietly(code: str) -> ast.Module:
@@ -53,7 +59,7 @@ def strip_comments(code: str) -> str:
         tree = parse_quietly(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return code
-    _drop_docstrings(tree)
+    drop_docstrings(tree)
     try:
         return ast.unparse(tree)
     except (ValueError, RecursionError):  # pragma: no cover - unparse of a parsed tree rarely fails
@@ -83,3 +89,42 @@ def extract_code(text: str, language: str = "python") -> str:
     tagged = [c for tag, c in blocks if tag in (language, "py" if language == "python" else language, "")]
     pool = tagged or [c for _, c in blocks]
     return max(pool, key=len).strip("\n")
+
+
+def _lines(text: str) -> list[str]:
+    """Lines split at newlines only (form feeds and other separators stay inside a line)."""
+    return text.removesuffix("\n").split("\n") if text else []
+
+
+def unified_diff(old: str, new: str, path: str = "file") -> str:
+    """A unified diff with three lines of context, `a/PATH` and `b/PATH` headers."""
+    lines = difflib.unified_diff(_lines(old), _lines(new), fromfile=f"a/{path}", tofile=f"b/{path}", lineterm="", n=3)
+    return "\n".join(lines)
+
+
+_HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+\d+(?:,\d+)? @@")
+
+
+def apply_unified_diff(old: str, diff: str) -> str:
+    """Apply a diff made by `unified_diff` (no fuzz) to `old`; lines are joined with newlines."""
+    src = _lines(old)
+    out: list[str] = []
+    pos = 0
+    in_hunk = False
+    for line in _lines(diff):
+        hunk = _HUNK.match(line)
+        if hunk:
+            start = int(hunk.group(1)) - (0 if hunk.group(2) == "0" else 1)
+            out.extend(src[pos:start])
+            pos, in_hunk = start, True
+        elif not in_hunk:
+            continue  # the ---/+++ header
+        elif line.startswith("+"):
+            out.append(line[1:])
+        elif line.startswith("-"):
+            pos += 1
+        elif line.startswith(" "):
+            out.append(line[1:])
+            pos += 1
+    out.extend(src[pos:])
+    return "\n".join(out) + "\n"

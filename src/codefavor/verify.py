@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from codefavor.errors import CodefavorError
+from codefavor.evidence import Evidence
 from codefavor.records import JsonlAppender, PreferencePair, ReadStats, done_ids, read_records
 
 RULES: tuple[str, ...] = ("examples", "loads", "security", "efficiency")
@@ -65,53 +66,44 @@ def _category(pair: PreferencePair) -> str:
     return infer_category(PairItem(pair.instruction, pair.chosen, pair.rejected, pair.criterion))
 
 
-def _load_problem(run: Any, entry: str | None) -> str | None:
-    if run.load_error:
-        return run.load_error
-    if entry and run.defined and entry not in run.defined:
-        return f"no function {entry!r}"
-    return None
+def _relevant(found: list[dict[str, Any]], category: str) -> list[dict[str, Any]]:
+    return [f for f in found if category == "security" or f["severity"] in SERIOUS]
 
 
-def _relevant(found: list[Any], category: str) -> list[Any]:
-    return [f for f in found if category == "security" or f.severity in SERIOUS]
+def _score(found: list[dict[str, Any]]) -> float:
+    from codefavor.evidence.security import weight
+
+    return sum(weight(f["severity"], f["confidence"]) for f in found)
 
 
 def gather_evidence(
     pairs: Sequence[PreferencePair],
     sandbox: Any,
     *,
-    efficiency: Callable[[str, str, str], Any] | None = None,
+    efficiency: Callable[[str, str, str], Evidence] | None = None,
 ) -> list[dict[str, Any]]:
     """The evidence for each pair (plain JSON), with `contradicts`: the rules it breaks.
 
-    `efficiency(instruction, chosen, rejected)` returns an `EfficiencyEvidence` (A = chosen); by
+    The facts come from the evidence functions themselves: `correctness.run_examples` (every code on
+    its instruction's examples, one batch) and `load_problem`, `security.compare_security` (like with
+    like), and `efficiency(instruction, chosen, rejected)`, an efficiency `Evidence` (A = chosen); by
     default `compare_efficiency` measured in the same sandbox.
     """
-    from codefavor.evidence.examples import extract_checks
-    from codefavor.evidence.security import fallback_findings, findings, score
+    from codefavor.evidence.correctness import load_problem, run_examples
+    from codefavor.evidence.security import compare_security
 
     if efficiency is None:
         from codefavor.evidence.efficiency import compare_efficiency, sandbox_runner
 
         runner = sandbox_runner(sandbox)
 
-        def efficiency(ins: str, a: str, b: str) -> Any:
+        def efficiency(ins: str, a: str, b: str) -> Evidence:
             return compare_efficiency(ins, a, b, runner=runner)
 
-    extractions = {ins: extract_checks(ins) for ins in {p.instruction for p in pairs}}
-    jobs = {
-        (p.instruction, code): (code, extractions[p.instruction].checks)
-        for p in pairs
-        for code in (p.chosen, p.rejected)
-    }
-    keys = list(jobs)
-    runs = dict(zip(keys, sandbox.run_many([jobs[k] for k in keys]), strict=True))  # one concurrent batch
+    ran = run_examples([(p.instruction, (p.chosen, p.rejected)) for p in pairs], sandbox)  # one concurrent batch
     out = []
-    for p in pairs:
-        ex = extractions[p.instruction]
+    for p, (ex, (rc, rr)) in zip(pairs, ran, strict=True):
         category = _category(p)
-        rc, rr = runs[(p.instruction, p.chosen)], runs[(p.instruction, p.rejected)]
         ev: dict[str, Any] = {"category": category, "entry": ex.entry}
         broken: list[str] = []
         if ex.checks:
@@ -124,27 +116,31 @@ def gather_evidence(
             }
             if rc.n_passed < rr.n_passed:
                 broken.append("examples")
-        lc, lr = _load_problem(rc, ex.entry), _load_problem(rr, ex.entry)
+        lc, lr = load_problem(rc, ex), load_problem(rr, ex)
         ev["loads"] = {"chosen": lc, "rejected": lr}
         if lc is not None and lr is None:
             broken.append("loads")
-        (fc, sc), (fr, sr) = findings(p.chosen), findings(p.rejected)
-        if sc != sr:  # like with like: when one side needs the line patterns, both get them
-            fc, fr, sc = fallback_findings(p.chosen), fallback_findings(p.rejected), "fallback"
+        sec = compare_security(p.chosen, p.rejected).details
+        fc, fr = sec["a"]["findings"], sec["b"]["findings"]
         ev["security"] = {
-            "analyzer": sc,
-            "chosen": sorted({f"{f.rule}:{f.severity}" for f in fc}),
-            "rejected": sorted({f"{f.rule}:{f.severity}" for f in fr}),
+            "analyzer": sec["analyzer"],
+            "chosen": sorted({f"{f['rule']}:{f['severity']}" for f in fc}),
+            "rejected": sorted({f"{f['rule']}:{f['severity']}" for f in fr}),
         }
         # A finding the rejected code lacks counts only when it also leaves the chosen code worse
         # overall: a safe call often draws a milder finding of its own (B603 for B602's fix).
         rc_, rr_ = _relevant(fc, category), _relevant(fr, category)
-        if {f.rule for f in rc_} - {f.rule for f in fr} and score(rc_) > score(rr_) + SECURITY_MARGIN:
+        if {f["rule"] for f in rc_} - {f["rule"] for f in fr} and _score(rc_) > _score(rr_) + SECURITY_MARGIN:
             broken.append("security")
         if category == "efficiency":
             e = efficiency(p.instruction, p.chosen, p.rejected)
+            measured = e.details.get("efficiency", {})
             faster = {"A": "chosen", "B": "rejected"}.get(e.decision)
-            ev["efficiency"] = {"faster": faster, "reason": e.reason, "ratio_rejected_over_chosen": e.ratio}
+            ev["efficiency"] = {
+                "faster": faster,
+                "reason": measured.get("reason"),
+                "ratio_rejected_over_chosen": measured.get("ratio"),
+            }
             if faster == "rejected":
                 broken.append("efficiency")
         ev["contradicts"] = broken
@@ -160,7 +156,7 @@ def verify_pairs(
     sandbox: Any = None,
     batch_size: int = 32,
     skip_bad: bool = False,
-    efficiency: Callable[[str, str, str], Any] | None = None,
+    efficiency: Callable[[str, str, str], Evidence] | None = None,
     on_start: Callable[[int, int], None] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> VerifyStats:

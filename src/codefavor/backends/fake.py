@@ -2,19 +2,26 @@
 
 From Python: `FakeBackend(replies=[...])` answers from a queue, `FakeBackend(fn=callable)` answers
 with `fn(messages) -> str`. From a spec string: `fake:echo` repeats the last user message,
-`fake:const=TEXT` always answers TEXT, `fake:cycle=X|Y|Z` answers X, Y, Z, X, ... in call order.
+`fake:const=TEXT` always answers TEXT, `fake:cycle=X|Y|Z` answers X, Y, Z, X, ... in call order, and
+`fake:commit-replay` plays the Commit-Instruct dialogue from the commit itself: it answers YES and
+turns the commit shown in the first turn into the pair (old code rejected, new code chosen), a dry run
+of a pipeline with no model.
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from codefavor.backends import Generation, Message, Sampling
+from codefavor.codetools import apply_unified_diff
 from codefavor.errors import CodefavorError
+
+REPLAY_SPEC = "fake:commit-replay"
 
 
 class FakeBackend:
@@ -44,8 +51,11 @@ class FakeBackend:
         if rest.startswith("cycle="):
             cycle = itertools.cycle(rest[len("cycle=") :].split("|"))
             return cls(fn=lambda m: next(cycle), spec=spec)
+        if spec == REPLAY_SPEC:
+            return cls(fn=commit_replay, spec=spec)
         raise CodefavorError(
-            f"unknown fake backend {spec!r}; expected 'fake:echo', 'fake:const=TEXT' or 'fake:cycle=X|Y'"
+            f"unknown fake backend {spec!r}; expected 'fake:echo', 'fake:const=TEXT', 'fake:cycle=X|Y' "
+            "or 'fake:commit-replay'"
         )
 
     def enqueue(self, *replies: str) -> None:
@@ -77,3 +87,30 @@ class FakeBackend:
                 )
             )
         return out
+
+
+# The first Commit-Instruct turn shows the message, then "File: ...", then the old code and the diff
+# in fences (see prompts/commit_instruct_explain.md).
+_MESSAGE = re.compile(r"Commit message:\n(.*?)\n\nFile: ", re.DOTALL)
+_FENCED = re.compile(r"(`{3,})[^\n]*\n(.*?)\n\1(?!`)", re.DOTALL)
+
+
+def commit_replay(messages: list[Message]) -> str:
+    """The reply of `fake:commit-replay` to a Commit-Instruct conversation at any of its three turns."""
+    turn = sum(1 for m in messages if m["role"] == "assistant")
+    if turn == 0:
+        return "The change edits the code as the commit message says; it improves the code."
+    if turn == 1:
+        return "YES"
+    first = messages[0]["content"]
+    blocks = [m[1] for m in _FENCED.findall(first)]
+    m = _MESSAGE.search(first)
+    subject = (m.group(1).strip().splitlines() or ["the change"])[0] if m else "the change"
+    old, diff = (blocks[0], blocks[-1]) if len(blocks) >= 2 else ("", "")
+    new = apply_unified_diff(old, diff)
+    return (
+        f"INSTRUCTION:\nWrite the module so that it does the following: {subject}\n\n"
+        f"CRITERION:\nThe code carries out the intent of the change: {subject}\n\n"
+        f"NAIVE CODE:\n```\n{old}\n```\n\nIMPROVED CODE:\n```\n{new.rstrip()}\n```\n\n"
+        "FEEDBACK:\n[IMPROVED] makes the change the developer committed; [NAIVE] is the code before it.\n"
+    )

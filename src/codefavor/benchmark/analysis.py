@@ -2,8 +2,8 @@
 
 `load_runs` reads each folder through the run-folder protocol (`manifest.json`, and
 `judgments.jsonl` through `runner.load_judgments`) and finds the tasks the judgments refer to: the
-CodePrefBench categories the manifest names (from `--data` or the usual resolution) plus any task
-files given. `analyze` adds, per run: `report.summarize` (the one accuracy rule: undecided counts
+CodePrefBench categories the manifest names (from `--data`, which may also be one's own task file,
+or the usual resolution) plus any task files given. `analyze` adds, per run: `report.summarize` (the one accuracy rule: undecided counts
 half, Avg of the three verifiable categories), bootstrap intervals per category and for Avg,
 coverage and precision per signal, position bias, and cost per judgment; and, per pair of runs,
 paired differences on their common tasks with a paired bootstrap and McNemar's exact (sign) test,
@@ -12,7 +12,6 @@ Holm-adjusted over the page, and the tasks where the two runs disagree. Methods 
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 import zlib
@@ -23,12 +22,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from codefavor import run_folder
 from codefavor.benchmark import data as bench_data
 from codefavor.benchmark import stats
 from codefavor.benchmark.report import picked_choice, summarize
-from codefavor.benchmark.runner import JUDGMENTS, MANIFEST, load_judgments
+from codefavor.benchmark.runner import JUDGMENTS, load_judgments
 from codefavor.errors import CodefavorError
-from codefavor.records import CATEGORIES, VERIFIABLE, BenchTask, Judgment, read_records
+from codefavor.records import CATEGORIES, VERIFIABLE, BenchTask, Judgment
 
 CiUnit = Literal["seed", "pair"]
 
@@ -43,17 +43,18 @@ class Run:
 
 
 def read_manifest(path: str | Path) -> dict[str, Any]:
+    """A bench run folder's manifest (the run-folder rule: `settings` and `info`), or one clear error."""
     path = Path(path)
-    mpath = path / MANIFEST
-    if not (path / JUDGMENTS).exists() or not mpath.exists():
-        raise CodefavorError(f"{path}: not a bench run folder (needs {MANIFEST} and {JUDGMENTS})")
-    try:
-        manifest = json.loads(mpath.read_text(encoding="utf-8"))
-    except ValueError as e:
-        raise CodefavorError(f"{mpath}: invalid JSON ({e})") from None
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("judge"), str):
-        raise CodefavorError(f"{mpath}: field 'judge' missing")
+    manifest = run_folder.read_manifest(path) if (path / JUDGMENTS).exists() else None
+    if manifest is None:
+        raise CodefavorError(f"{path}: not a bench run folder (needs {run_folder.MANIFEST} and {JUDGMENTS})")
+    if manifest.get("kind") != "bench" or not isinstance(manifest.get("settings", {}).get("judge"), str):
+        raise CodefavorError(f"{path / run_folder.MANIFEST}: not a bench run (kind {manifest.get('kind')!r})")
     return manifest
+
+
+def judge_of(manifest: dict[str, Any]) -> str:
+    return str(manifest["settings"]["judge"])
 
 
 def load_runs(
@@ -72,30 +73,22 @@ def load_runs(
         raise CodefavorError(f"{len(names)} names for {len(paths)} run folders")
     manifests = [read_manifest(p) for p in paths]
     if tasks is None:
-        cats = [c for c in CATEGORIES if any(c in (m.get("data_sha256") or {}) for m in manifests)]
+        # The release categories the runs judged, plus the users' own task files (`bench --data FILE`).
+        shas = [m["settings"].get("data_sha256") or {} for m in manifests]
+        cats = [c for c in CATEGORIES if any(c in s for s in shas)]
         loaded: list[BenchTask] = bench_data.load_tasks(cats, data_dir) if cats else []  # type: ignore[arg-type]
-        # A run over a task file (`bench --tasks`) names it in the manifest; explicit files come too.
-        files = [
-            Path(k[len(bench_data.TASK_FILE_PREFIX) :])
-            for m in manifests
-            for k in (m.get("data_sha256") or {})
-            if k.startswith(bench_data.TASK_FILE_PREFIX)
-        ]
-        seen_files: set[Path] = set()
-        for f in [*map(Path, task_files), *(f for f in files if f.exists())]:
-            if f.resolve() not in seen_files:
-                seen_files.add(f.resolve())
-                loaded.extend(read_records(f, BenchTask))
+        for f in task_files:
+            loaded.extend(bench_data.load_user_tasks(f))
         tasks = loaded
-    labels = list(names) + [short_name(str(m["judge"])) for m in manifests[len(names) :]]
+    labels = list(names) + [short_name(judge_of(m)) for m in manifests[len(names) :]]
     runs = []
     for p, m, name in zip(paths, manifests, labels, strict=True):
         label = name if labels.count(name) == 1 else f"{name} ({Path(p).name})"
-        js = load_judgments(p, tasks, ("AB", "BA"), m["judge"])
+        js = load_judgments(p, tasks, ("AB", "BA"), judge_of(m))
         judged = {j.task_id for j in js}
         if not judged:
             raise CodefavorError(
-                f"{p}: no judgment refers to a loaded task; pass --data DIR or --tasks FILE with the run's tasks"
+                f"{p}: no judgment refers to a loaded task; pass --data or --tasks with the run's tasks"
             )
         runs.append(Run(label, Path(p), m, js, [t for t in tasks if t.id in judged]))
     return runs
@@ -168,7 +161,7 @@ def _signals(run: Run, summary: dict[str, Any]) -> list[dict[str, Any]]:
                 {
                     "category": cat,
                     "signal": sig,
-                    "kind": signal_kind(sig, str(run.manifest["judge"])),
+                    "kind": signal_kind(sig, judge_of(run.manifest)),
                     "seen": v.get("seen", 0),
                     "coverage": 100.0 * v.get("seen", 0) / seen_total,
                     "decided": decided,
@@ -290,10 +283,10 @@ def analyze(
             {
                 "name": r.name,
                 "path": str(r.path),
-                "judge": r.manifest["judge"],
-                "split": r.manifest.get("split"),
-                "both_orders": bool(r.manifest.get("both_orders")),
-                "n_tasks_manifest": r.manifest.get("n_tasks"),
+                "judge": judge_of(r.manifest),
+                "split": r.manifest["info"].get("split"),
+                "both_orders": bool(r.manifest["info"].get("both_orders")),
+                "n_tasks_manifest": r.manifest["info"].get("n_tasks"),
                 "n_tasks": len(r.tasks),
                 "started_at": r.manifest.get("started_at"),
                 "finished_at": r.manifest.get("finished_at"),

@@ -1,10 +1,14 @@
-"""Find, verify and load the CodePrefBench files.
+"""Find, verify and load the CodePrefBench files, or any folder or file of a user's own data.
 
 Resolution order: `--data DIR`, then `$CODEFAVOR_DATA`, then the user cache directory, then a
 download from the authors' repository at a pinned commit into the cache. Every file is checked
 against its pinned sha256 and written atomically (temp file + rename); offline, the download fails
 with one clear line. The split into dev/test is a deterministic 50/50 by a hash of `task_id`, so
 the pairs that share a seed task always land in the same split.
+
+`--data` pointing at anything other than the release (a file, or a folder without the release's
+file names) is a user's data: BenchTask records or pairwise rows, read by
+`codefavor.benchmark.importers` (no pinned hash; `Digest` records what was read).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import urllib.request
 from pathlib import Path
 from typing import Literal
 
+from codefavor.benchmark.importers import Columns, Digest, read_data, sha256_file
 from codefavor.errors import CodefavorError
 from codefavor.records import CATEGORIES, BenchTask, Category, read_records
 
@@ -54,17 +59,17 @@ def cache_dir() -> Path:
     return Path(user_cache_dir("codefavor")) / "codeprefbench"
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+__all__ = ["sha256_file", "load_tasks", "load_user_tasks", "is_release", "split_of", "resolve_file", "download"]
 
 
-def _verify(path: Path, expected: str) -> None:
+def _verify(path: Path, expected: str, *, user_folder: bool = False) -> None:
     got = sha256_file(path)
     if got != expected:
+        if user_folder:  # a user's own file that happens to carry a release file's name
+            raise CodefavorError(
+                f"{path}: named like the CodePrefBench release file but its sha256 {got} is not the release's; "
+                "rename it (any other name is read as your own data), or point --data at the release"
+            )
         raise CodefavorError(
             f"{path}: sha256 {got} does not match the pinned {expected}; "
             "delete the file to download it again, or point --data at the right copy"
@@ -107,7 +112,7 @@ def resolve_file(
         path = Path(data_dir) / name
         if not path.exists():
             raise CodefavorError(f"{path}: not found (--data points at a folder without the CodePrefBench files)")
-        _verify(path, digest)
+        _verify(path, digest, user_folder=True)
         return path
     candidates = []
     if os.environ.get("CODEFAVOR_DATA"):
@@ -127,13 +132,37 @@ def split_of(task_id: str) -> Literal["dev", "test"]:
     return "dev" if hashlib.sha256(task_id.encode("utf-8")).digest()[0] % 2 == 0 else "test"
 
 
+def is_release(data: str | Path) -> bool:
+    """True when `data` is a folder holding at least one of the release's file names."""
+    p = Path(data)
+    return p.is_dir() and any((p / name).exists() for name, _ in FILES.values())
+
+
+def load_user_tasks(
+    data: str | Path,
+    categories: list[Category] | tuple[Category, ...] = CATEGORIES,
+    split: Split = "all",
+    columns: Columns | None = None,
+    digest: Digest | None = None,
+) -> list[BenchTask]:
+    """A user's data (file or folder of BenchTask records or pairwise rows), filtered like the release."""
+    return [
+        t
+        for t in read_data(data, columns, digest)
+        if t.category in categories and (split == "all" or split_of(t.task_id) == split)
+    ]
+
+
 def load_tasks(
     categories: list[Category] | tuple[Category, ...] = CATEGORIES,
     data_dir: str | Path | None = None,
     split: Split = "all",
     **resolve_opts: object,
 ) -> list[BenchTask]:
-    """Load the chosen categories (in file order), optionally keeping one split."""
+    """Load the chosen categories (in file order), optionally keeping one split. `data_dir` that is
+    not the release (see `is_release`) is read as the user's own data."""
+    if data_dir is not None and not is_release(data_dir):
+        return load_user_tasks(data_dir, categories, split)
     tasks: list[BenchTask] = []
     for cat in categories:
         if cat not in FILES:
@@ -143,27 +172,3 @@ def load_tasks(
             if split == "all" or split_of(t.task_id) == split:
                 tasks.append(t)
     return tasks
-
-
-TASK_FILE_PREFIX = "tasks:"
-
-
-def task_file_key(path: str | Path) -> str:
-    """The manifest's `data_sha256` key for a task file: where a later report finds the tasks."""
-    return TASK_FILE_PREFIX + str(Path(path).resolve())
-
-
-def load_task_file(
-    path: str | Path, categories: tuple[Category, ...] | list[Category] = CATEGORIES, split: Split = "all"
-) -> tuple[list[BenchTask], dict[str, str]]:
-    """Tasks from a BenchTask JSONL(.gz) of one's own (e.g. `codefavor label import`'s bench-tasks),
-    with the `data_sha256` entry that records the file in a run's manifest."""
-    path = Path(path)
-    if not path.exists():
-        raise CodefavorError(f"{path}: no such file")
-    tasks = [
-        t
-        for t in read_records(path, BenchTask)
-        if t.category in categories and (split == "all" or split_of(t.task_id) == split)
-    ]
-    return tasks, {task_file_key(path): sha256_file(path)}

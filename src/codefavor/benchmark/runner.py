@@ -4,30 +4,26 @@ Protocol: comments and docstrings are stripped from both codes for the three ver
 categories (code that does not parse stays as is) and kept for human preference; each category has
 one fixed criterion sentence. With `both_orders`, every task is judged again with the codes swapped.
 Every judgment is appended to `judgments.jsonl` as soon as its batch returns; a restarted run skips
-the (task, order) keys already there, so a kill at any moment loses and duplicates nothing.
+the (task, order) keys already there, so a kill at any moment loses and duplicates nothing. The folder
+follows `codefavor.run_folder`: its settings (judge, prompt version, data checksums, comment
+stripping) are compared whole on restart; the split, the task count and the orders are info.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from codefavor import __version__
 from codefavor.codetools import strip_comments
-from codefavor.errors import CodefavorError
 from codefavor.judges import Judge, PairItem, Verdict
 from codefavor.prompts import CRITERIA, PROMPT_VERSION
 from codefavor.records import VERIFIABLE, BenchTask, JsonlAppender, Judgment, Order, done_ids, read_records
+from codefavor.run_folder import close_run, open_run, save_manifest
 
 JUDGMENTS = "judgments.jsonl"
-MANIFEST = "manifest.json"
 
 
 @dataclass(frozen=True)
@@ -48,15 +44,17 @@ def present(task: BenchTask, order: Order, protocol: Protocol = Protocol()) -> P
     )
 
 
-def _manifest_key(m: dict[str, Any]) -> dict[str, Any]:
-    # What must match for a restarted run to continue the same experiment.
-    return {k: m.get(k) for k in ("judge", "prompt_version", "data_sha256", "strip_comments")}
-
-
-def _write_json_atomic(path: Path, obj: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+def limit_per_category(tasks: Sequence[BenchTask], limit: int | None) -> list[BenchTask]:
+    """The first `limit` tasks of each category, in file order (all of them when `limit` is None)."""
+    if limit is None:
+        return list(tasks)
+    seen: dict[str, int] = {}
+    kept = []
+    for t in tasks:
+        if seen.get(t.category, 0) < limit:
+            kept.append(t)
+            seen[t.category] = seen.get(t.category, 0) + 1
+    return kept
 
 
 def run_bench(
@@ -76,32 +74,17 @@ def run_bench(
     `on_start(total, already_done)` and `progress(done_now, newly_judged)` let a caller draw a bar.
     """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    manifest_path = out / MANIFEST
-    manifest: dict[str, Any] = {
+    # What must match for a restarted run to continue the same experiment; the seed is recorded only.
+    settings = {
         "judge": judge.spec,
         "prompt_version": PROMPT_VERSION,
         "data_sha256": data_sha256 or {},
         "strip_comments": protocol.strip_comments,
-        "seed": seed,
-        "codefavor_version": __version__,
     }
-    if manifest_path.exists():
-        old = json.loads(manifest_path.read_text(encoding="utf-8"))
-        if _manifest_key(old) != _manifest_key(manifest):
-            raise CodefavorError(
-                f"{out} holds a run with other settings ({_manifest_key(old)}); "
-                "use another --output folder or --overwrite"
-            )
-        manifest = {**old, **{k: v for k, v in manifest.items() if k != "started_at"}}
-    manifest.setdefault("started_at", time.strftime("%Y-%m-%dT%H:%M:%S%z"))
-    manifest.update(
-        both_orders=protocol.both_orders or manifest.get("both_orders", False),
-        split=protocol.split,
-        n_tasks=len(tasks),
-        finished_at=None,
-    )
-    _write_json_atomic(manifest_path, manifest)
+    manifest = open_run(out, "bench", settings, {"seed": seed, "split": protocol.split, "n_tasks": len(tasks)})
+    # Orders only grow: a run that judged both orders once keeps saying so.
+    manifest["info"]["both_orders"] = protocol.both_orders or manifest["info"].get("both_orders", False)
+    save_manifest(out, manifest)
 
     orders: tuple[Order, ...] = ("AB", "BA") if protocol.both_orders else ("AB",)
     jpath = out / JUDGMENTS
@@ -174,8 +157,7 @@ def run_bench(
     finally:
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)  # after an error: queued batches never start
-    manifest["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    _write_json_atomic(manifest_path, manifest)
+    close_run(out, manifest, finished=True)
     return load_judgments(out, tasks, orders, judge.spec)
 
 

@@ -9,7 +9,10 @@ Signals, strongest first (each decides only when it separates the two candidates
   on more of them. Deliberate rejections (ValueError, AssertionError) do not count as crashes. On
   the dev split it was barely better than a coin (empty inputs were worse: correct code often
   assumes the instruction's preconditions), so it is off by default.
-Otherwise the evidence is silent (undecided) and a hybrid judge's fallback takes over.
+Otherwise the evidence is silent (undecided) and a hybrid judge's fallback takes over. Without a
+sandbox only `static` remains (the details say so). `run_examples` (extract the checks, run every
+code on them in one batch) and `load_problem` are the pieces `verify` and Critic-Evol's execution
+check share with this signal.
 """
 
 from __future__ import annotations
@@ -19,11 +22,11 @@ import builtins
 import copy
 import symtable
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
+from codefavor.evidence import Evidence, EvidenceOptions, resolve_sandbox
 from codefavor.evidence.examples import Extraction, extract_checks
-from codefavor.evidence.sandbox import Check, Limits, RunResult, Sandbox
+from codefavor.evidence.sandbox import Check, Limits, Sandbox, SandboxError, SandboxRun
 
 CRASHES = {
     "IndexError", "TypeError", "ZeroDivisionError", "RecursionError", "KeyError", "AttributeError", "NameError",
@@ -31,16 +34,6 @@ CRASHES = {
 }  # fmt: skip
 LIMITS = Limits(cpu_s=3.0, wall_s=6.0, check_s=1.0, memory_mb=1024)
 _BUILTINS = set(dir(builtins)) | {"__name__", "__file__", "__doc__", "__builtins__", "__spec__", "__loader__"}
-
-
-@dataclass
-class Evidence:
-    """What one evidence function found for one pair: a decision (or None), the signal and the details."""
-
-    decision: str | None  # "A", "B" or None (silent)
-    signal: str
-    confidence: float = 0.5
-    details: dict[str, Any] = field(default_factory=dict)
 
 
 def undefined_names(code: str) -> list[str]:
@@ -127,7 +120,7 @@ def edge_checks(ex: Extraction, limit: int = 12) -> list[Check]:
     return out[:limit]
 
 
-def _crashes(r: RunResult) -> list[str]:
+def _crashes(r: SandboxRun) -> list[str]:
     out = []
     for c in r.checks:
         if c.status == "timeout":
@@ -137,50 +130,87 @@ def _crashes(r: RunResult) -> list[str]:
     return out
 
 
-def _load_problem(r: RunResult, entry: str | None) -> str | None:
-    if r.load_error:
-        return f"does not load: {r.load_error}"
-    if r.timed_out and not r.checks:
+def load_problem(run: SandboxRun, ex: Extraction) -> str | None:
+    """The one "does it load" rule: why a candidate cannot be used as the instruction asks (it does not
+    compile, raises while loading, times out loading, or lacks the entry point or its class), else None."""
+    if run.load_error:
+        return f"does not load: {run.load_error}"
+    if run.timed_out and not run.checks:
         return "timed out while loading"
-    if entry and r.completed and entry not in r.defined:
+    entry = ex.owner or ex.entry  # a method's class must exist
+    if entry and run.completed and entry not in run.defined:
         return f"does not define {entry}()"
     return None
 
 
-def _pick(sa: float, sb: float) -> str | None:
+def run_examples(
+    items: Sequence[tuple[str, Sequence[str]]],
+    sandbox: Sandbox,
+    limits: Limits = LIMITS,
+    *,
+    only_with_examples: bool = False,
+) -> list[tuple[Extraction, list[SandboxRun]]]:
+    """Every code of every (instruction, codes) item run on the checks its instruction's examples give,
+    in one concurrent batch (one run per distinct instruction and code). With `only_with_examples`,
+    items whose instruction gives no check are not run (their list of runs is empty). Raises
+    `SandboxError` when the sandbox cannot run."""
+    extractions = {ins: extract_checks(ins) for ins in dict.fromkeys(ins for ins, _ in items)}
+    jobs = {
+        (ins, code): (code, extractions[ins].checks)
+        for ins, codes in items
+        if extractions[ins].checks or not only_with_examples
+        for code in codes
+    }
+    keys = list(jobs)
+    runs = dict(zip(keys, sandbox.run_many([jobs[k] for k in keys], limits), strict=True)) if keys else {}
+    return [(extractions[ins], [runs[(ins, c)] for c in codes if (ins, c) in runs]) for ins, codes in items]
+
+
+def _pick(sa: float, sb: float) -> Literal["A", "B"] | None:
     return None if sa == sb else ("A" if sa > sb else "B")
 
 
 def correctness_evidence(
-    items: Sequence[tuple[str, str, str]], sandbox: Sandbox, limits: Limits = LIMITS, edge: bool = False
+    pairs: Sequence[tuple[str, str, str]], options: EvidenceOptions = EvidenceOptions(), limits: Limits = LIMITS
 ) -> list[Evidence]:
     """Evidence for (instruction, code_a, code_b) triples; all runs go to the sandbox in one batch.
-    `edge` adds the edge-input signal (off by default: on the dev split it decided 5 pairs, 3 rightly)."""
-    extractions = {ins: extract_checks(ins) for ins in {i for i, _, _ in items}}
-    # Phase 1: the examples, for every candidate (one run per distinct code and instruction).
-    jobs = {(ins, code): (code, extractions[ins].checks) for ins, a, b in items for code in (a, b)}
-    keys = list(jobs)
-    results = dict(zip(keys, sandbox.run_many([jobs[k] for k in keys], limits), strict=True))
+    `options.edge` adds the edge-input signal (off by default: on the dev split it decided 5 pairs, 3
+    rightly). Without a sandbox, candidates never run: only the static signal remains, and each
+    result's details carry the warning."""
+    try:
+        sandbox = resolve_sandbox(options)
+        ran = run_examples([(ins, (a, b)) for ins, a, b in pairs], sandbox, limits)
+    except SandboxError as e:
+        return [_static_only(a, b, str(e)) for _, a, b in pairs]
     out: list[Evidence] = []
     silent: list[int] = []
-    for n, (ins, a, b) in enumerate(items):
-        ex = extractions[ins]
-        ra, rb = results[(ins, a)], results[(ins, b)]
+    for n, ((_, a, b), (ex, (ra, rb))) in enumerate(zip(pairs, ran, strict=True)):
         details: dict[str, Any] = {"examples": ex.as_dict(), "a": ra.summary(), "b": rb.summary()}
         ev = _decide(ex, ra, rb, a, b, details)
-        out.append(ev or Evidence(None, "silent", 0.5, details))
+        out.append(ev or Evidence("undecided", "silent", 0.5, details))
         if ev is None:
             silent.append(n)
-    # Phase 2: edge inputs, only where the first phase was silent (it is the costlier, weaker signal).
-    if not edge:
-        return out
-    edges = {ins: edge_checks(extractions[ins]) for ins in {items[n][0] for n in silent}}
-    jobs = {(ins, code): (code, edges[ins]) for n in silent for ins in [items[n][0]] if edges[ins]
-            for code in items[n][1:]}  # fmt: skip
+    if options.edge and silent:
+        _edge_phase(pairs, [ran[n][0] for n in range(len(pairs))], silent, out, sandbox, limits)
+    return out
+
+
+def _edge_phase(
+    pairs: Sequence[tuple[str, str, str]],
+    extractions: list[Extraction],
+    silent: list[int],
+    out: list[Evidence],
+    sandbox: Sandbox,
+    limits: Limits,
+) -> None:
+    """Edge inputs, only where the examples were silent (it is the costlier, weaker signal)."""
+    edges = {pairs[n][0]: edge_checks(extractions[n]) for n in silent}
+    jobs = {(ins, code): (code, edges[ins]) for n in silent for ins in [pairs[n][0]] if edges[ins]
+            for code in pairs[n][1:]}  # fmt: skip
     keys = list(jobs)
     results = dict(zip(keys, sandbox.run_many([jobs[k] for k in keys], limits), strict=True))
     for n in silent:
-        ins, a, b = items[n]
+        ins, a, b = pairs[n]
         if not edges[ins]:
             continue
         ca, cb = _crashes(results[(ins, a)]), _crashes(results[(ins, b)])
@@ -189,18 +219,29 @@ def correctness_evidence(
         d = _pick(-len(ca), -len(cb))
         if d:
             out[n] = Evidence(d, "edge", 0.7, details)
-    return out
 
 
-def _decide(ex: Extraction, ra: RunResult, rb: RunResult, a: str, b: str, details: dict[str, Any]) -> Evidence | None:
+def _static_only(a: str, b: str, why: str) -> Evidence:
+    ua, ub = undefined_names(a), undefined_names(b)
+    d = _pick(not ua, not ub)
+    details = {
+        "sandbox": why,
+        "warning": f"{why}; correctness evidence is static only",
+        "undefined_names": {"a": ua, "b": ub},
+    }
+    return Evidence(d or "undecided", "static" if d else "silent", 0.75 if d else 0.5, details)
+
+
+def _decide(
+    ex: Extraction, ra: SandboxRun, rb: SandboxRun, a: str, b: str, details: dict[str, Any]
+) -> Evidence | None:
     if ex.checks:
         d = _pick(ra.n_passed, rb.n_passed)
         if d:
             n = len(ex.checks)
             margin = abs(ra.n_passed - rb.n_passed) / n
             return Evidence(d, "examples", 0.85 + 0.15 * margin, details)
-    entry = ex.owner or ex.entry  # a method's class must exist
-    la, lb = _load_problem(ra, entry), _load_problem(rb, entry)
+    la, lb = load_problem(ra, ex), load_problem(rb, ex)
     details["load"] = {"a": la, "b": lb}
     d = _pick(la is None, lb is None)
     if d:

@@ -1,8 +1,9 @@
 """Efficiency evidence: which of two candidates is faster on scaled-up versions of the instruction's examples.
 
-The instruction's example calls are grown along a ladder of sizes (`scaling.level_calls`: 16, 64,
-256, 1024, 4096 items; integers in bigger steps). One contained process per pair
-(`timing_harness.climb` in the sandbox) grows the inputs itself and climbs level by level: both
+The entry point and its example calls come from `examples.extract_checks` (the one rule every
+signal uses); the calls are grown along a ladder of sizes (`scaling.level_calls`: 16, 64, 256, 1024,
+4096 items; integers in bigger steps). One contained process per pair (`timing_harness.climb`, run
+by `Sandbox.run_harness` with the job as data) grows the inputs itself and climbs level by level: both
 candidates run every input in turns, two rounds (up to four when an input is a close call), and the
 climb stops once the slower passes a small CPU budget, would pass a per-call cap at the next level
 (predicted from its growth), times out, or a decisive gap shows (2x or more in every round, on a
@@ -10,15 +11,17 @@ level that took at least a millisecond). We decide on the largest level where bo
 where the candidates disagree on the output (or fail) are set aside, a candidate that times out
 where the other finishes well inside the limit is the slower, and otherwise the faster one must
 win by a clear ratio of minimum CPU times *and* in every round, so a noisy machine cannot fake a
-gap. Anything less is "undecided". The judge's hook measures several pairs at once (one per
-sandbox worker). On CodePrefBench's dev split (where the knobs were set) it decides 150 of 160
+gap. Anything less is "undecided". The measurements are the `Evidence`'s details
+(`EfficiencyDetails`, under "efficiency"); `efficiency_evidence` measures several pairs at once (one
+per sandbox worker). On CodePrefBench's dev split (where the knobs were set) it decides 150 of 160
 tasks, 99.3% of them rightly (test: 181 of 192, 94.5%) in about 4-5 s per split on the shared
-2-core machine; `benchmarks/efficiency_evidence.py` measures it.
+2-core machine at load 4; at load 8-12, 148-152 of 160 (97.4-98.0%) and 178 of 192 (95.5%) in
+13-17 s. `benchmarks/efficiency_evidence.py` measures it.
 """
 
 from __future__ import annotations
 
-import base64
+import ast
 import functools
 import json
 import marshal
@@ -33,7 +36,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from codefavor.evidence.scaling import Call, calls_under_other_name, entry_point, example_calls
+from codefavor.evidence import Evidence, EvidenceOptions, resolve_sandbox
+from codefavor.evidence.examples import extract_checks
+from codefavor.evidence.scaling import Call
 from codefavor.records import Decision, content_id
 
 TARGETS: tuple[int, ...] = (16, 64, 256, 1024, 4096)
@@ -62,9 +67,10 @@ class EfficiencyConfig:
     timeout_margin: float = 4.0  # a timeout decides only if the other finished in limit / margin
 
 
-@dataclass
-class EfficiencyEvidence:
-    decision: Decision
+@dataclass(frozen=True)
+class EfficiencyDetails:
+    """What the measurement found: an efficiency `Evidence`'s details, under the key "efficiency"."""
+
     reason: str  # what decided, or why not: "timeout", "cpu-time", "no-gap", "no-entry", ...
     ratio: float | None = None  # min time of B / min time of A at the deciding level
     level: int | None = None
@@ -78,35 +84,32 @@ class EfficiencyEvidence:
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v not in (None, {})}
 
-    # The evidence judge reads `signal`, `confidence` and `details` from every evidence function's results.
-    @property
-    def signal(self) -> str:
-        return "timing-timeout" if self.reason == "timeout" else "timing"
 
-    @property
-    def confidence(self) -> float:
-        """How sure a decided comparison is: a timeout against a quick finish is near certain; a CPU
-        time gap grows surer with its ratio (1.25x -> 0.78, 4x and beyond -> 0.95)."""
-        if self.decision == "undecided":
-            return 0.5
-        if self.reason == "timeout" or not self.ratio:
-            return 0.95
-        gap = abs(math.log(self.ratio))
-        return round(0.75 + 0.2 * min(1.0, gap / math.log(4)), 3)
+def _evidence(decision: Decision, details: EfficiencyDetails) -> Evidence:
+    """The record for a measurement. Confidence: a timeout against a quick finish is near certain; a
+    CPU time gap grows surer with its ratio (1.25x -> 0.78, 4x and beyond -> 0.95)."""
+    signal = "timing-timeout" if details.reason == "timeout" else "timing"
+    if decision == "undecided":
+        confidence = 0.5
+    elif details.reason == "timeout" or not details.ratio:
+        confidence = 0.95
+    else:
+        confidence = round(0.75 + 0.2 * min(1.0, abs(math.log(details.ratio)) / math.log(4)), 3)
+    return Evidence(decision, signal, confidence, {"efficiency": details.to_dict()})
 
-    @property
-    def details(self) -> dict[str, Any]:
-        return {"efficiency": self.to_dict()}
+
+def _silent(reason: str, **kw: Any) -> Evidence:
+    return _evidence("undecided", EfficiencyDetails(reason, **kw))
 
 
 Runner = Callable[[dict[str, Any], float], dict[str, Any]]
 
 
-def run_harness(job: dict[str, Any], wall_limit: float) -> dict[str, Any]:
+def run_trusted(job: dict[str, Any], wall_limit: float) -> dict[str, Any]:
     """Run the timing harness in a fresh interpreter with memory and CPU limits, in an empty folder:
     limits, not containment, so only for code you trust (tests, your own candidates).
 
-    Returns the harness's JSON, or {"error": ...} when it crashed or ran out of time.
+    Returns the harness's result, or {"error": ...} when it crashed or ran out of time.
     """
 
     def limits() -> None:  # pragma: no cover - runs in the child
@@ -122,9 +125,8 @@ def run_harness(job: dict[str, Any], wall_limit: float) -> dict[str, Any]:
         try:
             proc = subprocess.run(
                 [sys.executable, "-I", str(HARNESS)],
-                input=json.dumps(job),
+                input=pickle.dumps(job),
                 capture_output=True,
-                text=True,
                 timeout=wall_limit,
                 cwd=tmp,
                 preexec_fn=limits,
@@ -132,9 +134,9 @@ def run_harness(job: dict[str, Any], wall_limit: float) -> dict[str, Any]:
             )
         except subprocess.TimeoutExpired:
             return {"error": "wall-timeout"}
-    lines = proc.stdout.strip().splitlines()
+    lines = proc.stdout.decode("utf-8", "replace").strip().splitlines()
     if not lines:
-        return {"error": f"harness exited {proc.returncode}: {proc.stderr.strip()[-300:]}"}
+        return {"error": f"harness exited {proc.returncode}: {proc.stderr.decode('utf-8', 'replace')[-300:]}"}
     try:
         return json.loads(lines[-1])
     except json.JSONDecodeError:
@@ -143,43 +145,52 @@ def run_harness(job: dict[str, Any], wall_limit: float) -> dict[str, Any]:
 
 def sandbox_runner(sandbox: Any = None) -> Runner:
     """A runner that measures inside the contained worker pool of `evidence.sandbox` (the shared
-    default pool when `sandbox` is None): the harness is loaded as the "code" and `measure(job)` is
-    its one check, so candidates run under the pool's namespaces, seccomp filter and rlimits."""
+    default pool when `sandbox` is None): `Sandbox.run_harness` gives the timing harness the job as
+    data, so the candidates run under the pool's namespaces, seccomp filter and rlimits."""
     harness = HARNESS.read_text(encoding="utf-8")
 
     def run(job: dict[str, Any], wall_limit: float) -> dict[str, Any]:
-        from codefavor.evidence.sandbox import Check, Limits, default_sandbox
+        from codefavor.evidence.sandbox import Limits
 
-        sb = sandbox or default_sandbox()
-        fn = "climb" if "scale" in job else "measure"
-        call = f"{fn}(__import__('json').loads({json.dumps(job)!r}))"
-        limits = Limits(cpu_s=wall_limit, wall_s=wall_limit, check_s=wall_limit, memory_mb=2048, output_bytes=1 << 16)
-        res = sb.run(harness, [Check(call, kind="runs", name="measure")], limits)
-        check = res.checks[0]
-        if res.load_error or not check.passed or not isinstance(check.value, dict):
-            why = res.load_error or check.reason or f"unexpected result {check.value!r:.100}"
-            return {"error": f"sandbox: {why}"}
-        return check.value
+        sb = resolve_sandbox(EvidenceOptions(sandbox=sandbox))
+        # The harness's own alarm (check_s) reports a run past the limit before the server kills it.
+        limits = Limits(
+            cpu_s=wall_limit, wall_s=wall_limit + 1, check_s=wall_limit, memory_mb=2048, output_bytes=1 << 16
+        )
+        res = sb.run_harness(harness, job, limits)
+        if not res.ok or not isinstance(res.value, dict):
+            return {"error": f"sandbox: {res.error or f'unexpected result {res.value!r:.100}'}"}
+        return res.value
 
     return run
 
 
 @functools.cache
-def _scaling_code() -> str:
+def _scaling_code() -> bytes:
     """`evidence.scaling` compiled once, for the harness to load without compiling it per job."""
     from codefavor.evidence import scaling
 
     src = Path(scaling.__file__).read_text(encoding="utf-8")
-    return base64.b64encode(marshal.dumps(compile(src, "<scaling>", "exec"))).decode()
+    return marshal.dumps(compile(src, "<scaling>", "exec"))
+
+
+def _defines(code: str, name: str) -> bool:
+    """Whether `code` defines a top-level function `name` (the harness calls it by name)."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == name for n in tree.body)
 
 
 def plan(instruction: str, code_a: str, code_b: str) -> tuple[str | None, list[Call], str]:
-    """The entry function and the example calls to scale, or an empty list and why not."""
-    entry = entry_point(instruction, [code_a, code_b])
-    if entry is None:
+    """The entry function and the example calls to scale (both from `examples.extract_checks`, the one
+    entry-point rule), or an empty list and why not: "no-entry" when there is none, it is a method, or
+    a candidate does not define it as a function; "no-examples" when no example calls it literally."""
+    ex = extract_checks(instruction)
+    if ex.entry is None or ex.owner or not (_defines(code_a, ex.entry) and _defines(code_b, ex.entry)):
         return None, [], "no-entry"
-    calls: list[Call] = example_calls(instruction, entry) or calls_under_other_name(instruction, code_a, entry)
-    return entry, calls, "" if calls else "no-examples"
+    return ex.entry, ex.calls, "" if ex.calls else "no-examples"
 
 
 def climb(
@@ -205,7 +216,7 @@ def climb(
         "entry": entry,
         "scale": {
             "module": _scaling_code(),
-            "calls": base64.b64encode(pickle.dumps([(c.args, c.kwargs) for c in calls], protocol=4)).decode(),
+            "calls": [(c.args, c.kwargs) for c in calls],
             "targets": list(config.targets),
             "seed": seed,
             "max_calls": config.max_calls,
@@ -230,14 +241,14 @@ def climb(
 
 def decide(
     result: dict[str, Any], config: EfficiencyConfig = EfficiencyConfig(), entry: str | None = None
-) -> EfficiencyEvidence:
+) -> Evidence:
     """Read the harness result of a two-candidate job into a decision (pure; see the module doc)."""
     if "error" in result:
-        return EfficiencyEvidence("undecided", "harness-error", entry=entry, dropped={result["error"]: 1})
+        return _silent("harness-error", entry=entry, dropped={result["error"]: 1})
     if result.get("stopped") == "setup":
-        return EfficiencyEvidence("undecided", "does-not-compile", entry=entry)
+        return _silent("does-not-compile", entry=entry)
     dropped: dict[str, int] = {}
-    best: EfficiencyEvidence | None = None
+    best: Evidence | None = None
     for li, level in enumerate(result.get("levels", [])):
         usable, slow_a, slow_b = [], 0, 0
         for inp in level["inputs"]:
@@ -264,14 +275,10 @@ def decide(
                 key = "both-timeout" if sa == sb == "timeout" else "error"
                 dropped[key] = dropped.get(key, 0) + 1
         target = config.targets[li] if li < len(config.targets) else None
-        if slow_a and not slow_b:
-            return EfficiencyEvidence(
-                "B", "timeout", level=li, target=target, inputs=slow_a, dropped=dropped, entry=entry
-            )
-        if slow_b and not slow_a:
-            return EfficiencyEvidence(
-                "A", "timeout", level=li, target=target, inputs=slow_b, dropped=dropped, entry=entry
-            )
+        if bool(slow_a) != bool(slow_b):  # only one side timed out where the other finished quickly
+            details = EfficiencyDetails("timeout", level=li, target=target, inputs=slow_a or slow_b,
+                                        dropped=dropped, entry=entry)  # fmt: skip
+            return _evidence("B" if slow_a else "A", details)
         if not usable:
             continue
         ta = sum(min(a) for a, _ in usable)
@@ -287,21 +294,22 @@ def decide(
             decision = "B"
         else:
             decision = "undecided"
-        best = EfficiencyEvidence(
+        best = _evidence(
             decision,
-            "cpu-time" if decision != "undecided" else "no-gap",
-            ratio=round(ratio, 4),
-            level=li,
-            target=target,
-            time_a=ta,
-            time_b=tb,
-            inputs=len(usable),
-            dropped=dropped,
-            entry=entry,
+            EfficiencyDetails(
+                "cpu-time" if decision != "undecided" else "no-gap",
+                ratio=round(ratio, 4),
+                level=li,
+                target=target,
+                time_a=ta,
+                time_b=tb,
+                inputs=len(usable),
+                dropped=dropped,
+                entry=entry,
+            ),
         )
     if best is None:
-        reason = "disagree" if dropped.get("disagree") else "nothing-measured"
-        return EfficiencyEvidence("undecided", reason, dropped=dropped, entry=entry)
+        return _silent("disagree" if dropped.get("disagree") else "nothing-measured", dropped=dropped, entry=entry)
     return best
 
 
@@ -311,44 +319,46 @@ def compare_efficiency(
     code_b: str,
     config: EfficiencyConfig = EfficiencyConfig(),
     runner: Runner | None = None,
-) -> EfficiencyEvidence:
+) -> Evidence:
     """Which of `code_a` and `code_b` is faster on the instruction's scaled-up examples ("A", "B"
-    or "undecided", with the measurements). `runner(job, wall_limit)` runs one harness job; by
-    default in the shared sandbox pool (`run_harness`, a bare limited interpreter, is for code you
-    trust)."""
+    or "undecided"; the measurements are in `details["efficiency"]`). `runner(job, wall_limit)` runs
+    one harness job; by default in the shared sandbox pool (`run_trusted`, a bare limited interpreter,
+    is for code you trust)."""
     entry, calls, why = plan(instruction, code_a, code_b)
     if entry is None or not calls:
-        return EfficiencyEvidence("undecided", why, entry=entry)
+        return _silent(why, entry=entry)
     result = climb(code_a, code_b, entry, calls, content_id(instruction), config, runner or sandbox_runner())
     return decide(result, config, entry=entry)
 
 
-def efficiency_evidence(items: Sequence[Any], options: dict[str, Any]) -> list[EfficiencyEvidence]:
-    """The evidence judge's hook for the efficiency criterion: one `EfficiencyEvidence` per `PairItem`,
-    measured in the sandbox (`options["sandbox"]`, else the shared pool). A failure to start the
-    sandbox leaves every item undecided: candidates never run uncontained."""
+def efficiency_evidence(
+    pairs: Sequence[tuple[str, str, str]], options: EvidenceOptions = EvidenceOptions()
+) -> list[Evidence]:
+    """Efficiency evidence for (instruction, code_a, code_b) triples, measured in the sandbox
+    (`options.sandbox`, else the shared pool), several pairs at once. A sandbox that cannot start
+    leaves every pair undecided ("no-sandbox"): candidates never run uncontained."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from codefavor.evidence.sandbox import SandboxError, default_sandbox
+    from codefavor.evidence.sandbox import SandboxError
 
-    config = options.get("efficiency_config") or EfficiencyConfig()
-    if not items:
+    config = options.efficiency_config or EfficiencyConfig()
+    if not pairs:
         return []
     try:
-        sandbox = options.get("sandbox") or default_sandbox()
+        sandbox = resolve_sandbox(options)
         sandbox.run("pass", [])  # start the pool now: a sandbox that cannot start fails once, here
     except SandboxError as e:
-        return [EfficiencyEvidence("undecided", "no-sandbox", dropped={str(e)[:200]: 1}) for _ in items]
+        return [_silent("no-sandbox", dropped={str(e)[:200]: 1}) for _ in pairs]
     runner = sandbox_runner(sandbox)
 
-    def one(it: Any) -> EfficiencyEvidence:
+    def one(pair: tuple[str, str, str]) -> Evidence:
         try:
-            return compare_efficiency(it.instruction, it.a, it.b, config, runner)
+            return compare_efficiency(*pair, config, runner)
         except SandboxError as e:
-            return EfficiencyEvidence("undecided", "no-sandbox", dropped={str(e)[:200]: 1})
+            return _silent("no-sandbox", dropped={str(e)[:200]: 1})
 
     # Several tasks at once keep every worker of the pool busy; each timing is the CPU time of its
     # own thread, which other work on the machine disturbs far less than it does wall time.
-    workers = config.workers or getattr(sandbox, "workers", 2)
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(items)))) as pool:
-        return list(pool.map(one, items))
+    workers = config.workers or sandbox.workers
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(pairs)))) as pool:
+        return list(pool.map(one, pairs))

@@ -7,12 +7,17 @@ arrows (`f(x) -> y`, `=>`, `➞`, `returns`, `should return`), comments (`f(x)  
 `print(f(x))  # y`), "For x = ..., the output should be y", and "Input: ... / Output: ..." blocks
 (arguments of the entry point, named or not; with no function in the instruction, the input is a
 program's stdin and the output what it must print). An example may sit inside prose; bare words as
-arguments are strings (`is_happy(abcd)`). The entry point is the last function defined in the
-instruction's code (helpers come first; a method of `class Solution` is called as
-`Solution().name(...)`), else the function most examples call; an example naming another function
-while the instruction defines exactly one is renamed to it (instructions get names wrong).
-Expected values must be plain literals (`ast.literal_eval`, builtin constructors over literals,
-`float('inf')`); anything else is kept as a skipped example with its reason, never guessed.
+arguments are strings (`is_happy(abcd)`). Expected values must be plain literals
+(`ast.literal_eval`, builtin constructors over literals, `float('inf')`); anything else is kept as
+a skipped example with its reason, never guessed.
+
+The entry point, for every signal that needs one (correctness, efficiency, `verify`, Critic-Evol's
+execution check), is decided here and only here (`entry_point`): the last function the
+instruction's code defines (helpers come first; a method of `class Solution` is called as
+`Solution().name(...)`), else the function its examples call most (builtins such as `set` or `bool`
+wrapped around a call never count). An example naming another function while the instruction
+defines exactly one is renamed to it (instructions get names wrong). `Extraction.calls` holds the
+literal arguments of every example call of the entry point, which efficiency grows into bigger inputs.
 """
 
 from __future__ import annotations
@@ -24,15 +29,19 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from codefavor.evidence.sandbox import Check
+from codefavor.evidence.scaling import Call
 
 
 @dataclass
 class Extraction:
+    """What an instruction's examples give: the entry point, the checks, and what could not be used."""
+
     entry: str | None
     checks: list[Check] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (example text, why it was not used)
     arity: int | None = None  # positional parameters of the entry point, when the instruction defines it
     owner: str | None = None  # the class the entry point is a method of, when it is one
+    calls: list[Call] = field(default_factory=list)  # literal example calls of the entry point, in order
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -109,6 +118,13 @@ def _calls(node: ast.AST) -> list[str]:
     return [n.func.id for n in ast.walk(node) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)]
 
 
+def _called(node: ast.AST) -> str:
+    """The function an example is about: the first one it calls that is not a builtin wrapped around
+    it (`set(f(x))` is an example of `f`); the first call when every one is a builtin."""
+    names = _calls(node)
+    return next((n for n in names if n not in _BUILTIN_NAMES), names[0])
+
+
 def _parse_expr(text: str) -> ast.expr | None:
     try:
         return ast.parse(text.strip(), mode="eval").body
@@ -142,14 +158,15 @@ class _Collector:
         if not ok:
             self.skipped.append((text, "the expected value is not a plain literal"))
             return
-        self.raw.append((names[0], Check(ast.unparse(call), expected=val, name=text.strip()[:160], rel_tol=rel_tol)))
+        check = Check(ast.unparse(call), expected=val, name=text.strip()[:160], rel_tol=rel_tol)
+        self.raw.append((_called(call), check))
 
     def truth(self, text: str, expr: ast.expr, want: bool) -> None:
         names = _calls(expr)
         if not names:
             self.skipped.append((text, "the example calls no function"))
             return
-        self.raw.append((names[0], Check(f"bool({ast.unparse(expr)})", expected=want, name=text.strip()[:160])))
+        self.raw.append((_called(expr), Check(f"bool({ast.unparse(expr)})", expected=want, name=text.strip()[:160])))
 
     def assertion(self, text: str, test: ast.expr) -> None:
         if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Eq, ast.Is)):
@@ -299,7 +316,7 @@ def _doctests(lines: list[str], col: _Collector) -> set[int]:
             exc = re.match(r"([A-Za-z_][\w.]*)", out[-1]) if len(out) > 1 else None
             if exc and _calls(expr):
                 name = exc.group(1).split(".")[-1]
-                col.raw.append((_calls(expr)[0], Check(ast.unparse(expr), raises=name, name=text[:160])))
+                col.raw.append((_called(expr), Check(ast.unparse(expr), raises=name, name=text[:160])))
             else:
                 col.skipped.append((text, "a traceback without an exception name"))
             continue
@@ -307,12 +324,12 @@ def _doctests(lines: list[str], col: _Collector) -> set[int]:
         if ok:
             col.value(text, expr, want)
         elif _calls(expr):
-            col.raw.append((_calls(expr)[0], Check(ast.unparse(expr), expected_repr=want, name=text[:160])))
+            col.raw.append((_called(expr), Check(ast.unparse(expr), expected_repr=want, name=text[:160])))
     return used
 
 
-def _io_block(lines: list[str], k: int) -> tuple[str, str, int] | None:
-    """An "Input: ... Output: ..." example starting at line k: (input text, output text, next line)."""
+def _io_block(lines: list[str], k: int) -> tuple[str, list[str], int] | None:
+    """An "Input: ... Output: ..." example starting at line k: (input text, output lines, next line)."""
     m = _INPUT.match(lines[k].strip())
     if not m:
         return None
@@ -334,7 +351,44 @@ def _io_block(lines: list[str], k: int) -> tuple[str, str, int] | None:
         n += 1
     if not out:
         return None
-    return "\n".join(inp), "\n".join(out), n
+    return "\n".join(inp), out, n
+
+
+def _depth(text: str) -> int:
+    """How many brackets `text` leaves open (outside string literals)."""
+    depth, quote, i = 0, "", 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        i += 1
+    return depth
+
+
+def _spanning_example(lines: list[str], k: int, used: set[int], col: _Collector, most: int = 20) -> int:
+    """An example whose call spans lines (`f([\n  [1, 2],\n], 1) == 3`): when line k opens a bracket
+    after a call, join the lines up to the one that closes it and read them as one. Returns how many
+    lines after k it used (0 when it is not one)."""
+    m = _CALL_START.search(lines[k])
+    if not m or _depth(lines[k][m.start() :]) <= 0:
+        return 0
+    text, call = lines[k].strip(), lines[k][m.start() :]
+    for j in range(k + 1, min(len(lines), k + 1 + most)):
+        if j in used or not lines[j].strip():
+            return 0
+        text, call = f"{text} {lines[j].strip()}", f"{call} {lines[j].strip()}"
+        if _depth(call) <= 0:
+            return j - k if col.line(text) else 0
+    return 0
 
 
 def _owner_class(instruction: str, entry: str) -> str | None:
@@ -362,7 +416,13 @@ def extract_checks(instruction: str, max_checks: int = 24) -> Extraction:
             continue
         block = _io_block(lines, k)
         if block:
-            inp, out, k = block
+            inp, out_lines, k = block
+            if defined and len(out_lines) > 1 and _literal(out_lines[0])[0]:
+                # A function's output is one value: what follows it is the instruction's next line
+                # (another example, prose), not more output.
+                k -= len(out_lines) - 1
+                out_lines = out_lines[:1]
+            out = "\n".join(out_lines)
             label = f"Input: {inp} / Output: {out}"
             if defined and "\n" not in inp:
                 col.for_output(label, inp, out)
@@ -373,10 +433,10 @@ def extract_checks(instruction: str, max_checks: int = 24) -> Extraction:
             else:  # a program: the input is its stdin, the output what it must print
                 programs.append(Check(stdin=inp + "\n", expected_stdout=out, name=label[:160]))
             continue
-        col.line(lines[k])
+        if not col.line(lines[k]):
+            k += _spanning_example(lines, k, used, col)
         k += 1
-    counts = Counter(name for name, _ in col.raw)
-    entry = defined[-1] if defined else (counts.most_common(1)[0][0] if counts else None)
+    entry = entry_point(defined, [name for name, _ in col.raw])
     arity = dict(defs).get(entry) if entry else None
     checks: list[Check] = []
     seen: set[str] = set()
@@ -398,4 +458,44 @@ def extract_checks(instruction: str, max_checks: int = 24) -> Extraction:
     if len(checks) > max_checks:
         col.skipped += [(c.name, f"more than {max_checks} checks") for c in checks[max_checks:]]
         checks = checks[:max_checks]
-    return Extraction(entry=entry, checks=checks, skipped=col.skipped, arity=arity, owner=owner)
+    calls = _entry_calls(checks, entry, owner) if entry else []
+    return Extraction(entry=entry, checks=checks, skipped=col.skipped, arity=arity, owner=owner, calls=calls)
+
+
+def entry_point(defined: list[str], called: list[str]) -> str | None:
+    """The one entry-point rule: the last function the instruction defines, else the one its examples
+    call most (`called`: the function each example is about; ties go to the first called)."""
+    if defined:
+        return defined[-1]
+    counts = Counter(called)
+    return counts.most_common(1)[0][0] if counts else None
+
+
+def _calls_entry(node: ast.Call, entry: str, owner: str | None) -> bool:
+    if owner:  # `Solution().twoSum(...)`
+        return isinstance(node.func, ast.Attribute) and node.func.attr == entry
+    return isinstance(node.func, ast.Name) and node.func.id == entry
+
+
+def _entry_calls(checks: list[Check], entry: str, owner: str | None) -> list[Call]:
+    """The literal arguments of each call of the entry point inside the checks, deduplicated."""
+    out: list[Call] = []
+    for c in checks:
+        try:
+            tree = ast.parse(c.call, mode="eval") if c.call else None
+        except (SyntaxError, ValueError, MemoryError, RecursionError):
+            continue
+        for node in ast.walk(tree) if tree else ():
+            if not isinstance(node, ast.Call) or any(isinstance(a, ast.Starred) for a in node.args):
+                continue
+            if not _calls_entry(node, entry, owner):
+                continue
+            try:
+                args = tuple(ast.literal_eval(a) for a in node.args)
+                kwargs = tuple((k.arg, ast.literal_eval(k.value)) for k in node.keywords if k.arg)
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                continue
+            call = Call(args, kwargs)
+            if len(kwargs) == len(node.keywords) and call not in out:
+                out.append(call)
+    return out

@@ -1,21 +1,22 @@
-"""Performance inputs from an instruction's examples: find the example calls, then scale them up.
+"""Performance inputs: an instruction's example calls grown type-aware into bigger inputs of the same shape.
 
 Efficiency evidence needs inputs big enough to show a cost gap, but of the shape the instruction
-promises. We take the literal calls in the instruction (`>>> f(...)`, `assert f(...) == ...`,
-`f(...) ➞ ...`, `Input: x = ..., k = ...`) and grow them type-aware: lists, tuples, strings, sets
-and dicts get longer (fresh elements drawn like the example's, or the example tiled), square
-matrices grow in both dimensions, and, when a call has no collection at all, its integers grow
+promises. The example calls (`Call`, found by `evidence.examples`) grow type-aware: lists, tuples,
+strings, sets and dicts get longer (fresh elements drawn like the example's, or the example tiled),
+square matrices grow in both dimensions, and, when a call has no collection at all, its integers grow
 (keeping parity and primality, capped). Scalars beside a collection (an index, a k, a character)
 stay as they are, so the call keeps its meaning. Everything is seeded: both candidates of a pair
-always see the same inputs. Pure code, no execution.
+always see the same inputs.
+
+This file is shipped into the sandbox as compiled code (`evidence.efficiency` sends it with each
+timing job; `timing_harness.py` loads it and calls `level_calls` there), so it must stay pure: the
+standard library only, nothing of the package, no I/O.
 """
 
 from __future__ import annotations
 
-import ast
 import math
 import random
-import re
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,10 +24,6 @@ from typing import Any
 
 MAX_INT = 10**12  # integers never grow past this: bigger inputs measure bignum arithmetic, not the algorithm
 MAX_LEN = 1 << 18  # nor collections past this many items (the ladder stops well before)
-
-_CALL_START = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\s*\(")
-_INPUT_LINE = re.compile(r"^\s*(?:Input|input|INPUT)\s*:\s*(.+)$", re.MULTILINE)
-_DEF = re.compile(r"^\s*def\s+([A-Za-z_]\w*)\s*\(", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -53,139 +50,6 @@ def _size(v: Any) -> int:
     if isinstance(v, (list, tuple, set, frozenset)):
         return len(v) + sum(_size(x) for x in v)
     return 1
-
-
-def _balanced(text: str, start: int) -> int | None:
-    """Index just past the parenthesis that closes the one opening at `start`, skipping strings."""
-    depth, i, quote = 0, start, None
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            if ch == "\\":
-                i += 2
-                continue
-            if ch == quote:
-                quote = None
-        elif ch in "'\"":
-            quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-        i += 1
-    return None
-
-
-def _literal_call(src: str) -> Call | None:
-    """A `Call` when `src` is a call whose arguments are all literals; otherwise None."""
-    try:
-        node = ast.parse(src.strip(), mode="eval").body
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
-    if not isinstance(node, ast.Call) or any(isinstance(a, ast.Starred) for a in node.args):
-        return None
-    try:
-        args = tuple(ast.literal_eval(a) for a in node.args)
-        kwargs = tuple((k.arg, ast.literal_eval(k.value)) for k in node.keywords if k.arg)
-    except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError):
-        return None
-    if len(kwargs) != len(node.keywords):
-        return None
-    return Call(args, kwargs)
-
-
-def example_calls(text: str, name: str) -> list[Call]:
-    """Every literal call of `name` in `text` (docstring examples, asserts, prose), in order, deduplicated.
-
-    The `Input: a = ..., b = ...` form of some instructions becomes a keyword call of the function
-    the instruction's own `def` line names.
-    """
-    # Doctest continuation prompts would break the balanced-paren scan of multi-line calls.
-    flat = re.sub(r"^\s*(?:>>>|\.\.\.)\s?", "", text, flags=re.MULTILINE)
-    calls: list[Call] = []
-    for m in _CALL_START.finditer(flat):
-        if m.group(1) != name:
-            continue
-        end = _balanced(flat, m.end() - 1)
-        if end is None:
-            continue
-        # Inside a `def` line the "call" is the signature itself.
-        line_start = flat.rfind("\n", 0, m.start()) + 1
-        if flat[line_start : m.start()].strip().endswith("def"):
-            continue
-        call = _literal_call(name + flat[m.end() - 1 : end])
-        if call is not None and call not in calls:
-            calls.append(call)
-    # `Input:` lines name no function: they belong to the one the instruction defines.
-    for m in _INPUT_LINE.finditer(flat) if name in _DEF.findall(flat) else ():
-        call = _literal_call(f"{name}({m.group(1).strip().rstrip('.')})")
-        if call is not None and call not in calls:
-            calls.append(call)
-    return calls
-
-
-def calls_under_other_name(text: str, code: str, name: str) -> list[Call]:
-    """Examples written against another name (an instruction that calls `list_sort` but asks for
-    `sorted_list_sum`): the literal calls of the most-called other function whose argument counts
-    fit `name`'s signature in `code`. Builtins never count."""
-    import builtins
-
-    fit = _arity(code, name)
-    if fit is None:
-        return []
-    best: list[Call] = []
-    for other in dict.fromkeys(m.group(1) for m in _CALL_START.finditer(text)):
-        if other == name or hasattr(builtins, other):
-            continue
-        calls = [c for c in example_calls(text, other) if fit[0] <= len(c.args) + len(c.kwargs) <= fit[1]]
-        if len(calls) > len(best):
-            best = calls
-    return best
-
-
-def _arity(code: str, name: str) -> tuple[int, int] | None:
-    try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
-            a = node.args
-            total = len(a.posonlyargs) + len(a.args)
-            return total - len(a.defaults), (10**6 if a.vararg else total)
-    return None
-
-
-def defined_functions(code: str) -> list[str]:
-    """Names of the top-level functions a piece of code defines (empty when it does not parse)."""
-    try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return []
-    return [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
-
-
-def entry_point(instruction: str, codes: Sequence[str]) -> str | None:
-    """The function the instruction asks for and every candidate defines: the one its examples call
-    (most calls first), else the one its own `def` line names; None when there is none."""
-    defined = [set(defined_functions(c)) for c in codes]
-    common = set.intersection(*defined) if defined else set()
-    if not common:
-        return None
-    counts = {n: len(example_calls(instruction, n)) for n in common}
-    called = [n for n in common if counts[n]]
-    if called:
-        return max(called, key=lambda n: (counts[n], n))
-    for n in _DEF.findall(instruction):
-        if n in common:
-            return n
-    return None
-
-
-# ---------------------------------------------------------------------------------------------
-# Scaling
 
 
 def _is_prime(n: int) -> bool:

@@ -6,7 +6,10 @@ line-based fallback looks for the common weaknesses: weak hashes, eval/exec, pic
 unsafe yaml.load, shell=True / os.system / os.popen, hard-coded secrets, insecure temporary files,
 SQL built by string formatting, disabled TLS verification, non-cryptographic randomness for secrets,
 telnet/ftp, binding to all interfaces and world-writable permissions. The candidate whose weighted
-findings score lower wins when the difference is clear; otherwise the evidence is silent.
+findings score lower wins when the difference is clear (signal `bandit`, or `fallback-patterns` when
+the line patterns were used); otherwise the evidence is silent. Both candidates are always analysed
+alike (`paired_findings`: when one needs the line patterns, both get them); `verify` applies its own
+contradiction rule to the same findings.
 """
 
 from __future__ import annotations
@@ -16,9 +19,12 @@ import logging
 import re
 import threading
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
+
+from codefavor.evidence import Evidence, EvidenceOptions
 
 SEVERITY = {"LOW": 1.0, "MEDIUM": 3.0, "HIGH": 6.0}
 CONFIDENCE = {"LOW": 0.3, "MEDIUM": 0.7, "HIGH": 1.0}
@@ -38,11 +44,16 @@ class Finding:
 
     @property
     def weight(self) -> float:
-        return SEVERITY.get(self.severity, 1.0) * CONFIDENCE.get(self.confidence, 0.5)
+        return weight(self.severity, self.confidence)
 
     def as_dict(self) -> dict[str, Any]:
         return {"rule": self.rule, "severity": self.severity, "confidence": self.confidence, "line": self.line,
                 "text": self.text[:160], "source": self.source}  # fmt: skip
+
+
+def weight(severity: str, confidence: str) -> float:
+    """How much one finding counts: severity x confidence."""
+    return SEVERITY.get(severity, 1.0) * CONFIDENCE.get(confidence, 0.5)
 
 
 _LOCK = threading.Lock()  # BanditManager keeps per-scan state
@@ -151,20 +162,33 @@ def score(found: list[Finding]) -> float:
     return sum(f.weight for f in found)
 
 
-def security_evidence(a: str, b: str, margin: float = 0.25) -> tuple[str | None, str, float, dict[str, Any]]:
-    """(decision, signal, confidence, details): the candidate with the clearly lower score wins."""
+def paired_findings(a: str, b: str) -> tuple[list[Finding], list[Finding], str]:
+    """Both candidates' findings and the analyser, like with like: when one side needs the fallback
+    (Bandit cannot parse it), both get the fallback."""
     fa, sa = findings(a)
     fb, sb = findings(b)
-    if sa != sb:  # compare like with like: when one side needs the fallback, use it for both
-        fa, fb, sa = fallback_findings(a), fallback_findings(b), "fallback"
+    if sa != sb:
+        return fallback_findings(a), fallback_findings(b), "fallback"
+    return fa, fb, sa
+
+
+def compare_security(a: str, b: str, margin: float = 0.25) -> Evidence:
+    """The candidate with the clearly lower weighted score wins; the details list each one's findings."""
+    fa, fb, analyzer = paired_findings(a, b)
     xa, xb = score(fa), score(fb)
     details = {
         "a": {"score": round(xa, 2), "findings": [f.as_dict() for f in fa]},
         "b": {"score": round(xb, 2), "findings": [f.as_dict() for f in fb]},
-        "analyzer": sa,
+        "analyzer": analyzer,
     }
+    signal = "bandit" if analyzer == "bandit" else "fallback-patterns"
     if abs(xa - xb) <= margin:
-        return None, sa, 0.5, details
-    decision = "A" if xa < xb else "B"
-    confidence = min(0.99, 0.75 + 0.05 * abs(xa - xb))
-    return decision, sa, confidence, details
+        return Evidence("undecided", signal, 0.5, details)
+    return Evidence("A" if xa < xb else "B", signal, min(0.99, 0.75 + 0.05 * abs(xa - xb)), details)
+
+
+def security_evidence(
+    pairs: Sequence[tuple[str, str, str]], options: EvidenceOptions = EvidenceOptions()
+) -> list[Evidence]:
+    """Security evidence for (instruction, code_a, code_b) triples (static: nothing runs)."""
+    return [compare_security(a, b) for _, a, b in pairs]

@@ -1,31 +1,32 @@
-"""Time candidate functions on growing inputs; runs as a script or inside the sandbox.
+"""Time candidate functions on growing inputs; runs inside the sandbox (or as a script, for trusted code).
 
-As a script it reads one JSON job on stdin and writes one JSON result on stdout; inside the sandbox
-the host calls `climb(job)` (the whole ladder of sizes, in one process) or `measure(job)` (one
-level of given inputs). It imports nothing from codefavor (the sandbox has a bare
-interpreter). For every input the candidates take turns (alternating who goes first) for a few
-rounds; each run re-executes the candidate's code in a fresh namespace (so memo caches do not carry
-over) and calls the entry function on a private copy of the arguments. Time is the thread's CPU
-time, which a busy machine disturbs far less than wall time; a CPU-time itimer stops a run that
-passes the per-call limit. Outputs are compared as hashes of a normalised form (lists and tuples
-alike, sets and dicts sorted, floats to 6 significant digits), on the first two rounds (a third
-answer adds little and hashing a big output costs about as much as a linear candidate's run).
-The garbage collector is off while a candidate runs (as in `timeit`), and the arguments' private
-copy is unpickled from a blob made once per input, so the overhead around the runs stays small.
+Inside the sandbox the host sends this file's source and a job to `Sandbox.run_harness`, which calls
+`main(job)` here: the whole ladder of sizes in one process (`climb`, when the job has "scale") or
+one level of given inputs (`measure`). As a script it reads one pickled job on stdin and writes one
+JSON result on stdout (only for code you trust: nothing is contained). It imports nothing from
+codefavor (the sandbox has a bare interpreter). For every input the candidates take turns
+(alternating who goes first) for a few rounds; each run re-executes the candidate's code in a fresh
+namespace (so memo caches do not carry over) and calls the entry function on a private copy of the
+arguments. Time is the thread's CPU time, which a busy machine disturbs far less than wall time; a
+CPU-time itimer stops a run that passes the per-call limit. Outputs are compared as hashes of a
+normalised form (lists and tuples alike, sets and dicts sorted, floats to 6 significant digits), on
+the first two rounds (a third answer adds little and hashing a big output costs about as much as a
+linear candidate's run). The garbage collector is off while a candidate runs (as in `timeit`), and
+the arguments' private copy is unpickled from a blob made once per input, so the overhead around the
+runs stays small.
 
-Job: {"codes": [...], "entry": NAME, "call_limit": s, "level_budget": s, "min_rounds": n, "max_rounds": n,
-      and for `measure` the inputs: "inputs": [CALL_SOURCE, ...] or "inputs_b64": [base64 of
-      pickle((args, kwargs)), ...]; for `climb` instead "scale": {"module": base64 of the marshalled
-      code of `codefavor.evidence.scaling`, "calls": base64 of pickle([(args, kwargs_pairs), ...]),
-      "targets": [n, ...], "seed": s, "max_calls": n, "decisive_ratio", "decisive_time",
-      "max_predicted_call", "total_budget"}: the example calls are grown here, level by level
-      (megabytes of inputs need not cross the pipe, and one process serves the whole ladder)}
+Job (plain data): {"codes": [...], "entry": NAME, "call_limit": s, "level_budget": s, "min_rounds": n,
+      "max_rounds": n, "close_ratio": r, and for `measure` the inputs: "inputs": [CALL_SOURCE, ...];
+      for `climb` instead "scale": {"module": the marshalled code of `codefavor.evidence.scaling`
+      (bytes), "calls": [(args, kwargs_pairs), ...], "targets": [n, ...], "seed": s, "max_calls": n,
+      "decisive_ratio", "decisive_time", "max_predicted_call", "total_budget"}: the example calls are
+      grown here, level by level (megabytes of inputs need not cross the pipe, and one process serves
+      the whole ladder)}
 Result of `measure`: {"inputs": [{"runs": [{"status", "times", "out"}, ...one per candidate]}], "setup_errors": [...]};
 of `climb`: {"levels": [{"inputs": [...]}, ...], "stopped": why, "setup_errors": [...]}.
 """
 
 import ast
-import base64
 import gc
 import hashlib
 import json
@@ -97,8 +98,6 @@ def _to_blob(args, kwargs):
 
 
 def _blobs(job):
-    if "inputs_b64" in job:
-        return [base64.b64decode(b) for b in job["inputs_b64"]]
     out = []
     for src in job["inputs"]:
         call = ast.parse(src, mode="eval").body
@@ -259,10 +258,8 @@ def climb(job):
         return {"levels": [], "stopped": "setup", "setup_errors": setup_errors}
     mod = types.ModuleType("codefavor_scaling")
     sys.modules[mod.__name__] = mod  # dataclasses look their module up
-    exec(marshal.loads(base64.b64decode(spec["module"])), mod.__dict__)
-    calls = [
-        mod.Call(tuple(a), tuple(tuple(kv) for kv in kw)) for a, kw in pickle.loads(base64.b64decode(spec["calls"]))
-    ]
+    exec(marshal.loads(spec["module"]), mod.__dict__)
+    calls = [mod.Call(tuple(a), tuple(tuple(kv) for kv in kw)) for a, kw in spec["calls"]]
     gc.freeze()  # see `measure`
     levels, spent, prev_call, stopped = [], 0.0, 0.0, "done"
     for target in spec["targets"]:
@@ -301,11 +298,22 @@ def climb(job):
     return {"levels": levels, "stopped": stopped, "setup_errors": setup_errors}
 
 
-def main():
-    job = json.loads(sys.stdin.read())
-    signal.signal(signal.SIGALRM, _on_timer)
-    print(json.dumps(climb(job) if "scale" in job else measure(job)))
+def _warm_allocator():
+    """Allocate and free a few megabytes twice before any timing. With glibc the first free raises the
+    mmap threshold, and the second block comes from the heap and stays there, faulted in: so the
+    candidate that runs first on a new, bigger input does not pay for fresh pages that the other then
+    reuses (measured: without it, identical candidates were called apart several times as often, the
+    first-goer always the slower)."""
+    bytearray(8 << 20)
+    bytearray(6 << 20)
+
+
+def main(job):
+    """The harness's entry point (what `Sandbox.run_harness` calls): climb a ladder or measure one level."""
+    _warm_allocator()
+    return climb(job) if "scale" in job else measure(job)
 
 
 if __name__ == "__main__":
-    main()
+    signal.signal(signal.SIGALRM, _on_timer)  # as a script, this harness owns the wall-clock alarm
+    print(json.dumps(main(pickle.load(sys.stdin.buffer))))

@@ -1,2 +1,3 @@
-"""Synthetic preference-data generators (Commit-Instruct, Critic-Evol) and what they share:
-decontamination against CodePrefBench."""
+"""Synthetic preference-data generators (Commit-Instruct, Critic-Evol) and what they share: the run
+engine (`engine`), the input layer (`inputs`), the reply layer (`replies`) and decontamination
+against CodePrefBench (`decontam`)."""

@@ -2,7 +2,9 @@
 
 Similarity is rapidfuzz's normalized Indel similarity (0-100) on whitespace-normalized code, with a
 length pre-filter so most comparisons are skipped; the default threshold 80 mirrors the paper's
-contamination check (top-1 similarity above 80).
+contamination check (top-1 similarity above 80). `load_decontaminator` builds the index from the
+CodePrefBench files, found as `codefavor bench` finds them (a folder, $CODEFAVOR_DATA, the cache, else
+a download), for both generators.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+from codefavor.errors import CodefavorError
 from codefavor.records import BenchTask
 
 _WS = re.compile(r"\s+")
@@ -55,3 +59,22 @@ class Decontaminator:
             if s > best:
                 best, tid = s, t
         return best >= self.threshold, best, tid
+
+
+def load_decontaminator(data_dir: str | Path | None = None, threshold: float = 80.0) -> Decontaminator:
+    """The index over every CodePrefBench candidate; a clear error when the files cannot be found."""
+    from codefavor.benchmark.data import load_tasks
+
+    try:
+        tasks = load_tasks(data_dir=data_dir)
+    except CodefavorError as e:
+        raise CodefavorError(f"decontamination needs CodePrefBench ({e}); pass --no-decontam to skip it") from None
+    return Decontaminator.from_tasks(tasks, threshold=threshold)
+
+
+def check_decontaminator(decontaminator: Decontaminator | None, enabled: bool, threshold: float) -> None:
+    """A run's settings and the index it was given must agree (the settings are what the manifest records)."""
+    if enabled and decontaminator is None:
+        raise CodefavorError("decontamination is on but no benchmark index was given (pass --no-decontam to skip)")
+    if decontaminator is not None and (not enabled or decontaminator.threshold != threshold):
+        raise ValueError(f"the decontaminator (threshold {decontaminator.threshold}) does not match the settings")

@@ -1,5 +1,6 @@
 """Commit sources for Commit-Instruct: mine local git histories (pygit2) or read CommitPackFT-style
-records (JSONL, Parquet, a Hugging Face dataset) and keep only real single-file code changes.
+records (JSONL, Parquet, a Hugging Face dataset, through `inputs.read_rows`) and keep only real
+single-file code changes. `open_source` picks the one source a run reads.
 
 Every candidate read becomes either a `CommitSeed` or one count under a filter reason in
 `MiningStats`, so the funnel report can say where every commit went. Git mining works on object ids
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import ast
 import difflib
-import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -23,8 +23,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from codefavor.codetools import drop_docstrings
 from codefavor.errors import CodefavorError, DataError, MissingExtraError
-from codefavor.records import Record, iter_json
+from codefavor.generators.inputs import Shard, check_shard, in_shard, read_rows
+from codefavor.generators.licenses import license_allowed, repo_license
+from codefavor.records import Record
 
 # File extensions per language; the names are also the `lang` values a seed carries.
 LANGUAGES: dict[str, tuple[str, ...]] = {
@@ -47,24 +50,6 @@ LANGUAGES: dict[str, tuple[str, ...]] = {
 _LANG_ALIASES = {"c++": "cpp", "c#": "csharp", "py": "python", "js": "javascript", "ts": "typescript"}
 _C_LIKE = {"javascript", "typescript", "java", "go", "rust", "c", "cpp", "csharp", "php", "kotlin", "swift", "scala"}
 
-# Licenses the paper's permissive filter would keep (lower-case SPDX ids).
-PERMISSIVE: frozenset[str] = frozenset(
-    {
-        "mit",
-        "mit-0",
-        "apache-2.0",
-        "bsd-2-clause",
-        "bsd-3-clause",
-        "isc",
-        "0bsd",
-        "unlicense",
-        "cc0-1.0",
-        "psf-2.0",
-        "zlib",
-        "bsl-1.0",
-    }
-)
-
 # Paths whose code nobody in this repository wrote by hand.
 _VENDORED = re.compile(
     r"(?:^|/)(?:vendor|vendored|_vendor|third[_-]?party|3rd[_-]?party|extern|external|node_modules|"
@@ -81,7 +66,6 @@ _GENERATED_MARK = re.compile(
     r"@generated\b|do not edit|auto-?generated|(?:file|code) (?:is |was )?(?:automatically )?generated (?:by|from)",
     re.IGNORECASE,
 )
-_LICENSE_FILE = re.compile(r"^(?:licen[cs]e|copying|unlicense)(?:[._-][\w.-]*)?$", re.IGNORECASE)
 
 
 class CommitSeed(Record):
@@ -109,15 +93,13 @@ class MiningConfig:
     max_file_bytes: int = 100_000
     max_changed_lines: int = 200
     licenses: frozenset[str] | None = None
-    shard: tuple[int, int] = (0, 1)  # (index, count): keep candidates whose key hashes to `index`
+    shard: Shard = (0, 1)  # keep candidates whose key (commit id, or commit:path) is in this shard
 
     def __post_init__(self) -> None:
         unknown = [lang for lang in self.languages if lang not in LANGUAGES]
         if unknown:
             raise CodefavorError(f"unknown language {unknown[0]!r}; expected one of {', '.join(LANGUAGES)}")
-        i, n = self.shard
-        if not (n >= 1 and 0 <= i < n):
-            raise CodefavorError(f"shard {i}/{n}: expected 0 <= i < n")
+        check_shard(self.shard)
 
 
 @dataclass
@@ -153,21 +135,6 @@ def lang_of_path(path: str, languages: Iterable[str]) -> str | None:
         if low.endswith(LANGUAGES[lang]):
             return lang
     return None
-
-
-def in_shard(key: str, shard: tuple[int, int]) -> bool:
-    i, n = shard
-    return n == 1 or int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "big") % n == i
-
-
-def license_allowed(license: str | None, allowed: frozenset[str] | None) -> bool:
-    """True when any alternative of a (possibly dual) license is in the allow-list."""
-    if allowed is None:
-        return True
-    if not license:
-        return False
-    parts = re.split(r"\s+or\s+|\s*/\s*|\s*,\s*", license.strip().lower())
-    return any(p in allowed for p in parts)
 
 
 def path_reason(path: str) -> str | None:
@@ -230,32 +197,6 @@ def _same_module(old: ast.Module, new: ast.Module, changed: list[tuple[int, int]
     return all(_same_tree(x, y) for x, y in pairs)
 
 
-def _drop_docstrings(tree: ast.Module) -> ast.Module:
-    """Remove docstrings in place, visiting statement bodies only (expressions hold none)."""
-    stack: list[list[ast.stmt]] = [tree.body]
-    while stack:
-        body = stack.pop()
-        for stmt in body:
-            if isinstance(stmt, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
-                doc = stmt.body[0]
-                if (
-                    isinstance(doc, ast.Expr)
-                    and isinstance(doc.value, ast.Constant)
-                    and isinstance(doc.value.value, str)
-                ):
-                    stmt.body = stmt.body[1:] or [ast.Pass()]
-            for name in ("body", "orelse", "finalbody"):
-                inner = getattr(stmt, name, None)
-                if isinstance(inner, list):
-                    stack.append(inner)
-            for handler in getattr(stmt, "handlers", ()):
-                stack.append(handler.body)
-    doc = tree.body[0] if tree.body else None
-    if isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant) and isinstance(doc.value.value, str):
-        tree.body = tree.body[1:]
-    return tree
-
-
 # Python strings and comments, roughly lexed; only used to skip parsing when the code clearly changed.
 _PY_STRING_OR_COMMENT = re.compile(  # string prefixes (r, b, f...) stay outside: they lex alike
     r"""\"\"\"[\s\S]*?\"\"\"|'''[\s\S]*?'''|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'|#[^\n]*"""
@@ -313,7 +254,7 @@ def _cosmetic_reason(old: str, new: str, lang: str, changed: list[tuple[int, int
                 return "whitespace-only"
             # Comments are not in the AST, so compare them to tell comment edits from layout.
             return "comment-only" if _py_comments(old) != _py_comments(new) else "formatting-only"
-        if _same_tree(_drop_docstrings(old_tree), _drop_docstrings(new_tree)):
+        if _same_tree(drop_docstrings(old_tree), drop_docstrings(new_tree)):
             return "comment-only"  # only docstrings differ
         return None
     if _WS.sub("", old) == _WS.sub("", new):
@@ -371,78 +312,6 @@ def _pygit2() -> Any:
     except ImportError:
         raise MissingExtraError("git", "pygit2") from None
     return pygit2
-
-
-def _license_kind(text: str) -> str:
-    """One license text as a lower-case SPDX id, by phrases of each license's own text.
-
-    Copyleft texts are recognised by their terms sections first (permissive licenses may mention
-    the GPL, as Python's does), then the permissive ones, then a bare mention of a copyleft license.
-    """
-    t = _WS.sub(" ", text.lower())
-    gnu_terms = "terms and conditions for copying, distribution and modification" in t or "terms and conditions" in t
-    if "gnu affero general public license" in t and gnu_terms:
-        return "agpl-3.0"
-    if ("gnu lesser general public license" in t or "gnu library general public license" in t) and gnu_terms:
-        return "lgpl-3.0" if "version 3" in t else "lgpl-2.1"
-    if "gnu general public license" in t and "terms and conditions for copying, distribution and modification" in t:
-        return "gpl-3.0" if "version 3, 29 june 2007" in t else "gpl-2.0"
-    if "mozilla public license" in t and "definitions" in t:
-        return "mpl-2.0" if "version 2.0" in t else "mpl-1.1"
-    if "eclipse public license" in t and "definitions" in t:
-        return "epl-2.0" if "version 2.0" in t or "v 2.0" in t else "epl-1.0"
-    if "python software foundation license" in t:
-        return "psf-2.0"
-    if "apache license" in t and "version 2.0" in t:
-        return "apache-2.0"
-    if "permission is hereby granted, free of charge" in t:
-        return "mit" if "the above copyright notice and this permission notice shall be included" in t else "mit-0"
-    if "redistribution and use in source and binary forms" in t:
-        return "bsd-3-clause" if ("neither the name" in t or "names of its contributors" in t) else "bsd-2-clause"
-    if "permission to use, copy, modify, and/or distribute this software for any purpose" in t:
-        return "isc" if "provided that the above copyright notice" in t else "0bsd"
-    if "this is free and unencumbered software released into the public domain" in t:
-        return "unlicense"
-    if "cc0" in t and "creative commons" in t:
-        return "cc0-1.0"
-    if "boost software license" in t:
-        return "bsl-1.0"
-    if "altered source versions must be plainly marked" in t:
-        return "zlib"
-    for name, spdx in (
-        ("gnu affero general public license", "agpl-3.0"),
-        ("gnu lesser general public license", "lgpl-3.0"),
-        ("gnu general public license", "gpl-3.0" if "version 3" in t else "gpl-2.0"),
-        ("mozilla public license", "mpl-2.0"),
-    ):
-        if name in t:
-            return spdx
-    return "other"
-
-
-def detect_license(files: Iterable[tuple[str, bytes]]) -> str | None:
-    """Classify license files (name, bytes) into lower-case SPDX ids; dual licenses join with ' or '.
-
-    None when there is no license file; 'other' for a license text we do not recognise.
-    """
-    kinds = sorted(
-        {_license_kind(data.decode("utf-8", "replace")) for name, data in files if _LICENSE_FILE.match(name)}
-    )
-    if len(kinds) > 1 and "other" in kinds:
-        kinds.remove("other")  # e.g. a NOTICE-like COPYING beside a real LICENSE
-    return " or ".join(kinds) or None
-
-
-def repo_license(repo: Any, tree: Any) -> str | None:
-    """The license of a repository as found in the root of `tree` (the default branch tip)."""
-    pygit2 = _pygit2()
-    files = []
-    for entry in tree:
-        if entry.type_str == "blob" and _LICENSE_FILE.match(entry.name):
-            blob = repo[entry.id]
-            if isinstance(blob, pygit2.Blob) and blob.size < 200_000:
-                files.append((entry.name, blob.data))
-    return detect_license(files)
 
 
 def _repo_name(repo: Any, path: Path) -> str:
@@ -653,30 +522,10 @@ def seed_from_row(row: dict[str, Any], cfg: MiningConfig, where: tuple[str, int 
     return CommitSeed.model_validate({**seed.model_dump(exclude={"id"}), "lang": lang})
 
 
-def _iter_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    if path.suffix == ".parquet":
-        try:
-            import pyarrow.parquet as pq
-        except ImportError:
-            raise MissingExtraError("data", "pyarrow") from None
-        try:
-            pf = pq.ParquetFile(path)
-        except Exception as e:  # pyarrow raises several unrelated types for unreadable files
-            raise DataError(str(path), None, f"not a readable Parquet file ({e})") from None
-        row = 0
-        for batch in pf.iter_batches(batch_size=1024):
-            for rec in batch.to_pylist():
-                row += 1
-                yield row, rec
-        return
-    for obj in iter_json(path):
-        yield obj.pop("__line__"), obj
-
-
 def _filtered(
-    rows: Iterable[tuple[int | None, dict[str, Any]]], cfg: MiningConfig, stats: MiningStats, where: str
+    rows: Iterable[tuple[str, int, dict[str, Any]]], cfg: MiningConfig, stats: MiningStats
 ) -> Iterator[CommitSeed]:
-    for line, row in rows:
+    for where, line, row in rows:
         outcome = seed_from_row(row, cfg, (where, line))
         if outcome is None:
             continue
@@ -690,11 +539,8 @@ def _filtered(
 
 def iter_record_seeds(path: str | Path, cfg: MiningConfig, stats: MiningStats | None = None) -> Iterator[CommitSeed]:
     """Seeds from a JSONL(.gz) or Parquet file of commit records (see `seed_from_row`)."""
-    path = Path(path)
-    if not path.exists():
-        raise DataError(str(path), None, "no such file")
     stats = stats if stats is not None else MiningStats()
-    yield from _filtered(_iter_rows(path), cfg, stats, str(path))
+    yield from _filtered(read_rows(path), cfg, stats)
 
 
 def iter_hf_seeds(
@@ -706,15 +552,37 @@ def iter_hf_seeds(
     split: str = "train",
 ) -> Iterator[CommitSeed]:
     """Seeds streamed from a Hugging Face dataset such as CommitPackFT (needs the network)."""
-    try:
-        import datasets
-    except ImportError:
-        raise MissingExtraError("data", "datasets") from None
     stats = stats if stats is not None else MiningStats()
-    try:
-        ds = datasets.load_dataset(name, config, split=split, streaming=True)
-    except Exception as e:  # hub, network and config errors come in many types; all are the user's to fix
-        raise CodefavorError(
-            f"could not load dataset {name!r} ({type(e).__name__}: {e}); offline, download it and pass --input FILE"
-        ) from None
-    yield from _filtered(((i, dict(row)) for i, row in enumerate(ds, start=1)), cfg, stats, f"hf:{name}")
+    yield from _filtered(read_rows(hf_dataset=name, hf_config=config, hf_split=split), cfg, stats)
+
+
+def open_source(
+    cfg: MiningConfig,
+    stats: MiningStats,
+    *,
+    repos: Sequence[str | Path] = (),
+    revisions: Sequence[str] = (),
+    input: str | Path | None = None,
+    hf_dataset: str | None = None,
+    hf_config: str | None = None,
+    hf_split: str = "train",
+) -> tuple[Iterator[CommitSeed], dict[str, Any]]:
+    """The seeds of exactly one source (git repositories, a records file or a dataset) and a
+    description of it for the manifest. Repositories are opened now: a wrong path fails at once,
+    not hours into a run."""
+    if sum(bool(x) for x in (list(repos), input, hf_dataset)) != 1:
+        raise CodefavorError("give exactly one source: --repo PATH (repeatable), --input FILE or --hf-dataset NAME")
+    if repos:
+        for path in repos:
+            open_repo(path)
+        seeds = iter_git_seeds(repos, cfg, stats, revisions=revisions)
+        source: dict[str, Any] = {"repos": [str(p) for p in repos], "revisions": list(revisions)}
+    elif input is not None:
+        seeds, source = iter_record_seeds(input, cfg, stats), {"input": str(input)}
+    else:
+        assert hf_dataset is not None
+        seeds = iter_hf_seeds(hf_dataset, cfg, stats, config=hf_config, split=hf_split)
+        source = {"hf_dataset": hf_dataset, "config": hf_config, "split": hf_split}
+    licenses = sorted(cfg.licenses) if cfg.licenses is not None else None
+    shard = f"{cfg.shard[0]}/{cfg.shard[1]}"
+    return seeds, {**source, "languages": list(cfg.languages), "licenses": licenses, "shard": shard}

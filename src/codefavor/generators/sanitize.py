@@ -11,15 +11,13 @@ It never raises: an answer with no usable code comes back with `code=None` and a
 from __future__ import annotations
 
 import ast
-import re
 import textwrap
 from dataclasses import dataclass
 
 from codefavor.codetools import extract_code_blocks
+from codefavor.generators.replies import strip_reasoning
 
 PYTHON_TAGS = ("python", "py", "python3", "py3", "")
-# Reasoning models think aloud before answering; code drafted there is not the answer.
-_REASONING = re.compile(r"<think>.*?(?:</think>|\Z)", re.DOTALL | re.IGNORECASE)
 # Prose that happens to parse ("Sure", "OK.") is not code: a module must hold one of these.
 _CODE_STMTS = (
     ast.FunctionDef,
@@ -363,11 +361,6 @@ def _longest_parseable_span(text: str) -> str | None:
     return best
 
 
-def strip_reasoning(text: str) -> str:
-    """Drop `<think>...</think>` blocks (an unclosed one runs to the end: the answer never came)."""
-    return _REASONING.sub("", text)
-
-
 def sanitize(text: str, entry_point: str | None = None, language: str = "python") -> Sanitized:
     """Extract and clean the solution code in an LLM answer; never raises.
 
@@ -376,7 +369,7 @@ def sanitize(text: str, entry_point: str | None = None, language: str = "python"
         entry_point: the function the instruction asks for, when known; its block wins.
         language: the fence tag to prefer (other tagged blocks, e.g. bash or text, are ignored).
     """
-    text = strip_reasoning(text or "")
+    text = strip_reasoning(text)  # reasoning models think aloud first; code drafted there is not the answer
     if not text.strip():
         return Sanitized(None, "no code: empty answer")
     tags = PYTHON_TAGS if language == "python" else (language, "")

@@ -5,13 +5,14 @@ then any other judge spec: `evidence+longer`, `evidence+gen:openai:MODEL`, `evid
 and `evidence+none` (evidence only; undecided where it is silent).
 
 Which evidence applies is chosen per criterion: the item's benchmark category when known, else
-inferred from the criterion text (`infer_category`). `EVIDENCE` maps a category to its evidence
-functions, tried in order until one decides; each takes the batch of items and returns one
-`Evidence` per item, so a new signal plugs in with `EVIDENCE[category].append(fn)` (efficiency:
-timing on scaled-up examples, `evidence.efficiency`). Every verdict records the deciding `signal`
-("examples", "loads", "static", "edge", "bandit", "fallback-patterns", "timing", "timing-timeout",
-or "fallback/<the fallback's signal>")
-and `details` (which checks each candidate failed and why, which findings each one has).
+inferred from the criterion text (`infer_category`). `EVIDENCE` maps a category to its sources, each
+a stable name and an evidence function (`codefavor.evidence`: `fn(pairs, options) -> list[Evidence]`),
+tried in order until one decides. Every verdict records the deciding `signal` ("examples", "loads",
+"static", "edge", "bandit", "fallback-patterns", "timing", "timing-timeout", or "fallback/<the
+fallback's signal>") and `details` (which checks each candidate failed and why, which findings each
+one has); where the evidence was silent, `details["evidence"][source name]` keeps what each source
+found ("correctness", "security", "efficiency"), warnings included. Another table can be given to
+`load_judge(..., evidence=TABLE)`.
 
 The built-in fallback prefers by length, in the direction that was better on the dev split for
 the category (shorter for correctness and efficiency, longer for security and human preference):
@@ -21,17 +22,35 @@ cheap, offline, and clearly labelled as a guess.
 from __future__ import annotations
 
 import re
-import sys
 import time
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from codefavor.errors import CodefavorError
-from codefavor.evidence.correctness import Evidence, correctness_evidence
+from codefavor.evidence import EvidenceFn, EvidenceOptions
+from codefavor.evidence.correctness import correctness_evidence
+from codefavor.evidence.efficiency import efficiency_evidence
+from codefavor.evidence.security import security_evidence
 from codefavor.judges import Judge, PairItem, Verdict, load_judge
 from codefavor.prompts import CRITERIA
 
-EvidenceFn = Callable[[Sequence[PairItem], dict[str, Any]], list[Evidence]]
+
+class Source(NamedTuple):
+    """One evidence source: `name` keys its details in a silent verdict (part of the output: keep it stable)."""
+
+    name: str
+    gather: EvidenceFn
+
+
+EVIDENCE: Mapping[str, tuple[Source, ...]] = MappingProxyType(
+    {
+        "correctness": (Source("correctness", correctness_evidence),),
+        "security": (Source("security", security_evidence),),
+        "efficiency": (Source("efficiency", efficiency_evidence),),
+        "human-preference": (),
+    }
+)
 
 
 def infer_category(item: PairItem) -> str:
@@ -51,54 +70,6 @@ def infer_category(item: PairItem) -> str:
     return "human-preference"
 
 
-def _correctness(items: Sequence[PairItem], opts: dict[str, Any]) -> list[Evidence]:
-    from codefavor.evidence.correctness import undefined_names
-    from codefavor.evidence.sandbox import SandboxError, default_sandbox
-
-    try:
-        sandbox = opts.get("sandbox") or default_sandbox()
-        return correctness_evidence([(i.instruction, i.a, i.b) for i in items], sandbox, edge=opts.get("edge", False))
-    except SandboxError as e:
-        # Never run candidates uncontained: without a sandbox only the static signal remains.
-        if not opts.get("_warned"):
-            opts["_warned"] = True
-            print(f"codefavor: warning: {e}; correctness evidence is static only", file=sys.stderr)
-        out = []
-        for it in items:
-            ua, ub = undefined_names(it.a), undefined_names(it.b)
-            d = None if bool(ua) == bool(ub) else ("B" if ua else "A")
-            out.append(
-                Evidence(
-                    d, "static" if d else "silent", 0.75, {"sandbox": str(e), "undefined_names": {"a": ua, "b": ub}}
-                )
-            )
-        return out
-
-
-def _security(items: Sequence[PairItem], opts: dict[str, Any]) -> list[Evidence]:
-    from codefavor.evidence.security import security_evidence
-
-    out = []
-    for it in items:
-        d, analyzer, conf, details = security_evidence(it.a, it.b)
-        signal = "bandit" if analyzer == "bandit" else "fallback-patterns"
-        out.append(Evidence(d, signal, conf, details))
-    return out
-
-
-def _efficiency(items: Sequence[PairItem], opts: dict[str, Any]) -> list[Evidence]:
-    from codefavor.evidence.efficiency import efficiency_evidence
-
-    # EfficiencyEvidence carries the same decision/signal/confidence/details fields as Evidence.
-    return efficiency_evidence(items, opts)  # type: ignore[return-value]
-
-
-EVIDENCE: dict[str, list[EvidenceFn]] = {
-    "correctness": [_correctness],
-    "security": [_security],
-    "efficiency": [_efficiency],
-    "human-preference": [],
-}
 CHEAP_FALLBACK = {
     "correctness": "shorter",
     "efficiency": "shorter",
@@ -126,10 +97,17 @@ class _CheapFallback:
 
 
 class EvidenceJudge:
-    def __init__(self, fallback: Judge | None, spec: str, **options: Any):
+    def __init__(
+        self,
+        fallback: Judge | None,
+        spec: str,
+        options: EvidenceOptions = EvidenceOptions(),
+        evidence: Mapping[str, Sequence[Source]] = EVIDENCE,
+    ):
         self.fallback = fallback
         self.spec = spec
         self.options = options
+        self.evidence = evidence
         # Evidence runs concurrently in the sandbox pool: a batch of 64 keeps it busy, and a killed
         # run loses at most one batch (results are written after each).
         self.batch_size = 64
@@ -146,17 +124,17 @@ class EvidenceJudge:
             by_cat.setdefault(infer_category(it), []).append(n)
         for cat, idx in by_cat.items():
             todo = list(idx)
-            for fn in EVIDENCE.get(cat, []):
+            for source in self.evidence.get(cat, ()):
                 if not todo:
                     break
-                evs = fn([items[n] for n in todo], self.options)
+                evs = source.gather([(items[n].instruction, items[n].a, items[n].b) for n in todo], self.options)
                 rest = []
                 for n, ev in zip(todo, evs, strict=True):
-                    if ev.decision in ("A", "B"):
+                    if ev.decided:
                         p = ev.confidence if ev.decision == "A" else 1.0 - ev.confidence
                         verdicts[n] = Verdict(ev.decision, prob_a=p, signal=ev.signal, details=ev.details)
                     else:
-                        silent_details.setdefault(n, {})[fn.__name__.strip("_")] = ev.details
+                        silent_details.setdefault(n, {})[source.name] = ev.details
                         rest.append(n)
                 todo = rest
         silent = [n for n, v in enumerate(verdicts) if v is None]
@@ -186,7 +164,10 @@ def load_evidence_judge(spec: str, **options: Any) -> EvidenceJudge:
     if head != "evidence" or (plus and not rest.strip()):
         raise CodefavorError(f"judge spec {spec!r}: expected 'evidence', 'evidence+none' or 'evidence+SPEC'")
     rest = rest.strip()
-    evidence_opts = {k: options.pop(k) for k in ("sandbox", "edge", "efficiency_config") if k in options}
+    evidence_opts = EvidenceOptions(
+        **{k: options.pop(k) for k in ("sandbox", "edge", "efficiency_config") if k in options}
+    )
+    table = options.pop("evidence", EVIDENCE)
     if not plus:
         fallback: Judge | None = _CheapFallback()
     elif rest == "none":
@@ -195,4 +176,4 @@ def load_evidence_judge(spec: str, **options: Any) -> EvidenceJudge:
         raise CodefavorError(f"judge spec {spec!r}: the fallback cannot itself be an evidence judge")
     else:
         fallback = load_judge(rest, **options)
-    return EvidenceJudge(fallback, spec, **evidence_opts)
+    return EvidenceJudge(fallback, spec, evidence_opts, table)

@@ -1,0 +1,373 @@
+"""Security rules beyond Bandit: pure-AST checks for weaknesses Bandit has no rule for, or misses in
+code cut out of a file (no imports).
+
+Families: path traversal (CWE-22: a caller's path joined onto a base and used without normalising
+and checking containment), `os.tempnam`/`os.tmpnam`/`tempfile.mktemp` (CWE-377), weak password
+hashing (CWE-916: fast hashes over a password, low PBKDF2 iterations, static or short salts),
+ReDoS (CWE-1333: nested quantifiers in a pattern applied to input) and regex injection (CWE-730:
+a caller's text compiled as a pattern unescaped), SQL built into a string (variable or inline)
+and executed later or through any `execute`/`query`-named wrapper (CWE-89), unsafe deserialisation
+(CWE-502: pickle/marshal/dill/shelve/jsonpickle, `yaml.load` without a safe loader, `torch.load`
+without `weights_only=True`, `numpy.load(allow_pickle=True)`), shell commands built from data
+(CWE-78), disabled TLS verification (CWE-295), and the deprecated `ssl.wrap_socket` (a
+deprecation, weighted low). Calls are resolved by their written attribute form (`yaml.load`,
+`pickle.loads`) and through the module's imports when it has any (`from yaml import load as l`).
+
+Findings are counted once per rule and module (`count` keeps how often it matched), each with a
+severity weight from `RULES`: injection, code execution and deserialisation weigh far more than a
+deprecation. Pure functions of source text: code that does not parse gives no findings; nothing
+raises. Standard library only.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import textwrap
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+# rule -> (CWE, severity, weight, what it means)
+RULES: dict[str, tuple[str, str, float, str]] = {
+    "sql-built": ("CWE-89", "HIGH", 8.0, "SQL text built from data and executed"),
+    "shell-built": ("CWE-78", "HIGH", 8.0, "a shell command built from data"),
+    "unsafe-deserialization": ("CWE-502", "HIGH", 8.0, "deserialising data that can run code"),
+    "yaml-unsafe-load": ("CWE-502", "HIGH", 8.0, "yaml.load without a safe loader"),
+    "path-traversal": ("CWE-22", "HIGH", 6.0, "a caller's path joined onto a base without a containment check"),
+    "weak-password-hash": ("CWE-916", "MEDIUM", 4.0, "a password hashed fast, with few iterations or a static salt"),
+    "tls-unverified": ("CWE-295", "MEDIUM", 4.0, "TLS certificate verification turned off"),
+    "insecure-tempname": ("CWE-377", "MEDIUM", 3.0, "a temporary file name that another process can take first"),
+    "redos": ("CWE-1333", "MEDIUM", 3.0, "a pattern with nested quantifiers (catastrophic backtracking)"),
+    "regex-injection": ("CWE-730", "MEDIUM", 3.0, "a caller's text compiled as a regular expression"),
+    "deprecated-wrap-socket": ("CWE-477", "LOW", 0.5, "ssl.wrap_socket is deprecated"),
+}
+
+_SQL = re.compile(r"^\s*(select|insert|update|delete|replace|create|drop|alter|pragma|with)\b.*"
+                  r"|\b(select\s.+\sfrom|insert\s+into|update\s+\w+\s+set|delete\s+from|where\s+\w+\s*(=|like|in)\b)",
+                  re.I | re.S)  # fmt: skip
+_EXEC_NAMES = re.compile(
+    r"execute|query|sql|^raw$|^fetch", re.I
+)  # execute(), queryOne(), run_sql(), ...: a project's own wrappers too
+_PASSWORD = re.compile(r"pass(word|wd|phrase)?|pwd|secret|credential", re.I)
+_FAST_HASHES = {
+    "md5",
+    "sha1",
+    "sha224",
+    "sha256",
+    "sha384",
+    "sha512",
+    "blake2b",
+    "blake2s",
+    "sha3_256",
+    "sha3_512",
+    "new",
+}
+_CHECKS = re.compile(r"\b(startswith|commonpath|commonprefix|is_relative_to|relative_to|secure_filename|basename|"
+                     r"safe_join|safe_path|is_safe_path|realpath|abspath|normpath|resolve)\b")  # fmt: skip
+_FILE_SINKS = {"open", "send_file", "remove", "unlink", "rmtree", "rename", "copy", "copyfile", "move", "read_text",
+               "read_bytes", "write_text", "write_bytes", "listdir", "FileResponse", "extract", "makedirs", "mkdir"}  # fmt: skip
+_NESTED = re.compile(r"\((?:[^()\\]|\\.)*[+*](?:[^()\\]|\\.)*\)[+*{]")
+_SAFE_LOADERS = ("SafeLoader", "CSafeLoader", "BaseLoader")
+
+
+@dataclass(frozen=True)
+class RuleFinding:
+    rule: str
+    cwe: str
+    severity: str
+    weight: float
+    line: int
+    text: str
+    count: int = 1
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rule": self.rule, "cwe": self.cwe, "severity": self.severity, "weight": self.weight,
+                "line": self.line, "text": self.text[:160], "count": self.count}  # fmt: skip
+
+
+def _dotted(node: ast.AST) -> str:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+    elif isinstance(node, ast.Call):
+        parts.append(_dotted(node.func) + "()")
+    return ".".join(reversed(parts))
+
+
+def _aliases(tree: ast.Module) -> dict[str, str]:
+    out = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                out[a.asname or a.name.split(".")[0]] = a.name if a.asname else a.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            for a in node.names:
+                out[a.asname or a.name] = f"{node.module}.{a.name}"
+    return out
+
+
+def _qualname(func: ast.AST, aliases: dict[str, str]) -> str:
+    name = _dotted(func)
+    head, _, rest = name.partition(".")
+    if head in aliases:
+        return aliases[head] + ("." + rest if rest else "")
+    return name
+
+
+def _kw(call: ast.Call, name: str) -> ast.expr | None:
+    return next((k.value for k in call.keywords if k.arg == name), None)
+
+
+def _const(node: ast.AST | None) -> Any:
+    return node.value if isinstance(node, ast.Constant) else None
+
+
+def _built_string(node: ast.AST) -> str | None:
+    """The literal text of a string built from data (%, +, .format, f-string), or None."""
+    if isinstance(node, ast.JoinedStr) and any(isinstance(v, ast.FormattedValue) for v in node.values):
+        return "".join(str(v.value) for v in node.values if isinstance(v, ast.Constant))
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mod, ast.Add)):
+        parts = [n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+        dynamic = any(isinstance(n, (ast.Name, ast.Attribute, ast.Subscript, ast.Call)) for n in ast.walk(node))
+        return " ".join(parts) if parts and dynamic else None
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format"
+            and isinstance(node.func.value, ast.Constant) and isinstance(node.func.value.value, str)):  # fmt: skip
+        return node.func.value.value if (node.args or node.keywords) else None
+    return None
+
+
+def _names_in(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+class _Scan:
+    def __init__(self, tree: ast.Module, code: str):
+        self.tree, self.code = tree, code
+        self.aliases = _aliases(tree)
+        self.found: dict[str, RuleFinding] = {}
+
+    def add(self, rule: str, node: ast.AST) -> None:
+        line = getattr(node, "lineno", 0)
+        if rule in self.found:
+            f = self.found[rule]
+            self.found[rule] = RuleFinding(f.rule, f.cwe, f.severity, f.weight, f.line, f.text, f.count + 1)
+            return
+        cwe, sev, weight, _ = RULES[rule]
+        text = (ast.get_source_segment(self.code, node) or "").split("\n", 1)[0]
+        self.found[rule] = RuleFinding(rule, cwe, sev, weight, line, text)
+
+    def run(self) -> list[RuleFinding]:
+        scopes = [n for n in ast.walk(self.tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        for call in (n for n in ast.walk(self.tree) if isinstance(n, ast.Call)):
+            self.calls(call)
+        self.sql(self.tree)
+        for fn in scopes:
+            self.traversal(fn)
+            self.passwords(fn)
+            self.regex_input(fn)
+        return sorted(self.found.values(), key=lambda f: (f.line, f.rule))
+
+    # --- call-shaped rules -----------------------------------------------------------------
+    def calls(self, call: ast.Call) -> None:
+        q = _qualname(call.func, self.aliases)
+        last = q.rsplit(".", 1)[-1]
+        mod = q.rsplit(".", 1)[0] if "." in q else ""
+        if q in ("os.tempnam", "os.tmpnam", "tempfile.mktemp") or (q == "mktemp" and "mktemp" in self.aliases):
+            self.add("insecure-tempname", call)
+        elif mod in ("pickle", "cPickle", "_pickle", "dill", "cloudpickle", "marshal") and last in (
+            "load",
+            "loads",
+            "Unpickler",
+        ):
+            self.add("unsafe-deserialization", call)
+        elif q in ("shelve.open", "jsonpickle.decode", "pandas.read_pickle", "pd.read_pickle"):
+            self.add("unsafe-deserialization", call)
+        elif q == "torch.load" and _const(_kw(call, "weights_only")) is not True:
+            self.add("unsafe-deserialization", call)
+        elif q in ("numpy.load", "np.load") and _const(_kw(call, "allow_pickle")) is True:
+            self.add("unsafe-deserialization", call)
+        elif q in ("yaml.load", "yaml.load_all") or q in ("yaml.unsafe_load", "yaml.unsafe_load_all"):
+            loader = _kw(call, "Loader") or (call.args[1] if len(call.args) > 1 else None)
+            if q.startswith("yaml.unsafe") or loader is None or not _dotted(loader).endswith(_SAFE_LOADERS):
+                self.add("yaml-unsafe-load", call)
+        elif q in ("ssl.wrap_socket",):
+            self.add("deprecated-wrap-socket", call)
+        elif q in ("ssl._create_unverified_context",) or (
+            last in ("get", "post", "put", "delete", "request", "patch", "head", "Session", "Client", "AsyncClient")
+            and _const(_kw(call, "verify")) is False
+        ):
+            self.add("tls-unverified", call)
+        elif q in ("os.system", "os.popen", "commands.getoutput", "commands.getstatusoutput") and call.args:
+            if not isinstance(call.args[0], ast.Constant):
+                self.add("shell-built", call)
+        elif mod in ("subprocess",) and _const(_kw(call, "shell")) is True and call.args:
+            if not isinstance(call.args[0], ast.Constant):
+                self.add("shell-built", call)
+        if mod in ("re", "regex") and last in (
+            "compile",
+            "match",
+            "search",
+            "fullmatch",
+            "findall",
+            "finditer",
+            "sub",
+            "split",
+        ):
+            pat = _const(call.args[0]) if call.args else None
+            if isinstance(pat, str) and _NESTED.search(pat):
+                self.add("redos", call)
+
+    # --- SQL built into a variable (or inline) and executed ----------------------------------
+    def sql(self, tree: ast.AST) -> None:
+        built: set[str] = set()
+        for node in ast.walk(tree):
+            value = getattr(node, "value", None)
+            if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and value is not None:
+                text = _built_string(value)
+                if (
+                    isinstance(node, ast.AugAssign)
+                    and isinstance(node.op, ast.Add)
+                    and not isinstance(value, ast.Constant)
+                ):
+                    text = text or " "  # query += user_part
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for t in targets:
+                    if isinstance(t, ast.Name) and text is not None and (_SQL.search(text) or t.id in built):
+                        built.add(t.id)
+        for call in (n for n in ast.walk(tree) if isinstance(n, ast.Call)):
+            name = _dotted(call.func).rsplit(".", 1)[-1]
+            if not _EXEC_NAMES.search(name):
+                continue
+            for arg in call.args[:3]:  # wrappers take the connection or cursor first: query(c, sql)
+                inline = _built_string(arg)
+                if (isinstance(arg, ast.Name) and arg.id in built) or (inline is not None and _SQL.search(inline)):
+                    self.add("sql-built", call)
+                    break
+
+    # --- path traversal ---------------------------------------------------------------------
+    def traversal(self, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        params = {a.arg for a in fn.args.args + fn.args.kwonlyargs} - {"self", "cls"}
+        tainted = set(params)
+        src = ast.get_source_segment(self.code, fn) or ""
+        if "request" in src:
+            tainted.add("request")
+        joined: set[str] = set()
+        join_node = None
+        for node in ast.walk(fn):
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                if _names_in(node.value) & tainted and not isinstance(node.value, ast.Constant):
+                    tainted.add(node.targets[0].id)
+                if self._is_join(node.value, tainted):
+                    joined.add(node.targets[0].id)
+                    join_node = node
+        for call in (n for n in ast.walk(fn) if isinstance(n, ast.Call)):
+            sink = _dotted(call.func).rsplit(".", 1)[-1]
+            if sink not in _FILE_SINKS or not call.args:
+                continue
+            arg = call.args[0]
+            uses_join = (isinstance(arg, ast.Name) and arg.id in joined) or self._is_join(arg, tainted)
+            if uses_join and not _CHECKS.search(src):
+                self.add(
+                    "path-traversal", join_node if join_node is not None and not self._is_join(arg, tainted) else call
+                )
+                return
+
+    @staticmethod
+    def _is_join(node: ast.AST, tainted: set[str]) -> bool:
+        if isinstance(node, ast.Call) and _dotted(node.func).endswith(("path.join", "os.path.join", "joinpath")):
+            return any(_names_in(a) & tainted for a in node.args[1:]) or (
+                _dotted(node.func).endswith("joinpath") and any(_names_in(a) & tainted for a in node.args)
+            )
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):  # Path(base) / name
+            return bool(_names_in(node.right) & tainted)
+        if isinstance(node, ast.JoinedStr) and len(node.values) > 1:
+            lits = "".join(str(v.value) for v in node.values if isinstance(v, ast.Constant))
+            return "/" in lits and any(
+                isinstance(v, ast.FormattedValue) and _names_in(v) & tainted for v in node.values
+            )
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            lits = [n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+            return any("/" in s for s in lits) and bool(_names_in(node) & tainted)
+        return False
+
+    # --- weak password hashing --------------------------------------------------------------
+    def passwords(self, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        src = ast.get_source_segment(self.code, fn) or ""
+        if not _PASSWORD.search(src):
+            return
+        strong = re.search(
+            r"\b(bcrypt|scrypt|argon2|pbkdf2|PasswordHasher|make_password|generate_password_hash)\b", src
+        )
+        for call in (n for n in ast.walk(fn) if isinstance(n, ast.Call)):
+            q = _qualname(call.func, self.aliases)
+            last = q.rsplit(".", 1)[-1]
+            if last == "pbkdf2_hmac":
+                it = call.args[3] if len(call.args) > 3 else _kw(call, "iterations")
+                n = _const(it)
+                if isinstance(n, int) and n < 100_000:
+                    self.add("weak-password-hash", call)
+                salt = call.args[2] if len(call.args) > 2 else _kw(call, "salt")
+                if isinstance(salt, ast.Constant) or self._short_salt(salt):
+                    self.add("weak-password-hash", call)
+            elif q.startswith("hashlib.") and last in _FAST_HASHES and not strong:
+                args = " ".join(ast.get_source_segment(self.code, a) or "" for a in call.args)
+                if _PASSWORD.search(args):
+                    self.add("weak-password-hash", call)
+        for node in ast.walk(fn):  # salt = b"static"
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and "salt" in t.id.lower() for t in node.targets
+            ):
+                if isinstance(node.value, ast.Constant) or self._short_salt(node.value):
+                    self.add("weak-password-hash", node)
+
+    @staticmethod
+    def _short_salt(node: ast.AST | None) -> bool:
+        if isinstance(node, ast.Call) and _dotted(node.func).endswith(("urandom", "token_bytes", "randbytes")):
+            n = _const(node.args[0]) if node.args else None
+            return isinstance(n, int) and n < 16
+        return False
+
+    # --- a caller's text as a pattern -------------------------------------------------------
+    def regex_input(self, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        params = {a.arg for a in fn.args.args + fn.args.kwonlyargs} - {"self", "cls"}
+        for call in (n for n in ast.walk(fn) if isinstance(n, ast.Call)):
+            q = _qualname(call.func, self.aliases)
+            if q.split(".")[0] in ("re", "regex") and q.rsplit(".", 1)[-1] in (
+                "compile",
+                "match",
+                "search",
+                "fullmatch",
+                "findall",
+                "sub",
+            ):
+                pat = call.args[0] if call.args else None
+                if (
+                    isinstance(pat, ast.Name)
+                    and pat.id in params
+                    or isinstance(pat, ast.JoinedStr)
+                    and _names_in(pat) & params
+                ):
+                    self.add("regex-injection", call)
+
+
+def rule_findings(code: str) -> list[RuleFinding]:
+    """Our rules' findings for `code`, once per rule (empty when the code does not parse). A method
+    cut out of its class (indented) is read dedented."""
+    for text in (code, textwrap.dedent(code)):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tree = ast.parse(text)
+            return _Scan(tree, text).run()
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+    return []
+
+
+def rule_score(found: list[RuleFinding]) -> float:
+    """The weighted sum of findings (each rule counted once)."""
+    return sum(f.weight for f in found)

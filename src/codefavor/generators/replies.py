@@ -1,0 +1,259 @@
+"""Reading generator model replies, and versioning the prompts that asked for them: pure, never raise.
+
+One answer per question for both generators:
+- `strip_reasoning`: drop the `<think>...</think>` blocks reasoning models write before the answer;
+- `split_sections`: a reply's sections by heading, headings inside code fences not counted (one
+  grammar; each generator passes its own section names);
+- `normalize_tags`: the many names a model gives the two codes ([NAIVE], [DRAFT], [IMPROVED],
+  [REVISION], [attempt 2], ...) rewritten as the pair's [REJECTED] and [CHOSEN];
+- `prompt_version`: the package prompt version plus a content hash of a generator's templates, so
+  any wording change shows in every pair it produces.
+Then each generator's replies in that grammar: Commit-Instruct's gate (`parse_gate`) and pair
+(`parse_pair_reply`), Critic-Evol's review (`parse_review`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+from codefavor.codetools import extract_code, parses
+from codefavor.generators.mining import only_cosmetic
+from codefavor.prompts import PROMPT_VERSION, template
+from codefavor.records import content_id
+
+# An unclosed block runs to the end: the answer never came.
+_REASONING = re.compile(r"<think>.*?(?:</think>|\Z)", re.DOTALL | re.IGNORECASE)
+
+
+def strip_reasoning(text: str) -> str:
+    """Drop `<think>...</think>` blocks (whitespace around what is left is kept)."""
+    return _REASONING.sub("", text or "")
+
+
+# The words a model uses for the two codes, inside square brackets.
+_CHOSEN_WORDS = r"improved|chosen|better|revision|revised|attempt[ _-]?2|second[ _]attempt"
+_REJECTED_WORDS = r"naive|rejected|original|worse|draft|attempt[ _-]?1|first[ _]attempt"
+_TAG = re.compile(
+    rf"\[\s*(?:the\s+)?(?:(?P<chosen>{_CHOSEN_WORDS})|(?P<rejected>{_REJECTED_WORDS}))"
+    r"(?:[\s_-]*(?:code|version|solution))?\s*\]",
+    re.IGNORECASE,
+)
+
+
+def normalize_tags(text: str) -> str:
+    """Rewrite the tags a model uses for the two codes as [CHOSEN] and [REJECTED]."""
+    return _TAG.sub(lambda m: "[CHOSEN]" if m["chosen"] else "[REJECTED]", text)
+
+
+def is_tag(text: str) -> bool:
+    """True when `text` (brackets included) is one of the code tags."""
+    return _TAG.fullmatch(text.strip()) is not None
+
+
+@lru_cache(maxsize=16)
+def _heading_pattern(labels: tuple[str, ...]) -> re.Pattern[str]:
+    names = "|".join(re.escape(x) for x in sorted(labels, key=len, reverse=True))  # "naive code" before "naive"
+    return re.compile(
+        r"^[ \t]*(?P<mark>#{1,6}|\d+[.)]|\[)?[ \t]*(?:\*\*|__)?[ \t]*"
+        rf"(?P<label>{names})"
+        r"(?:[ \t]*\([^)\n]*\))?"  # an aside such as "(before the change)"
+        r"[ \t]*(?P<close>\*\*|__|\])?[ \t]*(?P<colon>:)?[ \t]*(?:\*\*|__)?[ \t]*(?P<rest>.*)$",
+        re.IGNORECASE,
+    )
+
+
+def _heading(line: str, labels: Mapping[str, str]) -> tuple[str, str] | None:
+    """(section, text after the heading) when `line` is a heading, else None.
+
+    A heading is a known label followed by a colon ("Criterion: ...", "**Verdict:** improve"), or in
+    brackets ("[VERDICT] good enough"; but "[REVISION]" is a code tag, not a heading), or after a
+    Markdown or list mark ("## Reflection", "2) Improved code"), or alone on its line. Prose that
+    merely starts with one of the words ("Feedback is welcome") is not a heading.
+    """
+    m = _heading_pattern(tuple(labels)).match(line)
+    if m is None:
+        return None
+    mark, rest = m["mark"] or "", m["rest"].strip()
+    if mark == "[":
+        if m["close"] != "]" or is_tag(f"[{m['label']}]"):
+            return None
+    elif not (m["colon"] or mark or not rest):
+        return None
+    return labels[m["label"].lower()], rest
+
+
+def split_sections(text: str, labels: Mapping[str, str]) -> dict[str, str]:
+    """A reply's sections by heading (`labels`: lower-case heading -> section name); text before
+    the first heading is the "preamble". Headings inside code fences do not count, and a section
+    seen before stays text of the current one (the first occurrence wins)."""
+    found: dict[str, list[str]] = {}
+    current = found.setdefault("preamble", [])
+    in_fence = False
+    # Split on newlines only: str.splitlines() also breaks at form feeds, which real code holds.
+    for line in (text or "").replace("\r\n", "\n").split("\n"):
+        head = None if in_fence else _heading(line, labels)
+        if head is not None and head[0] not in found:
+            name, rest = head
+            current = found[name] = [rest] if rest else []
+            continue
+        if line.lstrip().startswith("```"):
+            in_fence = not in_fence
+        current.append(line)
+    return {k: "\n".join(v).strip() for k, v in found.items()}
+
+
+def prompt_version(tag: str, templates: Iterable[str]) -> str:
+    """`<package prompt version>-<tag>-<hash of the templates>`: any wording change shows."""
+    return f"{PROMPT_VERSION}-{tag}-{content_id(*(template(t) for t in templates))[:8]}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Commit-Instruct: the YES/NO gate (turn 2) and the pair (turn 3)
+
+_WORD = r"(?<![\w-]){}(?![\w-])"
+_YES_NO_UPPER = re.compile(_WORD.format("(YES|NO)"))
+_YES_NO_ANY = re.compile(_WORD.format("(yes|no)"), re.IGNORECASE)
+_EXPLICIT = re.compile(r"\b(?:answer|verdict|decision)\b[^\w\n]{0,6}(yes|no)(?![\w-])", re.IGNORECASE)
+_FIRST_WORD = re.compile(r"^[^\w]*([A-Za-z]+)(?![\w-])")
+
+
+def parse_gate(text: str) -> Literal["YES", "NO"] | None:
+    """YES or NO as a whole word, or None when the answer is missing or ambiguous.
+
+    In order: the first word; an explicit "answer: X" (the last one); the only upper-case YES/NO;
+    the only yes/no in any case. "NOTE", "NOT", "NOW" or "no-op" never read as NO.
+    """
+    text = strip_reasoning(text).strip()
+    if not text:
+        return None
+    first = _FIRST_WORD.match(text)
+    if first and first.group(1).upper() in ("YES", "NO"):
+        return first.group(1).upper()  # type: ignore[return-value]
+    explicit = _EXPLICIT.findall(text)
+    if explicit:
+        return explicit[-1].upper()  # type: ignore[no-any-return]
+    upper = set(_YES_NO_UPPER.findall(text))
+    if len(upper) == 1:
+        return upper.pop()  # type: ignore[return-value]
+    if not upper:
+        any_case = {w.upper() for w in _YES_NO_ANY.findall(text)}
+        if len(any_case) == 1:
+            return any_case.pop()  # type: ignore[return-value]
+    return None
+
+
+PAIR_PARTS = ("instruction", "criterion", "naive", "improved", "feedback")
+# Heading (lower case) -> part of the turn-3 reply.
+_PAIR_LABELS = {
+    "instruction": "instruction",
+    "task": "instruction",
+    "criterion": "criterion",
+    "criteria": "criterion",
+    "naive code": "naive",
+    "naive": "naive",
+    "improved code": "improved",
+    "improved": "improved",
+    "feedback": "feedback",
+}
+
+
+@dataclass(frozen=True)
+class ParsedPair:
+    instruction: str
+    criterion: str
+    naive: str
+    improved: str
+    feedback: str
+
+
+def parse_pair_reply(text: str, lang: str = "python") -> ParsedPair | str:
+    """A validated pair, or the rejection reason: `missing-<part>`, `naive-syntax`,
+    `improved-syntax`, `identical-codes` or `feedback-untagged`."""
+    sections = split_sections(strip_reasoning(text), _PAIR_LABELS)
+    for part in PAIR_PARTS:
+        if not sections.get(part):
+            return f"missing-{part}"
+    naive = extract_code(sections["naive"], lang)
+    improved = extract_code(sections["improved"], lang)
+    if not naive.strip():
+        return "missing-naive"
+    if not improved.strip():
+        return "missing-improved"
+    if lang == "python":
+        if not parses(naive):
+            return "naive-syntax"
+        if not parses(improved):
+            return "improved-syntax"
+    if only_cosmetic(naive, improved, lang):
+        return "identical-codes"
+    feedback = normalize_tags(sections["feedback"])
+    if "[CHOSEN]" not in feedback and "[REJECTED]" not in feedback:
+        return "feedback-untagged"
+    return ParsedPair(sections["instruction"], sections["criterion"], naive, improved, feedback)
+
+
+# ---------------------------------------------------------------------------------------------
+# Critic-Evol: the critic's review
+
+# Heading (lower case) -> section of the critic's answer.
+_REVIEW_LABELS = {
+    "reflection": "reflection",
+    "verdict": "verdict",
+    "criterion": "criterion",
+    "criteria": "criterion",
+    "revision": "revision",
+    "revised code": "revision",
+    "improved code": "revision",
+    "second attempt": "revision",
+    "feedback": "feedback",
+}
+
+
+@dataclass(frozen=True)
+class Review:
+    """The critic's answer: `verdict` is "improve", "good_enough" or "unparseable" (with `reason`)."""
+
+    verdict: Literal["improve", "good_enough", "unparseable"]
+    reason: str = ""
+    reflection: str = ""
+    criterion: str = ""
+    revision: str = ""  # the raw text of the Revision section (fence included)
+    feedback: str = ""
+
+
+def parse_review(text: str) -> Review:
+    """Parse the critic's answer into a `Review`; malformed and truncated answers become "unparseable"."""
+    text = strip_reasoning(text)
+    if not text.strip():
+        return Review("unparseable", "empty answer")
+    sec = split_sections(text, _REVIEW_LABELS)
+    # Some models open with their reflection and no heading; accept it when a verdict follows.
+    reflection = sec.get("reflection") or (sec.get("preamble", "") if "verdict" in sec else "")
+    verdict_text = sec.get("verdict", "").strip().strip("`*").lower()
+    has_body = any(k in sec for k in ("criterion", "revision", "feedback"))
+    if not reflection:
+        return Review("unparseable", "no reflection section")
+    if not verdict_text:
+        reason = "truncated: no verdict" if not has_body else "no verdict section"
+        return Review("unparseable", reason, reflection)
+    first = verdict_text.splitlines()[0]
+    improve = any(w in first for w in ("improve", "not good", "needs", "revise"))
+    good = not improve and ("good enough" in first or "no change" in first or first.startswith("good"))
+    if good and not has_body:
+        return Review("good_enough", "", reflection)
+    if good:
+        return Review("unparseable", "verdict is good enough but a revision follows", reflection)
+    if not improve:
+        return Review("unparseable", f"unknown verdict {first[:40]!r}", reflection)
+    missing = [k for k in ("criterion", "revision", "feedback") if not sec.get(k)]
+    if missing:
+        return Review("unparseable", f"truncated: missing {', '.join(missing)}", reflection)
+    revision = sec["revision"]
+    if revision.count("```") % 2 == 1:
+        return Review("unparseable", "truncated: unclosed code fence in the revision", reflection)
+    criterion = " ".join(sec["criterion"].split())
+    return Review("improve", "", reflection, criterion, revision, sec["feedback"].strip())

@@ -1,0 +1,268 @@
+"""Semantics-preserving perturbations of Python source, for robustness checks of judges.
+
+- `rename_locals`: rename a function's local variables consistently (never parameters, function or
+  class names, globals, attributes, keywords or imports; functions that use `locals()`, `eval`,
+  `exec`, `vars`, `global` or `nonlocal` are left alone);
+- `add_comments` / `remove_comments`: insert misleading `#` comments before statements, or drop
+  every `#` comment (docstrings are kept: they can be behaviour);
+- `reorder_definitions`: shuffle runs of consecutive top-level functions and classes whose
+  definition-time expressions (decorators, defaults, annotations, bases, class-body statements)
+  do not read a name defined in the same run.
+
+All are pure functions of source text, deterministic for a seed, edit the text in place
+(formatting and other comments survive), and never raise: code that does not parse, or an edit
+that would not parse, gives the input back unchanged.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import hashlib
+import io
+import random
+import tokenize
+import warnings
+from collections.abc import Callable, Sequence
+
+KINDS = ("rename", "comments", "reorder")
+_DYNAMIC = {"locals", "eval", "exec", "vars", "globals", "__import__"}
+MISLEADING = (
+    "# BUG: this is off by one for the last element",
+    "# note: returns the wrong result for empty input",
+    "# optimized: runs in O(1)",
+    "# security: input is validated by the caller",
+    "# TODO: this branch is never reached",
+    "# the reference solution, verified by the tests",
+    "# slow path, kept for compatibility",
+)
+
+
+def _parse(code: str) -> ast.Module | None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+def _safe(fn: Callable[[str, int], str]) -> Callable[[str, int], str]:
+    def wrapper(code: str, seed: int = 0) -> str:
+        if _parse(code) is None:
+            return code
+        try:
+            out = fn(code, seed)
+        except Exception:  # noqa: BLE001 - a perturbation must never break the caller; the input is the answer
+            return code
+        return out if _parse(out) is not None else code
+
+    wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
+    return wrapper
+
+
+def _lines(code: str) -> list[str]:
+    return code.splitlines(keepends=True)
+
+
+def _char_col(line: str, byte_col: int) -> int:
+    return len(line.encode("utf-8")[:byte_col].decode("utf-8", errors="ignore"))
+
+
+# --- rename --------------------------------------------------------------------------------------
+
+
+def _locals_of(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str] | None:
+    """Names a function assigns (its locals) that are safe to rename, or None to leave it alone."""
+    params = {a.arg for a in fn.args.args + fn.args.posonlyargs + fn.args.kwonlyargs}
+    params |= {a.arg for a in (fn.args.vararg, fn.args.kwarg) if a is not None}
+    stored, blocked = set(), set(params)
+    for node in ast.walk(fn):
+        if isinstance(node, (ast.Global, ast.Nonlocal, ast.ClassDef)):
+            return None  # declared scopes, and class bodies whose "locals" are attributes
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _DYNAMIC:
+            return None
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            stored.add(node.id)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            blocked.add(node.name)  # its name has no node of its own to rename
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node is not fn:
+            blocked.add(node.name)
+            blocked |= {a.arg for a in node.args.args + node.args.posonlyargs + node.args.kwonlyargs}
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            blocked |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, ast.Lambda):
+            blocked |= {a.arg for a in node.args.args + node.args.posonlyargs + node.args.kwonlyargs}
+        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+            blocked.add(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            blocked.add(node.rest)
+    return stored - blocked
+
+
+@_safe
+def rename_locals(code: str, seed: int = 0) -> str:
+    """Rename each function's local variables to fresh names, consistently within the function."""
+    tree = _parse(code)
+    assert tree is not None
+    taken = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | set(dir(builtins))
+    taken |= {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+    taken |= {a.arg for a in ast.walk(tree) if isinstance(a, ast.arg)}
+    rng = random.Random(seed)
+    edits: dict[tuple[int, int], tuple[str, str]] = {}
+    top = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    done: set[int] = set()
+    for fn in top:
+        if id(fn) in done:
+            continue
+        names = _locals_of(fn)
+        if not names:
+            continue
+        # nested functions share the renaming: their free variables read these locals
+        for inner in ast.walk(fn):
+            if isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                done.add(id(inner))
+        mapping = {}
+        for name in sorted(names):
+            new = name
+            while new in taken:
+                new = f"{rng.choice(('tmp', 'val', 'item', 'acc', 'cur', 'node', 'res'))}_{rng.randrange(10**4)}"
+            taken.add(new)
+            mapping[name] = new
+        for node in ast.walk(fn):
+            if isinstance(node, ast.Name) and node.id in mapping:
+                edits[(node.lineno, node.col_offset)] = (node.id, mapping[node.id])
+    lines = _lines(code)
+    for (lineno, col), (old, new) in sorted(edits.items(), reverse=True):
+        line = lines[lineno - 1]
+        c = _char_col(line, col)
+        if line[c : c + len(old)] != old:
+            return code  # positions do not line up (unusual encoding): leave the code as it was
+        lines[lineno - 1] = line[:c] + new + line[c + len(old) :]
+    return "".join(lines)
+
+
+# --- comments ------------------------------------------------------------------------------------
+
+
+def _comment_tokens(code: str) -> list[tokenize.TokenInfo]:
+    return [t for t in tokenize.generate_tokens(io.StringIO(code).readline) if t.type == tokenize.COMMENT]
+
+
+@_safe
+def remove_comments(code: str, seed: int = 0) -> str:
+    """Drop every `#` comment; lines that held only a comment go too."""
+    lines = _lines(code)
+    for tok in sorted(_comment_tokens(code), key=lambda t: t.start, reverse=True):
+        row, col = tok.start
+        line = lines[row - 1]
+        newline = line[len(line.rstrip("\r\n")) :]
+        lines[row - 1] = "" if not line[:col].strip() else line[:col].rstrip() + newline
+    return "".join(lines)
+
+
+@_safe
+def add_comments(code: str, seed: int = 0) -> str:
+    """Insert misleading comments (`MISLEADING`) before about a third of the statements (at least one)."""
+    tree = _parse(code)
+    assert tree is not None
+    lines = _lines(code)
+    starts = sorted({n.lineno for n in ast.walk(tree) if isinstance(n, ast.stmt)})
+    # a line that continues the previous one (backslash) is no place for a comment line
+    starts = [s for s in starts if s == 1 or not lines[s - 2].rstrip("\r\n").endswith("\\")]
+    if not starts:
+        return code
+    rng = random.Random(seed)
+    chosen = sorted(rng.sample(starts, max(1, len(starts) // 3)), reverse=True)
+    for s in chosen:
+        line = lines[s - 1]
+        indent = line[: len(line) - len(line.lstrip())]
+        lines.insert(s - 1, f"{indent}{rng.choice(MISLEADING)}\n")
+    return "".join(lines)
+
+
+# --- reorder -------------------------------------------------------------------------------------
+
+
+def _definition_time_names(node: ast.stmt) -> set[str]:
+    exprs: list[ast.AST] = list(getattr(node, "decorator_list", []))
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        a = node.args
+        exprs += a.defaults + [d for d in a.kw_defaults if d is not None]
+        exprs += [x.annotation for x in a.args + a.posonlyargs + a.kwonlyargs if x.annotation is not None]
+        if node.returns is not None:
+            exprs.append(node.returns)
+    elif isinstance(node, ast.ClassDef):
+        exprs += node.bases + [k.value for k in node.keywords]
+        for stmt in node.body:  # the class body runs at definition time; method bodies do not
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                exprs += [d for d in stmt.decorator_list] + stmt.args.defaults
+            else:
+                exprs.append(stmt)
+    return {n.id for e in exprs for n in ast.walk(e) if isinstance(n, ast.Name)}
+
+
+@_safe
+def reorder_definitions(code: str, seed: int = 0) -> str:
+    """Shuffle each run of consecutive, mutually independent top-level functions and classes."""
+    tree = _parse(code)
+    assert tree is not None
+    lines = _lines(code)
+    body = tree.body
+    spans: list[tuple[int, int]] = []  # 0-based [start, end) line ranges of each statement with its leading comments
+    prev_end = 0
+    for node in body:
+        start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])]) - 1
+        lead = start
+        while lead > prev_end and lines[lead - 1].lstrip().startswith("#"):
+            lead -= 1
+        end = node.end_lineno or node.lineno
+        spans.append((lead, end))
+        prev_end = end
+    rng = random.Random(seed)
+    out_blocks: dict[int, int] = {}  # index in body -> index of the statement whose text goes there
+    i = 0
+    defs = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    while i < len(body):
+        j = i
+        while j < len(body) and isinstance(body[j], defs):
+            j += 1
+        run = list(range(i, j))
+        if len(run) > 1:
+            names = {body[k].name for k in run}  # type: ignore[attr-defined]
+            independent = all(not (_definition_time_names(body[k]) & names) for k in run)
+            same_line = any(spans[k][0] < spans[k - 1][1] for k in run[1:])
+            if independent and not same_line and len({body[k].name for k in run}) == len(run):  # type: ignore[attr-defined]
+                perm = run[:]
+                rng.shuffle(perm)
+                if perm == run:
+                    perm = run[1:] + run[:1]
+                out_blocks.update(dict(zip(run, perm, strict=True)))
+        i = max(j, i + 1)
+    if not out_blocks:
+        return code
+    pieces, cursor = [], 0
+    for k, (lead, end) in enumerate(spans):
+        pieces.append("".join(lines[cursor:lead]))
+        src = out_blocks.get(k, k)
+        block = "".join(lines[spans[src][0] : spans[src][1]])
+        pieces.append(block if block.endswith("\n") else block + "\n")
+        cursor = end
+    pieces.append("".join(lines[cursor:]))
+    return "".join(pieces)
+
+
+def perturb(code: str, kinds: Sequence[str] = KINDS, seed: int = 0) -> str:
+    """Apply the named perturbations in order (`rename`, `comments` = add misleading ones,
+    `no-comments` = remove them, `reorder`); unknown names are ignored."""
+    steps = {"rename": rename_locals, "comments": add_comments, "no-comments": remove_comments,
+             "reorder": reorder_definitions}  # fmt: skip
+    for k in kinds:
+        if k in steps:
+            code = steps[k](code, seed)
+    return code
+
+
+def seed_for(text: str) -> int:
+    """A stable per-item seed (e.g. from a task id), so a perturbed benchmark is reproducible."""
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:4], "big")

@@ -1,0 +1,117 @@
+"""Perturbations preserve meaning: perturbed code parses, public names stay, comments come and go,
+and hand-written programs give the same outputs in the sandbox before and after."""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from codefavor.perturb import (
+    add_comments,
+    perturb,
+    remove_comments,
+    rename_locals,
+    reorder_definitions,
+    seed_for,
+)
+
+PROGRAMS = {
+    "closure": (
+        "def make_counter(start):\n    total = start  # running total\n    def bump(step=1):\n"
+        "        return total + step\n    return bump\n\n\ndef use(n):\n    fns = [make_counter(i) for i in range(n)]\n"
+        "    return [f(2) for f in fns]\n",
+        ["use(4)", "make_counter(3)(4)"],
+    ),
+    "class_solution": (
+        "from typing import List\n\nclass Solution:\n    def twoSum(self, nums: List[int], target: int) -> List[int]:\n"
+        "        seen = {}\n        for i, x in enumerate(nums):\n            if target - x in seen:\n"
+        "                return [seen[target - x], i]\n            seen[x] = i\n        return []\n",
+        ["Solution().twoSum([2, 7, 11, 15], 9)", "Solution().twoSum(nums=[3, 3], target=6)"],
+    ),
+    "keywords_and_attrs": (
+        "import math\n\n\ndef area(radius, *, scale=1.0):\n    r = radius * scale\n    result = dict(value=math.pi * r * r)\n"
+        "    result['r'] = r\n    return result\n\n\ndef total(xs):\n    acc = 0\n    for x in xs:\n"
+        "        acc += area(radius=x)['value']\n    return round(acc, 6)\n",
+        ["total([1, 2, 3])", "area(2, scale=0.5)"],
+    ),
+    "generator_and_lambda": (
+        "def evens(limit):\n    n = 0\n    while n < limit:\n        if n % 2 == 0:\n            yield n\n        n += 1\n\n\n"
+        "def pick(xs):\n    key = lambda n: -n\n    out = sorted(xs, key=key)\n    return out[:2]\n\n\n"
+        "def both(k):\n    return list(evens(k)), pick(list(range(k)))\n",
+        ["both(7)", "list(evens(3))"],
+    ),
+    "try_except_comprehension": (
+        "def safe_div(a, b):\n    try:\n        q = a / b\n    except ZeroDivisionError as err:\n        q = str(err)\n    return q\n\n\n"
+        "def table(n):\n    rows = {i: [j * i for j in range(n)] for i in range(n)}\n    return rows, safe_div(n, 0)\n",
+        ["table(3)", "safe_div(1, 4)"],
+    ),
+    "dependent_defs": (
+        "class Base:\n    kind = 'base'\n\n\nclass Child(Base):\n    kind = 'child'\n\n\ndef helper(x):\n    return x + 1\n\n\n"
+        "def main(x):\n    # calls helper at run time, so order does not matter\n    return helper(x) * 2, Child().kind\n",
+        ["main(3)"],
+    ),
+}
+
+KINDS = [("rename",), ("comments",), ("no-comments",), ("reorder",), ("rename", "comments", "reorder")]
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+@pytest.mark.parametrize("kinds", KINDS, ids=["+".join(k) for k in KINDS])
+@pytest.mark.parametrize("seed", [0, 1, 7])
+def test_perturbed_code_parses_and_keeps_public_names(name, kinds, seed):
+    code, _ = PROGRAMS[name]
+    out = perturb(code, kinds, seed)
+    tree = ast.parse(out)
+    public = lambda t: sorted(n.name for n in t.body if isinstance(n, (ast.FunctionDef, ast.ClassDef)))  # noqa: E731
+    assert public(tree) == public(ast.parse(code))
+    assert perturb(code, kinds, seed) == out  # deterministic
+
+
+def test_each_perturbation_changes_something():
+    code, _ = PROGRAMS["keywords_and_attrs"]
+    renamed = rename_locals(code, 0)
+    assert renamed != code and "radius" in renamed and "scale=" in renamed and "math.pi" in renamed
+    assert "acc" not in renamed.replace("acc_", "") or "acc +=" not in renamed
+    commented = add_comments(code, 0)
+    assert commented.count("#") > code.count("#")
+    assert "#" not in remove_comments(PROGRAMS["closure"][0]) and "total = start" in remove_comments(
+        PROGRAMS["closure"][0]
+    )
+    reordered = reorder_definitions(code, 0)
+    assert reordered.index("def total") < reordered.index("def area")
+
+
+def test_dependent_definitions_keep_their_order():
+    code, _ = PROGRAMS["dependent_defs"]
+    out = reorder_definitions(code, 3)
+    assert out.index("class Base") < out.index("class Child")  # Child's base is read at definition time
+
+
+@pytest.mark.parametrize("bad", ["def (:", "", "print 'py2'\n", "x = (\n", "\x00"])
+def test_unparsable_input_comes_back_unchanged(bad):
+    for fn in (rename_locals, add_comments, remove_comments, reorder_definitions):
+        assert fn(bad, 0) == bad
+
+
+def test_locals_and_globals_users_are_left_alone():
+    code = "def f(a):\n    b = a + 1\n    return locals()\n\n\ndef g():\n    global G\n    G = 1\n    return G\n"
+    assert rename_locals(code, 0) == code
+    assert seed_for("task-1") == seed_for("task-1") != seed_for("task-2")
+
+
+def test_same_outputs_in_the_sandbox():
+    from codefavor.evidence.sandbox import Check, Sandbox
+
+    jobs, expect = [], []
+    with Sandbox(workers=2) as sb:
+        for name, (code, calls) in sorted(PROGRAMS.items()):
+            base = sb.run(code, [Check(c) for c in calls])
+            assert base.completed and not base.load_error, (name, base.summary())
+            for kinds in KINDS:
+                for seed in (0, 1, 7):
+                    jobs.append((perturb(code, kinds, seed), [Check(c) for c in calls]))
+                    expect.append((name, kinds, seed, [c.value for c in base.checks]))
+        results = sb.run_many(jobs)
+    for (name, kinds, seed, values), r in zip(expect, results, strict=True):
+        assert not r.load_error and [c.value for c in r.checks] == values, (name, kinds, seed, r.summary())
