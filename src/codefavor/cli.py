@@ -80,6 +80,9 @@ def bench(
     api_key: Annotated[Optional[str], typer.Option(help="API key (default: $OPENAI_API_KEY).")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Bypass the response cache.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    report: Annotated[
+        bool, typer.Option("--report", help="Also write RUN/report.html (needs the report extra).")
+    ] = False,
 ) -> None:
     """Evaluate a judge on CodePrefBench by the benchmark's protocol (resumable)."""
     import json
@@ -150,6 +153,8 @@ def bench(
     else:
         print_table(summary, f"CodePrefBench: {the_judge.spec} (split {split})")
         typer.echo(f"results: {out}")
+    if report:
+        _bench_report(out, tasks, quiet=json_out)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -753,6 +758,97 @@ def verify(
     for rule in RULES:
         typer.echo(f"  removed by {rule}: {stats.by_rule.get(rule, 0)}")
     typer.echo(f"kept: {output}\nremoved: {summary['removed_file']}")
+
+
+# ---------------------------------------------------------------------------------------------
+# report / label (HTML report of bench runs; Label Studio round trip)
+
+
+def _bench_report(run_dir: Path, tasks: list, quiet: bool) -> None:
+    from codefavor.benchmark.html_report import write_report
+
+    out = write_report([run_dir], run_dir / "report.html", tasks=tasks)
+    if not quiet:
+        typer.echo(f"report: {out}")
+
+
+@app.command("report")
+def report_cmd(
+    runs: Annotated[list[Path], typer.Argument(help="Bench run folders (one or more).")],
+    output: Annotated[Path, typer.Option(help="The HTML page to write.")] = Path("report.html"),
+    data: Annotated[
+        Optional[Path], typer.Option(help="CodePrefBench folder, or the file of your own tasks the runs judged.")
+    ] = None,
+    tasks: Annotated[
+        Optional[list[Path]], typer.Option(help="More task files (BenchTask or pairwise rows) the runs judged.")
+    ] = None,
+    name: Annotated[Optional[list[str]], typer.Option(help="Label of each run, in order (repeatable).")] = None,
+    bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+    ci_unit: Annotated[str, typer.Option(help="Resample 'seed' tasks (task_id clusters) or single 'pair's.")] = "seed",
+    json_path: Annotated[
+        Optional[Path], typer.Option("--json-out", help="Also save every number on the page as JSON here.")
+    ] = None,
+) -> None:
+    """Write one self-contained HTML report (plots, intervals, paired tests, judgments) for bench runs."""
+    from codefavor.benchmark.html_report import write_report
+
+    if ci_unit not in ("seed", "pair") or bootstrap < 100:
+        raise CodefavorError("--ci-unit must be seed or pair, and --bootstrap at least 100")
+    out = write_report(
+        runs,
+        output,
+        data_dir=data,
+        task_files=tasks or (),
+        names=name or (),
+        n_boot=bootstrap,
+        seed=seed,
+        ci_unit=ci_unit,  # type: ignore[arg-type]
+        json_output=json_path,
+    )
+    typer.echo(f"report: {out}")
+
+
+label_app = typer.Typer(no_args_is_help=True, help="A human preference study through Label Studio.")
+app.add_typer(label_app, name="label")
+
+
+@label_app.command("export")
+def label_export(
+    source: Annotated[Path, typer.Argument(help="BenchTask or PreferencePair JSONL(.gz) to label.")],
+    output: Annotated[Path, typer.Option(help="Label Studio tasks JSON (config and project settings beside it).")],
+    category: Annotated[Optional[str], typer.Option(help="Category of a CodePrefBench file without one.")] = None,
+    annotators: Annotated[int, typer.Option(help="Annotators per task (maximum_annotations).")] = 3,
+    run_examples: Annotated[
+        bool, typer.Option(help="Run the instruction's examples on both codes in the sandbox and show the results.")
+    ] = False,
+    limit: Annotated[Optional[int], typer.Option(help="Only the first N records.")] = None,
+) -> None:
+    """Write Label Studio tasks, a pairwise labeling config and project settings."""
+    from codefavor.labelstudio import export_tasks, read_items
+
+    items = read_items(source, category)[:limit]
+    paths = export_tasks(items, output, annotators=annotators, run_examples=run_examples)
+    typer.echo(f"{len(items)} tasks -> {paths['tasks']}; config {paths['config']}; project {paths['project']}")
+
+
+@label_app.command("import")
+def label_import(
+    export: Annotated[Path, typer.Argument(help="A Label Studio JSON export of a codefavor project.")],
+    output: Annotated[Path, typer.Option(help="Folder for annotations, labels, bench tasks, pairs and summary.")],
+    rule: Annotated[str, typer.Option(help="no-conflict (the paper's) or majority.")] = "no-conflict",
+    wage: Annotated[Optional[float], typer.Option(help="Hourly wage, for a cost per task.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Read Label Studio's export: agreement, person-minutes, unsolved rate, bench tasks and pairs."""
+    import json
+
+    from codefavor.labelstudio import import_export, summary_lines
+
+    if rule not in ("no-conflict", "majority"):
+        raise CodefavorError(f"--rule {rule!r}: expected no-conflict or majority")
+    summary = import_export(export, output, rule=rule, wage_per_hour=wage)  # type: ignore[arg-type]
+    typer.echo(json.dumps(summary, indent=2) if json_out else "\n".join(summary_lines(summary, output)))
 
 
 # ---------------------------------------------------------------------------------------------
