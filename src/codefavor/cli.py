@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from codefavor.backends import backend_options
 from codefavor.errors import CodefavorError
 
 app = typer.Typer(
@@ -29,17 +30,6 @@ EXIT_USER_ERROR = 2
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")[:80] or "run"
-
-
-def _judge_options(base_url: str | None, api_key: str | None, no_cache: bool) -> dict[str, object]:
-    opts: dict[str, object] = {}
-    if base_url:
-        opts["base_url"] = base_url
-    if api_key:
-        opts["api_key"] = api_key
-    if no_cache:
-        opts["cache"] = False
-    return opts
 
 
 # ---------------------------------------------------------------------------------------------
@@ -101,7 +91,7 @@ def bench(
                 seen[t.category] += 1
         tasks = kept
     shas = {c: bench_data.FILES[c][1] for c in cats}  # type: ignore[index]
-    the_judge = load_judge(judge or DEFAULT_JUDGE, **_judge_options(base_url, api_key, no_cache))
+    the_judge = load_judge(judge or DEFAULT_JUDGE, **backend_options(base_url, api_key, no_cache))
     out = output or Path("runs") / "bench" / _slug(the_judge.spec)
     if overwrite and out.exists():
         shutil.rmtree(out)
@@ -207,7 +197,7 @@ def judge_cmd(
         category=criterion if criterion in CRITERIA else None,
         id="cli",
     )
-    the_judge = load_judge(judge or DEFAULT_JUDGE, **_judge_options(base_url, api_key, False))
+    the_judge = load_judge(judge or DEFAULT_JUDGE, **backend_options(base_url, api_key, False))
     v = the_judge.judge([item])[0]
     conf = None if v.prob_a is None else (v.prob_a if v.decision == "A" else 1 - v.prob_a)
     if json_out:
@@ -391,7 +381,7 @@ def generate_commit_instruct(
             raise CodefavorError(f"decontamination needs CodePrefBench ({e}); pass --no-decontam to skip it") from None
         decontam = Decontaminator.from_tasks(tasks, threshold=decontam_threshold)
     assert backend is not None
-    the_backend = load_dialogue_backend(backend, **_judge_options(base_url, api_key, False))
+    the_backend = load_dialogue_backend(backend, **backend_options(base_url, api_key, False))
     opts = RunOptions(
         batch_size=batch_size, sampling=Sampling(temperature=temperature, max_tokens=max_tokens), limit=limit
     )
@@ -515,11 +505,11 @@ def generate_critic_evol(
         except CodefavorError as e:
             raise CodefavorError(f"decontamination needs CodePrefBench ({e}); pass --no-decontam to skip it") from None
 
-    def backend_options(url: str | None) -> dict[str, object]:
-        return _judge_options(url or base_url, api_key, no_cache)
+    def options_at(url: str | None) -> dict[str, object]:
+        return backend_options(url or base_url, api_key, no_cache)
 
-    critic_backend = load_backend(critic, **backend_options(critic_base_url))
-    draft_backend = load_backend(draft, **backend_options(draft_base_url)) if draft else None
+    critic_backend = load_backend(critic, **options_at(critic_base_url))
+    draft_backend = load_backend(draft, **options_at(draft_base_url)) if draft else None
     settings = ce.Settings(
         draft=draft,
         critic=critic,
@@ -684,23 +674,14 @@ def serve(
     except OSError as e:
         raise CodefavorError(f"cannot listen on {host}:{port}: {e}") from None
 
-    from codefavor.judges import load_judge
-    from codefavor.judges.generative import GenerativeJudge
-    from codefavor.server import create_app
+    from codefavor.server import create_app, load_served_judges
 
     backend = None
     if model:
         from codefavor.backends.hf import HFBackend
 
         backend = HFBackend(model, dtype=dtype, device=device, batch_size=batch_size, cache=cache)
-    judges = {}
-    for spec in judge or []:
-        if backend is not None and spec in (f"hf-gen:{model}", f"gen:hf:{model}"):
-            # share the loaded model, and keep the served length cap
-            judges[spec] = GenerativeJudge(f"hf:{model}", backend=backend, max_tokens=min(1024, max_tokens or 1024))
-            continue
-        opts = _judge_options(base_url, api_key, no_cache=False)
-        judges[spec] = load_judge(spec, **opts)
+    judges = load_served_judges(judge or [], backend, max_tokens, **backend_options(base_url, api_key))
     name = model_name or (Path(model).name if model else None)
     app = create_app(
         backend=backend,
@@ -758,7 +739,7 @@ def rank(
         # A Markdown answer (a model's reply saved as is) is judged by its code, not its prose.
         blocks = extract_code_blocks(text) if "```" in text else []
         codes.append(max((c for _, c in blocks), key=len) if blocks else text)
-    the_judge = load_judge(judge or DEFAULT_JUDGE, **_judge_options(base_url, api_key, no_cache))
+    the_judge = load_judge(judge or DEFAULT_JUDGE, **backend_options(base_url, api_key, no_cache))
     result = rank_candidates(
         _text_or_file(instruction, "--instruction"),
         codes,
