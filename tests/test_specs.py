@@ -56,6 +56,12 @@ def test_split_spec(spec, parts):
 )
 def test_split_spec_gives_the_spec_back(spec):
     assert str(split_spec(spec)) == spec
+    assert str(split_spec(f"  {spec} ")) == spec
+
+
+def test_split_spec_canonical_form():
+    assert str(split_spec("evidence + shorter ")) == "evidence+shorter"
+    assert str(split_spec("fake:")) == "fake"
 
 
 def test_nested_specs_split_again():

@@ -6,9 +6,10 @@ A backend takes a whole batch of conversations and decides itself how to paralle
 async for HTTP, padded batches for local models); callers never manage concurrency.
 
 Also here, because every layer above needs them: `split_spec`, the one reader of spec strings
-(backend and judge specs alike), `same_backend_spec`, which compares two through it, `check_options`, which turns an option a constructor does not
-declare into a one-line error naming the ones it does, and `backend_options`, the shared
-`base_url` / `api_key` / `cache` options built from command-line flags.
+(backend and judge specs alike); `same_backend_spec`, which compares two through it;
+`check_options`, which turns an option a constructor does not declare into a one-line error naming
+the ones it does; and `backend_options`, the shared `base_url` / `api_key` / `cache` options built
+from command-line flags.
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ def split_spec(spec: str) -> Spec:
     - It never raises and never judges meaning: an unknown kind, a missing model or an empty fallback
       come back as they are, and the loaders (`load_backend`, `judges.load_judge`) reject them with a
       message that names the spec.
-    `str(split_spec(s))` gives the spec back, stripped (an empty `arg` drops its ':', as in `fake:`).
+    `str(split_spec(s))` gives the spec back in canonical form: stripped, no blanks around '+', and an
+    empty `arg` without its ':' (`fake:` -> `fake`).
     """
     spec = spec.strip()
     colon, plus = spec.find(":"), spec.find("+")
