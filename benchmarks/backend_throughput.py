@@ -1,6 +1,6 @@
 """Requests per second of the OpenAI-compatible backend against a local server with fixed latency.
 
-Starts the stub server (`codefavor.backends.stub_server`, its own process) answering every request
+Starts the stub server (`codefavor.testing.stub_server`, its own process) answering every request
 after `--latency` seconds, then for each in-flight bound k sends `--waves` x k requests through
 `OpenAIBackend(max_in_flight=k, cache=False)` and compares the achieved rate with the ideal k /
 latency. One warm-up batch per level opens the connections first (a long run pays that once).
@@ -23,8 +23,9 @@ import os
 import time
 from urllib.parse import urlsplit
 
-from codefavor.backends import Sampling, stub_server
+from codefavor.backends import Sampling
 from codefavor.backends.openai import OpenAIBackend
+from codefavor.testing import stub_server
 
 
 def measure(url: str, in_flight: int, waves: int) -> tuple[int, float, float]:

@@ -54,8 +54,8 @@ def main(argv: list[str] | None = None) -> dict:
     import torch
 
     from codefavor.judges.classifier import ClassifierJudge
-    from codefavor.models import prompt_ids, smollm2_gguf_path
-    from codefavor.prompts import judge_messages, resolve_criterion
+    from codefavor.models import smollm2_gguf_path
+    from codefavor.prompts import judge_messages, prompt_ids, resolve_criterion
 
     path = args.model or str(smollm2_gguf_path())
     t0 = time.perf_counter()

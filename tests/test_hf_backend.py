@@ -95,7 +95,7 @@ def test_device_dtype_and_cache(tiny_model_dir, tmp_path):
 def test_device_auto_detection(monkeypatch):
     import torch
 
-    from codefavor.backends.hf import resolve_device, resolve_dtype
+    from codefavor.models import resolve_device, resolve_dtype
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert resolve_device("auto") == "cuda" and resolve_device(None) == "cuda"

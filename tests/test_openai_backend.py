@@ -15,10 +15,11 @@ import time
 import httpx
 import pytest
 
-from codefavor.backends import Generation, Sampling, load_backend, stub_server
+from codefavor.backends import Generation, Sampling, load_backend
 from codefavor.backends.cache import ResponseCache, cache_key
 from codefavor.backends.openai import OpenAIBackend, RateLimiter, parse_retry_after
 from codefavor.errors import CodefavorError
+from codefavor.testing import stub_server
 
 
 @pytest.fixture(autouse=True)

@@ -17,14 +17,14 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from codefavor.backends import Generation, Sampling, stub_server
+from codefavor.backends import Generation, Sampling
 from codefavor.backends.fake import FakeBackend
 from codefavor.backends.openai import OpenAIBackend
 from codefavor.cli import main
 from codefavor.judges import load_judge
 from codefavor.judges.generative import GenerativeJudge
 from codefavor.server import create_app, is_loopback
-from codefavor.testing import start_serve
+from codefavor.testing import start_serve, stub_server
 
 TOKEN = "s3cret-token"
 PAIR = {"instruction": "Add two numbers.", "a": "def add(a, b):\n    return a + b", "b": "def add(a, b): return a-b"}

@@ -24,7 +24,8 @@ def smollm2_dir(tmp_path_factory):
 
 
 def test_gguf_becomes_a_plain_saveable_model(smollm2_dir):
-    from codefavor.models import label_token_ids, load_model_and_tokenizer
+    from codefavor.models import load_model_and_tokenizer
+    from codefavor.prompts import label_token_ids
 
     config = json.loads((smollm2_dir / "config.json").read_text())
     assert "quantization_config" not in config and config["model_type"] == "llama"

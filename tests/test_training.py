@@ -124,7 +124,7 @@ def test_every_trainable_parameter_changes_in_a_step(tiny_model_dir, tmp_path):
 
 def test_save_then_load_gives_identical_predictions(tiny_model_dir, tmp_path):
     from codefavor.judges.classifier import score_prompts
-    from codefavor.models import label_token_ids
+    from codefavor.prompts import label_token_ids
     from codefavor.training.run import train
 
     cfg = _cfg(tiny_model_dir, tmp_path / "out", train_files=["toy:24"], max_steps=2, eval_fraction=0.25)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
+from codefavor.backends import backend_options
 from codefavor.errors import CodefavorError
 
 if TYPE_CHECKING:
@@ -34,17 +35,6 @@ EXIT_USER_ERROR = 2
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")[:80] or "run"
-
-
-def _judge_options(base_url: str | None, api_key: str | None, no_cache: bool) -> dict[str, object]:
-    opts: dict[str, object] = {}
-    if base_url:
-        opts["base_url"] = base_url
-    if api_key:
-        opts["api_key"] = api_key
-    if no_cache:
-        opts["cache"] = False
-    return opts
 
 
 # ---------------------------------------------------------------------------------------------
@@ -103,7 +93,7 @@ def bench(
             raise CodefavorError(f"--category {c!r}: expected one of {', '.join(CATEGORIES)}")
     tasks = limit_per_category(bench_data.load_tasks(cats, data, split=split), limit)  # type: ignore[arg-type]
     shas = {c: bench_data.FILES[c][1] for c in cats}  # type: ignore[index]
-    the_judge = load_judge(judge or DEFAULT_JUDGE, **_judge_options(base_url, api_key, no_cache))
+    the_judge = load_judge(judge or DEFAULT_JUDGE, **backend_options(base_url, api_key, no_cache))
     out = output or Path("runs") / "bench" / _slug(the_judge.spec)
     if overwrite and out.exists():
         shutil.rmtree(out)
@@ -209,7 +199,7 @@ def judge_cmd(
         category=criterion if criterion in CRITERIA else None,
         id="cli",
     )
-    the_judge = load_judge(judge or DEFAULT_JUDGE, **_judge_options(base_url, api_key, False))
+    the_judge = load_judge(judge or DEFAULT_JUDGE, **backend_options(base_url, api_key, False))
     v = the_judge.judge([item])[0]
     conf = None if v.prob_a is None else (v.prob_a if v.decision == "A" else 1 - v.prob_a)
     if json_out:
@@ -409,7 +399,7 @@ def generate_commit_instruct(
     from codefavor.generators.decontam import load_decontaminator
 
     decontaminator = None if no_decontam else load_decontaminator(data, decontam_threshold)
-    the_backend = load_backend(backend, **_judge_options(base_url, api_key, no_cache))
+    the_backend = load_backend(backend, **backend_options(base_url, api_key, no_cache))
     settings = ci.Settings(
         the_backend.spec, Sampling(temperature=temperature, max_tokens=max_tokens),
         decontaminate=not no_decontam, decontam_threshold=decontam_threshold,
@@ -494,9 +484,9 @@ def generate_critic_evol(
         Console(stderr=True, soft_wrap=True).print(f"[yellow]warning:[/yellow] {warning}")
     decontaminator = None if no_decontam else load_decontaminator(data, decontam_threshold)
     checker = ce.exec_checker(enabled=not no_exec, timeout=exec_timeout, required=require_exec_consistency)
-    critic_backend = load_backend(critic, **_judge_options(critic_base_url or base_url, api_key, no_cache))
+    critic_backend = load_backend(critic, **backend_options(critic_base_url or base_url, api_key, no_cache))
     draft_backend = (
-        load_backend(draft, **_judge_options(draft_base_url or base_url, api_key, no_cache)) if draft else None
+        load_backend(draft, **backend_options(draft_base_url or base_url, api_key, no_cache)) if draft else None
     )
     with _progress_bar("critic-evol", json_out) as update:
         result = ce.run_critic_evol(
@@ -609,23 +599,14 @@ def serve(
     except OSError as e:
         raise CodefavorError(f"cannot listen on {host}:{port}: {e}") from None
 
-    from codefavor.judges import load_judge
-    from codefavor.judges.generative import GenerativeJudge
-    from codefavor.server import create_app
+    from codefavor.server import create_app, load_served_judges
 
     backend = None
     if model:
         from codefavor.backends.hf import HFBackend
 
         backend = HFBackend(model, dtype=dtype, device=device, batch_size=batch_size, cache=cache)
-    judges = {}
-    for spec in judge or []:
-        if backend is not None and spec in (f"hf-gen:{model}", f"gen:hf:{model}"):
-            # share the loaded model, and keep the served length cap
-            judges[spec] = GenerativeJudge(f"hf:{model}", backend=backend, max_tokens=min(1024, max_tokens or 1024))
-            continue
-        opts = _judge_options(base_url, api_key, no_cache=False)
-        judges[spec] = load_judge(spec, **opts)
+    judges = load_served_judges(judge or [], backend, max_tokens, **backend_options(base_url, api_key))
     name = model_name or (Path(model).name if model else None)
     app = create_app(
         backend=backend,
@@ -683,7 +664,7 @@ def rank(
         # A Markdown answer (a model's reply saved as is) is judged by its code, not its prose.
         blocks = extract_code_blocks(text) if "```" in text else []
         codes.append(max((c for _, c in blocks), key=len) if blocks else text)
-    the_judge = load_judge(judge or DEFAULT_JUDGE, **_judge_options(base_url, api_key, no_cache))
+    the_judge = load_judge(judge or DEFAULT_JUDGE, **backend_options(base_url, api_key, no_cache))
     result = rank_candidates(
         _text_or_file(instruction, "--instruction"),
         codes,

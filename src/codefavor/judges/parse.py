@@ -20,7 +20,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-Decision = Literal["A", "B", "undecided"]
+from codefavor.records import Decision
+
 Outcome = Literal["A", "B", "tie"]
 
 _A, _B = "\u27e6A\u27e7", "\u27e6B\u27e7"  # markers that cannot occur in normal text

@@ -3,6 +3,9 @@
 Templates live beside this file, one per `.md` file, with `{name}` fields filled by `render`.
 `judge_messages()` is the only place a judge prompt is built: the trained-judge data builder and
 every judge call it, so training and inference cannot drift apart (a test checks they match).
+`render_prompt` / `prompt_ids` turn those messages into the exact text and token ids a local model
+reads (its own chat template, assistant turn opened), and `label_token_ids` gives the single tokens
+a classifier answers with; they take any HF-style tokenizer and import nothing heavy.
 All wording here is our own.
 """
 
@@ -10,8 +13,9 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
-from typing import Literal
+from typing import Any, Literal
 
+from codefavor.errors import CodefavorError
 from codefavor.records import Category
 
 PROMPT_VERSION = "v1"
@@ -74,3 +78,32 @@ CLASS_LABELS = ("A", "B")
 def verdict_line(winner: Literal["A", "B"]) -> str:
     """The final line the generative judge is asked to write (and trained to write)."""
     return f"VERDICT: Candidate {winner} is better."
+
+
+# ---- the judge prompt as a local model reads it, shared by training and inference ----------------
+
+
+def render_prompt(tokenizer: Any, messages: list[Message]) -> str:
+    """The judge prompt as text: the model's own chat template with the assistant turn opened."""
+    if not getattr(tokenizer, "chat_template", None):
+        raise CodefavorError(
+            f"the tokenizer of {tokenizer.name_or_path!r} has no chat template; judges need an instruct model"
+        )
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+
+def prompt_ids(tokenizer: Any, messages: list[Message]) -> list[int]:
+    """Token ids of `render_prompt` (the template already holds any BOS, so none is added)."""
+    return tokenizer(render_prompt(tokenizer, messages), add_special_tokens=False)["input_ids"]
+
+
+def label_token_ids(tokenizer: Any) -> tuple[int, int]:
+    """The ids of the single tokens a classifier answers with (`CLASS_LABELS`: "A", "B"); an error if
+    either is not one token, since then no single logit carries the answer."""
+    ids = []
+    for label in CLASS_LABELS:
+        toks = tokenizer.encode(label, add_special_tokens=False)
+        if len(toks) != 1:
+            raise CodefavorError(f"{label!r} is not a single token for {tokenizer.name_or_path!r} (got {toks})")
+        ids.append(toks[0])
+    return ids[0], ids[1]

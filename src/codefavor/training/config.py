@@ -49,7 +49,9 @@ class TrainConfig(TrainingArguments):
     both_orders: bool = field(default=True, metadata={"help": "Emit every pair twice, chosen code at A and at B."})
     model_dtype: str = field(
         default="float32",
-        metadata={"help": "dtype the weights are loaded in: float32, bfloat16 or auto (bf16 on CUDA)."},
+        metadata={
+            "help": "dtype the weights are loaded in: float32, bfloat16 or auto (bf16 where the GPU has it, else fp32)."
+        },
     )
     attn_implementation: Optional[str] = field(
         default=None, metadata={"help": "Attention kernel passed to from_pretrained (sdpa, eager, flash_attention_2)."}

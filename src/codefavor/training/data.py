@@ -2,7 +2,7 @@
 
 Each pair becomes two rows, one per presentation order (chosen code at A, then at B), so the
 judge cannot learn a position shortcut. The prompt is `prompts.judge_messages` in the base model's
-chat template with the assistant turn opened (`models.prompt_ids`), exactly what the judges send
+chat template with the assistant turn opened (`prompts.prompt_ids`), exactly what the judges send
 at inference. Targets:
   - classification: the single token "A" or "B" (the winner's position);
   - generative: the pair's feedback with `[CHOSEN]`/`[REJECTED]` renamed to "Candidate A"/
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from codefavor.errors import CodefavorError
-from codefavor.prompts import JudgeType, judge_messages, resolve_criterion, verdict_line
+from codefavor.prompts import JudgeType, judge_messages, label_token_ids, prompt_ids, resolve_criterion, verdict_line
 from codefavor.records import PreferencePair, content_id, read_records
 
 if TYPE_CHECKING:
@@ -80,8 +80,6 @@ def build_rows(
     stats: BuildStats | None = None,
 ) -> list[dict[str, Any]]:
     """Tokenized rows (input_ids, labels, answer_index, choice_ids, pair_id, order) for `pairs`."""
-    from codefavor.models import label_token_ids, prompt_ids
-
     stats = stats if stats is not None else BuildStats()
     labels = dict(zip("AB", label_token_ids(tokenizer), strict=True))
     eos = tokenizer.eos_token_id

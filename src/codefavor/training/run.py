@@ -28,7 +28,7 @@ from transformers.trainer_utils import get_last_checkpoint
 
 from codefavor.errors import CodefavorError
 from codefavor.judges.classifier import left_pad, pack_batches
-from codefavor.models import load_model_and_tokenizer
+from codefavor.models import load_model_and_tokenizer, resolve_dtype
 from codefavor.training.config import TrainConfig
 from codefavor.training.data import BuildStats, build_rows, load_pairs, split_pairs
 
@@ -176,8 +176,8 @@ def resolve_model(spec: str, out: Path) -> str:
 def build_model(cfg: TrainConfig, model_path: str | None = None):
     model, tokenizer = load_model_and_tokenizer(
         model_path or resolve_model(cfg.model, Path(cfg.output_dir)),
-        dtype=cfg.model_dtype,
-        device=None,
+        dtype=resolve_dtype(cfg.model_dtype, training=True),
+        device=None,  # the trainer places the model
         attn_implementation=cfg.attn_implementation,
     )
     model.config.use_cache = False  # no KV cache while training (and required with checkpointing)

@@ -4,6 +4,10 @@
 standard library), gives it a chat template and makes `A` and `B` single tokens, builds a small
 Llama- or Qwen2-style causal LM with random weights from a config, and saves both in HF format, so
 tests load them back through the same `from_pretrained` path users use. Imports torch lazily.
+`start_serve` / `stop_serve` run `codefavor serve` as a subprocess for end-to-end tests, and
+`testing.stub_server` is a fault-injecting OpenAI-compatible stub server (its own process). This
+package is test infrastructure shipped for tests, examples and benchmarks; nothing in the library
+imports it except training's `testing:SIZE` smoke models.
 """
 
 from __future__ import annotations

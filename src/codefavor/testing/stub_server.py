@@ -14,7 +14,7 @@ before answering, past the client's timeout), `badjson` (a 200 with a truncated 
 the connection without answering). `/stats` reports requests per message and faults served, so tests
 can check that nothing was lost or duplicated.
 
-    python -m codefavor.backends.stub_server --port 0 --latency 0.5     # prints "PORT <n>" when listening
+    python -m codefavor.testing.stub_server --port 0 --latency 0.5     # prints "PORT <n>" when listening
 """
 
 from __future__ import annotations
@@ -166,7 +166,7 @@ def start(args: list[str], timeout: float = 20.0) -> tuple[subprocess.Popen[str]
     """Run the stub in a child process on a free loopback port; return (process, base URL ending in /v1).
     The caller stops it with `proc.terminate()`."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "codefavor.backends.stub_server", "--port", "0", *args],
+        [sys.executable, "-m", "codefavor.testing.stub_server", "--port", "0", *args],
         stdout=subprocess.PIPE,
         text=True,
     )
