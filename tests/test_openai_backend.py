@@ -106,9 +106,10 @@ def test_retry_after_is_honoured(stub):
 
 def test_chaos_schedule_loses_and_duplicates_nothing(stub):
     # Seven requests in ten misbehave, in every way, while 24 are in flight.
-    url = stub("--schedule", "ok,429,500,drop,ok,badjson,slow,ok,503,drop", "--retry-after", "0.05", "--slow", "1")
+    url = stub("--schedule", "ok,429,500,drop,ok,badjson,slow,ok,503,drop", "--retry-after", "0.05", "--slow", "3")
     texts = [f"request number {i}" for i in range(300)]
-    backend = fast_backend(url, timeout=0.3, max_in_flight=24, max_attempts=8)
+    # The timeout must catch the 3 s "slow" fault but not an "ok" reply on a loaded 2-core machine (0.3 s did not).
+    backend = fast_backend(url, timeout=1.0, max_in_flight=24, max_attempts=8)
     gens = backend.generate([conv(t) for t in texts], Sampling(max_tokens=8))
     backend.close()
     assert len(gens) == len(texts)
