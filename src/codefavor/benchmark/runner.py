@@ -111,9 +111,10 @@ def run_bench(
     settings = {
         "judge": judge.spec,
         "prompt_version": PROMPT_VERSION,
-        "data_sha256": _extended_checksums(out, data_sha256 or {}, overwrite),
+        "data_sha256": dict(data_sha256 or {}),
         "strip_comments": protocol.strip_comments,
     }
+    settings = _extend_folder(out, settings, overwrite)
     info = {"seed": seed, "split": protocol.split, "n_tasks": len(tasks)}
     manifest = open_run(out, "bench", settings, info, overwrite=overwrite)
     # Orders only grow: a run that judged both orders once keeps saying so.
@@ -195,17 +196,26 @@ def run_bench(
     return load_judgments(out, tasks, orders, judge.spec)
 
 
-def _extended_checksums(out: Path, shas: dict[str, str], overwrite: bool) -> dict[str, str]:
-    """The data checksums a run in `out` records after this invocation: the folder's own plus the
-    categories this one adds, when the two agree on every category both read (otherwise `shas`
-    as given, and the whole-settings comparison refuses the folder)."""
+def _extend_folder(out: Path, settings: dict[str, Any], overwrite: bool) -> dict[str, Any]:
+    """The settings of this invocation, with the data checksums of a run already in `out` merged in
+    when that run is the same experiment over other categories: every other setting equal and the
+    checksums agreeing on each category both read. The folder's manifest then records the union, so
+    the whole-settings comparison of `open_run` accepts it; anything else is left to that comparison."""
     old = None if overwrite else read_manifest(out)
-    before = (old or {}).get("settings", {}).get("data_sha256")
-    if not isinstance(before, dict) or (old or {}).get("kind") != "bench":
-        return shas
-    if any(before.get(c, sha) != sha for c, sha in shas.items()):
-        return shas
-    return {**before, **shas}
+    if old is None or old.get("kind") != "bench":
+        return settings
+    before = old.get("settings", {})
+    others = {k: v for k, v in settings.items() if k != "data_sha256"}
+    old_shas, new_shas = before.get("data_sha256"), settings["data_sha256"]
+    if {k: v for k, v in before.items() if k != "data_sha256"} != others or not isinstance(old_shas, dict):
+        return settings
+    if any(old_shas.get(c, sha) != sha for c, sha in new_shas.items()):
+        return settings
+    merged = {**old_shas, **new_shas}
+    if merged != old_shas:
+        old["settings"] = {**before, "data_sha256": merged}
+        save_manifest(out, old)
+    return {**settings, "data_sha256": merged}
 
 
 def load_judgments(
