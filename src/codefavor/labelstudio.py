@@ -407,6 +407,8 @@ def import_export(
     path: str | Path, output: str | Path, *, rule: Rule = "no-conflict", wage_per_hour: float | None = None
 ) -> dict[str, Any]:
     """Read a Label Studio export and write the five files described above; return the summary."""
+    if rule not in ("no-conflict", "majority"):
+        raise CodefavorError(f"`rule` {rule!r}: expected no-conflict or majority")
     items, anns = read_export(path)
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)

@@ -189,6 +189,8 @@ def verify_pairs(
     """
     from codefavor.evidence.sandbox import SandboxError, default_sandbox
 
+    if batch_size < 1:
+        raise CodefavorError(f"`batch_size` {batch_size}: expected a positive number")
     output = Path(output)
     removed_path = Path(removed) if removed else removed_path_for(output)
     _check_outputs(Path(input_path), output, removed_path)

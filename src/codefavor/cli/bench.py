@@ -8,7 +8,6 @@ from typing import Annotated, Optional
 import typer
 
 from codefavor.cli.options import ApiKey, BaseUrl, Data, Json, Judge, NoCache, Overwrite, echo_json
-from codefavor.errors import CodefavorError
 
 
 def bench(
@@ -80,8 +79,6 @@ def report(
     """Write one self-contained HTML report (plots, intervals, paired tests, judgments) for bench runs."""
     from codefavor.benchmark.html_report import write_report
 
-    if ci_unit not in ("seed", "pair") or bootstrap < 100:
-        raise CodefavorError("--ci-unit must be seed or pair, and --bootstrap at least 100")
     out = write_report(
         runs, output, data_dir=data, task_files=tasks or (), names=name or (), n_boot=bootstrap, seed=seed,
         ci_unit=ci_unit, json_output=json_path,  # type: ignore[arg-type]

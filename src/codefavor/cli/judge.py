@@ -137,11 +137,8 @@ def verify(
 ) -> None:
     """Annotate pairs with evidence and drop those it contradicts (resumable)."""
     from codefavor.cli.options import counting_bar
-    from codefavor.errors import CodefavorError
     from codefavor.verify import RULES, removed_path_for, verify_pairs
 
-    if batch_size < 1:
-        raise CodefavorError(f"--batch-size {batch_size}: expected a positive number")
     with counting_bar("verifying", disable=json_out) as bar:
         stats = verify_pairs(
             pairs, output, removed=removed, batch_size=batch_size, skip_bad=skip_bad, on_start=bar.start,

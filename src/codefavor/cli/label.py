@@ -40,11 +40,8 @@ def import_(
     json_out: Json = False,
 ) -> None:
     """Read Label Studio's export: agreement, person-minutes, unsolved rate, bench tasks and pairs."""
-    from codefavor.errors import CodefavorError
     from codefavor.labelstudio import import_export, summary_lines
 
-    if rule not in ("no-conflict", "majority"):
-        raise CodefavorError(f"--rule {rule!r}: expected no-conflict or majority")
     summary = import_export(export, output, rule=rule, wage_per_hour=wage)  # type: ignore[arg-type]
     if json_out:
         echo_json(summary)
