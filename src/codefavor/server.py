@@ -423,6 +423,9 @@ def listen(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host.strip("[]"), port))
+        # Listening now, not when uvicorn starts: a client told the address connects at once and waits in
+        # the backlog instead of being refused.
+        sock.listen(2048)
     except (OSError, OverflowError) as e:
         sock.close()
         raise CodefavorError(f"cannot listen on {host}:{port}: {e}") from None
