@@ -33,13 +33,13 @@ def main(argv: list[str] | None = None) -> None:
     t0 = time.perf_counter()
     from codefavor.benchmark.data import load_tasks
     from codefavor.benchmark.report import summarize
-    from codefavor.benchmark.runner import Protocol, run_bench
+    from codefavor.benchmark.runner import BenchProtocol, run_bench
     from codefavor.judges import DEFAULT_JUDGE, load_judge
 
     tasks = load_tasks(data_dir=args.data, split=args.split)
     judge = load_judge(args.judge or DEFAULT_JUDGE)
     with tempfile.TemporaryDirectory() as out:
-        judgments = run_bench(judge, tasks, out, protocol=Protocol(split=args.split))
+        judgments = run_bench(judge, tasks, out, protocol=BenchProtocol(split=args.split))
     wall = time.perf_counter() - t0
     summary = summarize(tasks, judgments)
     print(f"judge {judge.spec}  split {args.split}  tasks {len(tasks)}  wall {wall:.1f} s")

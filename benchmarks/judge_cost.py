@@ -28,10 +28,10 @@ def load_items(n: int, data: str | None):
 
     try:
         from codefavor.benchmark.data import load_tasks
-        from codefavor.benchmark.runner import Protocol, present
+        from codefavor.benchmark.runner import BenchProtocol, present
 
         tasks = load_tasks(("correctness",), data)[:n]
-        return [present(t, "AB", Protocol()) for t in tasks], "CodePrefBench correctness"
+        return [present(t, "AB", BenchProtocol()) for t in tasks], "CodePrefBench correctness"
     except Exception as e:  # no benchmark files here: fall back to our own pairs
         print(f"(CodePrefBench not available: {e}; using hand-written pairs)")
         a = "def mean(xs):\n    if not xs:\n        raise ValueError('empty')\n    return sum(xs) / len(xs)\n"

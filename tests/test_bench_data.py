@@ -77,7 +77,7 @@ def test_offline_gives_one_clear_line(fake_pins):
     with socket.socket() as s:  # a port with nobody listening
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    with pytest.raises(CodefavorError, match="could not download .*pass --data DIR") as ei:
+    with pytest.raises(CodefavorError, match="could not download .*pass `data`") as ei:
         bd.resolve_file("correctness", base_url=f"http://127.0.0.1:{port}")
     assert "\n" not in str(ei.value)
 

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from codefavor.benchmark.report import summarize
-from codefavor.benchmark.runner import JUDGMENTS, Protocol, present, run_bench
+from codefavor.benchmark.runner import JUDGMENTS, BenchProtocol, present, run_bench
 from codefavor.judges import Verdict
 from codefavor.records import BenchTask, Judgment, read_records
 
@@ -51,7 +51,7 @@ def test_present_strips_comments_only_for_verifiable():
     assert swapped.a == item.b and swapped.b == item.a
     human = present(task(2, "human-preference", 0), "AB")
     assert "# comment 2" in human.a
-    kept = present(t, "AB", Protocol(strip_comments=False))
+    kept = present(t, "AB", BenchProtocol(strip_comments=False))
     assert "# comment 1" in kept.a
     broken = BenchTask(
         task_id="py2", instruction="x", category="security", gt_choice=0, choices=("print 'hi'  # py2", "x = 1")
@@ -105,7 +105,7 @@ def test_both_orders_flip_rate(tmp_path):
         table[ab.a] = "A"  # always right in the given order
         i = int(t.task_id.split("/")[1])
         table[ba.a] = "B" if i < 2 else "A"  # consistent for 0,1; position-biased (picks A) for 2,3
-    js = run_bench(ScriptedJudge(table), tasks, tmp_path / "run", protocol=Protocol(both_orders=True))
+    js = run_bench(ScriptedJudge(table), tasks, tmp_path / "run", protocol=BenchProtocol(both_orders=True))
     c = summarize(tasks, js)["categories"]["correctness"]
     assert c["acc_AB"] == 100.0 and c["acc_BA"] == 50.0 and c["accuracy"] == 75.0
     assert c["flip_rate"] == 50.0 and c["consistent_accuracy"] == 100.0
@@ -134,7 +134,7 @@ def test_run_folder_refuses_other_settings(tmp_path):
 
 SLOW_RUN = textwrap.dedent("""
     import sys, time
-    from codefavor.benchmark.runner import run_bench, Protocol
+    from codefavor.benchmark.runner import run_bench, BenchProtocol
     from codefavor.judges.baselines import LengthJudge
     from codefavor.records import BenchTask
 
@@ -146,7 +146,7 @@ SLOW_RUN = textwrap.dedent("""
 
     tasks = [BenchTask(task_id=f"T/{i}", instruction="x", category="correctness", gt_choice=i % 2,
                        choices=("a" * (i + 1), "b" * (2 * i + 3))) for i in range(40)]
-    run_bench(Slow("shorter"), tasks, sys.argv[1], protocol=Protocol(both_orders=True))
+    run_bench(Slow("shorter"), tasks, sys.argv[1], protocol=BenchProtocol(both_orders=True))
 """)
 
 

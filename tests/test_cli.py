@@ -12,7 +12,10 @@ from codefavor.cli import main
 
 
 def test_cli_import_does_not_pull_torch():
-    code = "import codefavor, codefavor.cli, sys; assert 'torch' not in sys.modules, 'torch imported'"
+    code = (
+        "import codefavor, codefavor.cli, sys; heavy = {'torch', 'ray', 'transformers'} & set(sys.modules); "
+        "assert not heavy, heavy"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -51,7 +54,7 @@ def test_bench_baselines_are_complements(capsys, bench_dir, tmp_path):
         other = results["longer"]["categories"][cat]
         assert c["accuracy"] + other["accuracy"] == pytest.approx(100.0)
         assert c["undecided"] == other["undecided"]
-    # the known baseline band (issue 2): shorter wins correctness/efficiency, loses security
+    # the known baseline band: shorter wins correctness/efficiency, loses security
     s = results["shorter"]["categories"]
     assert 62 <= s["correctness"]["accuracy"] <= 66 and 62 <= s["efficiency"]["accuracy"] <= 64
     assert 32 <= s["security"]["accuracy"] <= 33 and s["human-preference"]["accuracy"] == pytest.approx(38.6, abs=0.05)

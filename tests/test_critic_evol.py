@@ -355,7 +355,7 @@ def test_decontamination_drops_benchmark_lookalikes(tmp_path):
         seeds(), tmp_path, critic=critic, draft=draft, settings=s, decontaminator=Decontaminator.from_tasks([task])
     )
     assert res.funnel["contaminated"] == 1 and res.funnel["kept"] == 1
-    with pytest.raises(CodefavorError, match="no-decontam"):
+    with pytest.raises(CodefavorError, match="decontaminate=False"):
         ce.run_critic_evol(seeds(), tmp_path / "x", critic=critic, draft=draft, settings=s)
 
 

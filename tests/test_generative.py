@@ -7,7 +7,7 @@ import pytest
 from codefavor.backends import Generation, Sampling
 from codefavor.backends.fake import FakeBackend
 from codefavor.benchmark.report import summarize
-from codefavor.benchmark.runner import Protocol, run_bench
+from codefavor.benchmark.runner import BenchProtocol, run_bench
 from codefavor.judges import PairItem, load_judge
 from codefavor.judges.generative import GenerativeJudge
 from codefavor.prompts import CRITERIA, judge_messages
@@ -106,7 +106,7 @@ def test_runner_with_both_orders_counts_failures(tmp_path):
 
     judge = GenerativeJudge("fake:picky", backend=Picky())
     tasks = _tasks()
-    js = run_bench(judge, tasks, tmp_path / "run", protocol=Protocol(both_orders=True))
+    js = run_bench(judge, tasks, tmp_path / "run", protocol=BenchProtocol(both_orders=True))
     assert len(js) == 2 * len(tasks)
     failed = [j for j in js if j.error]
     assert len(failed) == calls["n"] // 3 and all(j.decision == "undecided" for j in failed)

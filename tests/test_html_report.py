@@ -12,7 +12,7 @@ import pytest
 from codefavor.benchmark import analysis as an
 from codefavor.benchmark import stats
 from codefavor.benchmark.report import summarize
-from codefavor.benchmark.runner import Protocol, run_bench
+from codefavor.benchmark.runner import BenchProtocol, run_bench
 from codefavor.cli import main
 from codefavor.judges import Verdict
 from codefavor.records import BenchTask, write_records
@@ -79,8 +79,8 @@ def test_analysis_by_hand(tmp_path):
     good = _good_judge(tasks)
     # "first": always picks the code shown first (pure position bias): right in exactly one order.
     first = Scripted("first", a_ids=[(t.id, c) for t in tasks for c in t.choices])
-    run_bench(good, tasks, tmp_path / "good", protocol=Protocol(both_orders=True, strip_comments=False))
-    run_bench(first, tasks, tmp_path / "first", protocol=Protocol(both_orders=True, strip_comments=False))
+    run_bench(good, tasks, tmp_path / "good", protocol=BenchProtocol(both_orders=True, strip_comments=False))
+    run_bench(first, tasks, tmp_path / "first", protocol=BenchProtocol(both_orders=True, strip_comments=False))
     runs = an.load_runs([tmp_path / "good", tmp_path / "first"], tasks=tasks)
     res = an.analyze(runs, n_boot=200)
     g, f = res["runs"]

@@ -72,7 +72,7 @@ def test_merge_via_cli(two_models, tmp_path):
     from codefavor.cli import main
 
     out = tmp_path / "cli"
-    main(["merge", str(two_models[0]), str(two_models[1]), "--weights", "0.5", "0.5", "--output", str(out)])
+    main(["merge", str(two_models[0]), str(two_models[1]), "--weight", "0.5", "--weight", "0.5", "--output", str(out)])
     assert (out / "model.safetensors").is_file()
     with pytest.raises(SystemExit) as e:  # a non-empty output is refused: a user error, exit code 2
         main(["merge", str(two_models[0]), str(two_models[1]), "--output", str(out)])

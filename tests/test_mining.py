@@ -256,7 +256,7 @@ def test_revisions_and_shards(history):
     assert len(flat) == len(set(flat)) and set(flat) == {s.id for s in mining.iter_git_seeds([history.path], MiningConfig(), revisions=["side"])}  # fmt: skip
     with pytest.raises(CodefavorError, match="unknown revision 'nope'"):
         list(mining.iter_git_seeds([history.path], MiningConfig(), revisions=["nope"]))
-    with pytest.raises(CodefavorError, match="shard 3/3"):
+    with pytest.raises(CodefavorError, match="`shard` 3/3"):
         MiningConfig(shard=(3, 3))
 
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from codefavor.errors import DataError
+from codefavor.errors import CodefavorError, DataError
 from codefavor.records import (
     BenchTask,
     JsonlAppender,
@@ -15,6 +15,7 @@ from codefavor.records import (
     PreferencePair,
     ReadStats,
     done_ids,
+    iter_json,
     read_records,
     repair_tail,
     write_records,
@@ -135,3 +136,42 @@ def test_appender_repairs_torn_tail_and_resumes(tmp_path):
     back = list(read_records(path, Judgment))
     assert [j.task_id for j in back] == ["t0", "t1", "t2"]
     assert done_ids(path) == {j.id for j in js}
+
+
+def test_a_complete_last_record_without_newline_is_kept(tmp_path):
+    """A file written by hand or another tool often lacks the final newline: resume keeps that record."""
+    path = tmp_path / "out.jsonl"
+    js = [Judgment(task_id=f"t{i}", decision="A", judge="j") for i in range(3)]
+    path.write_text(js[0].to_json() + "\n" + js[1].to_json())  # no trailing newline
+    assert done_ids(path) == {js[0].id, js[1].id}
+    assert repair_tail(path) == 0 and path.read_text().endswith("\n")
+    with JsonlAppender(path) as w:
+        w.write(js[2])
+    assert [j.task_id for j in read_records(path, Judgment)] == ["t0", "t1", "t2"]
+    # A torn line (a prefix of a record) is still cut, and only it.
+    with open(path, "ab") as f:
+        f.write(b'{"task_id": "t3", "decis')
+    assert repair_tail(path) == len(b'{"task_id": "t3", "decis')
+    assert [j.task_id for j in read_records(path, Judgment)] == ["t0", "t1", "t2"]
+
+
+def test_deeply_nested_json_is_a_data_error(tmp_path):
+    path = tmp_path / "deep.jsonl"
+    path.write_text('{"a": 1}\n' + '{"x": ' + "[" * 100_000 + "]" * 100_000 + "}\n")
+    with pytest.raises(DataError, match=r"deep.jsonl:2: invalid JSON \(nested too deeply\)"):
+        list(iter_json(path))
+    stats = ReadStats()
+    assert len(list(iter_json(path, skip_bad=True, stats=stats))) == 1 and stats.bad == 1
+
+
+def test_a_directory_is_not_a_records_file(tmp_path):
+    with pytest.raises(DataError, match="is a directory"):
+        list(iter_json(tmp_path))
+    with pytest.raises(DataError, match="is a directory"):
+        JsonlAppender(tmp_path)
+
+
+def test_appended_outputs_refuse_gzip_names(tmp_path):
+    with pytest.raises(CodefavorError, match="cannot be gzip-compressed"):
+        JsonlAppender(tmp_path / "out.jsonl.gz")
+    assert not (tmp_path / "out.jsonl.gz").exists()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from codefavor.benchmark.html_report import write_report
-from codefavor.benchmark.runner import Protocol, run_bench
+from codefavor.benchmark.runner import BenchProtocol, run_bench
 from codefavor.judges import load_judge
 from codefavor.records import BenchTask
 
@@ -44,7 +44,7 @@ def page(tmp_path_factory):
             )
         )
     for spec in ("shorter", "random:1"):
-        run_bench(load_judge(spec), tasks, tmp / spec.replace(":", "_"), protocol=Protocol(both_orders=True))
+        run_bench(load_judge(spec), tasks, tmp / spec.replace(":", "_"), protocol=BenchProtocol(both_orders=True))
     out = write_report([tmp / "shorter", tmp / "random_1"], tmp / "report.html", tasks=tasks, n_boot=300)
 
     from selenium.webdriver.chrome.service import Service

@@ -215,7 +215,7 @@ def test_serve_process_finishes_in_flight_work_on_sigterm():
             proc.send_signal(signal.SIGTERM)
             answer = slow.result()
         assert answer.status_code == 200 and answer.json()["decision"] == "A"
-        assert proc.wait(timeout=30) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal once drained
+        assert proc.wait(timeout=30) == 0  # a clean shutdown on SIGTERM is a normal exit, not "killed by signal"
     finally:
         for p in (proc, stub):
             if p.poll() is None:

@@ -37,14 +37,14 @@ def test_gguf_becomes_a_plain_saveable_model(smollm2_dir):
 def test_zero_shot_hf_cls_on_a_codeprefbench_slice(smollm2_dir, bench_dir, tmp_path):
     from codefavor.benchmark.data import load_tasks
     from codefavor.benchmark.report import summarize
-    from codefavor.benchmark.runner import Protocol, run_bench
+    from codefavor.benchmark.runner import BenchProtocol, run_bench
     from codefavor.judges import load_judge
 
     tasks = []
     for cat in ("correctness", "efficiency", "security", "human-preference"):
         tasks += load_tasks((cat,), bench_dir)[:3]
     judge = load_judge(f"hf-cls:{smollm2_dir}", device="cpu", dtype="float32")
-    judgments = run_bench(judge, tasks, tmp_path / "run", protocol=Protocol(both_orders=True))
+    judgments = run_bench(judge, tasks, tmp_path / "run", protocol=BenchProtocol(both_orders=True))
     assert len(judgments) == 2 * len(tasks)
     assert all(j.decision in ("A", "B") and 0 < j.prob_a < 1 and j.error is None for j in judgments)
     summary = summarize(tasks, judgments)
@@ -55,12 +55,12 @@ def test_zero_shot_hf_gen_on_a_codeprefbench_slice(smollm2_dir, bench_dir, tmp_p
     pytest.importorskip("codefavor.judges.generative", reason="hf-gen arrives with the generative-judge issue")
     pytest.importorskip("codefavor.backends.hf", reason="hf-gen needs the HF generation backend")
     from codefavor.benchmark.data import load_tasks
-    from codefavor.benchmark.runner import Protocol, run_bench
+    from codefavor.benchmark.runner import BenchProtocol, run_bench
     from codefavor.judges import load_judge
 
     tasks = load_tasks(("correctness",), bench_dir)[:2]
     judge = load_judge(f"hf-gen:{smollm2_dir}", max_tokens=96, cache=False, device="cpu", dtype="float32")
-    judgments = run_bench(judge, tasks, tmp_path / "run", protocol=Protocol())
+    judgments = run_bench(judge, tasks, tmp_path / "run", protocol=BenchProtocol())
     assert len(judgments) == len(tasks)
     assert all(j.decision in ("A", "B", "undecided") and j.raw_output for j in judgments)
 

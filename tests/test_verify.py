@@ -134,7 +134,15 @@ def test_rerun_resumes_and_skips_bad_lines(tmp_path, sandbox):
     with pytest.raises(DataError, match=r"pairs.jsonl:5"):
         verify_pairs(src, out, sandbox=sandbox)
     again = verify_pairs(src, out, sandbox=sandbox, skip_bad=True)
-    assert (again.read, again.already_done, again.kept, again.removed, again.bad_lines) == (5, 4, 0, 1, 1)
+    # The repeated pair (line 6 repeats line 1) is a duplicate of this input, not work done before.
+    assert (again.read, again.already_done, again.duplicates, again.kept, again.removed, again.bad_lines) == (
+        5,
+        3,
+        1,
+        0,
+        1,
+        1,
+    )
     lines = out.read_text().splitlines() + (tmp_path / "kept.removed.jsonl").read_text().splitlines()
     assert len(lines) == 4 and len({json.loads(x)["id"] for x in lines}) == 4  # nothing twice
 

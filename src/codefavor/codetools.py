@@ -1,14 +1,20 @@
 """Small, dependency-free helpers on source code shared by every layer: comment and docstring
 stripping (the benchmark protocol and the generators both need it), fenced-code extraction from
-model text, and unified diffs that keep form feeds inside lines (Commit-Instruct shows them, its
-dry-run backend applies them)."""
+model text, reading a candidate's code from a file (its PEP 263 coding line honoured), and unified
+diffs that keep form feeds inside lines (Commit-Instruct shows them, its dry-run backend applies
+them)."""
 
 from __future__ import annotations
 
 import ast
 import difflib
+import io
 import re
+import tokenize
 import warnings
+from pathlib import Path
+
+from codefavor.errors import CodefavorError
 
 _FENCE = re.compile(r"```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 
@@ -128,3 +134,40 @@ def apply_unified_diff(old: str, diff: str) -> str:
             pos += 1
     out.extend(src[pos:])
     return "\n".join(out) + "\n"
+
+
+def read_source(path: str | Path) -> str:
+    """The text of a source file, decoded as Python would: by its PEP 263 coding line (or BOM), else
+    UTF-8. A missing file, a folder or undecodable bytes are one-line `CodefavorError`s."""
+    p = Path(path)
+    if p.is_dir():
+        raise CodefavorError(f"{p}: is a directory; expected a file")
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise CodefavorError(f"{p}: no such file") from None
+    except OSError as e:
+        raise CodefavorError(f"{p}: cannot read it ({e.strerror or e})") from None
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as e:  # an unknown codec named in the coding line, or a BOM that contradicts it
+        raise CodefavorError(f"{p}: {e.msg if hasattr(e, 'msg') else e}") from None
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as e:
+        raise CodefavorError(
+            f"{p}: not valid {encoding} at byte {e.start} (declare the encoding in a coding line)"
+        ) from None
+    return text.removeprefix("\ufeff")
+
+
+def candidate_code(text: str) -> str:
+    """The code of a candidate: a Markdown answer (a model's reply saved as is) is judged by its
+    longest fenced block, anything else is the code itself."""
+    blocks = extract_code_blocks(text) if "```" in text else []
+    return max((c for _, c in blocks), key=len) if blocks else text
+
+
+def read_candidate(path: str | Path) -> str:
+    """A candidate's code from a file (`read_source`, then `candidate_code`)."""
+    return candidate_code(read_source(path))

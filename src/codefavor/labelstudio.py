@@ -65,10 +65,15 @@ class Item:
         return {"kind": self.kind, "ref": self.ref, "better": self.better, "category": self.category}
 
 
-def read_items(path: str | Path, category: str | None = None) -> list[Item]:
-    """BenchTask or PreferencePair JSONL(.gz) -> items (a record with `chosen` is a pair, else a task)."""
+def read_items(path: str | Path, category: str | None = None, limit: int | None = None) -> list[Item]:
+    """BenchTask or PreferencePair JSONL(.gz) -> items (a record with `chosen` is a pair, else a task);
+    the first `limit` records only, when given."""
+    import itertools
+
+    if limit is not None and limit < 1:
+        raise CodefavorError(f"`limit` {limit}: expected at least 1 record (or no limit for all)")
     path = Path(path)
-    objs = list(iter_json(path))
+    objs = list(itertools.islice(iter_json(path), limit))
     if not objs:
         raise DataError(str(path), None, "no records")
     items: list[Item] = []
@@ -100,7 +105,7 @@ def read_items(path: str | Path, category: str | None = None) -> list[Item]:
         except ValidationError as e:
             err = e.errors()[0]
             where = ".".join(str(p) for p in err.get("loc", ())) or None
-            hint = " (a CodePrefBench file: pass --category)" if where == "category" else ""
+            hint = " (a CodePrefBench file: pass its `category`)" if where == "category" else ""
             raise DataError(str(path), line, err.get("msg", str(e)) + hint, field=where) from None
     return items
 
@@ -207,8 +212,10 @@ def export_tasks(
 ) -> dict[str, Path]:
     """Write OUTPUT (Label Studio tasks), OUTPUT.config.xml and OUTPUT.project.json; return the paths."""
     if annotators < 1:
-        raise CodefavorError(f"--annotators {annotators}: expected at least 1")
+        raise CodefavorError(f"`annotators` {annotators}: expected at least 1")
     out = Path(output)
+    if out.suffix == ".gz":
+        raise CodefavorError(f"{out}: Label Studio imports plain JSON; name the tasks file .json")
     examples = example_results(items) if run_examples else [None] * len(items)
     tasks = []
     for it, ex in zip(items, examples, strict=True):
@@ -400,6 +407,8 @@ def import_export(
     path: str | Path, output: str | Path, *, rule: Rule = "no-conflict", wage_per_hour: float | None = None
 ) -> dict[str, Any]:
     """Read a Label Studio export and write the five files described above; return the summary."""
+    if rule not in ("no-conflict", "majority"):
+        raise CodefavorError(f"`rule` {rule!r}: expected no-conflict or majority")
     items, anns = read_export(path)
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)

@@ -99,7 +99,19 @@ def split_gguf(path_or_id: str | Path, gguf_file: str | None = None) -> tuple[st
         if not p.is_file():
             raise CodefavorError(f"GGUF file not found: {str(p)!r}")
         return str(p.parent), p.name
+    if not p.exists() and not _could_be_hub_id(str(path_or_id)):
+        raise CodefavorError(
+            f"model {str(path_or_id)!r}: no such folder or file (and not a hub id such as 'org/name')"
+        )
     return str(path_or_id), gguf_file
+
+
+def _could_be_hub_id(name: str) -> bool:
+    """Whether a name that is not a local path could name a hub model: `name` or `org/name`, never an
+    absolute, home or dot-relative path (those are paths that do not exist, not repository ids)."""
+    import re
+
+    return re.fullmatch(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?", name) is not None and ".." not in name
 
 
 def load_tokenizer(path_or_id: str | Path, gguf_file: str | None = None) -> PreTrainedTokenizerBase:

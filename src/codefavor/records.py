@@ -5,7 +5,9 @@ Every stage reads and writes JSONL of these records. Each record has a stable co
 Reading is streaming and gzip-transparent; a malformed line raises one `DataError` naming file, line
 and field (or, with `skip_bad`, is counted and skipped). Appends write each line with a single
 `write()` on an O_APPEND descriptor and flush it, so a crash never leaves a torn record in the
-middle of a file; a torn *last* line (power loss mid-write) is cut off when the file is reopened.
+middle of a file. When the file is reopened, a last line without its newline is repaired: a complete
+JSON record (a file written by hand or by another tool) gets its newline, and only a torn one (power
+loss mid-write) is cut off.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from codefavor.errors import DataError
+from codefavor.errors import CodefavorError, DataError
 
 Category = Literal["correctness", "efficiency", "security", "human-preference"]
 CATEGORIES: tuple[Category, ...] = ("correctness", "efficiency", "security", "human-preference")
@@ -131,6 +133,8 @@ class ReadStats:
 
 
 def _open_text_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    if path.is_dir():
+        raise DataError(str(path), None, "is a directory; expected a JSONL file")
     with open(path, "rb") as probe:
         magic = probe.read(2)
     opener = gzip.open if magic == b"\x1f\x8b" else open
@@ -163,8 +167,11 @@ def iter_json(path: str | Path, *, skip_bad: bool = False, stats: ReadStats | No
             obj = json.loads(text)
             if not isinstance(obj, dict):
                 raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
-        except (UnicodeDecodeError, ValueError) as e:
-            reason = "not valid UTF-8" if isinstance(e, UnicodeDecodeError) else f"invalid JSON ({e})"
+        except (UnicodeDecodeError, ValueError, RecursionError) as e:
+            if isinstance(e, RecursionError):
+                reason = "invalid JSON (nested too deeply)"
+            else:
+                reason = "not valid UTF-8" if isinstance(e, UnicodeDecodeError) else f"invalid JSON ({e})"
             if not skip_bad:
                 raise DataError(str(path), lineno, reason) from None
             stats.bad += 1
@@ -204,8 +211,16 @@ def read_records(
             stats.errors.append(str(DataError(str(path), lineno, msg, field=loc)))
 
 
+def _is_record(line: bytes) -> bool:
+    try:
+        return isinstance(json.loads(line.decode("utf-8")), dict)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return False
+
+
 def repair_tail(path: str | Path) -> int:
-    """Cut a torn last line (no trailing newline) off an append-only file; return bytes removed."""
+    """Repair the last line of an append-only file when it lacks its newline: a complete JSON
+    record gets the newline (nothing is lost), a torn one is cut off. Returns the bytes removed."""
     path = Path(path)
     if not path.exists() or path.stat().st_size == 0:
         return 0
@@ -228,6 +243,11 @@ def repair_tail(path: str | Path) -> int:
             pos = start
         else:
             keep = 0
+        f.seek(keep)
+        if _is_record(f.read(size - keep)):
+            f.seek(size)
+            f.write(b"\n")
+            return 0
         f.truncate(keep)
         return size - keep
 
@@ -241,6 +261,13 @@ class JsonlAppender:
 
     def __init__(self, path: str | Path, *, fsync: bool = False):
         self.path = Path(path)
+        if self.path.suffix == ".gz":
+            raise CodefavorError(
+                f"{self.path}: an output that is appended to as the run goes cannot be gzip-compressed "
+                "(a kill would leave a broken stream); name it .jsonl and compress it when the run is done"
+            )
+        if self.path.is_dir():
+            raise DataError(str(self.path), None, "is a directory; expected a JSONL file to append to")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         repair_tail(self.path)
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)

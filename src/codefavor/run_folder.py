@@ -67,12 +67,14 @@ def read_manifest(out_dir: str | Path) -> dict[str, Any] | None:
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as e:
-        raise CodefavorError(f"{path}: not a readable manifest ({e}); pass a fresh --output, or --overwrite") from None
+        raise CodefavorError(
+            f"{path}: not a readable manifest ({e}); pass a fresh `output`, or `overwrite=True`"
+        ) from None
     found = manifest.get("format", 1) if isinstance(manifest, dict) else None
     if found != MANIFEST_FORMAT:
         raise CodefavorError(
             f"{out} holds a run in an older layout (run-folder format {found}; this version reads format "
-            f"{MANIFEST_FORMAT}), which it would misread; pass a fresh --output, or --overwrite to start again"
+            f"{MANIFEST_FORMAT}), which it would misread; pass a fresh `output`, or `overwrite=True` to start again"
         )
     return manifest  # type: ignore[no-any-return]
 
@@ -102,14 +104,14 @@ def open_run(
     else:
         if old.get("kind") != kind:
             raise CodefavorError(
-                f"{out} holds a {old.get('kind')!r} run, not {kind!r}; pass another --output, or --overwrite"
+                f"{out} holds a {old.get('kind')!r} run, not {kind!r}; pass another `output`, or `overwrite=True`"
             )
         before = old.get("settings", {})
         if before != settings:
             keys = sorted(k for k in {*before, *settings} if before.get(k) != settings.get(k))
             what = "; ".join(f"{k}: {_short(before.get(k))}, not {_short(settings.get(k))}" for k in keys)
             raise CodefavorError(
-                f"{out} holds a run with other settings ({what}); pass another --output, or --overwrite to start again"
+                f"{out} holds a run with other settings ({what}); pass another `output`, or `overwrite=True` to start again"
             )
         manifest = old
     manifest["info"] = {**manifest.get("info", {}), **_plain(info or {})}

@@ -15,7 +15,9 @@ generative judge over the same weights.
 Limits: a request body over `max_body_bytes` gets 413 before any parsing; at most `max_concurrent`
 requests are admitted at once (queued or running) and the next one gets 429 with `Retry-After`, so a
 client backs off instead of piling up. Shutdown is uvicorn's: in-flight requests finish, then the
-batch worker stops and the backend is closed. The CLI refuses a non-loopback address without a token.
+batch worker stops and the backend is closed. `serve(...)` is the whole `codefavor serve`: it refuses
+a non-loopback address without a token, binds, builds the app and runs it until SIGTERM (a clean
+shutdown that exits 0) or Ctrl-C.
 """
 
 from __future__ import annotations
@@ -25,9 +27,12 @@ import contextlib
 import hmac
 import ipaddress
 import json
+import signal
+import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -36,6 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from codefavor.backends import Backend, Generation, Message, Sampling, same_backend_spec
+from codefavor.errors import CodefavorError
 from codefavor.judges import Judge, PairItem, Verdict, judge_backend_spec, load_judge
 from codefavor.judges.generative import GenerativeJudge
 from codefavor.prompts import resolve_criterion
@@ -402,3 +408,103 @@ async def _sse(cid: str, created: int, model: str, texts: list[str], finish: str
         yield chunk({"content": text}, i, None)
         yield chunk({}, i, finish)
     yield "data: [DONE]\n\n"
+
+
+# -- running it ------------------------------------------------------------------------------------
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A bound listening socket for `host:port` (port 0: a free one); a bad port or an address in use
+    is a one-line `CodefavorError`."""
+    if not 0 <= port <= 65535:
+        raise CodefavorError(f"`port` {port}: expected 0 to 65535 (0 picks a free one)")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+        # Listening now, not when uvicorn starts: a client told the address connects at once and waits in
+        # the backlog instead of being refused.
+        sock.listen(2048)
+    except (OSError, OverflowError) as e:
+        sock.close()
+        raise CodefavorError(f"cannot listen on {host}:{port}: {e}") from None
+    return sock
+
+
+def run(app: Any, sock: socket.socket, graceful_s: float = 30.0) -> None:
+    """Serve `app` on `sock` until SIGINT or SIGTERM. A SIGTERM ends in a clean shutdown (in-flight
+    requests finish) and a normal return, so a supervisor sees exit code 0; uvicorn itself re-raises
+    the signal once drained, which would read as "killed by signal". Ctrl-C still interrupts."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            with super().capture_signals():
+                yield
+                # Still inside uvicorn's handler: the shutdown it asked for is done; re-raise only SIGINT.
+                self._captured_signals = [s for s in self._captured_signals if s != signal.SIGTERM]
+
+    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=graceful_s, access_log=False)
+    Server(config).run(sockets=[sock])
+
+
+def serve(
+    *,
+    model: str | None = None,
+    judges: Sequence[str] = (),
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    token: str | None = None,
+    model_name: str | None = None,
+    dtype: str = "auto",
+    device: str = "auto",
+    batch_size: int = 8,
+    max_tokens: int | None = None,
+    max_concurrent: int = 64,
+    max_body_mb: float = 4.0,
+    cache_chat: bool = False,
+    judge_options: dict[str, Any] | None = None,
+    on_listening: Callable[[str], None] | None = None,
+) -> None:
+    """`codefavor serve`: a local model (`model`, an HF folder, hub id or GGUF file) on
+    /v1/chat/completions and the `judges` on /v1/judge, on `host:port`, until stopped. A non-loopback
+    address needs a `token`. `on_listening(url)` is told where it listens once the socket is bound."""
+    if not model and not judges:
+        raise CodefavorError("nothing to serve: give a `model` and/or a `judge`")
+    if not is_loopback(host) and not token:
+        raise CodefavorError(
+            f"refusing to listen on {host!r} without a token; set a `token` (or $CODEFAVOR_SERVE_TOKEN) or use 127.0.0.1"
+        )
+    for name, value, low in (("batch_size", batch_size, 1), ("max_concurrent", max_concurrent, 1)):
+        if value < low:
+            raise CodefavorError(f"`{name}` {value}: expected at least {low}")
+    if max_body_mb <= 0:
+        raise CodefavorError(f"`max_body_mb` {max_body_mb}: expected a positive size")
+    sock = listen(host, port)
+    try:
+        backend = None
+        if model:
+            from codefavor.backends.hf import HFBackend
+
+            backend = HFBackend(model, dtype=dtype, device=device, batch_size=batch_size, cache=cache_chat)
+        served = load_served_judges(judges, backend, max_tokens, **(judge_options or {}))
+        app = create_app(
+            backend=backend,
+            model_name=model_name or (Path(model).name if model else None),
+            judges=served,
+            token=token,
+            max_body_bytes=int(max_body_mb * (1 << 20)),
+            max_concurrent=max_concurrent,
+            max_batch=batch_size,
+            max_tokens_cap=max_tokens,
+        )
+    except BaseException:
+        sock.close()
+        raise
+    bound_host, bound_port = sock.getsockname()[:2]
+    shown = f"[{bound_host}]" if sock.family == socket.AF_INET6 else bound_host
+    if on_listening is not None:
+        on_listening(f"http://{shown}:{bound_port}/v1")
+    run(app, sock)

@@ -12,7 +12,9 @@ examples. A pair is removed when its evidence contradicts the label:
 - `efficiency`: the criterion is efficiency and the rejected code is clearly faster.
 Kept pairs go to the output with the evidence under `meta["evidence"]`; removed ones go to a second
 file with the rules they broke. Both are appended as each batch finishes, and a rerun skips the ids
-already in either file, so an interrupted run resumes without redoing or duplicating work.
+already in either file, so an interrupted run resumes without redoing or duplicating work. Neither
+output may be the input (the input would be appended to while it is read, and a resume would take
+its own pairs for finished work).
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ SECURITY_MARGIN = 0.25  # the same margin the security evidence uses to call a d
 @dataclass
 class VerifyStats:
     read: int = 0
-    already_done: int = 0
+    already_done: int = 0  # in an output file from an earlier run
+    duplicates: int = 0  # a pair repeated later in the input: checked once
     kept: int = 0
     removed: int = 0
     by_rule: Counter[str] = field(default_factory=Counter)  # a pair can break several rules
@@ -45,6 +48,7 @@ class VerifyStats:
         return {
             "read": self.read,
             "already_done": self.already_done,
+            "duplicates": self.duplicates,
             "checked": self.kept + self.removed,
             "kept": self.kept,
             "removed": self.removed,
@@ -57,6 +61,25 @@ def removed_path_for(output: Path) -> Path:
     """Where the removed pairs go by default: beside the output, `NAME.removed.jsonl`."""
     name = output.name.removesuffix(".gz").removesuffix(".jsonl")
     return output.with_name(name + ".removed.jsonl")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
+    except OSError:
+        return False
+
+
+def _check_outputs(input_path: Path, output: Path, removed: Path) -> None:
+    """Refuse outputs that are the input or each other, before anything is read or written."""
+    for name, path in (("output", output), ("removed", removed)):
+        if _same_file(path, input_path):
+            raise CodefavorError(
+                f"`{name}` {path} is the input file; verify appends to its outputs while it reads the input, "
+                "so write to another file"
+            )
+    if _same_file(output, removed):
+        raise CodefavorError(f"`output` and `removed` are the same file ({output}); kept and removed pairs need two")
 
 
 def _category(pair: PreferencePair) -> str:
@@ -166,18 +189,25 @@ def verify_pairs(
     """
     from codefavor.evidence.sandbox import SandboxError, default_sandbox
 
+    if batch_size < 1:
+        raise CodefavorError(f"`batch_size` {batch_size}: expected a positive number")
     output = Path(output)
     removed_path = Path(removed) if removed else removed_path_for(output)
+    _check_outputs(Path(input_path), output, removed_path)
     done = done_ids(output) | done_ids(removed_path)
     stats = VerifyStats()
     read_stats = ReadStats()
     todo: list[PreferencePair] = []
+    seen: set[str] = set()
     for pair in read_records(input_path, PreferencePair, skip_bad=skip_bad, stats=read_stats):
         stats.read += 1
+        if pair.id in seen:  # a duplicate line later in the input is checked once, and counted as such
+            stats.duplicates += 1
+            continue
+        seen.add(pair.id)
         if pair.id in done:
             stats.already_done += 1
             continue
-        done.add(pair.id)  # a duplicate line later in the input is checked once
         todo.append(pair)
     stats.bad_lines = read_stats.bad
     if on_start:

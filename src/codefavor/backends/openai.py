@@ -129,7 +129,7 @@ class OpenAIBackend:
         if self.base_url == DEFAULT_BASE_URL and not self.api_key:
             raise CodefavorError(
                 f"backend {self.spec!r} talks to {DEFAULT_BASE_URL} but no API key is set; "
-                "set OPENAI_API_KEY or pass --api-key (or point --base-url at a local server)"
+                "set OPENAI_API_KEY or pass `api_key` (or point `base_url` at a local server)"
             )
         self.max_in_flight = int(max_in_flight)
         self.batch_size = int(batch_size or 4 * self.max_in_flight)

@@ -88,7 +88,7 @@ def load_runs(
         judged = {j.task_id for j in js}
         if not judged:
             raise CodefavorError(
-                f"{p}: no judgment refers to a loaded task; pass --data or --tasks with the run's tasks"
+                f"{p}: no judgment refers to a loaded task; pass `data` or `tasks` with the run's tasks"
             )
         runs.append(Run(label, Path(p), m, js, [t for t in tasks if t.id in judged]))
     return runs

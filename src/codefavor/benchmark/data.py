@@ -68,11 +68,11 @@ def _verify(path: Path, expected: str, *, user_folder: bool = False) -> None:
         if user_folder:  # a user's own file that happens to carry a release file's name
             raise CodefavorError(
                 f"{path}: named like the CodePrefBench release file but its sha256 {got} is not the release's; "
-                "rename it (any other name is read as your own data), or point --data at the release"
+                "rename it (any other name is read as your own data), or point `data` at the release"
             )
         raise CodefavorError(
             f"{path}: sha256 {got} does not match the pinned {expected}; "
-            "delete the file to download it again, or point --data at the right copy"
+            "delete the file to download it again, or point `data` at the right copy"
         )
 
 
@@ -91,8 +91,8 @@ def download(category: Category, dest_dir: Path, base_url: str | None = None, ti
         tmp.unlink(missing_ok=True)
         reason = getattr(e, "reason", e)
         raise CodefavorError(
-            f"could not download {url} ({reason}); when offline, pass --data DIR "
-            "or set CODEFAVOR_DATA to a folder holding the CodePrefBench files"
+            f"could not download {url} ({reason}); when offline, pass `data` (a folder holding the "
+            "CodePrefBench files) or set $CODEFAVOR_DATA to one"
         ) from None
     try:
         _verify(tmp, digest)
@@ -111,20 +111,30 @@ def resolve_file(
     if data_dir is not None:
         path = Path(data_dir) / name
         if not path.exists():
-            raise CodefavorError(f"{path}: not found (--data points at a folder without the CodePrefBench files)")
+            raise CodefavorError(f"{path}: not found (`data` points at a folder without the CodePrefBench files)")
         _verify(path, digest, user_folder=True)
         return path
-    candidates = []
-    if os.environ.get("CODEFAVOR_DATA"):
-        candidates.append(Path(os.environ["CODEFAVOR_DATA"]) / name)
-    candidates.append(cache_dir() / name)
-    for path in candidates:
-        if path.exists():
-            _verify(path, digest)
-            return path
+    env = os.environ.get("CODEFAVOR_DATA")
+    if env:  # set on purpose: a wrong value is reported, never passed over for the cache or a download
+        path = Path(env) / name
+        if not path.is_file():
+            what = "does not exist" if not Path(env).exists() else "does not hold " + name
+            raise CodefavorError(f"$CODEFAVOR_DATA={env!r} {what}; point it at the CodePrefBench folder, or unset it")
+        _verify(path, digest)
+        return path
+    path = cache_dir() / name
+    if path.exists():
+        _verify(path, digest)
+        return path
     if not allow_download:
-        raise CodefavorError(f"{name} not found in $CODEFAVOR_DATA or {cache_dir()}; run 'codefavor download'")
+        raise CodefavorError(f"{name} not found in {cache_dir()}; run 'codefavor download'")
     return download(category, cache_dir(), base_url=base_url)
+
+
+def fetch_all(data_dir: str | Path | None = None) -> dict[Category, Path]:
+    """Every release file, verified: downloaded into `data_dir` when given, else found as `bench`
+    finds it (or downloaded into the user cache)."""
+    return {cat: resolve_file(cat) if data_dir is None else download(cat, Path(data_dir)) for cat in FILES}
 
 
 def split_of(task_id: str) -> Literal["dev", "test"]:

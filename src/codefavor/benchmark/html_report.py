@@ -27,7 +27,7 @@ from typing import Any
 from codefavor.benchmark import analysis as an
 from codefavor.benchmark.anchors import ANCHORS, CITATION
 from codefavor.benchmark.report_figures import COLUMNS, KIND_COLORS, LABELS, figures
-from codefavor.errors import MissingExtraError
+from codefavor.errors import CodefavorError, MissingExtraError
 from codefavor.records import VERIFIABLE, BenchTask
 
 MAX_RAW_CHARS = 4000  # a model's review beyond this is cut in the page (the run folder keeps it whole)
@@ -330,6 +330,10 @@ def write_report(
 ) -> Path:
     """Read the run folders, analyse them and write the page atomically; return its path.
     `json_output` also saves the analysis (every number on the page) as JSON."""
+    if ci_unit not in ("seed", "pair"):
+        raise CodefavorError(f"`ci_unit` {ci_unit!r}: expected seed or pair")
+    if n_boot < 100:
+        raise CodefavorError(f"`bootstrap` {n_boot}: expected at least 100 resamples")
     runs = an.load_runs(run_dirs, data_dir=data_dir, task_files=task_files, tasks=tasks, names=names)
     result = an.analyze(runs, n_boot=n_boot, seed=seed, ci_unit=ci_unit)
     text = render(runs, result, title=title or "codefavor report: " + ", ".join(r.name for r in runs))

@@ -6,34 +6,64 @@ one fixed criterion sentence. With `both_orders`, every task is judged again wit
 Every judgment is appended to `judgments.jsonl` as soon as its batch returns; a restarted run skips
 the (task, order) keys already there, so a kill at any moment loses and duplicates nothing. The folder
 follows `codefavor.run_folder`: its settings (judge, prompt version, data checksums, comment
-stripping) are compared whole on restart; the split, the task count and the orders are info.
+stripping) are compared whole on restart; the split, the task count and the orders are info. A run
+over more categories than before extends the folder (the checksums of the categories both runs
+read must agree; the new ones are added), so `bench --category X` and then a full `bench` share one.
+`evaluate` is the whole `codefavor bench`: load and limit the tasks, run, summarize, write the summaries.
 """
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from codefavor.codetools import strip_comments
+from codefavor.errors import CodefavorError
 from codefavor.judges import Judge, PairItem, Verdict
 from codefavor.prompts import CRITERIA, PROMPT_VERSION
-from codefavor.records import VERIFIABLE, BenchTask, JsonlAppender, Judgment, Order, done_ids, read_records
-from codefavor.run_folder import close_run, open_run, save_manifest
+from codefavor.records import (
+    CATEGORIES,
+    VERIFIABLE,
+    BenchTask,
+    Category,
+    JsonlAppender,
+    Judgment,
+    Order,
+    done_ids,
+    read_records,
+)
+from codefavor.run_folder import (
+    close_run,
+    open_run,
+    read_manifest,
+    save_manifest,
+    write_json_atomic,
+    write_text_atomic,
+)
 
 JUDGMENTS = "judgments.jsonl"
+SPLITS = ("dev", "test", "all")
 
 
 @dataclass(frozen=True)
-class Protocol:
+class BenchProtocol:
+    """How the benchmark presents its tasks: orders, comment stripping, and the split judged."""
+
     both_orders: bool = False
     strip_comments: bool = True  # for the verifiable categories; human preference always keeps them
     split: str = "all"
 
+    def __post_init__(self) -> None:
+        if self.split not in SPLITS:
+            raise CodefavorError(f"`split` {self.split!r}: expected dev, test or all")
 
-def present(task: BenchTask, order: Order, protocol: Protocol = Protocol()) -> PairItem:
+
+def present(task: BenchTask, order: Order, protocol: BenchProtocol = BenchProtocol()) -> PairItem:
     """The judge's view of a task in one order, with the protocol's comment stripping applied."""
     codes = list(task.choices)
     if protocol.strip_comments and task.category in VERIFIABLE:
@@ -48,6 +78,8 @@ def limit_per_category(tasks: Sequence[BenchTask], limit: int | None) -> list[Be
     """The first `limit` tasks of each category, in file order (all of them when `limit` is None)."""
     if limit is None:
         return list(tasks)
+    if limit < 1:
+        raise CodefavorError(f"`limit` {limit}: expected at least 1 task per category (or no limit for all)")
     seen: dict[str, int] = {}
     kept = []
     for t in tasks:
@@ -62,9 +94,10 @@ def run_bench(
     tasks: Sequence[BenchTask],
     out_dir: str | Path,
     *,
-    protocol: Protocol = Protocol(),
+    protocol: BenchProtocol = BenchProtocol(),
     data_sha256: dict[str, str] | None = None,
     seed: int = 0,
+    overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
     on_start: Callable[[int, int], None] | None = None,
 ) -> list[Judgment]:
@@ -78,10 +111,12 @@ def run_bench(
     settings = {
         "judge": judge.spec,
         "prompt_version": PROMPT_VERSION,
-        "data_sha256": data_sha256 or {},
+        "data_sha256": dict(data_sha256 or {}),
         "strip_comments": protocol.strip_comments,
     }
-    manifest = open_run(out, "bench", settings, {"seed": seed, "split": protocol.split, "n_tasks": len(tasks)})
+    settings = _extend_folder(out, settings, overwrite)
+    info = {"seed": seed, "split": protocol.split, "n_tasks": len(tasks)}
+    manifest = open_run(out, "bench", settings, info, overwrite=overwrite)
     # Orders only grow: a run that judged both orders once keeps saying so.
     manifest["info"]["both_orders"] = protocol.both_orders or manifest["info"].get("both_orders", False)
     save_manifest(out, manifest)
@@ -161,6 +196,28 @@ def run_bench(
     return load_judgments(out, tasks, orders, judge.spec)
 
 
+def _extend_folder(out: Path, settings: dict[str, Any], overwrite: bool) -> dict[str, Any]:
+    """The settings of this invocation, with the data checksums of a run already in `out` merged in
+    when that run is the same experiment over other categories: every other setting equal and the
+    checksums agreeing on each category both read. The folder's manifest then records the union, so
+    the whole-settings comparison of `open_run` accepts it; anything else is left to that comparison."""
+    old = None if overwrite else read_manifest(out)
+    if old is None or old.get("kind") != "bench":
+        return settings
+    before = old.get("settings", {})
+    others = {k: v for k, v in settings.items() if k != "data_sha256"}
+    old_shas, new_shas = before.get("data_sha256"), settings["data_sha256"]
+    if {k: v for k, v in before.items() if k != "data_sha256"} != others or not isinstance(old_shas, dict):
+        return settings
+    if any(old_shas.get(c, sha) != sha for c, sha in new_shas.items()):
+        return settings
+    merged = {**old_shas, **new_shas}
+    if merged != old_shas:
+        old["settings"] = {**before, "data_sha256": merged}
+        save_manifest(out, old)
+    return {**settings, "data_sha256": merged}
+
+
 def load_judgments(
     out_dir: str | Path, tasks: Sequence[BenchTask], orders: Sequence[Order], judge_spec: str
 ) -> list[Judgment]:
@@ -171,3 +228,57 @@ def load_judgments(
         if j.task_id in wanted and j.order in orders and j.judge == judge_spec:
             seen.setdefault((j.task_id, j.order), j)
     return list(seen.values())
+
+
+@dataclass
+class BenchResult:
+    """What `evaluate` returns: the summary (also in RUN/summary.json), the run folder, the tasks judged."""
+
+    summary: dict[str, Any]
+    out: Path
+    tasks: list[BenchTask]
+
+
+def default_output(judge_spec: str) -> Path:
+    """The run folder of a judge when none is given: runs/bench/<the spec as a file name>."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", judge_spec).strip("_")[:80] or "run"
+    return Path("runs") / "bench" / slug
+
+
+def evaluate(
+    judge: Judge,
+    *,
+    categories: Sequence[str] | None = None,
+    data: str | Path | None = None,
+    limit: int | None = None,
+    protocol: BenchProtocol = BenchProtocol(),
+    output: str | Path | None = None,
+    overwrite: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    on_start: Callable[[int, int], None] | None = None,
+) -> BenchResult:
+    """Evaluate `judge` on CodePrefBench (or the user's data at `data`) by the benchmark's protocol,
+    resumably: the first `limit` tasks of each category, judged into `output` (default
+    `default_output(judge.spec)`), then `summary.json` and `summary.md` written beside the judgments."""
+    from codefavor.benchmark import data as bench_data
+    from codefavor.benchmark.report import summarize, to_markdown
+
+    cats = tuple(categories or CATEGORIES)
+    for c in cats:
+        if c not in CATEGORIES:
+            raise CodefavorError(f"`category` {c!r}: expected one of {', '.join(CATEGORIES)}")
+    limit_per_category([], limit)  # a bad limit fails before any data is read
+    chosen: tuple[Category, ...] = cats  # type: ignore[assignment]
+    tasks = limit_per_category(bench_data.load_tasks(chosen, data, split=protocol.split), limit)  # type: ignore[arg-type]
+    shas = {c: bench_data.FILES[c][1] for c in chosen}
+    out = Path(output) if output is not None else default_output(judge.spec)
+    judgments = run_bench(
+        judge, tasks, out, protocol=protocol, data_sha256=shas, overwrite=overwrite, progress=progress,
+        on_start=on_start,
+    )  # fmt: skip
+    summary = summarize(tasks, judgments)
+    summary.update(judge=judge.spec, split=protocol.split, both_orders=protocol.both_orders, run_dir=str(out))
+    write_json_atomic(out / "summary.json", summary)
+    title = f"CodePrefBench: {judge.spec} ({protocol.split})"
+    write_text_atomic(out / "summary.md", to_markdown(summary, title) + "\n")
+    return BenchResult(summary, out, tasks)

@@ -249,6 +249,7 @@ def decide(
         return _silent("does-not-compile", entry=entry)
     dropped: dict[str, int] = {}
     best: Evidence | None = None
+    too_fast = 0
     for li, level in enumerate(result.get("levels", [])):
         usable, slow_a, slow_b = [], 0, 0
         for inp in level["inputs"]:
@@ -284,6 +285,7 @@ def decide(
         ta = sum(min(a) for a, _ in usable)
         tb = sum(min(b) for _, b in usable)
         if max(ta, tb) < config.min_time:
+            too_fast += len(usable)  # reported only when no level could be compared
             continue
         rounds = min(min(len(a), len(b)) for a, b in usable)
         per_round = [(sum(a[r] for a, _ in usable), sum(b[r] for _, b in usable)) for r in range(rounds)]
@@ -309,6 +311,8 @@ def decide(
             ),
         )
     if best is None:
+        if not dropped.get("disagree") and too_fast:
+            dropped = {**dropped, "too-fast": too_fast}
         return _silent("disagree" if dropped.get("disagree") else "nothing-measured", dropped=dropped, entry=entry)
     return best
 

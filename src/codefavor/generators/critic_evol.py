@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from codefavor.backends import Backend, Generation, Message, Sampling
+from codefavor.backends import Backend, Generation, Message, Sampling, split_spec
 from codefavor.codetools import strip_comments
 from codefavor.errors import CodefavorError
 from codefavor.generators import replies
@@ -189,13 +189,13 @@ def exec_checker(enabled: bool = True, timeout: float = 2.0, required: bool = Fa
     When the check is `required` (require_exec_consistency), a sandbox that does not work here is an
     error now, not a run of unknown results."""
     if required and not enabled:
-        raise CodefavorError("--require-exec-consistency needs execution; drop --no-exec")
+        raise CodefavorError("`require_exec_consistency=True` needs execution; drop `execute=False`")
     if not enabled:
         return ExecChecker()
     checker = SandboxChecker(timeout=timeout)
     problem = checker.probe() if required else None
     if problem:
-        raise CodefavorError(f"--require-exec-consistency: the sandbox does not work here ({problem})")
+        raise CodefavorError(f"`require_exec_consistency=True`: the sandbox does not work here ({problem})")
     return checker
 
 
@@ -221,9 +221,9 @@ class Settings:
 
     def __post_init__(self) -> None:
         if not 0 <= self.shots <= len(EXAMPLES):
-            raise CodefavorError(f"shots {self.shots}: expected 0 to {len(EXAMPLES)}")
+            raise CodefavorError(f"`shots` {self.shots}: expected 0 to {len(EXAMPLES)}")
         if self.redraft and self.draft is None:
-            raise CodefavorError("redrafting needs a draft model (--draft SPEC)")
+            raise CodefavorError("redrafting needs a `draft` model")
 
 
 def needs_draft(seed: Seed, settings: Settings) -> bool:
@@ -235,8 +235,8 @@ def same_model_warning(draft: str | None, critic: str) -> str | None:
     if draft is None:
         return None
 
-    def model(spec: str) -> str:
-        return spec.partition(":")[2].rstrip("/").lower() or spec
+    def model(spec: str) -> str:  # the model whatever the backend kind: `openai:M` and `hf:M/` are one
+        return split_spec(spec).arg.rstrip("/").lower() or spec
 
     if draft == critic or model(draft) == model(critic):
         return (
@@ -251,7 +251,7 @@ def input_warnings(seeds: Sequence[Seed], settings: Settings) -> list[str]:
     out = []
     missing = sum(s.response is None for s in seeds)
     if settings.draft is None and missing:
-        out.append(f"{missing} instructions have no response and there is no --draft model")
+        out.append(f"{missing} instructions have no response and there is no `draft` model")
     warning = same_model_warning(settings.draft, settings.critic)
     return [*out, warning] if warning else out
 
@@ -314,7 +314,7 @@ def evolve(
         if needs_draft(s, settings):
             d = drafts.get(s.id)
             if d is None:
-                stop(s, "missing_draft", "no response in the input and no --draft model")
+                stop(s, "missing_draft", "no response in the input and no draft model")
                 continue
             notes[s.id].update(conversations=[d], draft_source="generated")
             if d["error"] is not None:
@@ -486,7 +486,7 @@ FUNNEL_ROWS = (
     ("seeds", "instructions selected"),
     ("processed", "processed"),
     ("pending", "not yet processed"),
-    ("missing_draft", "no draft (no response, no --draft)"),
+    ("missing_draft", "no draft (no response, no draft model)"),
     ("draft_error", "draft backend errors"),
     ("drafts_produced", "drafts produced"),
     ("draft_rejected", "drafts rejected by sanitizing"),

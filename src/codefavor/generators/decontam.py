@@ -68,13 +68,17 @@ def load_decontaminator(data_dir: str | Path | None = None, threshold: float = 8
     try:
         tasks = load_tasks(data_dir=data_dir)
     except CodefavorError as e:
-        raise CodefavorError(f"decontamination needs CodePrefBench ({e}); pass --no-decontam to skip it") from None
+        raise CodefavorError(
+            f"decontamination needs CodePrefBench ({e}); pass `decontaminate=False` to skip it"
+        ) from None
     return Decontaminator.from_tasks(tasks, threshold=threshold)
 
 
 def check_decontaminator(decontaminator: Decontaminator | None, enabled: bool, threshold: float) -> None:
     """A run's settings and the index it was given must agree (the settings are what the manifest records)."""
     if enabled and decontaminator is None:
-        raise CodefavorError("decontamination is on but no benchmark index was given (pass --no-decontam to skip)")
+        raise CodefavorError(
+            "decontamination is on but no benchmark index was given (pass `decontaminate=False` to skip)"
+        )
     if decontaminator is not None and (not enabled or decontaminator.threshold != threshold):
         raise ValueError(f"the decontaminator (threshold {decontaminator.threshold}) does not match the settings")

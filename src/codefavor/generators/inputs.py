@@ -34,7 +34,7 @@ def read_rows(
     read). Datasets are streamed with `datasets.load_dataset`, so a large one is never held whole.
     """
     if (path is None) == (hf_dataset is None):
-        raise CodefavorError("give exactly one input: a file (--input FILE) or a dataset (--hf-dataset NAME)")
+        raise CodefavorError("give exactly one input: a file (`input`) or a dataset (`hf_dataset`)")
     if hf_dataset is not None:
         yield from _dataset_rows(hf_dataset, hf_config, hf_split)
         return
@@ -75,7 +75,7 @@ def _dataset_rows(name: str, config: str | None, split: str) -> Iterator[tuple[s
     except Exception as e:  # hub, network, config and file errors come in many types; all are the user's to fix
         raise CodefavorError(
             f"could not load dataset {name!r} (split {split!r}; {type(e).__name__}: {e}); "
-            "offline, download it and pass --input FILE"
+            "offline, download it and pass it as `input`"
         ) from None
     where = f"hf:{name}[{split}]"
     for i, row in enumerate(ds, start=1):
@@ -85,7 +85,7 @@ def _dataset_rows(name: str, config: str | None, split: str) -> Iterator[tuple[s
 def check_shard(shard: Shard) -> Shard:
     i, n = shard
     if not (n >= 1 and 0 <= i < n):
-        raise CodefavorError(f"shard {i}/{n}: expected I/N with 0 <= I < N, e.g. 0/4")
+        raise CodefavorError(f"`shard` {i}/{n}: expected I/N with 0 <= I < N, e.g. 0/4")
     return shard
 
 
@@ -97,7 +97,7 @@ def parse_shard(spec: str | None) -> Shard | None:
         i_s, n_s = spec.split("/")
         i, n = int(i_s), int(n_s)
     except ValueError:
-        raise CodefavorError(f"shard {spec!r}: expected I/N with 0 <= I < N, e.g. 0/4") from None
+        raise CodefavorError(f"`shard` {spec!r}: expected I/N with 0 <= I < N, e.g. 0/4") from None
     return check_shard((i, n))
 
 
@@ -112,5 +112,5 @@ def in_shard(key: str, shard: Shard | None) -> bool:
 def check_limit(limit: int | None) -> int | None:
     """A limit is a count of seeds: None (all) or a number >= 0."""
     if limit is not None and limit < 0:
-        raise CodefavorError(f"limit {limit}: expected a number >= 0")
+        raise CodefavorError(f"`limit` {limit}: expected a number >= 0")
     return limit

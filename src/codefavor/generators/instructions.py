@@ -43,6 +43,7 @@ def load_seeds(
     path: str | Path | None = None,
     *,
     hf_dataset: str | None = None,
+    hf_config: str | None = None,
     hf_split: str = "train",
     instruction_field: str = "instruction",
     response_field: str = "response",
@@ -59,7 +60,7 @@ def load_seeds(
     fields = (instruction_field, response_field, id_field)
     seeds: list[Seed] = []
     first_seen: dict[str, tuple[int, str]] = {}
-    rows = read_rows(path, hf_dataset=hf_dataset, hf_split=hf_split, columns=list(fields))
+    rows = read_rows(path, hf_dataset=hf_dataset, hf_config=hf_config, hf_split=hf_split, columns=list(fields))
     for src, line, obj in rows:
         seed = _seed_from(obj, (src, line), fields)
         if seed.id in first_seen:
@@ -79,16 +80,20 @@ def open_source(
     input: str | Path | None = None,
     *,
     hf_dataset: str | None = None,
+    hf_config: str | None = None,
     hf_split: str = "train",
     shard: Shard | None = None,
     **fields: str,
 ) -> tuple[list[Seed], dict[str, Any]]:
     """The seeds of one input (`load_seeds`) and a description of it for the manifest."""
     stats: Counter[str] = Counter()
-    seeds = load_seeds(input, hf_dataset=hf_dataset, hf_split=hf_split, shard=shard, stats=stats, **fields)
+    seeds = load_seeds(
+        input, hf_dataset=hf_dataset, hf_config=hf_config, hf_split=hf_split, shard=shard, stats=stats, **fields
+    )
     info = {
         "input": str(input) if input else None,
         "hf_dataset": hf_dataset,
+        **({"hf_config": hf_config} if hf_config else {}),
         "hf_split": hf_split if hf_dataset else None,
         "shard": f"{shard[0]}/{shard[1]}" if shard else None,
         "duplicate_inputs": stats["duplicate_inputs"],

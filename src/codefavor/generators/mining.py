@@ -391,7 +391,7 @@ def open_repo(path: str | Path) -> Any:
     pygit2 = _pygit2()
     found = pygit2.discover_repository(str(path))
     if found is None:
-        raise CodefavorError(f"{path}: not a git repository (--repo needs a clone with its history)")
+        raise CodefavorError(f"{path}: not a git repository (`repos` need clones with their history)")
     return pygit2.Repository(found)
 
 
@@ -571,7 +571,9 @@ def open_source(
     description of it for the manifest. Repositories are opened now: a wrong path fails at once,
     not hours into a run."""
     if sum(bool(x) for x in (list(repos), input, hf_dataset)) != 1:
-        raise CodefavorError("give exactly one source: --repo PATH (repeatable), --input FILE or --hf-dataset NAME")
+        raise CodefavorError(
+            "give exactly one source: `repos` (git repositories), `input` (a file) or `hf_dataset` (a dataset)"
+        )
     if repos:
         for path in repos:
             open_repo(path)

@@ -33,6 +33,15 @@ class PairItem:
     id: str = ""
 
 
+def pair_item(instruction: str, a: str, b: str, criterion: str | None = "correctness", id: str = "") -> PairItem:
+    """A question whose criterion is a category name (which also sets `category`, so evidence judges
+    pick their checks) or free text (evidence judges infer the category from it)."""
+    from codefavor.prompts import CRITERIA, resolve_criterion
+
+    category = criterion if criterion in CRITERIA else None
+    return PairItem(instruction, a, b, resolve_criterion(criterion), category=category, id=id)
+
+
 @dataclass
 class Verdict:
     decision: Decision

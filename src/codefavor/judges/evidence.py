@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from codefavor.backends import split_spec
 from codefavor.errors import CodefavorError
 from codefavor.evidence import EvidenceFn, EvidenceOptions
 from codefavor.evidence.correctness import correctness_evidence
@@ -160,19 +161,18 @@ class EvidenceJudge:
 def load_evidence_judge(spec: str, **options: Any) -> EvidenceJudge:
     """`evidence`, `evidence+none` or `evidence+SPEC` (SPEC: any other judge spec)."""
     spec = spec.strip()
-    head, plus, rest = spec.partition("+")
-    if head != "evidence" or (plus and not rest.strip()):
+    kind, arg, rest = split_spec(spec)
+    if kind != "evidence" or arg or rest == "":
         raise CodefavorError(f"judge spec {spec!r}: expected 'evidence', 'evidence+none' or 'evidence+SPEC'")
-    rest = rest.strip()
     evidence_opts = EvidenceOptions(
         **{k: options.pop(k) for k in ("sandbox", "edge", "efficiency_config") if k in options}
     )
     table = options.pop("evidence", EVIDENCE)
-    if not plus:
+    if rest is None:
         fallback: Judge | None = _CheapFallback()
     elif rest == "none":
         fallback = None
-    elif rest.startswith("evidence"):
+    elif split_spec(rest).kind == "evidence":
         raise CodefavorError(f"judge spec {spec!r}: the fallback cannot itself be an evidence judge")
     else:
         fallback = load_judge(rest, **options)

@@ -106,6 +106,16 @@ class TrainConfig(TrainingArguments):
         super().__post_init__()
 
 
+def _yaml_error(path: Path, e: Exception) -> str:
+    """One line for a YAML syntax error: file:line:column and the problem (PyYAML's own text spans
+    several lines, with the offending snippet drawn under it)."""
+    mark = getattr(e, "problem_mark", None)
+    where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+    problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+    context = getattr(e, "context", None)
+    return f"{where}: invalid YAML ({f'{context}: ' if context else ''}{problem})"
+
+
 def config_fields() -> set[str]:
     return {f.name for f in fields(TrainConfig) if f.init}
 
@@ -117,12 +127,20 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None, **v
     data: dict[str, Any] = {}
     if path is not None:
         p = Path(path)
+        if p.is_dir():
+            raise CodefavorError(
+                f"{p}: is a directory; expected a training config YAML file (e.g. configs/train/*.yaml)"
+            )
         if not p.is_file():
-            raise CodefavorError(f"training config not found: {str(p)!r}")
+            raise CodefavorError(
+                f"training config not found: {str(p)!r} (expected a YAML file, e.g. configs/train/*.yaml)"
+            )
         try:
             data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        except UnicodeDecodeError:
+            raise CodefavorError(f"{p}: not UTF-8 text; expected a training config YAML file") from None
         except yaml.YAMLError as e:
-            raise CodefavorError(f"{p}: invalid YAML ({e})") from None
+            raise CodefavorError(_yaml_error(p, e)) from None
         if not isinstance(data, dict):
             raise CodefavorError(f"{p}: expected a mapping of option names to values")
     data.update(values)

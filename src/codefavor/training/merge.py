@@ -48,9 +48,9 @@ def normalize_weights(weights: Sequence[float] | None, n: int) -> list[float]:
     if weights is None or len(weights) == 0:
         return [1.0 / n] * n
     if len(weights) != n:
-        raise CodefavorError(f"--weights has {len(weights)} values for {n} checkpoints")
+        raise CodefavorError(f"`weights` has {len(weights)} values for {n} checkpoints")
     if any(w < 0 for w in weights) or sum(weights) <= 0:
-        raise CodefavorError(f"--weights {list(weights)}: expected non-negative numbers with a positive sum")
+        raise CodefavorError(f"`weights` {list(weights)}: expected non-negative numbers with a positive sum")
     total = float(sum(weights))
     return [w / total for w in weights]
 
@@ -171,7 +171,7 @@ def merge_checkpoints(
     out = Path(output)
     if out.exists() and any(out.iterdir()):
         if not overwrite:
-            raise CodefavorError(f"output folder {str(out)!r} is not empty (use --overwrite)")
+            raise CodefavorError(f"output folder {str(out)!r} is not empty (pass `overwrite=True` to replace it)")
         shutil.rmtree(out)
     sources = [Path(p) for p in paths]
     for p in sources:

@@ -26,6 +26,7 @@ import torch
 from transformers import Trainer, set_seed
 from transformers.trainer_utils import get_last_checkpoint
 
+from codefavor.backends import split_spec
 from codefavor.errors import CodefavorError
 from codefavor.judges.classifier import left_pad, pack_batches
 from codefavor.models import load_model_and_tokenizer, resolve_dtype
@@ -160,11 +161,11 @@ def resolve_model(spec: str, out: Path) -> str:
         from codefavor.models import smollm2_gguf_path
 
         return str(smollm2_gguf_path())
-    if not spec.startswith("testing:"):
+    kind, size, _ = split_spec(spec)
+    if kind != "testing" or Path(spec).exists():  # a folder that happens to be called `testing` is a path
         return spec
     from codefavor.testing import SIZES, build_tiny_model
 
-    size = spec.partition(":")[2]
     if size not in SIZES:
         raise CodefavorError(f"model {spec!r}: expected testing:{' or testing:'.join(SIZES)}")
     base = out / "base"

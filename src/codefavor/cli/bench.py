@@ -1,0 +1,86 @@
+"""`codefavor bench` (a judge on CodePrefBench or your own tasks) and `codefavor report` (the HTML report)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from codefavor.cli.options import ApiKey, BaseUrl, Data, Json, Judge, NoCache, Overwrite, echo_json
+
+
+def bench(
+    judge: Judge = None,
+    category: Annotated[
+        Optional[list[str]], typer.Option(help="Category to run (repeatable); default all four.")
+    ] = None,
+    split: Annotated[str, typer.Option(help="dev, test or all (50/50 by a hash of task_id).")] = "all",
+    both_orders: Annotated[bool, typer.Option(help="Also judge each task with the codes swapped.")] = False,
+    data: Data = None,
+    output: Annotated[Optional[Path], typer.Option(help="Run folder (default runs/bench/<judge>; resumable).")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="Only the first N tasks of each category.")] = None,
+    overwrite: Overwrite = False,
+    keep_comments: Annotated[bool, typer.Option(help="Do not strip comments (protocol ablation).")] = False,
+    base_url: BaseUrl = None,
+    api_key: ApiKey = None,
+    no_cache: NoCache = False,
+    json_out: Json = False,
+    report: Annotated[bool, typer.Option(help="Also write RUN/report.html (needs the report extra).")] = False,
+) -> None:
+    """Evaluate a judge on CodePrefBench by the benchmark's protocol (resumable; more categories extend the run)."""
+    from codefavor.backends import backend_options
+    from codefavor.benchmark.report import print_table
+    from codefavor.benchmark.runner import BenchProtocol, evaluate
+    from codefavor.cli.options import counting_bar
+    from codefavor.judges import DEFAULT_JUDGE, load_judge
+
+    protocol = BenchProtocol(both_orders=both_orders, strip_comments=not keep_comments, split=split)
+    the_judge = load_judge(judge or DEFAULT_JUDGE, **backend_options(base_url, api_key, no_cache))
+    with counting_bar("judging", disable=json_out, eta=True) as bar:
+
+        def on_start(total: int, done: int) -> None:
+            bar.start(total, done)
+            if done:
+                typer.echo(f"codefavor: resuming the run folder: {done} of {total} judgments already there", err=True)
+
+        result = evaluate(
+            the_judge, categories=category, data=data, limit=limit, protocol=protocol, output=output,
+            overwrite=overwrite, progress=bar.to, on_start=on_start,
+        )  # fmt: skip
+    if json_out:
+        echo_json(result.summary)
+    else:
+        print_table(result.summary, f"CodePrefBench: {the_judge.spec} (split {split})")
+        typer.echo(f"results: {result.out}")
+    if report:
+        from codefavor.benchmark.html_report import write_report
+
+        page = write_report([result.out], result.out / "report.html", tasks=result.tasks)
+        if not json_out:
+            typer.echo(f"report: {page}")
+
+
+def report(
+    runs: Annotated[list[Path], typer.Argument(help="Bench run folders (one or more).")],
+    output: Annotated[Path, typer.Option(help="The HTML page to write.")] = Path("report.html"),
+    data: Data = None,
+    tasks: Annotated[
+        Optional[list[Path]], typer.Option(help="More task files (BenchTask or pairwise rows) the runs judged.")
+    ] = None,
+    name: Annotated[Optional[list[str]], typer.Option(help="Label of each run, in order (repeatable).")] = None,
+    bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples (at least 100).")] = 2000,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+    ci_unit: Annotated[str, typer.Option(help="Resample 'seed' tasks (task_id clusters) or single 'pair's.")] = "seed",
+    json_path: Annotated[
+        Optional[Path], typer.Option("--json-out", help="Also save every number on the page as JSON here.")
+    ] = None,
+) -> None:
+    """Write one self-contained HTML report (plots, intervals, paired tests, judgments) for bench runs."""
+    from codefavor.benchmark.html_report import write_report
+
+    out = write_report(
+        runs, output, data_dir=data, task_files=tasks or (), names=name or (), n_boot=bootstrap, seed=seed,
+        ci_unit=ci_unit, json_output=json_path,  # type: ignore[arg-type]
+    )  # fmt: skip
+    typer.echo(f"report: {out}")
