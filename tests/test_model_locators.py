@@ -19,7 +19,7 @@ NAMES = tuple(f"cf-fake-chunks-part{i}" for i in range(1, 4))
 def _fake_packages(site: Path, names=NAMES, sizes=(1000, 2500, 10)) -> bytes:
     """Installed-looking distributions, each with one `<module>/data/partNN.bin`; returns the whole."""
     whole = b""
-    for i, (name, size) in enumerate(zip(names, sizes), start=1):
+    for i, (name, size) in enumerate(zip(names, sizes, strict=True), start=1):
         module = name.replace("-", "_")
         data = bytes((i * 7 + k) % 251 for k in range(size))
         whole += data
@@ -28,7 +28,9 @@ def _fake_packages(site: Path, names=NAMES, sizes=(1000, 2500, 10)) -> bytes:
         info = site / f"{module}-0.9.0.dist-info"
         info.mkdir()
         (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.9.0\n")
-        (info / "RECORD").write_text(f"{module}/__init__.py,,\n{module}/data/part{i:02d}.bin,,\n{info.name}/METADATA,,\n")
+        (info / "RECORD").write_text(
+            f"{module}/__init__.py,,\n{module}/data/part{i:02d}.bin,,\n{info.name}/METADATA,,\n"
+        )
     importlib.invalidate_caches()
     return whole
 

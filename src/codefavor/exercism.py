@@ -45,6 +45,9 @@ def _literal(node: ast.expr) -> bool:
     return True
 
 
+_TRUTH = {"assertTrue": "", "assertFalse": "not "}
+
+
 class _Substitute(ast.NodeTransformer):
     def __init__(self, env: dict[str, ast.expr]) -> None:
         self.env = env
@@ -54,8 +57,10 @@ class _Substitute(ast.NodeTransformer):
 
 
 def example_asserts(test_source: str, functions: set[str], limit: int = 3) -> list[str]:
-    """Up to `limit` lines `assert f(...) == expected` from `self.assertEqual(f(...), expected)` calls
-    whose arguments are literals or locals assigned a literal in the same test. Pure; never raises."""
+    """Up to `limit` lines `assert f(...) == expected` (or `is`, or a bare truth test) from the unit
+    tests' `assertEqual` / `assertIs` / `assertTrue` / `assertFalse` calls on a stub function whose
+    arguments are literals or locals assigned a literal in the same test; one per test, in test
+    order. Pure; never raises."""
     try:
         tree = ast.parse(test_source)
     except (SyntaxError, ValueError):
@@ -75,20 +80,22 @@ def example_asserts(test_source: str, functions: set[str], limit: int = 3) -> li
                 env[stmt.targets[0].id] = stmt.value
                 continue
             call = stmt.value if isinstance(stmt, ast.Expr) else None
-            if not (
-                isinstance(call, ast.Call)
-                and isinstance(call.func, ast.Attribute)
-                and call.func.attr == "assertEqual"
-                and len(call.args) == 2
-                and not call.keywords
-            ):
+            if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and not call.keywords):
                 continue
-            got, expected = (_Substitute(env).visit(a) for a in call.args)
+            kind, nargs = call.func.attr, len(call.args)
+            if not ((kind in ("assertEqual", "assertIs") and nargs == 2) or (kind in _TRUTH and nargs == 1)):
+                continue
+            args = [_Substitute(env).visit(a) for a in call.args]
+            got = args[0]
             if not (isinstance(got, ast.Call) and isinstance(got.func, ast.Name) and got.func.id in functions):
                 continue
-            if not (all(_literal(a) for a in got.args) and not got.keywords and _literal(expected)):
+            if not (all(_literal(a) for a in [*got.args, *args[1:]]) and not got.keywords):
                 continue
-            line = f"assert {ast.unparse(got)} == {ast.unparse(expected)}"
+            if kind in _TRUTH:
+                line = f"assert {_TRUTH[kind]}{ast.unparse(got)}"
+            else:
+                op = "is" if kind == "assertIs" else "=="
+                line = f"assert {ast.unparse(got)} {op} {ast.unparse(args[1])}"
             if len(line) <= 200 and line not in out:
                 out.append(line)
             break  # one example per test: spread them over the behaviours the tests cover
