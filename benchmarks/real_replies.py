@@ -223,7 +223,7 @@ def main() -> int:
             t0 = time.monotonic()
             cmd = [*cli, "generate", "commit-instruct", "--input", str(seeds), "--backend", "openai:qwen"]
             cmd += ["--base-url", qwen, "--output", str(out / "commit-instruct"), "--batch-size", "2", "--json"]
-            cmd += ["--max-tokens", "1536", *data]
+            cmd += ["--max-tokens", "1536", *(["--bench-data", args.data] if args.data else [])]
             log("commit-instruct: " + " ".join(cmd[3:]))
             subprocess.run(cmd, check=True, stdout=open(out / "commit-instruct.funnel.json", "w"))
             summary["commit_instruct"] = {

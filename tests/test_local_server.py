@@ -136,7 +136,7 @@ def test_llama_cpp_command_line():
     assert "--logits_all" not in " ".join(llama_cpp_command("m.gguf"))
 
 
-def test_the_child_gets_sigterm_when_its_parent_dies(tmp_path):
+def test_the_server_is_killed_when_its_parent_dies(tmp_path):
     """kill -9 of the process that started a server must not leave the server behind (Linux)."""
     if not sys.platform.startswith("linux"):
         pytest.skip("parent-death signal is Linux-only")

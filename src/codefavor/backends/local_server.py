@@ -5,7 +5,7 @@ Real small models are served by an OpenAI-compatible server of their own (llama.
 talks to. `LocalServer` owns one such process: `{port}` in the command and the URLs is replaced by a
 free loopback port, the process gets a session (process group) of its own so that stopping it
 ends everything it started, its output goes to a log file (no pipe to fill up), and on Linux it
-is told to end when its parent dies, so a killed run does not leave servers behind.
+is killed when its parent dies, so a killed run does not leave servers behind.
 
     with llama_cpp_server("qwen2.5-coder-0.5b-gguf", n_threads=2) as srv:
         backend = load_backend("openai:qwen", base_url=srv.base_url)
@@ -39,15 +39,17 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def _child_setup(nice: int) -> None:
-    """Runs in the child before exec: lower its priority, and on Linux ask the kernel to send it
-    SIGTERM when the parent dies (kill -9 of a run must not orphan a server holding a model)."""
+    """Runs in the child before exec: lower its priority, and on Linux ask the kernel to SIGKILL it
+    when the parent dies (kill -9 of a run must not orphan a server holding a model). SIGKILL, not
+    SIGTERM: uvicorn answers SIGTERM by waiting for the request in progress, which on a loaded
+    machine can be a generation of many minutes."""
     if nice:
         os.nice(nice)
     if sys.platform.startswith("linux"):
         import ctypes
 
         try:
-            ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
         except (OSError, AttributeError):
             pass
 
