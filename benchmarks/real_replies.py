@@ -31,6 +31,7 @@ import argparse
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import time
@@ -93,6 +94,31 @@ def bench_sample(data: str | None, per_category: int, seed: int):
         pool = sorted((t for t in tasks if t.category == c), key=lambda t: t.id)
         out += rng.sample(pool, min(per_category, len(pool)))
     return out
+
+
+_PERF = re.compile(r"(prompt eval|\s+eval) time =\s+([\d.]+) ms /\s+(\d+) (?:tokens|runs)")
+
+
+def server_speed(log_path: Path) -> dict:
+    """Prompt and generation tokens/s under the real load, from llama.cpp's per-request timing lines
+    in the server log (prompts answered from the prefix cache count only their new tokens)."""
+    totals = {"prompt eval": [0.0, 0], "eval": [0.0, 0]}
+    requests = 0
+    for line in open(log_path, errors="replace") if log_path.exists() else []:
+        m = _PERF.search(line)
+        if m:
+            kind = m.group(1).strip()
+            totals[kind][0] += float(m.group(2)) / 1000
+            totals[kind][1] += int(m.group(3))
+            requests += kind == "eval"
+    (ps, pn), (gs, gn) = totals["prompt eval"], totals["eval"]
+    return {
+        "requests": requests,
+        "prompt_tokens": pn,
+        "prompt_tok_s": round(pn / ps, 1) if ps > 0.5 else None,
+        "gen_tokens": gn,
+        "gen_tok_s": round(gn / gs, 1) if gs else None,
+    }
 
 
 def undecided_reason(j: dict) -> str:
@@ -163,6 +189,14 @@ def main() -> int:
     ap.add_argument("--exercism", type=Path, required=True, help="exercism/python clone or mirror")
     ap.add_argument("--repo", action="append", default=[], help="git repository to mine, PATH or PATH:N")
     ap.add_argument("--critic-items", type=int, default=36)
+    ap.add_argument("--commit-items", type=int, default=None, help="--limit of Commit-Instruct (default: all seeds)")
+    ap.add_argument(
+        "--batch-size",
+        type=int,
+        default=1,
+        help="conversations per backend call: llama.cpp's server answers one at a time and reuses the "
+        "previous prompt's prefix, so 1 keeps a dialogue's turns on a warm cache",
+    )
     ap.add_argument("--every", type=int, default=3, help="take every N-th exercise")
     ap.add_argument("--judge-per-category", action="append", default=[], help="MODEL=N (smollm2, qwen)")
     ap.add_argument("--judge-max-tokens", type=int, default=1024)
@@ -209,7 +243,7 @@ def main() -> int:
             t0 = time.monotonic()
             cmd = [*cli, "generate", "critic-evol", "--input", str(instr), "--draft", "openai:smollm2"]
             cmd += ["--critic", "openai:qwen", "--draft-base-url", smol, "--critic-base-url", qwen]
-            cmd += ["--output", str(out / "critic-evol"), "--batch-size", "2", "--json", *data]
+            cmd += ["--output", str(out / "critic-evol"), "--batch-size", str(args.batch_size), "--json", *data]
             log("critic-evol: " + " ".join(cmd[3:]))
             subprocess.run(cmd, check=True, stdout=open(out / "critic-evol.funnel.json", "w"))
             summary["critic_evol"] = {
@@ -222,7 +256,8 @@ def main() -> int:
             seeds = build_commit_seeds(args.repo, out / "commit-seeds.jsonl", cli, 8000)
             t0 = time.monotonic()
             cmd = [*cli, "generate", "commit-instruct", "--input", str(seeds), "--backend", "openai:qwen"]
-            cmd += ["--base-url", qwen, "--output", str(out / "commit-instruct"), "--batch-size", "2", "--json"]
+            cmd += ["--base-url", qwen, "--output", str(out / "commit-instruct"), "--batch-size", str(args.batch_size)]
+            cmd += ["--json", *(["--limit", str(args.commit_items)] if args.commit_items else [])]
             cmd += ["--max-tokens", "1536", *(["--bench-data", args.data] if args.data else [])]
             log("commit-instruct: " + " ".join(cmd[3:]))
             subprocess.run(cmd, check=True, stdout=open(out / "commit-instruct.funnel.json", "w"))
@@ -245,6 +280,7 @@ def main() -> int:
     finally:
         for srv in servers.values():
             srv.stop()
+    summary["server_speed"] = {name: server_speed(out / f"server-{name}.log") for name in servers}
     save()
     log(f"summary -> {summary_path}")
     return 0
