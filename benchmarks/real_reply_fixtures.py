@@ -8,7 +8,7 @@ fields; `--keep-expected` preserves the expectations already written for the sam
 Only replies to our own inputs (Exercism instructions, mined commits) are exported, never
 CodePrefBench content.
 
-    python benchmarks/real_reply_fixtures.py runs/real --out tests/data/real_replies
+    python benchmarks/real_reply_fixtures.py runs/real runs/real-commit --out tests/data/real_replies
 """
 
 from __future__ import annotations
@@ -30,8 +30,14 @@ def _rid(*parts: str) -> str:
 
 def critic_rows(run: Path) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {"critic_draft": [], "critic_review": []}
-    for line in open(run / "critic-evol" / "outcomes.jsonl"):
-        o = json.loads(line)
+    outcomes = [json.loads(line) for line in open(run / "critic-evol" / "outcomes.jsonl")]
+    seen = {o["id"] for o in outcomes}
+    # Drafts of items whose critic call was still running when the run stopped: replies all the same.
+    for line in open(run / "critic-evol" / "drafts.jsonl"):
+        d = json.loads(line)
+        if d["id"] not in seen:
+            outcomes.append({"id": d["id"], "status": None, "reason": "", "conversations": [d]})
+    for o in outcomes:
         for c in o.get("conversations", []):
             prompt = "critic_draft" if c["role"] == "draft" else "critic_review"
             if c.get("error"):
@@ -78,12 +84,21 @@ def commit_rows(run: Path) -> dict[str, list[dict]]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("run", type=Path)
+    ap.add_argument("runs", type=Path, nargs="+", help="run folders (either generator may be absent)")
     ap.add_argument("--out", type=Path, default=Path("tests/data/real_replies"))
     ap.add_argument("--keep-expected", action="store_true")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    groups = {**critic_rows(args.run), **commit_rows(args.run)}
+    groups: dict[str, list[dict]] = {}
+    for run in args.runs:
+        parts = []
+        if (run / "critic-evol" / "outcomes.jsonl").exists():
+            parts.append(critic_rows(run))
+        if (run / "commit-instruct" / "conversations.jsonl").exists():
+            parts.append(commit_rows(run))
+        for part in parts:
+            for prompt, rows in part.items():
+                groups.setdefault(prompt, []).extend(rows)
     for prompt, rows in groups.items():
         path = args.out / f"{prompt}.jsonl"
         old = {}
