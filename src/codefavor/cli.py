@@ -17,6 +17,7 @@ import typer
 
 from codefavor.backends import backend_options
 from codefavor.errors import CodefavorError
+from codefavor.prompts import DEFAULT_CRITERION
 
 if TYPE_CHECKING:
     from codefavor.generators.engine import RunProgress, RunResult
@@ -175,7 +176,7 @@ def judge_cmd(
     b: Annotated[str, typer.Option("--b", help="File with candidate B's code.")],
     criterion: Annotated[
         str, typer.Option(help="correctness, efficiency, security, human-preference, or free text.")
-    ] = "correctness",
+    ] = DEFAULT_CRITERION,
     judge: Annotated[Optional[str], typer.Option(help="Judge spec (default: the evidence judge).")] = None,
     base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible base URL for API judges.")] = None,
     api_key: Annotated[Optional[str], typer.Option(help="API key (default: $OPENAI_API_KEY).")] = None,
@@ -636,7 +637,7 @@ def rank(
     judge: Annotated[Optional[str], typer.Option(help="Judge spec (default: the default judge).")] = None,
     criterion: Annotated[
         str, typer.Option(help="A category (correctness, efficiency, security, human-preference) or free text.")
-    ] = "correctness",
+    ] = DEFAULT_CRITERION,
     scheme: Annotated[
         str, typer.Option(help="auto (round-robin up to 8, else swiss), round-robin, swiss or knockout.")
     ] = "auto",
