@@ -619,6 +619,7 @@ def serve(
         max_batch=batch_size,
         max_tokens_cap=max_tokens,
     )
+    sock.listen(2048)  # connections are accepted from the moment the address is printed
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if family == socket.AF_INET6 else bound_host
     typer.echo(f"codefavor serve: listening on http://{shown}:{bound_port}/v1", err=True)
