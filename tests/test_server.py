@@ -384,7 +384,7 @@ def test_judge_without_criterion_decides_as_codefavor_judge(tmp_path, capsys):
     assert (served["decision"], served["signal"]) == (cli["decision"], cli["signal"]) == ("A", "examples")
 
 
-def _raw(url: str, data: bytes, timeout: float = 5.0, then: bytes = b"") -> tuple[int, dict, float]:
+def _raw(url: str, data: bytes, timeout: float = 10.0, then: bytes = b"") -> tuple[int, dict, float]:
     """Send raw bytes (headers, perhaps part of a body) and read one response; (status, JSON, seconds)."""
     host, port = url.removeprefix("http://").split(":")
     t0 = time.monotonic()
@@ -415,23 +415,23 @@ def _head(path: str, length: int | None, token: str | None = None) -> bytes:
 
 def test_admission_happens_before_the_body_is_read():
     """Wrong token, a full server and a declared oversize body are answered from the headers alone:
-    the body (never sent here) is not waited for. A chunked body stops at the limit; a stalled one times out."""
+    the body is never sent, so any answer at all shows it was not waited for. A chunked body stops at the limit; a stalled one times out."""
     app = create_app(
         backend=echo_backend(delay=2.0), token=TOKEN, max_concurrent=1, max_batch=1, max_body_bytes=1 << 20,
         body_timeout_s=1.0,
     )  # fmt: skip
     with LiveServer(app) as live:
         status, body, took = _raw(live.url, _head("/v1/chat/completions", 500_000))  # under the size limit
-        assert (status, body["error"]["code"]) == (401, "invalid_api_key") and took < 2
+        assert (status, body["error"]["code"]) == (401, "invalid_api_key")
         status, body, took = _raw(live.url, _head("/v1/judge", 500_000, "wrong"))
-        assert (status, body["error"]["code"]) == (401, "invalid_api_key") and took < 2
+        assert (status, body["error"]["code"]) == (401, "invalid_api_key")
         status, body, took = _raw(live.url, _head("/v1/judge", 2 << 20, TOKEN))
-        assert (status, body["error"]["code"]) == (413, "request_too_large") and took < 2
+        assert (status, body["error"]["code"]) == (413, "request_too_large")
         chunk = b"%x\r\n%s\r\n" % (64 * 1024, b"x" * 64 * 1024)
         status, body, took = _raw(live.url, _head("/v1/judge", None, TOKEN), then=chunk * 17)  # no last chunk
-        assert (status, body["error"]["code"]) == (413, "request_too_large") and took < 4
+        assert (status, body["error"]["code"]) == (413, "request_too_large")
         status, body, took = _raw(live.url, _head("/v1/judge", 100, TOKEN), then=b'{"instr')
-        assert (status, body["error"]["code"]) == (408, "request_timeout") and 0.9 < took < 4
+        assert (status, body["error"]["code"]) == (408, "request_timeout") and 0.9 < took < 9
         auth = {"Authorization": f"Bearer {TOKEN}"}
         with ThreadPoolExecutor(1) as pool:
             body = {"messages": [{"role": "user", "content": "slow"}]}
@@ -440,7 +440,7 @@ def test_admission_happens_before_the_body_is_read():
             while httpx.get(f"{live.url}/health", headers=auth).json()["busy"] < 1 and time.monotonic() < deadline:
                 time.sleep(0.05)
             status, body, took = _raw(live.url, _head("/v1/chat/completions", 500_000, TOKEN))
-            assert (status, body["error"]["code"]) == (429, "rate_limit_exceeded") and took < 1.5
+            assert (status, body["error"]["code"]) == (429, "rate_limit_exceeded")
             assert slow.result().status_code == 200
 
 
@@ -448,6 +448,7 @@ def test_a_failed_batch_reaches_each_client_with_only_its_own_error():
     """A backend error that quotes the batch's conversations: the batch is retried one conversation
     at a time, so the poisoned request fails alone and names only its own text."""
     sizes: list[int] = []
+    release = threading.Event()
 
     class Picky:
         spec = "fake:picky"
@@ -456,7 +457,7 @@ def test_a_failed_batch_reaches_each_client_with_only_its_own_error():
             texts = [c[-1]["content"] for c in conversations]
             sizes.append(len(texts))
             if "hold" in texts:
-                time.sleep(0.5)
+                release.wait(30)  # until the others are queued behind it
             if any(t.startswith("poison") for t in texts):
                 raise ValueError(f"cannot generate for {texts}")
             return [Generation(texts=[f"ok {t}"], completion_tokens=1) for t in texts]
@@ -470,9 +471,14 @@ def test_a_failed_batch_reaches_each_client_with_only_its_own_error():
             )
 
         hold = pool.submit(ask, "hold")  # keeps the worker busy while the others queue into one batch
-        time.sleep(0.2)
         texts = ["poison-0", *[f"secret-{i}" for i in range(1, 6)]]
-        answers = dict(zip(texts, pool.map(ask, texts), strict=True))
+        futures = [pool.submit(ask, t) for t in texts]
+        deadline = time.monotonic() + 30
+        while httpx.get(f"{live.url}/health").json()["busy"] < 1 + len(texts) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)  # admitted, parsed and queued
+        release.set()
+        answers = {t: f.result() for t, f in zip(texts, futures, strict=True)}
         assert hold.result().status_code == 200
     assert max(sizes) > 1  # the poisoned request did share a batch with others
     err = assert_error(answers["poison-0"], 500, "generation_failed")
