@@ -1,18 +1,22 @@
 """End to end: `codefavor serve` with the session's tiny model, then `codefavor bench --judge
 gen:openai:tiny --base-url ...` against it. Every judgment ends judged or recorded as failed; a second
 run, with the server gone, is served entirely from the response cache; a run killed with SIGKILL
-resumes without losing or duplicating a judgment."""
+resumes without losing or duplicating a judgment. Two concurrent clients of `serve --judge evidence`,
+one of them hostile: nothing of the other's requests reaches the hostile one."""
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from codefavor.backends.cache import ResponseCache
@@ -128,3 +132,104 @@ def test_killed_bench_resumes_from_run_folder_and_cache(tiny_model_dir, bench_di
     assert len(keys) == len(set(keys)) == limit * CATEGORIES * 2  # complete, nothing duplicated
     cached = sum(bool((j.get("details") or {}).get("cached")) for j in js)
     assert cached >= cached_at_kill  # calls finished before the kill were replayed, not redone
+
+
+# -- two clients, one hostile ---------------------------------------------------------------------
+
+# Looks for the other client's secret wherever a forked child could find it (its objects, its stack,
+# the heap it inherited, probed page by page through a pipe so unmapped pages fail instead of
+# crashing) and reports what it found through the only channel out: an error in the verdict details.
+# "PROBE" is always in the report, so the test can tell the probe ran.
+HOSTILE = """
+def add(a, b):
+    import ctypes, gc, os, re, sys
+    pat = re.compile("SECRET" + "_A_" + "[0-9a-f]{16}")
+    bpat = re.compile(pat.pattern.encode())
+    found = set()
+
+    def look(x, depth=0):
+        t = type(x)
+        if t is str:
+            found.update(pat.findall(x))
+        elif t in (bytes, bytearray):
+            found.update(s.decode() for s in bpat.findall(x))
+        elif depth < 3 and t is dict:
+            for v in list(x.values()):
+                look(v, depth + 1)
+        elif depth < 3 and t in (list, tuple):
+            for v in list(x):
+                look(v, depth + 1)
+
+    for o in gc.get_objects():
+        look(o, 2)
+    f = sys._getframe()
+    while f is not None:
+        look(dict(f.f_locals))
+        f = f.f_back
+    r, w = os.pipe()
+    step = 65536
+    for base in {id(gc) & ~(step - 1), id(found) & ~(step - 1), id(sys.modules) & ~(step - 1)}:
+        for k in range(-256, 256):
+            try:
+                os.write(w, (ctypes.c_char * step).from_address(base + k * step))
+            except (OSError, ValueError):
+                continue
+            found.update(s.decode() for s in bpat.findall(os.read(r, step)))
+    raise ValueError("PROBE " + " ".join(sorted(found))[:400])
+"""
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="the sandbox's children are forked from a server whose heap held other jobs' code: needs the "
+    "sandbox's clean zygote (sandbox work stream); the server adds no channel of its own",
+)
+def test_two_concurrent_clients_one_hostile_see_only_their_own_data(tmp_path):
+    """Client A judges pairs that hold its secret; client B, at the same time, sends a candidate that
+    hunts for it. Nothing of A's requests may reach B's responses, and each A answer is A's own."""
+    token = "e2e-token"
+    env = env_with(tmp_path / "cache.sqlite")
+    server, url = start_serve(None, env, "--judge", "evidence", "--token", token, "--max-concurrent", "16")
+    auth = {"Authorization": f"Bearer {token}"}
+    secret = f"SECRET_A_{secrets.token_hex(8)}"
+    honest = "def add(a, b):\n    return a + b\n"
+    victim = f'KEY = "{secret}"\n\ndef add(a, b):\n    import time\n    time.sleep(0.3)\n    return a + b\n'
+    a_seen: list[tuple[int, dict]] = []
+    b_seen: list[str] = []
+    until = time.monotonic() + 10
+
+    def client_a(n: int) -> None:
+        k = 0
+        while time.monotonic() < until:
+            k += 1
+            x, y = n * 1000 + k, 7
+            pair = {
+                "instruction": f"Add two numbers ({secret}).\n>>> add({x}, {y})\n{x + y}",
+                "a": victim,
+                "b": honest,
+            }
+            r = httpx.post(url + "/judge", json=pair, headers=auth, timeout=60)
+            a_seen.append((x, r.json()))
+
+    def client_b() -> None:
+        while time.monotonic() < until:
+            pair = {"instruction": "Add two numbers.\n>>> add(2, 3)\n5", "a": HOSTILE, "b": honest}
+            r = httpx.post(url + "/judge", json=pair, headers=auth, timeout=60)
+            b_seen.append(r.text)
+
+    try:
+        threads = [threading.Thread(target=client_a, args=(n,)) for n in range(2)]
+        threads.append(threading.Thread(target=client_b))
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+    finally:
+        stop(server)
+    assert b_seen and a_seen
+    assert any("PROBE" in text for text in b_seen), b_seen[:1]  # the hostile code ran and could report
+    for x, body in a_seen:  # A's answers are about A's own request
+        assert body["decision"] in ("A", "B"), body
+        assert f"add({x}, 7)" in json.dumps(body), body
+    leaked = [text for text in b_seen if secret[len("SECRET_A_") :] in text]
+    assert not leaked, f"{len(leaked)} of {len(b_seen)} hostile answers held client A's secret: {leaked[0][:300]}"

@@ -1,10 +1,13 @@
-"""`codefavor serve`'s app: OpenAI-compatible chat, /v1/judge, auth, body limit, saturation, shutdown.
+"""`codefavor serve`'s app: OpenAI-compatible chat, /v1/judge, auth, body limit, saturation, shutdown,
+one error shape, the CLI's default criterion, and requests kept apart.
 
-Most tests go through `TestClient(create_app(...))` with scripted backends; saturation and the
-backend-meets-server test run a real uvicorn on 127.0.0.1 in a thread, stopped at teardown."""
+Most tests go through `TestClient(create_app(...))` with scripted backends; saturation, admission
+before the body and the backend-meets-server test run a real uvicorn on 127.0.0.1 in a thread,
+stopped at teardown."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -21,13 +24,26 @@ from codefavor.backends import Generation, Sampling
 from codefavor.backends.fake import FakeBackend
 from codefavor.backends.openai import OpenAIBackend
 from codefavor.cli import main
-from codefavor.judges import load_judge
+from codefavor.judges import Verdict, load_judge
 from codefavor.judges.generative import GenerativeJudge
-from codefavor.server import create_app, is_loopback
+from codefavor.prompts import CRITERIA, DEFAULT_CRITERION
+from codefavor.server import ERROR_TYPES, create_app, is_loopback
 from codefavor.testing import start_serve, stub_server
 
 TOKEN = "s3cret-token"
 PAIR = {"instruction": "Add two numbers.", "a": "def add(a, b):\n    return a + b", "b": "def add(a, b): return a-b"}
+
+
+def assert_error(r: httpx.Response, status: int, code: str) -> dict:
+    """The one error shape: exactly {"error": {message, type, code, param}}, type fixed by the status."""
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/json")
+    body = r.json()
+    assert list(body) == ["error"] and set(body["error"]) == {"message", "type", "code", "param"}, body
+    err = body["error"]
+    assert isinstance(err["message"], str) and err["message"], body
+    assert err["type"] == ERROR_TYPES[status] and err["code"] == code, body
+    return err
 
 
 @pytest.fixture(autouse=True)
@@ -79,14 +95,15 @@ def test_chat_streaming(client):
     ) as r:
         lines = [ln for ln in r.iter_lines() if ln.startswith("data: ")]
     assert lines[-1] == "data: [DONE]"
-    text = "".join(__import__("json").loads(ln[6:])["choices"][0]["delta"].get("content", "") for ln in lines[:-1])
+    text = "".join(json.loads(ln[6:])["choices"][0]["delta"].get("content", "") for ln in lines[:-1])
     assert text == "echo: s"
 
 
 def test_models_and_health(client):
     assert client.get("/v1/models").json()["data"][0]["id"] == "tiny"
-    h = client.get("/health", headers={"Authorization": ""}).json()  # health needs no token
-    assert h["status"] == "ok" and h["judges"] == ["shorter", "gen:fake:b"]
+    assert client.get("/health", headers={"Authorization": ""}).json() == {"status": "ok"}  # open, and terse
+    h = client.get("/health").json()  # with the token: what is served and how busy
+    assert h["status"] == "ok" and h["judges"] == ["shorter", "gen:fake:b"] and h["busy"] == 0
 
 
 def test_judge_single_and_batch(client):
@@ -107,7 +124,8 @@ def test_auth(client):
     body = {"messages": [{"role": "user", "content": "x"}]}
     for headers in ({"Authorization": ""}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}):
         r = client.post("/v1/chat/completions", json=body, headers=headers)
-        assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+        assert_error(r, 401, "invalid_api_key")
+        assert r.headers["www-authenticate"] == "Bearer"
     assert client.get("/v1/models", headers={"Authorization": "Bearer nope"}).status_code == 401
     assert client.post("/v1/judge", json=PAIR, headers={"Authorization": ""}).status_code == 401
     assert client.post("/v1/chat/completions", json=body).status_code == 200
@@ -115,7 +133,7 @@ def test_auth(client):
 
 def test_body_size_limit(client):
     big = {"messages": [{"role": "user", "content": "x" * 5000}]}
-    assert client.post("/v1/chat/completions", json=big).status_code == 413
+    assert_error(client.post("/v1/chat/completions", json=big), 413, "request_too_large")
 
     def chunks():  # no Content-Length: the limit must hold for chunked bodies too
         yield b'{"messages": [{"role": "user", "content": "'
@@ -124,7 +142,7 @@ def test_body_size_limit(client):
         yield b'"}]}'
 
     r = client.post("/v1/chat/completions", content=chunks(), headers={"Content-Type": "application/json"})
-    assert r.status_code == 413
+    assert_error(r, 413, "request_too_large")
     assert (
         client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "ok"}]}).status_code == 200
     )
@@ -167,7 +185,10 @@ def test_saturation_answers_429():
         responses = list(pool.map(ask, range(6)))
         codes = sorted(r.status_code for r in responses)
         assert codes == [200, 200, 429, 429, 429, 429]
-        assert all(r.headers.get("retry-after") == "1" for r in responses if r.status_code == 429)
+        for r in responses:
+            if r.status_code == 429:
+                assert_error(r, 429, "rate_limit_exceeded")
+                assert r.headers.get("retry-after") == "1"
         assert httpx.get(f"{live.url}/health").json()["busy"] == 0
 
 
@@ -252,15 +273,215 @@ def test_concurrent_chat_requests_share_a_batch():
         def generate(self, conversations, sampling):
             sizes.append(len(conversations))
             time.sleep(0.3)
-            return [Generation(texts=["ok"], completion_tokens=1) for _ in conversations]
+            return [Generation(texts=[f"ok {c[-1]['content']}"], completion_tokens=1) for c in conversations]
 
     app = create_app(backend=Recording(), max_batch=8)
     with LiveServer(app) as live, ThreadPoolExecutor(8) as pool:
-        body = {"messages": [{"role": "user", "content": "q"}]}
-        codes = list(
-            pool.map(
-                lambda _: httpx.post(f"{live.url}/v1/chat/completions", json=body, timeout=30).status_code, range(8)
+
+        def ask(i: int) -> tuple[int, str]:
+            body = {"messages": [{"role": "user", "content": f"q{i}"}]}
+            r = httpx.post(f"{live.url}/v1/chat/completions", json=body, timeout=30)
+            return r.status_code, r.json()["choices"][0]["message"]["content"]
+
+        answers = list(pool.map(ask, range(8)))
+    assert answers == [(200, f"ok q{i}") for i in range(8)]  # each client gets its own answer from the batch
+    assert sum(sizes) == 8 and max(sizes) > 1  # requests that waited behind the first were generated together
+
+
+class Recording:
+    """A judge that keeps what it was asked."""
+
+    spec = "recording"
+    batch_size = 8
+
+    def __init__(self):
+        self.items = []
+
+    def judge(self, items):
+        self.items.extend(items)
+        return [Verdict("A", prob_a=1.0, signal="recorded") for _ in items]
+
+
+class Broken:
+    spec = "broken"
+    batch_size = 8
+
+    def judge(self, items):
+        raise RuntimeError(f"internal detail that stays in the log: {items[0].a}")
+
+
+def test_every_error_has_one_shape():
+    app = create_app(
+        backend=echo_backend(), judges={"shorter": load_judge("shorter"), "broken": Broken()}, token=TOKEN,
+        max_body_bytes=4096,
+    )  # fmt: skip
+    with TestClient(app, raise_server_exceptions=False) as c:
+        c.headers["Authorization"] = f"Bearer {TOKEN}"
+        assert_error(c.get("/v1/models", headers={"Authorization": "Bearer no"}), 401, "invalid_api_key")
+        assert_error(c.get("/nowhere", headers={"Authorization": ""}), 401, "invalid_api_key")  # routes stay hidden
+        assert_error(c.get("/nowhere"), 404, "not_found")
+        assert_error(c.get("/v1/judge"), 405, "method_not_allowed")
+        assert_error(c.post("/v1/judge", json={**PAIR, "a": "x" * 5000}), 413, "request_too_large")
+        bad_json = c.post("/v1/judge", content=b'{"instruction": ', headers={"Content-Type": "application/json"})
+        assert_error(bad_json, 400, "invalid_json")
+        err = assert_error(c.post("/v1/judge", json={"items": [{"instruction": "x", "a": "y"}]}), 422, "invalid_value")
+        assert err["param"] == "items.0.b" and "items.0.b: Field required" in err["message"]
+        err = assert_error(c.post("/v1/judge", json={**PAIR, "surprise": 1}), 422, "invalid_value")
+        assert err["param"] == "surprise"
+        assert_error(c.post("/v1/judge", json={"instruction": "x"}), 422, "missing_field")
+        assert_error(c.post("/v1/judge", json={"items": []}), 422, "invalid_value")
+        assert_error(c.post("/v1/judge", json={**PAIR, "judge": "random:1"}), 404, "judge_not_found")
+        err = assert_error(c.post("/v1/judge", json={**PAIR, "judge": "broken"}), 500, "internal_error")
+        assert err["message"] == "internal server error"  # no exception text, no request data
+        bad_chat = c.post("/v1/chat/completions", json={"messages": [], "temperature": 9})
+        assert_error(bad_chat, 422, "invalid_value")
+    with TestClient(create_app(judges=judges())) as c:
+        assert_error(c.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "x"}]}), 404,
+                     "model_not_found")  # fmt: skip
+
+
+def test_unknown_category_is_rejected(client):
+    err = assert_error(client.post("/v1/judge", json={**PAIR, "category": "speed"}), 422, "invalid_value")
+    assert err["param"] == "category" and "'correctness'" in err["message"]
+    err = assert_error(
+        client.post("/v1/judge", json={"items": [{**PAIR, "category": "Security"}]}), 422, "invalid_value"
+    )
+    assert err["param"] == "items.0.category"
+    assert client.post("/v1/judge", json={**PAIR, "category": "security"}).status_code == 200
+
+
+def test_judge_criterion_defaults_as_in_the_cli():
+    rec = Recording()
+    with TestClient(create_app(judges={"recording": rec})) as c:
+        for extra in ({}, {"criterion": "security"}, {"category": "efficiency"}, {"criterion": "Is it readable?"}):
+            assert c.post("/v1/judge", json={**PAIR, **extra}).status_code == 200
+        assert c.post("/v1/judge", json={"items": [PAIR]}).status_code == 200
+    got = [(it.criterion, it.category) for it in rec.items]
+    assert DEFAULT_CRITERION == "correctness"
+    assert got == [
+        (CRITERIA["correctness"], "correctness"),
+        (CRITERIA["security"], "security"),
+        (CRITERIA["efficiency"], "efficiency"),
+        ("Is it readable?", None),  # free text: the evidence judge infers the category from it, as in the CLI
+        (CRITERIA["correctness"], "correctness"),
+    ]
+
+
+def test_judge_without_criterion_decides_as_codefavor_judge(tmp_path, capsys):
+    """The default evidence judge, the same pair, no criterion given: the CLI and the server agree
+    (correctness evidence decides; human preference would have picked the longer, wrong code)."""
+    instruction = "Write add(a, b) returning the sum of a and b.\n>>> add(2, 3)\n5"
+    a = "def add(a, b):\n    return a + b\n"
+    b = "def add(a, b):\n    total = a\n    total -= b\n    return total\n"
+    (tmp_path / "a.py").write_text(a)
+    (tmp_path / "b.py").write_text(b)
+    main(
+        ["judge", "--instruction", instruction, "--a", str(tmp_path / "a.py"), "--b", str(tmp_path / "b.py"), "--json"]
+    )
+    cli = json.loads(capsys.readouterr().out)
+    with TestClient(create_app(judges={"evidence": load_judge("evidence")})) as c:
+        served = c.post("/v1/judge", json={"instruction": instruction, "a": a, "b": b}).json()
+    assert (served["decision"], served["signal"]) == (cli["decision"], cli["signal"]) == ("A", "examples")
+
+
+def _raw(url: str, data: bytes, timeout: float = 10.0, then: bytes = b"") -> tuple[int, dict, float]:
+    """Send raw bytes (headers, perhaps part of a body) and read one response; (status, JSON, seconds)."""
+    host, port = url.removeprefix("http://").split(":")
+    t0 = time.monotonic()
+    with socket.create_connection((host, int(port)), timeout=timeout) as s:
+        s.sendall(data)
+        if then:
+            s.sendall(then)
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            chunk = s.recv(65536)
+            assert chunk, "the server closed the connection without answering"
+            buf += chunk
+        head, _, rest = buf.partition(b"\r\n\r\n")
+        status = int(head.split()[1])
+        length = int(next(ln.split(b":")[1] for ln in head.split(b"\r\n") if ln.lower().startswith(b"content-length")))
+        while len(rest) < length:
+            rest += s.recv(65536)
+    return status, json.loads(rest[:length]), time.monotonic() - t0
+
+
+def _head(path: str, length: int | None, token: str | None = None) -> bytes:
+    lines = [f"POST {path} HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json"]
+    lines.append(f"Content-Length: {length}" if length is not None else "Transfer-Encoding: chunked")
+    if token:
+        lines.append(f"Authorization: Bearer {token}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def test_admission_happens_before_the_body_is_read():
+    """Wrong token, a full server and a declared oversize body are answered from the headers alone:
+    the body is never sent, so any answer at all shows it was not waited for. A chunked body stops at the limit; a stalled one times out."""
+    app = create_app(
+        backend=echo_backend(delay=2.0), token=TOKEN, max_concurrent=1, max_batch=1, max_body_bytes=1 << 20,
+        body_timeout_s=1.0,
+    )  # fmt: skip
+    with LiveServer(app) as live:
+        status, body, took = _raw(live.url, _head("/v1/chat/completions", 500_000))  # under the size limit
+        assert (status, body["error"]["code"]) == (401, "invalid_api_key")
+        status, body, took = _raw(live.url, _head("/v1/judge", 500_000, "wrong"))
+        assert (status, body["error"]["code"]) == (401, "invalid_api_key")
+        status, body, took = _raw(live.url, _head("/v1/judge", 2 << 20, TOKEN))
+        assert (status, body["error"]["code"]) == (413, "request_too_large")
+        chunk = b"%x\r\n%s\r\n" % (64 * 1024, b"x" * 64 * 1024)
+        status, body, took = _raw(live.url, _head("/v1/judge", None, TOKEN), then=chunk * 17)  # no last chunk
+        assert (status, body["error"]["code"]) == (413, "request_too_large")
+        status, body, took = _raw(live.url, _head("/v1/judge", 100, TOKEN), then=b'{"instr')
+        assert (status, body["error"]["code"]) == (408, "request_timeout") and 0.9 < took < 9
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        with ThreadPoolExecutor(1) as pool:
+            body = {"messages": [{"role": "user", "content": "slow"}]}
+            slow = pool.submit(httpx.post, f"{live.url}/v1/chat/completions", json=body, headers=auth, timeout=30)
+            deadline = time.monotonic() + 10
+            while httpx.get(f"{live.url}/health", headers=auth).json()["busy"] < 1 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            status, body, took = _raw(live.url, _head("/v1/chat/completions", 500_000, TOKEN))
+            assert (status, body["error"]["code"]) == (429, "rate_limit_exceeded")
+            assert slow.result().status_code == 200
+
+
+def test_a_failed_batch_reaches_each_client_with_only_its_own_error():
+    """A backend error that quotes the batch's conversations: the batch is retried one conversation
+    at a time, so the poisoned request fails alone and names only its own text."""
+    sizes: list[int] = []
+    release = threading.Event()
+
+    class Picky:
+        spec = "fake:picky"
+
+        def generate(self, conversations, sampling):
+            texts = [c[-1]["content"] for c in conversations]
+            sizes.append(len(texts))
+            if "hold" in texts:
+                release.wait(30)  # until the others are queued behind it
+            if any(t.startswith("poison") for t in texts):
+                raise ValueError(f"cannot generate for {texts}")
+            return [Generation(texts=[f"ok {t}"], completion_tokens=1) for t in texts]
+
+    app = create_app(backend=Picky(), max_batch=8)
+    with LiveServer(app) as live, ThreadPoolExecutor(8) as pool:
+
+        def ask(text: str) -> httpx.Response:
+            return httpx.post(
+                f"{live.url}/v1/chat/completions", json={"messages": [{"role": "user", "content": text}]}, timeout=30
             )
-        )
-    assert codes == [200] * 8 and sum(sizes) == 8
-    assert max(sizes) > 1  # requests that waited behind the first were generated together
+
+        hold = pool.submit(ask, "hold")  # keeps the worker busy while the others queue into one batch
+        texts = ["poison-0", *[f"secret-{i}" for i in range(1, 6)]]
+        futures = [pool.submit(ask, t) for t in texts]
+        deadline = time.monotonic() + 30
+        while httpx.get(f"{live.url}/health").json()["busy"] < 1 + len(texts) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)  # admitted, parsed and queued
+        release.set()
+        answers = {t: f.result() for t, f in zip(texts, futures, strict=True)}
+        assert hold.result().status_code == 200
+    assert max(sizes) > 1  # the poisoned request did share a batch with others
+    err = assert_error(answers["poison-0"], 500, "generation_failed")
+    assert "poison-0" in err["message"] and "secret-" not in err["message"]
+    for t in texts[1:]:
+        assert answers[t].status_code == 200 and answers[t].json()["choices"][0]["message"]["content"] == f"ok {t}"

@@ -343,4 +343,3 @@ def resolve_model_alias(spec: str | Path) -> str:
     """The file an alias of `MODEL_ALIASES` stands for, or `spec` unchanged."""
     locate = MODEL_ALIASES.get(str(spec))
     return str(locate()) if locate else str(spec)
-

@@ -5,19 +5,36 @@
   whole text) and `GET /v1/models`, backed by a local model. Concurrent chat requests are gathered
   by one worker into batches (same sampling settings share a `generate` call), so a local HF model
   serves many clients with padded batches;
-- `POST /v1/judge`: one `{instruction, a, b, criterion}` or `{"items": [...]}` judged by one of the
-  served judges (`"judge": SPEC` picks one; default the first), answering decision, `prob_a` when the
-  judge has one, details and error per item;
-- `GET /health` (open; everything else needs the bearer token when one is configured).
+- `POST /v1/judge`: one `{instruction, a, b, criterion, category}` or `{"items": [...]}` judged by one
+  of the served judges (`"judge": SPEC` picks one; default the first), answering decision, `prob_a`
+  when the judge has one, details and error per item. Without a criterion or category an item is
+  judged for `DEFAULT_CRITERION`, as `codefavor judge` does; an unknown category is a 422;
+- `GET /health` (open; its details only with the token when one is configured).
 `load_served_judges(specs, backend=...)` builds the judges, sharing the served model with a
 generative judge over the same weights.
 
-Limits: a request body over `max_body_bytes` gets 413 before any parsing; at most `max_concurrent`
-requests are admitted at once (queued or running) and the next one gets 429 with `Retry-After`, so a
-client backs off instead of piling up. Shutdown is uvicorn's: in-flight requests finish, then the
-batch worker stops and the backend is closed. `serve(...)` is the whole `codefavor serve`: it refuses
-a non-loopback address without a token, binds, builds the app and runs it until SIGTERM (a clean
-shutdown that exits 0) or Ctrl-C.
+Admission happens in `Gate`, a pure ASGI middleware that looks only at the request line and headers
+before any byte of the body is read: the bearer token (constant-time comparison), then the
+concurrency limit (at most `max_concurrent` requests admitted at once, the next gets 429 with
+`Retry-After`), then the declared Content-Length against `max_body_bytes` (413). Only then is the
+body read, in the chunks the server receives, stopping at the first byte over the limit (413; a
+chunked body has no length to check up front) or at `body_timeout_s` (408). So an unauthenticated
+or surplus client costs the server its headers, never its body, and memory held for bodies is at
+most `max_concurrent x max_body_bytes`.
+
+Every error, whoever raises it (the gate, a route, FastAPI's request validation, an unexpected
+exception), has one shape, OpenAI's: `{"error": {"message", "type", "code", "param"}}`; a 500 says
+only that it is one (the traceback goes to the server's log, never to the client).
+
+One request's data never reaches another's through this module: nothing here keeps request data
+beyond the request (no shared buffers, no cache of its own), a verdict holds only what the judge
+returned for that request's own items, and a chat batch that fails is retried one conversation at
+a time, so an error names only its own conversation. (The evidence judges' sandbox keeps runs
+apart: see `codefavor.evidence.sandbox`.)
+
+Shutdown is uvicorn's: in-flight requests finish, then the batch worker stops and the backend is
+closed. `serve(...)` is the whole `codefavor serve`: it refuses a non-loopback address without a
+token, binds, builds the app and runs it until SIGTERM (a clean shutdown that exits 0) or Ctrl-C.
 """
 
 from __future__ import annotations
@@ -35,16 +52,21 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from codefavor.backends import Backend, Generation, Message, Sampling, same_backend_spec
 from codefavor.errors import CodefavorError
 from codefavor.judges import Judge, PairItem, Verdict, judge_backend_spec, load_judge
 from codefavor.judges.generative import GenerativeJudge
-from codefavor.prompts import resolve_criterion
+from codefavor.prompts import CRITERIA, DEFAULT_CRITERION, resolve_criterion
+from codefavor.records import Category
+
+OPEN_PATHS = frozenset({"/health"})  # everything else needs the token when one is configured
 
 
 def is_loopback(host: str) -> bool:
@@ -54,6 +76,65 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+# -- errors: one shape for all ------------------------------------------------------------------
+
+ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    404: "not_found_error",
+    405: "invalid_request_error",
+    408: "invalid_request_error",
+    413: "invalid_request_error",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
+    500: "server_error",
+}
+
+
+class APIError(Exception):
+    """An error answered to the client as `{"error": {...}}` with `status`."""
+
+    def __init__(
+        self, status: int, message: str, code: str, param: str | None = None, headers: dict[str, str] | None = None
+    ):
+        super().__init__(message)
+        self.status, self.message, self.code, self.param, self.headers = status, message, code, param, headers
+
+
+def error_body(status: int, message: str, code: str, param: str | None = None) -> dict[str, Any]:
+    """The one error shape (OpenAI's): message for people, type and code for programs."""
+    kind = ERROR_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
+    return {"error": {"message": message, "type": kind, "code": code, "param": param}}
+
+
+def error_response(e: APIError) -> JSONResponse:
+    return JSONResponse(error_body(e.status, e.message, e.code, e.param), e.status, e.headers)
+
+
+async def send_error(send: Any, e: APIError) -> None:
+    """An error answered from the ASGI layer, before (or instead of) the app."""
+    payload = json.dumps(error_body(e.status, e.message, e.code, e.param)).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (e.headers or {}).items()]
+    await send({"type": "http.response.start", "status": e.status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+def _validation_error(exc: RequestValidationError) -> APIError:
+    """FastAPI's list of validation errors as one readable line; the first error's field as `param`."""
+    errors = list(exc.errors())
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return APIError(400, "the request body is not valid JSON", "invalid_json")
+    parts, param = [], None
+    for e in errors[:5]:
+        loc = [str(x) for x in e.get("loc", ()) if x != "body"]
+        where = ".".join(loc)
+        param = param or where or None
+        parts.append(f"{where}: {e.get('msg', 'invalid')}" if where else str(e.get("msg", "invalid")))
+    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+    return APIError(422, "; ".join(parts) + more, "invalid_value", param)
 
 
 # -- request bodies ------------------------------------------------------------------------------
@@ -89,8 +170,8 @@ class JudgeItem(BaseModel):
     instruction: str
     a: str
     b: str
-    criterion: str | None = None
-    category: str | None = None
+    criterion: str | None = None  # a category name or free text; neither this nor category: DEFAULT_CRITERION
+    category: Category | None = None  # picks the evidence when the criterion is free text
     id: str = ""
 
 
@@ -102,54 +183,127 @@ class JudgeRequest(BaseModel):
     a: str | None = None
     b: str | None = None
     criterion: str | None = None
-    category: str | None = None
+    category: Category | None = None
 
 
-# -- body size limit (pure ASGI, so it runs before anything reads the body) ----------------------
+def pair_item(it: JudgeItem) -> PairItem:
+    """What the judge is asked, decided the way `codefavor judge` decides it: a criterion that names a
+    category is that category, and no criterion and no category means `DEFAULT_CRITERION`."""
+    category = it.category or (it.criterion if it.criterion in CRITERIA else None)
+    if it.criterion is None and category is None:
+        category = DEFAULT_CRITERION
+    return PairItem(
+        instruction=it.instruction,
+        a=it.a,
+        b=it.b,
+        criterion=resolve_criterion(it.criterion, category),
+        category=category,
+        id=it.id,
+    )
 
 
-class BodyLimit:
-    def __init__(self, app: Any, max_bytes: int):
-        self.app, self.max_bytes = app, max_bytes
+# -- admission (pure ASGI: it runs before anything reads the body) --------------------------------
+
+
+class Gate:
+    """Token, concurrency limit and body size, checked in that order before the body is read; then the
+    body is read here within its limits and handed to the app as one message. `state["busy"]` counts
+    the requests admitted and not yet answered."""
+
+    def __init__(
+        self,
+        app: Any,
+        *,
+        token: str | None,
+        max_concurrent: int,
+        max_body_bytes: int,
+        body_timeout_s: float,
+        state: dict[str, Any],
+    ):
+        self.app, self.token = app, (token.encode("utf-8") if token else None)
+        self.max_concurrent, self.max_body_bytes, self.body_timeout_s = max_concurrent, max_body_bytes, body_timeout_s
+        self.state = state
+
+    def authorized(self, headers: list[tuple[bytes, bytes]]) -> bool:
+        if self.token is None:
+            return True
+        got = next((v for k, v in headers if k.lower() == b"authorization"), b"")
+        scheme, _, value = got.partition(b" ")
+        # compare_digest takes as long for every wrong token of a given length: no timing oracle
+        ok = hmac.compare_digest(value.strip(), self.token)
+        return scheme.lower() == b"bearer" and ok
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            return await self._reject(send)
-        chunks, size, more = [], 0, True
-        while more:  # read it all here (chunked bodies have no length to check up front)
-            msg = await receive()
-            if msg["type"] == "http.disconnect":
-                return
-            chunk = msg.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
-                return await self._reject(send)
-            chunks.append(chunk)
-            more = msg.get("more_body", False)
-        body, replayed = b"".join(chunks), False
+        headers = list(scope.get("headers") or [])
+        allowed = self.authorized(headers)
+        if scope["path"] in OPEN_PATHS:
+            scope.setdefault("state", {})["authorized"] = allowed
+            return await self.app(scope, receive, send)
+        if not allowed:
+            return await send_error(
+                send,
+                APIError(
+                    401, "missing or wrong bearer token", "invalid_api_key", headers={"WWW-Authenticate": "Bearer"}
+                ),
+            )
+        if self.state["busy"] >= self.max_concurrent:
+            return await send_error(
+                send,
+                APIError(
+                    429,
+                    f"server busy ({self.max_concurrent} requests in progress); retry later",
+                    "rate_limit_exceeded",
+                    headers={"Retry-After": "1"},
+                ),
+            )
+        self.state["busy"] += 1
+        try:
+            await self._admitted(scope, receive, send, headers)
+        finally:
+            self.state["busy"] -= 1
+
+    async def _admitted(self, scope: dict[str, Any], receive: Any, send: Any, headers: list[Any]) -> None:
+        too_big = APIError(413, f"request body over {self.max_body_bytes} bytes", "request_too_large")
+        declared = next((v for k, v in headers if k.lower() == b"content-length"), None)
+        if declared is not None and declared.strip().isdigit() and int(declared) > self.max_body_bytes:
+            return await send_error(send, too_big)
+        try:
+            got = await asyncio.wait_for(self._read_body(receive), self.body_timeout_s)
+        except asyncio.TimeoutError:
+            return await send_error(
+                send, APIError(408, f"request body not received within {self.body_timeout_s:g} s", "request_timeout")
+            )
+        if got is None:  # the client went away
+            return
+        if got is False:
+            return await send_error(send, too_big)
+        data, replayed = got, False
 
         async def replay() -> dict[str, Any]:
-            nonlocal replayed
+            nonlocal replayed, data
             if not replayed:
                 replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
+                msg, data = {"type": "http.request", "body": data, "more_body": False}, b""
+                return msg
+            return await receive()  # after the body: the disconnect a streaming response listens for
 
         await self.app(scope, replay, send)
 
-    async def _reject(self, send: Any) -> None:
-        payload = json.dumps({"error": {"message": f"request body over {self.max_bytes} bytes"}}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+    async def _read_body(self, receive: Any) -> bytes | bool | None:
+        """The body, False at the first chunk past the limit (the rest is never buffered here), or None
+        when the client disconnects first."""
+        body, more = bytearray(), True
+        while more:
+            msg = await receive()
+            if msg["type"] == "http.disconnect":
+                return None
+            body += msg.get("body", b"")
+            if len(body) > self.max_body_bytes:
+                return False
+            more = msg.get("more_body", False)
+        return bytes(body)
 
 
 # -- batching worker -------------------------------------------------------------------------------
@@ -181,6 +335,20 @@ class Batcher:
         await self.queue.put((conv, sampling, fut))
         return await fut
 
+    async def _generate(self, convs: list[list[Message]], sampling: Sampling) -> list[Generation]:
+        """One batch; if the backend raises (or miscounts), each conversation again on its own, so an
+        error that quotes a conversation reaches only the client who sent it."""
+        try:
+            gens = await run_in_threadpool(self.backend.generate, convs, sampling)
+            if len(gens) == len(convs):
+                return list(gens)
+            failure = f"the backend returned {len(gens)} generations for {len(convs)} conversations"
+        except Exception as e:  # a bug in the backend must not kill the worker
+            failure = f"{type(e).__name__}: {e}"
+        if len(convs) == 1:
+            return [Generation(error=failure)]
+        return [(await self._generate([c], sampling))[0] for c in convs]
+
     async def _work(self) -> None:
         while True:
             batch = [await self.queue.get()]
@@ -192,10 +360,7 @@ class Batcher:
                 if not fut.cancelled():
                     groups.setdefault(sampling, []).append((conv, fut))
             for sampling, members in groups.items():
-                try:
-                    gens = await run_in_threadpool(self.backend.generate, [c for c, _ in members], sampling)
-                except Exception as e:  # a bug in the backend must not kill the worker
-                    gens = [Generation(error=f"{type(e).__name__}: {e}") for _ in members]
+                gens = await self._generate([c for c, _ in members], sampling)
                 for (_, fut), gen in zip(members, gens, strict=True):
                     if not fut.done():
                         fut.set_result(gen)
@@ -251,6 +416,7 @@ def create_app(
     max_items: int = 256,
     default_max_tokens: int = 512,
     max_tokens_cap: int | None = None,
+    body_timeout_s: float = 60.0,
 ) -> Any:
     """The server app. `backend` serves /v1/chat/completions; `judges` (spec -> judge) serve /v1/judge."""
     if judges is not None and not isinstance(judges, dict):
@@ -274,35 +440,38 @@ def create_app(
                 if callable(close):
                     await run_in_threadpool(close)
 
-    app = FastAPI(title="codefavor", lifespan=lifespan, docs_url=None, redoc_url=None)
-    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    app = FastAPI(title="codefavor", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(
+        Gate,
+        token=token,
+        max_concurrent=max_concurrent,
+        max_body_bytes=max_body_bytes,
+        body_timeout_s=body_timeout_s,
+        state=state,
+    )
 
-    async def authorize(request: Request) -> None:
-        if not token:
-            return
-        got = request.headers.get("authorization", "")
-        scheme, _, value = got.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode(), token.encode()):
-            raise HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
+    @app.exception_handler(APIError)
+    async def _api_error(_: Request, exc: APIError) -> JSONResponse:
+        return error_response(exc)
 
-    @contextlib.asynccontextmanager
-    async def admitted() -> AsyncIterator[None]:
-        if state["busy"] >= max_concurrent:
-            raise HTTPException(
-                429, f"server busy ({max_concurrent} requests in progress)", headers={"Retry-After": "1"}
-            )
-        state["busy"] += 1
-        try:
-            yield
-        finally:
-            state["busy"] -= 1
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(_validation_error(exc))
 
-    @app.exception_handler(HTTPException)
-    async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:
-        return JSONResponse({"error": {"message": exc.detail, "code": exc.status_code}}, exc.status_code, exc.headers)
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return error_response(APIError(exc.status_code, str(exc.detail), code, headers=exc.headers))
+
+    @app.exception_handler(Exception)
+    async def _bug(_: Request, exc: Exception) -> JSONResponse:
+        # The exception text stays in the server's log (Starlette re-raises it after this answer).
+        return error_response(APIError(500, "internal server error", "internal_error"))
 
     @app.get("/health")
-    async def health() -> dict[str, Any]:
+    async def health(request: Request) -> dict[str, Any]:
+        if not request.scope.get("state", {}).get("authorized", False):
+            return {"status": "ok"}  # who is served and how busy it is: for clients holding the token
         return {
             "status": "ok",
             "model": name or None,
@@ -311,15 +480,15 @@ def create_app(
             "max_concurrent": max_concurrent,
         }
 
-    @app.get("/v1/models", dependencies=[Depends(authorize)])
+    @app.get("/v1/models")
     async def models() -> dict[str, Any]:
         data = [{"id": name, "object": "model", "created": 0, "owned_by": "codefavor"}] if backend else []
         return {"object": "list", "data": data}
 
-    @app.post("/v1/chat/completions", dependencies=[Depends(authorize)])
+    @app.post("/v1/chat/completions")
     async def chat(req: ChatRequest) -> Any:
         if backend is None:
-            raise HTTPException(404, "this server has no model; start it with --model")
+            raise APIError(404, "this server has no model; start it with --model", "model_not_found", "model")
         max_tokens = req.max_completion_tokens or req.max_tokens or default_max_tokens
         if max_tokens_cap is not None:
             max_tokens = min(max_tokens, max_tokens_cap)
@@ -328,11 +497,11 @@ def create_app(
             temperature=req.temperature, top_p=req.top_p, max_tokens=max_tokens, stop=stop, seed=req.seed, n=req.n
         )
         conv = [{"role": m.role, "content": m.text()} for m in req.messages]
-        async with admitted():
-            gen = await state["batcher"].submit(conv, sampling)
+        gen = await state["batcher"].submit(conv, sampling)
         if gen.error is not None:
-            status = 400 if "exceeds the model's context" in gen.error else 500
-            raise HTTPException(status, gen.error)
+            if "exceeds the model's context" in gen.error:
+                raise APIError(400, gen.error, "context_length_exceeded", "messages")
+            raise APIError(500, gen.error, "generation_failed")
         finish = "length" if gen.completion_tokens >= max_tokens * len(gen.texts) else "stop"
         cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
         usage = {**gen.usage, "total_tokens": gen.prompt_tokens + gen.completion_tokens}
@@ -350,13 +519,15 @@ def create_app(
             "usage": usage,
         }
 
-    @app.post("/v1/judge", dependencies=[Depends(authorize)])
+    @app.post("/v1/judge")
     async def judge(req: JudgeRequest) -> dict[str, Any]:
         if not judges:
-            raise HTTPException(404, "this server has no judge; start it with --judge SPEC")
+            raise APIError(404, "this server has no judge; start it with --judge SPEC", "judge_not_found", "judge")
         spec = req.judge or next(iter(judges))
         if spec not in judges:
-            raise HTTPException(404, f"judge {spec!r} is not served here; served: {list(judges)}")
+            raise APIError(
+                404, f"judge {spec!r} is not served here; served: {list(judges)}", "judge_not_found", "judge"
+            )
         if req.items is not None:
             items = req.items
         elif req.instruction is not None and req.a is not None and req.b is not None:
@@ -366,22 +537,10 @@ def create_app(
                 )
             ]
         else:
-            raise HTTPException(422, "give either 'items' or 'instruction', 'a' and 'b'")
+            raise APIError(422, "give either 'items' or 'instruction', 'a' and 'b'", "missing_field")
         if not 1 <= len(items) <= max_items:
-            raise HTTPException(422, f"between 1 and {max_items} items per request")
-        pairs = [
-            PairItem(
-                instruction=it.instruction,
-                a=it.a,
-                b=it.b,
-                criterion=resolve_criterion(it.criterion, it.category),
-                category=it.category,
-                id=it.id,
-            )
-            for it in items
-        ]
-        async with admitted():
-            verdicts = await run_in_threadpool(judges[spec].judge, pairs)
+            raise APIError(422, f"between 1 and {max_items} items per request", "invalid_value", "items")
+        verdicts = await run_in_threadpool(judges[spec].judge, [pair_item(it) for it in items])
         results = [_verdict_json(v, with_raw=True) for v in verdicts]
         if req.items is None:
             return {"judge": spec, **results[0]}

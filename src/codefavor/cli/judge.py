@@ -19,13 +19,14 @@ from codefavor.cli.options import (
     echo_json,
     text_or_file,
 )
+from codefavor.prompts import DEFAULT_CRITERION
 
 
 def judge(
     instruction: Instruction,
     a: Annotated[str, typer.Option("--a", help="File with candidate A's code (a Markdown reply: its longest block).")],
     b: Annotated[str, typer.Option("--b", help="File with candidate B's code.")],
-    criterion: Criterion = "correctness",
+    criterion: Criterion = DEFAULT_CRITERION,
     judge: Judge = None,
     base_url: BaseUrl = None,
     api_key: ApiKey = None,
@@ -73,7 +74,7 @@ def rank(
     candidates: Annotated[list[Path], typer.Argument(help="Files holding one candidate code each.")],
     instruction: Instruction,
     judge: Judge = None,
-    criterion: Criterion = "correctness",
+    criterion: Criterion = DEFAULT_CRITERION,
     scheme: Annotated[
         str, typer.Option(help="auto (round-robin up to 8, else swiss), round-robin, swiss or knockout.")
     ] = "auto",

@@ -27,6 +27,8 @@ CRITERIA: dict[Category, str] = {
     "security": "The code is secure: it resists attacks and follows common security practice.",
     "human-preference": "The code is the one a developer would prefer to use for this instruction.",
 }
+# What a pair is judged for when the user names no criterion (`codefavor judge`, `rank`, `/v1/judge`).
+DEFAULT_CRITERION: Category = "correctness"
 
 JudgeType = Literal["classification", "generative"]
 Message = dict[str, str]
