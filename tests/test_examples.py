@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from codefavor.evidence.examples import entry_point, extract_checks
+from codefavor.evidence.examples import call_text, entry_point, extract_checks
 from codefavor.evidence.scaling import Call
 
 # (instruction, entry, [(call, expectation)] where expectation is ("value", v) / ("repr", text) /
@@ -39,7 +39,7 @@ TABLE = [
     (  # "For x = ... the output should be ..." against the defined function
         "def g(lst):\n    For lst = [1,2,3] the output should be 6\n    For lst = []  the output should be 0",
         "g",
-        [("g([1, 2, 3])", ("value", 6)), ("g([])", ("value", 0))],
+        [("g(lst = [1, 2, 3])", ("value", 6)), ("g(lst = [])", ("value", 0))],
         0,
     ),
     (  # Input/Output lines
@@ -114,11 +114,11 @@ def test_extraction_table(instruction, entry, expected, n_skipped):
     for c in ex.checks:
         kind = c.resolved_kind()
         if kind == "value":
-            got.append((c.call, ("value", c.expected)))
+            got.append((call_text(c), ("value", c.expected)))
         elif kind == "repr":
-            got.append((c.call, ("repr", c.expected_repr)))
+            got.append((call_text(c), ("repr", c.expected_repr)))
         elif kind == "raises":
-            got.append((c.call, ("raises", c.raises)))
+            got.append((call_text(c), ("raises", c.raises)))
     assert got == expected
     assert len(ex.skipped) == n_skipped, ex.skipped
     for _text, reason in ex.skipped:
@@ -127,7 +127,7 @@ def test_extraction_table(instruction, entry, expected, n_skipped):
 
 def test_comment_style_examples():
     ex = extract_checks("f(3)  # -> 9\nf(4)  # returns 16\nprint(greet('x'))  # hello x\nprint(f(2))  # 4")
-    got = [(c.call, c.expected) for c in ex.checks]
+    got = [(call_text(c), c.expected) for c in ex.checks]
     assert got == [("f(3)", 9), ("f(4)", 16), ("greet('x')", "hello x"), ("f(2)", 4)]
 
 
@@ -139,9 +139,9 @@ def test_leetcode_style_method_and_named_inputs():
     )
     ex = extract_checks(ins)
     assert ex.entry == "twoSum" and ex.owner == "Solution"
-    assert [(c.call, c.expected) for c in ex.checks] == [
-        ("Solution().twoSum([2, 7, 11, 15], 9)", [0, 1]),
-        ("Solution().twoSum([3, 2, 4], 6)", [1, 2]),
+    assert [(call_text(c), c.expected) for c in ex.checks] == [
+        ("Solution().twoSum(nums = [2, 7, 11, 15], target = 9)", [0, 1]),
+        ("Solution().twoSum(nums = [3, 2, 4], target = 6)", [1, 2]),
     ]
 
 
@@ -162,7 +162,7 @@ def test_isclose_tolerance_is_kept():
 def test_duplicates_and_cap():
     text = "\n".join(f"assert f({i % 5}) == {i % 5}" for i in range(100))
     ex = extract_checks(text, max_checks=3)
-    assert [c.call for c in ex.checks] == ["f(0)", "f(1)", "f(2)"]
+    assert [call_text(c) for c in ex.checks] == ["f(0)", "f(1)", "f(2)"]
     assert any("more than 3" in r for _, r in ex.skipped)
 
 
