@@ -138,12 +138,16 @@ def main(argv: list[str] | None = None) -> None:
               f"{stats['all-pass'] + stats['some-fail']}, all pass {stats['all-pass']}, some fail {stats['some-fail']}, "
               f"no checks {stats['no-checks']}")  # fmt: skip
         for s, c in sorted(per_shape.items()):
-            print(f"  {s:16s} all-pass {c['all-pass']:5d}  some-fail {c['some-fail']:4d}  no-checks {c['no-checks']:4d}")
+            print(
+                f"  {s:16s} all-pass {c['all-pass']:5d}  some-fail {c['some-fail']:4d}  no-checks {c['no-checks']:4d}"
+            )
         for path, why in fails[: args.show]:
             print(f"FAIL {path}: {why}")
         if kill_items:
             killed = sum(not run.passed for _, (run,) in run_examples(kill_items, sb))
-            print(f"mutants: {len(kill_items)}, caught (fail a check) {killed} ({100 * killed / len(kill_items):.1f}%)")
+            print(
+                f"mutants: {len(kill_items)}, caught (fail a check) {killed} ({100 * killed / len(kill_items):.1f}%)"
+            )
 
 
 if __name__ == "__main__":

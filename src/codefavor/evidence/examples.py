@@ -181,7 +181,9 @@ def _instruction_defs(text: str) -> list[tuple[str, int]]:
     return out
 
 
-_CLAUSE = re.compile(r"(?:[,;]\s*(?:and|but|while|whereas|or)?|\s(?:and|but|while|whereas))\s+(?=[A-Za-z_]\w*\()", re.I)
+_CLAUSE = re.compile(
+    r"(?:[,;]\s*(?:and|but|while|whereas|or)?|\s(?:and|but|while|whereas))\s+(?=[A-Za-z_]\w*\()", re.I
+)
 
 
 def _clauses(text: str) -> list[str]:
@@ -551,7 +553,9 @@ def _py(v: object) -> str:
     return repr(v)
 
 
-def _spec_check(spec: dict[str, object], expected: object, name: str, rel_tol: float, raises: str | None = None) -> Check:
+def _spec_check(
+    spec: dict[str, object], expected: object, name: str, rel_tol: float, raises: str | None = None
+) -> Check:
     """A check that makes its call through the call module (`calls.run`) in the candidate's namespace."""
     call = f"{CALLS}.run(globals(), {_py(spec)})"
     if raises:
