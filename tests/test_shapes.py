@@ -311,3 +311,16 @@ def test_accepted_answers_in_another_valid_form_are_not_checked(sandbox):
     b = "class Solution:\n    def f(self, nums: List[int]) -> List[int]:\n        return nums\n"
     ev = correctness_evidence([(ins, a, b)], EvidenceOptions(sandbox=sandbox))[0]
     assert ev.decision == "undecided" and ev.details["examples"]["checks"] == []
+
+
+def test_sortedcontainers_is_there_as_on_the_platform(sandbox):
+    pytest.importorskip("sortedcontainers")
+    ins = "Kth Smallest\n\nInput: nums = [5,1,4], k = 2\nOutput: 4\n\nInput: nums = [3,2], k = 1\nOutput: 2\n"
+    right = (
+        "class Solution:\n    def kth(self, nums: List[int], k: int) -> int:\n        return SortedList(nums)[k - 1]\n"
+    )
+    wrong = (
+        "class Solution:\n    def kth(self, nums: List[int], k: int) -> int:\n        return SortedList(nums)[-k]\n"
+    )
+    evs = correctness_evidence([(ins, right, wrong), (ins, wrong, right)], EvidenceOptions(sandbox=sandbox))
+    assert [(e.decision, e.signal) for e in evs] == [("A", "examples"), ("B", "examples")]

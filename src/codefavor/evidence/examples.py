@@ -29,6 +29,7 @@ import marshal
 import math
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -508,8 +509,11 @@ _LAZY = re.compile(r"\bgenerators?\b|\byields?\b|\biterators?\b", re.I)
 _TOLERANCE = re.compile(r"within\s+10\s*\^?\s*-\s*(\d)\b", re.I)
 _MANY_ANSWERS = re.compile(
     r"\b(?:multiple|several|many|more than one)\s+(?:valid\s+|possible\s+|correct\s+)?(?:answers?|solutions?|results?|outputs?)"
-    r"[^.\n]{0,40}\b(?:any|either)\b|\breturn\s+any\s+(?:one\s+)?(?:of\s+them|valid|such)\b|\brandom(?:ly)?\b"
-    r"|\bprobabilit(?:y|ies)\b|\bis\s+also\s+(?:a\s+)?(?:valid|correct|accepted|acceptable)\b",
+    r"[^.\n]{0,40}\b(?:any|either)\b|\breturn\s+any\s+(?:one\s+)?(?:of\s+them|valid|such)\b"
+    r"|\bis\s+also\s+(?:a\s+)?(?:valid|correct|accepted|acceptable)\b"
+    # random answers (not random inputs: "the numbers are randomly ordered" is a promise about the input)
+    r"|\breturns?\s+a\s+random\b|\brandom(?:ly)?\s+(?:picks?|chooses?|selects?|returns?|generates?|shuffles?)\b"
+    r"|\b(?:equally\s+likely|(?:same|equal)\s+probability|uniform(?:ly)?\s+(?:at\s+)?random)\b|\bgetRandom\b",
     re.I,
 )
 _ALL = re.compile(r"\b(?:return|find|list|output|collect)\b[^.\n]{0,60}?\ball\b", re.I)
@@ -829,3 +833,20 @@ def sandbox_code(code: str, ex: Extraction) -> str:
         f"{CALLS}.install(globals(), platform={platform})\n"
         f"exec(compile({code!r}, '<candidate>', 'exec'), globals())\n"
     )
+
+
+def timing_plan(instruction: str, codes: Sequence[str] = ()) -> tuple[dict[str, object], list[Call], str]:
+    """What efficiency times, by the one calling convention: the call spec (`calls.prepare`'s, its
+    "args"/"kwargs" left for each grown input), the instruction's literal example calls to grow, and
+    "" (or why there is nothing to time: "no-entry", "no-examples", "design"). `codes` are the
+    candidates: a `class Solution` among them makes unnamed `Input:` lines calls, as in correctness.
+    A harness loads `calls` in the child, `calls.install(ns, spec["json"])` before running a
+    candidate, and per input `calls.prepare(ns, {**spec, "args": list(args), "kwargs": list(kwargs)})`,
+    timing only `fn(*args, **kwargs)` and comparing `finish(result)`."""
+    ex = extract_checks(instruction, functions=any(_SOLUTION.search(c) for c in codes))
+    if any((spec_of(c) or {}).get("ops") for c in ex.checks) and not ex.calls:
+        return {}, [], "design"
+    spec = dict(ex.spec) or {"entry": ex.entry, "owner": ex.owner, "json": ex.platform}
+    if spec.get("entry") is None and not ex.spec and not ex.calls:
+        return spec, [], "no-entry"
+    return spec, ex.calls, "" if ex.calls else "no-examples"
