@@ -105,10 +105,45 @@ def _loop_depth(code: str) -> int | None:
     return best
 
 
+_GUARD = re.compile(
+    r"^(?:escape|\w+_escape|escape_\w+|quote|quote_plus|secure_filename|realpath|abspath|normpath|basename|"
+    r"compare_digest|clean|strip_tags|saniti[sz]e\w*|validate\w*|is_safe\w*|safe_\w+|check_\w+|verify\w*|"
+    r"is_relative_to|commonpath|literal_eval|safe_load|int|isdigit|isalnum|fullmatch|has_perm\w*|\w*authori[sz]\w*|"
+    r"require\w*|\w*permission\w*|csrf\w*)$",
+    re.I,
+)
+
+
+def _guards(code: str) -> int | None:
+    """How much a code checks what it is given: `raise` statements and calls of validators and
+    sanitisers (escape, quote, secure_filename, realpath, compare_digest, validate_*, check_*, int,
+    permission checks, ...); None when it does not parse (dedented: methods cut out of classes)."""
+    import ast
+    import textwrap
+
+    for text in (code, textwrap.dedent(code)):
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        n = 0
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Raise):
+                n += 1
+            elif isinstance(node, ast.Call):
+                f = node.func
+                name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+                n += bool(_GUARD.match(name))
+        return n
+    return None
+
+
 def guess(category: str, a: str, b: str) -> tuple[str, str]:
     """(decision, signal) of the guess for one pair where the evidence is silent:
     - "adds-only": one candidate is the other with lines added and none changed: the one that adds
       (a fix adds a guard; dev: cve-fixes 27/29, ConDefects 38/43, quixbugs 2/2, vuln-fixes 5/7);
+    - security, "guards": the one that checks more of what it is given (`raise`, validators and
+      sanitisers; dev: cve-fixes 22/25, vuln-fixes 35/38, cweval 2/2, CodePrefBench 5/5 where it differs);
     - efficiency, "loop-depth": the one with the shallower loop nesting (dev: CodePrefBench 80/92,
       leetcode-efficiency 14/18 where it differs);
     - "edit-longer": correctness, security and human preference, when one is an edit of the other
@@ -132,6 +167,10 @@ def guess(category: str, a: str, b: str) -> tuple[str, str]:
     na, nb = len(a.strip()), len(b.strip())
     longer = "A" if na > nb else "B" if nb > na else "undecided"
     shorter = {"A": "B", "B": "A"}.get(longer, "undecided")
+    if category == "security":
+        ga, gb = _guards(a), _guards(b)
+        if ga is not None and gb is not None and ga != gb:
+            return ("A" if ga > gb else "B"), "guards"
     if category == "efficiency":
         da, db = _loop_depth(a), _loop_depth(b)
         if da is not None and db is not None and da != db:
