@@ -14,6 +14,9 @@ With `--mutants`, each solution also gets simple mutants (a comparison or an ari
 flipped, an off-by-one); the share of mutants that fail at least one check is the other direction
 (a buggy candidate is caught).
 
+Measured (doocs/leetcode b6ee4f59f28b, load average 8-11): 4,037 solutions in 160 s, 3,837 with
+checks, 3,732 passing all of them; 8,671 mutants, 81.5% caught.
+
     PYTHONPATH=src python benchmarks/call_coverage.py [--mirror PATH] [--limit N] [--show 20] [--mutants]
 """
 
