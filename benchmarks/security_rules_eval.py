@@ -2,16 +2,20 @@
 
 For each set: how many pairs each analysis decides (a clear score difference, margin 0.25 as in
 `evidence/security.py`) and how many of those it gets right, plus accuracy with undecided as half.
-Bandit is called through `security_evidence` as it is; "+rules" adds `rule_score` to each side's
-Bandit score. Codes are comment-stripped first, as the benchmark protocol does for security.
+"bandit+rules" is the security evidence as the judge runs it (`compare_security`: Bandit on the
+code or its dedented form, the always-on patterns, and the AST rules, each kind of weakness once per
+module); "bandit" and "rules alone" score only those findings. Codes are comment-stripped first, as
+the benchmark protocol does for security.
 
-Measured on the dev splits (decided/right, accuracy with undecided as half), Bandit -> Bandit+rules:
-cve-fixes (105) 3/1 (49.5) -> 5/3 (50.5); vuln-fixes (266) 121/118 (71.6) -> 141/138 (75.4);
-cweval (7) 2/2 (64.3) -> 3/3 (71.4); CodePrefBench security (108) 106/106 (99.1) -> 106/106
-(99.1). The rules alone never decide wrongly on these sets (2/2, 116/116, 2/2, 43/43).
+Measured on the dev splits (decided/right, accuracy with undecided as half), Bandit -> Bandit+rules
+(the judge's security evidence) -> rules alone: cve-fixes (105) 3/1 (49.5) -> 5/3 (50.5) -> 2/2;
+vuln-fixes (266) 123/121 (72.4) -> 138/136 (75.2) -> 117/117; cweval (7) 2/2 (64.3) -> 3/3 (71.4) ->
+2/2; CodePrefBench security (108) 106/106 (99.1) -> 106/106 (99.1) -> 43/43. The rules alone never
+decided wrongly on these sets.
 
     PYTHONPATH=src python benchmarks/security_rules_eval.py --split dev \
-        --set ~/.cache/codefavor/foreign/cve-fixes --set ~/.cache/codefavor/foreign/cweval \
+        --set ~/.cache/codefavor/foreign/cve-fixes --set ~/.cache/codefavor/foreign/vuln-fixes \
+        --set ~/.cache/codefavor/foreign/cweval \
         --codeprefbench ../shared/data/codeprefbench
 """
 
@@ -23,22 +27,21 @@ from pathlib import Path
 
 def evaluate(tasks: list, margin: float = 0.25) -> dict[str, dict[str, float]]:
     from codefavor.codetools import strip_comments
-    from codefavor.evidence.security import security_evidence
-    from codefavor.evidence.security_rules import rule_findings, rule_score
+    from codefavor.evidence.security import compare_security, findings, score
 
     out = {k: {"decided": 0, "right": 0} for k in ("bandit", "bandit+rules", "rules")}
     for t in tasks:
         a, b = (strip_comments(c) for c in t.choices)
-        dec, _sig, _conf, det = security_evidence(a, b)
-        ra, rb = rule_score(rule_findings(a)), rule_score(rule_findings(b))
+        (fa, _), (fb, _) = findings(a), findings(b)
+        alone = {"bandit": lambda f: f.source != "rules", "rules": lambda f: f.source == "rules"}
         decisions = {
-            "bandit": dec,
-            "bandit+rules": _decide(det["a"]["score"] + ra, det["b"]["score"] + rb, margin),
-            "rules": _decide(ra, rb, margin),
-        }
+            "bandit+rules": compare_security(a, b, margin).decision,  # what the judge uses (like with like)
+            **{k: _decide(score([f for f in fa if keep(f)]), score([f for f in fb if keep(f)]), margin)
+               for k, keep in alone.items()},
+        }  # fmt: skip
         truth = "A" if t.gt_choice == 0 else "B"
         for k, d in decisions.items():
-            if d is not None:
+            if d in ("A", "B"):
                 out[k]["decided"] += 1
                 out[k]["right"] += d == truth
     for v in out.values():

@@ -142,7 +142,7 @@ def test_hybrid_fallback_decides_only_where_evidence_is_silent(sandbox):
     only = load_judge("evidence+none", sandbox=sandbox).judge(items)
     assert [v.decision for v in only] == ["A", "undecided", "B", "undecided"]
     cheap = load_judge("evidence", sandbox=sandbox).judge(items)
-    assert cheap[1].signal == "fallback/length" and cheap[1].decision == "A"  # shorter for correctness
+    assert cheap[1].signal == "fallback/shorter" and cheap[1].decision == "A"  # independent solutions: shorter
 
 
 def test_hybrid_with_a_model_judge(sandbox):
@@ -283,3 +283,46 @@ def test_source_names_in_the_output_are_stable(sandbox):
     vs = load_judge("evidence+none", sandbox=sandbox).judge(items)
     assert [list(v.details["evidence"]) for v in vs] == [["correctness"], ["security"], ["efficiency"]]
     assert vs[2].details["evidence"]["efficiency"]["efficiency"]["reason"] == "no-entry"
+
+
+GUESSES = [  # (category, a, b, decision, step): each step of the guess, in both orders below
+    ("correctness", "def f(x):\n    return 1 / x\n", "def f(x):\n    if x == 0:\n        return 0\n    return 1 / x\n",
+     "B", "adds-only"),  # the fix adds a guard and changes nothing else
+    ("correctness", "def f(xs):\n    s = 0\n    m = 0\n    for x in xs:\n        s += x\n        m = max(m, x)\n    n = len(xs)\n    return s / n, m\n",
+     "def f(xs):\n    s = 0\n    m = 0\n    for x in xs:\n        s += x\n        m = max(m, x)\n    n = len(xs) or 1\n    return s / n, m\n",
+     "B", "edit-longer"),  # most lines shared: a revision; the longer one handles more
+    ("correctness", "def f(xs):\n    return sorted(set(xs))\n",
+     "def f(xs):\n    out = []\n    for x in xs:\n        if x not in out:\n            out.append(x)\n    out.sort()\n    return out\n",
+     "A", "shorter"),  # independent solutions
+    ("efficiency", "def f(xs):\n    return [x for x in xs for y in xs if x == y]\n", "def f(xs):\n    return list(xs)\n",
+     "B", "loop-depth"),
+    ("efficiency", "def f(xs):\n    return sorted(xs)\n", "def f(xs):\n    xs = list(xs)\n    xs.sort()\n    return xs\n",
+     "undecided", "none"),  # no structural difference: length says nothing about speed
+    ("security", "def f(p):\n    return open(p).read()\n", "def f(p):\n    with open(safe(p)) as fh:\n        return fh.read()\n",
+     "B", "longer"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("category, a, b, decision, step", GUESSES, ids=[g[4] + "-" + g[0] for g in GUESSES])
+def test_the_guess_steps(category, a, b, decision, step):
+    from codefavor.judges.evidence import guess
+
+    assert guess(category, a, b) == (decision, step)
+    swapped = {"A": "B", "B": "A"}.get(decision, decision)
+    assert guess(category, b, a) == (swapped, step)
+
+
+def test_the_report_separates_evidence_from_guesses():
+    from codefavor.benchmark.report import rows, summarize
+    from codefavor.records import BenchTask, Judgment
+
+    tasks = [BenchTask(task_id=f"t{i}", instruction="i", choices=(f"a{i}", f"b{i}"), gt_choice=0, category="correctness")
+             for i in range(4)]  # fmt: skip
+    sig = ["examples", "examples", "fallback/shorter", "fallback/none"]
+    dec = ["A", "A", "B", "undecided"]
+    js = [Judgment(task_id=t.id, order="AB", judge="evidence", decision=d, prob_a=0.5, signal=s)
+          for t, s, d in zip(tasks, sig, dec, strict=True)]  # fmt: skip
+    c = summarize(tasks, js)["categories"]["correctness"]
+    assert c["evidence"] == {"decided": 2, "right": 2} and c["guess"] == {"decided": 1, "right": 0}
+    assert c["accuracy"] == 62.5 and c["evidence_only_accuracy"] == 75.0  # the wrong guess costs 12.5 points
+    assert rows(summarize(tasks, js))[0][-3:] == ["2 (100%)", "1 (0%)", "75.0"]

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from codefavor.evidence.examples import entry_point, extract_checks
+from codefavor.evidence.examples import call_text, entry_point, extract_checks
 from codefavor.evidence.scaling import Call
 
 # (instruction, entry, [(call, expectation)] where expectation is ("value", v) / ("repr", text) /
@@ -39,7 +39,7 @@ TABLE = [
     (  # "For x = ... the output should be ..." against the defined function
         "def g(lst):\n    For lst = [1,2,3] the output should be 6\n    For lst = []  the output should be 0",
         "g",
-        [("g([1, 2, 3])", ("value", 6)), ("g([])", ("value", 0))],
+        [("g(lst = [1, 2, 3])", ("value", 6)), ("g(lst = [])", ("value", 0))],
         0,
     ),
     (  # Input/Output lines
@@ -114,11 +114,11 @@ def test_extraction_table(instruction, entry, expected, n_skipped):
     for c in ex.checks:
         kind = c.resolved_kind()
         if kind == "value":
-            got.append((c.call, ("value", c.expected)))
+            got.append((call_text(c), ("value", c.expected)))
         elif kind == "repr":
-            got.append((c.call, ("repr", c.expected_repr)))
+            got.append((call_text(c), ("repr", c.expected_repr)))
         elif kind == "raises":
-            got.append((c.call, ("raises", c.raises)))
+            got.append((call_text(c), ("raises", c.raises)))
     assert got == expected
     assert len(ex.skipped) == n_skipped, ex.skipped
     for _text, reason in ex.skipped:
@@ -127,7 +127,7 @@ def test_extraction_table(instruction, entry, expected, n_skipped):
 
 def test_comment_style_examples():
     ex = extract_checks("f(3)  # -> 9\nf(4)  # returns 16\nprint(greet('x'))  # hello x\nprint(f(2))  # 4")
-    got = [(c.call, c.expected) for c in ex.checks]
+    got = [(call_text(c), c.expected) for c in ex.checks]
     assert got == [("f(3)", 9), ("f(4)", 16), ("greet('x')", "hello x"), ("f(2)", 4)]
 
 
@@ -139,9 +139,9 @@ def test_leetcode_style_method_and_named_inputs():
     )
     ex = extract_checks(ins)
     assert ex.entry == "twoSum" and ex.owner == "Solution"
-    assert [(c.call, c.expected) for c in ex.checks] == [
-        ("Solution().twoSum([2, 7, 11, 15], 9)", [0, 1]),
-        ("Solution().twoSum([3, 2, 4], 6)", [1, 2]),
+    assert [(call_text(c), c.expected) for c in ex.checks] == [
+        ("Solution().twoSum(nums = [2, 7, 11, 15], target = 9)", [0, 1]),
+        ("Solution().twoSum(nums = [3, 2, 4], target = 6)", [1, 2]),
     ]
 
 
@@ -162,7 +162,7 @@ def test_isclose_tolerance_is_kept():
 def test_duplicates_and_cap():
     text = "\n".join(f"assert f({i % 5}) == {i % 5}" for i in range(100))
     ex = extract_checks(text, max_checks=3)
-    assert [c.call for c in ex.checks] == ["f(0)", "f(1)", "f(2)"]
+    assert [call_text(c) for c in ex.checks] == ["f(0)", "f(1)", "f(2)"]
     assert any("more than 3" in r for _, r in ex.skipped)
 
 
@@ -240,3 +240,47 @@ def test_efficiency_plans_with_the_same_entry_point():
     assert plan("def g(x):\n    '''no examples'''", "def g(x): pass", "def g(y): pass") == ("g", [], "no-examples")
     method = "class Solution:\n    def twoSum(self, nums, target):\n\nInput: nums = [2,7], target = 9\nOutput: [0,1]\n"
     assert plan(method, "class Solution: pass", "class Solution: pass")[2] == "no-entry"  # methods are not timed
+
+
+def test_builtins_around_a_call_are_never_renamed_to_the_entry():
+    ex = extract_checks(
+        'def gen(n):\n    """Yield 0..n-1."""\n>>> list(g.gen(3))\n[0, 1, 2]\n>>> list(gen(2))\n[0, 1]'
+    )
+    assert [c.call for c in ex.checks] == ["list(g.gen(3))", "list(gen(2))"]  # not gen(g.gen(3))
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("f(1) -> [1.0, inf, -inf]", [1.0, math.inf, -math.inf]),  # non-finite floats inside containers
+        ("f(1) -> [float('inf'), math.inf]", [math.inf, math.inf]),
+        ("f(1) -> [true, false, null]", [True, False, None]),  # JSON spellings inside containers
+        ("f(1) -> {'a': [nan]}", None),  # nan: compared as nan (checked below)
+    ],
+)
+def test_literals_with_json_names_and_non_finite_floats(text, expected):
+    ex = extract_checks(text)
+    assert len(ex.checks) == 1, ex.skipped
+    if expected is None:
+        assert math.isnan(ex.checks[0].expected["a"][0])
+    else:
+        assert ex.checks[0].expected == expected
+
+
+def test_statement_examples_are_calls_of_the_codes_entry():
+    from codefavor.evidence.examples import spec_of
+
+    ins = (
+        "Merge Two Sorted Lists\n\nInput: list1 = [1,2,4], list2 = [1,3,4]\nOutput: [1,1,2,3,4,4]\n"
+        "Explanation: merge([1], [2]) -> [1, 2].\n\n"
+        'Input\n["MinStack","push","getMin"]\n[[],[-2],[]]\nOutput\n[null,null,-2]\n\n'
+        "Input: s = 'abc'\nOutput: [1, 2]\nYou may return the answer in any order.\n"
+    )
+    ex = extract_checks(ins)
+    assert ex.entry is None and ex.platform  # the code decides the entry (calls.resolve)
+    specs = [spec_of(c) for c in ex.checks]
+    assert specs[0]["names"] == ["list1", "list2"] and specs[0]["args"] == [[1, 2, 4], [1, 3, 4]]
+    assert specs[1]["ops"] == ["MinStack", "push", "getMin"] and ex.checks[1].expected == [None, None, -2]
+    assert specs[2]["order"] == 1 and specs[0]["order"] == 1  # "in any order" applies to every example
+    assert any("explanation" in why for _, why in ex.skipped)  # merge(...) in prose is not an example
+    assert ex.calls[0].args == ([1, 2, 4], [1, 3, 4]) and ex.spec["names"] == ["list1", "list2"]

@@ -59,8 +59,10 @@ def test_grow_strings_sets_dicts_and_matrices():
     assert isinstance(st, set) and len(st) == 30
     d = grow({"a": 1, "bb": 2}, 10, rng)
     assert isinstance(d, dict) and len(d) == 20 and all(isinstance(v, int) for v in d.values())
-    m = grow([[1, 2], [3, 4]], 16, rng)  # a square matrix grows in both dimensions
-    assert len(m) == 8 and all(len(r) == 8 for r in m)
+    m = grow([[1, 2, 3], [3, 4, 5], [6, 7, 8]], 16, rng)  # a square matrix grows in both dimensions
+    assert len(m) == 12 and all(len(r) == 12 for r in m)
+    pairs = grow([[1, 3], [6, 9]], 16, rng)  # two pairs are records (intervals): they grow in number
+    assert len(pairs) == 32 and all(len(r) == 2 for r in pairs)
     assert grow([], 10, rng) == [] and grow(None, 10, rng) is None and grow(2.5, 10, rng) == 2.5
 
 
@@ -96,3 +98,31 @@ def test_ladder_is_seeded_and_grows():
     assert all(len(c.args[0]) == 256 for c in one[1])
     src = one[0][0].source("f")
     assert src.startswith("f([") and eval(src, {"f": lambda x: x}) == one[0][0].args[0]
+
+
+def test_every_growable_argument_grows_whatever_the_examples_lengths():
+    same = [Call(([3, 1, 4, 1, 5], 2)), Call(([2, 7, 1, 8, 2], 3))]  # every example has five items
+    assert all(len(c.args[0]) == 1024 for c in level_calls(same, 1024, "s"))
+    # Two sorted lists of two items each (median of two arrays): both are data, both grow.
+    median = [Call(([1, 3], [2])), Call(([1, 2], [3, 4]))]
+    big = level_calls(median, 512, "s")[0]
+    assert len(big.args[0]) > 100 and len(big.args[1]) > 100
+    # A pair beside a growing collection is a record (an interval, a point): it keeps its length.
+    insert = [Call(([[1, 3], [6, 9]], [2, 5]), ())]
+    grown = level_calls(insert, 512, "s")
+    assert all(len(c.args[1]) == 2 and len(c.args[0]) >= 256 for c in grown)
+    assert all(len(r) == 2 for c in grown for r in c.args[0])  # the intervals stay pairs
+
+
+def test_object_inputs_grow_like_lists():
+    # A linked list and a binary tree travel as their literal lists (`head = [1,2,3]`, level order with
+    # None): they grow as lists do, and `calls` builds the objects from whatever size they reach.
+    from codefavor.evidence import calls
+
+    tree = [Call(([3, 9, 20, None, None, 15, 7],))]
+    big = level_calls(tree, 1024, "t")
+    assert all(len(c.args[0]) == 1024 for c in big)
+    root = calls.build_tree(big[0].args[0])
+    assert root is not None and len(calls.tree_values(root)) > 16
+    head = calls.build_list(level_calls([Call(([1, 2, 3],))], 256, "l")[0].args[0])
+    assert len(calls.list_values(head)) == 256

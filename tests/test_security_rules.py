@@ -16,6 +16,11 @@ TABLE: dict[str, list[tuple[str, str]]] = {
         ("def get(filename):\n    return send_file(UPLOADS / filename)\n",
          "def get(filename):\n    return send_file(UPLOADS / secure_filename(filename))\n"),
     ],
+    "weak-cipher": [
+        ("def enc(k, d):\n    return AES.new(k, AES.MODE_ECB).encrypt(d)\n",
+         "def enc(k, d, iv):\n    return AES.new(k, AES.MODE_GCM, nonce=iv).encrypt(d)\n"),
+        ("def enc(k, d):\n    return DES.new(k).encrypt(d)\n", "def enc(k, d):\n    return Fernet(k).encrypt(d)\n"),
+    ],
     "insecure-tempname": [
         ("def scratch():\n    return open(os.tempnam(), 'w')\n", "def scratch():\n    return tempfile.NamedTemporaryFile('w')\n"),
         ("def scratch():\n    name = tempfile.mktemp()\n    return name\n", "def scratch():\n    return tempfile.mkstemp()\n"),
@@ -90,9 +95,16 @@ def test_findings_are_counted_once_per_rule_and_module():
 
 def test_weights_rank_injection_far_above_deprecation():
     assert RULES["sql-built"][2] >= 10 * RULES["deprecated-wrap-socket"][2]
-    dep = rule_score(rule_findings(TABLE["deprecated-wrap-socket"][0][0]))
+    dep = [f for f in rule_findings(TABLE["deprecated-wrap-socket"][0][0]) if f.rule == "deprecated-wrap-socket"]
     inj = rule_score(rule_findings(TABLE["yaml-unsafe-load"][0][0]))
-    assert inj > dep * 10
+    assert inj > rule_score(dep) * 10
+    # ssl.wrap_socket's default (CERT_NONE) verifies nothing: that is the weakness, the deprecation aside.
+    assert {f.rule for f in rule_findings("def w(s):\n    return ssl.wrap_socket(s)\n")} == {
+        "deprecated-wrap-socket",
+        "tls-unverified",
+    }
+    pinned = "def w(s):\n    return ssl.wrap_socket(s, cert_reqs=ssl.CERT_REQUIRED, ca_certs=CA)\n"
+    assert [f.rule for f in rule_findings(pinned)] == ["deprecated-wrap-socket"]
 
 
 @pytest.mark.parametrize("code", ["", "def (:", "print 'py2'", "x = 1\n" * 3, "\x00"])
@@ -109,3 +121,49 @@ def test_methods_cut_out_of_a_class_and_sql_handed_to_a_wrapper():
     wrapped = "def opts(poll):\n    return queryOne(c, \"SELECT o FROM t WHERE name='{}'\".format(poll))\n"
     assert [f.rule for f in rule_findings(wrapped)] == ["sql-built"]
     assert rule_findings("def opts(poll):\n    return queryOne(c, 'SELECT o FROM t WHERE name=?', (poll,))\n") == []
+
+
+# The rules wired beside Bandit (evidence/security.py): always on, each kind of weakness once per
+# module, deprecations weighted below any injection; the secure side must win in both orders.
+WIRED = [
+    (  # yaml.load in a function cut out of a file: no `import yaml`, so Bandit's B506 cannot fire
+        "def conf(text):\n    return yaml.load(text)\n",
+        "def conf(text):\n    return yaml.safe_load(text)\n",
+    ),
+    (  # a method cut out of its class (indented): Bandit reads it dedented
+        "    def run(self, cmd):\n        return subprocess.call(cmd, shell=True)\n",
+        "    def run(self, cmd):\n        return subprocess.call(shlex.split(cmd))\n",
+    ),
+    (  # the secure code imports one more name of an old library: one finding, not one per name
+        "from Crypto.Cipher import AES\ndef enc(k, d):\n    return AES.new(k, AES.MODE_ECB).encrypt(d)\n",
+        "from Crypto.Cipher import AES\nfrom Crypto.Random import get_random_bytes\n"
+        "def enc(k, d):\n    iv = get_random_bytes(16)\n    return iv + AES.new(k, AES.MODE_CBC, iv).encrypt(d)\n",
+    ),
+    (  # the TLS case: pinning a protocol on an unverified context vs the deprecated, unverified wrap_socket
+        "import ssl\ndef wrap(sock):\n    return ssl.wrap_socket(sock)\n",
+        "import ssl\ndef wrap(sock):\n    ctx = ssl._create_unverified_context(ssl.PROTOCOL_TLS_CLIENT)\n"
+        "    ctx.minimum_version = ssl.TLSVersion.TLSv1_2\n    return ctx.wrap_socket(sock)\n",
+    ),
+    (  # SQL built into a variable and run later: an injection outweighs a deprecated import
+        "import sqlite3\ndef find(db, name):\n    q = \"SELECT * FROM u WHERE n = '%s'\" % name\n    return db.execute(q)\n",
+        "import sqlite3\nfrom Crypto.Hash import MD5\ndef find(db, name):\n    return db.execute('SELECT * FROM u WHERE n = ?', (name,))\n",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("insecure, secure", WIRED, ids=["yaml-no-import", "indented-method", "per-import",
+                                                         "tls-pinned", "sql-vs-deprecation"])  # fmt: skip
+def test_rules_beside_bandit_pick_the_secure_side_in_both_orders(insecure, secure):
+    from codefavor.evidence.security import compare_security
+
+    assert compare_security(secure, insecure).decision == "A"
+    assert compare_security(insecure, secure).decision == "B"
+
+
+def test_each_kind_counts_once_per_module():
+    from codefavor.evidence.security import findings, score
+
+    one = findings("import pickle\ndef a(b):\n    return pickle.loads(b)\n")[0]
+    many = findings("import pickle\ndef a(b):\n    pickle.loads(b)\n    return pickle.loads(pickle.loads(b))\n")[0]
+    assert score(one) == score(many) > 0  # Bandit's B301/B403 and the rule: one deserialisation
+    assert score([f.as_dict() for f in many]) == score(many)  # the same over the details' records

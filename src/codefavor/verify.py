@@ -94,9 +94,9 @@ def _relevant(found: list[dict[str, Any]], category: str) -> list[dict[str, Any]
 
 
 def _score(found: list[dict[str, Any]]) -> float:
-    from codefavor.evidence.security import weight
+    from codefavor.evidence.security import score
 
-    return sum(weight(f["severity"], f["confidence"]) for f in found)
+    return score(found)  # each kind of weakness once, as the security evidence counts it
 
 
 def gather_evidence(

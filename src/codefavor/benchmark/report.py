@@ -4,7 +4,9 @@ Accuracy = (correct + 0.5 x undecided) / N; a failed judgment is undecided and a
 failed. "Avg" is the mean of correctness, efficiency and security; human preference is reported
 beside it. With both orders, a category's accuracy is the mean over both orders, and the report adds
 each order's accuracy, the flip rate (tasks whose picked code changes when the codes are swapped)
-and the accuracy of the order-consistent decisions.
+and the accuracy of the order-consistent decisions. Every category also says how many judgments the
+evidence decided and how many a fallback guessed (signals `fallback/...`), with the share of each
+that was right, and the accuracy of the evidence alone (the guesses counted as undecided).
 """
 
 from __future__ import annotations
@@ -90,6 +92,7 @@ def summarize(tasks: Sequence[BenchTask], judgments: Sequence[Judgment]) -> dict
             c["consistent_accuracy"] = 100.0 * consistent_right / consistent if consistent else None
             c["consistent_coverage"] = 100.0 * consistent / both
         c["signals"] = {s: dict(v) for s, v in sorted(signals.items())}
+        c.update(_coverage(signals, judged))
         c["latency_s_total"] = round(latency, 3)
         c["tokens_total"] = tokens
         cats[cat] = c
@@ -99,6 +102,29 @@ def summarize(tasks: Sequence[BenchTask], judgments: Sequence[Judgment]) -> dict
         "avg": sum(ver) / len(ver) if len(ver) == len(VERIFIABLE) else None,
         "avg_of": [c for c in VERIFIABLE if c in cats],
     }
+
+
+def is_guess(signal: str) -> bool:
+    """Whether a verdict's signal is a fallback's guess (`fallback/...`) rather than evidence."""
+    return signal.startswith("fallback/")
+
+
+def _coverage(signals: dict[str, dict[str, int]], judged: int) -> dict[str, Any]:
+    """How many judgments the evidence decided and how many a fallback guessed, each with how many
+    were right, and the accuracy the evidence alone reaches (guesses counted as undecided)."""
+    ev = {"decided": 0, "right": 0}
+    gu = {"decided": 0, "right": 0}
+    for sig, v in signals.items():
+        box = gu if is_guess(sig) else ev
+        box["decided"] += v.get("decided", 0)
+        box["right"] += v.get("right", 0)
+    only = None if not judged else 100.0 * (ev["right"] + 0.5 * (judged - ev["decided"])) / judged
+    return {"evidence": ev, "guess": gu, "evidence_only_accuracy": only}
+
+
+def _share(box: dict[str, int]) -> str:
+    d, r = box.get("decided", 0), box.get("right", 0)
+    return f"{d} ({100.0 * r / d:.0f}%)" if d else "0"
 
 
 def _fmt(x: float | None) -> str:
@@ -119,12 +145,18 @@ def rows(summary: dict[str, Any]) -> list[list[str]]:
                 _fmt(c.get("acc_BA")),
                 _fmt(c.get("flip_rate")),
                 _fmt(c.get("consistent_accuracy")),
+                _share(c.get("evidence", {})),
+                _share(c.get("guess", {})),
+                _fmt(c.get("evidence_only_accuracy")),
             ]
         )
     return out
 
 
-HEADERS = ["category", "tasks", "accuracy", "undecided", "failed", "acc A-B", "acc B-A", "flip %", "consistent acc"]
+# "evidence" / "guessed": judgments decided by evidence or guessed by a fallback (each: how many,
+# and the share right); "evidence only": the accuracy without the guesses (as `evidence+none`).
+HEADERS = ["category", "tasks", "accuracy", "undecided", "failed", "acc A-B", "acc B-A", "flip %", "consistent acc",
+           "evidence", "guessed", "evidence only"]  # fmt: skip
 
 
 def to_markdown(summary: dict[str, Any], title: str = "CodePrefBench") -> str:
@@ -150,7 +182,7 @@ def print_table(summary: dict[str, Any], title: str = "CodePrefBench") -> None:
     for r in rows(summary):
         table.add_row(*r)
     # A pipe or CI log reports 80 columns; the table needs about 110 to stay readable.
-    console = Console(width=max(Console().width, 120))
+    console = Console(width=max(Console().width, 160))
     console.print(table)
     console.print(f"Avg (correctness, efficiency, security): [bold]{_fmt(summary['avg'])}[/bold]")
     by_cat = {
@@ -161,3 +193,5 @@ def print_table(summary: dict[str, Any], title: str = "CodePrefBench") -> None:
     }
     if any(by_cat.values()):
         console.print("right/decided by signal: " + "; ".join(f"{cat}: {txt}" for cat, txt in by_cat.items() if txt))
+    if any(c.get("guess", {}).get("decided") for c in summary["categories"].values()):
+        console.print("fallback/... signals are guesses, not evidence (README: the evidence judge, the guess)")

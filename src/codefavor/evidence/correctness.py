@@ -20,12 +20,14 @@ from __future__ import annotations
 import ast
 import builtins
 import copy
+import functools
+import re
 import symtable
 from collections.abc import Sequence
 from typing import Any, Literal
 
 from codefavor.evidence import Evidence, EvidenceOptions, resolve_sandbox
-from codefavor.evidence.examples import Extraction, extract_checks
+from codefavor.evidence.examples import Extraction, extract_checks, platform_code, sandbox_code
 from codefavor.evidence.sandbox import Check, Limits, Sandbox, SandboxError, SandboxRun
 
 CRASHES = {
@@ -33,11 +35,20 @@ CRASHES = {
     "UnboundLocalError", "OverflowError", "MemoryError", "StopIteration", "timeout",
 }  # fmt: skip
 LIMITS = Limits(cpu_s=3.0, wall_s=6.0, check_s=1.0, memory_mb=1024)
+_SOLUTION = re.compile(r"^class\s+Solution\b", re.M)
 _BUILTINS = set(dir(builtins)) | {"__name__", "__file__", "__doc__", "__builtins__", "__spec__", "__loader__"}
 
 
-def undefined_names(code: str) -> list[str]:
-    """Names a module reads but never binds (module level, imports, `global` assignments, builtins)."""
+@functools.cache
+def _implicit() -> frozenset[str]:
+    from codefavor.evidence.calls import implicit_names
+
+    return frozenset(implicit_names())
+
+
+def undefined_names(code: str, platform: bool = False) -> list[str]:
+    """Names a module reads but never binds (module level, imports, `global` assignments, builtins;
+    with `platform`, the names programming sites import for every solution)."""
     try:
         top = symtable.symtable(code, "<candidate>", "exec")
         tree = ast.parse(code)
@@ -65,7 +76,8 @@ def undefined_names(code: str) -> list[str]:
             walk(c)
 
     walk(top)
-    return sorted(n for n in used if n not in bound and n not in _BUILTINS)
+    given = _implicit() if platform else frozenset()
+    return sorted(n for n in used if n not in bound and n not in _BUILTINS and n not in given)
 
 
 def _edge_values(v: Any) -> list[Any]:
@@ -154,16 +166,19 @@ def run_examples(
     in one concurrent batch (one run per distinct instruction and code). With `only_with_examples`,
     items whose instruction gives no check are not run (their list of runs is empty). Raises
     `SandboxError` when the sandbox cannot run."""
-    extractions = {ins: extract_checks(ins) for ins in dict.fromkeys(ins for ins, _ in items)}
+    # A `class Solution` candidate is called, never run as a program: an unnamed `Input: "abc"` is
+    # then its argument (decided per item, so both candidates of a pair get the same checks).
+    keyed = [((ins, any(_SOLUTION.search(c) for c in codes)), codes) for ins, codes in items]
+    extractions = {key: extract_checks(key[0], functions=key[1]) for key in dict.fromkeys(k for k, _ in keyed)}
     jobs = {
-        (ins, code): (code, extractions[ins].checks)
-        for ins, codes in items
-        if extractions[ins].checks or not only_with_examples
+        (key, code): (sandbox_code(code, extractions[key]), extractions[key].checks)
+        for key, codes in keyed
+        if extractions[key].checks or not only_with_examples
         for code in codes
     }
     keys = list(jobs)
     runs = dict(zip(keys, sandbox.run_many([jobs[k] for k in keys], limits), strict=True)) if keys else {}
-    return [(extractions[ins], [runs[(ins, c)] for c in codes if (ins, c) in runs]) for ins, codes in items]
+    return [(extractions[key], [runs[(key, c)] for c in codes if (key, c) in runs]) for key, codes in keyed]
 
 
 def _pick(sa: float, sb: float) -> Literal["A", "B"] | None:
@@ -246,7 +261,7 @@ def _decide(
     d = _pick(la is None, lb is None)
     if d:
         return Evidence(d, "loads", 0.9, details)
-    ua, ub = undefined_names(a), undefined_names(b)
+    ua, ub = undefined_names(a, platform_code(a, ex)), undefined_names(b, platform_code(b, ex))
     details["undefined_names"] = {"a": ua, "b": ub}
     d = _pick(not ua, not ub)
     if d:

@@ -190,9 +190,10 @@ def _extra(collisions: int) -> int:
 
 
 def _is_square_matrix(v: Any) -> bool:
+    # Three rows or more: two pairs ([[1, 3], [6, 9]]) are more often records (intervals, edges).
     return (
         isinstance(v, list)
-        and len(v) >= 2
+        and len(v) >= 3
         and all(isinstance(r, list) and len(r) == len(v) for r in v)
         and all(isinstance(x, (int, float)) and not isinstance(x, bool) for r in v for x in r)
     )
@@ -301,17 +302,35 @@ def _length(v: Any) -> int:
 
 
 def _fixed_shape(calls: Sequence[Call]) -> set[int | str]:
-    """Argument positions that hold a container of the same length in every example (two or more):
-    a fixed-shape record such as a pair of strings, whose items grow instead of its length."""
-    if len(calls) < 2:
+    """Argument positions that hold a fixed-shape record, whose length must not grow: a list or
+    tuple of strings of the same length in every example (two or more: a pair of strings, whose
+    items grow instead), or a pair of numbers beside a collection of pairs (an interval, a point:
+    `insert(intervals, [2, 5])`). Any other collection grows, whatever the examples' lengths (all
+    examples of five items still grow to thousands)."""
+    if not calls:
         return set()
-    keys: set[int | str] = set()
     first = calls[0]
-    for key in [*range(len(first.args)), *(k for k, _ in first.kwargs)]:
-        vals = [_arg(c, key) for c in calls]
-        if all(isinstance(v, (list, tuple)) for v in vals) and len({len(v) for v in vals}) == 1 and len(vals[0]):
-            keys.add(key)
-    return keys
+    keys: list[int | str] = [*range(len(first.args)), *(k for k, _ in first.kwargs)]
+    columns = {key: [_arg(c, key) for c in calls] for key in keys}
+
+    def same_length(vals: list[Any]) -> bool:
+        return all(isinstance(v, (list, tuple)) for v in vals) and len({len(v) for v in vals}) == 1 and len(vals[0])
+
+    out: set[int | str] = set()
+    pairs: set[int | str] = set()
+    for key, vals in columns.items():
+        if not same_length(vals):
+            continue
+        items = [x for v in vals for x in v]
+        if len(calls) >= 2 and all(isinstance(x, str) for x in items):
+            out.add(key)
+        elif len(vals[0]) <= 2 and all(isinstance(x, (int, float)) for x in items):
+            pairs.add(key)
+    # A pair is one more record of a growing collection of pairs (`insert(intervals, [2, 5])`); a pair
+    # beside a list of numbers is data like it (`median([1, 3], [2])`).
+    records = [k for k, vals in columns.items() if k not in pairs and k not in out and isinstance(vals[0], list)
+               and vals[0] and all(isinstance(x, (list, tuple)) and len(x) == 2 for x in vals[0])]  # fmt: skip
+    return out | (pairs if records else set())
 
 
 _MISSING = object()

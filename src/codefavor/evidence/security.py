@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+import textwrap
 import threading
 import warnings
 from collections.abc import Sequence
@@ -33,26 +34,62 @@ CONFIDENCE = {"LOW": 0.3, "MEDIUM": 0.7, "HIGH": 1.0}
 IGNORED = {"B101"}
 
 
+# Which weakness a finding is about: Bandit's test ids, our AST rules (`security_rules`) and the line
+# patterns name the same weakness differently, and a module counts each weakness once (the
+# heaviest finding of the kind), however many calls or imported names show it.
+KINDS: dict[str, str] = {
+    **dict.fromkeys(("B301", "B302", "B403", "B506", "B614", "unsafe-deserialization", "yaml-unsafe-load", "pickle",
+                     "yaml-load", "jsonpickle"), "deserialization"),
+    **dict.fromkeys(("B601", "B602", "B604", "B605", "B609", "shell-built", "shell", "shell-commands"), "shell"),
+    **dict.fromkeys(("B608", "B610", "B611", "sql-built", "sql-format"), "sql"),
+    **dict.fromkeys(("B102", "B307", "eval-exec"), "code-execution"),
+    **dict.fromkeys(("B501", "B323", "B507", "tls-unverified", "tls-off"), "tls-unverified"),
+    **dict.fromkeys(("B502", "B503", "B504", "tls-old"), "tls-version"),
+    **dict.fromkeys(("B303", "B324", "weak-hash"), "weak-hash"),
+    **dict.fromkeys(("B304", "B305", "B505", "weak-cipher"), "weak-cipher"),
+    **dict.fromkeys(("B108", "B306", "insecure-tempname", "tempfile"), "temp-file"),
+    **dict.fromkeys(("B105", "B106", "B107", "secret"), "hard-coded-secret"),
+    **dict.fromkeys(("B312", "B321", "B401", "B402", "cleartext-protocol"), "cleartext-protocol"),
+    **dict.fromkeys(("B313", "B314", "B315", "B316", "B317", "B318", "B319", "B320", "B405", "B406", "B407", "B408",
+                     "B409", "B410", "B411", "xml"), "xml"),
+    **dict.fromkeys(("B311", "random-secret"), "weak-random"),
+    **dict.fromkeys(("B103", "chmod-world"), "permissions"),
+    **dict.fromkeys(("B104", "bind-all"), "bind-all"),
+    **dict.fromkeys(("B413", "B415", "deprecated-wrap-socket"), "deprecated"),
+}  # fmt: skip
+# A deprecation (an old library imported, a deprecated call) says little about what the code does:
+# it weighs at most this, so it never outweighs an injection or disabled verification.
+DEPRECATION_WEIGHT = 0.5
+
+
 @dataclass(frozen=True)
 class Finding:
-    rule: str  # Bandit test id (B602, ...) or our fallback rule name
+    rule: str  # Bandit test id (B602, ...), our AST rule's name, or a line pattern's name
     severity: str  # LOW / MEDIUM / HIGH
     confidence: str
     line: int
     text: str
-    source: str  # "bandit" or "fallback"
+    source: str  # "bandit", "rules" (evidence/security_rules.py), "pattern" or "fallback"
+    points: float | None = None  # the rule's own weight (AST rules), else severity x confidence
+
+    @property
+    def kind(self) -> str:
+        if self.source == "pattern":  # a key or token written into the code: each one is its own exposure
+            return f"{self.rule}:{self.text}"
+        return KINDS.get(self.rule, self.rule)
 
     @property
     def weight(self) -> float:
-        return weight(self.severity, self.confidence)
+        w = self.points if self.points is not None else weight(self.severity, self.confidence)
+        return min(w, DEPRECATION_WEIGHT) if self.kind == "deprecated" else w
 
     def as_dict(self) -> dict[str, Any]:
-        return {"rule": self.rule, "severity": self.severity, "confidence": self.confidence, "line": self.line,
-                "text": self.text[:160], "source": self.source}  # fmt: skip
+        return {"rule": self.rule, "kind": self.kind, "severity": self.severity, "confidence": self.confidence,
+                "weight": round(self.weight, 3), "line": self.line, "text": self.text[:160], "source": self.source}  # fmt: skip
 
 
 def weight(severity: str, confidence: str) -> float:
-    """How much one finding counts: severity x confidence."""
+    """How much one finding of Bandit or the line patterns counts: severity x confidence."""
     return SEVERITY.get(severity, 1.0) * CONFIDENCE.get(confidence, 0.5)
 
 
@@ -150,16 +187,37 @@ def fallback_findings(code: str) -> list[Finding]:
     return _scan(code, _FALLBACK + _ALWAYS, "fallback")
 
 
+def rules_findings(code: str) -> list[Finding]:
+    """The AST rules of `security_rules` (weaknesses Bandit has no rule for, names resolved by their
+    attribute form so code without imports counts) as findings with their own weights."""
+    from codefavor.evidence.security_rules import rule_findings
+
+    return [Finding(f.rule, f.severity, "HIGH", f.line, f.text, "rules", f.weight) for f in rule_findings(code)]
+
+
 def findings(code: str) -> tuple[list[Finding], str]:
-    """Findings and their source: Bandit when it parses the code, else the fallback."""
+    """Findings and their source: Bandit when it parses the code (a method cut out of its class is
+    read dedented), else the fallback line patterns; the AST rules and the always-on patterns in
+    either case."""
     found = bandit_findings(code)
+    text = code
+    if found is None:
+        dedented = textwrap.dedent(code)
+        if dedented != code:
+            found, text = bandit_findings(dedented), dedented
     if found is not None:
-        return found + _scan(code, _ALWAYS, "pattern"), "bandit"
-    return fallback_findings(code), "fallback"
+        return found + _scan(text, _ALWAYS, "pattern") + rules_findings(text), "bandit"
+    return fallback_findings(code) + rules_findings(code), "fallback"
 
 
-def score(found: list[Finding]) -> float:
-    return sum(f.weight for f in found)
+def score(found: Sequence[Finding | dict[str, Any]]) -> float:
+    """A module's weighted findings, each kind of weakness once (its heaviest finding); also over
+    `Finding.as_dict()` records."""
+    heaviest: dict[str, float] = {}
+    for f in found:
+        kind, w = (f["kind"], f["weight"]) if isinstance(f, dict) else (f.kind, f.weight)
+        heaviest[kind] = max(heaviest.get(kind, 0.0), w)
+    return sum(heaviest.values())
 
 
 def paired_findings(a: str, b: str) -> tuple[list[Finding], list[Finding], str]:
@@ -168,7 +226,7 @@ def paired_findings(a: str, b: str) -> tuple[list[Finding], list[Finding], str]:
     fa, sa = findings(a)
     fb, sb = findings(b)
     if sa != sb:
-        return fallback_findings(a), fallback_findings(b), "fallback"
+        return fallback_findings(a) + rules_findings(a), fallback_findings(b) + rules_findings(b), "fallback"
     return fa, fb, sa
 
 

@@ -9,7 +9,8 @@ a caller's text compiled as a pattern unescaped), SQL built into a string (varia
 and executed later or through any `execute`/`query`-named wrapper (CWE-89), unsafe deserialisation
 (CWE-502: pickle/marshal/dill/shelve/jsonpickle, `yaml.load` without a safe loader, `torch.load`
 without `weights_only=True`, `numpy.load(allow_pickle=True)`), shell commands built from data
-(CWE-78), disabled TLS verification (CWE-295), and the deprecated `ssl.wrap_socket` (a
+(CWE-78), broken ciphers and ECB mode (CWE-327), disabled TLS verification (CWE-295: also `ssl.wrap_socket` without
+`cert_reqs=CERT_REQUIRED`, whose default verifies nothing), and the deprecated `ssl.wrap_socket` (a
 deprecation, weighted low). Calls are resolved by their written attribute form (`yaml.load`,
 `pickle.loads`) and through the module's imports when it has any (`from yaml import load as l`).
 
@@ -37,6 +38,7 @@ RULES: dict[str, tuple[str, str, float, str]] = {
     "path-traversal": ("CWE-22", "HIGH", 6.0, "a caller's path joined onto a base without a containment check"),
     "weak-password-hash": ("CWE-916", "MEDIUM", 4.0, "a password hashed fast, with few iterations or a static salt"),
     "tls-unverified": ("CWE-295", "MEDIUM", 4.0, "TLS certificate verification turned off"),
+    "weak-cipher": ("CWE-327", "MEDIUM", 4.0, "a broken cipher (DES, RC4, Blowfish, RC2) or ECB mode"),
     "insecure-tempname": ("CWE-377", "MEDIUM", 3.0, "a temporary file name that another process can take first"),
     "redos": ("CWE-1333", "MEDIUM", 3.0, "a pattern with nested quantifiers (catastrophic backtracking)"),
     "regex-injection": ("CWE-730", "MEDIUM", 3.0, "a caller's text compiled as a regular expression"),
@@ -162,6 +164,9 @@ class _Scan:
 
     def run(self) -> list[RuleFinding]:
         scopes = [n for n in ast.walk(self.tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        for node in ast.walk(self.tree):  # AES.MODE_ECB, modes.ECB(): whatever library it comes from
+            if isinstance(node, ast.Attribute) and node.attr in ("MODE_ECB", "ECB"):
+                self.add("weak-cipher", node)
         for call in (n for n in ast.walk(self.tree) if isinstance(n, ast.Call)):
             self.calls(call)
         self.sql(self.tree)
@@ -194,8 +199,13 @@ class _Scan:
             loader = _kw(call, "Loader") or (call.args[1] if len(call.args) > 1 else None)
             if q.startswith("yaml.unsafe") or loader is None or not _dotted(loader).endswith(_SAFE_LOADERS):
                 self.add("yaml-unsafe-load", call)
+        elif last == "new" and mod.rsplit(".", 1)[-1] in ("DES", "ARC4", "Blowfish", "ARC2", "DES3", "XOR"):
+            self.add("weak-cipher", call)
         elif q in ("ssl.wrap_socket",):
             self.add("deprecated-wrap-socket", call)
+            reqs = _kw(call, "cert_reqs")  # its default, CERT_NONE, verifies nothing
+            if reqs is None or not _dotted(reqs).endswith("CERT_REQUIRED"):
+                self.add("tls-unverified", call)
         elif q in ("ssl._create_unverified_context",) or (
             last in ("get", "post", "put", "delete", "request", "patch", "head", "Session", "Client", "AsyncClient")
             and _const(_kw(call, "verify")) is False

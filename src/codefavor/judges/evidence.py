@@ -1,6 +1,6 @@
 """The evidence judge: decide from verifiable evidence, and hand the rest to a fallback judge.
 
-Specs: `evidence` (evidence, then the cheap built-in fallback below), `evidence+SPEC` (evidence,
+Specs: `evidence` (evidence, then the built-in guess below), `evidence+SPEC` (evidence,
 then any other judge spec: `evidence+longer`, `evidence+gen:openai:MODEL`, `evidence+hf-cls:PATH`)
 and `evidence+none` (evidence only; undecided where it is silent).
 
@@ -14,9 +14,12 @@ one has); where the evidence was silent, `details["evidence"][source name]` keep
 found ("correctness", "security", "efficiency"), warnings included. Another table can be given to
 `load_judge(..., evidence=TABLE)`.
 
-The built-in fallback prefers by length, in the direction that was better on the dev split for
-the category (shorter for correctness and efficiency, longer for security and human preference):
-cheap, offline, and clearly labelled as a guess.
+The built-in fallback (`guess`, also `evidence+guess`) is a guess, labelled `fallback/<step>` in
+every verdict and counted apart from the evidence in the benchmark report: a candidate that only
+adds lines to the other, the shallower loop nesting for efficiency, the longer of an edit and its
+revision, the longer for security, the shorter of two independent correctness solutions, the longer
+for human preference (`guess` says which dev sets each step was chosen on); efficiency pairs
+without a structural difference stay undecided.
 """
 
 from __future__ import annotations
@@ -71,29 +74,133 @@ def infer_category(item: PairItem) -> str:
     return "human-preference"
 
 
-CHEAP_FALLBACK = {
-    "correctness": "shorter",
-    "efficiency": "shorter",
-    "security": "longer",
-    "human-preference": "longer",
-}
+# The guess where evidence is silent. Each step is a property of the pair itself, chosen on the dev
+# splits of CodePrefBench and of the foreign sets (benchmarks/foreign: real bug and CVE fixes,
+# secure-vs-insecure references, slow-vs-fast accepted solutions) and on ConDefects' real fixes; the
+# length directions agree across those sets except where noted (README, "The guess").
+EDIT_SIMILARITY = 0.7  # lines shared (difflib ratio) from which one candidate is an edit of the other
 
 
-class _CheapFallback:
-    """Length in the per-category direction chosen on the dev split."""
+def _lines(code: str) -> list[str]:
+    return [ln.strip() for ln in code.splitlines() if ln.strip()][:2000]
 
-    spec = "cheap"
+
+def _loop_depth(code: str) -> int | None:
+    """The deepest nesting of loops and comprehension clauses (None when the code does not parse)."""
+    import ast
+
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    best = 0
+    stack = [(tree, 0)]
+    while stack:
+        node, d = stack.pop()
+        for ch in ast.iter_child_nodes(node):
+            k = d + 1 if isinstance(ch, (ast.For, ast.While, ast.AsyncFor)) else d
+            if isinstance(ch, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+                k = d + len(ch.generators)
+            best = max(best, k)
+            stack.append((ch, k))
+    return best
+
+
+_GUARD = re.compile(
+    r"^(?:escape|\w+_escape|escape_\w+|quote|quote_plus|secure_filename|realpath|abspath|normpath|basename|"
+    r"compare_digest|clean|strip_tags|saniti[sz]e\w*|validate\w*|is_safe\w*|safe_\w+|check_\w+|verify\w*|"
+    r"is_relative_to|commonpath|literal_eval|safe_load|int|isdigit|isalnum|fullmatch|has_perm\w*|\w*authori[sz]\w*|"
+    r"require\w*|\w*permission\w*|csrf\w*)$",
+    re.I,
+)
+
+
+def _guards(code: str) -> int | None:
+    """How much a code checks what it is given: `raise` statements and calls of validators and
+    sanitisers (escape, quote, secure_filename, realpath, compare_digest, validate_*, check_*, int,
+    permission checks, ...); None when it does not parse (dedented: methods cut out of classes)."""
+    import ast
+    import textwrap
+
+    for text in (code, textwrap.dedent(code)):
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        n = 0
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Raise):
+                n += 1
+            elif isinstance(node, ast.Call):
+                f = node.func
+                name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+                n += bool(_GUARD.match(name))
+        return n
+    return None
+
+
+def guess(category: str, a: str, b: str) -> tuple[str, str]:
+    """(decision, signal) of the guess for one pair where the evidence is silent:
+    - "adds-only": one candidate is the other with lines added and none changed: the one that adds
+      (a fix adds a guard; dev: cve-fixes 27/29, ConDefects 38/43, quixbugs 2/2, vuln-fixes 5/7);
+    - security, "guards": the one that checks more of what it is given (`raise`, validators and
+      sanitisers; dev: cve-fixes 22/25, vuln-fixes 35/38, cweval 2/2, CodePrefBench 5/5 where it differs);
+    - efficiency, "loop-depth": the one with the shallower loop nesting (dev: CodePrefBench 80/92,
+      leetcode-efficiency 14/18 where it differs);
+    - "edit-longer": correctness, security and human preference, when one is an edit of the other
+      (most lines shared): the longer, a revision adds handling (dev: CodePrefBench security 56/86,
+      cve-fixes 67/84, vuln-fixes 123/201, ConDefects 257/354, quixbugs 11/12);
+    - security, "longer": fixes add checks (dev: longer on every security set);
+    - correctness, "shorter", between independent solutions (CodePrefBench dev 64/98: the only set
+      with such correctness pairs);
+    - human preference, "longer" (CodePrefBench dev only: nothing else to tune on);
+    - otherwise "undecided" (efficiency ties: CodePrefBench and leetcode-efficiency disagree on length).
+    """
+    import difflib
+
+    la, lb = _lines(a), _lines(b)
+    sm = difflib.SequenceMatcher(a=la, b=lb, autojunk=False)
+    ops = {op for op, *_ in sm.get_opcodes() if op != "equal"}
+    if ops == {"insert"}:
+        return "B", "adds-only"
+    if ops == {"delete"}:
+        return "A", "adds-only"
+    na, nb = len(a.strip()), len(b.strip())
+    longer = "A" if na > nb else "B" if nb > na else "undecided"
+    shorter = {"A": "B", "B": "A"}.get(longer, "undecided")
+    if category == "security":
+        ga, gb = _guards(a), _guards(b)
+        if ga is not None and gb is not None and ga != gb:
+            return ("A" if ga > gb else "B"), "guards"
+    if category == "efficiency":
+        da, db = _loop_depth(a), _loop_depth(b)
+        if da is not None and db is not None and da != db:
+            return ("A" if da < db else "B"), "loop-depth"
+        return "undecided", "none"
+    ratio = sm.ratio() if ops else 1.0
+    if ratio >= EDIT_SIMILARITY and category in ("correctness", "security", "human-preference"):
+        return longer, "edit-longer"
+    if category in ("security", "human-preference"):
+        return longer, "longer"
+    if category == "correctness" and ratio < EDIT_SIMILARITY:
+        return shorter, "shorter"
+    return "undecided", "none"
+
+
+class _Guess:
+    """The built-in guess (`guess`): cheap, offline, and labelled `fallback/<step>` in every verdict."""
+
+    spec = "guess"
     batch_size = 1024
 
     def judge(self, items: Sequence[PairItem]) -> list[Verdict]:
-        from codefavor.judges.baselines import LengthJudge
-
         out = []
         for it in items:
-            v = LengthJudge(prefer=CHEAP_FALLBACK[infer_category(it)]).judge([it])[0]  # type: ignore[arg-type]
-            if v.decision != "undecided":  # a guess: about as sure as it was right on the dev split
-                v.prob_a = 0.6 if v.decision == "A" else 0.4
-            out.append(v)
+            decision, step = guess(infer_category(it), it.a, it.b)
+            if decision == "undecided":
+                out.append(Verdict("undecided", prob_a=0.5, signal="none"))
+            else:  # a guess: about as sure as the dev splits say its steps are
+                out.append(Verdict(decision, prob_a=0.6 if decision == "A" else 0.4, signal=step))  # type: ignore[arg-type]
         return out
 
 
@@ -114,7 +221,7 @@ class EvidenceJudge:
         self.batch_size = 64
         # The runner may overlap batches, so one slow check delays only its own; not with a model
         # fallback, which need not be thread-safe (and has its own batching).
-        self.concurrent_batches = 3 if fallback is None or isinstance(fallback, _CheapFallback) else 1
+        self.concurrent_batches = 3 if fallback is None or isinstance(fallback, _Guess) else 1
 
     def judge(self, items: Sequence[PairItem]) -> list[Verdict]:
         t0 = time.perf_counter()
@@ -159,7 +266,7 @@ class EvidenceJudge:
 
 
 def load_evidence_judge(spec: str, **options: Any) -> EvidenceJudge:
-    """`evidence`, `evidence+none` or `evidence+SPEC` (SPEC: any other judge spec)."""
+    """`evidence` (= `evidence+guess`), `evidence+none` or `evidence+SPEC` (SPEC: any other judge spec)."""
     spec = spec.strip()
     kind, arg, rest = split_spec(spec)
     if kind != "evidence" or arg or rest == "":
@@ -168,8 +275,8 @@ def load_evidence_judge(spec: str, **options: Any) -> EvidenceJudge:
         **{k: options.pop(k) for k in ("sandbox", "edge", "efficiency_config") if k in options}
     )
     table = options.pop("evidence", EVIDENCE)
-    if rest is None:
-        fallback: Judge | None = _CheapFallback()
+    if rest is None or rest == "guess":
+        fallback: Judge | None = _Guess()
     elif rest == "none":
         fallback = None
     elif split_spec(rest).kind == "evidence":
