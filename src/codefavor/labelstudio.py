@@ -167,26 +167,18 @@ def highlight(code: str) -> str:
 
 def example_results(items: Sequence[Item]) -> list[str | None]:
     """Per item, an HTML table of the instruction's examples run on both codes in the sandbox."""
-    from codefavor.evidence.correctness import LIMITS
-    from codefavor.evidence.examples import extract_checks
+    # The same runs the correctness evidence makes (one extraction, one calling convention).
+    from codefavor.evidence.correctness import run_examples
     from codefavor.evidence.sandbox import default_sandbox
 
-    checks = {it.instruction: extract_checks(it.instruction).checks for it in items}
-    jobs = {
-        (it.instruction, code): (code, checks[it.instruction])
-        for it in items
-        for code in (it.a, it.b)
-        if checks[it.instruction]
-    }
-    keys = list(jobs)
-    results = dict(zip(keys, default_sandbox().run_many([jobs[k] for k in keys], LIMITS), strict=True)) if keys else {}
+    ran = run_examples([(it.instruction, (it.a, it.b)) for it in items], default_sandbox(), only_with_examples=True)
     out: list[str | None] = []
-    for it in items:
-        cs = checks[it.instruction]
-        if not cs:
+    for extraction, runs in ran:
+        cs = extraction.checks
+        if not cs or len(runs) != 2:
             out.append(None)
             continue
-        ra, rb = results[(it.instruction, it.a)], results[(it.instruction, it.b)]
+        ra, rb = runs
 
         def cell(r: Any, n: int) -> str:
             if r.load_error:
