@@ -33,15 +33,19 @@ def bench(
     ] = None,
     columns: Annotated[
         Optional[str],
-        typer.Option(help="Column mapping for pairwise rows, e.g. prompt=question,chosen=good,rejected=bad,category=kind."),
+        typer.Option(
+            help="Column mapping for pairwise rows, e.g. prompt=question,chosen=good,rejected=bad,category=kind."
+        ),
     ] = None,
     default_category: Annotated[
         Optional[str], typer.Option(help="Category of pairwise rows that name none (default: correctness).")
     ] = None,
     perturb: Annotated[
         Optional[str],
-        typer.Option(help="Also judge semantics-preserving edits (rename,comments,reorder; both orders): "
-                     "accuracy drop and flip rate per category."),
+        typer.Option(
+            help="Also judge semantics-preserving edits (rename,comments,reorder; both orders): "
+            "accuracy drop and flip rate per category."
+        ),
     ] = None,
 ) -> None:
     """Evaluate a judge on CodePrefBench by the benchmark's protocol (resumable; more categories extend the run)."""
