@@ -104,7 +104,9 @@ def test_robustness_counts_flips_and_the_drop():
              for i in range(4)]  # fmt: skip
 
     def js(decisions):
-        return [Judgment(task_id=t.id, order="AB", judge="j", decision=d) for t, d in zip(tasks, decisions)]
+        return [
+            Judgment(task_id=t.id, order="AB", judge="j", decision=d) for t, d in zip(tasks, decisions, strict=True)
+        ]
 
     rob = robustness(tasks, js("AAAA"), js("AABu".replace("u", "B")))
     assert rob["security"]["flips"] == 2 and rob["security"]["flip_rate"] == 50.0

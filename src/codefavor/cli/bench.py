@@ -50,12 +50,11 @@ def bench(
 ) -> None:
     """Evaluate a judge on CodePrefBench by the benchmark's protocol (resumable; more categories extend the run)."""
     from codefavor.backends import backend_options
+    from codefavor.benchmark.importers import parse_columns
     from codefavor.benchmark.report import print_table
     from codefavor.benchmark.runner import BenchProtocol, evaluate
     from codefavor.cli.options import counting_bar
     from codefavor.judges import DEFAULT_JUDGE, load_judge
-
-    from codefavor.benchmark.importers import parse_columns
 
     kinds = [k.strip() for k in (perturb or "").split(",") if k.strip()]
     cols = parse_columns(columns, default_category)
