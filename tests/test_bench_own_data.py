@@ -111,6 +111,7 @@ def test_robustness_counts_flips_and_the_drop():
     rob = robustness(tasks, js("AAAA"), js("AABu".replace("u", "B")))
     assert rob["security"]["flips"] == 2 and rob["security"]["flip_rate"] == 50.0
     assert rob["security"]["drop"] == 50.0 and rob["security"]["judgments"] == 4
+    assert (rob["security"]["evidence_flips"], rob["security"]["evidence_judgments"]) == (2, 4)
 
 
 def test_perturb_leaves_the_evidence_judge_unmoved(capsys, tmp_path):
