@@ -326,3 +326,21 @@ def test_the_report_separates_evidence_from_guesses():
     assert c["evidence"] == {"decided": 2, "right": 2} and c["guess"] == {"decided": 1, "right": 0}
     assert c["accuracy"] == 62.5 and c["evidence_only_accuracy"] == 75.0  # the wrong guess costs 12.5 points
     assert rows(summarize(tasks, js))[0][-3:] == ["2 (100%)", "1 (0%)", "75.0"]
+
+
+def test_the_guess_ignores_comments_and_the_order_of_definitions():
+    """Misleading comments and reordered definitions change nothing the guess reads; a renaming of
+    locals leaves the lines it compares (edit or not, lines added) unchanged."""
+    from codefavor.judges.evidence import _shape, guess
+    from codefavor.perturb import perturb
+
+    a = "def helper(x):\n    return x * 2\n\n\ndef main(items):\n    total = 0\n    for it in items:\n"
+    a += "        total += helper(it)\n    return total\n"
+    b = a.replace("    return total\n", "    if total < 0:\n        raise ValueError(total)\n    return total\n")
+    for cat in ("correctness", "security", "human-preference"):
+        want = guess(cat, a, b)
+        for seed in range(6):
+            edited = [perturb(c, ("comments", "reorder"), seed + i) for i, c in enumerate((a, b))]
+            assert guess(cat, *edited) == want, (cat, seed)
+    for seed in range(6):
+        assert _shape(perturb(a, ("rename",), seed))[0] == _shape(a)[0]
