@@ -7,7 +7,19 @@ from typing import Annotated, Optional
 
 import typer
 
-from codefavor.cli.options import ApiKey, BaseUrl, Data, Json, Judge, NoCache, Overwrite, echo_json
+from codefavor.cli.options import (
+    Address,
+    ApiKey,
+    BaseUrl,
+    Data,
+    Engine,
+    Json,
+    Judge,
+    NoCache,
+    Overwrite,
+    Workers,
+    echo_json,
+)
 
 
 def bench(
@@ -27,16 +39,22 @@ def bench(
     no_cache: NoCache = False,
     json_out: Json = False,
     report: Annotated[bool, typer.Option(help="Also write RUN/report.html (needs the report extra).")] = False,
+    engine: Engine = "local",
+    address: Address = None,
+    workers: Workers = None,
 ) -> None:
     """Evaluate a judge on CodePrefBench by the benchmark's protocol (resumable; more categories extend the run)."""
     from codefavor.backends import backend_options
     from codefavor.benchmark.report import print_table
     from codefavor.benchmark.runner import BenchProtocol, evaluate
     from codefavor.cli.options import counting_bar
+    from codefavor.engines import EngineSpec, rebuildable
     from codefavor.judges import DEFAULT_JUDGE, load_judge
 
     protocol = BenchProtocol(both_orders=both_orders, strip_comments=not keep_comments, split=split)
-    the_judge = load_judge(judge or DEFAULT_JUDGE, **backend_options(base_url, api_key, no_cache))
+    where = EngineSpec(engine, address, workers)
+    # rebuildable: a Ray worker builds the judge again from the same call (its own pool, its own clients)
+    the_judge = rebuildable(load_judge, judge or DEFAULT_JUDGE, **backend_options(base_url, api_key, no_cache))
     with counting_bar("judging", disable=json_out, eta=True) as bar:
 
         def on_start(total: int, done: int) -> None:
@@ -46,7 +64,7 @@ def bench(
 
         result = evaluate(
             the_judge, categories=category, data=data, limit=limit, protocol=protocol, output=output,
-            overwrite=overwrite, progress=bar.to, on_start=on_start,
+            overwrite=overwrite, progress=bar.to, on_start=on_start, engine=where,
         )  # fmt: skip
     if json_out:
         echo_json(result.summary)
