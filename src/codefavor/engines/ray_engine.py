@@ -5,7 +5,7 @@ from the worker to the configured servers) and its own sandbox pool. The driver 
 batches in flight (two per actor, each actor taking the batch when it has the fewest outstanding),
 collects them in submission order and hands them back to the run, which writes them; a killed driver
 loses only what it had not written yet. A batch that raises (an exception in the work, a worker that
-died) is rerun one row at a time, and a row that still fails becomes `failed(row, why)`.
+died; it is replaced) is rerun one row at a time, and a row that still fails becomes `failed(row, why)`.
 
 `import codefavor.engines` never imports Ray; this module does, when a run asks for `engine='ray'`.
 """
@@ -19,8 +19,6 @@ from typing import Any
 
 from codefavor.engines import EngineSpec, Stage, portable_stage
 from codefavor.errors import CodefavorError
-
-MAX_RESTARTS = 3  # a worker that dies (out of memory, a crashing extension) comes back this often
 
 
 def _ray() -> Any:
@@ -91,7 +89,9 @@ def map_batches(
                 f"the stage cannot be sent to Ray workers ({type(e).__name__}: {e}); build its backends and "
                 "judges with codefavor.engines.rebuildable (the command line does)"
             ) from None
-        cls = ray.remote(_Worker).options(num_cpus=min(1.0, cpus / n), max_restarts=MAX_RESTARTS, max_concurrency=per)
+        # No Ray-level restarts (they cannot rebuild an actor whose stage lives in the object store):
+        # a dead worker is replaced here, when its batch is rerun row by row.
+        cls = ray.remote(_Worker).options(num_cpus=min(1.0, cpus / n), max_concurrency=per)
 
         def new_actor() -> Any:
             return cls.remote(shipped)
@@ -143,11 +143,15 @@ def _row_by_row(
     """The results of a batch that raised, one row at a time, so only the rows that fail are lost."""
     out = []
     for row in batch:
-        try:
-            out.extend(ray.get(actors[i].run.remote([row])))
-        except ray.exceptions.RayActorError as e:  # the worker is gone for good: a fresh one for the rest
-            actors[i] = new_actor()
-            out.append(failed(row, _why(e)))
-        except Exception as e:  # noqa: BLE001
-            out.append(failed(row, _why(e)))
+        for attempt in (1, 2):
+            try:
+                out.extend(ray.get(actors[i].run.remote([row])))
+            except ray.exceptions.RayActorError as e:  # the worker died: a fresh one, and the row once more
+                actors[i] = new_actor()
+                if attempt == 2:
+                    out.append(failed(row, _why(e)))
+                continue
+            except Exception as e:  # noqa: BLE001 - the work itself raised on this row
+                out.append(failed(row, _why(e)))
+            break
     return out
