@@ -10,7 +10,8 @@ sandbox, Bandit, a style pair), both orders. Each stage runs into a fresh run fo
   ray W      W Ray workers (actors), each taking batches of `--batch-size`, on a local cluster
              started once (`ray.init(num_cpus=W)`; its start-up time is printed, not counted)
 
-and prints items/s and the ratio to `local`. With LLM calls that wait on a server, W workers keep W
+and prints items/s and the ratio to `local`. `ray W` counts everything after `ray.init`, starting the
+actors included; `ray W steady` is N / (time for 2N items - time for N items), the rate once they are up. With LLM calls that wait on a server, W workers keep W
 batches in flight: the point is that nothing serialises (Ray at least matches a local run with as many
 requests in flight). The evidence judge is CPU-bound, so on this 2-core machine expect parity at best.
 
@@ -37,6 +38,7 @@ LOOP = f"{F}python\ndef rev(s):\n    out = ''\n    for ch in s:\n        out = c
 
 
 def critic_evol(url: str, out: Path, n: int, batch: int, engine) -> float:
+    """Seconds for `n` items."""
     from codefavor.backends import load_backend
     from codefavor.engines import rebuildable
     from codefavor.generators import critic_evol as ce
@@ -53,10 +55,11 @@ def critic_evol(url: str, out: Path, n: int, batch: int, engine) -> float:
         engine=engine,
     )  # fmt: skip
     assert r.funnel["processed"] == n and r.funnel["draft_error"] == r.funnel["critic_error"] == 0, r.funnel
-    return n / (time.perf_counter() - t)
+    return time.perf_counter() - t
 
 
 def commit_instruct(url: str, out: Path, n: int, batch: int, engine) -> float:
+    """Seconds for `n` items."""
     from codefavor.backends import load_backend
     from codefavor.engines import rebuildable
     from codefavor.generators import commit_instruct as ci
@@ -78,7 +81,7 @@ def commit_instruct(url: str, out: Path, n: int, batch: int, engine) -> float:
     t = time.perf_counter()
     r = ci.run_commit_instruct(seeds, backend, out, settings=settings, batch_size=batch, engine=engine)
     assert r.funnel["processed"] == n and r.funnel["backend_error"] == 0, r.funnel
-    return n / (time.perf_counter() - t)
+    return time.perf_counter() - t
 
 
 def bench_tasks(n: int) -> list:
@@ -121,7 +124,7 @@ def evidence(out: Path, n: int, engine) -> float:
     t = time.perf_counter()
     js = run_bench(judge, tasks, out, protocol=BenchProtocol(both_orders=True), engine=engine)
     assert len(js) == 2 * n and all(j.error is None for j in js)
-    return n / (time.perf_counter() - t)
+    return time.perf_counter() - t
 
 
 def main() -> None:
@@ -151,17 +154,20 @@ def main() -> None:
     results: dict[str, dict[str, float]] = {}
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            for stage, run, unit in (
-                ("critic-evol", lambda o, e, b: critic_evol(ce_url, o, a.items, b, e), "items/s"),
-                ("commit-instruct", lambda o, e, b: commit_instruct(ci_url, o, a.items, b, e), "items/s"),
-                ("evidence judge", lambda o, e, b: evidence(o, a.tasks, e), "tasks/s"),
+            for stage, run, n, unit in (
+                ("critic-evol", lambda o, e, b, k: critic_evol(ce_url, o, k, b, e), a.items, "items/s"),
+                ("commit-instruct", lambda o, e, b, k: commit_instruct(ci_url, o, k, b, e), a.items, "items/s"),
+                ("evidence judge", lambda o, e, b, k: evidence(o, k, e), a.tasks, "tasks/s"),
             ):
                 row: dict[str, float] = {}
                 for name, engine, b in engines:
                     if stage == "evidence judge" and name.startswith("local x"):
                         continue  # the judge picks its own batch size
-                    eng = engine or EngineSpec("ray", workers=w)
-                    row[name] = run(Path(tmp) / f"{stage}-{name}".replace(" ", "_"), eng, b)
+                    folder = Path(tmp) / f"{stage}-{name}".replace(" ", "_")
+                    row[name] = n / run(folder, engine or EngineSpec("ray", workers=w), b, n)
+                    if engine is None:  # twice the items: the difference is the rate once the actors are up
+                        twice = run(folder.with_name(folder.name + "-2n"), EngineSpec("ray", workers=w), b, 2 * n)
+                        row[f"{name} steady"] = n / max(1e-9, twice - n / row[name])
                 results[stage] = row
                 base = row["local"]
                 cells = ", ".join(f"{k} {v:.2f} {unit} ({v / base:.2f}x)" for k, v in row.items())

@@ -48,11 +48,8 @@ def connect(engine: EngineSpec) -> bool:
     if ray.is_initialized():
         return False
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # nothing phones home unless the user asks
-    kwargs: dict[str, Any] = {"log_to_driver": False}  # worker output must not mix into --json on stdout
-    if engine.address is None:
-        kwargs["include_dashboard"] = False
-    try:
-        ray.init(address=engine.address, **kwargs)
+    try:  # worker output must not mix into --json on stdout
+        ray.init(address=engine.address, log_to_driver=False)
     except (ConnectionError, RuntimeError, ValueError) as e:
         raise CodefavorError(
             f"cannot reach the Ray cluster at {engine.address or 'the default address'}: {e}"
