@@ -123,6 +123,25 @@ def test_a_row_that_raises_is_recorded_not_fatal(cluster, tmp_path):
     assert fixed.funnel["this_run"]["new_outcomes"] == {"unparseable": 1}
 
 
+def test_commit_instruct_local_and_ray_give_the_same_folder(cluster, tmp_path):
+    from codefavor.backends import load_backend
+    from codefavor.generators import commit_instruct as ci
+    from test_commit_instruct import make_seed
+
+    seeds = [make_seed(i) for i in range(5)] + [make_seed(0)]  # a repeated seed: counted, done once
+    backend = rebuildable(load_backend, "fake:commit-replay")  # plays the dialogue from the commit itself
+    settings = ci.Settings("fake:commit-replay", decontaminate=False)
+    runs = {
+        name: ci.run_commit_instruct(seeds, backend, tmp_path / name, settings=settings, batch_size=2, engine=e)
+        for name, e in (("local", EngineSpec()), ("ray", RAY))
+    }
+    assert runs["ray"].funnel == runs["local"].funnel and runs["local"].funnel["kept"] == 5
+    assert (tmp_path / "ray" / "pairs.jsonl").read_text() == (tmp_path / "local" / "pairs.jsonl").read_text()
+    assert _without_latency(_lines(tmp_path / "ray" / "outcomes.jsonl")) == _without_latency(
+        _lines(tmp_path / "local" / "outcomes.jsonl")
+    )
+
+
 def _tasks() -> list[BenchTask]:
     from test_evidence_judge import BROKEN, GOOD, SORT_INS, WRONG
 
