@@ -11,7 +11,8 @@ sandbox, Bandit, a style pair), both orders. Each stage runs into a fresh run fo
              started once (`ray.init(num_cpus=W)`; its start-up time is printed, not counted)
 
 and prints items/s and the ratio to `local`. `ray W` counts everything after `ray.init`, starting the
-actors included; `ray W steady` is N / (time for 2N items - time for N items), the rate once they are up. With LLM calls that wait on a server, W workers keep W
+actors included; `ray W steady` is the rate once every worker has returned its first batch (items done since, over the
+time since; shown when at least another wave of batches followed). With LLM calls that wait on a server, W workers keep W
 batches in flight: the point is that nothing serialises (Ray at least matches a local run with as many
 requests in flight). The evidence judge is CPU-bound, so on this 2-core machine expect parity at best.
 
@@ -37,7 +38,7 @@ REVIEW = (
 LOOP = f"{F}python\ndef rev(s):\n    out = ''\n    for ch in s:\n        out = ch + out\n    return out\n{F}"
 
 
-def critic_evol(url: str, out: Path, n: int, batch: int, engine) -> float:
+def critic_evol(url: str, out: Path, n: int, batch: int, engine, ticks: list) -> float:
     """Seconds for `n` items."""
     from codefavor.backends import load_backend
     from codefavor.engines import rebuildable
@@ -52,13 +53,13 @@ def critic_evol(url: str, out: Path, n: int, batch: int, engine) -> float:
     t = time.perf_counter()
     r = ce.run_critic_evol(
         seeds, out, critic=critic, draft=draft, settings=settings, exec_checker=checker, batch_size=batch,
-        engine=engine,
+        engine=engine, progress=lambda st: ticks.append((time.perf_counter(), st.done)),
     )  # fmt: skip
     assert r.funnel["processed"] == n and r.funnel["draft_error"] == r.funnel["critic_error"] == 0, r.funnel
     return time.perf_counter() - t
 
 
-def commit_instruct(url: str, out: Path, n: int, batch: int, engine) -> float:
+def commit_instruct(url: str, out: Path, n: int, batch: int, engine, ticks: list) -> float:
     """Seconds for `n` items."""
     from codefavor.backends import load_backend
     from codefavor.engines import rebuildable
@@ -79,7 +80,10 @@ def commit_instruct(url: str, out: Path, n: int, batch: int, engine) -> float:
     backend = rebuildable(load_backend, "openai:stub", base_url=url, cache=False)
     settings = ci.Settings("openai:stub", decontaminate=False)
     t = time.perf_counter()
-    r = ci.run_commit_instruct(seeds, backend, out, settings=settings, batch_size=batch, engine=engine)
+    r = ci.run_commit_instruct(
+        seeds, backend, out, settings=settings, batch_size=batch, engine=engine,
+        progress=lambda st: ticks.append((time.perf_counter(), st.done)),
+    )  # fmt: skip
     assert r.funnel["processed"] == n and r.funnel["backend_error"] == 0, r.funnel
     return time.perf_counter() - t
 
@@ -114,7 +118,8 @@ def bench_tasks(n: int) -> list:
     return out
 
 
-def evidence(out: Path, n: int, engine) -> float:
+def evidence(out: Path, n: int, engine, ticks: list) -> float:
+    """Seconds for `n` tasks, both orders."""
     from codefavor.benchmark.runner import BenchProtocol, run_bench
     from codefavor.engines import rebuildable
     from codefavor.judges import load_judge
@@ -122,7 +127,10 @@ def evidence(out: Path, n: int, engine) -> float:
     tasks = bench_tasks(n)
     judge = rebuildable(load_judge, "evidence")
     t = time.perf_counter()
-    js = run_bench(judge, tasks, out, protocol=BenchProtocol(both_orders=True), engine=engine)
+    js = run_bench(
+        judge, tasks, out, protocol=BenchProtocol(both_orders=True), engine=engine,
+        progress=lambda done, _: ticks.append((time.perf_counter(), done / 2)),
+    )  # fmt: skip
     assert len(js) == 2 * n and all(j.error is None for j in js)
     return time.perf_counter() - t
 
@@ -130,7 +138,7 @@ def evidence(out: Path, n: int, engine) -> float:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--items", type=int, default=64, help="items per generator run")
-    p.add_argument("--tasks", type=int, default=30, help="bench tasks for the evidence judge (x2 orders)")
+    p.add_argument("--tasks", type=int, default=150, help="bench tasks for the evidence judge (x2 orders, 64 a batch)")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--latency", type=float, default=0.5)
     p.add_argument("--workers", type=int, default=2)
@@ -155,19 +163,28 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for stage, run, n, unit in (
-                ("critic-evol", lambda o, e, b, k: critic_evol(ce_url, o, k, b, e), a.items, "items/s"),
-                ("commit-instruct", lambda o, e, b, k: commit_instruct(ci_url, o, k, b, e), a.items, "items/s"),
-                ("evidence judge", lambda o, e, b, k: evidence(o, k, e), a.tasks, "tasks/s"),
+                ("critic-evol", lambda o, e, b, t: critic_evol(ce_url, o, a.items, b, e, t), a.items, "items/s"),
+                (
+                    "commit-instruct",
+                    lambda o, e, b, t: commit_instruct(ci_url, o, a.items, b, e, t),
+                    a.items,
+                    "items/s",
+                ),
+                ("evidence judge", lambda o, e, b, t: evidence(o, a.tasks, e, t), a.tasks, "tasks/s"),
             ):
                 row: dict[str, float] = {}
                 for name, engine, b in engines:
                     if stage == "evidence judge" and name.startswith("local x"):
                         continue  # the judge picks its own batch size
+                    ticks: list[tuple[float, float]] = []
                     folder = Path(tmp) / f"{stage}-{name}".replace(" ", "_")
-                    row[name] = n / run(folder, engine or EngineSpec("ray", workers=w), b, n)
-                    if engine is None:  # twice the items: the difference is the rate once the actors are up
-                        twice = run(folder.with_name(folder.name + "-2n"), EngineSpec("ray", workers=w), b, 2 * n)
-                        row[f"{name} steady"] = n / max(1e-9, twice - n / row[name])
+                    row[name] = n / run(folder, engine or EngineSpec("ray", workers=w), b, ticks)
+                    if engine is None:  # once every worker has returned a batch: the rate with the actors up
+                        first_wave = w * (b if stage != "evidence judge" else 32)  # the judge: 64 judgments a batch
+                        first = next((t for t in ticks if t[1] >= first_wave), ticks[-1])
+                        last = ticks[-1]
+                        if last[0] > first[0] and last[1] - first[1] >= first_wave:
+                            row[f"{name} steady"] = (last[1] - first[1]) / (last[0] - first[0])
                 results[stage] = row
                 base = row["local"]
                 cells = ", ".join(f"{k} {v:.2f} {unit} ({v / base:.2f}x)" for k, v in row.items())

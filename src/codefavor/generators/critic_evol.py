@@ -7,7 +7,10 @@ optional execution check against examples in the instruction -> decontaminate ag
 -> keep (draft = rejected, revision = chosen). `make_drafts` and `evolve` return what they made and
 touch no file; `run_critic_evol` runs them over a resumable run folder (`engine`: the outcome line,
 holding the conversations and the pair, is the commit point) plus drafts.jsonl, where every draft is
-stored as soon as it is made, so an item redone after a kill is never drafted twice.
+stored as soon as it is made, so an item redone after a kill is never drafted twice (on a remote
+engine drafts are stored when their batch comes back, before its outcomes: only the batches in flight
+at a kill are drafted again, and no draft is stored twice). `EvolveStage` is the two as one
+stage that any engine of `codefavor.engines` maps.
 """
 
 from __future__ import annotations
