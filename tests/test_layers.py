@@ -18,7 +18,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "codefavor"
 # Lowest first. A group is a top-level module or package of codefavor.
 LAYERS: list[set[str]] = [
     {"errors", "__version__"},  # `__version__`: the constant in codefavor/__init__.py, defined before anything
-    {"records", "run_folder", "codetools", "perturb", "testing"},
+    {"records", "run_folder", "codetools", "perturb", "testing", "engines"},
     {"prompts"},
     {"evidence"},
     {"models"},

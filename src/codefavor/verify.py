@@ -15,6 +15,12 @@ file with the rules they broke. Both are appended as each batch finishes, and a 
 already in either file, so an interrupted run resumes without redoing or duplicating work. Neither
 output may be the input (the input would be appended to while it is read, and a resume would take
 its own pairs for finished work).
+
+The per-pair work is `annotate` (pair -> annotated pair), wrapped as `VerifyStage` so any engine of
+`codefavor.engines` maps it; this process writes the outputs whatever engine ran it. On a remote engine
+a pair whose evidence could not be gathered (the worker's sandbox failed, the worker died) goes to
+`NAME.errors.jsonl` with why, and is tried again by the next run; in this process such a failure ends
+the run, as the sandbox is never bypassed.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from codefavor.engines import LOCAL, EngineSpec, built, map_batches
 from codefavor.errors import CodefavorError
 from codefavor.evidence import Evidence
 from codefavor.records import JsonlAppender, PreferencePair, ReadStats, done_ids, read_records
@@ -43,6 +50,7 @@ class VerifyStats:
     removed: int = 0
     by_rule: Counter[str] = field(default_factory=Counter)  # a pair can break several rules
     bad_lines: int = 0
+    errors: int = 0  # pairs a remote engine could not check (NAME.errors.jsonl; retried next run)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -54,13 +62,14 @@ class VerifyStats:
             "removed": self.removed,
             "removed_by_rule": {r: self.by_rule.get(r, 0) for r in RULES},
             "bad_lines": self.bad_lines,
-        }
+        } | ({"errors": self.errors} if self.errors else {})
 
 
-def removed_path_for(output: Path) -> Path:
-    """Where the removed pairs go by default: beside the output, `NAME.removed.jsonl`."""
+def removed_path_for(output: Path, kind: str = "removed") -> Path:
+    """Where the removed pairs go by default: beside the output, `NAME.removed.jsonl` (`kind`
+    "errors": where a remote engine's failed pairs go)."""
     name = output.name.removesuffix(".gz").removesuffix(".jsonl")
-    return output.with_name(name + ".removed.jsonl")
+    return output.with_name(f"{name}.{kind}.jsonl")
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -171,6 +180,31 @@ def gather_evidence(
     return out
 
 
+def annotate(
+    pairs: Sequence[PreferencePair],
+    sandbox: Any,
+    *,
+    efficiency: Callable[[str, str, str], Evidence] | None = None,
+) -> list[PreferencePair]:
+    """Each pair with its evidence under `meta["evidence"]` (`gather_evidence`), in order."""
+    evidence = gather_evidence(pairs, sandbox, efficiency=efficiency)
+    return [p.model_copy(update={"meta": {**p.meta, "evidence": ev}}) for p, ev in zip(pairs, evidence, strict=True)]
+
+
+@dataclass(frozen=True)
+class VerifyStage:
+    """`annotate` as a stage: the sandbox (default: this worker's own pool) built where it runs."""
+
+    sandbox: Any = None
+    efficiency: Callable[[str, str, str], Evidence] | None = None
+
+    def setup(self) -> Callable[[list[PreferencePair]], list[PreferencePair]]:
+        from codefavor.evidence.sandbox import default_sandbox
+
+        sandbox = built(self.sandbox) or default_sandbox()
+        return lambda pairs: annotate(pairs, sandbox, efficiency=self.efficiency)
+
+
 def verify_pairs(
     input_path: str | Path,
     output: str | Path,
@@ -182,12 +216,13 @@ def verify_pairs(
     efficiency: Callable[[str, str, str], Evidence] | None = None,
     on_start: Callable[[int, int], None] | None = None,
     progress: Callable[[int], None] | None = None,
+    engine: EngineSpec = LOCAL,
 ) -> VerifyStats:
     """Annotate and filter the pairs of `input_path` (see the module docstring); resumable.
 
     Returns the counts of this call (pairs already in either output file count as `already_done`).
     """
-    from codefavor.evidence.sandbox import SandboxError, default_sandbox
+    from codefavor.evidence.sandbox import SandboxError
 
     if batch_size < 1:
         raise CodefavorError(f"`batch_size` {batch_size}: expected a positive number")
@@ -212,23 +247,45 @@ def verify_pairs(
     stats.bad_lines = read_stats.bad
     if on_start:
         on_start(stats.read, stats.already_done)
-    sb = sandbox or default_sandbox()
+    stage = VerifyStage(sandbox, efficiency)
+    chunks = (todo[start : start + batch_size] for start in range(0, len(todo), batch_size))
+    errors = _ErrorLog(removed_path_for(output, "errors"))
     with JsonlAppender(output) as keep, JsonlAppender(removed_path) as drop:
-        for start in range(0, len(todo), batch_size):
-            chunk = todo[start : start + batch_size]
-            try:
-                evidence = gather_evidence(chunk, sb, efficiency=efficiency)
-            except SandboxError as e:  # never run candidates uncontained; what is written so far stays
-                raise CodefavorError(f"verify runs candidate code and needs the sandbox: {e}") from None
-            for pair, ev in zip(chunk, evidence, strict=True):
-                annotated = pair.model_copy(update={"meta": {**pair.meta, "evidence": ev}})
-                if ev["contradicts"]:
-                    drop.write(annotated)
-                    stats.removed += 1
-                    stats.by_rule.update(ev["contradicts"])
-                else:
-                    keep.write(annotated)
-                    stats.kept += 1
-            if progress:
-                progress(len(chunk))
+        try:
+            for chunk, results in map_batches(engine, stage, chunks, failed=lambda pair, why: why):
+                for pair, annotated in zip(chunk, results, strict=True):
+                    if isinstance(annotated, str):  # a remote engine could not check it: retried next run
+                        errors.write({"id": pair.id, "error": annotated})
+                        stats.errors += 1
+                        continue
+                    contradicts = annotated.meta["evidence"]["contradicts"]
+                    if contradicts:
+                        drop.write(annotated)
+                        stats.removed += 1
+                        stats.by_rule.update(contradicts)
+                    else:
+                        keep.write(annotated)
+                        stats.kept += 1
+                if progress:
+                    progress(len(chunk))
+        except SandboxError as e:  # never run candidates uncontained; what is written so far stays
+            raise CodefavorError(f"verify runs candidate code and needs the sandbox: {e}") from None
+        finally:
+            errors.close()
     return stats
+
+
+class _ErrorLog:
+    """NAME.errors.jsonl, opened only when there is an error to write."""
+
+    def __init__(self, path: Path):
+        self.path, self._sink = path, None
+
+    def write(self, rec: dict[str, Any]) -> None:
+        if self._sink is None:
+            self._sink = JsonlAppender(self.path)
+        self._sink.write(rec)
+
+    def close(self) -> None:
+        if self._sink is not None:
+            self._sink.close()

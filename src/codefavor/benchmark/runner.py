@@ -15,15 +15,14 @@ read must agree; the new ones are added), so `bench --category X` and then a ful
 from __future__ import annotations
 
 import re
-from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from codefavor.benchmark.importers import Columns, Digest
 from codefavor.codetools import strip_comments
+from codefavor.engines import LOCAL, EngineSpec, built, map_batches
 from codefavor.errors import CodefavorError
 from codefavor.judges import Judge, PairItem, Verdict
 from codefavor.perturb import KINDS as PERTURB_KINDS
@@ -98,6 +97,24 @@ def limit_per_category(tasks: Sequence[BenchTask], limit: int | None) -> list[Be
     return kept
 
 
+@dataclass(frozen=True)
+class JudgeStage:
+    """A judge over bench tasks as a stage (`codefavor.engines`): (task, order) -> verdict, the task
+    presented by the protocol where it runs; the judge (or its recipe) built there."""
+
+    judge: Any
+    protocol: BenchProtocol = BenchProtocol()
+
+    def setup(self) -> Callable[[list[tuple[BenchTask, Order]]], list[Verdict]]:
+        judge = built(self.judge)
+        return lambda rows: judge.judge([present(t, o, self.protocol) for t, o in rows])
+
+
+def _failed(row: tuple[BenchTask, Order], why: str) -> Verdict:
+    """The verdict of a task a remote engine could not judge: undecided, with why."""
+    return Verdict(decision="undecided", error=why)
+
+
 def run_bench(
     judge: Judge,
     tasks: Sequence[BenchTask],
@@ -110,9 +127,10 @@ def run_bench(
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
     on_start: Callable[[int, int], None] | None = None,
+    engine: EngineSpec = LOCAL,
 ) -> list[Judgment]:
     """Judge every (task, order) not yet in `out_dir`, appending as it goes; return this run's
-    judgments for `tasks` (old and new), one per (task, order).
+    judgments for `tasks` (old and new), one per (task, order). `engine` says where the judge runs.
 
     `on_start(total, already_done)` and `progress(done_now, newly_judged)` let a caller draw a bar.
     """
@@ -152,62 +170,34 @@ def run_bench(
     bs = max(1, int(getattr(judge, "batch_size", 32)))
     # A judge may take several batches at once (`concurrent_batches`, e.g. the evidence judge, whose
     # work runs in a process pool): a slow item then holds up only its own batch, and results are
-    # still written batch by batch, in order.
+    # still written batch by batch, in order, here, whatever engine judged them.
     in_flight = max(1, int(getattr(judge, "concurrent_batches", 1)))
-    chunks = [todo[i : i + bs] for i in range(0, len(todo), bs)]
-    pool = ThreadPoolExecutor(max_workers=in_flight) if in_flight > 1 else None
-    try:
-        with JsonlAppender(jpath) as sink:
-            pending: deque[tuple[list[tuple[BenchTask, Order]], Future[list[Verdict]]]] = deque()
-            queue = iter(chunks)
-
-            def submit() -> None:
-                chunk = next(queue, None)
-                if chunk is not None:
-                    items = [present(t, o, protocol) for t, o in chunk]
-                    if pool is not None:
-                        pending.append((chunk, pool.submit(judge.judge, items)))
-                        return
-                    future: Future[list[Verdict]] = Future()  # one at a time: in this thread
-                    try:
-                        future.set_result(judge.judge(items))
-                    except BaseException as e:  # noqa: BLE001 - re-raised by result() below
-                        future.set_exception(e)
-                    pending.append((chunk, future))
-
-            for _ in range(in_flight):
-                submit()
-            done = 0
-            while pending:
-                chunk, future = pending.popleft()
-                verdicts = future.result()
-                if len(verdicts) != len(chunk):
-                    raise RuntimeError(
-                        f"judge {judge.spec!r} returned {len(verdicts)} verdicts for {len(chunk)} items"
+    chunks = (todo[i : i + bs] for i in range(0, len(todo), bs))
+    stage = JudgeStage(judge, protocol)
+    with JsonlAppender(jpath) as sink:
+        done = 0
+        for chunk, verdicts in map_batches(engine, stage, chunks, failed=_failed, in_flight=in_flight):
+            if len(verdicts) != len(chunk):
+                raise RuntimeError(f"judge {judge.spec!r} returned {len(verdicts)} verdicts for {len(chunk)} items")
+            for (t, o), v in zip(chunk, verdicts, strict=True):
+                sink.write(
+                    Judgment(
+                        task_id=t.id,
+                        order=o,
+                        judge=judge.spec,
+                        decision=v.decision,
+                        prob_a=v.prob_a,
+                        signal=v.signal,
+                        raw_output=v.raw_output,
+                        details=v.details,
+                        latency_s=v.latency_s,
+                        usage=v.usage,
+                        error=v.error,
                     )
-                for (t, o), v in zip(chunk, verdicts, strict=True):
-                    sink.write(
-                        Judgment(
-                            task_id=t.id,
-                            order=o,
-                            judge=judge.spec,
-                            decision=v.decision,
-                            prob_a=v.prob_a,
-                            signal=v.signal,
-                            raw_output=v.raw_output,
-                            details=v.details,
-                            latency_s=v.latency_s,
-                            usage=v.usage,
-                            error=v.error,
-                        )
-                    )
-                done += len(chunk)
-                if progress:
-                    progress(total - len(todo) + done, len(chunk))
-                submit()  # after writing: a one-at-a-time judge must not delay the write by a batch
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)  # after an error: queued batches never start
+                )
+            done += len(chunk)
+            if progress:
+                progress(total - len(todo) + done, len(chunk))
     close_run(out, manifest, finished=True)
     return load_judgments(out, tasks, orders, judge.spec)
 
@@ -280,6 +270,7 @@ def evaluate(
     tasks_files: Sequence[str | Path] = (),
     columns: Columns | None = None,
     perturb: Sequence[str] = (),
+    engine: EngineSpec = LOCAL,
 ) -> BenchResult:
     """Evaluate `judge` on CodePrefBench (or the user's data at `data`) by the benchmark's protocol,
     resumably: the first `limit` tasks of each category, judged into `output` (default
@@ -313,7 +304,7 @@ def evaluate(
     out = Path(output) if output is not None else default_output(judge.spec)
     judgments = run_bench(
         judge, tasks, out, protocol=protocol, data_sha256=shas, overwrite=overwrite, progress=progress,
-        on_start=on_start, data_read=digest.as_dict() if user else None,
+        on_start=on_start, data_read=digest.as_dict() if user else None, engine=engine,
     )  # fmt: skip
     summary = summarize(tasks, judgments)
     summary.update(judge=judge.spec, split=protocol.split, both_orders=protocol.both_orders, run_dir=str(out))

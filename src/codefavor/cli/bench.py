@@ -7,7 +7,19 @@ from typing import Annotated, Optional
 
 import typer
 
-from codefavor.cli.options import ApiKey, BaseUrl, Data, Json, Judge, NoCache, Overwrite, echo_json
+from codefavor.cli.options import (
+    Address,
+    ApiKey,
+    BaseUrl,
+    Data,
+    Engine,
+    Json,
+    Judge,
+    NoCache,
+    Overwrite,
+    Workers,
+    echo_json,
+)
 
 
 def bench(
@@ -47,6 +59,9 @@ def bench(
             "accuracy drop and flip rate per category."
         ),
     ] = None,
+    engine: Engine = "local",
+    address: Address = None,
+    workers: Workers = None,
 ) -> None:
     """Evaluate a judge on CodePrefBench by the benchmark's protocol (resumable; more categories extend the run)."""
     from codefavor.backends import backend_options
@@ -54,12 +69,15 @@ def bench(
     from codefavor.benchmark.report import print_table
     from codefavor.benchmark.runner import BenchProtocol, evaluate
     from codefavor.cli.options import counting_bar
+    from codefavor.engines import EngineSpec, rebuildable
     from codefavor.judges import DEFAULT_JUDGE, load_judge
 
     kinds = [k.strip() for k in (perturb or "").split(",") if k.strip()]
     cols = parse_columns(columns, default_category)
     protocol = BenchProtocol(both_orders=both_orders or bool(kinds), strip_comments=not keep_comments, split=split)
-    the_judge = load_judge(judge or DEFAULT_JUDGE, **backend_options(base_url, api_key, no_cache))
+    where = EngineSpec(engine, address, workers)
+    # rebuildable: a Ray worker builds the judge again from the same call (its own pool, its own clients)
+    the_judge = rebuildable(load_judge, judge or DEFAULT_JUDGE, **backend_options(base_url, api_key, no_cache))
     with counting_bar("judging", disable=json_out, eta=True) as bar:
 
         def on_start(total: int, done: int) -> None:
@@ -70,7 +88,7 @@ def bench(
         result = evaluate(
             the_judge, categories=category, data=data, limit=limit, protocol=protocol, output=output,
             overwrite=overwrite, progress=bar.to, on_start=on_start, tasks_files=tasks or (), columns=cols,
-            perturb=kinds,
+            perturb=kinds, engine=where,
         )  # fmt: skip
     if json_out:
         echo_json(result.summary)

@@ -9,7 +9,19 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from codefavor.cli.options import ApiKey, BaseUrl, Data, Json, NoCache, Overwrite, RunFolder, echo_json
+from codefavor.cli.options import (
+    Address,
+    ApiKey,
+    BaseUrl,
+    Data,
+    Engine,
+    Json,
+    NoCache,
+    Overwrite,
+    RunFolder,
+    Workers,
+    echo_json,
+)
 
 if TYPE_CHECKING:
     from codefavor.generators.engine import RunResult
@@ -71,11 +83,15 @@ def commit_instruct(
     retry_errors: RetryErrors = True,
     mine_only: Annotated[bool, typer.Option(help="Only mine: write seeds.jsonl and the mining funnel.")] = False,
     overwrite: Overwrite = False,
+    engine: Engine = "local",
+    address: Address = None,
+    workers: Workers = None,
     json_out: Json = False,
 ) -> None:
     """Turn real commits into preference pairs with the three-turn Commit-Instruct dialogue (resumable)."""
     from codefavor.backends import Sampling, backend_options
     from codefavor.cli.options import progress_bar
+    from codefavor.engines import EngineSpec
     from codefavor.generators import commit_instruct as ci
     from codefavor.generators import jobs
 
@@ -95,7 +111,9 @@ def commit_instruct(
     with progress_bar("commit-instruct", json_out) as update:
         result = jobs.commit_instruct(
             source,
-            jobs.RunControl(output, limit, shard, batch_size, retry_errors, overwrite, progress=update),
+            jobs.RunControl(
+                output, limit, shard, batch_size, retry_errors, overwrite, update, EngineSpec(engine, address, workers)
+            ),
             backend=backend,
             backend_options=backend_options(base_url, api_key, no_cache),
             sampling=Sampling(temperature=temperature, max_tokens=max_tokens),
@@ -145,11 +163,15 @@ def critic_evol(
     critic_base_url: Annotated[Optional[str], typer.Option(help="Base URL for the critic model only.")] = None,
     api_key: ApiKey = None,
     no_cache: NoCache = False,
+    engine: Engine = "local",
+    address: Address = None,
+    workers: Workers = None,
     json_out: Json = False,
 ) -> None:
     """Critic-Evol: a weak model drafts, a stronger critic revises; (draft, revision) become pairs."""
     from codefavor.backends import Sampling, backend_options
     from codefavor.cli.options import progress_bar, warn
+    from codefavor.engines import EngineSpec
     from codefavor.generators import critic_evol as ce
     from codefavor.generators import jobs
 
@@ -162,7 +184,11 @@ def critic_evol(
     )  # fmt: skip
     with progress_bar("critic-evol", json_out) as update:
         result = jobs.critic_evol(
-            source, jobs.RunControl(output, limit, shard, batch_size, retry_errors, overwrite, progress=update), roles,
+            source,
+            jobs.RunControl(
+                output, limit, shard, batch_size, retry_errors, overwrite, update, EngineSpec(engine, address, workers)
+            ),
+            roles,
             redraft=redraft, shots=shots, seed=seed,
             draft_sampling=Sampling(temperature=draft_temperature, max_tokens=draft_max_tokens),
             critic_sampling=Sampling(temperature=critic_temperature, max_tokens=critic_max_tokens),

@@ -9,13 +9,16 @@ from typing import Annotated, Optional
 import typer
 
 from codefavor.cli.options import (
+    Address,
     ApiKey,
     BaseUrl,
     Criterion,
+    Engine,
     Instruction,
     Json,
     Judge,
     NoCache,
+    Workers,
     echo_json,
     text_or_file,
 )
@@ -134,16 +137,22 @@ def verify(
     ] = None,
     batch_size: Annotated[int, typer.Option(help="Pairs whose examples run in the sandbox together.")] = 32,
     skip_bad: Annotated[bool, typer.Option(help="Skip malformed lines (counted) instead of stopping.")] = False,
+    engine: Engine = "local",
+    address: Address = None,
+    workers: Workers = None,
     json_out: Json = False,
 ) -> None:
     """Annotate pairs with evidence and drop those it contradicts (resumable)."""
     from codefavor.cli.options import counting_bar
+    from codefavor.engines import EngineSpec
     from codefavor.verify import RULES, removed_path_for, verify_pairs
+
+    where = EngineSpec(engine, address, workers)
 
     with counting_bar("verifying", disable=json_out) as bar:
         stats = verify_pairs(
             pairs, output, removed=removed, batch_size=batch_size, skip_bad=skip_bad, on_start=bar.start,
-            progress=bar.advance,
+            progress=bar.advance, engine=where,
         )  # fmt: skip
     summary = stats.to_dict()
     summary.update(output=str(output), removed_file=str(removed or removed_path_for(output)))
@@ -155,6 +164,7 @@ def verify(
         f"kept {stats.kept}, removed {stats.removed}"
         + (f", duplicate lines {stats.duplicates}" if stats.duplicates else "")
         + (f", bad lines skipped {stats.bad_lines}" if stats.bad_lines else "")
+        + (f", not checked (retried next run) {stats.errors}" if stats.errors else "")
     )
     for rule in RULES:
         typer.echo(f"  removed by {rule}: {stats.by_rule.get(rule, 0)}")

@@ -24,6 +24,13 @@ BaseUrl = Annotated[
 ApiKey = Annotated[Optional[str], typer.Option(help="API key (default: $OPENAI_API_KEY).")]
 NoCache = Annotated[bool, typer.Option("--no-cache", help="Bypass the response cache.")]
 
+# --engine / --address / --workers: where a stage's per-item work runs (`codefavor.engines`).
+Engine = Annotated[str, typer.Option(help="local (this process) or ray (a Ray cluster; extra `ray`).")]
+Address = Annotated[
+    Optional[str], typer.Option(help="Ray cluster address, e.g. HEAD:6379 (default: $RAY_ADDRESS, else a local one).")
+]
+Workers = Annotated[Optional[int], typer.Option(help="Ray workers (actors); default one per cluster CPU.")]
+
 # --data: where CodePrefBench is.
 Data = Annotated[
     Optional[Path],

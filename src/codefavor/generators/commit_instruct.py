@@ -22,6 +22,7 @@ from typing import Any, Literal, get_args
 
 from codefavor.backends import Backend, Generation, Message, Sampling
 from codefavor.codetools import unified_diff
+from codefavor.engines import LOCAL, EngineSpec, built
 from codefavor.generators import replies
 from codefavor.generators.decontam import Decontaminator, check_decontaminator
 from codefavor.generators.engine import (
@@ -209,6 +210,19 @@ def _outcome(
     return Outcome(seed.id, status, reason, pair, details)
 
 
+@dataclass(frozen=True)
+class ConverseStage:
+    """`converse` as a stage (`codefavor.engines`): seed -> outcome, the backend built where it runs."""
+
+    backend: Any  # a Backend, or the recipe of one (`engines.portable`)
+    settings: Settings
+    decontaminator: Decontaminator | None = None
+
+    def setup(self) -> Callable[[list[CommitSeed]], list[Outcome]]:
+        backend = built(self.backend)
+        return lambda seeds: converse(seeds, backend, self.settings, self.decontaminator)
+
+
 # ---------------------------------------------------------------------------------------------
 # the run
 
@@ -227,9 +241,11 @@ def run_commit_instruct(
     retry_errors: bool = RETRY_ERRORS,
     overwrite: bool = False,
     progress: Callable[[RunProgress], None] | None = None,
+    engine: EngineSpec = LOCAL,
 ) -> RunResult:
     """Run the dialogue over `seeds` into `out_dir`; the funnel (also in funnel.json) covers the
-    seeds this call selected (the first `limit` distinct ones, finished ones included)."""
+    seeds this call selected (the first `limit` distinct ones, finished ones included). `engine`
+    says where the dialogues run; the outcomes are written here either way."""
     if settings is None:
         threshold = decontaminator.threshold if decontaminator is not None else Settings.decontam_threshold
         settings = Settings(backend.spec, decontaminate=decontaminator is not None, decontam_threshold=threshold)
@@ -238,7 +254,7 @@ def run_commit_instruct(
         SPEC,
         seeds,
         out_dir,
-        lambda batch: converse(batch, backend, settings, decontaminator),
+        ConverseStage(backend, settings, decontaminator),
         settings=dataclasses.asdict(settings),
         funnel=lambda ids, latest: compute_funnel(ids, latest, mining),
         info={"source": inputs or {}},
@@ -247,6 +263,7 @@ def run_commit_instruct(
         retry_errors=retry_errors,
         overwrite=overwrite,
         progress=progress,
+        engine=engine,
     )
 
 

@@ -7,7 +7,10 @@ optional execution check against examples in the instruction -> decontaminate ag
 -> keep (draft = rejected, revision = chosen). `make_drafts` and `evolve` return what they made and
 touch no file; `run_critic_evol` runs them over a resumable run folder (`engine`: the outcome line,
 holding the conversations and the pair, is the commit point) plus drafts.jsonl, where every draft is
-stored as soon as it is made, so an item redone after a kill is never drafted twice.
+stored as soon as it is made, so an item redone after a kill is never drafted twice (on a remote
+engine drafts are stored when their batch comes back, before its outcomes: only the batches in flight
+at a kill are drafted again, and no draft is stored twice). `EvolveStage` is the two as one
+stage that any engine of `codefavor.engines` maps.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any, Literal, get_args
 
 from codefavor.backends import Backend, Generation, Message, Sampling, split_spec
 from codefavor.codetools import strip_comments
+from codefavor.engines import LOCAL, EngineSpec, built
 from codefavor.errors import CodefavorError
 from codefavor.generators import replies
 from codefavor.generators.decontam import Decontaminator, check_decontaminator
@@ -419,6 +423,39 @@ def _pair(seed: Seed, c: _Candidate, settings: Settings, meta: dict[str, Any]) -
     )
 
 
+@dataclass(frozen=True)
+class EvolveStage:
+    """`make_drafts` then `evolve` as a stage (`codefavor.engines`): a row is a seed and its cached
+    draft (or None), a result its outcome and the draft made for it (or None). Backends and the
+    execution checker are built where the stage runs, so each worker has its own sandbox pool. In this
+    process `on_drafts` stores drafts as soon as they are made, before the critic is asked; a remote
+    engine returns them with the outcome and the driver stores them."""
+
+    critic: Any  # a Backend, or the recipe of one (`engines.portable`)
+    draft: Any
+    settings: Settings
+    checker: Any = None  # an ExecChecker, or its recipe
+    decontaminator: Decontaminator | None = None
+    on_drafts: Callable[[dict[str, dict[str, Any]]], None] | None = None
+
+    def setup(self) -> Callable[[list[tuple[Seed, dict[str, Any] | None]]], list[tuple[Outcome, Any]]]:
+        critic, draft, checker = built(self.critic), built(self.draft), built(self.checker)
+        settings = self.settings
+
+        def run(rows: list[tuple[Seed, dict[str, Any] | None]]) -> list[tuple[Outcome, Any]]:
+            seeds = [s for s, _ in rows]
+            drafts = {s.id: d for s, d in rows if d is not None}
+            fresh = [s for s in seeds if needs_draft(s, settings) and s.id not in drafts]
+            made = make_drafts(fresh, draft, settings) if draft is not None and fresh else {}
+            if made and self.on_drafts is not None:
+                self.on_drafts(made)
+            drafts.update(made)
+            outcomes = evolve(seeds, drafts, critic, settings, checker, self.decontaminator)
+            return [(o, made.get(o.id)) for o in outcomes]
+
+        return run
+
+
 # ---------------------------------------------------------------------------------------------
 # the run
 
@@ -438,25 +475,32 @@ def run_critic_evol(
     retry_errors: bool = RETRY_ERRORS,
     overwrite: bool = False,
     progress: Callable[[RunProgress], None] | None = None,
+    engine: EngineSpec = LOCAL,
 ) -> RunResult:
     """Evolve every selected seed not yet recorded in `out_dir`; return the funnel over the selection
     (the first `limit` distinct seeds). Backends receive whole batches (default: the critic's own
-    batch size) and parallelise themselves."""
+    batch size) and parallelise themselves; `engine` says where the batches run (`EvolveStage`)."""
     if settings is None:
         threshold = decontaminator.threshold if decontaminator is not None else Settings.decontam_threshold
         settings = Settings(draft.spec if draft else None, critic.spec, decontam_threshold=threshold)
     check_decontaminator(decontaminator, settings.decontaminate, settings.decontam_threshold)
     store = CacheFile(Path(out_dir) / DRAFTS)
 
-    def process(chunk: list[Seed]) -> list[Outcome]:
-        need = [s.id for s in chunk if needs_draft(s, settings)]
-        drafts = store.get(need)
-        fresh = [s for s in chunk if s.id in need and s.id not in drafts]
-        if draft is not None and fresh:
-            made = make_drafts(fresh, draft, settings)
-            store.add(made)
-            drafts.update(made)
-        return evolve(chunk, drafts, critic, settings, exec_checker, decontaminator)
+    stage = EvolveStage(
+        critic, draft, settings, exec_checker, decontaminator, on_drafts=store.add if engine.in_process else None
+    )
+
+    def prepare(chunk: list[Seed]) -> list[tuple[Seed, dict[str, Any] | None]]:
+        cached = store.get([s.id for s in chunk if needs_draft(s, settings)])
+        return [(s, cached.get(s.id)) for s in chunk]
+
+    def receive(chunk: list[Seed], results: list[tuple[Outcome, Any]]) -> list[Outcome]:
+        if not engine.in_process:
+            store.add({o.id: d for o, d in results if d is not None})
+        return [o for o, _ in results]
+
+    def failed(row: tuple[Seed, Any], why: str) -> tuple[Outcome, None]:
+        return Outcome(row[0].id, "critic_error", why, details={"engine_error": why}), None
 
     warning = same_model_warning(settings.draft, settings.critic)
     try:
@@ -464,7 +508,7 @@ def run_critic_evol(
             SPEC,
             seeds,
             out_dir,
-            process,
+            stage,
             settings=dataclasses.asdict(settings),
             funnel=compute_funnel,
             info={"source": inputs or {}},
@@ -474,6 +518,10 @@ def run_critic_evol(
             overwrite=overwrite,
             warnings=[warning] if warning else [],
             progress=progress,
+            engine=engine,
+            prepare=prepare,
+            receive=receive,
+            failed=failed,
         )
     finally:
         store.close()

@@ -1,9 +1,10 @@
 """The generator run: one engine around a per-item function, over one run-folder layout.
 
 Both generators are a pure-ish function from a batch of seeds to one `Outcome` per seed
-(`commit_instruct.converse`, `critic_evol.evolve`): it reads nothing of the run folder, so the same
-function can be mapped over other executors. This engine is what makes such a function a resumable
-run (files after `codefavor.run_folder`):
+(`commit_instruct.converse`, `critic_evol.evolve`), wrapped in a picklable stage: it reads nothing of
+the run folder, so any engine of `codefavor.engines` can map it (in this process, or on Ray workers).
+This module is what makes such a stage a resumable run; results are written here, in the driver, as
+each batch comes back, whatever engine ran it (files after `codefavor.run_folder`):
 
   manifest.json    kind, settings (compared whole on restart), info; the layout format is checked
   outcomes.jsonl   one line per seed attempt: id, attempt, status, reason, what the work recorded
@@ -21,12 +22,13 @@ was already kept (the same change from two forks) is recorded as a duplicate, no
 from __future__ import annotations
 
 import json
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from codefavor.engines import LOCAL, EngineSpec, Inline, Stage, map_batches
 from codefavor.errors import DataError
 from codefavor.generators.inputs import check_limit
 from codefavor.records import JsonlAppender, PreferencePair, iter_json, repair_tail, write_records
@@ -97,7 +99,7 @@ def run_items(
     spec: GeneratorSpec,
     items: Iterable[Item],
     out_dir: str | Path,
-    process: Callable[[list[Any]], list[Outcome]],
+    process: Stage | Callable[[list[Any]], list[Any]],
     *,
     settings: dict[str, Any],
     funnel: Funnel,
@@ -108,11 +110,23 @@ def run_items(
     overwrite: bool = False,
     warnings: Sequence[str] = (),
     progress: Callable[[RunProgress], None] | None = None,
+    engine: EngineSpec = LOCAL,
+    prepare: Callable[[list[Any]], list[Any]] | None = None,
+    receive: Callable[[list[Any], list[Any]], list[Outcome]] | None = None,
+    failed: Callable[[Any, str], Any] | None = None,
 ) -> RunResult:
-    """Run `process` over every selected seed without an outcome in `out_dir`; return the funnel."""
+    """Run `process` over every selected seed without an outcome in `out_dir`; return the funnel.
+
+    `process` is a stage (`codefavor.engines`) or a plain batch function (this process only); the
+    `engine` maps it. `prepare` turns a batch of seeds into the rows sent (default: the seeds),
+    `receive` the results of a batch into its outcomes (default: the results are the outcomes), both
+    in this process, around the engine; `failed(row, why)` is the result of a row the engine could not
+    run (default: the seed's last error status, so a rerun retries it)."""
     check_limit(limit)
     out = Path(out_dir)
     run_info = {**(info or {}), "limit": limit, "batch_size": batch_size, "retry_errors": retry_errors}
+    if not engine.in_process:
+        run_info["engine"] = {"name": engine.name, "address": engine.address, "workers": engine.workers}
     manifest = open_run(out, spec.kind, settings, run_info, overwrite=overwrite)
     log = _OutcomeLog(out, spec)
     known = len(items) if isinstance(items, Sequence) else None
@@ -120,23 +134,13 @@ def run_items(
     selected: list[str] = []
     seen: set[str] = set()
     duplicates = 0
-    batch: list[Any] = []
     bs = max(1, batch_size)
+    stage = process if hasattr(process, "setup") else Inline(process)  # type: ignore[arg-type]
 
-    with JsonlAppender(out / OUTCOMES) as outcomes, JsonlAppender(out / PAIRS) as pairs:
-
-        def flush() -> None:
-            results = process(batch) if batch else []
-            if len(results) != len(batch):
-                raise RuntimeError(f"{spec.kind}: {len(results)} outcomes for {len(batch)} seeds")
-            for item, outcome in zip(batch, results, strict=True):
-                assert outcome.id == item.id and outcome.status in spec.statuses, outcome
-                state.new[log.commit(outcome, outcomes, pairs)] += 1
-                state.done += 1
-            batch.clear()
-            if progress:
-                progress(state)
-
+    def batches() -> Iterator[list[Any]]:
+        """The seeds to do, a batch at a time, pulled by the engine when it has room."""
+        nonlocal duplicates
+        batch: list[Any] = []
         for item in [] if limit == 0 else items:
             if item.id in seen:
                 duplicates += 1  # e.g. the same commit reached from two forks or revisions
@@ -149,10 +153,36 @@ def run_items(
             else:
                 batch.append(item)
                 if len(batch) >= bs:
-                    flush()
+                    yield batch
+                    batch = []
             if limit is not None and len(selected) >= limit:
                 break  # before pulling the next seed, so a lazy source (mining) stops here too
-        flush()
+        if batch:
+            yield batch
+
+    def rows() -> Iterator[list[Any]]:
+        for batch in batches():
+            pending.append(batch)
+            yield prepare(batch) if prepare else batch
+
+    def crashed(row: Any, why: str) -> Outcome:
+        return Outcome(row.id, spec.errors[-1], why, details={"engine_error": why})
+
+    pending: deque[list[Any]] = deque()  # the seeds behind each batch of rows, oldest first
+    with JsonlAppender(out / OUTCOMES) as outcomes, JsonlAppender(out / PAIRS) as pairs:
+        for _, results in map_batches(engine, stage, rows(), failed=failed or crashed):
+            batch = pending.popleft()
+            got = receive(batch, results) if receive else results
+            if len(got) != len(batch):
+                raise RuntimeError(f"{spec.kind}: {len(got)} outcomes for {len(batch)} seeds")
+            for item, outcome in zip(batch, got, strict=True):
+                assert outcome.id == item.id and outcome.status in spec.statuses, outcome
+                state.new[log.commit(outcome, outcomes, pairs)] += 1
+                state.done += 1
+            if progress:
+                progress(state)
+        if progress:
+            progress(state)  # also when nothing was left to do: the bar learns how far the folder is
     result = funnel(selected, log.latest)
     result["this_run"] = {
         "seeds_taken": len(selected),

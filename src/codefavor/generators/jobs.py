@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from codefavor.backends import Sampling, load_backend
+from codefavor.engines import LOCAL, EngineSpec, rebuildable
 from codefavor.errors import CodefavorError
 from codefavor.generators.decontam import Decontaminator, load_decontaminator
 from codefavor.generators.engine import RETRY_ERRORS, RunProgress, RunResult
@@ -45,6 +46,7 @@ class RunControl:
     retry_errors: bool = RETRY_ERRORS
     overwrite: bool = False
     progress: Callable[[RunProgress], None] | None = None
+    engine: EngineSpec = LOCAL  # where the seeds' work runs (`codefavor.engines`); written here either way
 
 
 @dataclass(frozen=True)
@@ -109,14 +111,14 @@ def commit_instruct(
     if not backend:
         raise CodefavorError("`backend` is required, a backend spec (or `mine_only=True` to only mine seeds)")
     decontaminator = decontamination.load()
-    the_backend = load_backend(backend, **(backend_options or {}))
+    the_backend = rebuildable(load_backend, backend, **(backend_options or {}))
     settings = ci.Settings(
         the_backend.spec, sampling, decontaminate=decontamination.enabled, decontam_threshold=decontamination.threshold
     )
     return ci.run_commit_instruct(
         seeds, the_backend, run.output, settings=settings, decontaminator=decontaminator, mining=stats, inputs=info,
         batch_size=run.batch_size or 32, limit=run.limit, retry_errors=run.retry_errors, overwrite=run.overwrite,
-        progress=run.progress,
+        progress=run.progress, engine=run.engine,
     )  # fmt: skip
 
 
@@ -181,11 +183,13 @@ def critic_evol(
         if warn is not None:
             warn(warning)
     decontaminator = decontamination.load()
-    checker = ce.exec_checker(enabled=execute, timeout=exec_timeout, required=require_exec_consistency)
-    critic = load_backend(roles.critic, **roles.critic_options)
-    draft = load_backend(roles.draft, **roles.draft_options) if roles.draft else None
+    # Built here (a wrong option or a broken sandbox fails before the run), and rebuilt from the same
+    # call on each worker of a remote engine, which gets its own sandbox pool and HTTP clients.
+    checker = rebuildable(ce.exec_checker, enabled=execute, timeout=exec_timeout, required=require_exec_consistency)
+    critic = rebuildable(load_backend, roles.critic, **roles.critic_options)
+    draft = rebuildable(load_backend, roles.draft, **roles.draft_options) if roles.draft else None
     return ce.run_critic_evol(
         seeds, run.output, critic=critic, draft=draft, settings=settings, decontaminator=decontaminator,
         exec_checker=checker, inputs=info, batch_size=run.batch_size, limit=run.limit,
-        retry_errors=run.retry_errors, overwrite=run.overwrite, progress=run.progress,
+        retry_errors=run.retry_errors, overwrite=run.overwrite, progress=run.progress, engine=run.engine,
     )  # fmt: skip
