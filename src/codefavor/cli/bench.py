@@ -7,7 +7,20 @@ from typing import Annotated, Optional
 
 import typer
 
-from codefavor.cli.options import ApiKey, BaseUrl, Data, Json, Judge, NoCache, Overwrite, echo_json
+from codefavor.cli.options import (
+    ApiKey,
+    BaseUrl,
+    BatchOffline,
+    BatchPoll,
+    Data,
+    Json,
+    Judge,
+    NoCache,
+    Overwrite,
+    UseBatch,
+    batch_folder,
+    echo_json,
+)
 
 
 def bench(
@@ -25,18 +38,26 @@ def bench(
     base_url: BaseUrl = None,
     api_key: ApiKey = None,
     no_cache: NoCache = False,
+    batch: UseBatch = False,
+    batch_poll: BatchPoll = 30.0,
+    batch_offline: BatchOffline = False,
     json_out: Json = False,
     report: Annotated[bool, typer.Option(help="Also write RUN/report.html (needs the report extra).")] = False,
 ) -> None:
     """Evaluate a judge on CodePrefBench by the benchmark's protocol (resumable; more categories extend the run)."""
     from codefavor.backends import backend_options
     from codefavor.benchmark.report import print_table
-    from codefavor.benchmark.runner import BenchProtocol, evaluate
+    from codefavor.benchmark.runner import BenchProtocol, default_output, evaluate
     from codefavor.cli.options import counting_bar
     from codefavor.judges import DEFAULT_JUDGE, load_judge
 
     protocol = BenchProtocol(both_orders=both_orders, strip_comments=not keep_comments, split=split)
-    the_judge = load_judge(judge or DEFAULT_JUDGE, **backend_options(base_url, api_key, no_cache))
+    if batch or batch_offline:  # the batch jobs live in the run folder, so it is fixed before the judge loads
+        output = output if output is not None else default_output(judge or DEFAULT_JUDGE)
+    folder = batch_folder(output, batch, batch_offline) if output is not None else None
+    the_judge = load_judge(
+        judge or DEFAULT_JUDGE, **backend_options(base_url, api_key, no_cache, folder, batch_poll, batch_offline)
+    )
     with counting_bar("judging", disable=json_out, eta=True) as bar:
 
         def on_start(total: int, done: int) -> None:

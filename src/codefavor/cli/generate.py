@@ -9,7 +9,20 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from codefavor.cli.options import ApiKey, BaseUrl, Data, Json, NoCache, Overwrite, RunFolder, echo_json
+from codefavor.cli.options import (
+    ApiKey,
+    BaseUrl,
+    BatchOffline,
+    BatchPoll,
+    Data,
+    Json,
+    NoCache,
+    Overwrite,
+    RunFolder,
+    UseBatch,
+    batch_folder,
+    echo_json,
+)
 
 if TYPE_CHECKING:
     from codefavor.generators.engine import RunResult
@@ -55,6 +68,9 @@ def commit_instruct(
     base_url: BaseUrl = None,
     api_key: ApiKey = None,
     no_cache: NoCache = False,
+    batch: UseBatch = False,
+    batch_poll: BatchPoll = 30.0,
+    batch_offline: BatchOffline = False,
     lang: Annotated[Optional[list[str]], typer.Option(help="Language to keep (repeatable; default python).")] = None,
     license: Annotated[Optional[list[str]], typer.Option(help="Allowed license, SPDX id (repeatable).")] = None,
     permissive: Annotated[bool, typer.Option(help="Keep only permissively licensed sources.")] = False,
@@ -97,7 +113,9 @@ def commit_instruct(
             source,
             jobs.RunControl(output, limit, shard, batch_size, retry_errors, overwrite, progress=update),
             backend=backend,
-            backend_options=backend_options(base_url, api_key, no_cache),
+            backend_options=backend_options(
+                base_url, api_key, no_cache, batch_folder(output, batch, batch_offline), batch_poll, batch_offline
+            ),
             sampling=Sampling(temperature=temperature, max_tokens=max_tokens),
             decontamination=jobs.Decontamination(not no_decontam, data, decontam_threshold),
         )
@@ -145,6 +163,9 @@ def critic_evol(
     critic_base_url: Annotated[Optional[str], typer.Option(help="Base URL for the critic model only.")] = None,
     api_key: ApiKey = None,
     no_cache: NoCache = False,
+    batch: UseBatch = False,
+    batch_poll: BatchPoll = 30.0,
+    batch_offline: BatchOffline = False,
     json_out: Json = False,
 ) -> None:
     """Critic-Evol: a weak model drafts, a stronger critic revises; (draft, revision) become pairs."""
@@ -156,9 +177,11 @@ def critic_evol(
     source = jobs.InstructionSource(
         input, hf_dataset, hf_config, hf_split, instruction_field, response_field, id_field
     )
+    folder = batch_folder(output, batch, batch_offline)
     roles = jobs.Roles(
-        critic, draft, backend_options(critic_base_url or base_url, api_key, no_cache),
-        backend_options(draft_base_url or base_url, api_key, no_cache),
+        critic, draft,
+        backend_options(critic_base_url or base_url, api_key, no_cache, folder, batch_poll, batch_offline),
+        backend_options(draft_base_url or base_url, api_key, no_cache, folder, batch_poll, batch_offline),
     )  # fmt: skip
     with progress_bar("critic-evol", json_out) as update:
         result = jobs.critic_evol(
