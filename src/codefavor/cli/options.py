@@ -31,7 +31,8 @@ BatchPoll = Annotated[float, typer.Option(help="Seconds between polls of a batch
 BatchOffline = Annotated[
     bool,
     typer.Option(
-        "--batch-offline", help="Only write the batch file (for `vllm run-batch`); read its output with `batch collect`."
+        "--batch-offline",
+        help="Only write the batch file (for `vllm run-batch`); read its output with `batch collect`.",
     ),
 ]
 
@@ -39,6 +40,7 @@ BatchOffline = Annotated[
 def batch_folder(run: Path, batch: bool, offline: bool) -> Path | None:
     """Where a run keeps its batch jobs: RUN/batch when --batch or --batch-offline is given."""
     return run / "batch" if batch or offline else None
+
 
 # --data: where CodePrefBench is.
 Data = Annotated[

@@ -46,6 +46,11 @@ class BatchStore:
         self.creates = 0
         self.submitted: Counter[str] = Counter()
 
+    def release(self) -> None:
+        """Let every batch finish on its next retrieve (tests hold one in progress, then release it)."""
+        for b in self.batches.values():
+            b["_polls"] = 0
+
     def stats(self) -> dict[str, Any]:
         return {"creates": self.creates, "files": len(self.files), "submitted": dict(self.submitted)}
 
@@ -135,7 +140,9 @@ class BatchStore:
             cid, body = line["custom_id"], line.get("body") or {}
             message = _last_user(body)
             if expire and i >= len(lines) // 2:
-                bad.append(_error_line(cid, None, "batch_expired", "This request could not be executed before the window"))
+                bad.append(
+                    _error_line(cid, None, "batch_expired", "This request could not be executed before the window")
+                )
             elif "[batchfail]" in message or (self.mode == "partial" and i % 2 == 1 and self.submitted[cid] == 1):
                 bad.append(_error_line(cid, 500, "server_error", "injected failure"))
             else:
@@ -165,9 +172,19 @@ def _ok_line(cid: str, body: dict[str, Any], text: str) -> dict[str, Any]:
         ],
         "usage": {"prompt_tokens": len(_last_user(body).split()), "completion_tokens": len(text.split()) * n},
     }  # fmt: skip
-    return {"id": f"req-{cid[:8]}", "custom_id": cid, "response": {"status_code": 200, "body": completion}, "error": None}
+    return {
+        "id": f"req-{cid[:8]}",
+        "custom_id": cid,
+        "response": {"status_code": 200, "body": completion},
+        "error": None,
+    }
 
 
 def _error_line(cid: str, status: int | None, code: str, message: str) -> dict[str, Any]:
     response = {"status_code": status, "body": {"error": {"message": message}}} if status else None
-    return {"id": f"req-{cid[:8]}", "custom_id": cid, "response": response, "error": {"code": code, "message": message}}
+    return {
+        "id": f"req-{cid[:8]}",
+        "custom_id": cid,
+        "response": response,
+        "error": {"code": code, "message": message},
+    }

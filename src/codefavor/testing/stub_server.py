@@ -1,7 +1,7 @@
 """A scriptable OpenAI-compatible stub server for tests and benchmarks (stdlib asyncio, no model).
 
 It speaks just enough HTTP/1.1 (keep-alive, Content-Length bodies) to serve `POST
-/v1/chat/completions`, `POST /v1/completions`, `GET /v1/models`, `GET /stats` and `POST /reset`, and
+/v1/chat/completions`, `POST /v1/completions`, `GET /v1/models`, `GET /stats`, `POST /reset` and `POST /reset-polls`, and
 answers each chat request with `echo: <last user message>` (or `--reply TEXT`) after a fixed
 `--latency`. The batch API (`/v1/files`, `/v1/batches`; `--batch-mode`, `--batch-polls`) lives in
 `testing.stub_batches`. `/v1/completions` with `logprobs` answers one token whose top log-probabilities
@@ -112,6 +112,9 @@ class StubServer:
             return await _send(writer, 200, stats)
         if method == "POST" and path == "/reset":
             self.reset()
+            return await _send(writer, 200, {"ok": True})
+        if method == "POST" and path == "/reset-polls":  # let every in-progress batch finish on its next poll
+            self.batches.release()
             return await _send(writer, 200, {"ok": True})
         if method == "GET" and path.rstrip("/") == "/v1/models":
             return await _send(writer, 200, {"object": "list", "data": [{"id": "stub", "object": "model"}]})
