@@ -56,6 +56,23 @@ def test_one_prompt_per_request_gives_the_same_scores(url, tiny_model_dir):
     assert [x.prob_a for x in many] == [x.prob_a for x in one]
 
 
+def test_a_server_that_refuses_prompt_lists_gets_one_per_request(tiny_model_dir):
+    import httpx
+
+    proc, base = stub_server.start(["--single-prompt"])
+    try:
+        judge = ServedClassifierJudge("stub", base_url=base, api_key="x", tokenizer=str(tiny_model_dir))
+        judge.client = judge.client.with_options(max_retries=0)
+        items = [item(GOOD, BAD), item(BAD, GOOD)] * 3
+        assert [v.decision for v in judge.judge(items)] == ["A", "B"] * 3 and judge.prompts_per_request == 1
+        before = httpx.get(base.removesuffix("/v1") + "/stats").json()["completion_requests"]
+        judge.judge(items)  # from now on one prompt per request, no failed list first
+        assert httpx.get(base.removesuffix("/v1") + "/stats").json()["completion_requests"] - before == 12
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def test_the_prompt_is_the_one_hf_cls_reads(url, tiny_model_dir):
     from codefavor.judges.classifier import ClassifierJudge
 

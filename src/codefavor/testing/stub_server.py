@@ -6,7 +6,8 @@ answers each chat request with `echo: <last user message>` (or `--reply TEXT`) a
 `--latency`. The batch API (`/v1/files`, `/v1/batches`; `--batch-mode`, `--batch-polls`) lives in
 `testing.stub_batches`. `/v1/completions` with `logprobs` answers one token whose top log-probabilities
 favour the label of the code marked `GOOD` (the one shown first: "A"); a prompt holding `[nolabels]`
-gets no label among them, one holding `[spaceonly]` only the " A" / " B" variants. Raw sockets
+gets no label among them, one holding `[spaceonly]` only the " A" / " B" variants; with `--single-prompt`
+a list of more than one prompt is a 500, as llama.cpp's server answers it. Raw sockets
 let it misbehave in ways a web framework will not: faults are injected on a schedule.
 
 - `--schedule ok,429,500,...` cycles a fault list over requests in arrival order.
@@ -48,7 +49,9 @@ class StubServer:
         reply: str | None = None,
         batch_mode: str = "complete",
         batch_polls: int = 0,
+        single_prompt: bool = False,
     ):
+        self.single_prompt = single_prompt
         from codefavor.testing.stub_batches import BatchStore
 
         self.batches = BatchStore(batch_mode, batch_polls, reply)
@@ -64,6 +67,7 @@ class StubServer:
         self.by_message: Counter[str] = Counter()
         self.faults: Counter[str] = Counter()
         self.completed = 0
+        self.completion_requests = 0
         if hasattr(self, "batches"):
             self.batches.reset()
 
@@ -108,6 +112,7 @@ class StubServer:
                 "by_message": dict(self.by_message),
                 "faults": dict(self.faults),
                 "batches": self.batches.stats(),
+                "completion_requests": self.completion_requests,
             }
             return await _send(writer, 200, stats)
         if method == "POST" and path == "/reset":
@@ -124,7 +129,11 @@ class StubServer:
             return await (_send_raw(writer, status, obj) if isinstance(obj, bytes) else _send(writer, status, obj))
         if method == "POST" and path.rstrip("/") == "/v1/completions":
             await asyncio.sleep(self.latency)
-            return await _send(writer, 200, _completions(json.loads(body)))
+            req = json.loads(body)
+            self.completion_requests += 1
+            if self.single_prompt and isinstance(req.get("prompt"), list) and len(req["prompt"]) > 1:
+                return await _send(writer, 500, {"error": {"message": "one prompt per request"}})
+            return await _send(writer, 200, _completions(req))
         if method != "POST" or path.rstrip("/") != "/v1/chat/completions":
             return await _send(writer, 404, {"error": {"message": f"no route {method} {path}"}})
         try:
@@ -241,6 +250,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--reply", default=None, help="fixed reply text instead of the echo")
     p.add_argument("--batch-mode", default="complete", help="complete, partial or expired (see stub_batches)")
     p.add_argument("--batch-polls", type=int, default=0, help="retrieves a batch stays in_progress")
+    p.add_argument("--single-prompt", action="store_true", help="a completions list of 2+ prompts is a 500")
     a = p.parse_args(argv)
     server = StubServer(
         latency=a.latency,
@@ -250,6 +260,7 @@ def main(argv: list[str] | None = None) -> None:
         reply=a.reply,
         batch_mode=a.batch_mode,
         batch_polls=a.batch_polls,
+        single_prompt=a.single_prompt,
     )
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
