@@ -226,3 +226,30 @@ def test_bench_with_batch_from_the_command_line(stub, tmp_path):
 
 def _read(path: Path) -> str:
     return path.read_text() if path.exists() else ""
+
+
+def test_critic_evol_with_batch_from_the_command_line(stub, tmp_path):
+    from codefavor.cli import main
+
+    url = stub("--batch-polls", "1")
+    data = Path(__file__).parent / "data" / "critic_evol_instructions.jsonl"
+    args = ["generate", "critic-evol", "--input", str(data), "--critic", "openai:critic", "--draft", "openai:draft",
+            "--base-url", url, "--api-key", "x", "--no-cache", "--no-decontam", "--no-exec", "--output",
+            str(tmp_path / "ce"), "--batch", "--batch-poll", "0.02", "--batch-size", "100", "--json"]  # fmt: skip
+    main(args)
+    funnel = json.loads((tmp_path / "ce" / "funnel.json").read_text())
+    creates = batch_stats(url)["creates"]
+    assert creates == 2 and funnel["seeds"] == funnel["processed"]  # one job for the drafts, one for the reviews
+    main(args)  # a rerun: every seed has its outcome, nothing is submitted
+    assert batch_stats(url)["creates"] == creates
+
+
+def test_batch_collect_from_the_command_line(tmp_path, capsys):
+    from codefavor.cli import main
+
+    out = tmp_path / "out.jsonl"
+    ok = {"status_code": 200, "body": {"choices": [{"message": {"content": "hi"}}]}}
+    out.write_text(json.dumps({"custom_id": "c1", "response": ok, "error": None}) + "\n")
+    main(["batch", "collect", str(out), "--into", str(tmp_path / "b")])
+    assert "1 answers, 0 failures" in capsys.readouterr().out
+    assert BatchJobs(tmp_path / "b", base_url="x").results()["c1"].text == "hi"
