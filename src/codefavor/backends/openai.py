@@ -46,6 +46,7 @@ from codefavor.errors import CodefavorError
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 SHARD = 4  # connections per httpcore pool (see _setup)
+BATCH_MAX_REQUESTS = 50_000
 RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 521, 522, 524, 529})
 
 
@@ -140,7 +141,9 @@ class OpenAIBackend:
                 "set OPENAI_API_KEY or pass `api_key` (or point `base_url` at a local server)"
             )
         self.max_in_flight = int(max_in_flight)
-        self.batch_size = int(batch_size or 4 * self.max_in_flight)
+        # With batch jobs, a stage that asks the backend for its batch size sends everything in one job
+        # (50,000 requests is OpenAI's limit per batch), not one job per few hundred requests.
+        self.batch_size = int(batch_size or (BATCH_MAX_REQUESTS if batch is not None else 4 * self.max_in_flight))
         self.timeout = float(timeout)
         self.max_attempts = int(max_attempts)
         self.backoff_base = float(backoff_base)
