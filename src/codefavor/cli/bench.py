@@ -11,13 +11,17 @@ from codefavor.cli.options import (
     Address,
     ApiKey,
     BaseUrl,
+    BatchOffline,
+    BatchPoll,
     Data,
     Engine,
     Json,
     Judge,
     NoCache,
     Overwrite,
+    UseBatch,
     Workers,
+    batch_folder,
     echo_json,
 )
 
@@ -37,6 +41,9 @@ def bench(
     base_url: BaseUrl = None,
     api_key: ApiKey = None,
     no_cache: NoCache = False,
+    batch: UseBatch = False,
+    batch_poll: BatchPoll = 30.0,
+    batch_offline: BatchOffline = False,
     json_out: Json = False,
     report: Annotated[bool, typer.Option(help="Also write RUN/report.html (needs the report extra).")] = False,
     tasks: Annotated[
@@ -67,7 +74,7 @@ def bench(
     from codefavor.backends import backend_options
     from codefavor.benchmark.importers import parse_columns
     from codefavor.benchmark.report import print_table
-    from codefavor.benchmark.runner import BenchProtocol, evaluate
+    from codefavor.benchmark.runner import BenchProtocol, default_output, evaluate
     from codefavor.cli.options import counting_bar
     from codefavor.engines import EngineSpec, rebuildable
     from codefavor.judges import DEFAULT_JUDGE, load_judge
@@ -75,9 +82,16 @@ def bench(
     kinds = [k.strip() for k in (perturb or "").split(",") if k.strip()]
     cols = parse_columns(columns, default_category)
     protocol = BenchProtocol(both_orders=both_orders or bool(kinds), strip_comments=not keep_comments, split=split)
+    if batch or batch_offline:  # the batch jobs live in the run folder, so it is fixed before the judge loads
+        output = output if output is not None else default_output(judge or DEFAULT_JUDGE)
+    folder = batch_folder(output, batch, batch_offline) if output is not None else None
     where = EngineSpec(engine, address, workers)
     # rebuildable: a Ray worker builds the judge again from the same call (its own pool, its own clients)
-    the_judge = rebuildable(load_judge, judge or DEFAULT_JUDGE, **backend_options(base_url, api_key, no_cache))
+    the_judge = rebuildable(
+        load_judge,
+        judge or DEFAULT_JUDGE,
+        **backend_options(base_url, api_key, no_cache, folder, batch_poll, batch_offline),
+    )
     with counting_bar("judging", disable=json_out, eta=True) as bar:
 
         def on_start(total: int, done: int) -> None:
