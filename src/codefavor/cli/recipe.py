@@ -19,7 +19,9 @@ def run(
         Optional[str], typer.Option("--from", help="Start at this stage (a name or a group: generate, train, bench).")
     ] = None,
     only: Annotated[Optional[list[str]], typer.Option(help="Only this stage or group (repeatable).")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="List the stages, their state and what would run.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List the stages, their state and what would run.")
+    ] = False,
     force: Annotated[bool, typer.Option(help="Redo the selected stages even when finished.")] = False,
     json_out: Json = False,
 ) -> None:

@@ -33,7 +33,7 @@ from typing import Any
 
 from codefavor.errors import CodefavorError
 from codefavor.recipe import stages as st
-from codefavor.recipe.config import CommitSource, Recipe, Server, load_recipe
+from codefavor.recipe.config import CommitSource, CriticSource, Recipe, Server, load_recipe
 from codefavor.run_folder import write_json_atomic
 
 STAGE_FILE = "stage.json"
@@ -100,15 +100,10 @@ def plan(recipe: Recipe, base: Path, log: Callable[[str], None] = print) -> list
     verified: dict[str, str] = {}
     for name, src in sources:
         seeds_cfg = src.seeds.model_dump()
+        seed_run, gen_run = _source_runs(name, src, base, log)
         if isinstance(src, CommitSource):
-            seed_run: Callable[..., dict[str, str]] = lambda d, i, k, s=src: st.commit_seeds(s, base, d)  # noqa: E731
-            gen_run: Callable[..., dict[str, str]] = (
-                lambda d, i, k, s=src, n=name: st.commit_generate(s, i[f"seeds-{n}"]["seeds"], d, _urls(d), log)
-            )  # noqa: E731
             models = [src.generate.backend]
         else:
-            seed_run = lambda d, i, k, s=src: st.instruction_seeds(s.seeds, base, d)  # noqa: E731
-            gen_run = lambda d, i, k, s=src, n=name: st.critic_generate(s, i[f"seeds-{n}"]["seeds"], d, _urls(d), log)  # noqa: E731
             models = [m for m in (src.generate.critic, src.generate.draft) if m is not None]
         servers = tuple(dict.fromkeys(m.server for m in models if m.server))
         gen_settings = src.generate.model_dump(exclude={"limit"})
@@ -209,6 +204,25 @@ def plan(recipe: Recipe, base: Path, log: Callable[[str], None] = print) -> list
     reads = (*gens, *(f"decontaminate-{n}" for n, _ in sources), *(f"verify-{n}" for n, _ in sources), *benches)
     out.append(Stage("report", {"name": recipe.name}, reads, lambda d, i, k: _report(recipe, d, i, reads)))
     return out
+
+
+def _source_runs(
+    name: str, src: CommitSource | CriticSource, base: Path, log: Callable[[str], None]
+) -> tuple[Callable[..., dict[str, str]], Callable[..., dict[str, str]]]:
+    """The seeds and generate calls of one source."""
+
+    def seeds(d: Path, i: dict[str, dict[str, str]], k: str) -> dict[str, str]:
+        if isinstance(src, CommitSource):
+            return st.commit_seeds(src, base, d)
+        return st.instruction_seeds(src.seeds, base, d)
+
+    def generate(d: Path, i: dict[str, dict[str, str]], k: str) -> dict[str, str]:
+        made = i[f"seeds-{name}"]["seeds"]
+        if isinstance(src, CommitSource):
+            return st.commit_generate(src, made, d, _urls(d), log)
+        return st.critic_generate(src, made, d, _urls(d), log)
+
+    return seeds, generate
 
 
 def _base_model(model: str, base: Path) -> str:
@@ -344,7 +358,13 @@ def run_recipe(
                 f"stage {s.name} needs {', '.join(missing)} finished first (run without --only/--from, or include them)"
             )
         key = _key(s, fingerprints)
-        if rec is not None and rec.get("key") == key and rec.get("finished") and rec.get("extent", {}) == s.extent and not force:
+        if (
+            rec is not None
+            and rec.get("key") == key
+            and rec.get("finished")
+            and rec.get("extent", {}) == s.extent
+            and not force
+        ):
             fingerprints[s.name], outputs[s.name] = rec["fingerprint"], rec["outputs"]
             rows.append({"stage": s.name, "ran": False, "why": "done (same settings and inputs)", "key": key})
             log(f"[{s.name}] done, skipped ({key})")

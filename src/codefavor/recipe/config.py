@@ -116,6 +116,7 @@ class CommitGenerate(_Strict):
     backend: Model
     temperature: float = 0.0
     max_tokens: int = 2048
+    stop: list[str] = Field(default_factory=list)
     batch_size: int = 1
     limit: Optional[int] = None
 
@@ -129,6 +130,9 @@ class CriticGenerate(_Strict):
     draft_max_tokens: int = 1024
     critic_temperature: float = 0.5
     critic_max_tokens: int = 2048
+    # The critic's answer is done when it starts echoing the prompt's task block; stopping there
+    # saves the tokens of an echo that small models otherwise write to max_tokens.
+    critic_stop: list[str] = Field(default_factory=lambda: ["\n### Task", "\n### [DRAFT]"])
     execute: bool = True
     exec_timeout: float = 2.0
     require_exec_consistency: bool = False
@@ -223,7 +227,9 @@ class Recipe(_Strict):
             models = [gen.backend] if isinstance(gen, CommitGenerate) else [gen.critic, gen.draft]
             for m in models:
                 if m is not None and m.server is not None and m.server not in names:
-                    raise ValueError(f"server {m.server!r} is not under `servers` ({', '.join(sorted(names)) or 'none'})")
+                    raise ValueError(
+                        f"server {m.server!r} is not under `servers` ({', '.join(sorted(names)) or 'none'})"
+                    )
         if self.bench and self.bench.generative and self.bench.generative.server not in (None, *names):
             raise ValueError(f"server {self.bench.generative.server!r} is not under `servers`")
         if not self.sources.items():

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from codefavor.errors import CodefavorError
-from codefavor.records import CATEGORIES, BenchTask, PreferencePair, read_records, write_records
 from codefavor.recipe.config import (
     Bench,
     CommitSource,
@@ -28,6 +27,7 @@ from codefavor.recipe.config import (
     Model,
     Train,
 )
+from codefavor.records import CATEGORIES, BenchTask, PreferencePair, read_records, write_records
 from codefavor.run_folder import close_run, open_run, write_json_atomic, write_text_atomic
 
 PAIRS = "pairs.jsonl"
@@ -113,7 +113,9 @@ def commit_generate(
     g = src.generate
     backend = _backend(g.backend, base_urls)
     settings = ci.Settings(
-        backend.spec, Sampling(temperature=g.temperature, max_tokens=g.max_tokens), decontaminate=False
+        backend.spec,
+        Sampling(temperature=g.temperature, max_tokens=g.max_tokens, stop=tuple(g.stop)),
+        decontaminate=False,
     )
     ci.run_commit_instruct(
         read_records(seeds, CommitSeed), backend, out, settings=settings, mining=MiningStats(),
@@ -137,7 +139,9 @@ def critic_generate(
     settings = ce.Settings(
         draft=draft.spec if draft else None, critic=critic.spec, shots=g.shots, seed=g.seed,
         draft_sampling=Sampling(temperature=g.draft_temperature, max_tokens=g.draft_max_tokens),
-        critic_sampling=Sampling(temperature=g.critic_temperature, max_tokens=g.critic_max_tokens),
+        critic_sampling=Sampling(
+            temperature=g.critic_temperature, max_tokens=g.critic_max_tokens, stop=tuple(g.critic_stop)
+        ),
         require_exec_consistency=g.require_exec_consistency, decontaminate=False,
     )  # fmt: skip
     items, info = instructions.open_source(seeds)
