@@ -162,7 +162,7 @@ def decontaminate(cfg: Decontaminate, base: Path, pairs: str, out: Path, key: st
     from codefavor.generators.decontam import load_decontaminator
 
     manifest = open_run(out, "recipe-decontaminate", {"key": key, **cfg.model_dump()}, {"input": pairs})
-    items = read_records(pairs, PreferencePair) if Path(pairs).exists() else []
+    items = list(read_records(pairs, PreferencePair)) if Path(pairs).exists() else []
     kept: list[PreferencePair] = []
     removed: list[dict[str, Any]] = []
     if cfg.enabled and items:
@@ -193,7 +193,7 @@ def verify(enabled: bool, batch_size: int, pairs: str, out: Path, key: str) -> d
         from codefavor.verify import verify_pairs
 
         result = verify_pairs(pairs, out / PAIRS, batch_size=batch_size)
-        stats = {"enabled": True, **(result.as_dict() if hasattr(result, "as_dict") else vars(result))}
+        stats = {"enabled": True, **result.to_dict(), "kept_total": count_pairs(str(out / PAIRS))}
     write_json_atomic(out / "verify.json", stats)
     close_run(out, manifest, finished=True)
     return {"pairs": str(out / PAIRS), "report": str(out / "verify.json")}
@@ -282,6 +282,8 @@ def bench(
     from codefavor.judges import load_judge
 
     tasks, shas = bench_tasks(cfg, base, n)
+    out.mkdir(parents=True, exist_ok=True)
+    write_records(out / "tasks.jsonl", tasks)  # the sample, for the report's paired test
     judge = load_judge(judge_spec, **options)
     protocol = BenchProtocol(both_orders=cfg.both_orders, split=cfg.split)
     judgments = run_bench(

@@ -191,7 +191,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--slow", type=float, default=5.0, help="extra seconds for a 'slow' fault")
     p.add_argument("--retry-after", type=float, default=1.0, help="Retry-After seconds sent with 429")
     p.add_argument("--reply", default=None, help="fixed reply text instead of the echo")
+    p.add_argument("--reply-file", default=None, help="fixed reply read from a file (multi-line replies)")
     a = p.parse_args(argv)
+    if a.reply_file:
+        with open(a.reply_file, encoding="utf-8") as f:
+            a.reply = f.read()
     server = StubServer(
         latency=a.latency,
         schedule=[s for s in a.schedule.split(",") if s],
