@@ -234,3 +234,16 @@ def test_kill_minus_9_inside_generate_then_rerun_redoes_nothing(recipe_file: Pat
     assert after[: len(before)] == before and len(after) == len(set(after)) == 3
     pairs = (outcomes.parent / "pairs.jsonl").read_text().splitlines()
     assert len(pairs) == len({json.loads(p)["id"] for p in pairs}) == 3
+
+
+def test_paper_recipe_plans_four_base_models_by_two_judge_types():
+    from codefavor.recipe import load_recipe, plan
+
+    root = Path(__file__).resolve().parents[1]
+    recipe, base = load_recipe(root / "recipes" / "paper.yaml")
+    stages = {s.name: s for s in plan(recipe, base, log=lambda m: None)}
+    merges = [n for n in stages if n.startswith("merge-")]
+    assert len(merges) == 8 and "train-nemo-gen-critic-evol" in stages
+    assert stages["bench-nemo-gen-zero-shot"].settings["judge"].startswith("hf-gen:")
+    assert stages["bench-nemo-cls-zero-shot"].settings["judge"].startswith("hf-cls:")
+    assert stages["generate-critic-evol"].servers == ("critic", "draft")

@@ -257,12 +257,14 @@ class Review:
 
 # The headings of the critic prompt's own task block: a reply that reaches one has finished its
 # review and started echoing the prompt (or inventing the next example).
-_ECHO = re.compile(r"^[ \t]*#{1,6}[ \t]*(?:task|\[draft\]|review|example\b.*)[ \t]*:?[ \t]*$", re.IGNORECASE)
+_ECHO = re.compile(
+    r"^[ \t]*(?:#{1,6}[ \t]*(?:task|\[draft\]|review|example\b.*)[ \t]*:?|now review this one\.?)[ \t]*$", re.IGNORECASE
+)
 
 
 def cut_echo(text: str) -> str:
     """`text` up to the first line, after its first, that repeats a heading of the critic prompt's
-    task block (`### Task`, `### [DRAFT]`, `### Review`), outside code fences."""
+    task block (`### Task`, `### [DRAFT]`, `### Review`, "Now review this one."), outside code fences."""
     lines = (text or "").replace("\r\n", "\n").split("\n")
     in_fence, seen = False, False
     for i, line in enumerate(lines):

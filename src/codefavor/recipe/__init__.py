@@ -131,61 +131,64 @@ def plan(recipe: Recipe, base: Path, log: Callable[[str], None] = print) -> list
             )
         )  # fmt: skip
         verified[name] = f"verify-{name}"
-    trained: dict[str, str] = {}
-    if recipe.train is not None:
-        tcfg = recipe.train
+    benches: list[str] = []
+    b = recipe.bench
+    for vname, tcfg in recipe.train_variants():
+        sfx = f"-{vname}" if vname else ""
+        trained: dict[str, str] = {}
         for name, _ in sources:
             out.append(
                 Stage(
-                    f"train-{name}", tcfg.model_dump(), (verified[name],),
-                    lambda d, i, k, v=verified[name]: st.train(tcfg, base, [i[v]["pairs"]], d, k),
+                    f"train{sfx}-{name}", tcfg.model_dump(), (verified[name],),
+                    lambda d, i, k, v=verified[name], t=tcfg: st.train(t, base, [i[v]["pairs"]], d, k),
                 )
             )  # fmt: skip
-            trained[name] = f"train-{name}"
+            trained[name] = f"train{sfx}-{name}"
         if tcfg.both and len(sources) > 1:
             needs = tuple(verified.values())
             out.append(
                 Stage(
-                    "train-both", tcfg.model_dump(), needs,
-                    lambda d, i, k, ns=needs: st.train(tcfg, base, [i[n]["pairs"] for n in ns], d, k),
+                    f"train{sfx}-both", tcfg.model_dump(), needs,
+                    lambda d, i, k, ns=needs, t=tcfg: st.train(t, base, [i[n]["pairs"] for n in ns], d, k),
                 )
             )  # fmt: skip
-            trained["both"] = "train-both"
+            trained["both"] = f"train{sfx}-both"
         per_source = tuple(trained[n] for n, _ in sources)
         if recipe.merge.enabled and len(per_source) > 1:
             out.append(
                 Stage(
-                    "merge", recipe.merge.model_dump(), per_source,
+                    f"merge{sfx}", recipe.merge.model_dump(), per_source,
                     lambda d, i, k, ns=per_source: st.merge(
                         recipe.merge.weights, [i[n]["model"] for n in ns if "model" in i[n]], d, k
                     ),
                 )
             )  # fmt: skip
-            trained["merged"] = "merge"
-    benches: list[str] = []
-    if recipe.bench is not None:
-        b = recipe.bench
+            trained["merged"] = f"merge{sfx}"
+        if b is None:
+            continue
         bset = b.model_dump(exclude={"generative"})
-        if b.zero_shot and recipe.train is not None:
-            spec = b.classifier.format(model=_base_model(recipe.train.model, base))
+        pattern = tcfg.judge or (b.classifier if tcfg.judge_type == "classification" else "hf-gen:{model}")
+        if b.zero_shot:
+            spec = pattern.format(model=_base_model(tcfg.model, base))
             out.append(
                 Stage(
-                    "bench-zero-shot", {**bset, "judge": spec}, (),
+                    f"bench{sfx}-zero-shot", {**bset, "judge": spec}, (),
                     lambda d, i, k, s=spec: st.bench(s, b.options, b, base, b.sample, d, log),
                 )
             )  # fmt: skip
-            benches.append("bench-zero-shot")
+            benches.append(f"bench{sfx}-zero-shot")
         for label, producer in trained.items():
             out.append(
                 Stage(
-                    f"bench-{label}", bset, (producer,),
-                    lambda d, i, k, p=producer: (
-                        st.bench(b.classifier.format(model=i[p]["model"]), b.options, b, base, b.sample, d, log)
+                    f"bench{sfx}-{label}", {**bset, "judge": pattern}, (producer,),
+                    lambda d, i, k, p=producer, pat=pattern: (
+                        st.bench(pat.format(model=i[p]["model"]), b.options, b, base, b.sample, d, log)
                         if "model" in i[p] else {}
                     ),
                 )
             )  # fmt: skip
-            benches.append(f"bench-{label}")
+            benches.append(f"bench{sfx}-{label}")
+    if b is not None:
         if b.generative is not None:
             g = b.generative
             servers = (g.server,) if g.server else ()

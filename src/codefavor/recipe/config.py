@@ -132,7 +132,7 @@ class CriticGenerate(_Strict):
     critic_max_tokens: int = 2048
     # The critic's answer is done when it starts echoing the prompt's task block; stopping there
     # saves the tokens of an echo that small models otherwise write to max_tokens.
-    critic_stop: list[str] = Field(default_factory=lambda: ["\n### Task", "\n### [DRAFT]"])
+    critic_stop: list[str] = Field(default_factory=lambda: ["\n### Task", "\n### [DRAFT]", "\nNow review this one"])
     execute: bool = True
     exec_timeout: float = 2.0
     require_exec_consistency: bool = False
@@ -180,6 +180,10 @@ class Train(_Strict):
     judge_type: Literal["classification", "generative"] = "classification"
     config: Optional[str] = None  # a training config YAML, then `options` over it
     options: dict[str, Any] = Field(default_factory=dict)
+    # Train in a subprocess instead of in-process, e.g. on GPUs:
+    # "accelerate launch --config_file configs/accelerate/zero3.yaml -m codefavor train"; it gets the config file.
+    launcher: Optional[str] = None
+    judge: Optional[str] = None  # bench spec of its models, {model} the folder (default by judge_type)
     both: bool = True  # also one model on every source's pairs together
     min_pairs: int = 1  # a source with fewer kept pairs trains no model (said in the report)
 
@@ -216,11 +220,20 @@ class Recipe(_Strict):
     decontaminate: Decontaminate = Decontaminate()
     verify: Verify = Verify()
     train: Optional[Train] = None
+    variants: dict[str, Train] = Field(
+        default_factory=dict
+    )  # several base models / judge types (stage names get the variant)
     merge: Merge = Merge()
     bench: Optional[Bench] = None
 
+    def train_variants(self) -> list[tuple[str, Train]]:
+        """("", train) for one training setup, else (name, setup) per variant."""
+        return [("", self.train)] if self.train is not None else list(self.variants.items())
+
     @model_validator(mode="after")
     def _servers_named(self) -> Recipe:
+        if self.train is not None and self.variants:
+            raise ValueError("give `train` (one setup) or `variants` (named setups), not both")
         names = set(self.servers)
         for _, src in self.sources.items():
             gen = src.generate

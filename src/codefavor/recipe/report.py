@@ -66,12 +66,9 @@ def render(recipe: Any, inputs: dict[str, dict[str, str]], reads: Sequence[str])
     funnel_lines, funnels = _funnel_rows(inputs, reads)
     lines += funnel_lines + [""]
     rows: dict[str, Any] = {}
-    base_scores: dict[str, float] | None = None
     benches = [s for s in reads if s.startswith("bench-")]
     loaded = {s: _bench(inputs.get(s, {})) for s in benches}
-    if loaded.get("bench-zero-shot"):
-        tasks, judgments, _ = loaded["bench-zero-shot"]  # type: ignore[misc]
-        base_scores = task_scores(tasks, judgments)
+    zero = {s: task_scores(*v[:2]) for s, v in loaded.items() if s.endswith("-zero-shot") and v is not None}
     head = (
         "| judge | tasks | acc | "
         + " | ".join(SHORT[c] for c in CATEGORIES)
@@ -93,7 +90,10 @@ def render(recipe: Any, inputs: dict[str, dict[str, str]], reads: Sequence[str])
         row: dict[str, Any] = {"tasks": len(tasks), "accuracy": round(acc, 1), "undecided": round(undecided, 3)}
         row["categories"] = {c: round(100 * sum(v) / len(v), 1) if v else None for c, v in cats.items()}
         vs, p = "-", "-"
-        if base_scores is not None and stage != "bench-zero-shot":
+        # the zero-shot row of the same variant (bench-VARIANT-zero-shot), or the only one
+        variant = next((z for z in zero if stage.startswith(z.removesuffix("zero-shot"))), None)
+        base_scores = zero.get(variant) if variant else None
+        if base_scores is not None and not stage.endswith("-zero-shot"):
             common = [t for t in tasks if t.id in base_scores]
             if common:
                 r = paired_bootstrap([scores[t.id] for t in common], [base_scores[t.id] for t in common])

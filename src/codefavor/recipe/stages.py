@@ -222,13 +222,31 @@ def train(cfg: Train, base: Path, files: Sequence[str], out: Path, key: str) -> 
 
     model = cfg.model if cfg.model in MODEL_ALIASES or ":" in cfg.model else _resolve(base, cfg.model)
     values = {"report_to": ["none"], "save_strategy": "steps", **cfg.options}
-    tc = load_config(
-        _resolve(base, cfg.config), model=model, judge_type=cfg.judge_type, train_files=list(files),
-        output_dir=str(out / "model"), **values,
-    )  # fmt: skip
-    run_train(tc)
+    values.update(model=model, judge_type=cfg.judge_type, train_files=list(files), output_dir=str(out / "model"))
+    if cfg.launcher:
+        _launch(cfg, base, values, out)
+    else:
+        run_train(load_config(_resolve(base, cfg.config), **values))
     close_run(out, manifest, finished=True)
     return {"model": str(out / "model")}
+
+
+def _launch(cfg: Train, base: Path, values: dict[str, Any], out: Path) -> None:
+    """Training as a subprocess (`accelerate launch ... -m codefavor train CONFIG`): the recipe's
+    config file with the stage's values over it, written into the stage folder."""
+    import shlex
+    import subprocess
+
+    import yaml
+
+    data: dict[str, Any] = {}
+    if cfg.config:
+        data = yaml.safe_load(Path(_resolve(base, cfg.config) or "").read_text(encoding="utf-8")) or {}
+    config = out / "train.yaml"
+    write_text_atomic(config, yaml.safe_dump({**data, **values}, sort_keys=False))
+    done = subprocess.run([*shlex.split(cfg.launcher or ""), str(config)], check=False)
+    if done.returncode:
+        raise CodefavorError(f"training failed (exit {done.returncode}): {cfg.launcher} {config}")
 
 
 def merge(weights: Sequence[float] | None, models: Sequence[str], out: Path, key: str) -> dict[str, str]:
