@@ -251,7 +251,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--batch-mode", default="complete", help="complete, partial or expired (see stub_batches)")
     p.add_argument("--batch-polls", type=int, default=0, help="retrieves a batch stays in_progress")
     p.add_argument("--single-prompt", action="store_true", help="a completions list of 2+ prompts is a 500")
+    p.add_argument("--reply-file", default=None, help="fixed reply read from a file (multi-line replies)")
     a = p.parse_args(argv)
+    if a.reply_file:
+        with open(a.reply_file, encoding="utf-8") as f:
+            a.reply = f.read()
     server = StubServer(
         latency=a.latency,
         schedule=[s for s in a.schedule.split(",") if s],
