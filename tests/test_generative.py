@@ -64,7 +64,7 @@ def test_failed_generation_is_undecided_with_reason():
 def test_load_judge_specs(tiny_model_dir):
     j = load_judge("gen:fake:const=VERDICT: Candidate A is better.")
     assert j.spec == "gen:fake:const=VERDICT: Candidate A is better." and j.judge([ITEM])[0].decision == "A"
-    h = load_judge(f"hf-gen:{tiny_model_dir}", cache=False, max_tokens=4)
+    h = load_judge(f"hf-gen:{tiny_model_dir}", cache=False, max_tokens=4, followup=False)
     assert h.spec == f"hf-gen:{tiny_model_dir}"
     (v,) = h.judge([ITEM])
     assert v.decision in ("A", "B", "undecided") and v.error is None and v.usage["completion_tokens"] <= 4

@@ -12,6 +12,9 @@ undecided.
 Labels are normalised first: "Code A", "Candidate 1", "Response B", "[CODE_B]", "[[A]]", "the first
 solution", "the latter" all become one of two markers; markdown emphasis and fenced code blocks are
 removed so `**Candidate A**` reads like `Candidate A` and code inside the reply cannot vote.
+A markdown heading that only names a candidate (`### Candidate A`, the judge prompt's own section
+heading, which small models echo before re-quoting the code) is a section title, not a verdict, and
+is dropped before anything else is read.
 """
 
 from __future__ import annotations
@@ -46,6 +49,10 @@ _LABELS: list[tuple[re.Pattern[str], str]] = [
 ]
 
 _FENCE = re.compile(r"```.*?(?:```|\Z)", re.S)
+# "### Candidate A", "## Code B:", "#### Response 2" alone on a line: a heading, never a verdict.
+_LABEL_HEADING = re.compile(
+    rf"^[ \t]*#{{1,6}}[ \t]*[*_]*[ \t]*{_NOUN}[ \t]*(?:{_ONE}|{_TWO})[ \t]*[*_]*[ \t]*:?[ \t]*$", re.M | re.I
+)
 _EMPH = re.compile(r"[*_`~]+")
 _QUOTE = re.compile(r"^\s*(?:>+|#+)\s*", re.M)
 
@@ -184,6 +191,7 @@ class Statement:
 def normalize(text: str) -> str:
     """Replace label spellings by markers and drop markdown and code blocks (kept for debugging)."""
     t = _FENCE.sub(" ", text)
+    t = _LABEL_HEADING.sub(" ", t)
     for pat, marker in _LABELS:
         t = pat.sub(marker, t)
     t = _EMPH.sub("", t)

@@ -77,6 +77,16 @@ def judge_messages(instruction: str, code_a: str, code_b: str, criterion: str, j
 CLASS_LABELS = ("A", "B")
 
 
+# Where a generative judge's reply stops: the judge prompt's own section headings (a small model that
+# starts echoing the prompt back never returns to its review) and a chat turn the template leaked.
+JUDGE_STOP = ("\n### Task", "\n### Criterion", "<|im_start|>", "<|im_end|>")
+
+
+def verdict_followup(messages: list[Message], reply: str) -> list[Message]:
+    """The conversation that asks a judge whose reply gave no verdict for the one verdict line."""
+    return [*messages, {"role": "assistant", "content": reply}, {"role": "user", "content": render("judge_verdict_followup")}]
+
+
 def verdict_line(winner: Literal["A", "B"]) -> str:
     """The final line the generative judge is asked to write (and trained to write)."""
     return f"VERDICT: Candidate {winner} is better."
