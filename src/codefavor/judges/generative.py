@@ -61,13 +61,22 @@ class GenerativeJudge:
         self.backend = backend if backend is not None else load_backend(backend_spec, **backend_options)
         self.spec = f"hf-gen:{arg}" if kind == "hf" else f"gen:{backend_spec}"
         self.sampling = Sampling(temperature=temperature, max_tokens=max_tokens, stop=JUDGE_STOP)
-        self.followup_sampling = Sampling(temperature=temperature, max_tokens=min(FOLLOWUP_MAX_TOKENS, max_tokens), stop=JUDGE_STOP)
+        self.followup_sampling = Sampling(
+            temperature=temperature, max_tokens=min(FOLLOWUP_MAX_TOKENS, max_tokens), stop=JUDGE_STOP
+        )
         self.followup = followup
         self.batch_size = int(batch_size or getattr(self.backend, "batch_size", 16))
 
     def judge(self, items: Sequence[PairItem]) -> list[Verdict]:
         convs = [
-            judge_messages(it.instruction, it.a, it.b, resolve_criterion(it.criterion, it.category), "generative")
+            judge_messages(
+                it.instruction,
+                it.a,
+                it.b,
+                resolve_criterion(it.criterion, it.category),
+                "generative",
+                it.trace.text() if it.trace is not None else None,
+            )
             for it in items
         ]
         gens = self.backend.generate(convs, self.sampling) if convs else []
@@ -80,7 +89,9 @@ class GenerativeJudge:
         ]
         followups: dict[int, Any] = {}
         if ask:
-            more = self.backend.generate([verdict_followup(convs[k], gens[k].text) for k in ask], self.followup_sampling)
+            more = self.backend.generate(
+                [verdict_followup(convs[k], gens[k].text) for k in ask], self.followup_sampling
+            )
             followups = {k: f for k, f in zip(ask, more, strict=True) if f.error is None}
         out = []
         for k, g in enumerate(gens):
