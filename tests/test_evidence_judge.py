@@ -332,8 +332,10 @@ def test_execution_traces_show_values_exceptions_and_follow_a_swap(sandbox):
     from codefavor.evidence.correctness import execution_traces
 
     crash = "def sort_desc(xs):\n    return xs.sorted()"
-    t, none = execution_traces([(SORT_INS, GOOD, crash), ("Sort a list.", GOOD, WRONG)], sandbox)
-    assert none is None  # no example in the instruction: nothing to show
+    t, loads = execution_traces([(SORT_INS, GOOD, crash), ("Sort a list.", GOOD, BROKEN)], sandbox)
+    # no example in the instruction: each code loaded as a module
+    assert "no example to run" in loads.text() and "Candidate A loads without error (defines sort_desc" in loads.text()
+    assert "Candidate B does not load: SyntaxError" in loads.text()
     text = t.text()
     assert "sort_desc([1, 3, 2])" in text and "expected [3, 2, 1]" in text
     assert "Candidate A: returned [3, 2, 1] (pass)" in text
@@ -370,8 +372,8 @@ def test_traces_reach_the_fallback_only_where_evidence_is_silent(sandbox):
     v_hp, v_none, v_dec = j.judge([hp, no_examples, decided])
     assert v_dec.signal == "examples" and len(rec.asked) == 2
     assert rec.asked[0].trace is not None and "sort_desc([1, 3, 2])" in rec.asked[0].trace.text()
-    assert rec.asked[1].trace is None
-    assert v_hp.details["trace"] is True and v_none.details["trace"] is False
+    assert "no example to run" in rec.asked[1].trace.text()
+    assert v_hp.details["trace"] is True and v_none.details["trace"] is True
     plain = EvidenceJudge(_Recorder(), "evidence+recorder", EvidenceOptions(sandbox=sandbox))
     plain.judge([hp])
     assert plain.fallback.asked[0].trace is None

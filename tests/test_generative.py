@@ -132,7 +132,7 @@ def test_a_reply_without_a_verdict_gets_the_one_line_follow_up():
     j = GenerativeJudge("fake:scripted", backend=FakeBackend(fn=answer))
     (v,) = j.judge([ITEM])
     assert v.decision == "A" and v.details["followup_reply"] == "VERDICT: Candidate A is better."
-    assert [m["role"] for m in seen[1]] == ["user", "assistant", "user"] and "VERDICT" in seen[1][2]["content"]
+    assert [m["role"] for m in seen[1]] == ["user", "assistant", "user"] and "one letter" in seen[1][2]["content"]
     # a reply with its verdict asks nothing more; with the follow-up off, the trailing review is undecided
     seen.clear()
     (w,) = GenerativeJudge("fake:x", backend=FakeBackend(replies=["Review.\nVERDICT: Candidate B is better."])).judge(
@@ -149,6 +149,7 @@ def test_a_reply_without_a_verdict_gets_the_one_line_follow_up():
         ("VERDICT: Candidate B is better.", "VERDICT: Candidate A is better.", "B"),  # the reply's own verdict wins
         ("A is faster.", "VERDICT: Candidate B is better.", "B"),  # a weak statement yields to the follow-up
         ("A is faster.", "I am not sure.", "A"),  # ...but stands when the follow-up says nothing
+        ("The code is fine.", "B", "B"),  # the follow-up answers with the letter alone
         ("Both are equally good.", None, "undecided"),
         ("", "VERDICT: Candidate X is better.", "undecided"),  # the template echoed, letter not filled
         (None, None, "undecided"),

@@ -241,24 +241,44 @@ class ExecutionTrace:
         if self.hidden:
             lines.append(f"({self.hidden} more examples not shown)")
         sa, sb = self.summaries[::-1] if swapped else self.summaries
+        if not self.examples:  # no example to call: each code loaded as a module
+            lines.append("The task gives no example to run; each candidate loaded as a module:")
+            lines += [f"  Candidate A {sa}", f"  Candidate B {sb}"]
+            return "\n".join(lines)
         lines.append(f"Candidate A {sa}; Candidate B {sb}.")
         return "\n".join(lines)
+
+
+def _load_summary(r: SandboxRun) -> str:
+    """How a code fared loaded as a module with nothing called: error, timeout, or what it defines/prints."""
+    if r.load_error:
+        return f"does not load: {_clip(r.load_error, 200)}"
+    if r.timed_out:
+        return "timed out while loading"
+    names = ", ".join(sorted(r.defined)[:8]) or "nothing"
+    printed = f", printed {_shown(r.output.strip(), 120)}" if r.output.strip() else ""
+    return f"loads without error (defines {names}{printed}; {r.cpu_s:.3f} s CPU)"
 
 
 def execution_traces(
     pairs: Sequence[tuple[str, str, str]], sandbox: Sandbox, limits: Limits = LIMITS, max_examples: int = 8
 ) -> list[ExecutionTrace | None]:
-    """Per (instruction, code_a, code_b): what running both codes on the instruction's examples
-    produced, for a model judge to read; None where the instruction gives no runnable example. The
-    runs are `run_examples`' (one extraction, one calling convention)."""
-    ran = run_examples([(ins, (a, b)) for ins, a, b in pairs], sandbox, limits, only_with_examples=True)
+    """Per (instruction, code_a, code_b): what running both codes produced, for a model judge to
+    read. With examples in the instruction: each example's call and expectation, each code's value
+    or exception, passes and CPU time. Without: each code loaded as a module (does it load, what it
+    defines and prints, CPU time). None when the sandbox returned no run for the pair. The runs
+    are `run_examples`' (one extraction, one calling convention)."""
+    ran = run_examples([(ins, (a, b)) for ins, a, b in pairs], sandbox, limits)
     out: list[ExecutionTrace | None] = []
     for extraction, runs in ran:
         checks = extraction.checks
-        if not checks or len(runs) != 2:
+        if len(runs) != 2:
             out.append(None)
             continue
         ra, rb = runs
+        if not checks:
+            out.append(ExecutionTrace((), (_load_summary(ra), _load_summary(rb))))
+            continue
         shown = checks[:max_examples]
         examples = tuple(
             (f"{_clip(_call_text(c), 200)}, {_expectation(c)}", _outcome(ra, n), _outcome(rb, n))

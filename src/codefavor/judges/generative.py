@@ -26,7 +26,7 @@ from codefavor.judges.parse import deciding_statement
 from codefavor.prompts import JUDGE_STOP, judge_messages, resolve_criterion, verdict_followup
 from codefavor.records import Decision
 
-FOLLOWUP_MAX_TOKENS = 24  # "VERDICT: Candidate A is better." is about ten tokens
+FOLLOWUP_MAX_TOKENS = 4  # the answer is one letter
 
 
 def final_decision(reply: str | None, followup: str | None = None) -> Decision:
