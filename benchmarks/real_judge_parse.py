@@ -83,10 +83,14 @@ def heldout_items(data: str | None, per_category: int, seed: int):
 
     tasks = bench_data.load_tasks(CATEGORIES, data, split="test")
     rng = random.Random(seed)
-    out = []
+    picked = []
     for cat in CATEGORIES:
         pool = sorted((t for t in tasks if t.category == cat), key=lambda t: t.id)
-        for t in rng.sample(pool, min(per_category, len(pool))):
+        picked.append(rng.sample(pool, min(per_category, len(pool))))
+    out = []
+    # round robin over the categories, so a run stopped early has covered each of them alike
+    for k in range(max(map(len, picked))):
+        for t in (p[k] for p in picked if k < len(p)):
             for order in ("AB", "BA"):
                 item = present(t, order, BenchProtocol())
                 gold = ("A" if t.gt_choice == 0 else "B") if order == "AB" else ("B" if t.gt_choice == 0 else "A")
@@ -136,7 +140,8 @@ def run(args) -> None:
             done.add((r["model"], r["set"], r["variant"], r["task"], r["order"]))
     items = tune_items() if args.set == "tune" else heldout_items(args.data, args.per_category, args.seed)
     variants = args.variants.split(",")
-    todo = [(v, it) for v in variants for it in items if (args.model, args.set, v, it[0], it[1]) not in done]
+    # task-major (each task's variants back to back), so a run stopped early still gives paired figures
+    todo = [(v, it) for it in items for v in variants if (args.model, args.set, v, it[0], it[1]) not in done]
     log(f"{args.model} {args.set}: {len(todo)} judgments to do ({len(done)} already in {path})")
     if not todo:
         return
