@@ -24,7 +24,9 @@ DEFAULT_JUDGE = "evidence"  # evidence first, then a cheap length guess: runs of
 @dataclass(frozen=True)
 class PairItem:
     """One question for a judge: which of `a` and `b` better meets `criterion` for `instruction`.
-    `category` (a benchmark category name, when known) lets evidence judges pick their checks."""
+    `category` (a benchmark category name, when known) lets evidence judges pick their checks.
+    `trace`: what running `a` and `b` on the instruction's examples produced, for model judges to read
+    (an `evidence.correctness.ExecutionTrace`, set by `evidence+traces+SPEC`)."""
 
     instruction: str
     a: str
@@ -32,6 +34,7 @@ class PairItem:
     criterion: str
     category: str | None = None
     id: str = ""
+    trace: Any = None
 
 
 def pair_item(instruction: str, a: str, b: str, criterion: str | None = "correctness", id: str = "") -> PairItem:

@@ -2,7 +2,10 @@
 
 Specs: `evidence` (evidence, then the built-in guess below), `evidence+SPEC` (evidence,
 then any other judge spec: `evidence+longer`, `evidence+gen:openai:MODEL`, `evidence+hf-cls:PATH`)
-and `evidence+none` (evidence only; undecided where it is silent).
+and `evidence+none` (evidence only; undecided where it is silent). `evidence+traces+SPEC` (or the
+option `traces=True`) shows a model fallback what running the two codes on the instruction's own
+examples produced (`correctness.execution_traces`: values, exceptions, passes, CPU time) where the
+evidence is silent and the instruction has examples; `details["trace"]` says whether one was shown.
 
 Which evidence applies is chosen per criterion: the item's benchmark category when known, else
 inferred from the criterion text (`infer_category`). `EVIDENCE` maps a category to its sources, each
@@ -24,6 +27,7 @@ without a structural difference stay undecided.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -33,7 +37,7 @@ from typing import Any, NamedTuple
 from codefavor.backends import split_spec
 from codefavor.errors import CodefavorError
 from codefavor.evidence import EvidenceFn, EvidenceOptions
-from codefavor.evidence.correctness import correctness_evidence
+from codefavor.evidence.correctness import correctness_evidence, execution_traces
 from codefavor.evidence.efficiency import efficiency_evidence
 from codefavor.evidence.security import security_evidence
 from codefavor.judges import Judge, PairItem, Verdict, load_judge
@@ -274,8 +278,10 @@ class EvidenceJudge:
         spec: str,
         options: EvidenceOptions = EvidenceOptions(),
         evidence: Mapping[str, Sequence[Source]] = EVIDENCE,
+        traces: bool = False,
     ):
         self.fallback = fallback
+        self.traces = traces
         self.spec = spec
         self.options = options
         self.evidence = evidence
@@ -310,9 +316,14 @@ class EvidenceJudge:
                 todo = rest
         silent = [n for n, v in enumerate(verdicts) if v is None]
         if silent and self.fallback is not None:
-            fb = self.fallback.judge([items[n] for n in silent])
-            for n, v in zip(silent, fb, strict=True):
+            asked = [items[n] for n in silent]
+            if self.traces:
+                asked = [dataclasses.replace(it, trace=t) for it, t in zip(asked, self._traces(asked), strict=True)]
+            fb = self.fallback.judge(asked)
+            for j, (n, v) in enumerate(zip(silent, fb, strict=True)):
                 details = {"evidence": silent_details.get(n, {}), "fallback": v.details}
+                if self.traces:
+                    details["trace"] = asked[j].trace is not None
                 verdicts[n] = Verdict(
                     v.decision, prob_a=v.prob_a, signal=f"fallback/{v.signal or self.fallback.spec}",
                     raw_output=v.raw_output, details=details, latency_s=v.latency_s, usage=v.usage, error=v.error,
@@ -327,6 +338,16 @@ class EvidenceJudge:
             out.append(v)
         return out
 
+    def _traces(self, items: Sequence[PairItem]) -> list[Any]:
+        """Execution traces of the items (None each where the sandbox cannot run or gives none)."""
+        from codefavor.evidence import resolve_sandbox
+        from codefavor.evidence.sandbox import SandboxError
+
+        try:
+            return execution_traces([(it.instruction, it.a, it.b) for it in items], resolve_sandbox(self.options))
+        except SandboxError:
+            return [None] * len(items)
+
 
 def load_evidence_judge(spec: str, **options: Any) -> EvidenceJudge:
     """`evidence` (= `evidence+guess`), `evidence+none` or `evidence+SPEC` (SPEC: any other judge spec)."""
@@ -338,6 +359,11 @@ def load_evidence_judge(spec: str, **options: Any) -> EvidenceJudge:
         **{k: options.pop(k) for k in ("sandbox", "edge", "efficiency_config") if k in options}
     )
     table = options.pop("evidence", EVIDENCE)
+    traces = bool(options.pop("traces", False))
+    if rest is not None and split_spec(rest).kind == "traces":  # evidence+traces+SPEC
+        traces, rest = True, split_spec(rest).fallback
+        if not rest:
+            raise CodefavorError(f"judge spec {spec!r}: expected 'evidence+traces+SPEC' with a model judge SPEC")
     if rest is None or rest == "guess":
         fallback: Judge | None = _Guess()
     elif rest == "none":
@@ -346,4 +372,4 @@ def load_evidence_judge(spec: str, **options: Any) -> EvidenceJudge:
         raise CodefavorError(f"judge spec {spec!r}: the fallback cannot itself be an evidence judge")
     else:
         fallback = load_judge(rest, **options)
-    return EvidenceJudge(fallback, spec, evidence_opts, table)
+    return EvidenceJudge(fallback, spec, evidence_opts, table, traces=traces)
