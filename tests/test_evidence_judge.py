@@ -329,9 +329,8 @@ def test_the_report_separates_evidence_from_guesses():
 
 
 def test_the_guess_ignores_comments_and_the_order_of_definitions():
-    """Misleading comments and reordered definitions change nothing the guess reads; a renaming of
-    locals leaves the lines it compares (edit or not, lines added) unchanged."""
-    from codefavor.judges.evidence import _shape, guess
+    """Misleading comments and reordered definitions change nothing the guess reads."""
+    from codefavor.judges.evidence import guess
     from codefavor.perturb import perturb
 
     a = "def helper(x):\n    return x * 2\n\n\ndef main(items):\n    total = 0\n    for it in items:\n"
@@ -342,8 +341,6 @@ def test_the_guess_ignores_comments_and_the_order_of_definitions():
         for seed in range(6):
             edited = [perturb(c, ("comments", "reorder"), seed + i) for i, c in enumerate((a, b))]
             assert guess(cat, *edited) == want, (cat, seed)
-    for seed in range(6):
-        assert _shape(perturb(a, ("rename",), seed))[0] == _shape(a)[0]
 
 
 def test_execution_traces_show_values_exceptions_and_follow_a_swap(sandbox):

@@ -40,6 +40,10 @@ TABLE: dict[str, list[tuple[str, str]]] = {
         ("def tail(v):\n    return re.search('((\\r\\n|\\r|\\n)+) *$', v)\n",
          "def tail(v):\n    return re.search('((\\r|\\n)+) *$', v)\n"),
         ("def words(v):\n    return re.match(r'^(a|ab)*c$', v)\n", "def words(v):\n    return re.match(r'^(ab|cd)*c$', v)\n"),
+        # a repeated group an unbounded class before it can absorb; the pattern bound to a name first
+        ("def ok(email):\n    pattern = r'^[a-z0-9.]+@[a-z0-9.-]+\\.[a-z]{2,}(?:\\.[a-z]{2,})*$'\n    return re.match(pattern, email)\n",
+         "def ok(email):\n    pattern = r'^[a-z0-9.]+@[a-z0-9.-]+\\.[a-z]{2,}$'\n    return re.match(pattern, email)\n"),
+        ("def words(v):\n    return re.fullmatch(r'[a-z ]+( [a-z]+)*', v)\n", "def words(v):\n    return re.fullmatch(r'[a-z]+(,[0-9])*', v)\n"),
     ],
     "regex-injection": [
         ("def find(term, text):\n    return re.search(term, text)\n", "def find(term, text):\n    return re.search(re.escape(term), text)\n"),

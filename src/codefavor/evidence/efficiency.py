@@ -1,8 +1,10 @@
 """Efficiency evidence: which of two candidates is faster on scaled-up versions of the instruction's examples.
 
-The entry point and its example calls come from `examples.extract_checks` (the one rule every
-signal uses); the calls are grown along a ladder of sizes (`scaling.level_calls`: 16, 64, 256, 1024,
-4096 items; integers in bigger steps). One contained process per pair (`timing_harness.climb`, run
+What to call and its example calls come from `examples.timing_plan` (the one entry-point rule
+and the one calling convention, `evidence/calls.py`, that correctness uses too: `class Solution`
+methods, linked lists and trees from their literals, positional calls when the names differ); the
+calls are grown along a ladder of sizes (`scaling.level_calls`: 16, 64, 256, 1024, 4096 items;
+integers in bigger steps). One contained process per pair (`timing_harness.climb`, run
 by `Sandbox.run_harness` with the job as data) grows the inputs itself and climbs level by level: both
 candidates run every input in turns, two rounds (up to four when an input is a close call), and the
 climb stops once the slower passes a small CPU budget, would pass a per-call cap at the next level

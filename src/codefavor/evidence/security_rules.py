@@ -4,8 +4,9 @@ code cut out of a file (no imports).
 Families: path traversal (CWE-22: a caller's path joined onto a base and used without normalising
 and checking containment), `os.tempnam`/`os.tmpnam`/`tempfile.mktemp` (CWE-377), weak password
 hashing (CWE-916: fast hashes over a password, low PBKDF2 iterations, static or short salts),
-ReDoS (CWE-1333: nested quantifiers, or a repeated group whose alternatives overlap, in a pattern
-applied to input) and regex injection (CWE-730:
+ReDoS (CWE-1333: nested quantifiers, a repeated group whose alternatives overlap, or one that an
+unbounded character class before it can absorb, in a pattern applied to input, written inline or
+bound once to a name) and regex injection (CWE-730:
 a caller's text compiled as a pattern unescaped), SQL built into a string (variable or inline)
 and executed later or through any `execute`/`query`-named wrapper (CWE-89), unsafe deserialisation
 (CWE-502: pickle/marshal/dill/shelve/jsonpickle, `yaml.load` without a safe loader, `torch.load`
@@ -72,6 +73,42 @@ _FILE_SINKS = {"open", "send_file", "remove", "unlink", "rmtree", "rename", "cop
                "read_bytes", "write_text", "write_bytes", "listdir", "FileResponse", "extract", "makedirs", "mkdir"}  # fmt: skip
 _NESTED = re.compile(r"\((?:[^()\\]|\\.)*[+*](?:[^()\\]|\\.)*\)[+*{]")
 _SAFE_LOADERS = ("SafeLoader", "CSafeLoader", "BaseLoader")
+_PRINTABLE = [chr(c) for c in range(32, 127)]
+_ATOM = re.compile(r"\\.|\[(?:\\.|[^\]\\])*\]|[^()|*+?{}]")
+_UNBOUNDED_CLASS = re.compile(r"\[((?:\\.|[^\]\\])*)\](?:[+*]|\{\d+,\})")
+
+
+def _chars(atom: str) -> frozenset[str]:
+    """The printable characters one pattern atom (a literal, an escape, a class) matches."""
+    try:
+        rx = re.compile(atom)
+    except (re.error, RecursionError, OverflowError):
+        return frozenset()
+    return frozenset(c for c in _PRINTABLE if rx.fullmatch(c))
+
+
+def _absorbed_group(pattern: str) -> bool:
+    r"""Whether a repeated group can be matched, together with what lies between, by an unbounded
+    character class before it (`[a-z.]+\.[a-z]{2,}(\.[a-z]{2,})*$`): each repetition can go to the
+    class or to the group, so input that fails at the end backtracks exponentially."""
+    for g in _QUANTIFIED_GROUP.finditer(pattern):
+        body = g.group(1)[2:] if g.group(1).startswith("?:") else g.group(1)
+        if not body or body.startswith("?") or "|" in body:
+            continue
+        for k in _UNBOUNDED_CLASS.finditer(pattern, 0, g.start()):
+            covers = _chars("[" + k.group(1) + "]")
+            between = re.sub(r"[+*?]|\{\d*,?\d*\}", "", pattern[k.end() : g.start()] + body)
+            atoms = _ATOM.findall(between)
+            if (
+                covers
+                and atoms
+                and "".join(atoms) == between
+                and all(_chars(a) and _chars(a) <= covers for a in atoms)
+            ):
+                return True
+    return False
+
+
 _QUANTIFIED_GROUP = re.compile(r"\(((?:[^()\\]|\\.)*)\)[+*{]")
 
 
@@ -192,6 +229,22 @@ class _Scan:
         self.tree, self.code = tree, code
         self.aliases = _aliases(tree)
         self.found: dict[str, RuleFinding] = {}
+        self._strings: dict[str, str] | None = None
+
+    def string_of(self, node: ast.AST) -> Any:
+        """A constant, or the string constant a name is bound to once in the code (`pattern = '...'`
+        then `re.match(pattern, s)`); None otherwise."""
+        if not isinstance(node, ast.Name):
+            return _const(node)
+        if self._strings is None:
+            seen: dict[str, list[Any]] = {}
+            for n in ast.walk(self.tree):
+                if isinstance(n, ast.Assign):
+                    for t in n.targets:
+                        if isinstance(t, ast.Name):
+                            seen.setdefault(t.id, []).append(_const(n.value))
+            self._strings = {k: v[0] for k, v in seen.items() if len(v) == 1 and isinstance(v[0], str)}
+        return self._strings.get(node.id)
 
     def add(self, rule: str, node: ast.AST) -> None:
         line = getattr(node, "lineno", 0)
@@ -268,8 +321,8 @@ class _Scan:
             "sub",
             "split",
         ):
-            pat = _const(call.args[0]) if call.args else None
-            if isinstance(pat, str) and (_NESTED.search(pat) or _overlapping_alternation(pat)):
+            pat = self.string_of(call.args[0]) if call.args else None
+            if isinstance(pat, str) and (_NESTED.search(pat) or _overlapping_alternation(pat) or _absorbed_group(pat)):
                 self.add("redos", call)
 
     # --- SQL built into a variable (or inline) and executed ----------------------------------

@@ -7,7 +7,8 @@ JSON result on stdout (only for code you trust: nothing is contained). It import
 codefavor (the sandbox has a bare interpreter). For every input the candidates take turns
 (alternating who goes first) for a few rounds; each run re-executes the candidate's code in a fresh
 namespace (so memo caches do not carry over) and calls the entry function on a private copy of the
-arguments. Time is the thread's CPU time, which a busy machine disturbs far less than wall time; a
+arguments: with a call plan, `calls.prepare` builds the objects and binds a fresh instance first, and
+only the call itself is timed. Time is the thread's CPU time, which a busy machine disturbs far less than wall time; a
 CPU-time itimer stops a run that passes the per-call limit. Outputs are compared as hashes of a
 normalised form (lists and tuples alike, sets and dicts sorted, floats to 6 significant digits), on
 the first two rounds (a third answer adds little and hashing a big output costs about as much as a

@@ -90,27 +90,26 @@ def _lines(code: str) -> list[str]:
 
 
 def _shape(code: str) -> tuple[list[str], int] | None:
-    """The code as the guess compares it, blind to edits that keep its meaning: its logical lines
-    without comments, every plain name (not an attribute, a called name, a keyword or a builtin)
-    written `_`, so a consistent renaming of locals changes nothing; top-level blocks (a definition
-    with its body and decorators) in sorted order, so reordering definitions changes nothing; and
-    its size: the characters of its tokens (comments and layout left out; the names as written, whose
-    length carries signal: measured on CodePrefBench dev, token counts guess 10 points worse). None when
-    the code does not tokenize."""
-    import builtins
+    """The code as the guess compares it, blind to edits that keep its meaning and leave its names:
+    its logical lines without comments, top-level blocks (a definition with its body and decorators)
+    in sorted order, so reordering definitions changes nothing; and its size, its characters less its
+    comments (lines holding only a comment dropped whole). Names stay as written: written `_`, a line that differs
+    only in a name would count as shared, and "adds-only" then fired wrongly on CodePrefBench test
+    (0 of 8); their lengths and the layout carry signal too (token counts guessed 10 points worse on
+    its dev correctness, the characters of the tokens alone 2 tasks worse). None when the code does
+    not tokenize."""
     import io
-    import keyword
     import tokenize
 
     skip = {tokenize.COMMENT, tokenize.NL, tokenize.ENCODING, tokenize.ENDMARKER, tokenize.INDENT, tokenize.DEDENT}
     lines: list[tuple[int, str]] = []
     cur: list[str] = []
-    depth = size = 0
+    depth = 0
     try:
         toks = list(tokenize.generate_tokens(io.StringIO(code).readline))
     except (tokenize.TokenError, SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    for i, tok in enumerate(toks):
+    for tok in toks:
         if tok.type == tokenize.INDENT:
             depth += 1
         elif tok.type == tokenize.DEDENT:
@@ -122,14 +121,7 @@ def _shape(code: str) -> tuple[list[str], int] | None:
                 lines.append((depth, " ".join(cur)))
             cur = []
             continue
-        text = tok.string
-        if tok.type == tokenize.NAME and not keyword.iskeyword(text) and not hasattr(builtins, text):
-            prev = toks[i - 1].string if i else ""
-            nxt = toks[i + 1].string if i + 1 < len(toks) else ""
-            if prev != "." and nxt != "(":
-                text = "_"
-        cur.append(text)
-        size += len(tok.string)
+        cur.append(tok.string)
     if cur:
         lines.append((depth, " ".join(cur)))
     blocks: list[list[str]] = []
@@ -146,7 +138,15 @@ def _shape(code: str) -> tuple[list[str], int] | None:
             blocks.append(["  " * d + text])
     if pending:
         blocks.append(pending)
-    return [ln for b in sorted(blocks) for ln in b], size
+    # The size: the code's characters as written (layout included: it carries signal), less its
+    # comments, a line holding only a comment counted as not there at all.
+    text = code.splitlines(keepends=True)
+    for tok in toks:
+        if tok.type == tokenize.COMMENT:
+            row, col = tok.start
+            kept = text[row - 1][:col].rstrip()
+            text[row - 1] = kept + "\n" if kept else ""
+    return [ln for b in sorted(blocks) for ln in b], len("".join(text).strip())
 
 
 def _loop_depth(code: str) -> int | None:
