@@ -13,7 +13,8 @@ sandbox, Bandit, a style pair), both orders. Each stage runs into a fresh run fo
 and prints items/s and the ratio to `local`. `ray W` counts everything after `ray.init`, starting the
 actors included; `... steady` is the rate once the first wave of batches is back (one batch per Ray worker, one batch
 locally; items done since, over the time since; shown when at least another wave followed), which
-leaves out starting the actors, their backends and their sandbox pools. With LLM calls that wait on a server, W workers keep W
+leaves out starting the actors and their backends (generators only: a worker runs one batch at a
+time there, so the waves come back one batch-time apart; the evidence judge runs several at once). With LLM calls that wait on a server, W workers keep W
 batches in flight: the point is that nothing serialises (Ray at least matches a local run with as many
 requests in flight). The evidence judge is CPU-bound, so on this 2-core machine expect parity at best.
 
@@ -182,10 +183,12 @@ def main() -> None:
                     row[name] = n / run(folder, engine or EngineSpec("ray", workers=w), b, ticks)
                     # Once the first wave of batches is back (one per Ray worker, one locally): the rate
                     # with everything started, shown when at least another wave followed.
-                    first_wave = (w if engine is None else 1) * (b if stage != "evidence judge" else 32)
+                    # Not for the judge: it runs several batches at once per worker, so work behind
+                    # the first wave has already started and the figure would overstate.
+                    first_wave = (w if engine is None else 1) * b
                     first = next((t for t in ticks if t[1] >= first_wave), ticks[-1])
                     last = ticks[-1]
-                    if last[0] > first[0] and last[1] - first[1] >= first_wave:
+                    if stage != "evidence judge" and last[0] > first[0] and last[1] - first[1] >= first_wave:
                         row[f"{name} steady"] = (last[1] - first[1]) / (last[0] - first[0])
                 results[stage] = row
                 base = row["local"]
