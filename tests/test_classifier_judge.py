@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from codefavor.judges import PairItem, load_judge
-from codefavor.judges.classifier import ClassifierJudge, left_pad, pack_batches
+from codefavor.judges.classifier import ClassifierJudge, common_prefix_len, left_pad, pack_batches
 
 
 def _items(n: int = 11) -> list[PairItem]:
@@ -47,7 +47,11 @@ def test_same_decisions_whatever_the_batch_size(tiny_model_dir):
     runs = []
     for max_batch_size, max_batch_tokens in ((1, 1 << 20), (3, 1 << 20), (64, 1 << 20), (64, 600)):
         judge = ClassifierJudge(
-            tiny_model_dir, device="cpu", max_batch_size=max_batch_size, max_batch_tokens=max_batch_tokens
+            tiny_model_dir,
+            device="cpu",
+            max_batch_size=max_batch_size,
+            max_batch_tokens=max_batch_tokens,
+            share_prefix=False,
         )
         runs.append(judge.judge(items))
     base = runs[0]
@@ -55,6 +59,23 @@ def test_same_decisions_whatever_the_batch_size(tiny_model_dir):
         assert [v.decision for v in other] == [v.decision for v in base]
         for v, w in zip(base, other, strict=True):
             assert w.prob_a == pytest.approx(v.prob_a, abs=1e-5)
+
+
+def test_common_prefix_leaves_each_sequence_a_token():
+    assert common_prefix_len([1, 2, 3, 4], [1, 2, 5]) == 2
+    assert common_prefix_len([1, 2, 3], [1, 2, 3]) == 2
+    assert common_prefix_len([7], [7]) == 0
+
+
+def test_shared_prefix_scores_match_full_prompts_with_fewer_tokens(tiny_model_dir):
+    items = _items(6)
+    full = ClassifierJudge(tiny_model_dir, device="cpu", share_prefix=False).judge(items)
+    shared = ClassifierJudge(tiny_model_dir, device="cpu").judge(items)
+    for v, w in zip(full, shared, strict=True):
+        assert w.decision == v.decision
+        assert w.details["prob_a_by_order"] == pytest.approx(v.details["prob_a_by_order"], abs=1e-5)
+        # the task and the template run once, not twice
+        assert w.usage["prompt_tokens"] < v.usage["prompt_tokens"]
 
 
 def test_both_orders_average_the_same_code(tiny_model_dir):

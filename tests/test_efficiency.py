@@ -247,3 +247,63 @@ def test_judge_hook_keeps_item_order_when_concurrent():
     except SandboxError as e:
         pytest.skip(str(e))
     assert [e.decision for e in evs] == ["B", "A", "undecided", "B"], [eff(e)["reason"] for e in evs]
+
+
+SOLUTION_STATEMENT = """Contains Duplicate
+
+Given an integer array nums, return true if any value appears at least twice.
+
+Example 1:
+Input: nums = [1,2,3,1]
+Output: true
+
+Example 2:
+Input: nums = [1,2,3,4]
+Output: false
+"""
+# Platform-style solutions: no imports (List comes with the platform), parameters named otherwise.
+SOLUTION_QUADRATIC = """class Solution:
+    def containsDuplicate(self, values: List[int]) -> bool:
+        for i in range(len(values)):
+            for j in range(i):
+                if values[i] == values[j]:
+                    return True
+        return False
+"""
+SOLUTION_LINEAR = """class Solution:
+    def containsDuplicate(self, nums: List[int]) -> bool:
+        return len(set(nums)) < len(nums)
+"""
+LIST_STATEMENT = """Given the head of a linked list, return the number of nodes whose value is even.
+
+Example 1:
+Input: head = [1,2,3,4]
+Output: 2
+"""
+LIST_QUADRATIC = """class Solution:
+    def countEven(self, head: Optional[ListNode]) -> int:
+        values = []
+        while head:
+            values.insert(0, head.val)
+            head = head.next
+        return sum(1 for v in values if v % 2 == 0)
+"""
+LIST_LINEAR = """class Solution:
+    def countEven(self, head: Optional[ListNode]) -> int:
+        n = 0
+        while head:
+            n += head.val % 2 == 0
+            head = head.next
+        return n
+"""
+
+
+@pytest.mark.parametrize(("statement", "slow", "fast"), [(SOLUTION_STATEMENT, SOLUTION_QUADRATIC, SOLUTION_LINEAR),
+                                                       (LIST_STATEMENT, LIST_QUADRATIC, LIST_LINEAR)])  # fmt: skip
+def test_class_solution_methods_are_timed_through_the_calling_convention(statement, slow, fast):
+    """A method is called as correctness calls it (instance per call, by position when the names
+    differ, a linked list built from its literal before the timer starts), so the gap shows."""
+    ab = compare_efficiency(statement, slow, fast)
+    ba = compare_efficiency(statement, fast, slow)
+    assert (ab.decision, ba.decision) == ("B", "A"), (ab, ba)
+    assert eff(ab)["reason"] in ("cpu-time", "timeout")

@@ -326,3 +326,93 @@ def test_the_report_separates_evidence_from_guesses():
     assert c["evidence"] == {"decided": 2, "right": 2} and c["guess"] == {"decided": 1, "right": 0}
     assert c["accuracy"] == 62.5 and c["evidence_only_accuracy"] == 75.0  # the wrong guess costs 12.5 points
     assert rows(summarize(tasks, js))[0][-3:] == ["2 (100%)", "1 (0%)", "75.0"]
+
+
+def test_the_guess_ignores_comments_and_the_order_of_definitions():
+    """Misleading comments and reordered definitions change nothing the guess reads; a renaming of
+    locals leaves the lines it compares (edit or not, lines added) unchanged."""
+    from codefavor.judges.evidence import _shape, guess
+    from codefavor.perturb import perturb
+
+    a = "def helper(x):\n    return x * 2\n\n\ndef main(items):\n    total = 0\n    for it in items:\n"
+    a += "        total += helper(it)\n    return total\n"
+    b = a.replace("    return total\n", "    if total < 0:\n        raise ValueError(total)\n    return total\n")
+    for cat in ("correctness", "security", "human-preference"):
+        want = guess(cat, a, b)
+        for seed in range(6):
+            edited = [perturb(c, ("comments", "reorder"), seed + i) for i, c in enumerate((a, b))]
+            assert guess(cat, *edited) == want, (cat, seed)
+    for seed in range(6):
+        assert _shape(perturb(a, ("rename",), seed))[0] == _shape(a)[0]
+
+
+def test_execution_traces_show_values_exceptions_and_follow_a_swap(sandbox):
+    from codefavor.evidence.correctness import execution_traces
+
+    crash = "def sort_desc(xs):\n    return xs.sorted()"
+    t, loads = execution_traces([(SORT_INS, GOOD, crash), ("Sort a list.", GOOD, BROKEN)], sandbox)
+    # no example in the instruction: each code loaded as a module
+    assert "no example to run" in loads.text() and "Candidate A loads without error (defines sort_desc" in loads.text()
+    assert "Candidate B does not load: SyntaxError" in loads.text()
+    text = t.text()
+    assert "sort_desc([1, 3, 2])" in text and "expected [3, 2, 1]" in text
+    assert "Candidate A: returned [3, 2, 1] (pass)" in text
+    assert "Candidate B: raised AttributeError" in text
+    assert "Candidate A passed 1/1" in text and "Candidate B passed 0/1" in text
+    swapped = t.text(swapped=True)
+    assert "Candidate B: returned [3, 2, 1] (pass)" in swapped and "Candidate A passed 0/1" in swapped
+
+
+class _Recorder:
+    """A fallback judge that keeps what it was asked."""
+
+    spec = "recorder"
+    batch_size = 8
+
+    def __init__(self):
+        self.asked = []
+
+    def judge(self, items):
+        from codefavor.judges import Verdict
+
+        self.asked += items
+        return [Verdict("A", prob_a=0.6, signal="model") for _ in items]
+
+
+def test_traces_reach_the_fallback_only_where_evidence_is_silent(sandbox):
+    from codefavor.judges.evidence import EvidenceJudge
+
+    rec = _Recorder()
+    j = EvidenceJudge(rec, "evidence+traces+recorder", EvidenceOptions(sandbox=sandbox), traces=True)
+    hp = _item(GOOD, GOOD2, "human-preference", category="human-preference")
+    no_examples = _item(GOOD, GOOD2, "human-preference", instruction="Sort descending.", category="human-preference")
+    decided = _item(GOOD, WRONG, category="correctness")  # the examples decide: no fallback call
+    v_hp, v_none, v_dec = j.judge([hp, no_examples, decided])
+    assert v_dec.signal == "examples" and len(rec.asked) == 2
+    assert rec.asked[0].trace is not None and "sort_desc([1, 3, 2])" in rec.asked[0].trace.text()
+    assert "no example to run" in rec.asked[1].trace.text()
+    assert v_hp.details["trace"] is True and v_none.details["trace"] is True
+    plain = EvidenceJudge(_Recorder(), "evidence+recorder", EvidenceOptions(sandbox=sandbox))
+    plain.judge([hp])
+    assert plain.fallback.asked[0].trace is None
+
+
+def test_traces_spec_and_prompt_section():
+    from codefavor.prompts import judge_messages
+
+    j = load_judge("evidence+traces+random:1")
+    assert j.traces and j.fallback.spec.startswith("random")
+    assert not load_judge("evidence+random:1").traces
+    from codefavor.errors import CodefavorError
+
+    with pytest.raises(CodefavorError):
+        load_judge("evidence+traces+")
+    for kind in ("classification", "generative"):
+        bare = judge_messages("Task.", "a()", "b()", "crit", kind)[0]["content"]
+        shown = judge_messages("Task.", "a()", "b()", "crit", kind, "Example 1: f(1), expected 2")[0]["content"]
+        assert "running the codes" not in bare and "### Criterion" in bare
+        assert "Example 1: f(1), expected 2" in shown
+        assert (
+            shown.index("Example 1") < shown.index("### Criterion")
+            and shown.replace(shown[shown.index("### What running") : shown.index("### Criterion")], "") == bare
+        )

@@ -234,12 +234,27 @@ def test_efficiency_plans_with_the_same_entry_point():
 
     a = "def helper(x):\n    return x\ndef drop_char(s, c):\n    return s.replace(c, '')\n"
     b = "def drop_char(s, c):\n    return ''.join(x for x in s if x != c)\n"
-    assert plan(ASSERTS, a, b) == ("drop_char", extract_checks(ASSERTS).calls, "")
+    spec, calls, why = plan(ASSERTS, a, b)
+    assert (spec["entry"], calls, why) == ("drop_char", extract_checks(ASSERTS).calls, "")
     assert plan(ASSERTS, a, "def other(): pass") == (None, [], "no-entry")  # a candidate lacks it
     assert plan(ASSERTS, "def drop_char(:", b) == (None, [], "no-entry")  # does not parse
-    assert plan("def g(x):\n    '''no examples'''", "def g(x): pass", "def g(y): pass") == ("g", [], "no-examples")
-    method = "class Solution:\n    def twoSum(self, nums, target):\n\nInput: nums = [2,7], target = 9\nOutput: [0,1]\n"
-    assert plan(method, "class Solution: pass", "class Solution: pass")[2] == "no-entry"  # methods are not timed
+    spec, calls, why = plan("def g(x):\n    '''no examples'''", "def g(x): pass", "def g(y): pass")
+    assert (spec["entry"], calls, why) == ("g", [], "no-examples")
+
+
+def test_efficiency_plans_methods_by_the_calling_convention():
+    """A `class Solution` method is timed as correctness calls it: the statement's names (by
+    position when the code names its parameters differently); design problems are not timed."""
+    from codefavor.evidence.efficiency import plan
+
+    method = "Input: nums = [2,7], target = 9\nOutput: [0,1]\n"
+    code = "class Solution:\n    def twoSum(self, a: List[int], t: int) -> List[int]:\n        return [0, 1]\n"
+    spec, calls, why = plan(method, code, code)
+    assert why == "" and spec["names"] == ["nums", "target"] and calls[0].args == ([2, 7], 9)
+    assert plan(method, code, "x = 1") == (None, [], "no-entry")  # nothing to call in one of them
+    design = 'Input\n["LRUCache", "put", "get"]\n[[2], [1, 1], [1]]\nOutput\n[null, null, 1]\n'
+    lru = "class LRUCache:\n    def __init__(self, c): self.d = {}\n    def put(self, k, v): self.d[k] = v\n"
+    assert plan(design, lru, lru)[0] is None
 
 
 def test_builtins_around_a_call_are_never_renamed_to_the_entry():

@@ -64,7 +64,7 @@ def test_failed_generation_is_undecided_with_reason():
 def test_load_judge_specs(tiny_model_dir):
     j = load_judge("gen:fake:const=VERDICT: Candidate A is better.")
     assert j.spec == "gen:fake:const=VERDICT: Candidate A is better." and j.judge([ITEM])[0].decision == "A"
-    h = load_judge(f"hf-gen:{tiny_model_dir}", cache=False, max_tokens=4)
+    h = load_judge(f"hf-gen:{tiny_model_dir}", cache=False, max_tokens=4, followup=False)
     assert h.spec == f"hf-gen:{tiny_model_dir}"
     (v,) = h.judge([ITEM])
     assert v.decision in ("A", "B", "undecided") and v.error is None and v.usage["completion_tokens"] <= 4
@@ -115,3 +115,47 @@ def test_runner_with_both_orders_counts_failures(tmp_path):
     right = len(js) - len(failed)
     total_acc = sum(c["correct"] for c in summary["categories"].values())
     assert total_acc == right  # every answered judgment picked the good code, in both orders
+
+
+def test_a_reply_without_a_verdict_gets_the_one_line_follow_up():
+    from codefavor.backends.fake import FakeBackend
+    from codefavor.judges.generative import GenerativeJudge
+
+    seen = []
+
+    def answer(messages):
+        seen.append(messages)
+        if len(messages) == 1:  # the first turn: a review that trails off, no verdict
+            return "### Candidate A\nIt is fine.\n### Candidate B\nIt crashes on empty input."
+        return "VERDICT: Candidate A is better."
+
+    j = GenerativeJudge("fake:scripted", backend=FakeBackend(fn=answer))
+    (v,) = j.judge([ITEM])
+    assert v.decision == "A" and v.details["followup_reply"] == "VERDICT: Candidate A is better."
+    assert [m["role"] for m in seen[1]] == ["user", "assistant", "user"] and "one letter" in seen[1][2]["content"]
+    # a reply with its verdict asks nothing more; with the follow-up off, the trailing review is undecided
+    seen.clear()
+    (w,) = GenerativeJudge("fake:x", backend=FakeBackend(replies=["Review.\nVERDICT: Candidate B is better."])).judge(
+        [ITEM]
+    )
+    assert w.decision == "B" and "followup_reply" not in w.details
+    (u,) = GenerativeJudge("fake:scripted", backend=FakeBackend(fn=answer), followup=False).judge([ITEM])
+    assert u.decision == "undecided"
+
+
+@pytest.mark.parametrize(
+    "reply,followup,expected",
+    [
+        ("VERDICT: Candidate B is better.", "VERDICT: Candidate A is better.", "B"),  # the reply's own verdict wins
+        ("A is faster.", "VERDICT: Candidate B is better.", "B"),  # a weak statement yields to the follow-up
+        ("A is faster.", "I am not sure.", "A"),  # ...but stands when the follow-up says nothing
+        ("The code is fine.", "B", "B"),  # the follow-up answers with the letter alone
+        ("Both are equally good.", None, "undecided"),
+        ("", "VERDICT: Candidate X is better.", "undecided"),  # the template echoed, letter not filled
+        (None, None, "undecided"),
+    ],
+)
+def test_final_decision(reply, followup, expected):
+    from codefavor.judges.generative import final_decision
+
+    assert final_decision(reply, followup) == expected

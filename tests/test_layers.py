@@ -26,6 +26,7 @@ LAYERS: list[set[str]] = [
     {"judges"},
     {"__init__"},  # the package root: lazy re-exports of load_judge and load_backend
     {"training", "generators", "benchmark", "rank", "verify", "labelstudio"},
+    {"recipe"},  # chains the layer below into one loop
     {"server"},
     {"cli"},
     {"__main__"},  # `python -m codefavor`

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 DIR = Path(__file__).parent / "data" / "real_replies"
-PROMPTS = {"critic_draft", "critic_review", "commit_instruct_gate", "commit_instruct_pair"}
+PROMPTS = {"critic_draft", "critic_review", "commit_instruct_gate", "commit_instruct_pair", "judge_feedback"}
 FENCE = re.compile(r"```[\w+-]*\n(.*?)(?:```|\Z)", re.S)
 
 
@@ -41,11 +41,11 @@ def _parsing_blocks(text: str) -> list[set[str]]:
 
 
 def test_there_are_fixtures_for_every_prompt_and_each_row_is_complete():
-    assert {r["prompt"] for r in ROWS} == PROMPTS
+    assert {r["prompt"].split("@")[0] for r in ROWS} == PROMPTS  # judge_feedback@REV: that revision's prompt
     ids = [r["id"] for r in ROWS]
     assert len(ids) == len(set(ids))
     for r in ROWS:
-        assert r["prompt"] in PROMPTS and r["reply"].strip() and r["model"], r["_where"]
+        assert r["prompt"].split("@")[0] in PROMPTS and r["reply"].strip() and r["model"], r["_where"]
         assert isinstance(r.get("expected"), dict), f"{r['_where']}: not hand-checked yet"
 
 
@@ -84,3 +84,19 @@ def test_commit_expectations_match_the_reply(row):
         assert head, name
         block = FENCE.search(text, head.end())
         assert block and set(exp[f"{name}_defines"]) <= (_defined(block.group(1).split("\nFEEDBACK:")[0]) or set())
+
+
+JUDGE_ROWS = [r for r in ROWS if r["prompt"].startswith("judge_feedback")]
+
+
+@pytest.mark.parametrize("row", JUDGE_ROWS, ids=lambda r: r["_where"])
+def test_judge_replies_read_as_hand_checked(row):
+    """The generative judge's verdict parser (and the follow-up answer, where one was asked) on real
+    replies of real small models to our own pairs: what the reply says, as read by hand."""
+    from codefavor.judges.generative import final_decision
+    from codefavor.judges.parse import decision
+
+    exp = row["expected"]
+    assert exp["decision"] in ("A", "B", "undecided") and exp["note"]
+    assert decision(row["reply"]) == exp.get("reply_decision", exp["decision"])
+    assert final_decision(row["reply"], row.get("followup")) == exp["decision"]

@@ -9,6 +9,7 @@ checked on the host afterwards.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import socket
 import threading
@@ -312,3 +313,184 @@ def test_a_child_holds_no_other_jobs_data():
     with started(Sandbox(workers=2, limits=LIMITS)) as sb:
         runs = sb.run_many([(victim, []), (SCANNER, [Check("found()", expected=False)]), (victim, [])])
     assert runs[1].passed, runs[1].summary()
+
+
+def test_a_session_relays_values_and_kernel_cpu_readings():
+    echo = (
+        "def main(job, chan):\n    n = 0\n    while True:\n        x = chan.recv()\n        if x is None:\n"
+        "            return n\n        n += 1\n        s = 0\n        for i in range(x):\n            s += i\n"
+        "        chan.send({'sum': s, 'tag': job})\n"
+    )
+    with started(Sandbox(limits=LIMITS)) as sb:
+        s = sb.session(echo, "t")
+        cpu = []
+        for x in (10, 2_000_000):
+            s.feed(x)
+            kind, _, c0 = s.next()
+            assert kind == "fed" and c0 is not None
+            kind, value, c1 = s.next()
+            assert kind == "report" and value == {"sum": x * (x - 1) // 2, "tag": "t"}
+            cpu.append(c1 - c0)
+        assert cpu[1] > 10 * cpu[0]  # the big sum's CPU time, read from outside the child
+        assert s.close().ok
+        # A call past its CPU limit is stopped by the server, whatever the child does about signals.
+        spin = "import signal\nsignal.setitimer = lambda *a: None\ndef main(job, chan):\n    chan.recv()\n    while True:\n        pass\n"
+        s = sb.session(spin, None, Limits(cpu_s=5, wall_s=8, check_s=5))
+        s.feed(1, cpu_limit=0.2)
+        assert s.next()[0] == "fed"
+        kind, run, _ = s.next()
+        assert kind == "end" and run.error == "cpu-limit" and run.wall_s < 4
+
+
+def info_of(sb: Sandbox) -> dict:
+    sb.run("pass", [])
+    return sb.info
+
+
+IPC_LEAVE = """import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+q = libc.msgget(0x5EC2E7, 0o1666)  # IPC_CREAT | 0666
+assert q >= 0, ctypes.get_errno()
+shm = libc.shmget(0x5EC2E8, 4096, 0o1666)
+assert shm >= 0, ctypes.get_errno()
+def left():
+    return True
+"""
+IPC_FIND = """import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+def found():
+    return [libc.msgget(0x5EC2E7, 0o666) >= 0, libc.shmget(0x5EC2E8, 0, 0o666) >= 0]
+"""
+
+
+def test_runs_share_no_ipc_objects():
+    """SysV message queues and shared memory a run leaves are gone for the next one (an IPC
+    namespace per child)."""
+    with started(Sandbox(workers=2, limits=LIMITS)) as sb:
+        if not sb.info.get("ipc_private"):
+            pytest.skip(f"the kernel refuses a private IPC namespace here: {sb.info}")
+        leave = sb.run(IPC_LEAVE, [Check("left()", expected=True)])
+        assert leave.passed, leave.summary()  # it could make them (in its own namespace)
+        find = sb.run(IPC_FIND, [Check("found()", expected=[False, False])])
+        assert find.passed, find.summary()
+
+
+ESCAPES = """import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+def uring():
+    params = ctypes.create_string_buffer(120)
+    return [libc.syscall(425, 8, params), ctypes.get_errno()]  # io_uring_setup
+def memfd():
+    try:
+        os.memfd_create("x")
+        return "made"
+    except OSError as e:
+        return e.errno
+"""
+
+
+def test_io_uring_and_memfd_are_refused():
+    import errno
+
+    with started(Sandbox(limits=LIMITS)) as sb:
+        if not sb.info.get("seccomp"):
+            pytest.skip("no libseccomp here: the syscall filter is not loaded")
+        r = sb.run(ESCAPES, [Check("uring()", expected=[-1, errno.EPERM]), Check("memfd()", expected=errno.EPERM)])
+        assert r.passed, r.summary()
+
+
+KIND_SPY = """import gc
+def spy():
+    keys = set()
+    for o in gc.get_objects():
+        if type(o) is dict and "call" in o and len(o) < 8:
+            keys |= set(map(str, o))
+    return sorted(keys)
+"""
+
+
+def test_a_child_does_not_learn_how_its_checks_are_judged():
+    checks = [Check("spy()", expected_repr="x"), Check("1 // 0", raises="ZeroDivisionError"), Check("spy()")]
+    with started(Sandbox(limits=LIMITS)) as sb:
+        r = sb.run(KIND_SPY, checks)
+    assert r.checks[1].passed
+    assert r.checks[2].value == ["call", "stdin"], r.checks[2].value
+
+
+# Hunts the other job's code wherever a child could find it (its objects, its stack, pages of the
+# heap it inherited, probed through a pipe so that unmapped pages fail instead of crashing), then
+# runs what it found. It implements nothing itself.
+COPYCAT = """def add(a, b):
+    import ctypes, gc, os, re, sys
+    pat = re.compile(r"def add\\(a, b\\):\\n(?:    [^\\n]*\\n)+")
+    bpat = re.compile(pat.pattern.encode())
+    seen = set()
+    def look(x, depth=0):
+        t = type(x)
+        if t is str:
+            seen.update(pat.findall(x))
+        elif t in (bytes, bytearray):
+            seen.update(m.decode("utf-8", "replace") for m in bpat.findall(x))
+        elif depth < 3 and t is dict:
+            for v in list(x.values()):
+                look(v, depth + 1)
+        elif depth < 3 and t in (list, tuple):
+            for v in list(x):
+                look(v, depth + 1)
+    for o in gc.get_objects():
+        look(o, 2)
+    f = sys._getframe()
+    while f is not None:
+        look(dict(f.f_locals))
+        f = f.f_back
+    r, w = os.pipe()
+    step = 65536
+    for base in {id(gc) & ~(step - 1), id(seen) & ~(step - 1), id(sys.modules) & ~(step - 1)}:
+        for k in range(-128, 128):
+            try:
+                os.write(w, (ctypes.c_char * step).from_address(base + k * step))
+            except (OSError, ValueError):
+                continue
+            look(os.read(r, step))
+    for src in seen:
+        if "ctypes" in src:
+            continue  # its own
+        try:
+            ns = {}
+            exec(src, ns)
+            return ns["add"](a, b)
+        except Exception:
+            continue
+    return None
+"""
+HONEST = 'def add(a, b):\n    """' + "Add a and b, the honest way. " * 80 + '"""\n    return a + b\n'
+ADD_INSTRUCTION = "Add two numbers.\n>>> add(2, 3)\n5\n>>> add(-4, 1)\n-3\n>>> add(10, 20)\n30"
+
+
+@pytest.mark.parametrize("order", ["ab", "ba"])
+def test_a_candidate_cannot_copy_its_opponent_through_judge(tmp_path, capsys, order):
+    """The copycat is the shorter code: if it found and ran the honest code it would tie on the
+    examples and win on length. It finds nothing, so the honest code wins, in both orders."""
+    from codefavor.cli import main
+
+    assert len(COPYCAT) < len(HONEST)
+    (tmp_path / "copy.py").write_text(COPYCAT)
+    (tmp_path / "honest.py").write_text(HONEST)
+    a, b = ("copy.py", "honest.py") if order == "ab" else ("honest.py", "copy.py")
+    main(["judge", "--instruction", ADD_INSTRUCTION, "--a", str(tmp_path / a), "--b", str(tmp_path / b), "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert out["decision"] == ("B" if order == "ab" else "A"), out
+
+
+@pytest.mark.parametrize("order", ["ab", "ba"])
+def test_a_candidate_cannot_copy_its_opponent_through_rank(tmp_path, capsys, order):
+    from codefavor.cli import main
+
+    (tmp_path / "copy.py").write_text(COPYCAT)
+    (tmp_path / "honest.py").write_text(HONEST)
+    files = [str(tmp_path / "copy.py"), str(tmp_path / "honest.py")]
+    if order == "ba":
+        files.reverse()
+    main(["rank", "--instruction", ADD_INSTRUCTION, "--json", *files])
+    out = json.loads(capsys.readouterr().out)
+    assert out["best_file"] == str(tmp_path / "honest.py"), out

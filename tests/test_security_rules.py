@@ -36,6 +36,10 @@ TABLE: dict[str, list[tuple[str, str]]] = {
     "redos": [
         ("def valid(s):\n    return re.match(r'^(a+)+$', s) is not None\n", "def valid(s):\n    return re.match(r'^a+$', s) is not None\n"),
         ("EMAIL = re.compile(r'^([a-zA-Z0-9]+\\.?)*@example\\.com$')\n", "EMAIL = re.compile(r'^[a-zA-Z0-9.]+@example\\.com$')\n"),
+        # a repeated group whose alternatives overlap: `\r\n` matches as one alternative or as two
+        ("def tail(v):\n    return re.search('((\\r\\n|\\r|\\n)+) *$', v)\n",
+         "def tail(v):\n    return re.search('((\\r|\\n)+) *$', v)\n"),
+        ("def words(v):\n    return re.match(r'^(a|ab)*c$', v)\n", "def words(v):\n    return re.match(r'^(ab|cd)*c$', v)\n"),
     ],
     "regex-injection": [
         ("def find(term, text):\n    return re.search(term, text)\n", "def find(term, text):\n    return re.search(re.escape(term), text)\n"),

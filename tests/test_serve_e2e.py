@@ -179,11 +179,6 @@ def add(a, b):
 """
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="the sandbox's children are forked from a server whose heap held other jobs' code: needs the "
-    "sandbox's clean zygote (sandbox work stream); the server adds no channel of its own",
-)
 def test_two_concurrent_clients_one_hostile_see_only_their_own_data(tmp_path):
     """Client A judges pairs that hold its secret; client B, at the same time, sends a candidate that
     hunts for it. Nothing of A's requests may reach B's responses, and each A answer is A's own."""

@@ -95,10 +95,24 @@ def check_options(spec: str, options: Mapping[str, Any], accepts: Callable[..., 
         raise CodefavorError(f"unknown option(s) {unknown} for {spec!r}; expected {', '.join(declared)}")
 
 
-def backend_options(base_url: str | None = None, api_key: str | None = None, no_cache: bool = False) -> dict[str, Any]:
-    """The options the shared command-line flags (`--base-url`, `--api-key`, `--no-cache`) give a
+def backend_options(
+    base_url: str | None = None,
+    api_key: str | None = None,
+    no_cache: bool = False,
+    batch: str | Path | None = None,
+    batch_poll: float | None = None,
+    batch_offline: bool = False,
+) -> dict[str, Any]:
+    """The options the shared command-line flags (`--base-url`, `--api-key`, `--no-cache`, and
+    `--batch` / `--batch-poll` / `--batch-offline` as the folder they put batch jobs in) give a
     backend or a model-backed judge: only the ones set, so each backend keeps its own defaults."""
     opts: dict[str, Any] = {}
+    if batch is not None:
+        opts["batch"] = str(batch)
+        if batch_poll is not None:
+            opts["batch_poll"] = batch_poll
+        if batch_offline:
+            opts["batch_offline"] = True
     if base_url:
         opts["base_url"] = base_url
     if api_key:

@@ -88,6 +88,36 @@ class Columns:
     code_only: bool = True  # reduce fenced responses to their code
 
 
+_COLUMN_ROLES = ("prompt", "chosen", "rejected", "category", "criterion", "id")
+
+
+def parse_columns(text: str | None, default_category: str | None = None) -> Columns:
+    """A column mapping from `role=column,...` (roles: prompt, chosen, rejected, category, criterion,
+    id), as `--columns` takes it; an unknown role, a missing `=` or an empty name raises
+    CodefavorError naming the part. `default_category` is the category when a row says none."""
+    from codefavor.errors import CodefavorError
+
+    mapping: dict[str, Any] = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        role, eq, col = part.partition("=")
+        role, col = role.strip(), col.strip()
+        if not eq or not col:
+            raise CodefavorError(f"`columns` {part.strip()!r}: expected ROLE=COLUMN (e.g. prompt=question)")
+        if role not in _COLUMN_ROLES:
+            raise CodefavorError(f"`columns` {part.strip()!r}: unknown role {role!r}; expected one of "
+                                 f"{', '.join(_COLUMN_ROLES)}")  # fmt: skip
+        if role in mapping:
+            raise CodefavorError(f"`columns` {part.strip()!r}: {role} is mapped twice")
+        mapping[role] = col
+    if default_category is not None:
+        if default_category not in CATEGORIES:
+            raise CodefavorError(f"`default_category` {default_category!r}: expected one of {', '.join(CATEGORIES)}")
+        mapping["default_category"] = default_category
+    return Columns(**mapping)
+
+
 def sha256_file(path: str | Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:

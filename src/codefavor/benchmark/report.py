@@ -104,6 +104,54 @@ def summarize(tasks: Sequence[BenchTask], judgments: Sequence[Judgment]) -> dict
     }
 
 
+def robustness(
+    tasks: Sequence[BenchTask], plain: Sequence[Judgment], perturbed: Sequence[Judgment]
+) -> dict[str, dict[str, Any]]:
+    """Per category, what semantics-preserving edits did to a judge: its accuracy on the plain and
+    on the perturbed codes, the drop (plain minus perturbed, points), and the flips: (task, order)
+    judgments whose picked code (or undecided) differs between the two runs, with their rate in %,
+    and apart the flips of the judgments the plain run decided by evidence (not by a guess)."""
+    plain_by = {(j.task_id, j.order): picked_choice(j) for j in plain}
+    guessed = {(j.task_id, j.order) for j in plain if is_guess(j.signal or "") or picked_choice(j) is None}
+    pert_by = {(j.task_id, j.order): picked_choice(j) for j in perturbed}
+    before, after = summarize(tasks, plain)["categories"], summarize(tasks, perturbed)["categories"]
+    out: dict[str, dict[str, Any]] = {}
+    for cat in before:
+        ids = {t.id for t in tasks if t.category == cat}
+        keys = [k for k in plain_by if k[0] in ids and k in pert_by]
+        flips = sum(plain_by[k] != pert_by[k] for k in keys)
+        evidence_keys = [k for k in keys if k not in guessed]
+        evidence_flips = sum(plain_by[k] != pert_by[k] for k in evidence_keys)
+        acc, acc_p = before[cat]["accuracy"], after.get(cat, {}).get("accuracy")
+        out[cat] = {"accuracy": acc, "perturbed_accuracy": acc_p,
+                    "drop": None if acc is None or acc_p is None else round(acc - acc_p, 2),
+                    "judgments": len(keys), "flips": flips,
+                    "flip_rate": round(100.0 * flips / len(keys), 2) if keys else None,
+                    "evidence_judgments": len(evidence_keys), "evidence_flips": evidence_flips}  # fmt: skip
+    return out
+
+
+def robustness_rows(rob: dict[str, dict[str, Any]]) -> list[list[str]]:
+    return [[cat, _fmt(r["accuracy"]), _fmt(r["perturbed_accuracy"]), _fmt(r["drop"]), str(r["judgments"]),
+             str(r["flips"]), _fmt(r["flip_rate"]), f"{r['evidence_flips']}/{r['evidence_judgments']}"]
+            for cat, r in rob.items()]  # fmt: skip
+
+
+ROBUSTNESS_HEADERS = ["category", "accuracy", "perturbed", "drop", "judgments", "flips", "flip %", "evidence flips"]
+
+
+def print_robustness(rob: dict[str, dict[str, Any]], title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for h in ROBUSTNESS_HEADERS:
+        table.add_column(h, justify="left" if h == "category" else "right", no_wrap=True)
+    for r in robustness_rows(rob):
+        table.add_row(*r)
+    Console(width=max(Console().width, 120)).print(table)
+
+
 def is_guess(signal: str) -> bool:
     """Whether a verdict's signal is a fallback's guess (`fallback/...`) rather than evidence."""
     return signal.startswith("fallback/")

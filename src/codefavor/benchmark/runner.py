@@ -20,10 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from codefavor.benchmark.importers import Columns, Digest
 from codefavor.codetools import strip_comments
 from codefavor.engines import LOCAL, EngineSpec, built, map_batches
 from codefavor.errors import CodefavorError
 from codefavor.judges import Judge, PairItem, Verdict
+from codefavor.perturb import KINDS as PERTURB_KINDS
+from codefavor.perturb import perturb, seed_for
 from codefavor.prompts import CRITERIA, PROMPT_VERSION
 from codefavor.records import (
     CATEGORIES,
@@ -56,10 +59,14 @@ class BenchProtocol:
     both_orders: bool = False
     strip_comments: bool = True  # for the verifiable categories; human preference always keeps them
     split: str = "all"
+    perturb: tuple[str, ...] = ()  # semantics-preserving edits (`codefavor.perturb`) after the stripping
 
     def __post_init__(self) -> None:
         if self.split not in SPLITS:
             raise CodefavorError(f"`split` {self.split!r}: expected dev, test or all")
+        bad = [k for k in self.perturb if k not in PERTURB_KINDS]
+        if bad:
+            raise CodefavorError(f"`perturb` {','.join(bad)!r}: expected some of {', '.join(PERTURB_KINDS)}")
 
 
 def present(task: BenchTask, order: Order, protocol: BenchProtocol = BenchProtocol()) -> PairItem:
@@ -67,6 +74,8 @@ def present(task: BenchTask, order: Order, protocol: BenchProtocol = BenchProtoc
     codes = list(task.choices)
     if protocol.strip_comments and task.category in VERIFIABLE:
         codes = [strip_comments(c) for c in codes]
+    if protocol.perturb:  # seeded by task and position: both orders see the same edited codes
+        codes = [perturb(c, protocol.perturb, seed_for(f"{task.id}:{i}")) for i, c in enumerate(codes)]
     a, b = (codes[0], codes[1]) if order == "AB" else (codes[1], codes[0])
     return PairItem(
         instruction=task.instruction, a=a, b=b, criterion=CRITERIA[task.category], category=task.category, id=task.id
@@ -113,6 +122,7 @@ def run_bench(
     *,
     protocol: BenchProtocol = BenchProtocol(),
     data_sha256: dict[str, str] | None = None,
+    data_read: dict[str, Any] | None = None,
     seed: int = 0,
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
@@ -132,11 +142,17 @@ def run_bench(
         "data_sha256": dict(data_sha256 or {}),
         "strip_comments": protocol.strip_comments,
     }
+    if protocol.perturb:
+        settings["perturb"] = list(protocol.perturb)
     settings = _extend_folder(out, settings, overwrite)
-    info = {"seed": seed, "split": protocol.split, "n_tasks": len(tasks)}
+    info: dict[str, Any] = {"seed": seed, "split": protocol.split, "n_tasks": len(tasks)}
+    if data_read is not None:  # the user's files actually read: sha256 and rows of each, and overall
+        info["data"] = data_read
     manifest = open_run(out, "bench", settings, info, overwrite=overwrite)
     # Orders only grow: a run that judged both orders once keeps saying so.
     manifest["info"]["both_orders"] = protocol.both_orders or manifest["info"].get("both_orders", False)
+    if data_read is not None:
+        manifest["info"]["data"] = data_read
     save_manifest(out, manifest)
 
     orders: tuple[Order, ...] = ("AB", "BA") if protocol.both_orders else ("AB",)
@@ -229,6 +245,11 @@ class BenchResult:
     tasks: list[BenchTask]
 
 
+def perturbed_output(out: Path, kinds: Sequence[str]) -> Path:
+    """The run folder of a perturbed run beside `out`: OUT+perturb-rename-comments..."""
+    return out.with_name(f"{out.name}+perturb-{'-'.join(kinds)}")
+
+
 def default_output(judge_spec: str) -> Path:
     """The run folder of a judge when none is given: runs/bench/<the spec as a file name>."""
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", judge_spec).strip("_")[:80] or "run"
@@ -246,29 +267,56 @@ def evaluate(
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
     on_start: Callable[[int, int], None] | None = None,
+    tasks_files: Sequence[str | Path] = (),
+    columns: Columns | None = None,
+    perturb: Sequence[str] = (),
     engine: EngineSpec = LOCAL,
 ) -> BenchResult:
     """Evaluate `judge` on CodePrefBench (or the user's data at `data`) by the benchmark's protocol,
     resumably: the first `limit` tasks of each category, judged into `output` (default
     `default_output(judge.spec)`), then `summary.json` and `summary.md` written beside the judgments."""
     from codefavor.benchmark import data as bench_data
-    from codefavor.benchmark.report import summarize, to_markdown
+    from codefavor.benchmark.report import robustness, summarize, to_markdown
 
     cats = tuple(categories or CATEGORIES)
     for c in cats:
         if c not in CATEGORIES:
             raise CodefavorError(f"`category` {c!r}: expected one of {', '.join(CATEGORIES)}")
     limit_per_category([], limit)  # a bad limit fails before any data is read
+    if perturb:  # bad kinds fail before any data is read; the comparison needs both orders
+        protocol = BenchProtocol(True, protocol.strip_comments, protocol.split)
+        BenchProtocol(perturb=tuple(perturb))
     chosen: tuple[Category, ...] = cats  # type: ignore[assignment]
-    tasks = limit_per_category(bench_data.load_tasks(chosen, data, split=protocol.split), limit)  # type: ignore[arg-type]
-    shas = {c: bench_data.FILES[c][1] for c in chosen}
+    user = [Path(f) for f in tasks_files]
+    if data is not None and not bench_data.is_release(data):
+        user.insert(0, Path(data))
+    loaded: list[BenchTask] = []
+    shas: dict[str, str] = {}
+    digest = Digest()
+    if data is not None and bench_data.is_release(data) or (data is None and not user):
+        loaded += bench_data.load_tasks(chosen, data, split=protocol.split)
+        shas.update({c: bench_data.FILES[c][1] for c in chosen})
+    for src in user:  # the user's own files: what was read is what the run folder records
+        loaded += bench_data.load_user_tasks(src, chosen, protocol.split, columns, digest)
+    if user:
+        shas["user-data"] = digest.sha256
+    tasks = limit_per_category(loaded, limit)
     out = Path(output) if output is not None else default_output(judge.spec)
     judgments = run_bench(
         judge, tasks, out, protocol=protocol, data_sha256=shas, overwrite=overwrite, progress=progress,
-        on_start=on_start, engine=engine,
+        on_start=on_start, data_read=digest.as_dict() if user else None, engine=engine,
     )  # fmt: skip
     summary = summarize(tasks, judgments)
     summary.update(judge=judge.spec, split=protocol.split, both_orders=protocol.both_orders, run_dir=str(out))
+    if perturb:
+        # The same tasks, both orders, edited without changing their meaning: a sibling run folder
+        # (resumable like this one), compared judgment by judgment with this run's.
+        edited = BenchProtocol(True, protocol.strip_comments, protocol.split, tuple(perturb))
+        pout = perturbed_output(out, edited.perturb)
+        pjudgments = run_bench(judge, tasks, pout, protocol=edited, data_sha256=shas, overwrite=overwrite,
+                               progress=progress, on_start=on_start, data_read=digest.as_dict() if user else None)  # fmt: skip
+        summary["perturb"] = {"kinds": list(edited.perturb), "run_dir": str(pout),
+                              "categories": robustness(tasks, judgments, pjudgments)}  # fmt: skip
     write_json_atomic(out / "summary.json", summary)
     title = f"CodePrefBench: {judge.spec} ({protocol.split})"
     write_text_atomic(out / "summary.md", to_markdown(summary, title) + "\n")

@@ -1,7 +1,8 @@
 """The `codefavor` command line: the app, assembled from one module per command group, and the one error boundary.
 
 Groups: `data` (download), `bench` (bench, report), `judge` (judge, rank, verify), `generate`
-(commit-instruct, critic-evol), `train` (train, merge), `serve`, `label` (export, import). Each
+(commit-instruct, critic-evol), `batch` (collect), `train` (train, merge), `serve`, `label` (export, import),
+`recipe` (run). Each
 command parses its options and makes one library call; the modules import the library lazily, so
 `import codefavor.cli` imports neither torch nor ray (a test checks it). `main()` is the boundary:
 a user error (a `CodefavorError`, or a usage error: no command, a missing option, a bad value, an
@@ -16,7 +17,7 @@ import sys
 
 import typer
 
-from codefavor.cli import bench, data, generate, judge, label, serve, train
+from codefavor.cli import batch, bench, data, generate, judge, label, recipe, serve, train
 from codefavor.cli.messages import EXIT_INTERRUPTED, EXIT_USER_ERROR, as_flags, usage_message
 from codefavor.errors import CodefavorError
 
@@ -33,10 +34,12 @@ app.command()(judge.judge)
 app.command()(judge.rank)
 app.command()(judge.verify)
 app.add_typer(generate.app, name="generate")
+app.add_typer(batch.app, name="batch")
 app.command(context_settings=train.TRAIN_SETTINGS, help=train.TRAIN_HELP)(train.train)
 app.command()(train.merge)
 app.command()(serve.serve)
 app.add_typer(label.app, name="label")
+app.add_typer(recipe.app, name="recipe")
 
 
 def _exit(message: str, code: int) -> None:

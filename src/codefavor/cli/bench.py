@@ -11,13 +11,17 @@ from codefavor.cli.options import (
     Address,
     ApiKey,
     BaseUrl,
+    BatchOffline,
+    BatchPoll,
     Data,
     Engine,
     Json,
     Judge,
     NoCache,
     Overwrite,
+    UseBatch,
     Workers,
+    batch_folder,
     echo_json,
 )
 
@@ -37,24 +41,57 @@ def bench(
     base_url: BaseUrl = None,
     api_key: ApiKey = None,
     no_cache: NoCache = False,
+    batch: UseBatch = False,
+    batch_poll: BatchPoll = 30.0,
+    batch_offline: BatchOffline = False,
     json_out: Json = False,
     report: Annotated[bool, typer.Option(help="Also write RUN/report.html (needs the report extra).")] = False,
+    tasks: Annotated[
+        Optional[list[Path]],
+        typer.Option(help="A file of your own tasks (BenchTask or prompt/chosen/rejected rows; repeatable)."),
+    ] = None,
+    columns: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Column mapping for pairwise rows, e.g. prompt=question,chosen=good,rejected=bad,category=kind."
+        ),
+    ] = None,
+    default_category: Annotated[
+        Optional[str], typer.Option(help="Category of pairwise rows that name none (default: correctness).")
+    ] = None,
+    perturb: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Also judge semantics-preserving edits (rename,comments,reorder; both orders): "
+            "accuracy drop and flip rate per category."
+        ),
+    ] = None,
     engine: Engine = "local",
     address: Address = None,
     workers: Workers = None,
 ) -> None:
     """Evaluate a judge on CodePrefBench by the benchmark's protocol (resumable; more categories extend the run)."""
     from codefavor.backends import backend_options
+    from codefavor.benchmark.importers import parse_columns
     from codefavor.benchmark.report import print_table
-    from codefavor.benchmark.runner import BenchProtocol, evaluate
+    from codefavor.benchmark.runner import BenchProtocol, default_output, evaluate
     from codefavor.cli.options import counting_bar
     from codefavor.engines import EngineSpec, rebuildable
     from codefavor.judges import DEFAULT_JUDGE, load_judge
 
-    protocol = BenchProtocol(both_orders=both_orders, strip_comments=not keep_comments, split=split)
+    kinds = [k.strip() for k in (perturb or "").split(",") if k.strip()]
+    cols = parse_columns(columns, default_category)
+    protocol = BenchProtocol(both_orders=both_orders or bool(kinds), strip_comments=not keep_comments, split=split)
+    if batch or batch_offline:  # the batch jobs live in the run folder, so it is fixed before the judge loads
+        output = output if output is not None else default_output(judge or DEFAULT_JUDGE)
+    folder = batch_folder(output, batch, batch_offline) if output is not None else None
     where = EngineSpec(engine, address, workers)
     # rebuildable: a Ray worker builds the judge again from the same call (its own pool, its own clients)
-    the_judge = rebuildable(load_judge, judge or DEFAULT_JUDGE, **backend_options(base_url, api_key, no_cache))
+    the_judge = rebuildable(
+        load_judge,
+        judge or DEFAULT_JUDGE,
+        **backend_options(base_url, api_key, no_cache, folder, batch_poll, batch_offline),
+    )
     with counting_bar("judging", disable=json_out, eta=True) as bar:
 
         def on_start(total: int, done: int) -> None:
@@ -64,13 +101,20 @@ def bench(
 
         result = evaluate(
             the_judge, categories=category, data=data, limit=limit, protocol=protocol, output=output,
-            overwrite=overwrite, progress=bar.to, on_start=on_start, engine=where,
+            overwrite=overwrite, progress=bar.to, on_start=on_start, tasks_files=tasks or (), columns=cols,
+            perturb=kinds, engine=where,
         )  # fmt: skip
     if json_out:
         echo_json(result.summary)
     else:
         print_table(result.summary, f"CodePrefBench: {the_judge.spec} (split {split})")
         typer.echo(f"results: {result.out}")
+        if "perturb" in result.summary:
+            from codefavor.benchmark.report import print_robustness
+
+            pert = result.summary["perturb"]
+            print_robustness(pert["categories"], f"Perturbed ({','.join(pert['kinds'])}) vs plain, both orders")
+            typer.echo(f"perturbed results: {pert['run_dir']}")
     if report:
         from codefavor.benchmark.html_report import write_report
 

@@ -13,13 +13,17 @@ from codefavor.cli.options import (
     Address,
     ApiKey,
     BaseUrl,
+    BatchOffline,
+    BatchPoll,
     Data,
     Engine,
     Json,
     NoCache,
     Overwrite,
     RunFolder,
+    UseBatch,
     Workers,
+    batch_folder,
     echo_json,
 )
 
@@ -67,6 +71,9 @@ def commit_instruct(
     base_url: BaseUrl = None,
     api_key: ApiKey = None,
     no_cache: NoCache = False,
+    batch: UseBatch = False,
+    batch_poll: BatchPoll = 30.0,
+    batch_offline: BatchOffline = False,
     lang: Annotated[Optional[list[str]], typer.Option(help="Language to keep (repeatable; default python).")] = None,
     license: Annotated[Optional[list[str]], typer.Option(help="Allowed license, SPDX id (repeatable).")] = None,
     permissive: Annotated[bool, typer.Option(help="Keep only permissively licensed sources.")] = False,
@@ -115,7 +122,9 @@ def commit_instruct(
                 output, limit, shard, batch_size, retry_errors, overwrite, update, EngineSpec(engine, address, workers)
             ),
             backend=backend,
-            backend_options=backend_options(base_url, api_key, no_cache),
+            backend_options=backend_options(
+                base_url, api_key, no_cache, batch_folder(output, batch, batch_offline), batch_poll, batch_offline
+            ),
             sampling=Sampling(temperature=temperature, max_tokens=max_tokens),
             decontamination=jobs.Decontamination(not no_decontam, data, decontam_threshold),
         )
@@ -166,6 +175,9 @@ def critic_evol(
     engine: Engine = "local",
     address: Address = None,
     workers: Workers = None,
+    batch: UseBatch = False,
+    batch_poll: BatchPoll = 30.0,
+    batch_offline: BatchOffline = False,
     json_out: Json = False,
 ) -> None:
     """Critic-Evol: a weak model drafts, a stronger critic revises; (draft, revision) become pairs."""
@@ -178,9 +190,11 @@ def critic_evol(
     source = jobs.InstructionSource(
         input, hf_dataset, hf_config, hf_split, instruction_field, response_field, id_field
     )
+    folder = batch_folder(output, batch, batch_offline)
     roles = jobs.Roles(
-        critic, draft, backend_options(critic_base_url or base_url, api_key, no_cache),
-        backend_options(draft_base_url or base_url, api_key, no_cache),
+        critic, draft,
+        backend_options(critic_base_url or base_url, api_key, no_cache, folder, batch_poll, batch_offline),
+        backend_options(draft_base_url or base_url, api_key, no_cache, folder, batch_poll, batch_offline),
     )  # fmt: skip
     with progress_bar("critic-evol", json_out) as update:
         result = jobs.critic_evol(

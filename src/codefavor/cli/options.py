@@ -23,6 +23,24 @@ BaseUrl = Annotated[
 ]
 ApiKey = Annotated[Optional[str], typer.Option(help="API key (default: $OPENAI_API_KEY).")]
 NoCache = Annotated[bool, typer.Option("--no-cache", help="Bypass the response cache.")]
+# --batch / --batch-poll / --batch-offline: LLM calls as OpenAI batch jobs kept in RUN/batch.
+UseBatch = Annotated[
+    bool, typer.Option("--batch", help="Send the LLM calls as OpenAI batch jobs (resumable from RUN/batch).")
+]
+BatchPoll = Annotated[float, typer.Option(help="Seconds between polls of a batch job.")]
+BatchOffline = Annotated[
+    bool,
+    typer.Option(
+        "--batch-offline",
+        help="Only write the batch file (for `vllm run-batch`); read its output with `batch collect`.",
+    ),
+]
+
+
+def batch_folder(run: Path, batch: bool, offline: bool) -> Path | None:
+    """Where a run keeps its batch jobs: RUN/batch when --batch or --batch-offline is given."""
+    return run / "batch" if batch or offline else None
+
 
 # --engine / --address / --workers: where a stage's per-item work runs (`codefavor.engines`).
 Engine = Annotated[str, typer.Option(help="local (this process) or ray (a Ray cluster; extra `ray`).")]

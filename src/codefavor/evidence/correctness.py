@@ -24,6 +24,7 @@ import functools
 import re
 import symtable
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from codefavor.evidence import Evidence, EvidenceOptions, resolve_sandbox
@@ -179,6 +180,113 @@ def run_examples(
     keys = list(jobs)
     runs = dict(zip(keys, sandbox.run_many([jobs[k] for k in keys], limits), strict=True)) if keys else {}
     return [(extractions[key], [runs[(key, c)] for c in codes if (key, c) in runs]) for key, codes in keyed]
+
+
+def _clip(text: str, limit: int = 160) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _shown(value: Any, limit: int = 160) -> str:
+    """A value as Python would write it (opaque values come as their own `<...>` text)."""
+    return _clip(value if isinstance(value, str) and value.startswith("<") else repr(value), limit)
+
+
+def _call_text(c: Any) -> str:
+    """The example as the instruction wrote it (a check's name), else the call we made."""
+    name = (c.name or "").strip().splitlines()
+    return name[0].removeprefix(">>>").strip() if name else c.call
+
+
+def _expectation(c: Any) -> str:
+    kind = c.resolved_kind()
+    if kind == "value":
+        return f"expected {_shown(c.expected)}"
+    if kind == "repr":
+        return f"expected {_shown(c.expected_repr)}"
+    if kind == "raises":
+        return f"expected to raise {c.raises}"
+    if kind == "program":
+        return f"stdin {_shown(c.stdin or '')}, expected output {_shown(c.expected_stdout or '')}"
+    return "expected to run without error"
+
+
+def _outcome(r: SandboxRun, n: int) -> str:
+    if r.load_error:
+        return f"does not load: {_clip(r.load_error, 200)}"
+    if n >= len(r.checks):
+        return "did not run (an earlier example stopped the program)" if not r.timed_out else "timed out"
+    c = r.checks[n]
+    got = f"raised {_clip(c.error, 200)}" if c.error else f"returned {_shown(c.value)}"
+    if c.status in ("timeout", "missing", "error"):
+        got = f"{c.status}: {_clip(c.reason, 200)}"
+    return f"{got} ({'pass' if c.passed else 'fail'})"
+
+
+@dataclass(frozen=True)
+class ExecutionTrace:
+    """What running two codes on an instruction's examples produced: per example its call and
+    expectation and each code's outcome, and each code's passes and CPU time. `text(swapped)` names
+    them Candidate A and B in either order, so a judge that swaps the codes swaps the trace too."""
+
+    examples: tuple[tuple[str, str, str], ...]  # (call and expectation, outcome of a, outcome of b)
+    summaries: tuple[str, str]  # (a's passes and CPU time, b's)
+    hidden: int = 0  # examples not shown
+
+    def text(self, swapped: bool = False) -> str:
+        first, second = (2, 1) if swapped else (1, 2)
+        lines = []
+        for n, ex in enumerate(self.examples, 1):
+            lines += [f"Example {n}: {ex[0]}", f"  Candidate A: {ex[first]}", f"  Candidate B: {ex[second]}"]
+        if self.hidden:
+            lines.append(f"({self.hidden} more examples not shown)")
+        sa, sb = self.summaries[::-1] if swapped else self.summaries
+        if not self.examples:  # no example to call: each code loaded as a module
+            lines.append("The task gives no example to run; each candidate loaded as a module:")
+            lines += [f"  Candidate A {sa}", f"  Candidate B {sb}"]
+            return "\n".join(lines)
+        lines.append(f"Candidate A {sa}; Candidate B {sb}.")
+        return "\n".join(lines)
+
+
+def _load_summary(r: SandboxRun) -> str:
+    """How a code fared loaded as a module with nothing called: error, timeout, or what it defines/prints."""
+    if r.load_error:
+        return f"does not load: {_clip(r.load_error, 200)}"
+    if r.timed_out:
+        return "timed out while loading"
+    names = ", ".join(sorted(r.defined)[:8]) or "nothing"
+    printed = f", printed {_shown(r.output.strip(), 120)}" if r.output.strip() else ""
+    return f"loads without error (defines {names}{printed}; {r.cpu_s:.3f} s CPU)"
+
+
+def execution_traces(
+    pairs: Sequence[tuple[str, str, str]], sandbox: Sandbox, limits: Limits = LIMITS, max_examples: int = 8
+) -> list[ExecutionTrace | None]:
+    """Per (instruction, code_a, code_b): what running both codes produced, for a model judge to
+    read. With examples in the instruction: each example's call and expectation, each code's value
+    or exception, passes and CPU time. Without: each code loaded as a module (does it load, what it
+    defines and prints, CPU time). None when the sandbox returned no run for the pair. The runs
+    are `run_examples`' (one extraction, one calling convention)."""
+    ran = run_examples([(ins, (a, b)) for ins, a, b in pairs], sandbox, limits)
+    out: list[ExecutionTrace | None] = []
+    for extraction, runs in ran:
+        checks = extraction.checks
+        if len(runs) != 2:
+            out.append(None)
+            continue
+        ra, rb = runs
+        if not checks:
+            out.append(ExecutionTrace((), (_load_summary(ra), _load_summary(rb))))
+            continue
+        shown = checks[:max_examples]
+        examples = tuple(
+            (f"{_clip(_call_text(c), 200)}, {_expectation(c)}", _outcome(ra, n), _outcome(rb, n))
+            for n, c in enumerate(shown)
+        )
+        summaries = tuple(f"passed {r.n_passed}/{len(checks)} ({r.cpu_s:.3f} s CPU)" for r in (ra, rb))
+        out.append(ExecutionTrace(examples, summaries, len(checks) - len(shown)))  # type: ignore[arg-type]
+    return out
 
 
 def _pick(sa: float, sb: float) -> Literal["A", "B"] | None:

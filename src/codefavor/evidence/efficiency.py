@@ -28,6 +28,7 @@ import marshal
 import math
 import os
 import pickle
+import re
 import subprocess
 import sys
 import tempfile
@@ -37,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from codefavor.evidence import Evidence, EvidenceOptions, resolve_sandbox
-from codefavor.evidence.examples import extract_checks
+from codefavor.evidence.examples import calls_code, timing_plan
 from codefavor.evidence.scaling import Call
 from codefavor.records import Decision, content_id
 
@@ -174,29 +175,61 @@ def _scaling_code() -> bytes:
     return marshal.dumps(compile(src, "<scaling>", "exec"))
 
 
-def _defines(code: str, name: str) -> bool:
-    """Whether `code` defines a top-level function `name` (the harness calls it by name)."""
+_SOLUTION = re.compile(r"^class\s+Solution\b", re.M)
+
+
+def _callable(code: str, spec: dict[str, Any]) -> bool:
+    """Whether `code` defines what the call spec calls (a class for a method, the named top-level
+    function, else any function or `class Solution` for `calls.resolve` to choose from): a pair that
+    cannot be called is not sent to the harness at all."""
     try:
         tree = ast.parse(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
-    return any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == name for n in tree.body)
+    funcs = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    classes = {n.name for n in tree.body if isinstance(n, ast.ClassDef)}
+    owner, entry = spec.get("owner"), spec.get("entry")
+    if owner:
+        return owner in classes
+    if entry:
+        return entry in funcs or "Solution" in classes
+    return bool(funcs) or "Solution" in classes
 
 
-def plan(instruction: str, code_a: str, code_b: str) -> tuple[str | None, list[Call], str]:
-    """The entry function and the example calls to scale (both from `examples.extract_checks`, the one
-    entry-point rule), or an empty list and why not: "no-entry" when there is none, it is a method, or
-    a candidate does not define it as a function; "no-examples" when no example calls it literally."""
-    ex = extract_checks(instruction)
-    if ex.entry is None or ex.owner or not (_defines(code_a, ex.entry) and _defines(code_b, ex.entry)):
+def plan(instruction: str, code_a: str, code_b: str) -> tuple[dict[str, Any] | None, list[Call], str]:
+    """What to time, by the one calling convention (`examples.timing_plan`): the call spec (entry,
+    owner class, the statement's parameter names, how literal arguments become objects) and the
+    example calls to scale, or None, [] and why not: "no-entry" when there is nothing to call or a
+    candidate does not define it, "design" for operation-list problems; "no-examples" (with the
+    spec) when no example calls it literally."""
+    spec, calls, why = timing_plan(instruction, (code_a, code_b))
+    if why not in ("", "no-examples"):
+        return None, [], why
+    if not (_callable(code_a, spec) and _callable(code_b, spec)):
         return None, [], "no-entry"
-    return ex.entry, ex.calls, "" if ex.calls else "no-examples"
+    return spec, calls, why
+
+
+def entry_name(spec: dict[str, Any] | None) -> str | None:
+    """How the details name what was timed: the function, `Owner.method`, or the owner alone."""
+    if not spec:
+        return None
+    entry, owner = spec.get("entry"), spec.get("owner")
+    return f"{owner}.{entry}" if owner and entry else entry or owner
+
+
+def call_plan(spec: dict[str, Any], codes: Sequence[str]) -> dict[str, Any]:
+    """The job's "call" entry: the calls module (compiled once), the spec, and whether the
+    candidates get the platform's implicit names (a platform-shaped statement, or `class Solution`
+    code, as `examples.platform_code` decides for correctness)."""
+    platform = bool(spec.get("json")) or any(_SOLUTION.search(c) for c in codes)
+    return {"module": calls_code(), "spec": dict(spec), "platform": platform}
 
 
 def climb(
     code_a: str,
     code_b: str,
-    entry: str,
+    spec: dict[str, Any] | str,
     calls: Sequence[Call],
     seed: str,
     config: EfficiencyConfig = EfficiencyConfig(),
@@ -206,14 +239,18 @@ def climb(
     when reached, until the slower candidate passes the level budget, a run times out, the next
     level would pass the per-call cap, the CPU budget is spent, or a decisive gap has shown.
 
+    `spec` is `plan`'s call spec (a bare name: that top-level function). The harness makes every
+    call through `calls.prepare` (objects built, a fresh instance bound, outside the timer).
+
     Returns {"levels": [harness result per level], "stopped": why} or {"error": ...}.
     """
     run = runner or sandbox_runner()
+    spec = {"entry": spec, "owner": None} if isinstance(spec, str) else spec
     # The harness grows the inputs itself (`scaling.level_calls`, same seed, same result) and climbs
     # in one process: megabytes of literals and a process per level cost more than the timing.
     job = {
         "codes": [code_a, code_b],
-        "entry": entry,
+        "call": call_plan(spec, (code_a, code_b)),
         "scale": {
             "module": _scaling_code(),
             "calls": [(c.args, c.kwargs) for c in calls],
@@ -328,11 +365,11 @@ def compare_efficiency(
     or "undecided"; the measurements are in `details["efficiency"]`). `runner(job, wall_limit)` runs
     one harness job; by default in the shared sandbox pool (`run_trusted`, a bare limited interpreter,
     is for code you trust)."""
-    entry, calls, why = plan(instruction, code_a, code_b)
-    if entry is None or not calls:
-        return _silent(why, entry=entry)
-    result = climb(code_a, code_b, entry, calls, content_id(instruction), config, runner or sandbox_runner())
-    return decide(result, config, entry=entry)
+    spec, calls, why = plan(instruction, code_a, code_b)
+    if spec is None or not calls:
+        return _silent(why, entry=entry_name(spec))
+    result = climb(code_a, code_b, spec, calls, content_id(instruction), config, runner or sandbox_runner())
+    return decide(result, config, entry=entry_name(spec))
 
 
 def efficiency_evidence(

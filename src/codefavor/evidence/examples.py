@@ -805,7 +805,7 @@ def _entry_calls(checks: list[Check], entry: str | None, owner: str | None) -> l
 
 
 @functools.cache
-def _calls_blob() -> bytes:
+def calls_code() -> bytes:
     """The call module compiled once, for candidates' namespaces to load without compiling it."""
     src = Path(calls_mod.__file__).read_text(encoding="utf-8")
     return marshal.dumps(compile(src, "<codefavor-calls>", "exec"))
@@ -829,7 +829,7 @@ def sandbox_code(code: str, ex: Extraction) -> str:
         return code
     return (
         f"{CALLS} = __import__('types').ModuleType('codefavor_calls')\n"
-        f"exec(__import__('marshal').loads({_calls_blob()!r}), {CALLS}.__dict__)\n"
+        f"exec(__import__('marshal').loads({calls_code()!r}), {CALLS}.__dict__)\n"
         f"{CALLS}.install(globals(), platform={platform})\n"
         f"exec(compile({code!r}, '<candidate>', 'exec'), globals())\n"
     )

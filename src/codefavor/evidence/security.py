@@ -9,7 +9,8 @@ telnet/ftp, binding to all interfaces and world-writable permissions. The candid
 findings score lower wins when the difference is clear (signal `bandit`, or `fallback-patterns` when
 the line patterns were used); otherwise the evidence is silent. Both candidates are always analysed
 alike (`paired_findings`: when one needs the line patterns, both get them); `verify` applies its own
-contradiction rule to the same findings.
+contradiction rule to the same findings. Suppression comments in a candidate (`# nosec`, with or
+without test ids) are never honoured: Bandit runs with its own `ignore_nosec` switch on.
 """
 
 from __future__ import annotations
@@ -105,7 +106,9 @@ def _manager() -> Any:
         logging.getLogger(name).setLevel(logging.CRITICAL)
     with warnings.catch_warnings():  # stevedore's deprecation noise while loading the plugins
         warnings.simplefilter("ignore")
-        return b_manager.BanditManager(b_config.BanditConfig(), "file", quiet=True)
+        # A candidate's `# nosec` would switch Bandit off for its own worst line: Bandit's own switch
+        # makes it read no suppression comment at all (our AST rules and line patterns read none).
+        return b_manager.BanditManager(b_config.BanditConfig(), "file", quiet=True, ignore_nosec=True)
 
 
 def bandit_findings(code: str) -> list[Finding] | None:

@@ -4,7 +4,8 @@ code cut out of a file (no imports).
 Families: path traversal (CWE-22: a caller's path joined onto a base and used without normalising
 and checking containment), `os.tempnam`/`os.tmpnam`/`tempfile.mktemp` (CWE-377), weak password
 hashing (CWE-916: fast hashes over a password, low PBKDF2 iterations, static or short salts),
-ReDoS (CWE-1333: nested quantifiers in a pattern applied to input) and regex injection (CWE-730:
+ReDoS (CWE-1333: nested quantifiers, or a repeated group whose alternatives overlap, in a pattern
+applied to input) and regex injection (CWE-730:
 a caller's text compiled as a pattern unescaped), SQL built into a string (variable or inline)
 and executed later or through any `execute`/`query`-named wrapper (CWE-89), unsafe deserialisation
 (CWE-502: pickle/marshal/dill/shelve/jsonpickle, `yaml.load` without a safe loader, `torch.load`
@@ -71,6 +72,46 @@ _FILE_SINKS = {"open", "send_file", "remove", "unlink", "rmtree", "rename", "cop
                "read_bytes", "write_text", "write_bytes", "listdir", "FileResponse", "extract", "makedirs", "mkdir"}  # fmt: skip
 _NESTED = re.compile(r"\((?:[^()\\]|\\.)*[+*](?:[^()\\]|\\.)*\)[+*{]")
 _SAFE_LOADERS = ("SafeLoader", "CSafeLoader", "BaseLoader")
+_QUANTIFIED_GROUP = re.compile(r"\(((?:[^()\\]|\\.)*)\)[+*{]")
+
+
+def _overlapping_alternation(pattern: str) -> bool:
+    """Whether a repeated group's alternatives can match the same text in more than one way: one
+    alternative is a prefix of another (`(\\r\\n|\\r|\\n)+`, `(a|ab)*`), so a long run of such
+    text backtracks exponentially. Alternatives are compared as written (escapes kept whole)."""
+    for m in _QUANTIFIED_GROUP.finditer(pattern):
+        body = m.group(1)
+        if body.startswith("?:"):
+            body = body[2:]
+        elif body.startswith("?"):
+            continue  # lookarounds, named groups and flags: not read here
+        alts, depth, cur, i = [], 0, "", 0
+        while i < len(body):
+            ch = body[i]
+            if ch == "\\" and i + 1 < len(body):
+                cur += body[i : i + 2]
+                i += 2
+                continue
+            if ch == "[":  # a class counts as one atom up to its closing bracket
+                j = body.find("]", i + 2)
+                j = len(body) - 1 if j < 0 else j
+                cur += body[i : j + 1]
+                i = j + 1
+                continue
+            depth += ch == "("
+            depth -= ch == ")"
+            if ch == "|" and depth == 0:
+                alts.append(cur)
+                cur = ""
+            else:
+                cur += ch
+            i += 1
+        alts.append(cur)
+        plain = [a for a in alts if a and not re.search(r"[+*?{}()]", a)]
+        if any(x != y and y.startswith(x) or (x == y and i != j)
+               for i, x in enumerate(plain) for j, y in enumerate(plain)):  # fmt: skip
+            return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -228,7 +269,7 @@ class _Scan:
             "split",
         ):
             pat = _const(call.args[0]) if call.args else None
-            if isinstance(pat, str) and _NESTED.search(pat):
+            if isinstance(pat, str) and (_NESTED.search(pat) or _overlapping_alternation(pat)):
                 self.add("redos", call)
 
     # --- SQL built into a variable (or inline) and executed ----------------------------------

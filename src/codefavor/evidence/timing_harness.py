@@ -15,7 +15,8 @@ linear candidate's run). The garbage collector is off while a candidate runs (as
 the arguments' private copy is unpickled from a blob made once per input, so the overhead around the
 runs stays small.
 
-Job (plain data): {"codes": [...], "entry": NAME, "call_limit": s, "level_budget": s, "min_rounds": n,
+Job (plain data): {"codes": [...], "entry": NAME, or "call": a call plan (the calls module's code, the
+      call spec of `examples.timing_plan`, whether the platform's names are given: `_load_call`), "call_limit": s, "level_budget": s, "min_rounds": n,
       "max_rounds": n, "close_ratio": r, and for `measure` the inputs: "inputs": [CALL_SOURCE, ...];
       for `climb` instead "scale": {"module": the marshalled code of `codefavor.evidence.scaling`
       (bytes), "calls": [(args, kwargs_pairs), ...], "targets": [n, ...], "seed": s, "max_calls": n,
@@ -107,17 +108,39 @@ def _blobs(job):
     return out
 
 
-def _run(compiled, entry, blob, limit, want_digest=True):
-    """One timed call in a fresh namespace: (status, cpu seconds, output digest or None)."""
+def _load_call(job):
+    """The job's call plan, when it has one ("call": {"module": the marshalled code of
+    `codefavor.evidence.calls`, "spec": its call spec, "platform": bool}): (the calls module, the
+    namespace every run starts from, the spec). Without one, a run calls `job["entry"]` by name."""
+    plan = job.get("call")
+    if not plan:
+        return None
+    mod = types.ModuleType("codefavor_calls")
+    sys.modules[mod.__name__] = mod
+    exec(marshal.loads(plan["module"]), mod.__dict__)
+    base = {"__name__": "__candidate__", "__builtins__": __builtins__}
+    mod.install(base, bool(plan.get("platform")))  # once per job: the platform's names cost more than a run
+    return mod, base, dict(plan["spec"])
+
+
+def _run(compiled, entry, blob, limit, want_digest=True, call=None):
+    """One timed call in a fresh namespace: (status, cpu seconds, output digest or None). With a call
+    plan (`_load_call`), `calls.prepare` builds the arguments' objects and binds a fresh instance
+    before the timer starts; only `fn(*args, **kwargs)` is timed, and `finish(result)` is hashed."""
     signal.signal(signal.SIGPROF, _on_timer)
     # The wall-clock guard only when this file is the main program: inside a sandbox the host's own
     # alarm owns SIGALRM.
     wall_guard = signal.getsignal(signal.SIGALRM) is _on_timer
-    ns = {"__name__": "__candidate__", "__builtins__": __builtins__}
+    ns = dict(call[1]) if call else {"__name__": "__candidate__", "__builtins__": __builtins__}
+    finish = None
     try:
         exec(compiled, ns)
-        fn = ns[entry]
         a, kw = pickle.loads(blob)
+        if call:
+            spec = {**call[2], "args": a, "kwargs": [[k, v] for k, v in kw.items()]}
+            fn, a, kw, finish = call[0].prepare(ns, spec)
+        else:
+            fn = ns[entry]
     except BaseException as e:  # noqa: BLE001 - any failure of untrusted code is a result, not a crash
         return "error", None, type(e).__name__
     # Repeating: a candidate that swallows the first _Timeout (a bare `except:`) gets another soon.
@@ -145,7 +168,7 @@ def _run(compiled, entry, blob, limit, want_digest=True):
     if not want_digest:
         return "ok", spent, None
     try:
-        digest = _digest(out)
+        digest = _digest(finish(out) if finish else out)
     except BaseException as e:  # noqa: BLE001 - an unprintable result
         return "error", None, "unhashable:" + type(e).__name__
     return "ok", spent, digest
@@ -163,7 +186,7 @@ def _compile(codes):
     return compiled, setup_errors
 
 
-def _measure_level(compiled, entry, blobs, job):
+def _measure_level(compiled, entry, blobs, job, call=None):
     limit = float(job.get("call_limit", 1.0))
     level_budget = float(job.get("level_budget", 0.05))
     min_rounds, max_rounds = int(job.get("min_rounds", 3)), int(job.get("max_rounds", 7))
@@ -180,7 +203,7 @@ def _measure_level(compiled, entry, blobs, job):
             for c in order:
                 if runs[c]["status"] != "ok":
                     continue
-                status, t, out = _run(compiled[c], entry, blob, limit, want_digest=r < 2)
+                status, t, out = _run(compiled[c], entry, blob, limit, want_digest=r < 2, call=call)
                 if status != "ok":
                     runs[c] = {"status": status, "times": runs[c]["times"], "out": out}
                     continue
@@ -219,10 +242,11 @@ def measure(job):
     if any(c is None for c in compiled):
         return result
     blobs = _blobs(job)
+    call = _load_call(job)
     # What exists now (the host's modules) is never scanned again: in a forked worker a collection
     # writes to every object's header, which copies every page of the parent's heap.
     gc.freeze()
-    result["inputs"] = _measure_level(compiled, job["entry"], blobs, job)
+    result["inputs"] = _measure_level(compiled, job.get("entry"), blobs, job, call)
     return result
 
 
@@ -260,13 +284,14 @@ def climb(job):
     sys.modules[mod.__name__] = mod  # dataclasses look their module up
     exec(marshal.loads(spec["module"]), mod.__dict__)
     calls = [mod.Call(tuple(a), tuple(tuple(kv) for kv in kw)) for a, kw in spec["calls"]]
+    call = _load_call(job)
     gc.freeze()  # see `measure`
     levels, spent, prev_call, stopped = [], 0.0, 0.0, "done"
     for target in spec["targets"]:
         level = mod.level_calls(calls, int(target), str(spec["seed"]), max_calls=int(spec["max_calls"]))
         blobs = [_to_blob(c.args, c.kwargs) for c in level]
         del level
-        inputs = _measure_level(compiled, job["entry"], blobs, job)
+        inputs = _measure_level(compiled, job.get("entry"), blobs, job, call)
         del blobs
         levels.append({"inputs": inputs})
         runs = [r for inp in inputs for r in inp["runs"]]

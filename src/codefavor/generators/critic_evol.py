@@ -348,7 +348,7 @@ def evolve(
         if c["error"] is not None:
             stop(s, "critic_error", c["error"])
             continue
-        review = parse_review(gen.text)
+        review = parse_review(gen.text, codes[s.id])
         notes[s.id]["reflection"] = review.reflection
         result = _validate(codes[s.id], review)
         if isinstance(result, _Candidate):

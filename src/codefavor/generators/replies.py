@@ -86,15 +86,30 @@ def _heading(line: str, labels: Mapping[str, str]) -> tuple[str, str] | None:
     return labels[m["label"].lower()], rest
 
 
+def _closes_fence(line: str, labels: Mapping[str, str]) -> bool:
+    """Inside a code fence, a line that can only be a heading ends the fence: a Markdown heading of
+    level 2 or more (`## Feedback`; a Python comment has one `#`) or a label alone with its colon
+    (`FEEDBACK:`, not a Python statement). Models forget to close the fence before the next section."""
+    m = _heading_pattern(tuple(labels)).match(line)
+    if m is None or m["rest"].strip():
+        return False
+    mark = m["mark"] or ""
+    return (mark.startswith("##")) or (not mark and bool(m["colon"]) and m["label"].isupper())
+
+
 def split_sections(text: str, labels: Mapping[str, str]) -> dict[str, str]:
     """A reply's sections by heading (`labels`: lower-case heading -> section name); text before
-    the first heading is the "preamble". Headings inside code fences do not count, and a section
-    seen before stays text of the current one (the first occurrence wins)."""
+    the first heading is the "preamble". Headings inside code fences do not count (except the
+    unmistakable ones of `_closes_fence`, which end an unclosed fence), and a section seen before
+    stays text of the current one (the first occurrence wins)."""
     found: dict[str, list[str]] = {}
     current = found.setdefault("preamble", [])
     in_fence = False
     # Split on newlines only: str.splitlines() also breaks at form feeds, which real code holds.
     for line in (text or "").replace("\r\n", "\n").split("\n"):
+        if in_fence and _closes_fence(line, labels):
+            current.append("```")
+            in_fence = False
         head = None if in_fence else _heading(line, labels)
         if head is not None and head[0] not in found:
             name, rest = head
@@ -170,13 +185,28 @@ class ParsedPair:
     feedback: str
 
 
+def _squash(text: str) -> str:
+    return " ".join(re.sub(r"[`*_]", "", text).split()).lower()
+
+
+def echoes_template(section: str, template_name: str) -> bool:
+    """True when a section only repeats the prompt's own placeholder text (a small model copying
+    "A short task that a programmer could be given, ..." as its instruction). The prompt's quoted
+    examples do not count: a model may rightly give the example criterion."""
+    s = _squash(section)
+    placeholders = _squash(re.sub(r'"[^"\n]*"', " ", template(template_name)))
+    return len(s) >= 12 and s in placeholders
+
+
 def parse_pair_reply(text: str, lang: str = "python") -> ParsedPair | str:
-    """A validated pair, or the rejection reason: `missing-<part>`, `naive-syntax`,
+    """A validated pair, or the rejection reason: `missing-<part>`, `template-echo`, `naive-syntax`,
     `improved-syntax`, `identical-codes` or `feedback-untagged`."""
     sections = split_sections(strip_reasoning(text), _PAIR_LABELS)
     for part in PAIR_PARTS:
         if not sections.get(part):
             return f"missing-{part}"
+    if any(echoes_template(sections[p], "commit_instruct_pair") for p in ("instruction", "criterion")):
+        return "template-echo"
     naive = extract_code(sections["naive"], lang)
     improved = extract_code(sections["improved"], lang)
     if not naive.strip():
@@ -225,29 +255,64 @@ class Review:
     feedback: str = ""
 
 
-def parse_review(text: str) -> Review:
-    """Parse the critic's answer into a `Review`; malformed and truncated answers become "unparseable"."""
-    text = strip_reasoning(text)
+# The headings of the critic prompt's own task block: a reply that reaches one has finished its
+# review and started echoing the prompt (or inventing the next example).
+_ECHO = re.compile(
+    r"^[ \t]*(?:#{1,6}[ \t]*(?:task|\[draft\]|review|example\b.*)[ \t]*:?|now review this one\.?)[ \t]*$", re.IGNORECASE
+)
+
+
+def cut_echo(text: str) -> str:
+    """`text` up to the first line, after its first, that repeats a heading of the critic prompt's
+    task block (`### Task`, `### [DRAFT]`, `### Review`, "Now review this one."), outside code fences."""
+    lines = (text or "").replace("\r\n", "\n").split("\n")
+    in_fence, seen = False, False
+    for i, line in enumerate(lines):
+        if not in_fence and seen and _ECHO.match(line):
+            return "\n".join(lines[:i]).rstrip()
+        if line.lstrip().startswith("```"):
+            in_fence = not in_fence
+        seen = seen or bool(line.strip())
+    return text
+
+
+def _verdict_word(text: str) -> Literal["improve", "good_enough"] | None:
+    first = text.strip().strip("`*").lower().splitlines()[0] if text.strip() else ""
+    first = first.strip("`*. ")
+    if any(w in first for w in ("improve", "not good", "needs", "revise")):
+        return "improve"
+    if "good enough" in first or "no change" in first or first.startswith(("good", "sound", "correct")):
+        return "good_enough"
+    return None
+
+
+def parse_review(text: str, draft: str | None = None) -> Review:
+    """Parse the critic's answer into a `Review`; malformed and truncated answers become "unparseable".
+
+    A `good enough` verdict wins over sections copied from the few-shot shape after it, unless a
+    revision follows that differs from `draft` (when given): then the answer contradicts itself.
+    Whatever follows an echo of the prompt's own task headings is dropped (`cut_echo`)."""
+    text = cut_echo(strip_reasoning(text))
     if not text.strip():
         return Review("unparseable", "empty answer")
     sec = split_sections(text, _REVIEW_LABELS)
     # Some models open with their reflection and no heading; accept it when a verdict follows.
     reflection = sec.get("reflection") or (sec.get("preamble", "") if "verdict" in sec else "")
-    verdict_text = sec.get("verdict", "").strip().strip("`*").lower()
+    verdict_text = sec.get("verdict", "").strip()
     has_body = any(k in sec for k in ("criterion", "revision", "feedback"))
-    if not reflection:
-        return Review("unparseable", "no reflection section")
     if not verdict_text:
+        if not reflection:
+            return Review("unparseable", "no reflection section")
         reason = "truncated: no verdict" if not has_body else "no verdict section"
         return Review("unparseable", reason, reflection)
-    first = verdict_text.splitlines()[0]
-    improve = any(w in first for w in ("improve", "not good", "needs", "revise"))
-    good = not improve and ("good enough" in first or "no change" in first or first.startswith("good"))
-    if good and not has_body:
-        return Review("good_enough", "", reflection)
-    if good:
+    verdict = _verdict_word(verdict_text)
+    if verdict == "good_enough":
+        revision_code = extract_code(sec.get("revision", ""), "python") if sec.get("revision") else ""
+        if not revision_code.strip() or (draft is not None and _same_text(revision_code, draft)):
+            return Review("good_enough", "", reflection)
         return Review("unparseable", "verdict is good enough but a revision follows", reflection)
-    if not improve:
+    if verdict is None:
+        first = verdict_text.strip("`*").splitlines()[0]
         return Review("unparseable", f"unknown verdict {first[:40]!r}", reflection)
     missing = [k for k in ("criterion", "revision", "feedback") if not sec.get(k)]
     if missing:
@@ -257,3 +322,7 @@ def parse_review(text: str) -> Review:
         return Review("unparseable", "truncated: unclosed code fence in the revision", reflection)
     criterion = " ".join(sec["criterion"].split())
     return Review("improve", "", reflection, criterion, revision, sec["feedback"].strip())
+
+
+def _same_text(a: str, b: str) -> bool:
+    return [x.rstrip() for x in a.strip().splitlines()] == [x.rstrip() for x in b.strip().splitlines()]

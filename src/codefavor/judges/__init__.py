@@ -3,7 +3,8 @@
 A judge is batch-first: it takes a list of `PairItem`s and returns one `Verdict` per item, in order.
 `decision` names a position ("A" = the first code shown) or "undecided". Spec strings:
 `shorter`, `longer`, `random:SEED` (baselines), `gen:BACKEND_SPEC` (generative judge over any
-backend), `hf-cls:PATH`, `hf-gen:PATH` (local trained judges), `evidence` and `evidence+SPEC`
+backend), `hf-cls:PATH`, `hf-gen:PATH` (local trained judges), `cls:openai:MODEL` (`hf-cls` scored through an
+OpenAI-compatible server's log-probabilities), `evidence` and `evidence+SPEC`
 (evidence first, SPEC where the evidence is silent). Each branch imports its module lazily.
 """
 
@@ -23,7 +24,9 @@ DEFAULT_JUDGE = "evidence"  # evidence first, then a cheap length guess: runs of
 @dataclass(frozen=True)
 class PairItem:
     """One question for a judge: which of `a` and `b` better meets `criterion` for `instruction`.
-    `category` (a benchmark category name, when known) lets evidence judges pick their checks."""
+    `category` (a benchmark category name, when known) lets evidence judges pick their checks.
+    `trace`: what running `a` and `b` on the instruction's examples produced, for model judges to read
+    (an `evidence.correctness.ExecutionTrace`, set by `evidence+traces+SPEC`)."""
 
     instruction: str
     a: str
@@ -31,6 +34,7 @@ class PairItem:
     criterion: str
     category: str | None = None
     id: str = ""
+    trace: Any = None
 
 
 def pair_item(instruction: str, a: str, b: str, criterion: str | None = "correctness", id: str = "") -> PairItem:
@@ -94,9 +98,13 @@ def load_judge(spec: str, **options: Any) -> Judge:
                 from codefavor.judges.classifier import ClassifierJudge  # type: ignore[import-not-found]
 
                 return ClassifierJudge(arg, **options)
+            case "cls" if split_spec(arg).kind == "openai" and split_spec(arg).arg:
+                from codefavor.judges.served_classifier import ServedClassifierJudge  # type: ignore[import-not-found]
+
+                return ServedClassifierJudge(split_spec(arg).arg, **options)
     raise CodefavorError(
         f"unknown judge spec {spec!r}; expected 'shorter', 'longer', 'random:SEED', 'gen:BACKEND', "
-        "'hf-cls:PATH', 'hf-gen:PATH', 'evidence' or 'evidence+SPEC'"
+        "'hf-cls:PATH', 'hf-gen:PATH', 'cls:openai:MODEL', 'evidence' or 'evidence+SPEC'"
     )
 
 

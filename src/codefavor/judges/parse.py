@@ -12,6 +12,11 @@ undecided.
 Labels are normalised first: "Code A", "Candidate 1", "Response B", "[CODE_B]", "[[A]]", "the first
 solution", "the latter" all become one of two markers; markdown emphasis and fenced code blocks are
 removed so `**Candidate A**` reads like `Candidate A` and code inside the reply cannot vote.
+A markdown heading that only names a candidate (`### Candidate A`, the judge prompt's own section
+heading, which small models echo before re-quoting the code) is a section title, not a verdict, and
+is dropped before anything else is read; so are headings that open with a candidate's label when
+both candidates have one (`### Candidate A is better` ... `### Candidate B is better`: a small model
+titling each candidate's section with the verdict template, which says nothing about a winner).
 """
 
 from __future__ import annotations
@@ -46,6 +51,12 @@ _LABELS: list[tuple[re.Pattern[str], str]] = [
 ]
 
 _FENCE = re.compile(r"```.*?(?:```|\Z)", re.S)
+# "### Candidate A", "## Code B:", "#### Response 2" alone on a line: a heading, never a verdict.
+_LABEL_HEADING = re.compile(
+    rf"^[ \t]*#{{1,6}}[ \t]*[*_]*[ \t]*{_NOUN}[ \t]*(?:{_ONE}|{_TWO})[ \t]*[*_]*[ \t]*:?[ \t]*$", re.M | re.I
+)
+# A heading that opens with a candidate's label, whatever follows ("### Candidate B is better").
+_OPENING_HEADING = re.compile(rf"^[ \t]*#{{1,6}}[ \t]*[*_]*[ \t]*{_NOUN}[ \t]*(?P<l>{_ONE}|{_TWO})\b.*$", re.M | re.I)
 _EMPH = re.compile(r"[*_`~]+")
 _QUOTE = re.compile(r"^\s*(?:>+|#+)\s*", re.M)
 
@@ -184,6 +195,9 @@ class Statement:
 def normalize(text: str) -> str:
     """Replace label spellings by markers and drop markdown and code blocks (kept for debugging)."""
     t = _FENCE.sub(" ", text)
+    t = _LABEL_HEADING.sub(" ", t)
+    if {m.group("l") in ("A", "1") for m in _OPENING_HEADING.finditer(t)} == {True, False}:
+        t = _OPENING_HEADING.sub(" ", t)  # one titled section per candidate: titles, not verdicts
     for pat, marker in _LABELS:
         t = pat.sub(marker, t)
     t = _EMPH.sub("", t)

@@ -60,8 +60,12 @@ def resolve_criterion(criterion: str | None, category: str | None = None) -> str
     return CRITERIA["human-preference"]
 
 
-def judge_messages(instruction: str, code_a: str, code_b: str, criterion: str, judge_type: JudgeType) -> list[Message]:
-    """The chat messages a pairwise judge sees, for training rows and inference alike."""
+def judge_messages(
+    instruction: str, code_a: str, code_b: str, criterion: str, judge_type: JudgeType, trace: str | None = None
+) -> list[Message]:
+    """The chat messages a pairwise judge sees, for training rows and inference alike. `trace`, when
+    given, is what running the two codes on the task's examples produced (`evidence.correctness.
+    execution_traces`, in the order A, B); it goes in its own section before the criterion."""
     name = "judge_classify" if judge_type == "classification" else "judge_feedback"
     text = render(
         name,
@@ -69,12 +73,27 @@ def judge_messages(instruction: str, code_a: str, code_b: str, criterion: str, j
         code_a=code_a.strip("\n"),
         code_b=code_b.strip("\n"),
         criterion=criterion.strip(),
+        trace=render("judge_trace", trace=trace.strip("\n")) if trace else "",
     )
     return [{"role": "user", "content": text}]
 
 
 # The exact answer a trained classifier emits, and the closing line of generative feedback.
 CLASS_LABELS = ("A", "B")
+
+
+# Where a generative judge's reply stops: the judge prompt's own section headings (a small model that
+# starts echoing the prompt back never returns to its review) and a chat turn the template leaked.
+JUDGE_STOP = ("\n### Task", "\n### Criterion", "<|im_start|>", "<|im_end|>")
+
+
+def verdict_followup(messages: list[Message], reply: str) -> list[Message]:
+    """The conversation that asks a judge whose reply gave no verdict for the one verdict line."""
+    return [
+        *messages,
+        {"role": "assistant", "content": reply},
+        {"role": "user", "content": render("judge_verdict_followup")},
+    ]
 
 
 def verdict_line(winner: Literal["A", "B"]) -> str:

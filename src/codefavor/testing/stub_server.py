@@ -1,8 +1,13 @@
 """A scriptable OpenAI-compatible stub server for tests and benchmarks (stdlib asyncio, no model).
 
 It speaks just enough HTTP/1.1 (keep-alive, Content-Length bodies) to serve `POST
-/v1/chat/completions`, `GET /v1/models`, `GET /stats` and `POST /reset`, and answers each chat
-request with `echo: <last user message>` (or `--reply TEXT`) after a fixed `--latency`. Raw sockets
+/v1/chat/completions`, `POST /v1/completions`, `GET /v1/models`, `GET /stats`, `POST /reset` and `POST /reset-polls`, and
+answers each chat request with `echo: <last user message>` (or `--reply TEXT`) after a fixed
+`--latency`. The batch API (`/v1/files`, `/v1/batches`; `--batch-mode`, `--batch-polls`) lives in
+`testing.stub_batches`. `/v1/completions` with `logprobs` answers one token whose top log-probabilities
+favour the label of the code marked `GOOD` (the one shown first: "A"); a prompt holding `[nolabels]`
+gets no label among them, one holding `[spaceonly]` only the " A" / " B" variants; with `--single-prompt`
+a list of more than one prompt is a 500, as llama.cpp's server answers it. Raw sockets
 let it misbehave in ways a web framework will not: faults are injected on a schedule.
 
 - `--schedule ok,429,500,...` cycles a fault list over requests in arrival order.
@@ -42,7 +47,14 @@ class StubServer:
         slow: float = 5.0,
         retry_after: float = 1.0,
         reply: str | None = None,
+        batch_mode: str = "complete",
+        batch_polls: int = 0,
+        single_prompt: bool = False,
     ):
+        self.single_prompt = single_prompt
+        from codefavor.testing.stub_batches import BatchStore
+
+        self.batches = BatchStore(batch_mode, batch_polls, reply)
         for f in schedule or []:
             if f not in KNOWN_FAULTS:
                 raise ValueError(f"unknown fault {f!r}; expected one of {KNOWN_FAULTS}")
@@ -55,6 +67,9 @@ class StubServer:
         self.by_message: Counter[str] = Counter()
         self.faults: Counter[str] = Counter()
         self.completed = 0
+        self.completion_requests = 0
+        if hasattr(self, "batches"):
+            self.batches.reset()
 
     def _fault_for(self, message: str) -> str:
         self.seq += 1
@@ -79,7 +94,7 @@ class StubServer:
                 method, path, _ = (lines[0].split(" ") + ["", ""])[:3]
                 headers = {k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in lines[1:] if h)}
                 body = await reader.readexactly(int(headers.get("content-length", "0") or 0))
-                keep = await self.route(method, path, body, writer)
+                keep = await self.route(method, path, body, writer, headers)
                 if not keep or headers.get("connection", "").lower() == "close":
                     return
         except (ConnectionError, asyncio.IncompleteReadError):
@@ -87,20 +102,38 @@ class StubServer:
         finally:
             writer.close()
 
-    async def route(self, method: str, path: str, body: bytes, writer: asyncio.StreamWriter) -> bool:
+    async def route(
+        self, method: str, path: str, body: bytes, writer: asyncio.StreamWriter, headers: dict[str, str] | None = None
+    ) -> bool:
         if method == "GET" and path.rstrip("/") in ("/health", "/stats"):
             stats = {
                 "requests": self.seq,
                 "completed": self.completed,
                 "by_message": dict(self.by_message),
                 "faults": dict(self.faults),
+                "batches": self.batches.stats(),
+                "completion_requests": self.completion_requests,
             }
             return await _send(writer, 200, stats)
         if method == "POST" and path == "/reset":
             self.reset()
             return await _send(writer, 200, {"ok": True})
+        if method == "POST" and path == "/reset-polls":  # let every in-progress batch finish on its next poll
+            self.batches.release()
+            return await _send(writer, 200, {"ok": True})
         if method == "GET" and path.rstrip("/") == "/v1/models":
             return await _send(writer, 200, {"object": "list", "data": [{"id": "stub", "object": "model"}]})
+        answer = self.batches.route(method, path, headers or {}, body)
+        if answer is not None:
+            status, obj = answer
+            return await (_send_raw(writer, status, obj) if isinstance(obj, bytes) else _send(writer, status, obj))
+        if method == "POST" and path.rstrip("/") == "/v1/completions":
+            await asyncio.sleep(self.latency)
+            req = json.loads(body)
+            self.completion_requests += 1
+            if self.single_prompt and isinstance(req.get("prompt"), list) and len(req["prompt"]) > 1:
+                return await _send(writer, 500, {"error": {"message": "one prompt per request"}})
+            return await _send(writer, 200, _completions(req))
         if method != "POST" or path.rstrip("/") != "/v1/chat/completions":
             return await _send(writer, 404, {"error": {"message": f"no route {method} {path}"}})
         try:
@@ -139,6 +172,30 @@ class StubServer:
             "usage": {"prompt_tokens": len(message.split()), "completion_tokens": len(text.split()) * n},
         }
         return await _send(writer, 200, out)
+
+
+def _label_logprobs(prompt: str) -> dict[str, float]:
+    """Top log-probabilities of the answer token for one prompt (see the module docstring)."""
+    if "[nolabels]" in prompt:
+        return {"The": -0.5, "I": -1.5, "Code": -2.0}
+    good, bad = prompt.find("GOOD"), prompt.find("BAD")
+    first = "A" if good >= 0 and (bad < 0 or good < bad) else "B"
+    second = "B" if first == "A" else "A"
+    if "[spaceonly]" in prompt:
+        return {f" {first}": -0.3, f" {second}": -1.5, "The": -3.0}
+    return {first: -0.2, second: -1.9, f" {first}": -4.0, f" {second}": -5.0, "The": -6.0}
+
+
+def _completions(req: dict[str, Any]) -> dict[str, Any]:
+    prompts = req.get("prompt")
+    prompts = prompts if isinstance(prompts, list) else [prompts]
+    choices = []
+    for i, prompt in enumerate(prompts):
+        top = _label_logprobs(str(prompt))
+        token = max(top, key=lambda t: top[t])
+        logprobs = {"tokens": [token], "token_logprobs": [top[token]], "top_logprobs": [top], "text_offset": [0]}
+        choices.append({"index": i, "text": token, "logprobs": logprobs, "finish_reason": "length"})
+    return {"id": "cmpl-stub", "object": "text_completion", "model": req.get("model", "stub"), "choices": choices}
 
 
 async def _send(writer: asyncio.StreamWriter, status: int, obj: Any, extra: dict[str, str] | None = None) -> bool:
@@ -191,13 +248,23 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--slow", type=float, default=5.0, help="extra seconds for a 'slow' fault")
     p.add_argument("--retry-after", type=float, default=1.0, help="Retry-After seconds sent with 429")
     p.add_argument("--reply", default=None, help="fixed reply text instead of the echo")
+    p.add_argument("--batch-mode", default="complete", help="complete, partial or expired (see stub_batches)")
+    p.add_argument("--batch-polls", type=int, default=0, help="retrieves a batch stays in_progress")
+    p.add_argument("--single-prompt", action="store_true", help="a completions list of 2+ prompts is a 500")
+    p.add_argument("--reply-file", default=None, help="fixed reply read from a file (multi-line replies)")
     a = p.parse_args(argv)
+    if a.reply_file:
+        with open(a.reply_file, encoding="utf-8") as f:
+            a.reply = f.read()
     server = StubServer(
         latency=a.latency,
         schedule=[s for s in a.schedule.split(",") if s],
         slow=a.slow,
         retry_after=a.retry_after,
         reply=a.reply,
+        batch_mode=a.batch_mode,
+        batch_polls=a.batch_polls,
+        single_prompt=a.single_prompt,
     )
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -53,6 +53,7 @@ import json
 import marshal
 import math
 import os
+import queue
 import secrets
 import subprocess
 import sys
@@ -82,6 +83,7 @@ __all__ = [
     "Sandbox",
     "SandboxError",
     "SandboxRun",
+    "Session",
     "decode_value",
     "default_sandbox",
     "encode_value",
@@ -297,6 +299,7 @@ class Sandbox:
         # queue on a lock of their own: the reader thread must never wait behind one.
         self._write_lock = threading.Lock()
         self._pending: dict[int, tuple[threading.Event, list[Any]]] = {}
+        self._sessions: dict[int, queue.Queue[Any]] = {}
         self._next = 0
         self.info: dict[str, Any] = {}
 
@@ -340,10 +343,21 @@ class Sandbox:
                         box.append(None)
                         ev.set()
                     self._pending.clear()
+                    for q in self._sessions.values():
+                        q.put(None)
+                    self._sessions.clear()
                     return
+                if not msg.get("final"):  # a session's value forwarded, or one of its reports
+                    q = self._sessions.get(msg["id"])
+                    if q is not None:
+                        q.put(msg)
+                    continue
                 ev, box = self._pending.pop(msg["id"])
+                q = self._sessions.pop(msg["id"], None)
             box.append(msg)
             ev.set()
+            if q is not None:
+                q.put(msg)
 
     def close(self) -> None:
         if self._proc is not None:
@@ -362,11 +376,14 @@ class Sandbox:
         self.close()
 
     # -- jobs
-    def _submit(self, job: dict[str, Any]) -> tuple[threading.Event, list[Any]]:
+    def _submit(
+        self, job: dict[str, Any], proc: subprocess.Popen[bytes] | None = None
+    ) -> tuple[threading.Event, list[Any]]:
         with self._lock:
-            proc = self._ensure()
-            self._next += 1
-            job["id"] = self._next
+            if proc is None:
+                proc = self._ensure()
+                self._next += 1
+                job["id"] = self._next
             ev, box = threading.Event(), []
             self._pending[job["id"]] = (ev, box)
         try:
@@ -389,7 +406,9 @@ class Sandbox:
         """Run each (code, checks) job in its own child, concurrently; results in input order."""
         waits = []
         for code, checks in jobs:
-            wire = [{"kind": c.resolved_kind(), "call": c.call, "stdin": c.stdin} for c in checks]
+            # The child learns each check's call (and a program's stdin), never its kind.
+            wire = [{"call": c.call, "stdin": (c.stdin or "") if c.resolved_kind() == "program" else None}
+                    for c in checks]  # fmt: skip
             lim = self._limits(limits, len(checks))
             waits.append(self._submit({"kind": "checks", "code": code, "checks": wire, "limits": lim}))
         walls = [self._limits(limits, len(checks))["wall_s"] for _, checks in jobs]
@@ -416,6 +435,32 @@ class Sandbox:
         ev, box = self._submit(wire)
         self._wait(ev, time.monotonic() + 30.0 + lim["wall_s"])
         return _judge_harness(box[0])
+
+    def session(self, source: str, job: Any, limits: Limits | None = None) -> Session:
+        """Start trusted `source` in a contained child and talk to its `main(job, channel)`: values
+        given to `Session.feed` reach it through `channel.recv()`, what it passes to `channel.send`
+        comes back from `Session.next`, each with the child's CPU clock as the server read it from the
+        kernel (when the value was forwarded; when the report arrived). `limits.wall_s` bounds the
+        whole session."""
+        lim = asdict(limits or self.limits)
+        wire = {"kind": "session", "harness": _compiled(source), "job": encode_value(job, strict=True), "limits": lim}
+        q: queue.Queue[Any] = queue.Queue()
+        with self._lock:
+            proc = self._ensure()
+            self._next += 1
+            wire["id"] = self._next
+            self._sessions[wire["id"]] = q
+        ev, box = self._submit(wire, proc)
+        return Session(self, wire["id"], q, ev, box, time.monotonic() + 30.0 + lim["wall_s"])
+
+    def _send(self, msg: dict[str, Any]) -> bool:
+        proc = self._proc
+        try:
+            with self._write_lock:
+                write_msg(proc.stdin, msg)  # type: ignore[union-attr]
+            return True
+        except (AttributeError, BrokenPipeError, OSError, ValueError):
+            return False
 
     def _wait(self, ev: threading.Event, deadline: float) -> None:
         """Wait for an answer; a server that stays silent past every job's limits is killed (its
@@ -566,6 +611,76 @@ def _compare(c: Check, name: str, f: dict[str, Any]) -> CheckResult:
     ok = _norm_text(shown) == _norm_text(c.expected_repr or "")
     why = "" if ok else f"showed {shown[:200]!r}, expected {str(c.expected_repr)[:200]!r}"
     return CheckResult(name, ok, "pass" if ok else "fail", why, value=value)
+
+
+class Session:
+    """One conversation with a session harness (see `Sandbox.session`). Not thread-safe."""
+
+    def __init__(
+        self, sb: Sandbox, job_id: int, q: queue.Queue[Any], ev: threading.Event, box: list[Any], deadline: float
+    ):
+        self._sb, self.id, self._q, self._ev, self._box, self._deadline = sb, job_id, q, ev, box, deadline
+        self._n = 0
+        self.result: HarnessRun | None = None
+
+    def feed(self, value: Any, cpu_limit: float | None = None) -> None:
+        """Send plain data to the harness's `channel.recv()`; with `cpu_limit`, the server kills the
+        child once its CPU clock passes the reading taken now by that many seconds."""
+        self._n += 1
+        self._sb._send(
+            {"feed": self.id, "n": self._n, "data": encode_value(value, strict=True), "cpu_limit": cpu_limit}
+        )
+
+    def next(self, timeout: float = 60.0) -> tuple[str, Any, float | None]:
+        """The next event: ("fed", None, cpu), ("report", value, cpu) or ("end", HarnessRun, None)."""
+        if self.result is not None:
+            return "end", self.result, None
+        try:
+            msg = self._q.get(timeout=max(0.0, min(timeout, self._deadline - time.monotonic())))
+        except queue.Empty:  # past the session's deadline: the server's own one has not answered
+            return "end", self.close(), None
+        if msg is None or msg.get("final"):
+            self.result = _judge_session(msg)
+            return "end", self.result, None
+        if "fed" in msg:
+            return "fed", None, msg["cpu"]
+        try:
+            frame = json.loads(msg["line"])
+        except (ValueError, RecursionError):
+            frame = None
+        if isinstance(frame, dict) and "s" in frame:
+            return "report", decode_value(frame["s"]), msg["cpu"]
+        if isinstance(frame, dict) and frame.get("done") is not True and ("exc" in frame or "v" in frame):
+            return "report", {"harness-ended": printable(str(frame.get("err") or frame.get("exc") or ""))}, msg["cpu"]
+        return self.next(timeout)
+
+    def close(self) -> HarnessRun:
+        """Tell the harness there is no more (`channel.recv()` returns None) and wait for its end."""
+        if self.result is None:
+            self._sb._send({"feed": self.id, "end": True})
+            self._sb._wait(self._ev, self._deadline)  # a server silent past every limit is killed
+            self.result = _judge_session(self._box[0] if self._box else None)
+        return self.result
+
+
+def _judge_session(msg: dict[str, Any] | None) -> HarnessRun:
+    if msg is None:
+        return HarnessRun(error="the sandbox server died", exit="server died")
+    error = None
+    if msg["timed_out"]:
+        error = "wall-clock timeout"
+    elif msg.get("cpu_killed"):
+        error = "cpu-limit"
+    return HarnessRun(
+        error=error,
+        completed=error is None,
+        timed_out=bool(msg["timed_out"]),
+        exit=str(msg["exit"]),
+        output=str(msg["out"]),
+        cpu_s=float(msg["cpu_s"]),
+        wall_s=float(msg["wall_s"]),
+        forged_frames=int(msg.get("forged", 0)),
+    )
 
 
 _DEFAULT: Sandbox | None = None

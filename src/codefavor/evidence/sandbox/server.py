@@ -244,6 +244,23 @@ def _fresh_ns(name: str) -> dict[str, Any]:
     return {"__name__": name, "__builtins__": builtins}
 
 
+class _Channel:
+    """A session harness's line to the parent: `recv()` the next value the parent fed (None once it
+    has no more), `send(value)` a report. The server reads this child's CPU clock from the kernel
+    when it forwards each value and when each report arrives, so the parent can time what happened
+    in between without trusting anything this process says about time."""
+
+    def __init__(self, fd: int, frame: Any):
+        self._fd, self._frame = fd, frame
+
+    def recv(self) -> Any:
+        msg = _read_job(self._fd)
+        return None if msg is None else decode_value(msg)
+
+    def send(self, value: Any) -> None:
+        self._frame({"s": encode_value(value)})
+
+
 def _child_harness(job: dict[str, Any], token: str, out_fd: int) -> None:
     """Run one job in this (contained) process and report through token-tagged frames on `out_fd`."""
     write = os.write
@@ -261,6 +278,17 @@ def _child_harness(job: dict[str, Any], token: str, out_fd: int) -> None:
         raise _CheckTimeout()
 
     signal.signal(signal.SIGALRM, alarm)
+
+    if job["kind"] == "session":  # trusted code in conversation with the parent: see `_Channel`
+        ns = _fresh_ns("__harness__")
+        try:
+            exec(marshal.loads(base64.b64decode(job["harness"])), ns)
+            value = ns["main"](decode_value(job["job"]), _Channel(4, frame))
+            frame({"v": encode_value(value)})
+        except BaseException as e:  # noqa: BLE001 - the candidate it runs may raise anything
+            frame({"exc": type(e).__name__, "err": _describe(e)})
+        frame({"done": True})
+        return
 
     if job["kind"] == "harness":  # trusted code given data: its return value is the one report
         ns = _fresh_ns("__harness__")
@@ -306,7 +334,10 @@ def _child_harness(job: dict[str, Any], token: str, out_fd: int) -> None:
         return raw.getvalue()[:100_000].decode("utf-8", "replace"), err
 
     ns = _fresh_ns("__candidate__")
-    if not checks or any(c["kind"] != "program" for c in checks):
+    # A check arrives as its call and, for a program, its stdin: never what is expected of it (a
+    # value, a repr, an exception) nor how it will be judged. Statements are told from expressions
+    # by their syntax alone.
+    if not checks or any(c.get("stdin") is None for c in checks):
         sys.stdout = sink
         try:
             compiled = compile(code, "<candidate>", "exec")
@@ -338,9 +369,8 @@ def _child_harness(job: dict[str, Any], token: str, out_fd: int) -> None:
         frame({"defined": defined})
 
     for i, c in enumerate(checks):
-        kind = c["kind"]
         try:
-            if kind == "program":
+            if c.get("stdin") is not None:
                 signal.setitimer(signal.ITIMER_REAL, lim["check_s"])
                 out, err = run_program(c.get("stdin") or "")
                 signal.setitimer(signal.ITIMER_REAL, 0)
@@ -349,11 +379,15 @@ def _child_harness(job: dict[str, Any], token: str, out_fd: int) -> None:
             buf = io.StringIO()
             sys.stdout = buf
             signal.setitimer(signal.ITIMER_REAL, lim["check_s"])
-            if kind == "stmt":
+            try:
+                expr = compile(c["call"], "<check>", "eval")
+            except SyntaxError:
+                expr = None
+            if expr is None:
                 exec(compile(c["call"], "<check>", "exec"), ns)
                 value = None
             else:
-                value = eval(compile(c["call"], "<check>", "eval"), ns)
+                value = eval(expr, ns)
             signal.setitimer(signal.ITIMER_REAL, 0)
             sys.stdout = real_stdout
             frame({"i": i, "v": encode_value(value), "stdout": buf.getvalue()[:20_000]})
@@ -370,7 +404,7 @@ def _child_harness(job: dict[str, Any], token: str, out_fd: int) -> None:
 # --------------------------------------------------------------------------------------------
 # Kernel plumbing through ctypes (Python 3.10/3.11 lack os.unshare and mount).
 
-CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET = 0x00020000, 0x10000000, 0x40000000
+CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET, CLONE_NEWIPC = 0x00020000, 0x10000000, 0x40000000, 0x08000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
 MNT_DETACH = 2
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
@@ -428,6 +462,9 @@ _SECCOMP_DENY = (
     "perf_event_open", "keyctl", "add_key", "request_key", "userfaultfd", "reboot", "swapon", "swapoff",
     "open_by_handle_at", "name_to_handle_at", "fsopen", "fsmount", "move_mount", "open_tree", "clone3",
     "kill", "tkill", "tgkill", "pidfd_send_signal", "rt_sigqueueinfo", "rt_tgsigqueueinfo",
+    # io_uring does its work in kernel threads, outside this filter and the process's accounting;
+    # memfd memory is written without a mapping, outside the address-space limit.
+    "io_uring_setup", "io_uring_enter", "io_uring_register", "memfd_create", "memfd_secret",
 )  # fmt: skip
 
 
@@ -552,15 +589,28 @@ def _setup_isolation(work_mb: int) -> dict[str, Any]:
     return info
 
 
-def _child_main(job: dict[str, Any], token: str, slot: int, fds: tuple[int, int], info: dict[str, Any]) -> None:
-    """In the forked child: isolate further, then run `job` (this child's own and only job) with the
-    harness. Never returns."""
-    res_w, out_w = fds
+def _child_main(slot: int, fds: list[int], info: dict[str, Any]) -> None:
+    """In a child forked from the zygote: read this child's own job (and its token) from its own job
+    pipe, isolate further, then run the job with the harness. Never returns."""
     try:
+        job_r, res_w, out_w = fds
         os.setsid()
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        msg = _read_job(job_r)  # before any candidate code exists in this process
+        if msg is None:
+            os._exit(0)
+        job, token = msg["job"], msg["token"]
+        del msg
         lim = job["limits"]
         uid = _SLOT_UID0 + slot
+        if info.get("isolated"):
+            # SysV IPC and POSIX message queues of its own: nothing one run leaves there reaches
+            # a later one (the namespace goes with the child). Needs the privileges dropped below.
+            try:
+                _unshare(CLONE_NEWIPC)
+            except OSError:
+                if info.get("ipc_private"):
+                    raise
         # A directory of its own per slot (on the server's shared work tmpfs when isolated; a mount
         # namespace per child would cost ~10 ms to tear down); what a previous run left is removed.
         import shutil
@@ -576,7 +626,10 @@ def _child_main(job: dict[str, Any], token: str, slot: int, fds: tuple[int, int]
         os.dup2(out_w, 1)
         os.dup2(out_w, 2)
         os.dup2(res_w, 3)
-        os.closerange(4, 1 << 16)
+        session = job["kind"] == "session"
+        if session:
+            os.dup2(job_r, 4)  # the parent's further values for this session's harness
+        os.closerange(5 if session else 4, 1 << 16)
         if info.get("root"):
             os.setgroups([])
             os.setresgid(uid, uid, uid)
@@ -617,15 +670,69 @@ def _child_main(job: dict[str, Any], token: str, slot: int, fds: tuple[int, int]
         sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), write_through=True)
         sys.stderr = sys.stdout
         _child_harness(job, token, 3)
-    except BaseException as e:  # noqa: BLE001 - report setup failures, never fall through to server code
+    except BaseException as e:  # noqa: BLE001 - report setup failures, never fall through to zygote code
         with contextlib.suppress(BaseException):
             os.write(2, f"sandbox child error: {e!r}\n".encode())
     finally:
         os._exit(0)
 
 
+def _zygote(sock: Any, info: dict[str, Any]) -> None:
+    """The process every child is forked from. Forked by the server after isolation and before the
+    first job arrives, it never holds a job: it receives only "fork one for slot S" with the child's
+    three pipe ends (SCM_RIGHTS), answers with the pid, reaps its children and reports each exit with
+    the kernel's CPU time (wait4). So a child's memory holds the zygote's (no job, no token) and then
+    its own job, read from its own pipe. Never returns."""
+    import socket
+
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    sel = selectors.DefaultSelector()
+    sel.register(sock, selectors.EVENT_READ, None)
+    kids: dict[int, int] = {}  # pidfd -> pid
+    while True:
+        for key, _ in sel.select():
+            if key.data is None:
+                try:
+                    data, fds, _flags, _addr = socket.recv_fds(sock, 4096, 3)
+                except OSError:
+                    data, fds = b"", []
+                if not data:  # the server is gone: so are we (and, by their death signal, our children)
+                    os._exit(0)
+                req = json.loads(data)
+                pid = os.fork()
+                if pid == 0:
+                    sel.close()
+                    sock.close()
+                    for pfd in kids:
+                        os.close(pfd)
+                    _child_main(req["slot"], fds, info)
+                for fd in fds:
+                    os.close(fd)
+                pfd = os.pidfd_open(pid)
+                kids[pfd] = pid
+                sel.register(pfd, selectors.EVENT_READ, pid)
+                sock.send(json.dumps({"seq": req["seq"], "pid": pid}).encode())
+            else:
+                _, status, ru = os.wait4(key.data, 0)
+                sel.unregister(key.fd)
+                os.close(key.fd)
+                del kids[key.fd]
+                sock.send(json.dumps({"exit": key.data, "status": status, "cpu": ru.ru_utime + ru.ru_stime}).encode())
+
+
+def cpu_clock(pid: int) -> float | None:
+    """Another process's CPU time (seconds, all its threads), read from the kernel; None once it is gone."""
+    try:
+        return time.clock_gettime(((~pid) << 3) | 2)  # CPUCLOCK_SCHED of process `pid`
+    except OSError:
+        return None
+
+
 def _serve(max_workers: int, allow_degraded: bool) -> None:
-    """The fork server's loop: take a job whenever a worker slot is free, run it in a child, answer."""
+    """The fork server's loop: queue the parent's jobs, start each in a child of the zygote when a
+    worker slot is free, relay session values and reports, answer when a child ends."""
+    import socket
+
     # As root, children drop to a uid of their own per slot even when namespaces are unavailable.
     info: dict[str, Any] = {
         "isolated": False,
@@ -644,49 +751,126 @@ def _serve(max_workers: int, allow_degraded: bool) -> None:
 
         info["work_root"] = tempfile.mkdtemp(prefix="codefavor-sandbox-")  # degraded: in the real /tmp
         os.chmod(info["work_root"], 0o711)  # slot uids may enter their own directory, not list others
+    if info["isolated"]:  # whether a child may make a private IPC namespace (then it must)
+        probe = os.fork()
+        if probe == 0:
+            try:
+                _unshare(CLONE_NEWIPC)
+                os._exit(0)
+            except BaseException:  # noqa: BLE001
+                os._exit(1)
+        info["ipc_private"] = os.waitpid(probe, 0)[1] == 0
+        if info["ipc_private"]:
+            info["namespaces"] = [*info["namespaces"], "ipc (per child)"]
     for m in _PRELOAD:
         with contextlib.suppress(Exception):
             __import__(m)
+    zsock, zchild = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    zpid = os.fork()
+    if zpid == 0:  # the zygote: no job has reached this process yet, and none ever will
+        zsock.close()
+        devnull = os.open("/dev/null", os.O_RDWR)
+        os.dup2(devnull, 0)
+        os.dup2(devnull, 1)
+        _zygote(zchild, info)
+    zchild.close()
     stdout = sys.stdout.buffer
     write_msg(stdout, {"ready": True, "info": info})
-    # One thread, one selector: the parent's requests on stdin (watched only while a slot is free),
-    # each child's two pipes and its pidfd.
     sel = selectors.DefaultSelector()
-    running: dict[int, dict[str, Any]] = {}  # pidfd -> state (the job itself stays with the child)
+    sel.register(0, selectors.EVENT_READ, ("stdin", None))
+    sel.register(zsock, selectors.EVENT_READ, ("zygote", None))
+    queue: list[dict[str, Any]] = []  # jobs waiting for a slot (here only: no child descends from us)
+    running: dict[int, dict[str, Any]] = {}  # job id -> state
+    by_seq: dict[int, dict[str, Any]] = {}  # spawn request -> state, until the zygote names the pid
+    by_pid: dict[int, dict[str, Any]] = {}
+    early: dict[int, list[dict[str, Any]]] = {}  # session values sent before their job started
     free_slots = list(range(max_workers))
-    stdin_open, watching_stdin = True, False
+    stdin_open = True
+    seq = 0
 
     def start(job: dict[str, Any], slot: int) -> None:
+        nonlocal seq
+        seq += 1
         token = secrets.token_hex(16)
+        job_r, job_w = os.pipe()
         res_r, res_w = os.pipe()
         out_r, out_w = os.pipe()
-        t0 = time.monotonic()
-        pid = os.fork()
-        if pid == 0:
-            sel.close()
-            _child_main(job, token, slot, (res_w, out_w), info)
-        os.close(res_w)
-        os.close(out_w)
-        pidfd = os.pidfd_open(pid)
+        socket.send_fds(zsock, [json.dumps({"seq": seq, "slot": slot}).encode()], [job_r, res_w, out_w])
+        for fd in (job_r, res_w, out_w):
+            os.close(fd)
+        data = json.dumps({"job": job, "token": token}).encode()
         st = {
             "id": job["id"],
+            "session": job["kind"] == "session",
             "output_bytes": job["limits"]["output_bytes"],
-            "pid": pid,
+            "pid": None,
             "slot": slot,
             "token": token,
-            "t0": t0,
-            "pidfd": pidfd,
-            "deadline": t0 + job["limits"]["wall_s"],
+            "t0": time.monotonic(),
+            "deadline": time.monotonic() + job["limits"]["wall_s"],
             "res": bytearray(),
+            "line": bytearray(),
             "out": bytearray(),
             "fds": {res_r: "res", out_r: "out"},
+            "job_w": job_w,
+            "pending": bytearray(struct.pack("<I", len(data)) + data),
+            "feeds": early.pop(job["id"], []),  # session values waiting for the pid (its CPU clock)
+            "forged": 0,
+            "cpu_limit_at": None,
+            "cpu_killed": False,
             "timed_out": False,
+            "exited": None,
         }
+        del job, data  # the state keeps the bytes to send, nothing else of the job
+        os.set_blocking(job_w, False)
         for fd in (res_r, out_r):
             os.set_blocking(fd, False)
             sel.register(fd, selectors.EVENT_READ, ("pipe", st))
-        sel.register(pidfd, selectors.EVENT_READ, ("exit", st))
-        running[pidfd] = st
+        running[st["id"]] = st
+        by_seq[seq] = st
+        flush(st)
+
+    def flush(st: dict[str, Any]) -> None:
+        """Write what this child's job pipe still owes it, as far as the pipe takes it now."""
+        fd = st["job_w"]
+        if fd is None:
+            return
+        while st["pending"]:
+            try:
+                n = os.write(fd, st["pending"][:65536])
+            except BlockingIOError:
+                break
+            except OSError:  # the child is gone
+                st["pending"].clear()
+                break
+            del st["pending"][:n]
+        want = bool(st["pending"])
+        registered = st.get("writing", False)
+        if want and not registered:
+            sel.register(fd, selectors.EVENT_WRITE, ("feed", st))
+        elif registered and not want:
+            sel.unregister(fd)
+        st["writing"] = want
+        if not want and st.get("closing"):
+            os.close(fd)
+            st["job_w"] = None
+
+    def feed(st: dict[str, Any], msg: dict[str, Any]) -> None:
+        """Forward one session value; the child's CPU clock is read just before, and reported."""
+        if st["pid"] is None:
+            st["feeds"].append(msg)
+            return
+        if "end" in msg:
+            st["closing"] = True
+            flush(st)
+            return
+        cpu = cpu_clock(st["pid"])
+        write_msg(stdout, {"id": st["id"], "fed": msg.get("n"), "cpu": cpu})
+        if cpu is not None and msg.get("cpu_limit"):
+            st["cpu_limit_at"] = cpu + float(msg["cpu_limit"])
+        data = json.dumps(msg["data"]).encode()
+        st["pending"] += struct.pack("<I", len(data)) + data
+        flush(st)
 
     def drain(fd: int, st: dict[str, Any]) -> None:
         which = st["fds"][fd]
@@ -697,6 +881,23 @@ def _serve(max_workers: int, allow_degraded: bool) -> None:
             return
         except OSError:
             data = b""
+        if data and which == "res" and st["session"]:
+            # Relayed line by line, each with the CPU clock read on its arrival; not kept here.
+            cpu = cpu_clock(st["pid"]) if st["pid"] else None
+            buf = st["line"]
+            buf += data
+            while b"\n" in buf:
+                line, _, rest = bytes(buf).partition(b"\n")
+                buf[:] = rest
+                tok, _, body = line.partition(b"\t")
+                if not secrets.compare_digest(tok, st["token"].encode()):
+                    st["forged"] += 1
+                    continue
+                write_msg(stdout, {"id": st["id"], "line": body.decode("utf-8", "replace"), "cpu": cpu})
+            if len(buf) > (16 << 20):  # one report that large: stop listening to this child
+                data = b""
+            else:
+                return
         if data:
             buf = st[which]
             buf += data[: max(0, cap - len(buf))]
@@ -706,9 +907,15 @@ def _serve(max_workers: int, allow_degraded: bool) -> None:
         os.close(fd)
         del st["fds"][fd]
 
-    def finish(st: dict[str, Any]) -> None:
+    def kill(st: dict[str, Any]) -> None:
+        if st["pid"] is None or st["exited"] is not None:
+            return
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(st["pid"], signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(st["pid"], signal.SIGKILL)
+
+    def finish(st: dict[str, Any]) -> None:
         for fd in list(st["fds"]):
             for _ in range(64):  # whatever is still buffered in the pipe
                 if fd not in st["fds"]:
@@ -717,11 +924,14 @@ def _serve(max_workers: int, allow_degraded: bool) -> None:
             if fd in st["fds"]:
                 sel.unregister(fd)
                 os.close(fd)
-        _, status, ru = os.wait4(st["pid"], 0)
-        sel.unregister(st["pidfd"])
-        os.close(st["pidfd"])
-        del running[st["pidfd"]]
+        if st["job_w"] is not None:
+            if st.get("writing"):
+                sel.unregister(st["job_w"])
+            os.close(st["job_w"])
+        del running[st["id"]]
+        by_pid.pop(st["pid"], None)
         free_slots.append(st["slot"])
+        status, cpu_s = st["exited"]
         exit_ = f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status) else f"exit {os.WEXITSTATUS(status)}"
         write_msg(
             stdout,
@@ -732,19 +942,38 @@ def _serve(max_workers: int, allow_degraded: bool) -> None:
                 "out": st["out"].decode("utf-8", "replace"),
                 "exit": exit_,
                 "timed_out": st["timed_out"],
-                "cpu_s": ru.ru_utime + ru.ru_stime,
+                "cpu_killed": st["cpu_killed"],
+                "forged": st["forged"],
+                "cpu_s": cpu_s,
                 "wall_s": time.monotonic() - st["t0"],
+                "final": True,
             },
         )
 
+    def on_zygote() -> None:
+        data = zsock.recv(4096)
+        if not data:
+            raise SystemExit("the sandbox zygote died")
+        msg = json.loads(data)
+        if "seq" in msg:
+            st = by_seq.pop(msg["seq"])
+            st["pid"] = msg["pid"]
+            by_pid[msg["pid"]] = st
+            if st["timed_out"]:
+                kill(st)
+            for f in st["feeds"]:
+                feed(st, f)
+            st["feeds"] = []
+        else:
+            st = by_pid.get(msg["exit"])
+            if st is not None:
+                kill(st)  # the whole process group: nothing it left behind outlives it
+                st["exited"] = (msg["status"], msg["cpu"])
+                finish(st)
+
     while True:
-        want = stdin_open and bool(free_slots)
-        if want != watching_stdin:
-            if want:
-                sel.register(0, selectors.EVENT_READ, ("stdin", None))
-            else:
-                sel.unregister(0)
-            watching_stdin = want
+        while queue and free_slots:
+            start(queue.pop(0), free_slots.pop())
         if not stdin_open and not running:
             if not info["isolated"]:
                 import shutil
@@ -753,29 +982,40 @@ def _serve(max_workers: int, allow_degraded: bool) -> None:
             return
         now = time.monotonic()
         timeout = min((st["deadline"] for st in running.values()), default=now + 5.0) - now
+        if any(st["cpu_limit_at"] is not None for st in running.values()):
+            timeout = min(timeout, 0.005)  # a session call under a CPU limit: watch its clock
         for key, _ in sel.select(max(0.0, timeout)):
             kind, st = key.data
             if kind == "stdin":
-                if not free_slots:
-                    continue  # a child's exit in this same round may have freed one; next round
-                job = _read_job(0)
-                if job is None:
+                msg = _read_job(0)
+                if msg is None:
                     stdin_open = False
-                    continue
-                start(job, free_slots.pop())
-                del job  # handed to its child: nothing of it stays here
+                    sel.unregister(0)
+                elif "feed" in msg:
+                    target = running.get(msg["feed"])
+                    if target is not None and target["session"]:
+                        feed(target, msg)
+                    elif any(j["id"] == msg["feed"] for j in queue):
+                        early.setdefault(msg["feed"], []).append(msg)
+                else:
+                    queue.append(msg)
+            elif kind == "zygote":
+                on_zygote()
             elif kind == "pipe" and key.fd in st["fds"]:
                 drain(key.fd, st)
-            elif kind == "exit" and st["pidfd"] in running:
-                finish(st)
+            elif kind == "feed":
+                flush(st)
         now = time.monotonic()
         for st in list(running.values()):
             if now >= st["deadline"] and not st["timed_out"]:
                 st["timed_out"] = True
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(st["pid"], signal.SIGKILL)
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(st["pid"], signal.SIGKILL)
+                kill(st)
+            lim_at = st["cpu_limit_at"]
+            if lim_at is not None and st["pid"] is not None and not st["cpu_killed"]:
+                cpu = cpu_clock(st["pid"])
+                if cpu is not None and cpu > lim_at:
+                    st["cpu_killed"] = True
+                    kill(st)
 
 
 if __name__ == "__main__" and len(sys.argv) >= 3 and sys.argv[1] == "--serve":

@@ -1,0 +1,249 @@
+"""`codefavor recipe run`: the whole loop on scripted models and a tiny local model.
+
+Commit-Instruct replays a small git history (`fake:commit-replay`); Critic-Evol's critic is the stub
+OpenAI server started by the recipe itself (command line + health URL) answering one well-formed
+review; training uses the session's 1M-parameter model; the bench runs on hand-written tasks.
+Checked: the full recipe end to end, skip on rerun, a settings change reruns only downstream
+stages, --from/--only/--dry-run, line-numbered recipe errors, and kill -9 inside a stage.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from codefavor.errors import CodefavorError
+from codefavor.records import CATEGORIES, BenchTask, write_records
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+
+REVIEW = """## Reflection
+The draft misses negative numbers.
+
+## Verdict
+improve
+
+## Criterion
+The function handles negative inputs correctly.
+
+## Revision
+```python
+def f(x):
+    return abs(x) + 1
+```
+
+## Feedback
+The [REVISION] handles negative inputs; the [DRAFT] does not."""
+
+
+def _git(repo: Path, *args: str) -> None:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@e", "GIT_AUTHOR_DATE": "2024-01-01T00:00:00", "GIT_COMMITTER_DATE": "2024-01-01T00:00:00"}  # fmt: skip
+    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, env=env)
+
+
+def _history(repo: Path, n: int = 4) -> None:
+    """A small repository whose commits each change one Python function."""
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    (repo / "LICENSE").write_text("MIT License\n\nPermission is hereby granted, free of charge, to any person\n")
+    for i in range(n + 1):
+        body = "\n".join(f"    if x == {j}:\n        return {j * 7}" for j in range(i))
+        (repo / "calc.py").write_text(f"def f(x):\n{body or '    pass'}\n    return x + {i}\n")
+        _git(repo, "add", "-A")
+        _git(repo, "commit", "-q", "-m", f"handle case {i}")
+
+
+def _tasks(path: Path) -> None:
+    tasks = []
+    for c in CATEGORIES:
+        for i in range(3):
+            good, bad = f"def g(x):\n    return x * {i + 2}\n", f"def g(x):\n    return x - {i}\n"
+            tasks.append(BenchTask(task_id=f"{c}/{i}", instruction=f"Task {i} in {c}.", choices=(good, bad),
+                                   gt_choice=0, category=c))  # fmt: skip
+    write_records(path, tasks)
+
+
+@pytest.fixture
+def recipe_file(tmp_path: Path, tiny_model_dir) -> Path:
+    _history(tmp_path / "repo")
+    _tasks(tmp_path / "bench.jsonl")
+    rows = [{"id": f"ins-{i}", "instruction": f"Write f(x) returning x plus one, case {i}.",
+             "response": f"```python\ndef f(x):\n    return x + {i}\n```"} for i in range(3)]  # fmt: skip
+    (tmp_path / "instructions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "review.txt").write_text(REVIEW)
+    stub = f"{sys.executable} -m codefavor.testing.stub_server --port {{port}} --reply-file {tmp_path / 'review.txt'}"
+    text = f"""\
+        name: test
+        runs: runs
+        servers:
+          stub:
+            command: "{stub}"
+            health_url: "http://127.0.0.1:{{port}}/v1/models"
+            base_url: "http://127.0.0.1:{{port}}/v1"
+            startup_timeout_s: 60
+        sources:
+          commit-instruct:
+            seeds: {{repos: [repo], permissive: true}}
+            generate: {{backend: {{spec: "fake:commit-replay"}}, batch_size: 1}}
+          critic-evol:
+            seeds: {{input: instructions.jsonl}}
+            generate:
+              critic: {{spec: "openai:stub", server: stub, options: {{cache: false}}}}
+              shots: 0
+              execute: false
+        decontaminate: {{enabled: false}}
+        verify: {{enabled: false}}
+        train:
+          model: {tiny_model_dir}
+          options: {{max_steps: 2, per_device_train_batch_size: 2, use_cpu: true, max_seq_length: 512,
+                     save_steps: 1, save_total_limit: 1, eval_fraction: 0.0, learning_rate: 1.0e-3}}
+          min_pairs: 1
+        bench:
+          data: bench.jsonl
+          split: all
+          sample: 8
+          options: {{device: cpu}}
+        """
+    path = tmp_path / "recipe.yaml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def _run(path: Path, **kw):
+    from codefavor.recipe import run_recipe
+
+    return run_recipe(path, log=lambda m: None, **kw)
+
+
+def _ran(rows) -> list[str]:
+    return [r["stage"] for r in rows if r.get("ran")]
+
+
+ALL = [
+    "seeds-commit-instruct", "generate-commit-instruct", "decontaminate-commit-instruct", "verify-commit-instruct",
+    "seeds-critic-evol", "generate-critic-evol", "decontaminate-critic-evol", "verify-critic-evol",
+    "train-commit-instruct", "train-critic-evol", "train-both", "merge",
+    "bench-zero-shot", "bench-commit-instruct", "bench-critic-evol", "bench-both", "bench-merged", "report",
+]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_full_recipe_then_skip_then_downstream_rerun(recipe_file: Path):
+    runs = recipe_file.parent / "runs"
+    assert _ran(_run(recipe_file)) == ALL
+    ci = runs / "generate-commit-instruct" / "pairs.jsonl"
+    ce = runs / "generate-critic-evol" / "pairs.jsonl"
+    assert len(ci.read_text().splitlines()) >= 3 and len(ce.read_text().splitlines()) == 3
+    report = (runs / "report" / "report.md").read_text()
+    assert "| commit-instruct |" in report and "vs zero-shot" in report
+    for stage in ALL:  # each stage a run folder of its own with its manifest
+        assert (runs / stage / "stage.json").is_file()
+    assert (runs / "merge" / "model" / "config.json").is_file()
+    table = json.loads((runs / "report" / "report.json").read_text())
+    assert set(table["bench"]) == {"zero-shot", "commit-instruct", "critic-evol", "both", "merged"}
+    assert all(r["tasks"] == 8 for r in table["bench"].values())
+
+    # a rerun with nothing changed runs nothing
+    assert _ran(_run(recipe_file)) == []
+    # dry run lists every stage as done
+    assert all(r["state"] == "done" and not r["would_run"] for r in _run(recipe_file, dry_run=True))
+
+    # a training option changes: training and all after it rerun, nothing before
+    text = recipe_file.read_text().replace("learning_rate: 1.0e-3", "learning_rate: 2.0e-3")
+    recipe_file.write_text(text)
+    planned = [r["stage"] for r in _run(recipe_file, dry_run=True) if r["would_run"]]
+    assert planned[0] == "train-commit-instruct" and "generate-critic-evol" not in planned
+    ran = _ran(_run(recipe_file))
+    downstream = ALL[ALL.index("train-commit-instruct") :]
+    # zero-shot reads no trained model; the report reruns only if some bench's judgments changed
+    assert set(downstream) - {"bench-zero-shot", "report"} <= set(ran) <= set(downstream) - {"bench-zero-shot"}
+    assert len(ce.read_text().splitlines()) == 3  # generation untouched
+
+
+def test_only_from_and_missing_inputs(recipe_file: Path):
+    assert _ran(_run(recipe_file, only=["seeds"])) == ["seeds-commit-instruct", "seeds-critic-evol"]
+    with pytest.raises(CodefavorError, match="needs generate-commit-instruct finished first"):
+        _run(recipe_file, only=["decontaminate-commit-instruct"])
+    assert _ran(_run(recipe_file, only=["generate"])) == ["generate-commit-instruct", "generate-critic-evol"]
+    rows = _run(recipe_file, start="train", dry_run=True)
+    assert [r["stage"] for r in rows if r["would_run"]] == [
+        s for s in ALL if ALL.index(s) >= ALL.index("train-commit-instruct")
+    ]
+    with pytest.raises(CodefavorError, match="no stage 'nope'"):
+        _run(recipe_file, only=["nope"])
+
+
+def test_recipe_errors_name_file_line_and_field(tmp_path: Path):
+    from codefavor.recipe import load_recipe
+
+    bad = tmp_path / "r.yaml"
+    bad.write_text(
+        "name: x\nruns: r\nsources:\n  critic-evol:\n    seeds: {input: a.jsonl}\n    generate:\n      critic: {spec: x}\n      shotz: 2\n"
+    )
+    with pytest.raises(CodefavorError, match=r"r\.yaml:8: sources\.critic-evol\.generate\.shotz: Extra inputs"):
+        load_recipe(bad)
+    bad.write_text(
+        "name: x\nruns: r\nsources:\n  critic-evol:\n    seeds: {input: a.jsonl}\n    generate:\n      critic: {spec: x, server: gone}\n"
+    )
+    with pytest.raises(CodefavorError, match=r"r\.yaml:1: recipe: server 'gone' is not under `servers`"):
+        load_recipe(bad)
+    bad.write_text("name: [x\n")
+    with pytest.raises(CodefavorError, match=r"r\.yaml:2: not valid YAML"):
+        load_recipe(bad)
+
+
+def test_cli_dry_run_and_exit_code_2(tmp_path: Path):
+    env = {**os.environ, "PYTHONPATH": SRC}
+    root = Path(__file__).resolve().parents[1]
+    r = subprocess.run([sys.executable, "-m", "codefavor", "recipe", "run", str(root / "recipes" / "cpu-real-small.yaml"), "--dry-run"],
+                       capture_output=True, text=True, env=env, cwd=tmp_path)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "generate-critic-evol" in r.stdout and "report" in r.stdout
+    (tmp_path / "bad.yaml").write_text("name: x\nruns: r\nsources: {}\nbogus: 1\n")
+    r = subprocess.run([sys.executable, "-m", "codefavor", "recipe", "run", "bad.yaml"], capture_output=True, text=True, env=env, cwd=tmp_path)  # fmt: skip
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "bad.yaml:4: bogus" in r.stderr, r.stderr
+
+
+def test_kill_minus_9_inside_generate_then_rerun_redoes_nothing(recipe_file: Path):
+    """The stub answers slowly; the recipe is killed after the first critic outcome is committed.
+    The rerun keeps that outcome, finishes the rest, and no seed has two outcome lines."""
+    text = recipe_file.read_text().replace("--reply-file", "--latency 1.5 --reply-file")
+    recipe_file.write_text(text)
+    code = f"from codefavor.recipe import run_recipe; run_recipe({str(recipe_file)!r}, only=['seeds', 'generate-critic-evol'])"
+    proc = subprocess.Popen([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": SRC}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    outcomes = recipe_file.parent / "runs" / "generate-critic-evol" / "outcomes.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (outcomes.exists() and outcomes.read_text().count("\n") >= 1):
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    before = [json.loads(x)["id"] for x in outcomes.read_text().splitlines()]
+    assert 1 <= len(before) < 3
+    rows = _run(recipe_file, only=["seeds", "generate-critic-evol"])
+    assert _ran(rows) == ["generate-critic-evol"]
+    after = [json.loads(x)["id"] for x in outcomes.read_text().splitlines()]
+    assert after[: len(before)] == before and len(after) == len(set(after)) == 3
+    pairs = (outcomes.parent / "pairs.jsonl").read_text().splitlines()
+    assert len(pairs) == len({json.loads(p)["id"] for p in pairs}) == 3
+
+
+def test_paper_recipe_plans_four_base_models_by_two_judge_types():
+    from codefavor.recipe import load_recipe, plan
+
+    root = Path(__file__).resolve().parents[1]
+    recipe, base = load_recipe(root / "recipes" / "paper.yaml")
+    stages = {s.name: s for s in plan(recipe, base, log=lambda m: None)}
+    merges = [n for n in stages if n.startswith("merge-")]
+    assert len(merges) == 8 and "train-nemo-gen-critic-evol" in stages
+    assert stages["bench-nemo-gen-zero-shot"].settings["judge"].startswith("hf-gen:")
+    assert stages["bench-nemo-cls-zero-shot"].settings["judge"].startswith("hf-cls:")
+    assert stages["generate-critic-evol"].servers == ("critic", "draft")
