@@ -176,6 +176,7 @@ def critic_evol(
     from codefavor.generators import instructions
 
     check_limit(run.limit)
+    _check_engine(run, roles.critic_options, roles.draft_options)
     settings = ce.Settings(
         draft=roles.draft, critic=roles.critic, redraft=redraft, shots=shots, seed=seed,
         draft_sampling=draft_sampling, critic_sampling=critic_sampling,
@@ -191,7 +192,6 @@ def critic_evol(
         if warn is not None:
             warn(warning)
     decontaminator = decontamination.load()
-    _check_engine(run, roles.critic_options, roles.draft_options)
     # Built here (a wrong option or a broken sandbox fails before the run), and rebuilt from the same
     # call on each worker of a remote engine, which gets its own sandbox pool and HTTP clients.
     checker = rebuildable(ce.exec_checker, enabled=execute, timeout=exec_timeout, required=require_exec_consistency)
