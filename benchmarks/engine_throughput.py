@@ -11,8 +11,10 @@ sandbox, Bandit, a style pair), both orders. Each stage runs into a fresh run fo
              started once (`ray.init(num_cpus=W)`; its start-up time is printed, not counted)
 
 and prints items/s and the ratio to `local`. `ray W` counts everything after `ray.init`, starting the
-actors included; `ray W steady` is the rate once every worker has returned its first batch (items done since, over the
-time since; shown when at least another wave of batches followed). With LLM calls that wait on a server, W workers keep W
+actors included; `... steady` is the rate once the first wave of batches is back (one batch per Ray worker, one batch
+locally; items done since, over the time since; shown when at least another wave followed), which
+leaves out starting the actors and their backends (generators only: a worker runs one batch at a
+time there, so the waves come back one batch-time apart; the evidence judge runs several at once). With LLM calls that wait on a server, W workers keep W
 batches in flight: the point is that nothing serialises (Ray at least matches a local run with as many
 requests in flight). The evidence judge is CPU-bound, so on this 2-core machine expect parity at best.
 
@@ -179,12 +181,15 @@ def main() -> None:
                     ticks: list[tuple[float, float]] = []
                     folder = Path(tmp) / f"{stage}-{name}".replace(" ", "_")
                     row[name] = n / run(folder, engine or EngineSpec("ray", workers=w), b, ticks)
-                    if engine is None:  # once every worker has returned a batch: the rate with the actors up
-                        first_wave = w * (b if stage != "evidence judge" else 32)  # the judge: 64 judgments a batch
-                        first = next((t for t in ticks if t[1] >= first_wave), ticks[-1])
-                        last = ticks[-1]
-                        if last[0] > first[0] and last[1] - first[1] >= first_wave:
-                            row[f"{name} steady"] = (last[1] - first[1]) / (last[0] - first[0])
+                    # Once the first wave of batches is back (one per Ray worker, one locally): the rate
+                    # with everything started, shown when at least another wave followed.
+                    # Not for the judge: it runs several batches at once per worker, so work behind
+                    # the first wave has already started and the figure would overstate.
+                    first_wave = (w if engine is None else 1) * b
+                    first = next((t for t in ticks if t[1] >= first_wave), ticks[-1])
+                    last = ticks[-1]
+                    if stage != "evidence judge" and last[0] > first[0] and last[1] - first[1] >= first_wave:
+                        row[f"{name} steady"] = (last[1] - first[1]) / (last[0] - first[0])
                 results[stage] = row
                 base = row["local"]
                 cells = ", ".join(f"{k} {v:.2f} {unit} ({v / base:.2f}x)" for k, v in row.items())

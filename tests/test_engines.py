@@ -79,3 +79,15 @@ def test_cli_refuses_ray_options_without_the_ray_engine(tmp_path, capsys):
             main(argv)
         err = capsys.readouterr().err
         assert e.value.code == 2 and says in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_batch_jobs_and_the_ray_engine_are_refused_together(tmp_path):
+    from codefavor.generators import jobs
+
+    inp = tmp_path / "in.jsonl"
+    inp.write_text('{"id": "a", "instruction": "Write `f()`.", "response": "def f():\\n    return 1"}\n')
+    run = jobs.RunControl(tmp_path / "run", engine=EngineSpec("ray"))
+    roles = jobs.Roles("openai:m", critic_options={"batch": str(tmp_path / "run" / "batch")})
+    with pytest.raises(CodefavorError, match="do not combine"):
+        jobs.critic_evol(jobs.InstructionSource(input=inp), run, roles, execute=False)
+    assert not (tmp_path / "run").exists()  # refused before anything was written

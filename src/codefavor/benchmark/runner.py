@@ -314,7 +314,8 @@ def evaluate(
         edited = BenchProtocol(True, protocol.strip_comments, protocol.split, tuple(perturb))
         pout = perturbed_output(out, edited.perturb)
         pjudgments = run_bench(judge, tasks, pout, protocol=edited, data_sha256=shas, overwrite=overwrite,
-                               progress=progress, on_start=on_start, data_read=digest.as_dict() if user else None)  # fmt: skip
+                               progress=progress, on_start=on_start, data_read=digest.as_dict() if user else None,
+                               engine=engine)  # fmt: skip
         summary["perturb"] = {"kinds": list(edited.perturb), "run_dir": str(pout),
                               "categories": robustness(tasks, judgments, pjudgments)}  # fmt: skip
     write_json_atomic(out / "summary.json", summary)

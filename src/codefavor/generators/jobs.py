@@ -66,6 +66,13 @@ class CommitSource:
     max_changed_lines: int = 200
 
 
+def _check_engine(run: RunControl, *options: dict[str, Any] | None) -> None:
+    """Batch jobs write their files into the run folder, which only the driver writes: on a remote
+    engine each worker would submit its own jobs. A batch job is itself the scale-out; use one or the other."""
+    if not run.engine.in_process and any((o or {}).get("batch") for o in options):
+        raise CodefavorError("`batch` jobs and `engine='ray'` do not combine; choose one (--batch or --engine ray)")
+
+
 def _open_commits(source: CommitSource, shard: str | None) -> tuple[Any, Any, dict[str, Any]]:
     from codefavor.generators import mining
     from codefavor.generators.licenses import allow_list
@@ -110,6 +117,7 @@ def commit_instruct(
     seeds, stats, info = _open_commits(source, run.shard)  # a wrong source fails first, whatever else is missing
     if not backend:
         raise CodefavorError("`backend` is required, a backend spec (or `mine_only=True` to only mine seeds)")
+    _check_engine(run, backend_options)
     decontaminator = decontamination.load()
     the_backend = rebuildable(load_backend, backend, **(backend_options or {}))
     settings = ci.Settings(
@@ -168,6 +176,7 @@ def critic_evol(
     from codefavor.generators import instructions
 
     check_limit(run.limit)
+    _check_engine(run, roles.critic_options, roles.draft_options)
     settings = ce.Settings(
         draft=roles.draft, critic=roles.critic, redraft=redraft, shots=shots, seed=seed,
         draft_sampling=draft_sampling, critic_sampling=critic_sampling,

@@ -258,7 +258,8 @@ class Review:
 # The headings of the critic prompt's own task block: a reply that reaches one has finished its
 # review and started echoing the prompt (or inventing the next example).
 _ECHO = re.compile(
-    r"^[ \t]*(?:#{1,6}[ \t]*(?:task|\[draft\]|review|example\b.*)[ \t]*:?|now review this one\.?)[ \t]*$", re.IGNORECASE
+    r"^[ \t]*(?:#{1,6}[ \t]*(?:task|\[draft\]|review|example\b.*)[ \t]*:?|now review this one\.?)[ \t]*$",
+    re.IGNORECASE,
 )
 
 
