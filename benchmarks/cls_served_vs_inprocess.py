@@ -54,7 +54,7 @@ def compare(model: str, n: int, data: str | None, threads: int, n_ctx: int = 204
     mine = local.judge(items)
     local_s = time.perf_counter() - t0
 
-    with llama_cpp_server(path, n_ctx=n_ctx, n_threads=threads, logits_all=True, model_alias="m", nice=10) as srv:
+    with llama_cpp_server(path, n_ctx=n_ctx, n_threads=threads, logits_all=True, model_alias="m") as srv:
         served = ServedClassifierJudge(
             "m", base_url=srv.base_url, api_key="x", tokenizer=path, prompts_per_request=1, max_in_flight=1
         )
