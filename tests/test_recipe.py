@@ -180,6 +180,15 @@ def test_only_from_and_missing_inputs(recipe_file: Path):
     ]
     with pytest.raises(CodefavorError, match="no stage 'nope'"):
         _run(recipe_file, only=["nope"])
+    # the whole folder copied elsewhere (a later session): finished stages are still finished
+    import shutil
+
+    moved = recipe_file.parent.parent / "moved"
+    shutil.copytree(recipe_file.parent, moved)
+    shutil.rmtree(recipe_file.parent / "runs")
+    rows = _run(moved / "recipe.yaml", only=["seeds", "generate", "decontaminate"])
+    assert _ran(rows) == ["decontaminate-commit-instruct", "decontaminate-critic-evol"]
+    assert (moved / "runs" / "decontaminate-critic-evol" / "pairs.jsonl").read_text().count("\n") == 3
 
 
 def test_recipe_errors_name_file_line_and_field(tmp_path: Path):

@@ -81,6 +81,19 @@ def _key(stage: Stage, upstream: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def _relative(root: Path, outputs: dict[str, str]) -> dict[str, str]:
+    """Outputs as stage.json stores them: relative to the runs folder, so a copied folder still reads."""
+    out = {}
+    for name, path in outputs.items():
+        p = Path(path)
+        out[name] = str(p.relative_to(root)) if p.is_relative_to(root) else path
+    return out
+
+
+def _absolute(root: Path, outputs: dict[str, str]) -> dict[str, str]:
+    return {name: str(root / path) for name, path in outputs.items()}  # an absolute path stays as it is
+
+
 def read_stage(folder: Path) -> dict[str, Any] | None:
     p = folder / STAGE_FILE
     try:
@@ -353,7 +366,7 @@ def run_recipe(
         missing = [n for n in s.needs if n not in fingerprints]
         if s.name not in chosen:
             if rec is not None and rec.get("finished") and not missing and rec.get("key") == _key(s, fingerprints):
-                fingerprints[s.name], outputs[s.name] = rec["fingerprint"], rec["outputs"]
+                fingerprints[s.name], outputs[s.name] = rec["fingerprint"], _absolute(root, rec["outputs"])
             rows.append({"stage": s.name, "ran": False, "why": "not selected"})
             continue
         if missing:
@@ -368,7 +381,7 @@ def run_recipe(
             and rec.get("extent", {}) == s.extent
             and not force
         ):
-            fingerprints[s.name], outputs[s.name] = rec["fingerprint"], rec["outputs"]
+            fingerprints[s.name], outputs[s.name] = rec["fingerprint"], _absolute(root, rec["outputs"])
             rows.append({"stage": s.name, "ran": False, "why": "done (same settings and inputs)", "key": key})
             log(f"[{s.name}] done, skipped ({key})")
             continue
@@ -384,7 +397,7 @@ def run_recipe(
         fp = _fingerprint(outs, key)
         write_json_atomic(
             folder / STAGE_FILE,
-            {"stage": s.name, "key": key, "extent": s.extent, "finished": True, "outputs": outs, "fingerprint": fp,
+            {"stage": s.name, "key": key, "extent": s.extent, "finished": True, "outputs": _relative(root, outs), "fingerprint": fp,
              "seconds": round(time.monotonic() - t0, 1)},
         )  # fmt: skip
         fingerprints[s.name], outputs[s.name] = fp, outs
