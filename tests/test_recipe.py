@@ -180,6 +180,10 @@ def test_only_from_and_missing_inputs(recipe_file: Path):
     ]
     with pytest.raises(CodefavorError, match="no stage 'nope'"):
         _run(recipe_file, only=["nope"])
+    # the report runs on what is finished and says what is not
+    assert _ran(_run(recipe_file, only=["report"])) == ["report"]
+    report = (recipe_file.parent / "runs" / "report" / "report.md").read_text()
+    assert "| commit-instruct |" in report and "not run" in report
     # the whole folder copied elsewhere (a later session): finished stages are still finished
     import shutil
 

@@ -54,6 +54,8 @@ class Stage:
     # Settings that only say how far a resumable stage goes (a generator's `limit`): not in the key,
     # so raising them continues the stage's folder instead of starting it again.
     extent: dict[str, Any] = field(default_factory=dict)
+    # Runs on whatever of `needs` is finished (the report of a partial run says what is missing).
+    partial: bool = False
 
     def __post_init__(self) -> None:
         self.group = self.group or self.name.split("-")[0]
@@ -77,7 +79,8 @@ def _fingerprint(outputs: dict[str, str], key: str) -> str:
 
 
 def _key(stage: Stage, upstream: dict[str, str]) -> str:
-    doc = {"stage": stage.name, "settings": stage.settings, "inputs": {n: upstream[n] for n in stage.needs}}
+    inputs = {n: upstream.get(n, "missing") for n in stage.needs}
+    doc = {"stage": stage.name, "settings": stage.settings, "inputs": inputs}
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -218,7 +221,9 @@ def plan(recipe: Recipe, base: Path, log: Callable[[str], None] = print) -> list
             benches.append("bench-generative")
     gens = tuple(f"generate-{n}" for n, _ in sources)
     reads = (*gens, *(f"decontaminate-{n}" for n, _ in sources), *(f"verify-{n}" for n, _ in sources), *benches)
-    out.append(Stage("report", {"name": recipe.name}, reads, lambda d, i, k: _report(recipe, d, i, reads)))
+    out.append(
+        Stage("report", {"name": recipe.name}, reads, lambda d, i, k: _report(recipe, d, i, reads), partial=True)
+    )
     return out
 
 
@@ -325,7 +330,7 @@ def stage_states(recipe: Recipe, base: Path, stages: Sequence[Stage]) -> list[di
     rows = []
     for s in stages:
         rec = read_stage(root / s.name)
-        key = _key(s, fingerprints) if all(n in fingerprints for n in s.needs) else None
+        key = _key(s, fingerprints) if s.partial or all(n in fingerprints for n in s.needs) else None
         state = "pending"
         if rec is not None:
             if key is not None and rec.get("key") == key:
@@ -363,7 +368,7 @@ def run_recipe(
     for s in stages:
         folder = root / s.name
         rec = read_stage(folder)
-        missing = [n for n in s.needs if n not in fingerprints]
+        missing = [] if s.partial else [n for n in s.needs if n not in fingerprints]
         if s.name not in chosen:
             if rec is not None and rec.get("finished") and not missing and rec.get("key") == _key(s, fingerprints):
                 fingerprints[s.name], outputs[s.name] = rec["fingerprint"], _absolute(root, rec["outputs"])
