@@ -97,6 +97,23 @@ def _absolute(root: Path, outputs: dict[str, str]) -> dict[str, str]:
     return {name: str(root / path) for name, path in outputs.items()}  # an absolute path stays as it is
 
 
+@contextlib.contextmanager
+def _stage_lock(root: Path, name: str) -> Iterator[None]:
+    """One process per stage: a second recipe run reaching a stage in progress stops with one line
+    instead of writing into the same run folder. The kernel drops the lock when its holder dies."""
+    import fcntl
+
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / f".{name}.lock", "w") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise CodefavorError(
+                f"stage {name} is being run by another process (lock {root / f'.{name}.lock'})"
+            ) from None
+        yield
+
+
 def read_stage(folder: Path) -> dict[str, Any] | None:
     p = folder / STAGE_FILE
     try:
@@ -390,21 +407,24 @@ def run_recipe(
             rows.append({"stage": s.name, "ran": False, "why": "done (same settings and inputs)", "key": key})
             log(f"[{s.name}] done, skipped ({key})")
             continue
-        if folder.exists() and (rec is None or rec.get("key") != key or force):
-            shutil.rmtree(folder)  # results of other settings or inputs: never mixed with these
-            log(f"[{s.name}] settings or inputs changed: starting it again")
-        folder.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(folder / STAGE_FILE, {"stage": s.name, "key": key, "extent": s.extent, "finished": False})
-        log(f"[{s.name}] running ({key})")
-        t0 = time.monotonic()
-        with _serving(recipe, s.servers, folder, log):
-            outs = s.run(folder, outputs, key)
-        fp = _fingerprint(outs, key)
-        write_json_atomic(
-            folder / STAGE_FILE,
-            {"stage": s.name, "key": key, "extent": s.extent, "finished": True, "outputs": _relative(root, outs), "fingerprint": fp,
-             "seconds": round(time.monotonic() - t0, 1)},
-        )  # fmt: skip
+        with _stage_lock(root, s.name):
+            if folder.exists() and (rec is None or rec.get("key") != key or force):
+                shutil.rmtree(folder)  # results of other settings or inputs: never mixed with these
+                log(f"[{s.name}] settings or inputs changed: starting it again")
+            folder.mkdir(parents=True, exist_ok=True)
+            write_json_atomic(
+                folder / STAGE_FILE, {"stage": s.name, "key": key, "extent": s.extent, "finished": False}
+            )
+            log(f"[{s.name}] running ({key})")
+            t0 = time.monotonic()
+            with _serving(recipe, s.servers, folder, log):
+                outs = s.run(folder, outputs, key)
+            fp = _fingerprint(outs, key)
+            write_json_atomic(
+                folder / STAGE_FILE,
+                {"stage": s.name, "key": key, "extent": s.extent, "finished": True, "outputs": _relative(root, outs), "fingerprint": fp,
+                 "seconds": round(time.monotonic() - t0, 1)},
+            )  # fmt: skip
         fingerprints[s.name], outputs[s.name] = fp, outs
         rows.append({"stage": s.name, "ran": True, "key": key})
     return rows
