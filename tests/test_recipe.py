@@ -260,3 +260,15 @@ def test_paper_recipe_plans_four_base_models_by_two_judge_types():
     assert stages["bench-nemo-gen-zero-shot"].settings["judge"].startswith("hf-gen:")
     assert stages["bench-nemo-cls-zero-shot"].settings["judge"].startswith("hf-cls:")
     assert stages["generate-critic-evol"].servers == ("critic", "draft")
+
+
+def test_a_stage_in_progress_elsewhere_is_refused(recipe_file: Path):
+    import fcntl
+
+    runs = recipe_file.parent / "runs"
+    runs.mkdir()
+    with open(runs / ".seeds-critic-evol.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(CodefavorError, match="seeds-critic-evol is being run by another process"):
+            _run(recipe_file, only=["seeds-critic-evol"])
+    assert _ran(_run(recipe_file, only=["seeds-critic-evol"])) == ["seeds-critic-evol"]
