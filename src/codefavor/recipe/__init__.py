@@ -437,7 +437,7 @@ def run_recipe(
 def _report(recipe: Recipe, folder: Path, inputs: dict[str, dict[str, str]], reads: Sequence[str]) -> dict[str, str]:
     from codefavor.recipe.report import render
 
-    text, table = render(recipe, inputs, reads)
+    text, table = render(recipe, inputs, reads, folder.parent)
     (folder / "report.md").write_text(text, encoding="utf-8")
     write_json_atomic(folder / "report.json", table)
     return {"report": str(folder / "report.md"), "table": str(folder / "report.json")}
