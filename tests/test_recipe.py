@@ -180,6 +180,19 @@ def test_only_from_and_missing_inputs(recipe_file: Path):
     ]
     with pytest.raises(CodefavorError, match="no stage 'nope'"):
         _run(recipe_file, only=["nope"])
+    # the report runs on what is finished and says what is not
+    assert _ran(_run(recipe_file, only=["report"])) == ["report"]
+    report = (recipe_file.parent / "runs" / "report" / "report.md").read_text()
+    assert "| commit-instruct |" in report and "not run" in report
+    # the whole folder copied elsewhere (a later session): finished stages are still finished
+    import shutil
+
+    moved = recipe_file.parent.parent / "moved"
+    shutil.copytree(recipe_file.parent, moved)
+    shutil.rmtree(recipe_file.parent / "runs")
+    rows = _run(moved / "recipe.yaml", only=["seeds", "generate", "decontaminate"])
+    assert _ran(rows) == ["decontaminate-commit-instruct", "decontaminate-critic-evol"]
+    assert (moved / "runs" / "decontaminate-critic-evol" / "pairs.jsonl").read_text().count("\n") == 3
 
 
 def test_recipe_errors_name_file_line_and_field(tmp_path: Path):
@@ -247,3 +260,15 @@ def test_paper_recipe_plans_four_base_models_by_two_judge_types():
     assert stages["bench-nemo-gen-zero-shot"].settings["judge"].startswith("hf-gen:")
     assert stages["bench-nemo-cls-zero-shot"].settings["judge"].startswith("hf-cls:")
     assert stages["generate-critic-evol"].servers == ("critic", "draft")
+
+
+def test_a_stage_in_progress_elsewhere_is_refused(recipe_file: Path):
+    import fcntl
+
+    runs = recipe_file.parent / "runs"
+    runs.mkdir()
+    with open(runs / ".seeds-critic-evol.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(CodefavorError, match="seeds-critic-evol is being run by another process"):
+            _run(recipe_file, only=["seeds-critic-evol"])
+    assert _ran(_run(recipe_file, only=["seeds-critic-evol"])) == ["seeds-critic-evol"]

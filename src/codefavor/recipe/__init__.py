@@ -54,6 +54,8 @@ class Stage:
     # Settings that only say how far a resumable stage goes (a generator's `limit`): not in the key,
     # so raising them continues the stage's folder instead of starting it again.
     extent: dict[str, Any] = field(default_factory=dict)
+    # Runs on whatever of `needs` is finished (the report of a partial run says what is missing).
+    partial: bool = False
 
     def __post_init__(self) -> None:
         self.group = self.group or self.name.split("-")[0]
@@ -77,8 +79,39 @@ def _fingerprint(outputs: dict[str, str], key: str) -> str:
 
 
 def _key(stage: Stage, upstream: dict[str, str]) -> str:
-    doc = {"stage": stage.name, "settings": stage.settings, "inputs": {n: upstream[n] for n in stage.needs}}
+    inputs = {n: upstream.get(n, "missing") for n in stage.needs}
+    doc = {"stage": stage.name, "settings": stage.settings, "inputs": inputs}
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _relative(root: Path, outputs: dict[str, str]) -> dict[str, str]:
+    """Outputs as stage.json stores them: relative to the runs folder, so a copied folder still reads."""
+    out = {}
+    for name, path in outputs.items():
+        p = Path(path)
+        out[name] = str(p.relative_to(root)) if p.is_relative_to(root) else path
+    return out
+
+
+def _absolute(root: Path, outputs: dict[str, str]) -> dict[str, str]:
+    return {name: str(root / path) for name, path in outputs.items()}  # an absolute path stays as it is
+
+
+@contextlib.contextmanager
+def _stage_lock(root: Path, name: str) -> Iterator[None]:
+    """One process per stage: a second recipe run reaching a stage in progress stops with one line
+    instead of writing into the same run folder. The kernel drops the lock when its holder dies."""
+    import fcntl
+
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / f".{name}.lock", "w") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise CodefavorError(
+                f"stage {name} is being run by another process (lock {root / f'.{name}.lock'})"
+            ) from None
+        yield
 
 
 def read_stage(folder: Path) -> dict[str, Any] | None:
@@ -205,7 +238,9 @@ def plan(recipe: Recipe, base: Path, log: Callable[[str], None] = print) -> list
             benches.append("bench-generative")
     gens = tuple(f"generate-{n}" for n, _ in sources)
     reads = (*gens, *(f"decontaminate-{n}" for n, _ in sources), *(f"verify-{n}" for n, _ in sources), *benches)
-    out.append(Stage("report", {"name": recipe.name}, reads, lambda d, i, k: _report(recipe, d, i, reads)))
+    out.append(
+        Stage("report", {"name": recipe.name}, reads, lambda d, i, k: _report(recipe, d, i, reads), partial=True)
+    )
     return out
 
 
@@ -312,7 +347,7 @@ def stage_states(recipe: Recipe, base: Path, stages: Sequence[Stage]) -> list[di
     rows = []
     for s in stages:
         rec = read_stage(root / s.name)
-        key = _key(s, fingerprints) if all(n in fingerprints for n in s.needs) else None
+        key = _key(s, fingerprints) if s.partial or all(n in fingerprints for n in s.needs) else None
         state = "pending"
         if rec is not None:
             if key is not None and rec.get("key") == key:
@@ -350,10 +385,10 @@ def run_recipe(
     for s in stages:
         folder = root / s.name
         rec = read_stage(folder)
-        missing = [n for n in s.needs if n not in fingerprints]
+        missing = [] if s.partial else [n for n in s.needs if n not in fingerprints]
         if s.name not in chosen:
             if rec is not None and rec.get("finished") and not missing and rec.get("key") == _key(s, fingerprints):
-                fingerprints[s.name], outputs[s.name] = rec["fingerprint"], rec["outputs"]
+                fingerprints[s.name], outputs[s.name] = rec["fingerprint"], _absolute(root, rec["outputs"])
             rows.append({"stage": s.name, "ran": False, "why": "not selected"})
             continue
         if missing:
@@ -368,25 +403,28 @@ def run_recipe(
             and rec.get("extent", {}) == s.extent
             and not force
         ):
-            fingerprints[s.name], outputs[s.name] = rec["fingerprint"], rec["outputs"]
+            fingerprints[s.name], outputs[s.name] = rec["fingerprint"], _absolute(root, rec["outputs"])
             rows.append({"stage": s.name, "ran": False, "why": "done (same settings and inputs)", "key": key})
             log(f"[{s.name}] done, skipped ({key})")
             continue
-        if folder.exists() and (rec is None or rec.get("key") != key or force):
-            shutil.rmtree(folder)  # results of other settings or inputs: never mixed with these
-            log(f"[{s.name}] settings or inputs changed: starting it again")
-        folder.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(folder / STAGE_FILE, {"stage": s.name, "key": key, "extent": s.extent, "finished": False})
-        log(f"[{s.name}] running ({key})")
-        t0 = time.monotonic()
-        with _serving(recipe, s.servers, folder, log):
-            outs = s.run(folder, outputs, key)
-        fp = _fingerprint(outs, key)
-        write_json_atomic(
-            folder / STAGE_FILE,
-            {"stage": s.name, "key": key, "extent": s.extent, "finished": True, "outputs": outs, "fingerprint": fp,
-             "seconds": round(time.monotonic() - t0, 1)},
-        )  # fmt: skip
+        with _stage_lock(root, s.name):
+            if folder.exists() and (rec is None or rec.get("key") != key or force):
+                shutil.rmtree(folder)  # results of other settings or inputs: never mixed with these
+                log(f"[{s.name}] settings or inputs changed: starting it again")
+            folder.mkdir(parents=True, exist_ok=True)
+            write_json_atomic(
+                folder / STAGE_FILE, {"stage": s.name, "key": key, "extent": s.extent, "finished": False}
+            )
+            log(f"[{s.name}] running ({key})")
+            t0 = time.monotonic()
+            with _serving(recipe, s.servers, folder, log):
+                outs = s.run(folder, outputs, key)
+            fp = _fingerprint(outs, key)
+            write_json_atomic(
+                folder / STAGE_FILE,
+                {"stage": s.name, "key": key, "extent": s.extent, "finished": True, "outputs": _relative(root, outs), "fingerprint": fp,
+                 "seconds": round(time.monotonic() - t0, 1)},
+            )  # fmt: skip
         fingerprints[s.name], outputs[s.name] = fp, outs
         rows.append({"stage": s.name, "ran": True, "key": key})
     return rows
@@ -399,7 +437,7 @@ def run_recipe(
 def _report(recipe: Recipe, folder: Path, inputs: dict[str, dict[str, str]], reads: Sequence[str]) -> dict[str, str]:
     from codefavor.recipe.report import render
 
-    text, table = render(recipe, inputs, reads)
+    text, table = render(recipe, inputs, reads, folder.parent)
     (folder / "report.md").write_text(text, encoding="utf-8")
     write_json_atomic(folder / "report.json", table)
     return {"report": str(folder / "report.md"), "table": str(folder / "report.json")}

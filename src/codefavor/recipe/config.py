@@ -84,6 +84,8 @@ class CommitSeeds(_Strict):
     permissive: bool = False
     max_file_bytes: int = 100_000
     max_changed_lines: int = 200
+    # Path globs whose changes make no teaching example (tests, packaging metadata); matched by fnmatch.
+    exclude_paths: list[str] = Field(default_factory=list)
     limit: Optional[int] = None
 
     @model_validator(mode="after")

@@ -19,7 +19,33 @@ def _json(path: str | None) -> dict[str, Any]:
     return json.loads(p.read_text(encoding="utf-8")) if p is not None and p.is_file() else {}
 
 
-def _funnel_rows(inputs: dict[str, dict[str, str]], reads: Sequence[str]) -> tuple[list[str], dict[str, Any]]:
+def _partial_funnel(folder: Path) -> dict[str, Any]:
+    """The funnel of a generator stage still in progress, from its outcome lines (the last per seed)."""
+    from collections import Counter
+
+    from codefavor.generators.engine import reason_key
+
+    latest: dict[str, dict[str, Any]] = {}
+    path = folder / "outcomes.jsonl"
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                o = json.loads(line)
+                latest[str(o["id"])] = o
+            except (ValueError, KeyError, TypeError):
+                continue  # a line cut by a kill
+    status = Counter(o.get("status", "?") for o in latest.values())
+    reasons: dict[str, Counter[str]] = {}
+    for o in latest.values():
+        if o.get("status") not in ("kept", "good_enough", "duplicate"):
+            reasons.setdefault(o.get("status", "?"), Counter())[reason_key(o.get("reason") or "")] += 1
+    return {"seeds": "?", "processed": len(latest), **status, "kept": status.get("kept", 0),
+            "reasons": {k: dict(v) for k, v in reasons.items()}, "in_progress": True}  # fmt: skip
+
+
+def _funnel_rows(
+    inputs: dict[str, dict[str, str]], reads: Sequence[str], root: Path
+) -> tuple[list[str], dict[str, Any]]:
     lines = ["## Funnels", "", "| generator | seeds | processed | kept | after decontamination | after verify | "
              "rejected (why) |", "|---|---:|---:|---:|---:|---:|---|"]  # fmt: skip
     table: dict[str, Any] = {}
@@ -27,7 +53,7 @@ def _funnel_rows(inputs: dict[str, dict[str, str]], reads: Sequence[str]) -> tup
         if not stage.startswith("generate-"):
             continue
         name = stage.removeprefix("generate-")
-        f = _json(inputs.get(stage, {}).get("funnel"))
+        f = _json(inputs.get(stage, {}).get("funnel")) if stage in inputs else _partial_funnel(root / stage)
         dec = _json(inputs.get(f"decontaminate-{name}", {}).get("report"))
         ver_pairs = inputs.get(f"verify-{name}", {}).get("pairs")
         after_verify = (
@@ -38,7 +64,11 @@ def _funnel_rows(inputs: dict[str, dict[str, str]], reads: Sequence[str]) -> tup
             f"{status}: " + ", ".join(f"{k or '?'} {v}" for k, v in sorted(r.items(), key=lambda x: -x[1])[:4])
             for status, r in reasons.items()
         )
-        statuses = {k: v for k, v in f.items() if isinstance(v, int) and k not in ("seeds", "processed", "pending")}
+        statuses = {
+            k: v for k, v in f.items()
+            if isinstance(v, int) and not isinstance(v, bool) and k not in ("seeds", "processed", "pending")
+        }  # fmt: skip
+        name = f"{name} (in progress)" if f.get("in_progress") else name
         table[name] = {"funnel": f, "decontaminated": dec, "after_verify": after_verify}
         lines.append(
             f"| {name} | {f.get('seeds', 0)} | {f.get('processed', 0)} | {f.get('kept', 0)} | {dec.get('kept', '-')} | "
@@ -47,27 +77,40 @@ def _funnel_rows(inputs: dict[str, dict[str, str]], reads: Sequence[str]) -> tup
     return lines, table
 
 
-def _bench(out: dict[str, str]) -> tuple[list[BenchTask], list[Judgment], dict[str, Any]] | None:
-    path = out.get("judgments")
-    if not path or not Path(path).is_file():
+def _bench(out: dict[str, str], folder: Path) -> tuple[list[BenchTask], list[Judgment], dict[str, Any]] | None:
+    """A finished bench stage's sample, judgments and summary; for one still in progress (its folder
+    has judgments but no outputs yet) only the tasks judged in both orders, marked in the summary."""
+    path = Path(out["judgments"]) if out.get("judgments") else folder / "judgments.jsonl"
+    tasks_path = path.with_name("tasks.jsonl")
+    if not path.is_file() or not tasks_path.is_file():
         return None
     summary = _json(out.get("summary"))
     judgments = list(read_records(path, Judgment))
-    tasks_path = Path(path).with_name("tasks.jsonl")
-    tasks = list(read_records(tasks_path, BenchTask)) if tasks_path.is_file() else []
+    tasks = list(read_records(tasks_path, BenchTask))
+    if not out.get("judgments"):
+        orders: dict[str, set[str]] = {}
+        for j in judgments:
+            orders.setdefault(j.task_id, set()).add(j.order)
+        tasks = [t for t in tasks if len(orders.get(t.id, ())) == 2]
+        judgments = [j for j in judgments if any(t.id == j.task_id for t in tasks)]
+        summary = {"in_progress": True}
+        if not tasks:
+            return None
     return tasks, judgments, summary
 
 
-def render(recipe: Any, inputs: dict[str, dict[str, str]], reads: Sequence[str]) -> tuple[str, dict[str, Any]]:
+def render(
+    recipe: Any, inputs: dict[str, dict[str, str]], reads: Sequence[str], root: Path
+) -> tuple[str, dict[str, Any]]:
     """The report's markdown and the same figures as a dict."""
     from codefavor.benchmark.stats import paired_bootstrap, task_scores
 
     lines = [f"# Recipe {recipe.name}", ""]
-    funnel_lines, funnels = _funnel_rows(inputs, reads)
+    funnel_lines, funnels = _funnel_rows(inputs, reads, root)
     lines += funnel_lines + [""]
     rows: dict[str, Any] = {}
     benches = [s for s in reads if s.startswith("bench-")]
-    loaded = {s: _bench(inputs.get(s, {})) for s in benches}
+    loaded = {s: _bench(inputs.get(s, {}), root / s) for s in benches}
     zero = {s: task_scores(*v[:2]) for s, v in loaded.items() if s.endswith("-zero-shot") and v is not None}
     head = (
         "| judge | tasks | acc | "
@@ -80,7 +123,7 @@ def render(recipe: Any, inputs: dict[str, dict[str, str]], reads: Sequence[str])
         got = loaded[stage]
         label = stage.removeprefix("bench-")
         if got is None:
-            lines.append(f"| {label} | - | not run (no model or no pairs) |" + " |" * (len(CATEGORIES) + 3))
+            lines.append(f"| {label} | - | not run (yet, or too few pairs to train) |" + " |" * (len(CATEGORIES) + 3))
             continue
         tasks, judgments, summary = got
         scores = task_scores(tasks, judgments)
@@ -103,9 +146,9 @@ def render(recipe: Any, inputs: dict[str, dict[str, str]], reads: Sequence[str])
                                        "better": r.better_1, "worse": r.better_2}  # fmt: skip
         rows[label] = row
         cells = " | ".join("-" if row["categories"][c] is None else f"{row['categories'][c]:.1f}" for c in CATEGORIES)
-        lines.append(
-            f"| {summary.get('judge', label)} | {len(tasks)} | {acc:.1f} | {cells} | {100 * undecided:.0f}% | {vs} | {p} |"
-        )
+        name = f"{label} (in progress)" if summary.get("in_progress") else summary.get("judge", label)
+        row["in_progress"] = bool(summary.get("in_progress"))
+        lines.append(f"| {name} | {len(tasks)} | {acc:.1f} | {cells} | {100 * undecided:.0f}% | {vs} | {p} |")
     lines += ["", "Scores per task average both orders (a task judged A in both orders scores 0.5). "
               "p: exact sign test (McNemar) over tasks where the judge and zero-shot differ."]  # fmt: skip
     return "\n".join(lines) + "\n", {"funnels": funnels, "bench": rows}

@@ -54,8 +54,29 @@ def commit_seeds(src: CommitSource, base: Path, out: Path) -> dict[str, str]:
         languages=s.languages, licenses=s.licenses, permissive=s.permissive,
         max_file_bytes=s.max_file_bytes, max_changed_lines=s.max_changed_lines,
     )  # fmt: skip
-    jobs.mine(source, jobs.RunControl(out, limit=s.limit, overwrite=True))
+    seeds = jobs.mine(source, jobs.RunControl(out, limit=None if s.exclude_paths else s.limit, overwrite=True))
+    if s.exclude_paths:
+        _exclude(out, s.exclude_paths, s.limit, seeds)
     return {"seeds": str(out / "seeds.jsonl"), "mining": str(out / "mining.json")}
+
+
+def _exclude(out: Path, patterns: Sequence[str], limit: int | None, report: dict[str, Any]) -> None:
+    """Drop the seeds whose path matches a pattern (counted in mining.json), then keep `limit`."""
+    from fnmatch import fnmatch
+
+    from codefavor.generators.mining import CommitSeed
+
+    kept, dropped = [], 0
+    for seed in read_records(out / "seeds.jsonl", CommitSeed):
+        if any(fnmatch(seed.path, pat) for pat in patterns):
+            dropped += 1
+        else:
+            kept.append(seed)
+    kept = kept[:limit] if limit is not None else kept
+    write_records(out / "seeds.jsonl", kept)
+    report["mining"]["filtered"]["excluded-path"] = dropped
+    report.update(seeds_written=len(kept), exclude_paths=list(patterns))
+    write_json_atomic(out / "mining.json", report)
 
 
 def _exercism_rows(ex: Exercism, base: Path) -> list[dict[str, Any]]:
