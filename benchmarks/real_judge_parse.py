@@ -147,7 +147,7 @@ def run(args) -> None:
         return
     log_path = out / f"server-{args.model}.log"
     with llama_cpp_server(
-        MODELS[args.model], n_ctx=8192, n_threads=args.threads, model_alias=args.model, nice=15, log_path=log_path
+        MODELS[args.model], n_ctx=8192, n_threads=args.threads, model_alias=args.model, nice=args.server_nice, log_path=log_path
     ) as srv:
         backend = load_backend(f"openai:{args.model}", base_url=srv.base_url, max_in_flight=1, timeout=1800.0)
         judge = GenerativeJudge(f"openai:{args.model}", backend=backend, max_tokens=args.max_tokens)
@@ -254,6 +254,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=13, help="held-out sample seed (the first look used seed 0)")
     ap.add_argument("--max-tokens", type=int, default=512)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--server-nice", type=int, default=15, help="niceness added to the server's own")
     ap.add_argument("--out", default="runs/judge-parse")
     ap.add_argument("--report", action="store_true")
     ap.add_argument("--export-fixtures", action="store_true", help="tune-set replies -> tests/data/real_replies")
