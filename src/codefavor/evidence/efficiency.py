@@ -22,19 +22,20 @@ tasks, 99.3% of them rightly (test: 181 of 192, 94.5%) in about 4-5 s per split 
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
-import json
-import marshal
+import hashlib
 import math
 import os
 import pickle
+import struct
 import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from codefavor.evidence import Evidence, EvidenceOptions, resolve_sandbox
 from codefavor.evidence.examples import extract_checks
@@ -102,76 +103,237 @@ def _silent(reason: str, **kw: Any) -> Evidence:
     return _evidence("undecided", EfficiencyDetails(reason, **kw))
 
 
-Runner = Callable[[dict[str, Any], float], dict[str, Any]]
+@dataclass(frozen=True)
+class Timed:
+    """One call of one candidate as the parent saw it. `total` is the candidate process's CPU time
+    (read from the kernel) from the moment its input was forwarded to the arrival of its output;
+    `pre` and `post` are the parts before the call began and after it returned, as the process
+    reported those moments (a process may lie about them: see `_times`)."""
+
+    status: str  # "ok", "timeout", "error", "setup"
+    total: float = 0.0
+    pre: float = 0.0
+    post: float = 0.0
+    out: str | None = None  # the output's digest, made here; or why there is none
 
 
-def run_trusted(job: dict[str, Any], wall_limit: float) -> dict[str, Any]:
-    """Run the timing harness in a fresh interpreter with memory and CPU limits, in an empty folder:
-    limits, not containment, so only for code you trust (tests, your own candidates).
+class Timer(Protocol):
+    """One candidate's contained process: `call` times one call on pickled (args, kwargs)."""
 
-    Returns the harness's result, or {"error": ...} when it crashed or ran out of time.
-    """
+    def call(self, blob: bytes, cpu_limit: float) -> Timed: ...
 
-    def limits() -> None:  # pragma: no cover - runs in the child
-        import resource
+    def close(self) -> None: ...
 
-        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
-        cpu = int(wall_limit) + 1
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
-        os.setsid()
 
-    with tempfile.TemporaryDirectory(prefix="cf-eff-") as tmp:
-        try:
-            proc = subprocess.run(
-                [sys.executable, "-I", str(HARNESS)],
-                input=pickle.dumps(job),
-                capture_output=True,
-                timeout=wall_limit,
-                cwd=tmp,
-                preexec_fn=limits,
-                env={"PATH": "/usr/bin:/bin", "PYTHONHASHSEED": "0"},
-            )
-        except subprocess.TimeoutExpired:
-            return {"error": "wall-timeout"}
-    lines = proc.stdout.decode("utf-8", "replace").strip().splitlines()
-    if not lines:
-        return {"error": f"harness exited {proc.returncode}: {proc.stderr.decode('utf-8', 'replace')[-300:]}"}
-    try:
-        return json.loads(lines[-1])
-    except json.JSONDecodeError:
-        return {"error": "harness output unreadable"}
+Runner = Callable[[str, str, float], Timer]  # (code, entry, wall limit) -> a fresh process for it
+
+
+def _digest_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:16]
+
+
+class _Reading:
+    """Folds one call's events (the parent's CPU readings and the process's reports) into a `Timed`."""
+
+    def __init__(self) -> None:
+        self.t0: float | None = None
+        self.t_in: float | None = None
+        self.t_ret: float | None = None
+
+    def report(self, value: Any, cpu: float | None) -> Timed | None:
+        if isinstance(value, dict) and "setup" in value:
+            return Timed("setup", out=str(value["setup"])[:100])
+        if not isinstance(value, dict) or self.t0 is None:
+            return None  # anything before this call's value was forwarded is stale
+        if "in" in value and self.t_in is None:
+            self.t_in = cpu
+        elif "ret" in value and self.t_in is not None and self.t_ret is None:
+            self.t_ret = cpu
+        elif "err" in value:
+            return Timed("error", out=str(value["err"])[:100])
+        elif "out" in value:
+            if type(value["out"]) is not str or None in (self.t_in, self.t_ret, cpu):
+                return Timed("error", out="protocol")
+            total = cpu - self.t0  # type: ignore[operator]
+            return Timed("ok", total, self.t_in - self.t0, cpu - self.t_ret, _digest_text(value["out"]))  # type: ignore[operator]
+        return None
+
+
+class _SessionTimer:
+    """A candidate's process in the sandbox: a session of `timing_harness.main`."""
+
+    def __init__(self, sandbox: Any, code: str, entry: str, wall_limit: float):
+        from codefavor.evidence.sandbox import Limits
+
+        limits = Limits(cpu_s=wall_limit, wall_s=wall_limit + 1, check_s=wall_limit, memory_mb=2048)
+        self._s = sandbox.session(_harness_source(), {"code": code, "entry": entry}, limits)
+        self._dead: Timed | None = None
+
+    def call(self, blob: bytes, cpu_limit: float) -> Timed:
+        if self._dead is not None:
+            return self._dead
+        wall = cpu_limit * 8 + 2.0  # a call that sleeps uses no CPU: wall time stops it
+        got = self._s.call({"blob": blob}, cpu_limit=cpu_limit, timeout=wall)
+        if not isinstance(got, tuple):  # the process ended: killed past its CPU limit, or it died
+            if got.error == "cpu-limit":
+                self._dead = Timed("timeout", out="timeout")
+            else:
+                self._dead = Timed("error", out=f"process ended ({got.error or got.exit})"[:100])
+            return self._dead
+        r = _Reading()
+        r.t0, reports = got
+        for value, cpu in reports:
+            done = r.report(value, cpu)
+            if done is not None:
+                if done.status == "setup":
+                    self._dead = done
+                return done
+        return Timed("error", out="protocol")
+
+    def close(self) -> None:
+        self._s.kill()
+
+
+class _LocalTimer:
+    """A candidate's process for trusted code: `timing_harness.py` as a script in a bare, limited
+    interpreter (limits, not containment); CPU readings and limits as in the sandbox."""
+
+    def __init__(self, code: str, entry: str, wall_limit: float):
+        from codefavor.evidence.sandbox.server import cpu_clock
+
+        self._clock = cpu_clock
+        self._tmp = tempfile.TemporaryDirectory(prefix="cf-eff-")
+
+        def limits() -> None:  # pragma: no cover - runs in the child
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+            cpu = int(wall_limit) + 1
+            resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+            resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+            os.setsid()
+
+        self._p = subprocess.Popen(
+            [sys.executable, "-I", str(HARNESS)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            bufsize=0,  # raw pipes: select() sees what a buffered reader would hide
+            cwd=self._tmp.name,
+            preexec_fn=limits,
+            env={"PATH": "/usr/bin:/bin", "PYTHONHASHSEED": "0"},
+        )
+        self._send({"code": code, "entry": entry})
+        self._dead: Timed | None = None
+
+    def _send(self, value: Any) -> None:
+        data = pickle.dumps(value)
+        self._p.stdin.write(struct.pack("<I", len(data)) + data)  # type: ignore[union-attr]
+        self._p.stdin.flush()  # type: ignore[union-attr]
+
+    def _read(self, n: int) -> bytes:
+        buf = b""
+        while len(buf) < n:
+            chunk = os.read(self._p.stdout.fileno(), n - len(buf))  # type: ignore[union-attr]
+            if not chunk:
+                return b""
+            buf += chunk
+        return buf
+
+    def _recv(self, deadline: float, cpu_at: float | None) -> tuple[Any, float | None] | str:
+        """The next report with the CPU reading at its arrival, or "timeout"/"ended"."""
+        import select
+        import time
+
+        out = self._p.stdout
+        while True:
+            ready, _, _ = select.select([out], [], [], 0.005)
+            if ready:
+                head = self._read(4)
+                data = self._read(struct.unpack("<I", head)[0]) if len(head) == 4 else b""
+                if not data:
+                    return "ended"
+                cpu = self._clock(self._p.pid)
+                self._p.stdin.write(struct.pack("<I", 0))  # type: ignore[union-attr]  # it waits for this
+                self._p.stdin.flush()  # type: ignore[union-attr]
+                return pickle.loads(data), cpu
+            now_cpu = self._clock(self._p.pid)
+            if (cpu_at is not None and now_cpu is not None and now_cpu > cpu_at) or time.monotonic() > deadline:
+                return "timeout"
+
+    def call(self, blob: bytes, cpu_limit: float) -> Timed:
+        import time
+
+        if self._dead is not None:
+            return self._dead
+        ready = False
+        while not ready:  # fed only once idle, as in the sandbox
+            got = self._recv(time.monotonic() + 30, None)
+            if isinstance(got, str):
+                self._dead = Timed("error", out="process ended")
+                return self._dead
+            value, _ = got
+            if isinstance(value, dict) and "setup" in value:
+                self._dead = Timed("setup", out=str(value["setup"]))
+                return self._dead
+            ready = isinstance(value, dict) and "ready" in value
+        return self._timed_call(blob, cpu_limit)
+
+    def _timed_call(self, blob: bytes, cpu_limit: float) -> Timed:
+        import time
+
+        r = _Reading()
+        r.t0 = self._clock(self._p.pid)
+        self._send({"blob": blob})
+        deadline = time.monotonic() + cpu_limit * 8 + 2.0
+        while True:
+            got = self._recv(deadline, (r.t0 or 0.0) + cpu_limit)
+            if isinstance(got, str):
+                self.close()
+                self._dead = Timed("timeout" if got == "timeout" else "error", out=got)
+                return self._dead
+            done = r.report(*got)
+            if done is not None:
+                return done
+
+    def close(self) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._p.pid, 9)
+        self._p.kill()
+        self._p.wait()
+        for f in (self._p.stdin, self._p.stdout):
+            with contextlib.suppress(OSError):
+                f.close()  # type: ignore[union-attr]
+        self._tmp.cleanup()
+
+
+def run_trusted(code: str, entry: str, wall_limit: float) -> Timer:
+    """A runner for code you trust (tests, your own candidates): each candidate in a fresh,
+    limited interpreter of its own, timed from outside like in the sandbox, but not contained."""
+    return _LocalTimer(code, entry, wall_limit)
 
 
 def sandbox_runner(sandbox: Any = None) -> Runner:
     """A runner that measures inside the contained worker pool of `evidence.sandbox` (the shared
-    default pool when `sandbox` is None): `Sandbox.run_harness` gives the timing harness the job as
-    data, so the candidates run under the pool's namespaces, seccomp filter and rlimits."""
-    harness = HARNESS.read_text(encoding="utf-8")
+    default pool when `sandbox` is None): each candidate process is a session of the timing
+    harness, under the pool's namespaces, seccomp filter and rlimits."""
 
-    def run(job: dict[str, Any], wall_limit: float) -> dict[str, Any]:
-        from codefavor.evidence.sandbox import Limits
-
-        sb = resolve_sandbox(EvidenceOptions(sandbox=sandbox))
-        # The harness's own alarm (check_s) reports a run past the limit before the server kills it.
-        limits = Limits(
-            cpu_s=wall_limit, wall_s=wall_limit + 1, check_s=wall_limit, memory_mb=2048, output_bytes=1 << 16
-        )
-        res = sb.run_harness(harness, job, limits)
-        if not res.ok or not isinstance(res.value, dict):
-            return {"error": f"sandbox: {res.error or f'unexpected result {res.value!r:.100}'}"}
-        return res.value
+    def run(code: str, entry: str, wall_limit: float) -> Timer:
+        return _SessionTimer(resolve_sandbox(EvidenceOptions(sandbox=sandbox)), code, entry, wall_limit)
 
     return run
 
 
 @functools.cache
-def _scaling_code() -> bytes:
-    """`evidence.scaling` compiled once, for the harness to load without compiling it per job."""
+def _harness_source() -> str:
+    return HARNESS.read_text(encoding="utf-8")
+
+
+@functools.cache
+def _scaling() -> Any:
     from codefavor.evidence import scaling
 
-    src = Path(scaling.__file__).read_text(encoding="utf-8")
-    return marshal.dumps(compile(src, "<scaling>", "exec"))
+    return scaling
 
 
 def _defines(code: str, name: str) -> bool:
@@ -193,6 +355,136 @@ def plan(instruction: str, code_a: str, code_b: str) -> tuple[str | None, list[C
     return ex.entry, ex.calls, "" if ex.calls else "no-examples"
 
 
+def _times(results: list[list[Timed]]) -> list[list[float]]:
+    """Each candidate's per-round CPU times on one input: its whole span (value forwarded to output
+    arrived) less the shortest unpickling and output phases any candidate showed on this input.
+    The span is the kernel's and covers everything the process did meanwhile; the phases are
+    where the process said its call began and ended, so a process that lies about them only makes
+    the phases subtracted from everyone shorter: it never moves its own work out of its time."""
+    oks = [t for ts in results for t in ts if t.status == "ok"]
+    if not oks:
+        return [[] for _ in results]
+    pre = min(max(0.0, t.pre) for t in oks)
+    post = min(max(0.0, t.post) for t in oks)
+    return [[max(0.0, t.total - pre - post) for t in ts if t.status == "ok"] for ts in results]
+
+
+class _Candidates:
+    """The processes of a measurement: one per candidate and round, started when first needed and
+    kept across the ladder's levels (a repeat of the same input always meets a fresh process, so
+    nothing a candidate keeps from one call can answer another)."""
+
+    def __init__(self, codes: Sequence[str], entry: str, run: Runner, wall_limit: float):
+        self.codes, self.entry, self.run, self.wall_limit = list(codes), entry, run, wall_limit
+        self.timers: dict[tuple[int, int], Timer] = {}
+
+    def call(self, c: int, r: int, blob: bytes, limit: float) -> Timed:
+        key = (c, r)
+        if key not in self.timers:
+            self.timers[key] = self.run(self.codes[c], self.entry, self.wall_limit)
+        return self.timers[key].call(blob, limit)
+
+    def close(self) -> None:
+        for t in self.timers.values():
+            with contextlib.suppress(Exception):
+                t.close()
+        self.timers.clear()
+
+
+def _measure_level(cands: _Candidates, blobs: Sequence[bytes], config: EfficiencyConfig) -> list[dict[str, Any]]:
+    """Every candidate on every input: rounds in turns (alternating who goes first), two at least,
+    up to `max_rounds` on a close call, fewer once the level has spent its budget."""
+    n = len(cands.codes)
+    level_spent = 0.0
+    inputs = []
+    for blob in blobs:
+        results: list[list[Timed]] = [[] for _ in range(n)]
+        status = ["ok"] * n
+        outs: list[str | None] = [None] * n
+        for r in range(config.max_rounds):
+            order = range(n) if r % 2 == 0 else range(n - 1, -1, -1)
+            for c in order:
+                if status[c] != "ok":
+                    continue
+                t = cands.call(c, r, blob, config.call_limit)
+                if t.status != "ok":
+                    status[c], outs[c] = t.status, t.out
+                    continue
+                if outs[c] is not None and outs[c] != t.out:
+                    status[c] = "unstable"  # a different answer on the same input
+                outs[c] = t.out
+                results[c].append(t)
+            times = _times(results)
+            if any(s != "ok" for s in status):
+                break
+            spent = sum(sum(ts) for ts in times)
+            first_round = sum(ts[0] for ts in times if ts)
+            runs = [{"times": ts} for ts in times]
+            if r + 1 >= config.min_rounds and (
+                level_spent + spent > config.level_budget or (config.close_ratio and _clear(runs, config.close_ratio))
+            ):
+                break
+            if r + 1 >= 2 and first_round > 2 * config.level_budget:
+                break
+        times = _times(results)
+        level_spent += sum(sum(ts) for ts in times)
+        inputs.append({"runs": [{"status": status[c], "times": times[c], "out": outs[c]} for c in range(n)]})
+    return inputs
+
+
+def _clear(runs: list[dict[str, Any]], ratio: float) -> bool:
+    """Whether the first two candidates' times differ by `ratio` or more, the same way, in every round."""
+    pairs = list(zip(runs[0]["times"], runs[1]["times"], strict=False))
+    return bool(pairs) and (all(b >= a * ratio for a, b in pairs) or all(a >= b * ratio for a, b in pairs))
+
+
+def _setup_errors(codes: Sequence[str]) -> list[str | None]:
+    out: list[str | None] = []
+    for code in codes:
+        try:
+            compile(code, "<candidate>", "exec")  # compiling runs nothing of it
+            out.append(None)
+        except (SyntaxError, ValueError) as e:
+            out.append(type(e).__name__)
+    return out
+
+
+def _blob(c: Call) -> bytes:
+    return pickle.dumps((list(c.args), dict(c.kwargs)), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def measure(
+    codes: Sequence[str], entry: str, calls: Sequence[Call], config: EfficiencyConfig = EfficiencyConfig(), runner: Runner | None = None
+) -> dict[str, Any]:
+    """Time every candidate on the given calls (one level): {"inputs": [{"runs": [{"status",
+    "times", "out"} per candidate]}], "setup_errors": [...]}."""
+    errors = _setup_errors(codes)
+    if any(errors):
+        return {"inputs": [], "setup_errors": errors}
+    cands = _Candidates(codes, entry, runner or sandbox_runner(), config.wall_limit)
+    try:
+        return {"inputs": _measure_level(cands, [_blob(c) for c in calls], config), "setup_errors": errors}
+    finally:
+        cands.close()
+
+
+def _gap(inputs: list[dict[str, Any]]) -> tuple[float, float, bool] | None:
+    """(time of the first candidate, of the second, whether every round agrees on who is faster)
+    over the inputs where two candidates both finished with the same output; None without any."""
+    usable = []
+    for inp in inputs:
+        a, b = inp["runs"][:2]
+        if a["status"] == b["status"] == "ok" and a["out"] == b["out"] and a["times"] and b["times"]:
+            usable.append((a["times"], b["times"]))
+    if not usable:
+        return None
+    ta, tb = sum(min(a) for a, _ in usable), sum(min(b) for _, b in usable)
+    rounds = min(min(len(a), len(b)) for a, b in usable)
+    per_round = [(sum(a[r] for a, _ in usable), sum(b[r] for _, b in usable)) for r in range(rounds)]
+    same = all(x < y for x, y in per_round) or all(x > y for x, y in per_round)
+    return ta, tb, same
+
+
 def climb(
     code_a: str,
     code_b: str,
@@ -202,41 +494,56 @@ def climb(
     config: EfficiencyConfig = EfficiencyConfig(),
     runner: Runner | None = None,
 ) -> dict[str, Any]:
-    """Run the ladder in one harness job (`timing_harness.climb`): level by level, each built only
-    when reached, until the slower candidate passes the level budget, a run times out, the next
-    level would pass the per-call cap, the CPU budget is spent, or a decisive gap has shown.
+    """Climb the ladder: grow the example calls to each size in turn (`scaling.level_calls`, here in
+    the parent) and time both candidates, each in processes of its own, until the slower passes the
+    level budget, a run times out, the next level would pass the per-call cap (predicted from the
+    growth of the slowest call), the CPU budget is spent, or a decisive gap (wide and in every
+    round, on a level that took long enough) has shown.
 
-    Returns {"levels": [harness result per level], "stopped": why} or {"error": ...}.
+    Returns {"levels": [{"inputs": [...]}, ...], "stopped": why}.
     """
-    run = runner or sandbox_runner()
-    # The harness grows the inputs itself (`scaling.level_calls`, same seed, same result) and climbs
-    # in one process: megabytes of literals and a process per level cost more than the timing.
-    job = {
-        "codes": [code_a, code_b],
-        "entry": entry,
-        "scale": {
-            "module": _scaling_code(),
-            "calls": [(c.args, c.kwargs) for c in calls],
-            "targets": list(config.targets),
-            "seed": seed,
-            "max_calls": config.max_calls,
-            "decisive_ratio": config.decisive_ratio,
-            "decisive_time": config.decisive_time,
-            "max_predicted_call": config.max_predicted_call,
-            "total_budget": config.total_budget,
-        },
-        "call_limit": config.call_limit,
-        "level_budget": config.level_budget,
-        "min_rounds": config.min_rounds,
-        "max_rounds": config.max_rounds,
-        "close_ratio": config.close_ratio,
-    }
-    res = run(job, config.wall_limit)
-    if "error" in res:
-        return res
-    if any(res.get("setup_errors") or []):
+    if any(_setup_errors([code_a, code_b])):
         return {"levels": [], "stopped": "setup"}
-    return {"levels": res.get("levels", []), "stopped": res.get("stopped", "done")}
+    scaling = _scaling()
+    cands = _Candidates([code_a, code_b], entry, runner or sandbox_runner(), config.wall_limit)
+    levels: list[dict[str, Any]] = []
+    spent, prev_call, stopped = 0.0, 0.0, "done"
+    try:
+        for target in config.targets:
+            level = scaling.level_calls(list(calls), int(target), seed, max_calls=config.max_calls)
+            inputs = _measure_level(cands, [_blob(c) for c in level], config)
+            levels.append({"inputs": inputs})
+            runs = [r for inp in inputs for r in inp["runs"]]
+            if any(r["status"] == "setup" for r in runs):
+                return {"levels": [], "stopped": "setup"}
+            spent += sum(sum(r["times"]) for r in runs)
+            slowest = max((sum(min(inp["runs"][c]["times"] or [0.0]) for inp in inputs) for c in range(2)), default=0.0)
+            if any(r["status"] == "timeout" for r in runs):
+                stopped = "timeout"
+                break
+            if slowest > config.level_budget:
+                stopped = "budget"
+                break
+            gap = _gap(inputs)
+            if gap:
+                ta, tb, same = gap
+                slow, fast = max(ta, tb), min(ta, tb)
+                if same and slow >= config.decisive_time and slow >= fast * config.decisive_ratio:
+                    stopped = "decisive"
+                    break
+            # A quadratic candidate multiplies its time by ~16 per level, and one level too far costs
+            # more than all the others together.
+            slow_call = max((min(r["times"]) for r in runs if r["times"]), default=0.0)
+            if prev_call > 1e-4 and slow_call * max(slow_call / prev_call, 1.0) > config.max_predicted_call:
+                stopped = "predicted"
+                break
+            prev_call = slow_call
+            if spent > config.total_budget:
+                stopped = "total"
+                break
+    finally:
+        cands.close()
+    return {"levels": levels, "stopped": stopped}
 
 
 def decide(

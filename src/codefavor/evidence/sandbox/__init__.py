@@ -631,6 +631,27 @@ class Session:
             {"feed": self.id, "n": self._n, "data": encode_value(value, strict=True), "cpu_limit": cpu_limit}
         )
 
+    def call(self, value: Any, cpu_limit: float | None = None, timeout: float = 60.0) -> tuple[float | None, list[tuple[Any, float | None]]] | HarnessRun:
+        """One call, run by the server: once the harness has sent a report marked {"idle": True},
+        the server reads its CPU clock, forwards `value`, and gathers its reports up to one marked
+        {"last": True}. Returns (the clock when forwarded, [(report, clock at its arrival), ...]),
+        or the session's end (a `HarnessRun`) when it ended first."""
+        self._n += 1
+        self._sb._send({"feed": self.id, "n": self._n, "call": True, "data": encode_value(value, strict=True),
+                        "cpu_limit": cpu_limit})  # fmt: skip
+        while True:
+            if self.result is not None:
+                return self.result
+            try:
+                msg = self._q.get(timeout=max(0.0, min(timeout, self._deadline - time.monotonic())))
+            except queue.Empty:
+                return self.kill()
+            if msg is None or msg.get("final"):
+                self.result = _judge_session(msg)
+                return self.result
+            if msg.get("call") == self._n:
+                return msg["cpu"], [(_report(text), cpu) for text, cpu in msg["reports"]]
+
     def next(self, timeout: float = 60.0) -> tuple[str, Any, float | None]:
         """The next event: ("fed", None, cpu), ("report", value, cpu) or ("end", HarnessRun, None)."""
         if self.result is not None:
@@ -654,6 +675,12 @@ class Session:
             return "report", {"harness-ended": printable(str(frame.get("err") or frame.get("exc") or ""))}, msg["cpu"]
         return self.next(timeout)
 
+    def kill(self) -> HarnessRun:
+        """Stop the child now (a call that ran past a limit the parent keeps, such as wall time)."""
+        if self.result is None:
+            self._sb._send({"feed": self.id, "kill": True})
+        return self.close()
+
     def close(self) -> HarnessRun:
         """Tell the harness there is no more (`channel.recv()` returns None) and wait for its end."""
         if self.result is None:
@@ -661,6 +688,14 @@ class Session:
             self._sb._wait(self._ev, self._deadline)  # a server silent past every limit is killed
             self.result = _judge_session(self._box[0] if self._box else None)
         return self.result
+
+
+def _report(text: str) -> Any:
+    try:
+        frame = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return decode_value(frame["s"]) if isinstance(frame, dict) and "s" in frame else None
 
 
 def _judge_session(msg: dict[str, Any] | None) -> HarnessRun:

@@ -247,8 +247,8 @@ def _fresh_ns(name: str) -> dict[str, Any]:
 class _Channel:
     """A session harness's line to the parent: `recv()` the next value the parent fed (None once it
     has no more), `send(value)` a report. The server reads this child's CPU clock from the kernel
-    when it forwards each value and when each report arrives, so the parent can time what happened
-    in between without trusting anything this process says about time."""
+    when it forwards each value and when each report arrives (`send` waits until it has), so the
+    parent can time what happened in between without trusting anything this process says about time."""
 
     def __init__(self, fd: int, frame: Any):
         self._fd, self._frame = fd, frame
@@ -259,6 +259,7 @@ class _Channel:
 
     def send(self, value: Any) -> None:
         self._frame({"s": encode_value(value)})
+        _read_exactly(self._fd, 4)  # the server's acknowledgement: it has read our clock
 
 
 def _child_harness(job: dict[str, Any], token: str, out_fd: int) -> None:
@@ -785,6 +786,9 @@ def _serve(max_workers: int, allow_degraded: bool) -> None:
     by_pid: dict[int, dict[str, Any]] = {}
     early: dict[int, list[dict[str, Any]]] = {}  # session values sent before their job started
     free_slots = list(range(max_workers))
+    # Sessions wait on their parent most of the time, so they draw on a pool of their own (a parent
+    # holding a few each, one per worker, never waits on another's): uids and directories apart.
+    free_sessions = list(range(max_workers, 9 * max_workers))
     stdin_open = True
     seq = 0
 
@@ -817,6 +821,9 @@ def _serve(max_workers: int, allow_degraded: bool) -> None:
             "feeds": early.pop(job["id"], []),  # session values waiting for the pid (its CPU clock)
             "forged": 0,
             "cpu_limit_at": None,
+            "idle": False,  # a session child that said so, waiting for its next call
+            "calls": [],
+            "in_call": None,
             "cpu_killed": False,
             "timed_out": False,
             "exited": None,
@@ -860,9 +867,16 @@ def _serve(max_workers: int, allow_degraded: bool) -> None:
         if st["pid"] is None:
             st["feeds"].append(msg)
             return
+        if "kill" in msg:
+            kill(st)
+            return
         if "end" in msg:
             st["closing"] = True
             flush(st)
+            return
+        if msg.get("call"):
+            st["calls"].append(msg)
+            begin_call(st)
             return
         cpu = cpu_clock(st["pid"])
         write_msg(stdout, {"id": st["id"], "fed": msg.get("n"), "cpu": cpu})
@@ -871,6 +885,40 @@ def _serve(max_workers: int, allow_degraded: bool) -> None:
         data = json.dumps(msg["data"]).encode()
         st["pending"] += struct.pack("<I", len(data)) + data
         flush(st)
+
+    def begin_call(st: dict[str, Any]) -> None:
+        """A call: once the child has said it is idle, read its clock, forward the value, and gather
+        its reports (each with the clock at its arrival) up to the one marked "last", answered as one."""
+        if not (st["idle"] and st["calls"] and st["in_call"] is None and st["pid"] is not None):
+            return
+        msg = st["calls"].pop(0)
+        cpu = cpu_clock(st["pid"])
+        st["idle"], st["in_call"] = False, {"id": st["id"], "call": msg.get("n"), "cpu": cpu, "reports": []}
+        if cpu is not None and msg.get("cpu_limit"):
+            st["cpu_limit_at"] = cpu + float(msg["cpu_limit"])
+        data = json.dumps(msg["data"]).encode()
+        st["pending"] += struct.pack("<I", len(data)) + data
+        flush(st)
+
+    def on_report(st: dict[str, Any], body: bytes, cpu: float | None) -> None:
+        text = body.decode("utf-8", "replace")
+        value = None
+        with contextlib.suppress(ValueError, RecursionError, TypeError):
+            frame = json.loads(text)
+            value = decode_value(frame["s"]) if type(frame) is dict and "s" in frame else None
+        call = st["in_call"]
+        if call is not None:
+            call["reports"].append([text, cpu])
+            if type(value) is dict and value.get("last") is True:
+                st["in_call"], st["cpu_limit_at"] = None, None
+                write_msg(stdout, call)
+            return
+        if type(value) is dict and value.get("idle") is True:
+            st["idle"] = True
+            begin_call(st)
+            if st["calls"] or st["in_call"] is not None:
+                return
+        write_msg(stdout, {"id": st["id"], "line": text, "cpu": cpu})
 
     def drain(fd: int, st: dict[str, Any]) -> None:
         which = st["fds"][fd]
@@ -893,7 +941,12 @@ def _serve(max_workers: int, allow_degraded: bool) -> None:
                 if not secrets.compare_digest(tok, st["token"].encode()):
                     st["forged"] += 1
                     continue
-                write_msg(stdout, {"id": st["id"], "line": body.decode("utf-8", "replace"), "cpu": cpu})
+                # The report's sender waits for this (an empty message) before going on, so the
+                # clock above was read while it stood still, however late this server got to it.
+                # Queued before anything the report leads to (the next call's value).
+                st["pending"] += struct.pack("<I", 0)
+                on_report(st, body, cpu)
+            flush(st)
             if len(buf) > (16 << 20):  # one report that large: stop listening to this child
                 data = b""
             else:
@@ -930,7 +983,7 @@ def _serve(max_workers: int, allow_degraded: bool) -> None:
             os.close(st["job_w"])
         del running[st["id"]]
         by_pid.pop(st["pid"], None)
-        free_slots.append(st["slot"])
+        (free_sessions if st["session"] else free_slots).append(st["slot"])
         status, cpu_s = st["exited"]
         exit_ = f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status) else f"exit {os.WEXITSTATUS(status)}"
         write_msg(
@@ -972,8 +1025,11 @@ def _serve(max_workers: int, allow_degraded: bool) -> None:
                 finish(st)
 
     while True:
-        while queue and free_slots:
-            start(queue.pop(0), free_slots.pop())
+        for job in list(queue):
+            pool = free_sessions if job["kind"] == "session" else free_slots
+            if pool:
+                queue.remove(job)
+                start(job, pool.pop())
         if not stdin_open and not running:
             if not info["isolated"]:
                 import shutil
