@@ -421,7 +421,8 @@ def _measure_level(cands: _Candidates, blobs: Sequence[bytes], config: Efficienc
             first_round = sum(ts[0] for ts in times if ts)
             runs = [{"times": ts} for ts in times]
             if r + 1 >= config.min_rounds and (
-                level_spent + spent > config.level_budget or (config.close_ratio and _clear(runs, config.close_ratio))
+                level_spent + spent > config.level_budget
+                or (config.close_ratio and n >= 2 and _clear(runs, config.close_ratio))
             ):
                 break
             if r + 1 >= 2 and first_round > 2 * config.level_budget:
@@ -454,7 +455,11 @@ def _blob(c: Call) -> bytes:
 
 
 def measure(
-    codes: Sequence[str], entry: str, calls: Sequence[Call], config: EfficiencyConfig = EfficiencyConfig(), runner: Runner | None = None
+    codes: Sequence[str],
+    entry: str,
+    calls: Sequence[Call],
+    config: EfficiencyConfig = EfficiencyConfig(),
+    runner: Runner | None = None,
 ) -> dict[str, Any]:
     """Time every candidate on the given calls (one level): {"inputs": [{"runs": [{"status",
     "times", "out"} per candidate]}], "setup_errors": [...]}."""
@@ -517,7 +522,9 @@ def climb(
             if any(r["status"] == "setup" for r in runs):
                 return {"levels": [], "stopped": "setup"}
             spent += sum(sum(r["times"]) for r in runs)
-            slowest = max((sum(min(inp["runs"][c]["times"] or [0.0]) for inp in inputs) for c in range(2)), default=0.0)
+            slowest = max(
+                (sum(min(inp["runs"][c]["times"] or [0.0]) for inp in inputs) for c in range(2)), default=0.0
+            )
             if any(r["status"] == "timeout" for r in runs):
                 stopped = "timeout"
                 break
@@ -557,6 +564,19 @@ def decide(
     dropped: dict[str, int] = {}
     best: Evidence | None = None
     too_fast = 0
+    # Two candidates that compute different things are not compared at all: a wrong (or failing)
+    # answer is often a quick one, so timing only the inputs where they happen to agree would
+    # reward it. One side's timeout still decides (the other finished well inside the limit).
+    for level in result.get("levels", []):
+        for inp in level["inputs"]:
+            ra, rb = inp["runs"][:2]
+            sa, sb = ra["status"], rb["status"]
+            if (sa == sb == "ok" and ra["out"] != rb["out"]) or (
+                (sa == "ok") != (sb == "ok") and "timeout" not in (sa, sb)
+            ):
+                dropped["disagree" if sa == sb == "ok" else "one-side-" + (sb if sa == "ok" else sa)] = 1
+    if dropped:
+        return _silent("disagree", dropped=dropped, entry=entry)
     for li, level in enumerate(result.get("levels", [])):
         usable, slow_a, slow_b = [], 0, 0
         for inp in level["inputs"]:

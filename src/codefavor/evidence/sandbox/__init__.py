@@ -631,7 +631,9 @@ class Session:
             {"feed": self.id, "n": self._n, "data": encode_value(value, strict=True), "cpu_limit": cpu_limit}
         )
 
-    def call(self, value: Any, cpu_limit: float | None = None, timeout: float = 60.0) -> tuple[float | None, list[tuple[Any, float | None]]] | HarnessRun:
+    def call(
+        self, value: Any, cpu_limit: float | None = None, timeout: float = 60.0
+    ) -> tuple[float | None, list[tuple[Any, float | None]]] | HarnessRun:
         """One call, run by the server: once the harness has sent a report marked {"idle": True},
         the server reads its CPU clock, forwards `value`, and gathers its reports up to one marked
         {"last": True}. Returns (the clock when forwarded, [(report, clock at its arrival), ...]),
