@@ -32,6 +32,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -321,7 +322,20 @@ def sandbox_runner(sandbox: Any = None) -> Runner:
     def run(code: str, entry: str, wall_limit: float) -> Timer:
         return _SessionTimer(resolve_sandbox(EvidenceOptions(sandbox=sandbox)), code, entry, wall_limit)
 
+    run.slots = lambda: _climb_slots(resolve_sandbox(EvidenceOptions(sandbox=sandbox)))  # type: ignore[attr-defined]
     return run
+
+
+_SLOTS: dict[int, threading.BoundedSemaphore] = {}
+_SLOTS_LOCK = threading.Lock()
+
+
+def _climb_slots(sandbox: Any) -> threading.BoundedSemaphore:
+    """At most one climb per sandbox worker at a time, however many threads ask: a climb holds up to
+    `2 x max_rounds` sessions, and the server's session pool (8 per worker) must never run dry while
+    every holder waits for one more."""
+    with _SLOTS_LOCK:
+        return _SLOTS.setdefault(id(sandbox), threading.BoundedSemaphore(max(1, int(getattr(sandbox, "workers", 1)))))
 
 
 @functools.cache
@@ -466,11 +480,18 @@ def measure(
     errors = _setup_errors(codes)
     if any(errors):
         return {"inputs": [], "setup_errors": errors}
-    cands = _Candidates(codes, entry, runner or sandbox_runner(), config.wall_limit)
-    try:
-        return {"inputs": _measure_level(cands, [_blob(c) for c in calls], config), "setup_errors": errors}
-    finally:
-        cands.close()
+    run = runner or sandbox_runner()
+    with _slots_of(run):
+        cands = _Candidates(codes, entry, run, config.wall_limit)
+        try:
+            return {"inputs": _measure_level(cands, [_blob(c) for c in calls], config), "setup_errors": errors}
+        finally:
+            cands.close()
+
+
+def _slots_of(run: Runner) -> Any:
+    slots = getattr(run, "slots", None)
+    return slots() if slots else contextlib.nullcontext()
 
 
 def _gap(inputs: list[dict[str, Any]]) -> tuple[float, float, bool] | None:
@@ -510,7 +531,22 @@ def climb(
     if any(_setup_errors([code_a, code_b])):
         return {"levels": [], "stopped": "setup"}
     scaling = _scaling()
-    cands = _Candidates([code_a, code_b], entry, runner or sandbox_runner(), config.wall_limit)
+    run = runner or sandbox_runner()
+    with _slots_of(run):
+        return _climb(code_a, code_b, entry, calls, seed, config, run, scaling)
+
+
+def _climb(
+    code_a: str,
+    code_b: str,
+    entry: str,
+    calls: Sequence[Call],
+    seed: str,
+    config: EfficiencyConfig,
+    run: Runner,
+    scaling: Any,
+) -> dict[str, Any]:
+    cands = _Candidates([code_a, code_b], entry, run, config.wall_limit)
     levels: list[dict[str, Any]] = []
     spent, prev_call, stopped = 0.0, 0.0, "done"
     try:
