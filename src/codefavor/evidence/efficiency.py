@@ -2,21 +2,24 @@
 
 The entry point and its example calls come from `examples.extract_checks` (the one rule every
 signal uses); the calls are grown along a ladder of sizes (`scaling.level_calls`: 16, 64, 256, 1024,
-4096 items; integers in bigger steps). One contained process per pair (`timing_harness.climb`, run
-by `Sandbox.run_harness` with the job as data) grows the inputs itself and climbs level by level: both
-candidates run every input in turns, two rounds (up to four when an input is a close call), and the
-climb stops once the slower passes a small CPU budget, would pass a per-call cap at the next level
-(predicted from its growth), times out, or a decisive gap shows (2x or more in every round, on a
-level that took at least a millisecond). We decide on the largest level where both ran: inputs
-where the candidates disagree on the output (or fail) are set aside, a candidate that times out
-where the other finishes well inside the limit is the slower, and otherwise the faster one must
-win by a clear ratio of minimum CPU times *and* in every round, so a noisy machine cannot fake a
-gap. Anything less is "undecided". The measurements are the `Evidence`'s details
+4096 items; integers in bigger steps), here in the parent. Each candidate runs in contained
+processes of its own (`timing_harness.main` as a sandbox session: one per candidate and round, kept
+across levels, so a repeat of the same input always meets a fresh process and the two candidates
+never share one); the job is data ({"code", "entry"}) and each call a value (a pickle of args and
+kwargs). For each input the candidates take turns (alternating who goes first), two rounds (up to
+four when an input is a close call). A call's time is the candidate process's CPU time read by the
+sandbox server from the kernel, from the forwarding of its input to the arrival of its output, less
+the shortest unpickling and output phases any candidate showed on that input (`_times`); the server
+kills a call past the CPU limit; outputs are hashed and compared here. The climb stops once the
+slower passes a small CPU budget, would pass a per-call cap at the next level (predicted from its
+growth), times out, or a decisive gap shows (2x or more in every round, on a level that took at
+least a millisecond). We decide on the largest level where both ran: if the outputs differ on any
+input, or only one side fails, the evidence is silent (a quick wrong answer must not win); a
+candidate that times out where the other finishes well inside the limit is the slower; otherwise the
+faster one must win by a clear ratio of minimum CPU times *and* in every round, so a noisy machine
+cannot fake a gap. Anything less is "undecided". The measurements are the `Evidence`'s details
 (`EfficiencyDetails`, under "efficiency"); `efficiency_evidence` measures several pairs at once (one
-per sandbox worker). On CodePrefBench's dev split (where the knobs were set) it decides 150 of 160
-tasks, 99.3% of them rightly (test: 181 of 192, 94.5%) in about 4-5 s per split on the shared
-2-core machine at load 4; at load 8-12, 148-152 of 160 (97.4-98.0%) and 178 of 192 (95.5%) in
-13-17 s. `benchmarks/efficiency_evidence.py` measures it.
+per sandbox worker). `benchmarks/efficiency_evidence.py` measures accuracy and time.
 """
 
 from __future__ import annotations

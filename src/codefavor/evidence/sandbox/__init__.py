@@ -22,6 +22,9 @@ decoded plain values. Every frame carries a per-run secret token and a pass also
 "done" frame the harness prints after the last check, so `os._exit(0)`, `SystemExit`, a patched
 `assert`, builtins or `sys.modules`, or text printed to stdout cannot produce one.
 
+Each child is forked from a zygote that never held a job and reads its own job and token from its
+own pipe (see `server.py`), so nothing of another job is in its memory.
+
 A harness run (`run_harness`) loads trusted code (`source`, compiled here once) in a contained child
 and calls its `main(job)`; the job travels as data through the same value codec, and the return
 value comes back decoded. Whatever untrusted code the harness runs shares its process, so the value

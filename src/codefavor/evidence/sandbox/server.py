@@ -8,26 +8,37 @@ How a run is contained. The server sets up once: new mount and network namespace
 namespace when not root), a fresh read-only root built on a tmpfs from bind mounts of the system
 and Python directories only (no /home, /root except the interpreter, /tmp, /run, /proc, /work,
 /dev beyond null/zero/random), entered with pivot_root so the host tree is detached, not merely
-hidden. For each job it forks a child that: starts its own session and process group; gets a
-private working directory (mode 0700, emptied before each run) on one size-capped tmpfs; drops to a
-uid of its own per concurrent slot (root mode) or drops all capabilities (user-namespace mode);
-sets rlimits on CPU time, address space, processes/threads (none), file size, open files and core
-dumps; loads a seccomp filter (libseccomp) that refuses socket creation, signals to other
-processes, ptrace, mount, namespace and module syscalls; scrubs the environment; reads stdin from
-/dev/null; and writes stdout/stderr into a pipe the server caps. The server kills the process group
-at the wall-clock deadline and the kernel kills the child when the server dies.
+hidden. Then, before the first job arrives, it forks the *zygote* (`_zygote`), the process every
+child is forked from: it never holds a job, so a child's memory holds nothing of any other. For
+each job the server makes three pipes, hands the child's ends to the zygote (SCM_RIGHTS), which
+forks; the server then writes the job and the run's token into the child's own job pipe. The child:
+starts its own session and process group; unshares a private IPC namespace (SysV IPC, POSIX queues);
+gets a private working directory (mode 0700, emptied before each run) on one size-capped tmpfs;
+drops to a uid of its own per slot (root mode) or drops all capabilities (user-namespace mode); sets
+rlimits on CPU time, address space, processes/threads (none), file size, open files and core dumps;
+loads a seccomp filter (libseccomp) that refuses socket creation, signals to other processes,
+ptrace, mount, namespace and module syscalls, io_uring and memfd_create; scrubs the environment;
+reads stdin from /dev/null; and writes stdout/stderr into a pipe the server caps. The server kills
+the process group at the wall-clock deadline; the zygote reaps it and reports the kernel's CPU time
+(wait4); the kernel kills the zygote when the server dies, and the children when the zygote does.
 
 The protocol (length-prefixed JSON both ways, `write_msg`/`read_msg`). The parent sends one message
-per job; the server reads the next one only when a worker slot is free, so waiting jobs stay in the
-pipe and in the parent, never in this process's memory, and a started job is handed to its child and
-dropped here (the server keeps its id and limits). A job is one of two kinds:
-- `{"kind": "checks", "code", "checks": [{"kind", "call", "stdin"}], "limits"}`: load the code, then
-  evaluate each check's call and report the value (expected values are never sent);
+per job; the server queues jobs (no child descends from it, so what it holds reaches none) and
+starts each when a worker slot is free. A job is one of three kinds:
+- `{"kind": "checks", "code", "checks": [{"call", "stdin"}], "limits"}`: load the code, then
+  evaluate each check's call and report the value (expected values and check kinds are never sent);
 - `{"kind": "harness", "harness": base64 marshal of trusted code, "job": encoded value, "limits"}`:
-  load the harness, call its `main(job)` with the decoded job and report what it returns.
+  load the harness, call its `main(job)` with the decoded job and report what it returns;
+- `{"kind": "session", ...the same}`: call `main(job, channel)`, and relay: `{"feed": id, "data"}`
+  reaches `channel.recv()`; with `"call": true` the server waits until the harness reported
+  `{"idle": true}`, reads its CPU clock, forwards the value and answers once with the reports up to
+  one marked `{"last": true}`, each with the clock read at its arrival (the child waits for the
+  server's acknowledgement after every report, so each reading is taken while it stands still);
+  `"cpu_limit"` kills the child once its clock passes the reading by that much; `{"end"}` closes
+  its input, `{"kill"}` stops it. Sessions draw on a slot pool of their own.
 The child writes token-tagged frames to fd 3 (`{"defined"}`, `{"load"}`, `{"i", "v" | "exc" | ...}`,
-`{"v"}`, `{"done": true}`); the server answers with the run's frames, output, exit status, whether it
-timed out, and the kernel's CPU time of the child (wait4) and its wall time.
+`{"v"}`, `{"s"}`, `{"done": true}`); the server answers each job, when its child ends, with the
+frames, output, exit status, whether it timed out, and the kernel's CPU time and its wall time.
 """
 
 from __future__ import annotations
