@@ -456,6 +456,35 @@ class Sandbox:
         ev, box = self._submit(wire, proc)
         return Session(self, wire["id"], q, ev, box, time.monotonic() + 30.0 + lim["wall_s"])
 
+    def batch(
+        self, calls: Sequence[tuple[Session, Any, float | None]], timeout: float = 60.0
+    ) -> list[tuple[float | None, list[tuple[Any, float | None]]] | None]:
+        """`Session.call` on several sessions, run by the server one after another in this order and
+        answered at once; None for a call whose session ended (see its `close()`)."""
+        q: queue.Queue[Any] = queue.Queue()
+        with self._lock:
+            self._next += 1
+            rid = self._next
+            self._sessions[rid] = q
+        wire = [
+            {"feed": s.id, "call": True, "data": encode_value(v, strict=True), "cpu_limit": lim} for s, v, lim in calls
+        ]
+        out: list[Any] = [None] * len(calls)
+        try:
+            if self._send({"batch": True, "id": rid, "calls": wire}):
+                try:
+                    msg = q.get(timeout=timeout)
+                except queue.Empty:
+                    msg = None
+                if msg is not None and msg.get("batch"):
+                    for i, r in enumerate(msg["results"][: len(calls)]):
+                        if "reports" in r:
+                            out[i] = (r["cpu"], [(_report(text), cpu) for text, cpu in r["reports"]])
+        finally:
+            with self._lock:
+                self._sessions.pop(rid, None)
+        return out
+
     def _send(self, msg: dict[str, Any]) -> bool:
         proc = self._proc
         try:

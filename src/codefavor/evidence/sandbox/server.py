@@ -911,6 +911,20 @@ def _serve(max_workers: int, allow_degraded: bool) -> None:
         st["pending"] += struct.pack("<I", len(data)) + data
         flush(st)
 
+    def run_batch(batch: dict[str, Any]) -> None:
+        """Calls to several sessions, one after another in the given order, answered as one (the
+        parent's turn-taking without a round trip to it between turns)."""
+        while batch["items"]:
+            item = batch["items"].pop(0)
+            target = running.get(item["feed"])
+            if target is None or not target["session"]:
+                batch["results"].append({"ended": True})
+                continue
+            target["batch"] = batch
+            feed(target, item)
+            return
+        write_msg(stdout, {"id": batch["id"], "batch": True, "results": batch["results"]})
+
     def on_report(st: dict[str, Any], body: bytes, cpu: float | None) -> None:
         text = body.decode("utf-8", "replace")
         value = None
@@ -922,7 +936,12 @@ def _serve(max_workers: int, allow_degraded: bool) -> None:
             call["reports"].append([text, cpu])
             if type(value) is dict and value.get("last") is True:
                 st["in_call"], st["cpu_limit_at"] = None, None
-                write_msg(stdout, call)
+                batch = st.pop("batch", None)
+                if batch is None:
+                    write_msg(stdout, call)
+                else:
+                    batch["results"].append(call)
+                    run_batch(batch)
             return
         if type(value) is dict and value.get("idle") is True:
             st["idle"] = True
@@ -1013,6 +1032,10 @@ def _serve(max_workers: int, allow_degraded: bool) -> None:
                 "final": True,
             },
         )
+        batch = st.pop("batch", None)
+        if batch is not None:  # it ended during its call in a batch: the batch goes on
+            batch["results"].append({"ended": True})
+            run_batch(batch)
 
     def on_zygote() -> None:
         data = zsock.recv(4096)
@@ -1058,6 +1081,8 @@ def _serve(max_workers: int, allow_degraded: bool) -> None:
                 if msg is None:
                     stdin_open = False
                     sel.unregister(0)
+                elif "batch" in msg:
+                    run_batch({"id": msg["id"], "items": msg["calls"], "results": []})
                 elif "feed" in msg:
                     target = running.get(msg["feed"])
                     if target is not None and target["session"]:
