@@ -75,10 +75,12 @@ def test_identical_code_is_undecided():
     assert ev.decision == "undecided" and eff(ev)["reason"] == "no-gap", ev
 
 
-def test_wrong_answers_are_set_aside_not_timed():
+def test_wrong_answers_silence_the_timing():
     ev = compare_efficiency(INSTRUCTION, WRONG, LINEAR_TOO)
-    # The unique-element inputs agree (False), the tiled ones with duplicates do not: only the first count.
-    assert eff(ev).get("dropped", {}).get("disagree", 0) > 0
+    # The unique-element inputs agree (False), the tiled ones with duplicates do not: a quick wrong
+    # answer must not win on the inputs where it happens to be right.
+    assert ev.decision == "undecided" and eff(ev)["reason"] == "disagree", ev
+    assert eff(ev)["dropped"].get("disagree")
 
 
 def test_no_entry_or_examples():
@@ -88,26 +90,26 @@ def test_no_entry_or_examples():
 
 
 def test_harness_reports_timeouts_errors_and_unstable_results():
-    job = {
-        "codes": [
-            "def f(n):\n    while True:\n        pass\n",
-            "import random\ndef f(n):\n    return random.random()\n",
-            "def f(n):\n    return 1 // 0\n",
-            "def f(n):\n    return (i for i in range(n))\n",
-            "def f(:\n",
-        ],
-        "entry": "f",
-        "inputs": ["f(10)"],
-        "call_limit": 0.2,
-    }
-    res = run_trusted({**job, "codes": job["codes"][:4]}, 20)
+    from codefavor.evidence.efficiency import measure
+    from codefavor.evidence.scaling import Call
+
+    codes = [
+        "def f(n):\n    while True:\n        pass\n",
+        "import random\ndef f(n):\n    return random.random()\n",
+        "def f(n):\n    return 1 // 0\n",
+        "def f(n):\n    return (i for i in range(n))\n",
+        "def f(:\n",
+    ]
+    cfg = EfficiencyConfig(call_limit=0.2)
+    calls = [Call((10,), ())]
+    res = measure(codes[:4], "f", calls, cfg, run_trusted)
     statuses = [r["status"] for r in res["inputs"][0]["runs"]]
-    # The rounds stop at the first failure, so the random one ran once and looked stable then.
-    assert statuses == ["timeout", "ok", "error", "ok"], res
+    # The first two rounds run as one batch, so the random one answered twice, differently.
+    assert statuses == ["timeout", "unstable", "error", "ok"], res
     assert res["inputs"][0]["runs"][2]["out"] == "ZeroDivisionError"
-    res = run_trusted({**job, "codes": job["codes"][1:2]}, 20)
+    res = measure(codes[1:2], "f", calls, cfg, run_trusted)
     assert res["inputs"][0]["runs"][0]["status"] == "unstable"  # another answer on a repeat
-    assert run_trusted(job, 20)["setup_errors"][-1] == "SyntaxError"
+    assert measure(codes, "f", calls, cfg, run_trusted)["setup_errors"][-1] == "SyntaxError"
 
 
 def _level(*inputs):
@@ -198,20 +200,22 @@ def test_climb_reports_setup_errors():
 
 
 def test_a_swallowed_timeout_comes_back():
-    """Inside the sandbox only the CPU-time itimer stops a run: it repeats, so a bare `except`
-    that swallows the first timeout does not buy the candidate the whole job's limit."""
+    """The server stops a call at its CPU limit by killing the process: a candidate that swallows
+    signals or disables alarms does not buy itself the whole job's limit."""
     import time
 
-    from codefavor.evidence.efficiency import sandbox_runner
+    from codefavor.evidence.efficiency import measure, sandbox_runner
     from codefavor.evidence.sandbox import Sandbox, SandboxError
+    from codefavor.evidence.scaling import Call
 
-    swallow = "def f(n):\n    try:\n        while True:\n            pass\n    except BaseException:\n        pass\n"
+    swallow = "import signal\nsignal.setitimer = signal.signal = lambda *a: None\n"
+    swallow += "def f(n):\n    try:\n        while True:\n            pass\n    except BaseException:\n        pass\n"
     swallow += "    while True:\n        pass\n"
-    job = {"codes": [swallow, "def f(n):\n    return n\n"], "entry": "f", "inputs": ["f(1)"], "call_limit": 0.1}
     try:
         with Sandbox(workers=1) as sb:
             t0 = time.monotonic()
-            res = sandbox_runner(sb)(job, 8.0)
+            res = measure([swallow, "def f(n):\n    return n\n"], "f", [Call((1,), ())],
+                          EfficiencyConfig(call_limit=0.1), sandbox_runner(sb))  # fmt: skip
     except SandboxError as e:
         pytest.skip(str(e))
     assert [r["status"] for r in res["inputs"][0]["runs"]] == ["timeout", "ok"], res
@@ -307,3 +311,94 @@ def test_class_solution_methods_are_timed_through_the_calling_convention(stateme
     ba = compare_efficiency(statement, fast, slow)
     assert (ab.decision, ba.decision) == ("B", "A"), (ab, ba)
     assert eff(ab)["reason"] in ("cpu-time", "timeout")
+
+
+# -- candidates that tamper with the measurement ------------------------------------------------
+# Each is the quadratic solution plus a trick that, with both candidates in one interpreter and
+# the harness timing itself, made it win. Each candidate now runs in processes of its own and the
+# server reads their CPU clocks from the kernel, so the honest linear one must win in both orders.
+TAMPERING = {
+    "profile_hook_slows_everyone_else": "import sys\n"
+    "def _slow(*a):\n    for _ in range(50):\n        pass\nsys.setprofile(_slow)\nsys.settrace(lambda *a: None)\n"
+    + QUADRATIC,
+    "patched_clocks_and_alarm": "import time, signal\n"
+    "for name in ('thread_time', 'process_time', 'perf_counter', 'monotonic', 'time'):\n"
+    "    setattr(time, name, lambda: 0.0)\n"
+    "    setattr(time, name + '_ns', lambda: 0)\n"
+    "signal.setitimer = lambda *a, **k: (0.0, 0.0)\nsignal.signal = lambda *a, **k: None\n" + QUADRATIC,
+}
+# Breaks the harness around it (its process's own): then it fails where the other answers, and the
+# timing is silent (or it loses), never in its favour.
+BREAKERS = {
+    "walks_up_to_the_harness": "import sys\n"
+    "def has_dup(xs):\n    f = sys._getframe(1)\n    while f is not None:\n"
+    "        for k in list(f.f_globals):\n            if k in ('time', 'pickle', 'gc'):\n"
+    "                f.f_globals[k] = None\n        f = f.f_back\n"
+    "    for i in range(len(xs)):\n        for j in range(i + 1, len(xs)):\n"
+    "            if xs[i] == xs[j]:\n                return True\n    return False\n",
+}
+# A constant answer that patches hashlib so that the output check would pass: it is wrong on the
+# inputs with duplicates, so the timing must stay silent (the examples then decide).
+CONSTANT = (
+    "import hashlib\nclass _H:\n    def __init__(self, *a): pass\n    def update(self, *a): pass\n"
+    "    def hexdigest(self): return '0' * 64\nhashlib.sha256 = hashlib.md5 = _H\n"
+    "def has_dup(xs):\n    return False\n"
+)
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    from codefavor.evidence.sandbox import Sandbox, SandboxError
+
+    sb = Sandbox(workers=2)
+    try:
+        sb.run("pass", [])
+    except SandboxError as e:
+        pytest.skip(str(e))
+    yield sb
+    sb.close()
+
+
+@pytest.mark.parametrize("name", sorted(TAMPERING))
+def test_tampering_candidate_loses_to_the_honest_linear_one_in_both_orders(sandbox, name):
+    from codefavor.evidence.efficiency import sandbox_runner
+
+    run = sandbox_runner(sandbox)
+    ab = _compare(INSTRUCTION, TAMPERING[name], LINEAR, FAST, runner=run)
+    ba = _compare(INSTRUCTION, LINEAR, TAMPERING[name], FAST, runner=run)
+    assert (ab.decision, ba.decision) == ("B", "A"), (eff(ab), eff(ba))
+
+
+@pytest.mark.parametrize("name", sorted(BREAKERS))
+def test_a_candidate_that_breaks_the_harness_never_wins(sandbox, name):
+    from codefavor.evidence.efficiency import sandbox_runner
+
+    run = sandbox_runner(sandbox)
+    ab = _compare(INSTRUCTION, BREAKERS[name], LINEAR, FAST, runner=run)
+    ba = _compare(INSTRUCTION, LINEAR, BREAKERS[name], FAST, runner=run)
+    assert ab.decision != "A" and ba.decision != "B", (eff(ab), eff(ba))
+
+
+def test_a_constant_with_patched_hashlib_never_wins(sandbox):
+    from codefavor.evidence.efficiency import sandbox_runner
+
+    run = sandbox_runner(sandbox)
+    ab = _compare(INSTRUCTION, CONSTANT, LINEAR, FAST, runner=run)
+    ba = _compare(INSTRUCTION, LINEAR, CONSTANT, FAST, runner=run)
+    assert ab.decision != "A" and ba.decision != "B", (eff(ab), eff(ba))
+    assert eff(ab)["reason"] == eff(ba)["reason"] == "disagree"
+
+
+def test_the_two_candidates_never_share_a_process(sandbox):
+    """Each candidate's process holds its own code only: one that looks for the other's finds nothing."""
+    from codefavor.evidence.efficiency import measure, sandbox_runner
+    from codefavor.evidence.scaling import Call
+
+    spy = (
+        "import gc\ndef f(n):\n    hits = 0\n    for o in gc.get_objects():\n"
+        "        if type(o) is str and 'OPPONENT' + '_MARK' in o:\n            hits += 1\n    return hits\n"
+    )
+    other = "OPPONENT_MARK = 1\ndef f(n):\n    return 0\n"
+    res = measure([spy, other], "f", [Call((1,), ())], EfficiencyConfig(), sandbox_runner(sandbox))
+    a, b = res["inputs"][0]["runs"]
+    assert a["status"] == b["status"] == "ok" and a["out"] == b["out"], res  # both answered 0

@@ -399,12 +399,16 @@ def test_io_uring_and_memfd_are_refused():
         assert r.passed, r.summary()
 
 
-KIND_SPY = """import gc
+KIND_SPY = """import sys
 def spy():
     keys = set()
-    for o in gc.get_objects():
-        if type(o) is dict and "call" in o and len(o) < 8:
-            keys |= set(map(str, o))
+    f = sys._getframe(1)
+    while f is not None:  # the harness's own frames hold the checks it was sent
+        for v in list(f.f_locals.values()):
+            for d in (v if type(v) is list else [v]):
+                if type(d) is dict and "call" in d:
+                    keys |= set(map(str, d))
+        f = f.f_back
     return sorted(keys)
 """
 

@@ -3,8 +3,8 @@
 Modules: running candidates on checks in a sandbox (`sandbox`), checks and example calls extracted
 from instructions with the one entry-point rule (`examples`), and the signals built on them:
 `correctness` (examples, loading, undefined names), `security` (Bandit and line patterns) and
-`efficiency` (CPU time on scaled-up examples; `scaling` and `timing_harness` are the code it ships
-into the sandbox). Judges, `verify` and the generators import from here; nothing here imports them.
+`efficiency` (CPU time on scaled-up examples, grown by `scaling`; `timing_harness` is the code it
+runs in the sandbox, one process per candidate). Judges, `verify` and the generators import from here; nothing here imports them.
 
 Every signal has the same shape: `fn(pairs, options) -> list[Evidence]`, one `Evidence` per
 (instruction, code_a, code_b) triple, decided "A"/"B" or "undecided" (silent), with the deciding

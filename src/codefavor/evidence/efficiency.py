@@ -2,42 +2,47 @@
 
 What to call and its example calls come from `examples.timing_plan` (the one entry-point rule
 and the one calling convention, `evidence/calls.py`, that correctness uses too: `class Solution`
-methods, linked lists and trees from their literals, positional calls when the names differ); the
-calls are grown along a ladder of sizes (`scaling.level_calls`: 16, 64, 256, 1024, 4096 items;
-integers in bigger steps). One contained process per pair (`timing_harness.climb`, run
-by `Sandbox.run_harness` with the job as data) grows the inputs itself and climbs level by level: both
-candidates run every input in turns, two rounds (up to four when an input is a close call), and the
-climb stops once the slower passes a small CPU budget, would pass a per-call cap at the next level
-(predicted from its growth), times out, or a decisive gap shows (2x or more in every round, on a
-level that took at least a millisecond). We decide on the largest level where both ran: inputs
-where the candidates disagree on the output (or fail) are set aside, a candidate that times out
-where the other finishes well inside the limit is the slower, and otherwise the faster one must
-win by a clear ratio of minimum CPU times *and* in every round, so a noisy machine cannot fake a
-gap. Anything less is "undecided". The measurements are the `Evidence`'s details
+methods, linked lists and trees from their literals, positional calls when the names differ); the calls are grown along a ladder of sizes (`scaling.level_calls`: 16, 64, 256, 1024,
+4096 items; integers in bigger steps), here in the parent. Each candidate runs in contained
+processes of its own (`timing_harness.main` as a sandbox session: one per candidate and round, kept
+across levels, so a repeat of the same input always meets a fresh process and the two candidates
+never share one); the job is data ({"code", "entry"} or {"code", "call": the call plan, by which the child builds
+the arguments' objects and binds a fresh instance before each call}) and each call a value (a pickle of args and
+kwargs). For each input the candidates take turns (alternating who goes first), two rounds (up to
+four when an input is a close call). A call's time is the candidate process's CPU time read by the
+sandbox server from the kernel, from the forwarding of its input to the arrival of its output, less
+the shortest unpickling and output phases any candidate showed on that input (`_times`); the server
+kills a call past the CPU limit; outputs are hashed and compared here. The climb stops once the
+slower passes a small CPU budget, would pass a per-call cap at the next level (predicted from its
+growth), times out, or a decisive gap shows (2x or more in every round, on a level that took at
+least a millisecond). We decide on the largest level where both ran: if the outputs differ on any
+input, or only one side fails, the evidence is silent (a quick wrong answer must not win); a
+candidate that times out where the other finishes well inside the limit is the slower; otherwise the
+faster one must win by a clear ratio of minimum CPU times *and* in every round, so a noisy machine
+cannot fake a gap. Anything less is "undecided". The measurements are the `Evidence`'s details
 (`EfficiencyDetails`, under "efficiency"); `efficiency_evidence` measures several pairs at once (one
-per sandbox worker). On CodePrefBench's dev split (where the knobs were set) it decides 150 of 160
-tasks, 99.3% of them rightly (test: 181 of 192, 94.5%) in about 4-5 s per split on the shared
-2-core machine at load 4; at load 8-12, 148-152 of 160 (97.4-98.0%) and 178 of 192 (95.5%) in
-13-17 s. `benchmarks/efficiency_evidence.py` measures it.
+per sandbox worker). `benchmarks/efficiency_evidence.py` measures accuracy and time.
 """
 
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
-import json
-import marshal
+import hashlib
 import math
 import os
 import pickle
 import re
+import struct
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from codefavor.evidence import Evidence, EvidenceOptions, resolve_sandbox
 from codefavor.evidence.examples import calls_code, timing_plan
@@ -105,76 +110,261 @@ def _silent(reason: str, **kw: Any) -> Evidence:
     return _evidence("undecided", EfficiencyDetails(reason, **kw))
 
 
-Runner = Callable[[dict[str, Any], float], dict[str, Any]]
+@dataclass(frozen=True)
+class Timed:
+    """One call of one candidate as the parent saw it. `total` is the candidate process's CPU time
+    (read from the kernel) from the moment its input was forwarded to the arrival of its output;
+    `pre` and `post` are the parts before the call began and after it returned, as the process
+    reported those moments (a process may lie about them: see `_times`)."""
+
+    status: str  # "ok", "timeout", "error", "setup"
+    total: float = 0.0
+    pre: float = 0.0
+    post: float = 0.0
+    out: str | None = None  # the output's digest, made here; or why there is none
 
 
-def run_trusted(job: dict[str, Any], wall_limit: float) -> dict[str, Any]:
-    """Run the timing harness in a fresh interpreter with memory and CPU limits, in an empty folder:
-    limits, not containment, so only for code you trust (tests, your own candidates).
+class Timer(Protocol):
+    """One candidate's contained process: `call` times one call on pickled (args, kwargs)."""
 
-    Returns the harness's result, or {"error": ...} when it crashed or ran out of time.
-    """
+    def call(self, blob: bytes, cpu_limit: float) -> Timed: ...
 
-    def limits() -> None:  # pragma: no cover - runs in the child
-        import resource
+    def close(self) -> None: ...
 
-        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
-        cpu = int(wall_limit) + 1
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
-        os.setsid()
 
-    with tempfile.TemporaryDirectory(prefix="cf-eff-") as tmp:
-        try:
-            proc = subprocess.run(
-                [sys.executable, "-I", str(HARNESS)],
-                input=pickle.dumps(job),
-                capture_output=True,
-                timeout=wall_limit,
-                cwd=tmp,
-                preexec_fn=limits,
-                env={"PATH": "/usr/bin:/bin", "PYTHONHASHSEED": "0"},
-            )
-        except subprocess.TimeoutExpired:
-            return {"error": "wall-timeout"}
-    lines = proc.stdout.decode("utf-8", "replace").strip().splitlines()
-    if not lines:
-        return {"error": f"harness exited {proc.returncode}: {proc.stderr.decode('utf-8', 'replace')[-300:]}"}
-    try:
-        return json.loads(lines[-1])
-    except json.JSONDecodeError:
-        return {"error": "harness output unreadable"}
+# What a candidate's process calls: a top-level function's name, or a job's {"entry", "call"} (`_target`).
+Target = str | dict[str, Any]
+Runner = Callable[[str, Target, float], Timer]  # (code, target, wall limit) -> a fresh process for it
+
+
+def _job(code: str, target: Target) -> dict[str, Any]:
+    return {"code": code, **({"entry": target} if isinstance(target, str) else target)}
+
+
+def _digest_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:16]
+
+
+class _Reading:
+    """Folds one call's events (the parent's CPU readings and the process's reports) into a `Timed`."""
+
+    def __init__(self) -> None:
+        self.t0: float | None = None
+        self.t_in: float | None = None
+        self.t_ret: float | None = None
+
+    def report(self, value: Any, cpu: float | None) -> Timed | None:
+        if isinstance(value, dict) and "setup" in value:
+            return Timed("setup", out=str(value["setup"])[:100])
+        if not isinstance(value, dict) or self.t0 is None:
+            return None  # anything before this call's value was forwarded is stale
+        if "in" in value and self.t_in is None:
+            self.t_in = cpu
+        elif "ret" in value and self.t_in is not None and self.t_ret is None:
+            self.t_ret = cpu
+        elif "err" in value:
+            return Timed("error", out=str(value["err"])[:100])
+        elif "out" in value:
+            if type(value["out"]) is not str or None in (self.t_in, self.t_ret, cpu):
+                return Timed("error", out="protocol")
+            total = cpu - self.t0  # type: ignore[operator]
+            return Timed("ok", total, self.t_in - self.t0, cpu - self.t_ret, _digest_text(value["out"]))  # type: ignore[operator]
+        return None
+
+
+class _SessionTimer:
+    """A candidate's process in the sandbox: a session of `timing_harness.main`."""
+
+    def __init__(self, sandbox: Any, code: str, entry: Target, wall_limit: float):
+        from codefavor.evidence.sandbox import Limits
+
+        limits = Limits(cpu_s=wall_limit, wall_s=wall_limit + 1, check_s=wall_limit, memory_mb=2048)
+        self._s = sandbox.session(_harness_source(), _job(code, entry), limits)
+        self._dead: Timed | None = None
+
+    def call(self, blob: bytes, cpu_limit: float) -> Timed:
+        if self._dead is not None:
+            return self._dead
+        wall = cpu_limit * 8 + 2.0  # a call that sleeps uses no CPU: wall time stops it
+        return self.fold(self._s.call({"blob": blob}, cpu_limit=cpu_limit, timeout=wall))
+
+    def fold(self, got: Any) -> Timed:
+        """A call's answer (or the session's end: a `HarnessRun`, or None from a batch) as a `Timed`."""
+        if got is None:
+            got = self._s.close()
+        if not isinstance(got, tuple):  # the process ended: killed past its CPU limit, or it died
+            if got.error == "cpu-limit":
+                self._dead = Timed("timeout", out="timeout")
+            else:
+                self._dead = Timed("error", out=f"process ended ({got.error or got.exit})"[:100])
+            return self._dead
+        r = _Reading()
+        r.t0, reports = got
+        for value, cpu in reports:
+            done = r.report(value, cpu)
+            if done is not None:
+                if done.status == "setup":
+                    self._dead = done
+                return done
+        return Timed("error", out="protocol")
+
+    def close(self) -> None:
+        self._s.kill()
+
+
+class _LocalTimer:
+    """A candidate's process for trusted code: `timing_harness.py` as a script in a bare, limited
+    interpreter (limits, not containment); CPU readings and limits as in the sandbox."""
+
+    def __init__(self, code: str, entry: Target, wall_limit: float):
+        from codefavor.evidence.sandbox.server import cpu_clock
+
+        self._clock = cpu_clock
+        self._tmp = tempfile.TemporaryDirectory(prefix="cf-eff-")
+
+        def limits() -> None:  # pragma: no cover - runs in the child
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+            cpu = int(wall_limit) + 1
+            resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+            resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+            os.setsid()
+
+        self._p = subprocess.Popen(
+            [sys.executable, "-I", str(HARNESS)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            bufsize=0,  # raw pipes: select() sees what a buffered reader would hide
+            cwd=self._tmp.name,
+            preexec_fn=limits,
+            env={"PATH": "/usr/bin:/bin", "PYTHONHASHSEED": "0"},
+        )
+        self._send(_job(code, entry))
+        self._dead: Timed | None = None
+
+    def _send(self, value: Any) -> None:
+        data = pickle.dumps(value)
+        self._p.stdin.write(struct.pack("<I", len(data)) + data)  # type: ignore[union-attr]
+        self._p.stdin.flush()  # type: ignore[union-attr]
+
+    def _read(self, n: int) -> bytes:
+        buf = b""
+        while len(buf) < n:
+            chunk = os.read(self._p.stdout.fileno(), n - len(buf))  # type: ignore[union-attr]
+            if not chunk:
+                return b""
+            buf += chunk
+        return buf
+
+    def _recv(self, deadline: float, cpu_at: float | None) -> tuple[Any, float | None] | str:
+        """The next report with the CPU reading at its arrival, or "timeout"/"ended"."""
+        import select
+        import time
+
+        out = self._p.stdout
+        while True:
+            ready, _, _ = select.select([out], [], [], 0.005)
+            if ready:
+                head = self._read(4)
+                data = self._read(struct.unpack("<I", head)[0]) if len(head) == 4 else b""
+                if not data:
+                    return "ended"
+                cpu = self._clock(self._p.pid)
+                self._p.stdin.write(struct.pack("<I", 0))  # type: ignore[union-attr]  # it waits for this
+                self._p.stdin.flush()  # type: ignore[union-attr]
+                return pickle.loads(data), cpu
+            now_cpu = self._clock(self._p.pid)
+            if (cpu_at is not None and now_cpu is not None and now_cpu > cpu_at) or time.monotonic() > deadline:
+                return "timeout"
+
+    def call(self, blob: bytes, cpu_limit: float) -> Timed:
+        import time
+
+        if self._dead is not None:
+            return self._dead
+        ready = False
+        while not ready:  # fed only once idle, as in the sandbox
+            got = self._recv(time.monotonic() + 30, None)
+            if isinstance(got, str):
+                self._dead = Timed("error", out="process ended")
+                return self._dead
+            value, _ = got
+            if isinstance(value, dict) and "setup" in value:
+                self._dead = Timed("setup", out=str(value["setup"]))
+                return self._dead
+            ready = isinstance(value, dict) and "ready" in value
+        return self._timed_call(blob, cpu_limit)
+
+    def _timed_call(self, blob: bytes, cpu_limit: float) -> Timed:
+        import time
+
+        r = _Reading()
+        r.t0 = self._clock(self._p.pid)
+        self._send({"blob": blob})
+        deadline = time.monotonic() + cpu_limit * 8 + 2.0
+        while True:
+            got = self._recv(deadline, (r.t0 or 0.0) + cpu_limit)
+            if isinstance(got, str):
+                self.close()
+                self._dead = Timed("timeout" if got == "timeout" else "error", out=got)
+                return self._dead
+            done = r.report(*got)
+            if done is not None:
+                return done
+
+    def close(self) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._p.pid, 9)
+        self._p.kill()
+        self._p.wait()
+        for f in (self._p.stdin, self._p.stdout):
+            with contextlib.suppress(OSError):
+                f.close()  # type: ignore[union-attr]
+        self._tmp.cleanup()
+
+
+def run_trusted(code: str, entry: Target, wall_limit: float) -> Timer:
+    """A runner for code you trust (tests, your own candidates): each candidate in a fresh,
+    limited interpreter of its own, timed from outside like in the sandbox, but not contained."""
+    return _LocalTimer(code, entry, wall_limit)
 
 
 def sandbox_runner(sandbox: Any = None) -> Runner:
     """A runner that measures inside the contained worker pool of `evidence.sandbox` (the shared
-    default pool when `sandbox` is None): `Sandbox.run_harness` gives the timing harness the job as
-    data, so the candidates run under the pool's namespaces, seccomp filter and rlimits."""
-    harness = HARNESS.read_text(encoding="utf-8")
+    default pool when `sandbox` is None): each candidate process is a session of the timing
+    harness, under the pool's namespaces, seccomp filter and rlimits."""
 
-    def run(job: dict[str, Any], wall_limit: float) -> dict[str, Any]:
-        from codefavor.evidence.sandbox import Limits
+    def run(code: str, entry: Target, wall_limit: float) -> Timer:
+        return _SessionTimer(resolve_sandbox(EvidenceOptions(sandbox=sandbox)), code, entry, wall_limit)
 
-        sb = resolve_sandbox(EvidenceOptions(sandbox=sandbox))
-        # The harness's own alarm (check_s) reports a run past the limit before the server kills it.
-        limits = Limits(
-            cpu_s=wall_limit, wall_s=wall_limit + 1, check_s=wall_limit, memory_mb=2048, output_bytes=1 << 16
-        )
-        res = sb.run_harness(harness, job, limits)
-        if not res.ok or not isinstance(res.value, dict):
-            return {"error": f"sandbox: {res.error or f'unexpected result {res.value!r:.100}'}"}
-        return res.value
-
+    run.slots = lambda: _climb_slots(resolve_sandbox(EvidenceOptions(sandbox=sandbox)))  # type: ignore[attr-defined]
     return run
 
 
+_SLOTS: dict[int, threading.BoundedSemaphore] = {}
+_SLOTS_LOCK = threading.Lock()
+
+
+def _climb_slots(sandbox: Any) -> threading.BoundedSemaphore:
+    """At most one climb per sandbox worker at a time, however many threads ask: a climb holds up to
+    `2 x max_rounds` sessions, and the server's session pool (8 per worker) must never run dry while
+    every holder waits for one more."""
+    with _SLOTS_LOCK:
+        return _SLOTS.setdefault(id(sandbox), threading.BoundedSemaphore(max(1, int(getattr(sandbox, "workers", 1)))))
+
+
 @functools.cache
-def _scaling_code() -> bytes:
-    """`evidence.scaling` compiled once, for the harness to load without compiling it per job."""
+def _harness_source() -> str:
+    return HARNESS.read_text(encoding="utf-8")
+
+
+@functools.cache
+def _scaling() -> Any:
     from codefavor.evidence import scaling
 
-    src = Path(scaling.__file__).read_text(encoding="utf-8")
-    return marshal.dumps(compile(src, "<scaling>", "exec"))
+    return scaling
 
 
 _SOLUTION = re.compile(r"^class\s+Solution\b", re.M)
@@ -228,6 +418,195 @@ def call_plan(spec: dict[str, Any], codes: Sequence[str]) -> dict[str, Any]:
     return {"module": calls_code(), "spec": dict(spec), "platform": platform}
 
 
+_PLAIN_SPEC = {"entry", "owner", "json", "in_place", "lazy", "order", "want"}
+
+
+def _target(spec: dict[str, Any] | str, codes: Sequence[str]) -> Target:
+    """What the candidates' processes call: a bare name as is; a call spec as its call plan, unless
+    it asks for nothing beyond calling a top-level function that every candidate defines. Then the
+    name alone: building the call through `calls.prepare` costs more than such a call itself, and
+    that cost, different per candidate, is noise in a time read from the kernel around the call."""
+    if isinstance(spec, str):
+        return spec
+    entry = spec.get("entry")
+    plain = (
+        entry
+        and set(spec) <= _PLAIN_SPEC
+        and not (
+            spec.get("owner") or spec.get("json") or spec.get("in_place") or spec.get("lazy") or spec.get("order")
+        )
+        and spec.get("want") in (None, "scalar")
+        and all(_defines(c, entry) for c in codes)
+    )
+    return entry if plain else {"entry": entry, "call": call_plan(spec, codes)}
+
+
+def _defines(code: str, name: str) -> bool:
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == name for n in tree.body)
+
+
+def _times(results: list[list[Timed]]) -> list[list[float]]:
+    """Each candidate's per-round CPU times on one input: its whole span (value forwarded to output
+    arrived) less the shortest unpickling and output phases any candidate showed on this input.
+    The span is the kernel's and covers everything the process did meanwhile; the phases are
+    where the process said its call began and ended, so a process that lies about them only makes
+    the phases subtracted from everyone shorter: it never moves its own work out of its time."""
+    oks = [t for ts in results for t in ts if t.status == "ok"]
+    if not oks:
+        return [[] for _ in results]
+    pre = min(max(0.0, t.pre) for t in oks)
+    post = min(max(0.0, t.post) for t in oks)
+    return [[max(0.0, t.total - pre - post) for t in ts if t.status == "ok"] for ts in results]
+
+
+class _Candidates:
+    """The processes of a measurement: one per candidate and round, started when first needed and
+    kept across the ladder's levels (a repeat of the same input always meets a fresh process, so
+    nothing a candidate keeps from one call can answer another)."""
+
+    def __init__(self, codes: Sequence[str], entry: Target, run: Runner, wall_limit: float):
+        self.codes, self.entry, self.run, self.wall_limit = list(codes), entry, run, wall_limit
+        self.timers: dict[tuple[int, int], Timer] = {}
+
+    def timer(self, c: int, r: int) -> Timer:
+        key = (c, r)
+        if key not in self.timers:
+            self.timers[key] = self.run(self.codes[c], self.entry, self.wall_limit)
+        return self.timers[key]
+
+    def calls(self, turns: Sequence[tuple[int, int]], blob: bytes, limit: float) -> list[Timed]:
+        """The calls in this order: sandbox sessions as one batch the server runs turn by turn (no
+        round trip to this process between turns), other timers one by one."""
+        timers = [self.timer(c, r) for c, r in turns]
+        live = [t for t in timers if isinstance(t, _SessionTimer) and t._dead is None]
+        if len(live) == len(timers) and timers and len({id(t._s._sb) for t in live}) == 1:
+            got = live[0]._s._sb.batch(
+                [(t._s, {"blob": blob}, limit) for t in live], timeout=limit * 8 * len(live) + 10
+            )
+            return [t.fold(g) for t, g in zip(live, got, strict=True)]
+        return [t.call(blob, limit) for t in timers]
+
+    def close(self) -> None:
+        for t in self.timers.values():
+            with contextlib.suppress(Exception):
+                t.close()
+        self.timers.clear()
+
+
+def _measure_level(cands: _Candidates, blobs: Sequence[bytes], config: EfficiencyConfig) -> list[dict[str, Any]]:
+    """Every candidate on every input: rounds in turns (alternating who goes first), two at least,
+    up to `max_rounds` on a close call, fewer once the level has spent its budget."""
+    n = len(cands.codes)
+    level_spent = 0.0
+    inputs = []
+    for blob in blobs:
+        results: list[list[Timed]] = [[] for _ in range(n)]
+        status = ["ok"] * n
+        outs: list[str | None] = [None] * n
+        r = 0
+        while r < config.max_rounds:
+            # The first rounds (all that always run) as one batch, then one round at a time.
+            rounds = range(r, max(config.min_rounds, r + 1))
+            turns = [(c, q) for q in rounds for c in (range(n) if q % 2 == 0 else range(n - 1, -1, -1))
+                     if status[c] == "ok"]  # fmt: skip
+            for (c, _q), t in zip(turns, cands.calls(turns, blob, config.call_limit), strict=True):
+                if status[c] != "ok":
+                    continue  # failed in an earlier round of this batch
+                if t.status != "ok":
+                    status[c], outs[c] = t.status, t.out
+                    continue
+                if outs[c] is not None and outs[c] != t.out:
+                    status[c] = "unstable"  # a different answer on the same input
+                outs[c] = t.out
+                results[c].append(t)
+            r = rounds[-1] + 1
+            times = _times(results)
+            if any(s != "ok" for s in status):
+                break
+            spent = sum(sum(ts) for ts in times)
+            first_round = sum(ts[0] for ts in times if ts)
+            runs = [{"times": ts} for ts in times]
+            if r >= config.min_rounds and (
+                level_spent + spent > config.level_budget
+                or (config.close_ratio and n >= 2 and _clear(runs, config.close_ratio))
+            ):
+                break
+            if r >= 2 and first_round > 2 * config.level_budget:
+                break
+        times = _times(results)
+        level_spent += sum(sum(ts) for ts in times)
+        inputs.append({"runs": [{"status": status[c], "times": times[c], "out": outs[c]} for c in range(n)]})
+    return inputs
+
+
+def _clear(runs: list[dict[str, Any]], ratio: float) -> bool:
+    """Whether the first two candidates' times differ by `ratio` or more, the same way, in every round."""
+    pairs = list(zip(runs[0]["times"], runs[1]["times"], strict=False))
+    return bool(pairs) and (all(b >= a * ratio for a, b in pairs) or all(a >= b * ratio for a, b in pairs))
+
+
+def _setup_errors(codes: Sequence[str]) -> list[str | None]:
+    out: list[str | None] = []
+    for code in codes:
+        try:
+            compile(code, "<candidate>", "exec")  # compiling runs nothing of it
+            out.append(None)
+        except (SyntaxError, ValueError) as e:
+            out.append(type(e).__name__)
+    return out
+
+
+def _blob(c: Call) -> bytes:
+    return pickle.dumps((list(c.args), dict(c.kwargs)), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def measure(
+    codes: Sequence[str],
+    entry: str | dict[str, Any],
+    calls: Sequence[Call],
+    config: EfficiencyConfig = EfficiencyConfig(),
+    runner: Runner | None = None,
+) -> dict[str, Any]:
+    """Time every candidate on the given calls (one level): {"inputs": [{"runs": [{"status",
+    "times", "out"} per candidate]}], "setup_errors": [...]}."""
+    errors = _setup_errors(codes)
+    if any(errors):
+        return {"inputs": [], "setup_errors": errors}
+    run = runner or sandbox_runner()
+    with _slots_of(run):
+        cands = _Candidates(codes, _target(entry, codes), run, config.wall_limit)
+        try:
+            return {"inputs": _measure_level(cands, [_blob(c) for c in calls], config), "setup_errors": errors}
+        finally:
+            cands.close()
+
+
+def _slots_of(run: Runner) -> Any:
+    slots = getattr(run, "slots", None)
+    return slots() if slots else contextlib.nullcontext()
+
+
+def _gap(inputs: list[dict[str, Any]]) -> tuple[float, float, bool] | None:
+    """(time of the first candidate, of the second, whether every round agrees on who is faster)
+    over the inputs where two candidates both finished with the same output; None without any."""
+    usable = []
+    for inp in inputs:
+        a, b = inp["runs"][:2]
+        if a["status"] == b["status"] == "ok" and a["out"] == b["out"] and a["times"] and b["times"]:
+            usable.append((a["times"], b["times"]))
+    if not usable:
+        return None
+    ta, tb = sum(min(a) for a, _ in usable), sum(min(b) for _, b in usable)
+    rounds = min(min(len(a), len(b)) for a, b in usable)
+    per_round = [(sum(a[r] for a, _ in usable), sum(b[r] for _, b in usable)) for r in range(rounds)]
+    same = all(x < y for x, y in per_round) or all(x > y for x, y in per_round)
+    return ta, tb, same
+
+
 def climb(
     code_a: str,
     code_b: str,
@@ -237,45 +616,76 @@ def climb(
     config: EfficiencyConfig = EfficiencyConfig(),
     runner: Runner | None = None,
 ) -> dict[str, Any]:
-    """Run the ladder in one harness job (`timing_harness.climb`): level by level, each built only
-    when reached, until the slower candidate passes the level budget, a run times out, the next
-    level would pass the per-call cap, the CPU budget is spent, or a decisive gap has shown.
+    """Climb the ladder: grow the example calls to each size in turn (`scaling.level_calls`, here in
+    the parent) and time both candidates, each in processes of its own, until the slower passes the
+    level budget, a run times out, the next level would pass the per-call cap (predicted from the
+    growth of the slowest call), the CPU budget is spent, or a decisive gap (wide and in every
+    round, on a level that took long enough) has shown.
 
-    `spec` is `plan`'s call spec (a bare name: that top-level function). The harness makes every
-    call through `calls.prepare` (objects built, a fresh instance bound, outside the timer).
+    `spec` is `plan`'s call spec (a bare name: that top-level function); each candidate's process
+    makes every call through `calls.prepare` (objects built, a fresh instance bound, before the call).
 
-    Returns {"levels": [harness result per level], "stopped": why} or {"error": ...}.
+    Returns {"levels": [{"inputs": [...]}, ...], "stopped": why}.
     """
-    run = runner or sandbox_runner()
-    spec = {"entry": spec, "owner": None} if isinstance(spec, str) else spec
-    # The harness grows the inputs itself (`scaling.level_calls`, same seed, same result) and climbs
-    # in one process: megabytes of literals and a process per level cost more than the timing.
-    job = {
-        "codes": [code_a, code_b],
-        "call": call_plan(spec, (code_a, code_b)),
-        "scale": {
-            "module": _scaling_code(),
-            "calls": [(c.args, c.kwargs) for c in calls],
-            "targets": list(config.targets),
-            "seed": seed,
-            "max_calls": config.max_calls,
-            "decisive_ratio": config.decisive_ratio,
-            "decisive_time": config.decisive_time,
-            "max_predicted_call": config.max_predicted_call,
-            "total_budget": config.total_budget,
-        },
-        "call_limit": config.call_limit,
-        "level_budget": config.level_budget,
-        "min_rounds": config.min_rounds,
-        "max_rounds": config.max_rounds,
-        "close_ratio": config.close_ratio,
-    }
-    res = run(job, config.wall_limit)
-    if "error" in res:
-        return res
-    if any(res.get("setup_errors") or []):
+    if any(_setup_errors([code_a, code_b])):
         return {"levels": [], "stopped": "setup"}
-    return {"levels": res.get("levels", []), "stopped": res.get("stopped", "done")}
+    scaling = _scaling()
+    run = runner or sandbox_runner()
+    with _slots_of(run):
+        return _climb(code_a, code_b, _target(spec, (code_a, code_b)), calls, seed, config, run, scaling)
+
+
+def _climb(
+    code_a: str,
+    code_b: str,
+    entry: Target,
+    calls: Sequence[Call],
+    seed: str,
+    config: EfficiencyConfig,
+    run: Runner,
+    scaling: Any,
+) -> dict[str, Any]:
+    cands = _Candidates([code_a, code_b], entry, run, config.wall_limit)
+    levels: list[dict[str, Any]] = []
+    spent, prev_call, stopped = 0.0, 0.0, "done"
+    try:
+        for target in config.targets:
+            level = scaling.level_calls(list(calls), int(target), seed, max_calls=config.max_calls)
+            inputs = _measure_level(cands, [_blob(c) for c in level], config)
+            levels.append({"inputs": inputs})
+            runs = [r for inp in inputs for r in inp["runs"]]
+            if any(r["status"] == "setup" for r in runs):
+                return {"levels": [], "stopped": "setup"}
+            spent += sum(sum(r["times"]) for r in runs)
+            slowest = max(
+                (sum(min(inp["runs"][c]["times"] or [0.0]) for inp in inputs) for c in range(2)), default=0.0
+            )
+            if any(r["status"] == "timeout" for r in runs):
+                stopped = "timeout"
+                break
+            if slowest > config.level_budget:
+                stopped = "budget"
+                break
+            gap = _gap(inputs)
+            if gap:
+                ta, tb, same = gap
+                slow, fast = max(ta, tb), min(ta, tb)
+                if same and slow >= config.decisive_time and slow >= fast * config.decisive_ratio:
+                    stopped = "decisive"
+                    break
+            # A quadratic candidate multiplies its time by ~16 per level, and one level too far costs
+            # more than all the others together.
+            slow_call = max((min(r["times"]) for r in runs if r["times"]), default=0.0)
+            if prev_call > 1e-4 and slow_call * max(slow_call / prev_call, 1.0) > config.max_predicted_call:
+                stopped = "predicted"
+                break
+            prev_call = slow_call
+            if spent > config.total_budget:
+                stopped = "total"
+                break
+    finally:
+        cands.close()
+    return {"levels": levels, "stopped": stopped}
 
 
 def decide(
@@ -289,6 +699,19 @@ def decide(
     dropped: dict[str, int] = {}
     best: Evidence | None = None
     too_fast = 0
+    # Two candidates that compute different things are not compared at all: a wrong (or failing)
+    # answer is often a quick one, so timing only the inputs where they happen to agree would
+    # reward it. One side's timeout still decides (the other finished well inside the limit).
+    for level in result.get("levels", []):
+        for inp in level["inputs"]:
+            ra, rb = inp["runs"][:2]
+            sa, sb = ra["status"], rb["status"]
+            if (sa == sb == "ok" and ra["out"] != rb["out"]) or (
+                (sa == "ok") != (sb == "ok") and "timeout" not in (sa, sb)
+            ):
+                dropped["disagree" if sa == sb == "ok" else "one-side-" + (sb if sa == "ok" else sa)] = 1
+    if dropped:
+        return _silent("disagree", dropped=dropped, entry=entry)
     for li, level in enumerate(result.get("levels", [])):
         usable, slow_a, slow_b = [], 0, 0
         for inp in level["inputs"]:

@@ -8,9 +8,9 @@ square matrices grow in both dimensions, and, when a call has no collection at a
 stay as they are, so the call keeps its meaning. Everything is seeded: both candidates of a pair
 always see the same inputs.
 
-This file is shipped into the sandbox as compiled code (`evidence.efficiency` sends it with each
-timing job; `timing_harness.py` loads it and calls `level_calls` there), so it must stay pure: the
-standard library only, nothing of the package, no I/O.
+`evidence.efficiency` calls `level_calls` in the parent and sends each candidate process the grown
+calls as data. It stays pure (the standard library only, nothing of the package, no I/O), so the
+same inputs come out for the same seed wherever it runs.
 """
 
 from __future__ import annotations

@@ -22,6 +22,9 @@ decoded plain values. Every frame carries a per-run secret token and a pass also
 "done" frame the harness prints after the last check, so `os._exit(0)`, `SystemExit`, a patched
 `assert`, builtins or `sys.modules`, or text printed to stdout cannot produce one.
 
+Each child is forked from a zygote that never held a job and reads its own job and token from its
+own pipe (see `server.py`), so nothing of another job is in its memory.
+
 A harness run (`run_harness`) loads trusted code (`source`, compiled here once) in a contained child
 and calls its `main(job)`; the job travels as data through the same value codec, and the return
 value comes back decoded. Whatever untrusted code the harness runs shares its process, so the value
@@ -453,6 +456,35 @@ class Sandbox:
         ev, box = self._submit(wire, proc)
         return Session(self, wire["id"], q, ev, box, time.monotonic() + 30.0 + lim["wall_s"])
 
+    def batch(
+        self, calls: Sequence[tuple[Session, Any, float | None]], timeout: float = 60.0
+    ) -> list[tuple[float | None, list[tuple[Any, float | None]]] | None]:
+        """`Session.call` on several sessions, run by the server one after another in this order and
+        answered at once; None for a call whose session ended (see its `close()`)."""
+        q: queue.Queue[Any] = queue.Queue()
+        with self._lock:
+            self._next += 1
+            rid = self._next
+            self._sessions[rid] = q
+        wire = [
+            {"feed": s.id, "call": True, "data": encode_value(v, strict=True), "cpu_limit": lim} for s, v, lim in calls
+        ]
+        out: list[Any] = [None] * len(calls)
+        try:
+            if self._send({"batch": True, "id": rid, "calls": wire}):
+                try:
+                    msg = q.get(timeout=timeout)
+                except queue.Empty:
+                    msg = None
+                if msg is not None and msg.get("batch"):
+                    for i, r in enumerate(msg["results"][: len(calls)]):
+                        if "reports" in r:
+                            out[i] = (r["cpu"], [(_report(text), cpu) for text, cpu in r["reports"]])
+        finally:
+            with self._lock:
+                self._sessions.pop(rid, None)
+        return out
+
     def _send(self, msg: dict[str, Any]) -> bool:
         proc = self._proc
         try:
@@ -631,6 +663,29 @@ class Session:
             {"feed": self.id, "n": self._n, "data": encode_value(value, strict=True), "cpu_limit": cpu_limit}
         )
 
+    def call(
+        self, value: Any, cpu_limit: float | None = None, timeout: float = 60.0
+    ) -> tuple[float | None, list[tuple[Any, float | None]]] | HarnessRun:
+        """One call, run by the server: once the harness has sent a report marked {"idle": True},
+        the server reads its CPU clock, forwards `value`, and gathers its reports up to one marked
+        {"last": True}. Returns (the clock when forwarded, [(report, clock at its arrival), ...]),
+        or the session's end (a `HarnessRun`) when it ended first."""
+        self._n += 1
+        self._sb._send({"feed": self.id, "n": self._n, "call": True, "data": encode_value(value, strict=True),
+                        "cpu_limit": cpu_limit})  # fmt: skip
+        while True:
+            if self.result is not None:
+                return self.result
+            try:
+                msg = self._q.get(timeout=max(0.0, min(timeout, self._deadline - time.monotonic())))
+            except queue.Empty:
+                return self.kill()
+            if msg is None or msg.get("final"):
+                self.result = _judge_session(msg)
+                return self.result
+            if msg.get("call") == self._n:
+                return msg["cpu"], [(_report(text), cpu) for text, cpu in msg["reports"]]
+
     def next(self, timeout: float = 60.0) -> tuple[str, Any, float | None]:
         """The next event: ("fed", None, cpu), ("report", value, cpu) or ("end", HarnessRun, None)."""
         if self.result is not None:
@@ -654,6 +709,12 @@ class Session:
             return "report", {"harness-ended": printable(str(frame.get("err") or frame.get("exc") or ""))}, msg["cpu"]
         return self.next(timeout)
 
+    def kill(self) -> HarnessRun:
+        """Stop the child now (a call that ran past a limit the parent keeps, such as wall time)."""
+        if self.result is None:
+            self._sb._send({"feed": self.id, "kill": True})
+        return self.close()
+
     def close(self) -> HarnessRun:
         """Tell the harness there is no more (`channel.recv()` returns None) and wait for its end."""
         if self.result is None:
@@ -661,6 +722,14 @@ class Session:
             self._sb._wait(self._ev, self._deadline)  # a server silent past every limit is killed
             self.result = _judge_session(self._box[0] if self._box else None)
         return self.result
+
+
+def _report(text: str) -> Any:
+    try:
+        frame = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return decode_value(frame["s"]) if isinstance(frame, dict) and "s" in frame else None
 
 
 def _judge_session(msg: dict[str, Any] | None) -> HarnessRun:

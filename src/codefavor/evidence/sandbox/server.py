@@ -8,26 +8,37 @@ How a run is contained. The server sets up once: new mount and network namespace
 namespace when not root), a fresh read-only root built on a tmpfs from bind mounts of the system
 and Python directories only (no /home, /root except the interpreter, /tmp, /run, /proc, /work,
 /dev beyond null/zero/random), entered with pivot_root so the host tree is detached, not merely
-hidden. For each job it forks a child that: starts its own session and process group; gets a
-private working directory (mode 0700, emptied before each run) on one size-capped tmpfs; drops to a
-uid of its own per concurrent slot (root mode) or drops all capabilities (user-namespace mode);
-sets rlimits on CPU time, address space, processes/threads (none), file size, open files and core
-dumps; loads a seccomp filter (libseccomp) that refuses socket creation, signals to other
-processes, ptrace, mount, namespace and module syscalls; scrubs the environment; reads stdin from
-/dev/null; and writes stdout/stderr into a pipe the server caps. The server kills the process group
-at the wall-clock deadline and the kernel kills the child when the server dies.
+hidden. Then, before the first job arrives, it forks the *zygote* (`_zygote`), the process every
+child is forked from: it never holds a job, so a child's memory holds nothing of any other. For
+each job the server makes three pipes, hands the child's ends to the zygote (SCM_RIGHTS), which
+forks; the server then writes the job and the run's token into the child's own job pipe. The child:
+starts its own session and process group; unshares a private IPC namespace (SysV IPC, POSIX queues);
+gets a private working directory (mode 0700, emptied before each run) on one size-capped tmpfs;
+drops to a uid of its own per slot (root mode) or drops all capabilities (user-namespace mode); sets
+rlimits on CPU time, address space, processes/threads (none), file size, open files and core dumps;
+loads a seccomp filter (libseccomp) that refuses socket creation, signals to other processes,
+ptrace, mount, namespace and module syscalls, io_uring and memfd_create; scrubs the environment;
+reads stdin from /dev/null; and writes stdout/stderr into a pipe the server caps. The server kills
+the process group at the wall-clock deadline; the zygote reaps it and reports the kernel's CPU time
+(wait4); the kernel kills the zygote when the server dies, and the children when the zygote does.
 
 The protocol (length-prefixed JSON both ways, `write_msg`/`read_msg`). The parent sends one message
-per job; the server reads the next one only when a worker slot is free, so waiting jobs stay in the
-pipe and in the parent, never in this process's memory, and a started job is handed to its child and
-dropped here (the server keeps its id and limits). A job is one of two kinds:
-- `{"kind": "checks", "code", "checks": [{"kind", "call", "stdin"}], "limits"}`: load the code, then
-  evaluate each check's call and report the value (expected values are never sent);
+per job; the server queues jobs (no child descends from it, so what it holds reaches none) and
+starts each when a worker slot is free. A job is one of three kinds:
+- `{"kind": "checks", "code", "checks": [{"call", "stdin"}], "limits"}`: load the code, then
+  evaluate each check's call and report the value (expected values and check kinds are never sent);
 - `{"kind": "harness", "harness": base64 marshal of trusted code, "job": encoded value, "limits"}`:
-  load the harness, call its `main(job)` with the decoded job and report what it returns.
+  load the harness, call its `main(job)` with the decoded job and report what it returns;
+- `{"kind": "session", ...the same}`: call `main(job, channel)`, and relay: `{"feed": id, "data"}`
+  reaches `channel.recv()`; with `"call": true` the server waits until the harness reported
+  `{"idle": true}`, reads its CPU clock, forwards the value and answers once with the reports up to
+  one marked `{"last": true}`, each with the clock read at its arrival (the child waits for the
+  server's acknowledgement after every report, so each reading is taken while it stands still);
+  `"cpu_limit"` kills the child once its clock passes the reading by that much; `{"end"}` closes
+  its input, `{"kill"}` stops it. Sessions draw on a slot pool of their own.
 The child writes token-tagged frames to fd 3 (`{"defined"}`, `{"load"}`, `{"i", "v" | "exc" | ...}`,
-`{"v"}`, `{"done": true}`); the server answers with the run's frames, output, exit status, whether it
-timed out, and the kernel's CPU time of the child (wait4) and its wall time.
+`{"v"}`, `{"s"}`, `{"done": true}`); the server answers each job, when its child ends, with the
+frames, output, exit status, whether it timed out, and the kernel's CPU time and its wall time.
 """
 
 from __future__ import annotations
@@ -247,8 +258,8 @@ def _fresh_ns(name: str) -> dict[str, Any]:
 class _Channel:
     """A session harness's line to the parent: `recv()` the next value the parent fed (None once it
     has no more), `send(value)` a report. The server reads this child's CPU clock from the kernel
-    when it forwards each value and when each report arrives, so the parent can time what happened
-    in between without trusting anything this process says about time."""
+    when it forwards each value and when each report arrives (`send` waits until it has), so the
+    parent can time what happened in between without trusting anything this process says about time."""
 
     def __init__(self, fd: int, frame: Any):
         self._fd, self._frame = fd, frame
@@ -259,6 +270,7 @@ class _Channel:
 
     def send(self, value: Any) -> None:
         self._frame({"s": encode_value(value)})
+        _read_exactly(self._fd, 4)  # the server's acknowledgement: it has read our clock
 
 
 def _child_harness(job: dict[str, Any], token: str, out_fd: int) -> None:
@@ -785,6 +797,9 @@ def _serve(max_workers: int, allow_degraded: bool) -> None:
     by_pid: dict[int, dict[str, Any]] = {}
     early: dict[int, list[dict[str, Any]]] = {}  # session values sent before their job started
     free_slots = list(range(max_workers))
+    # Sessions wait on their parent most of the time, so they draw on a pool of their own (a parent
+    # holding a few each, one per worker, never waits on another's): uids and directories apart.
+    free_sessions = list(range(max_workers, 9 * max_workers))
     stdin_open = True
     seq = 0
 
@@ -817,6 +832,9 @@ def _serve(max_workers: int, allow_degraded: bool) -> None:
             "feeds": early.pop(job["id"], []),  # session values waiting for the pid (its CPU clock)
             "forged": 0,
             "cpu_limit_at": None,
+            "idle": False,  # a session child that said so, waiting for its next call
+            "calls": [],
+            "in_call": None,
             "cpu_killed": False,
             "timed_out": False,
             "exited": None,
@@ -860,9 +878,16 @@ def _serve(max_workers: int, allow_degraded: bool) -> None:
         if st["pid"] is None:
             st["feeds"].append(msg)
             return
+        if "kill" in msg:
+            kill(st)
+            return
         if "end" in msg:
             st["closing"] = True
             flush(st)
+            return
+        if msg.get("call"):
+            st["calls"].append(msg)
+            begin_call(st)
             return
         cpu = cpu_clock(st["pid"])
         write_msg(stdout, {"id": st["id"], "fed": msg.get("n"), "cpu": cpu})
@@ -871,6 +896,59 @@ def _serve(max_workers: int, allow_degraded: bool) -> None:
         data = json.dumps(msg["data"]).encode()
         st["pending"] += struct.pack("<I", len(data)) + data
         flush(st)
+
+    def begin_call(st: dict[str, Any]) -> None:
+        """A call: once the child has said it is idle, read its clock, forward the value, and gather
+        its reports (each with the clock at its arrival) up to the one marked "last", answered as one."""
+        if not (st["idle"] and st["calls"] and st["in_call"] is None and st["pid"] is not None):
+            return
+        msg = st["calls"].pop(0)
+        cpu = cpu_clock(st["pid"])
+        st["idle"], st["in_call"] = False, {"id": st["id"], "call": msg.get("n"), "cpu": cpu, "reports": []}
+        if cpu is not None and msg.get("cpu_limit"):
+            st["cpu_limit_at"] = cpu + float(msg["cpu_limit"])
+        data = json.dumps(msg["data"]).encode()
+        st["pending"] += struct.pack("<I", len(data)) + data
+        flush(st)
+
+    def run_batch(batch: dict[str, Any]) -> None:
+        """Calls to several sessions, one after another in the given order, answered as one (the
+        parent's turn-taking without a round trip to it between turns)."""
+        while batch["items"]:
+            item = batch["items"].pop(0)
+            target = running.get(item["feed"])
+            if target is None or not target["session"]:
+                batch["results"].append({"ended": True})
+                continue
+            target["batch"] = batch
+            feed(target, item)
+            return
+        write_msg(stdout, {"id": batch["id"], "batch": True, "results": batch["results"]})
+
+    def on_report(st: dict[str, Any], body: bytes, cpu: float | None) -> None:
+        text = body.decode("utf-8", "replace")
+        value = None
+        with contextlib.suppress(ValueError, RecursionError, TypeError):
+            frame = json.loads(text)
+            value = decode_value(frame["s"]) if type(frame) is dict and "s" in frame else None
+        call = st["in_call"]
+        if call is not None:
+            call["reports"].append([text, cpu])
+            if type(value) is dict and value.get("last") is True:
+                st["in_call"], st["cpu_limit_at"] = None, None
+                batch = st.pop("batch", None)
+                if batch is None:
+                    write_msg(stdout, call)
+                else:
+                    batch["results"].append(call)
+                    run_batch(batch)
+            return
+        if type(value) is dict and value.get("idle") is True:
+            st["idle"] = True
+            begin_call(st)
+            if st["calls"] or st["in_call"] is not None:
+                return
+        write_msg(stdout, {"id": st["id"], "line": text, "cpu": cpu})
 
     def drain(fd: int, st: dict[str, Any]) -> None:
         which = st["fds"][fd]
@@ -893,7 +971,12 @@ def _serve(max_workers: int, allow_degraded: bool) -> None:
                 if not secrets.compare_digest(tok, st["token"].encode()):
                     st["forged"] += 1
                     continue
-                write_msg(stdout, {"id": st["id"], "line": body.decode("utf-8", "replace"), "cpu": cpu})
+                # The report's sender waits for this (an empty message) before going on, so the
+                # clock above was read while it stood still, however late this server got to it.
+                # Queued before anything the report leads to (the next call's value).
+                st["pending"] += struct.pack("<I", 0)
+                on_report(st, body, cpu)
+            flush(st)
             if len(buf) > (16 << 20):  # one report that large: stop listening to this child
                 data = b""
             else:
@@ -930,7 +1013,7 @@ def _serve(max_workers: int, allow_degraded: bool) -> None:
             os.close(st["job_w"])
         del running[st["id"]]
         by_pid.pop(st["pid"], None)
-        free_slots.append(st["slot"])
+        (free_sessions if st["session"] else free_slots).append(st["slot"])
         status, cpu_s = st["exited"]
         exit_ = f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status) else f"exit {os.WEXITSTATUS(status)}"
         write_msg(
@@ -949,6 +1032,10 @@ def _serve(max_workers: int, allow_degraded: bool) -> None:
                 "final": True,
             },
         )
+        batch = st.pop("batch", None)
+        if batch is not None:  # it ended during its call in a batch: the batch goes on
+            batch["results"].append({"ended": True})
+            run_batch(batch)
 
     def on_zygote() -> None:
         data = zsock.recv(4096)
@@ -972,8 +1059,11 @@ def _serve(max_workers: int, allow_degraded: bool) -> None:
                 finish(st)
 
     while True:
-        while queue and free_slots:
-            start(queue.pop(0), free_slots.pop())
+        for job in list(queue):
+            pool = free_sessions if job["kind"] == "session" else free_slots
+            if pool:
+                queue.remove(job)
+                start(job, pool.pop())
         if not stdin_open and not running:
             if not info["isolated"]:
                 import shutil
@@ -991,6 +1081,8 @@ def _serve(max_workers: int, allow_degraded: bool) -> None:
                 if msg is None:
                     stdin_open = False
                     sel.unregister(0)
+                elif "batch" in msg:
+                    run_batch({"id": msg["id"], "items": msg["calls"], "results": []})
                 elif "feed" in msg:
                     target = running.get(msg["feed"])
                     if target is not None and target["session"]:
