@@ -402,3 +402,19 @@ def test_the_two_candidates_never_share_a_process(sandbox):
     res = measure([spy, other], "f", [Call((1,), ())], EfficiencyConfig(), sandbox_runner(sandbox))
     a, b = res["inputs"][0]["runs"]
     assert a["status"] == b["status"] == "ok" and a["out"] == b["out"], res  # both answered 0
+
+
+def test_lying_about_when_the_call_ran_moves_no_work_out_of_ones_time():
+    """`_times` subtracts the shortest input and output phases anyone showed: a process that moves
+    its work into what it calls unpickling (or output), or reports those moments early, is charged
+    all the CPU the kernel saw it spend, less only the honest harness's share."""
+    from codefavor.evidence.efficiency import Timed, _times
+
+    honest = [Timed("ok", total=100e-6, pre=30e-6, post=20e-6, out="x")] * 2
+    hides_in_pre = [Timed("ok", total=100e-6, pre=92e-6, post=3e-6, out="x")] * 2
+    (h, c) = _times([honest, hides_in_pre])
+    assert min(c) >= min(h) - 1e-12  # the liar does not look faster than the honest one
+    assert min(c) >= 100e-6 - 30e-6 - 20e-6  # it pays everything but the honest harness's phases
+    # Honest processes alike: each is timed on its call alone.
+    (a, b) = _times([honest, honest])
+    assert a == b and a == pytest.approx([50e-6, 50e-6])
