@@ -76,6 +76,8 @@ def load_runs(
         # The release categories the runs judged, plus the users' own task files (`bench --data FILE`).
         shas = [m["settings"].get("data_sha256") or {} for m in manifests]
         cats = [c for c in CATEGORIES if any(c in s for s in shas)]
+        if data_dir is not None and any("user-data" in s for s in shas):
+            cats = list(CATEGORIES)  # a run over the user's own files: `data` is those files, every category
         loaded: list[BenchTask] = bench_data.load_tasks(cats, data_dir) if cats else []  # type: ignore[arg-type]
         for f in task_files:
             loaded.extend(bench_data.load_user_tasks(f))
