@@ -260,6 +260,7 @@ def test_paper_recipe_plans_four_base_models_by_two_judge_types():
     assert stages["bench-nemo-gen-zero-shot"].settings["judge"].startswith("hf-gen:")
     assert stages["bench-nemo-cls-zero-shot"].settings["judge"].startswith("hf-cls:")
     assert stages["generate-critic-evol"].servers == ("critic", "draft")
+    assert stages["generate-critic-evol"].settings["prompt_version"].startswith("v")  # a reworded prompt reruns
 
 
 def test_a_stage_in_progress_elsewhere_is_refused(recipe_file: Path):

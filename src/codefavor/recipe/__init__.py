@@ -142,6 +142,7 @@ def plan(recipe: Recipe, base: Path, log: Callable[[str], None] = print) -> list
         gen_settings = src.generate.model_dump(exclude={"limit"})
         # How servers run (threads, context) does not change what they answer at T=0 by much, but which model does.
         gen_settings["served"] = {s: _server_identity(recipe.servers[s]) for s in servers}
+        gen_settings["prompt_version"] = _prompt_version(src)  # a reworded prompt is another experiment
         out.append(Stage(f"seeds-{name}", seeds_cfg, (), seed_run))
         out.append(
             Stage(
@@ -261,6 +262,16 @@ def _source_runs(
         return st.critic_generate(src, made, d, _urls(d), log)
 
     return seeds, generate
+
+
+def _prompt_version(src: CommitSource | CriticSource) -> str:
+    if isinstance(src, CommitSource):
+        from codefavor.generators.commit_instruct import prompt_version
+
+        return prompt_version()
+    from codefavor.generators.critic_evol import prompt_version as critic_version
+
+    return critic_version()
 
 
 def _base_model(model: str, base: Path) -> str:
