@@ -147,7 +147,12 @@ def run(args) -> None:
         return
     log_path = out / f"server-{args.model}.log"
     with llama_cpp_server(
-        MODELS[args.model], n_ctx=8192, n_threads=args.threads, model_alias=args.model, nice=args.server_nice, log_path=log_path
+        MODELS[args.model],
+        n_ctx=8192,
+        n_threads=args.threads,
+        model_alias=args.model,
+        nice=args.server_nice,
+        log_path=log_path,
     ) as srv:
         backend = load_backend(f"openai:{args.model}", base_url=srv.base_url, max_in_flight=1, timeout=1800.0)
         judge = GenerativeJudge(f"openai:{args.model}", backend=backend, max_tokens=args.max_tokens)
