@@ -79,7 +79,9 @@ def test_bench_against_served_tiny_model(tiny_model_dir, bench_dir, tmp_path):
         assert c["judged"] == 3 and c["missing"] == 0
     assert sum(c["failed"] for c in summary["categories"].values()) == sum("error" in j for j in js)
     n_answered = sum("error" not in j for j in js)
-    assert n_answered > 0 and len(ResponseCache(tmp_path / "cache.sqlite")) == n_answered
+    # One cached reply per answered judgment, plus one for each one-letter follow-up it needed.
+    n_followups = sum("followup_reply" in j.get("details", {}) for j in js)
+    assert n_answered > 0 and len(ResponseCache(tmp_path / "cache.sqlite")) == n_answered + n_followups
 
     # The server is gone: a second run must come entirely from the cache (failures are retried, and fail).
     again = subprocess.run(

@@ -64,7 +64,7 @@ class EfficiencyConfig:
     max_predicted_call: float = 0.02  # ...or before a level whose slowest call would take longer
     total_budget: float = 1.0  # CPU seconds of measured runs for the whole ladder
     wall_limit: float = 10.0  # the sandbox kills the ladder's job after this many (CPU or wall) seconds
-    min_rounds: int = 2
+    min_rounds: int = 3
     max_rounds: int = 4
     close_ratio: float = 1.5  # an input whose times differ less than this gets rounds up to max_rounds
     threshold: float = 1.25  # the faster must be this many times faster (ratio of minimum times)
@@ -752,9 +752,14 @@ def decide(
         rounds = min(min(len(a), len(b)) for a, b in usable)
         per_round = [(sum(a[r] for a, _ in usable), sum(b[r] for _, b in usable)) for r in range(rounds)]
         ratio = tb / ta if ta > 0 else float("inf")
-        if ratio >= config.threshold and all(b > a for a, b in per_round):
+        # Every round of the slower above every round of the faster, not only round by round: each
+        # round is a process of its own, and a process can be slow throughout (its page faults,
+        # where its memory landed), which pairs of rounds would read as a gap between the codes.
+        slowest_a, fastest_a = max(a for a, _ in per_round), min(a for a, _ in per_round)
+        slowest_b, fastest_b = max(b for _, b in per_round), min(b for _, b in per_round)
+        if ratio >= config.threshold and fastest_b > slowest_a:
             decision: Decision = "A"
-        elif ratio <= 1 / config.threshold and all(a > b for a, b in per_round):
+        elif ratio <= 1 / config.threshold and fastest_a > slowest_b:
             decision = "B"
         else:
             decision = "undecided"
