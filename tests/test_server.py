@@ -467,10 +467,13 @@ def test_a_failed_batch_reaches_each_client_with_only_its_own_error():
 
         def ask(text: str) -> httpx.Response:
             return httpx.post(
-                f"{live.url}/v1/chat/completions", json={"messages": [{"role": "user", "content": text}]}, timeout=30
+                f"{live.url}/v1/chat/completions", json={"messages": [{"role": "user", "content": text}]}, timeout=90
             )
 
         hold = pool.submit(ask, "hold")  # keeps the worker busy while the others queue into one batch
+        started = time.monotonic() + 30
+        while not sizes and time.monotonic() < started:  # the hold's batch runs alone, before the others come
+            time.sleep(0.02)
         texts = ["poison-0", *[f"secret-{i}" for i in range(1, 6)]]
         futures = [pool.submit(ask, t) for t in texts]
         deadline = time.monotonic() + 30
