@@ -1,4 +1,4 @@
-"""Shared fixtures: offline environment, hand-written bench tasks, and the session's tiny model."""
+"""Shared fixtures: offline environment, the CLI run in-process, the stub server, hand-written bench tasks, and the session's tiny model."""
 
 from __future__ import annotations
 
@@ -11,6 +11,38 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_UPDATE_CHECK", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def run_cli(args, capsys):
+    """Run the `codefavor` app in-process: (exit code, stdout, stderr)."""
+    from codefavor.cli import main
+
+    code = 0
+    try:
+        main([str(a) for a in args])
+    except SystemExit as e:
+        code = e.code or 0
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture
+def stub():
+    """Start a stub OpenAI-style server with the given flags; every one started is stopped at teardown."""
+    from codefavor.testing import stub_server
+
+    procs = []
+
+    def start(*args: str) -> str:
+        proc, url = stub_server.start(list(args))
+        procs.append(proc)
+        return url
+
+    yield start
+    for p in procs:
+        p.terminate()
+        p.wait(timeout=10)
+
 
 SHARED_BENCH = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "codeprefbench")
 

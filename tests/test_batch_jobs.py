@@ -22,7 +22,6 @@ from codefavor.backends.batch import JOURNAL, RESULTS, BatchJobs, collect_file, 
 from codefavor.backends.cache import cache_key
 from codefavor.errors import CodefavorError
 from codefavor.records import BenchTask, write_records
-from codefavor.testing import stub_server
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
@@ -31,21 +30,6 @@ SRC = str(Path(__file__).resolve().parents[1] / "src")
 def _private_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("CODEFAVOR_CACHE", str(tmp_path / "cache.sqlite"))
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-
-
-@pytest.fixture
-def stub():
-    procs = []
-
-    def start(*args: str) -> str:
-        proc, url = stub_server.start(list(args))
-        procs.append(proc)
-        return url
-
-    yield start
-    for p in procs:
-        p.terminate()
-        p.wait(timeout=10)
 
 
 def batch_stats(url: str) -> dict:

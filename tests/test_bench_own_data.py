@@ -9,23 +9,13 @@ import json
 from codefavor.benchmark.importers import parse_columns
 from codefavor.benchmark.report import robustness
 from codefavor.benchmark.runner import BenchProtocol, present
-from codefavor.cli import main
 from codefavor.errors import CodefavorError
 from codefavor.records import BenchTask, Judgment
+from conftest import run_cli
 
 FIXED = "def add_one(xs):\n    out = []\n    for x in xs:\n        out.append(x + 1)\n    return out\n"
 BUGGY = "def add_one(xs):\n    out = []\n    for x in xs:\n        out.append(x)\n    return out\n"
 INSTRUCTION = "Write add_one(xs) returning each item plus one.\n>>> add_one([1, 2])\n[2, 3]\n>>> add_one([])\n[]\n"
-
-
-def run_cli(args, capsys):
-    code = 0
-    try:
-        main([str(a) for a in args])
-    except SystemExit as e:
-        code = e.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def _rows(path, rows):

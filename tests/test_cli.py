@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from codefavor.cli import main
+from conftest import run_cli
 
 
 def test_cli_import_does_not_pull_torch():
@@ -17,16 +17,6 @@ def test_cli_import_does_not_pull_torch():
         "assert not heavy, heavy"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
-
-
-def run_cli(args, capsys):
-    code = 0
-    try:
-        main(args)
-    except SystemExit as e:
-        code = e.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_unknown_judge_is_one_line_exit_2(capsys, bench_dir, tmp_path):

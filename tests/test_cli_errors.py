@@ -13,19 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from codefavor.cli import main
 from codefavor.errors import CodefavorError
 from codefavor.records import BenchTask, PreferencePair, write_records
-
-
-def run_cli(args, capsys):
-    code = 0
-    try:
-        main([str(a) for a in args])
-    except SystemExit as e:
-        code = e.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
+from conftest import run_cli
 
 
 def one_line_error(code, err, fragment=""):

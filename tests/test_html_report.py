@@ -13,9 +13,9 @@ from codefavor.benchmark import analysis as an
 from codefavor.benchmark import stats
 from codefavor.benchmark.report import summarize
 from codefavor.benchmark.runner import BenchProtocol, run_bench
-from codefavor.cli import main
 from codefavor.judges import Verdict
 from codefavor.records import BenchTask, write_records
+from conftest import run_cli
 
 pytest.importorskip("plotly")
 pytest.importorskip("numpy")
@@ -112,16 +112,6 @@ def _unpack(page: str, element: str) -> str:
     m = re.search(rf'<script type="application/octet-stream" id="{element}">([^<]*)</script>', page)
     assert m, element
     return gzip.decompress(base64.b64decode(m.group(1))).decode("utf-8")
-
-
-def run_cli(args, capsys):
-    code = 0
-    try:
-        main([str(a) for a in args])
-    except SystemExit as e:
-        code = e.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_bench_tasks_report_and_compare_from_the_cli(tmp_path, capsys):

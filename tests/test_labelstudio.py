@@ -7,9 +7,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from codefavor.cli import main
 from codefavor.labelstudio import LABELS, decide, export_tasks, import_export, read_items
 from codefavor.records import BenchTask, PreferencePair, read_records, write_records
+from conftest import run_cli
 
 pytest.importorskip("numpy")
 
@@ -145,16 +145,6 @@ def test_decide_rules():
     assert decide(Counter(A=2, B=1)) is None and decide(Counter(A=2, B=1), "majority") == "A"
     assert decide(Counter(tie=3)) is None and decide(Counter(), "majority") is None
     assert decide(Counter(A=1, B=1), "majority") is None
-
-
-def run_cli(args, capsys):
-    code = 0
-    try:
-        main([str(a) for a in args])
-    except SystemExit as e:
-        code = e.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_cli_round_trip_and_bench_on_the_human_labels(tmp_path, capsys):

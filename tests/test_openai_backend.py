@@ -19,7 +19,6 @@ from codefavor.backends import Generation, Sampling, load_backend
 from codefavor.backends.cache import ResponseCache, cache_key
 from codefavor.backends.openai import OpenAIBackend, RateLimiter, parse_retry_after
 from codefavor.errors import CodefavorError
-from codefavor.testing import stub_server
 
 
 @pytest.fixture(autouse=True)
@@ -27,22 +26,6 @@ def _private_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("CODEFAVOR_CACHE", str(tmp_path / "cache.sqlite"))
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-
-
-@pytest.fixture
-def stub():
-    """Start a stub server with the given flags; every one started is stopped at teardown."""
-    procs = []
-
-    def start(*args: str) -> str:
-        proc, url = stub_server.start(list(args))
-        procs.append(proc)
-        return url
-
-    yield start
-    for p in procs:
-        p.terminate()
-        p.wait(timeout=10)
 
 
 def stats(url: str) -> dict:
