@@ -125,12 +125,10 @@ def _callable(code: str, spec: dict[str, Any]) -> bool:
     """Whether `code` defines what the call spec calls (a class for a method, the named top-level
     function, else any function or `class Solution` for `calls.resolve` to choose from): a pair that
     cannot be called is not sent to the harness at all."""
-    try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    names = _top_level(code)
+    if names is None:
         return False
-    funcs = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
-    classes = {n.name for n in tree.body if isinstance(n, ast.ClassDef)}
+    funcs, classes = names
     owner, entry = spec.get("owner"), spec.get("entry")
     if owner:
         return owner in classes
@@ -192,12 +190,19 @@ def _target(spec: dict[str, Any] | str, codes: Sequence[str]) -> Target:
     return entry if plain else {"entry": entry, "call": call_plan(spec, codes)}
 
 
-def _defines(code: str, name: str) -> bool:
+def _top_level(code: str) -> tuple[set[str], set[str]] | None:
+    """The names of `code`'s top-level functions and classes; None when it does not parse."""
     try:
         tree = ast.parse(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return False
-    return any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == name for n in tree.body)
+        return None
+    funcs = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    return funcs, {n.name for n in tree.body if isinstance(n, ast.ClassDef)}
+
+
+def _defines(code: str, name: str) -> bool:
+    names = _top_level(code)
+    return names is not None and name in names[0]
 
 
 def _times(results: list[list[Timed]]) -> list[list[float]]:
