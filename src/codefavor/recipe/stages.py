@@ -174,6 +174,23 @@ def critic_generate(
     return {"pairs": str(out / PAIRS), "funnel": str(out / "funnel.json")}
 
 
+def refuse_backend_errors(name: str, funnel: str) -> None:
+    """A generator whose backend calls failed (a server that died, timeouts) is not finished: the
+    failed items are retried by the next run, so the stage stays open instead of handing a funnel
+    with holes to decontamination and training."""
+    from codefavor.generators import commit_instruct as ci
+    from codefavor.generators import critic_evol as ce
+
+    counts = json.loads(Path(funnel).read_text(encoding="utf-8"))
+    failed = {s: counts.get(s, 0) for s in (*ci.ERROR_STATUSES, *ce.ERROR_STATUSES) if counts.get(s, 0)}
+    if failed:
+        what = ", ".join(f"{s} {n}" for s, n in failed.items())
+        raise CodefavorError(
+            f"generate-{name}: {sum(failed.values())} items failed on backend errors ({what}); "
+            "the stage stays unfinished: run it again to retry them"
+        )
+
+
 # ---------------------------------------------------------------------------------------------
 # decontaminate, verify
 
