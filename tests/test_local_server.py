@@ -12,7 +12,14 @@ import time
 import httpx
 import pytest
 
-from codefavor.backends.local_server import LocalServer, free_port, llama_cpp_command
+from codefavor.backends.local_server import (
+    LocalServer,
+    find_llama_server,
+    free_port,
+    llama_cpp_command,
+    llama_cpp_server,
+    native_server_command,
+)
 from codefavor.errors import CodefavorError
 
 # A server that answers /health only after a delay, starts a grandchild, and records its pid.
@@ -134,6 +141,31 @@ def test_llama_cpp_command_line():
         assert part in line
     assert "--logits_all true" in line and "--model_alias qwen" in line
     assert "--logits_all" not in " ".join(llama_cpp_command("m.gguf"))
+
+
+def test_native_server_command_gives_each_slot_its_context():
+    cmd = native_server_command(
+        "/x/llama-server", "m.gguf", port=8123, n_ctx=2048, n_threads=1, parallel=4, model_alias="qwen"
+    )
+    line = " ".join(cmd)
+    assert cmd[0] == "/x/llama-server"
+    for part in ("-m m.gguf", "--host 127.0.0.1", "--port 8123", "-c 8192", "-np 4", "-t 1", "--alias qwen"):
+        assert part in line
+
+
+def test_parallel_slots_use_llama_server_and_a_missing_one_is_one_line(tmp_path, monkeypatch):
+    gguf = tmp_path / "m.gguf"
+    gguf.write_bytes(b"GGUF")
+    fake = tmp_path / "llama-server"
+    fake.write_text("#!/bin/sh\n")
+    fake.chmod(0o755)
+    srv = llama_cpp_server(gguf, parallel=3, binary=str(fake), n_ctx=1024)
+    assert srv.command[0] == str(fake) and "-np" in srv.command and srv.health_url.endswith("/health")
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "bin" / "python"))
+    with pytest.raises(CodefavorError, match="make llama-server"):
+        find_llama_server()
+    assert find_llama_server(str(fake)) == str(fake)
 
 
 def test_the_server_is_killed_when_its_parent_dies(tmp_path):

@@ -225,6 +225,44 @@ def llama_cpp_command(
     return cmd + list(extra)
 
 
+def native_server_command(
+    binary: str,
+    model: str | Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int | str = "{port}",
+    n_ctx: int = 4096,
+    n_threads: int | None = None,
+    parallel: int = 1,
+    model_alias: str | None = None,
+    extra: Sequence[str] = (),
+) -> list[str]:
+    """The command line of llama.cpp's own server (`llama-server`, `make llama-server`): `parallel`
+    slots decode together in one batch (continuous batching), each with `n_ctx` tokens of context.
+    On a CPU, one token's decode reads all the weights; a batch of slots reads them once, which is
+    where the throughput of several requests in flight comes from."""
+    cmd = [binary, "-m", str(model), "--host", host, "--port", str(port)]
+    cmd += ["-c", str(n_ctx * parallel), "-np", str(parallel), "--no-webui"]
+    if n_threads:
+        cmd += ["-t", str(n_threads), "-tb", str(n_threads)]
+    if model_alias:
+        cmd += ["--alias", model_alias]
+    return cmd + list(extra)
+
+
+def find_llama_server(binary: str | None = None) -> str:
+    """`binary` (a path or a name on PATH), else `llama-server` beside this interpreter or on PATH."""
+    import shutil
+
+    for cand in [binary] if binary else [str(Path(sys.executable).parent / "llama-server"), "llama-server"]:
+        found = cand if Path(cand).is_file() and os.access(cand, os.X_OK) else shutil.which(cand)
+        if found:
+            return found
+    raise CodefavorError(
+        f"llama.cpp's own server {binary or 'llama-server'!r} was not found; build it with `make llama-server`"
+    )
+
+
 def llama_cpp_server(
     model: str | Path,
     *,
@@ -238,15 +276,29 @@ def llama_cpp_server(
     log_path: str | Path | None = None,
     python: str = sys.executable,
     extra: Sequence[str] = (),
+    parallel: int = 1,
+    binary: str | None = None,
 ) -> LocalServer:
     """A `LocalServer` for llama.cpp's server on `model`: a GGUF path or an alias of
     `codefavor.models.MODEL_ALIASES` (e.g. `qwen2.5-coder-0.5b-gguf`, `smollm2-gguf`). Its
-    `base_url` is the `/v1` root the `openai:` backend takes. Not started yet: use `with` or `.start()`."""
+    `base_url` is the `/v1` root the `openai:` backend takes. Not started yet: use `with` or `.start()`.
+    `parallel` > 1 (or a `binary`) serves it with llama.cpp's own `llama-server` and that many slots
+    (llama-cpp-python's server answers one request at a time); log-probabilities come from its
+    `/v1/completions` either way."""
     from codefavor.models import resolve_model_alias
 
     path = resolve_model_alias(model)
     if not Path(path).is_file():
         raise CodefavorError(f"GGUF file not found: {path!r}")
+    if parallel > 1 or binary:
+        command = native_server_command(
+            find_llama_server(binary), path, n_ctx=n_ctx, n_threads=n_threads, parallel=parallel,
+            model_alias=model_alias, extra=extra,
+        )  # fmt: skip
+        return LocalServer(
+            command, health_url="http://127.0.0.1:{port}/health", base_url="http://127.0.0.1:{port}/v1", port=port,
+            nice=nice, startup_timeout_s=startup_timeout_s, log_path=log_path,
+        )  # fmt: skip
     check = subprocess.run([python, "-c", "import llama_cpp.server.app"], capture_output=True, env=os.environ.copy())
     if check.returncode:
         raise CodefavorError(f"llama.cpp's server is not importable by {python}; {LLAMA_CPP_HINT}")

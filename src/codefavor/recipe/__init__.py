@@ -312,7 +312,7 @@ def _serving(recipe: Recipe, names: Sequence[str], folder: Path, log: Callable[[
                 srv = llama_cpp_server(
                     lc.model, n_ctx=lc.n_ctx, n_threads=lc.n_threads, logits_all=lc.logits_all,
                     model_alias=lc.alias, nice=s.nice, startup_timeout_s=s.startup_timeout_s,
-                    log_path=folder / f"server-{name}.log",
+                    log_path=folder / f"server-{name}.log", parallel=lc.parallel, binary=lc.binary,
                 )  # fmt: skip
             elif s.command is not None:
                 srv = LocalServer(

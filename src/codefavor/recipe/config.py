@@ -39,6 +39,9 @@ class LlamaCpp(_Strict):
     n_threads: Optional[int] = None
     logits_all: bool = False
     alias: Optional[str] = None  # the model name clients send
+    # > 1: llama.cpp's own `llama-server` with that many slots batched together (`make llama-server`)
+    parallel: int = Field(default=1, ge=1)
+    binary: Optional[str] = None  # a `llama-server` path (default: beside the interpreter, or on PATH)
 
 
 class Server(_Strict):
