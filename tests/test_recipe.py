@@ -294,3 +294,20 @@ def test_backend_errors_leave_generate_unfinished_and_a_rerun_retries_them(recip
     latest = {o["id"]: o["status"] for o in outcomes}
     assert len(latest) == 3 and "critic_error" not in latest.values()
     assert json.loads((runs / "generate-critic-evol" / "stage.json").read_text())["finished"] is True
+
+
+def test_transport_knobs_are_not_in_the_generate_key(recipe_file: Path):
+    """More requests in flight, a longer timeout or bigger batches continue a generator's folder;
+    a changed sampling setting is another experiment and starts it again."""
+    _run(recipe_file, only=["seeds", "generate-critic-evol"])
+    state = {r["stage"]: r["state"] for r in _run(recipe_file, dry_run=True)}
+    assert state["generate-critic-evol"] == "done"
+    text = recipe_file.read_text().replace(
+        "options: {cache: false}", "options: {cache: false, max_in_flight: 4, timeout: 900, max_attempts: 3}"
+    )
+    recipe_file.write_text(text.replace("shots: 0", "shots: 0\n      batch_size: 4"))
+    state = {r["stage"]: r["state"] for r in _run(recipe_file, dry_run=True)}
+    assert state["generate-critic-evol"] == "done"
+    recipe_file.write_text(recipe_file.read_text().replace("shots: 0", "shots: 0\n      critic_temperature: 0.1"))
+    state = {r["stage"]: r["state"] for r in _run(recipe_file, dry_run=True)}
+    assert state["generate-critic-evol"] == "stale"

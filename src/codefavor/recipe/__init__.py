@@ -139,7 +139,7 @@ def plan(recipe: Recipe, base: Path, log: Callable[[str], None] = print) -> list
         else:
             models = [m for m in (src.generate.critic, src.generate.draft) if m is not None]
         servers = tuple(dict.fromkeys(m.server for m in models if m.server))
-        gen_settings = src.generate.model_dump(exclude={"limit"})
+        gen_settings = _without_transport(src.generate.model_dump(exclude={"limit"}))
         # How servers run (threads, context) does not change what they answer at T=0 by much, but which model does.
         gen_settings["served"] = {s: _server_identity(recipe.servers[s]) for s in servers}
         gen_settings["prompt_version"] = _prompt_version(src)  # a reworded prompt is another experiment
@@ -265,6 +265,21 @@ def _source_runs(
         return outs
 
     return seeds, generate
+
+
+# How a generator's calls travel (how many at once, how long to wait, how often to retry) changes
+# its speed, not what the models are asked: not in the key, so a rerun with more requests in flight
+# continues the stage's folder instead of emptying it.
+TRANSPORT_OPTIONS = frozenset({"max_in_flight", "timeout", "max_attempts", "rpm", "tpm"})
+
+
+def _without_transport(gen: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in gen.items() if k != "batch_size"}
+    for role, model in gen.items():
+        if isinstance(model, dict) and "options" in model:
+            opts = {k: v for k, v in model["options"].items() if k not in TRANSPORT_OPTIONS}
+            out[role] = {**model, "options": opts}
+    return out
 
 
 def _prompt_version(src: CommitSource | CriticSource) -> str:
