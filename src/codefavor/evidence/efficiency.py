@@ -44,11 +44,11 @@ from codefavor.evidence.timers import (  # noqa: F401 - HARNESS, run_trusted, sa
     Runner,
     Target,
     Timed,
-    Timer,
-    _SessionTimer,
     run_trusted,
     sandbox_runner,
 )
+from codefavor.evidence.timers import Candidates as _Candidates
+from codefavor.evidence.timers import times_of as _times
 from codefavor.records import Decision, content_id
 
 TARGETS: tuple[int, ...] = (16, 64, 256, 1024, 4096)
@@ -205,98 +205,70 @@ def _defines(code: str, name: str) -> bool:
     return names is not None and name in names[0]
 
 
-def _times(results: list[list[Timed]]) -> list[list[float]]:
-    """Each candidate's per-round CPU times on one input: its whole span (value forwarded to output
-    arrived) less the shortest unpickling and output phases any candidate showed on this input.
-    The span is the kernel's and covers everything the process did meanwhile; the phases are
-    where the process said its call began and ended, so a process that lies about them only makes
-    the phases subtracted from everyone shorter: it never moves its own work out of its time."""
-    oks = [t for ts in results for t in ts if t.status == "ok"]
-    if not oks:
-        return [[] for _ in results]
-    pre = min(max(0.0, t.pre) for t in oks)
-    post = min(max(0.0, t.post) for t in oks)
-    return [[max(0.0, t.total - pre - post) for t in ts if t.status == "ok"] for ts in results]
+class _Level:
+    """One ladder level's measurements so far: per input, each candidate's calls, status and output."""
 
+    def __init__(self, blobs: Sequence[bytes], n: int):
+        self.blobs = list(blobs)
+        self.results: list[list[list[Timed]]] = [[[] for _ in range(n)] for _ in self.blobs]
+        self.status = [["ok"] * n for _ in self.blobs]
+        self.outs: list[list[str | None]] = [[None] * n for _ in self.blobs]
+        self.rounds = 0
 
-class _Candidates:
-    """The processes of a measurement: one per candidate and round, started when first needed and
-    kept across the ladder's levels (a repeat of the same input always meets a fresh process, so
-    nothing a candidate keeps from one call can answer another)."""
-
-    def __init__(self, codes: Sequence[str], entry: Target, run: Runner, wall_limit: float):
-        self.codes, self.entry, self.run, self.wall_limit = list(codes), entry, run, wall_limit
-        self.timers: dict[tuple[int, int], Timer] = {}
-
-    def timer(self, c: int, r: int) -> Timer:
-        key = (c, r)
-        if key not in self.timers:
-            self.timers[key] = self.run(self.codes[c], self.entry, self.wall_limit)
-        return self.timers[key]
-
-    def calls(self, turns: Sequence[tuple[int, int]], blob: bytes, limit: float) -> list[Timed]:
-        """The calls in this order: sandbox sessions as one batch the server runs turn by turn (no
-        round trip to this process between turns), other timers one by one."""
-        timers = [self.timer(c, r) for c, r in turns]
-        live = [t for t in timers if isinstance(t, _SessionTimer) and t._dead is None]
-        if len(live) == len(timers) and timers and len({id(t._s._sb) for t in live}) == 1:
-            got = live[0]._s._sb.batch(
-                [(t._s, {"blob": blob}, limit) for t in live], timeout=limit * 8 * len(live) + 10
+    def inputs(self) -> list[dict[str, Any]]:
+        out = []
+        for res, status, outs in zip(self.results, self.status, self.outs, strict=True):
+            times = _times(res)
+            out.append(
+                {"runs": [{"status": s, "times": t, "out": o} for s, t, o in zip(status, times, outs, strict=True)]}
             )
-            return [t.fold(g) for t, g in zip(live, got, strict=True)]
-        return [t.call(blob, limit) for t in timers]
-
-    def close(self) -> None:
-        for t in self.timers.values():
-            with contextlib.suppress(Exception):
-                t.close()
-        self.timers.clear()
+        return out
 
 
-def _measure_level(cands: _Candidates, blobs: Sequence[bytes], config: EfficiencyConfig) -> list[dict[str, Any]]:
-    """Every candidate on every input: rounds in turns (alternating who goes first), two at least,
-    up to `max_rounds` on a close call, fewer once the level has spent its budget."""
+def _play(cands: _Candidates, level: _Level, rounds: range, limit: float, warm: Sequence[bytes] = ()) -> None:
+    """The given rounds of every input of `level`, as one batch: in each round the candidates take
+    turns, who goes first alternating by round and input. A process that a round starts afresh
+    first gets a `warm` input (of a lower level, never timed: the first call of a process pays for
+    its cold caches); a candidate that failed an input is not called on it again."""
     n = len(cands.codes)
-    level_spent = 0.0
-    inputs = []
-    for blob in blobs:
-        results: list[list[Timed]] = [[] for _ in range(n)]
-        status = ["ok"] * n
-        outs: list[str | None] = [None] * n
-        r = 0
-        while r < config.max_rounds:
-            # The first rounds (all that always run) as one batch, then one round at a time.
-            rounds = range(r, max(config.min_rounds, r + 1))
-            turns = [(c, q) for q in rounds for c in (range(n) if q % 2 == 0 else range(n - 1, -1, -1))
-                     if status[c] == "ok"]  # fmt: skip
-            for (c, _q), t in zip(turns, cands.calls(turns, blob, config.call_limit), strict=True):
-                if status[c] != "ok":
-                    continue  # failed in an earlier round of this batch
-                if t.status != "ok":
-                    status[c], outs[c] = t.status, t.out
-                    continue
-                if outs[c] is not None and outs[c] != t.out:
-                    status[c] = "unstable"  # a different answer on the same input
-                outs[c] = t.out
-                results[c].append(t)
-            r = rounds[-1] + 1
-            times = _times(results)
-            if any(s != "ok" for s in status):
-                break
-            spent = sum(sum(ts) for ts in times)
-            first_round = sum(ts[0] for ts in times if ts)
-            runs = [{"times": ts} for ts in times]
-            if r >= config.min_rounds and (
-                level_spent + spent > config.level_budget
-                or (config.close_ratio and n >= 2 and _clear(runs, config.close_ratio))
-            ):
-                break
-            if r >= 2 and first_round > 2 * config.level_budget:
-                break
-        times = _times(results)
-        level_spent += sum(sum(ts) for ts in times)
-        inputs.append({"runs": [{"status": status[c], "times": times[c], "out": outs[c]} for c in range(n)]})
-    return inputs
+    turns: list[tuple[int, int, bytes, int | None]] = []
+    for q in rounds:
+        for c in range(n):
+            if (c, q) not in cands.timers:
+                turns += [(c, q, w, None) for w in warm if w not in level.blobs]
+    for q in rounds:
+        for i, blob in enumerate(level.blobs):
+            for c in range(n) if (q + i) % 2 == 0 else range(n - 1, -1, -1):
+                if level.status[i][c] == "ok":
+                    turns.append((c, q, blob, i))
+    got = cands.calls([(c, q, blob) for c, q, blob, _ in turns], limit)
+    for (c, _q, _blob, i), t in zip(turns, got, strict=True):
+        if i is None or level.status[i][c] != "ok":
+            continue  # a warm-up, or failed in an earlier round of this batch
+        if t.status != "ok":
+            level.status[i][c], level.outs[i][c] = t.status, t.out
+            continue
+        if level.outs[i][c] is not None and level.outs[i][c] != t.out:
+            level.status[i][c] = "unstable"  # a different answer on the same input
+        level.outs[i][c] = t.out
+        level.results[i][c].append(t)
+    level.rounds = max(level.rounds, rounds.stop)
+
+
+def _confirm(cands: _Candidates, level: _Level, config: EfficiencyConfig, warm: Sequence[bytes] = ()) -> None:
+    """Rounds up to `min_rounds` on the level that decides (one batch), then, while some input is a
+    close call and the level is within its budget, more up to `max_rounds`, one round per batch."""
+    if level.rounds < config.min_rounds:
+        _play(cands, level, range(level.rounds, config.min_rounds), config.call_limit, warm)
+    while level.rounds < config.max_rounds and config.close_ratio:
+        inputs = level.inputs()
+        if any(r["status"] != "ok" for inp in inputs for r in inp["runs"]):
+            return
+        if sum(sum(r["times"]) for inp in inputs for r in inp["runs"]) > config.level_budget:
+            return
+        if len(cands.codes) < 2 or all(_clear(inp["runs"], config.close_ratio) for inp in inputs):
+            return
+        _play(cands, level, range(level.rounds, level.rounds + 1), config.call_limit, warm)
 
 
 def _clear(runs: list[dict[str, Any]], ratio: float) -> bool:
@@ -334,9 +306,11 @@ def measure(
         return {"inputs": [], "setup_errors": errors}
     run = runner or sandbox_runner()
     with _slots_of(run):
-        cands = _Candidates(codes, _target(entry, codes), run, config.wall_limit)
+        cands = _Candidates(list(codes), _target(entry, codes), run, config.wall_limit)
         try:
-            return {"inputs": _measure_level(cands, [_blob(c) for c in calls], config), "setup_errors": errors}
+            level = _Level(_unique_blobs(calls), len(codes))
+            _confirm(cands, level, config)
+            return {"inputs": level.inputs(), "setup_errors": errors}
         finally:
             cands.close()
 
@@ -402,46 +376,102 @@ def _climb(
     scaling: Any,
 ) -> dict[str, Any]:
     cands = _Candidates([code_a, code_b], entry, run, config.wall_limit)
-    levels: list[dict[str, Any]] = []
+    levels: list[_Level] = []
     spent, prev_call, stopped = 0.0, 0.0, "done"
+    seen: set[bytes] = set()
     try:
-        for target in config.targets:
-            level = scaling.level_calls(list(calls), int(target), seed, max_calls=config.max_calls)
-            inputs = _measure_level(cands, [_blob(c) for c in level], config)
-            levels.append({"inputs": inputs})
+        for li, target in enumerate(config.targets):
+            # Inputs an earlier level already had (a call that does not grow) are not sent again.
+            blobs = [b for b in _unique_blobs(scaling.level_calls(list(calls), int(target), seed,
+                                                                  max_calls=config.max_calls)) if b not in seen]  # fmt: skip
+            if not blobs:
+                stopped = "no-growth"
+                break
+            seen.update(blobs)
+            level = _Level(blobs, 2)
+            _play(cands, level, range(1), config.call_limit)  # one round per level on the way up
+            levels.append(level)
+            inputs = level.inputs()
             runs = [r for inp in inputs for r in inp["runs"]]
             if any(r["status"] == "setup" for r in runs):
                 return {"levels": [], "stopped": "setup"}
+            stopped = _stop(inputs, runs, config, li, prev_call, spent)
             spent += sum(sum(r["times"]) for r in runs)
-            slowest = max(
-                (sum(min(inp["runs"][c]["times"] or [0.0]) for inp in inputs) for c in range(2)), default=0.0
-            )
-            if any(r["status"] == "timeout" for r in runs):
-                stopped = "timeout"
+            prev_call = max((min(r["times"]) for r in runs if r["times"]), default=0.0)
+            if stopped:
                 break
-            if slowest > config.level_budget:
-                stopped = "budget"
-                break
-            gap = _gap(inputs)
-            if gap:
-                ta, tb, same = gap
-                slow, fast = max(ta, tb), min(ta, tb)
-                if same and slow >= config.decisive_time and slow >= fast * config.decisive_ratio:
-                    stopped = "decisive"
-                    break
-            # A quadratic candidate multiplies its time by ~16 per level, and one level too far costs
-            # more than all the others together.
-            slow_call = max((min(r["times"]) for r in runs if r["times"]), default=0.0)
-            if prev_call > 1e-4 and slow_call * max(slow_call / prev_call, 1.0) > config.max_predicted_call:
-                stopped = "predicted"
-                break
-            prev_call = slow_call
-            if spent > config.total_budget:
-                stopped = "total"
-                break
+        else:
+            stopped = "done"
+        # The decision reads the largest level where both finished with the same outputs: that one
+        # gets its further rounds (each a process of its own, warmed on a lower level's input).
+        usable = [i for i, lv in enumerate(levels) if _usable(lv.inputs())]
+        timed_out = stopped == "timeout" and _decided_by_timeout(levels, config)
+        if usable and stopped not in ("disagree", "failed") and not timed_out:
+            i = usable[-1]
+            _confirm(cands, levels[i], config, levels[i - 1].blobs[:1] if i else ())
     finally:
         cands.close()
-    return {"levels": levels, "stopped": stopped}
+    return {"levels": [{"inputs": lv.inputs()} for lv in levels], "stopped": stopped}
+
+
+def _decided_by_timeout(levels: list[_Level], config: EfficiencyConfig) -> bool:
+    """Whether one side's timeout against a quick finish decides already (no further rounds needed)."""
+    ev = decide({"levels": [{"inputs": lv.inputs()} for lv in levels], "stopped": "timeout"}, config)
+    return bool(ev.details["efficiency"]["reason"] == "timeout")
+
+
+def _usable(inputs: list[dict[str, Any]]) -> bool:
+    return any(
+        a["status"] == b["status"] == "ok" and a["out"] == b["out"] and a["times"] and b["times"]
+        for a, b in (inp["runs"][:2] for inp in inputs)
+    )
+
+
+def _stop(
+    inputs: list[dict[str, Any]],
+    runs: list[dict[str, Any]],
+    config: EfficiencyConfig,
+    li: int,
+    prev_call: float,
+    spent: float,
+) -> str:
+    """Why the climb stops after this level's first round ("" to go on): outputs that differ or one
+    side failing (the evidence will be silent whatever comes next), a timeout, the slower past the
+    level budget, a decisive gap, the next level predicted past the per-call cap, the CPU budget
+    spent, or the top of the ladder."""
+    for a, b in (inp["runs"][:2] for inp in inputs):
+        if a["status"] == b["status"] == "ok" and a["out"] != b["out"]:
+            return "disagree"
+        if (a["status"] == "ok") != (b["status"] == "ok") and "timeout" not in (a["status"], b["status"]):
+            return "failed"
+    if any(r["status"] == "timeout" for r in runs):
+        return "timeout"
+    slowest = max((sum(min(inp["runs"][c]["times"] or [0.0]) for inp in inputs) for c in range(2)), default=0.0)
+    if slowest > config.level_budget:
+        return "budget"
+    gap = _gap(inputs)
+    if gap:
+        ta, tb, same = gap
+        slow, fast = max(ta, tb), min(ta, tb)
+        if same and slow >= config.decisive_time and slow >= fast * config.decisive_ratio:
+            return "decisive"
+    # A quadratic candidate multiplies its time by ~16 per level, and one level too far costs more
+    # than all the others together.
+    slow_call = max((min(r["times"]) for r in runs if r["times"]), default=0.0)
+    if prev_call > 1e-4 and slow_call * max(slow_call / prev_call, 1.0) > config.max_predicted_call:
+        return "predicted"
+    if spent + sum(sum(r["times"]) for r in runs) > config.total_budget:
+        return "total"
+    return "done" if li == len(config.targets) - 1 else ""
+
+
+def _unique_blobs(calls: Sequence[Call]) -> list[bytes]:
+    out: list[bytes] = []
+    for c in calls:
+        b = _blob(c)
+        if b not in out:
+            out.append(b)
+    return out
 
 
 def decide(
@@ -513,8 +543,10 @@ def decide(
         # where its memory landed), which pairs of rounds would read as a gap between the codes.
         slowest_a, fastest_a = max(a for a, _ in per_round), min(a for a, _ in per_round)
         slowest_b, fastest_b = max(b for _, b in per_round), min(b for _, b in per_round)
-        if ratio >= config.threshold and fastest_b > slowest_a:
-            decision: Decision = "A"
+        if rounds < config.min_rounds:  # a level the climb passed on the way up, timed once
+            decision: Decision = "undecided"
+        elif ratio >= config.threshold and fastest_b > slowest_a:
+            decision = "A"
         elif ratio <= 1 / config.threshold and fastest_a > slowest_b:
             decision = "B"
         else:
@@ -522,7 +554,7 @@ def decide(
         best = _evidence(
             decision,
             EfficiencyDetails(
-                "cpu-time" if decision != "undecided" else "no-gap",
+                "cpu-time" if decision != "undecided" else "no-gap" if rounds >= config.min_rounds else "few-rounds",
                 ratio=round(ratio, 4),
                 level=li,
                 target=target,

@@ -244,6 +244,72 @@ class _LocalTimer:
         self._tmp.cleanup()
 
 
+def times_of(results: list[list[Timed]]) -> list[list[float]]:
+    """Each candidate's per-round CPU times on one input: its whole span (value forwarded to output
+    arrived) less the shortest unpickling and output phases any candidate showed on this input.
+    The span is the kernel's and covers everything the process did meanwhile; the phases are
+    where the process said its call began and ended, so a process that lies about them only makes
+    the phases subtracted from everyone shorter: it never moves its own work out of its time."""
+    oks = [t for ts in results for t in ts if t.status == "ok"]
+    if not oks:
+        return [[] for _ in results]
+    pre = min(max(0.0, t.pre) for t in oks)
+    post = min(max(0.0, t.post) for t in oks)
+    return [[max(0.0, t.total - pre - post) for t in ts if t.status == "ok"] for ts in results]
+
+
+class RepeatedInput(ValueError):
+    """An input sent twice to the same process: what it kept from the first call could answer the second."""
+
+
+class Candidates:
+    """The processes of a measurement: one per candidate and round, started when first needed and
+    kept across the ladder's levels. No process ever gets the same input twice (`RepeatedInput`),
+    so nothing a candidate keeps from one call can answer another, and no process holds more than
+    one candidate's code."""
+
+    def __init__(self, codes: list[str], entry: Target, run: Runner, wall_limit: float):
+        self.codes, self.entry, self.run, self.wall_limit = list(codes), entry, run, wall_limit
+        self.timers: dict[tuple[int, int], Timer] = {}
+        self.seen: dict[tuple[int, int], set[bytes]] = {}
+
+    def timer(self, c: int, r: int) -> Timer:
+        key = (c, r)
+        if key not in self.timers:
+            self.timers[key] = self.run(self.codes[c], self.entry, self.wall_limit)
+            self.seen[key] = set()
+        return self.timers[key]
+
+    def calls(self, turns: list[tuple[int, int, bytes]], limit: float) -> list[Timed]:
+        """The calls (candidate, round, input) in this order: sandbox sessions as one batch the
+        server runs turn by turn (no round trip to this process between turns), other timers one by one."""
+        timers = [self.timer(c, r) for c, r, _ in turns]
+        for c, r, blob in turns:
+            digest = hashlib.sha256(blob).digest()
+            if digest in self.seen[(c, r)]:
+                raise RepeatedInput(f"input sent twice to the process of candidate {c}, round {r}")
+            self.seen[(c, r)].add(digest)
+        sessions = [t for t in timers if isinstance(t, _SessionTimer)]
+        if len(sessions) != len(timers) or len({id(t._s._sb) for t in sessions}) > 1:
+            return [t.call(blob, limit) for t, (_, _, blob) in zip(timers, turns, strict=True)]
+        out: list[Timed | None] = [t._dead for t in sessions]  # a process that ended answers for itself
+        live = [i for i, t in enumerate(sessions) if t._dead is None]
+        if live:
+            got = sessions[live[0]]._s._sb.batch(
+                [(sessions[i]._s, {"blob": turns[i][2]}, limit) for i in live], timeout=limit * 8 * len(live) + 10
+            )
+            for i, g in zip(live, got, strict=True):
+                # A process that ended earlier in this batch answers the rest of it as it ended.
+                out[i] = sessions[i]._dead if sessions[i]._dead is not None else sessions[i].fold(g)
+        return [t for t in out if t is not None]
+
+    def close(self) -> None:
+        for t in self.timers.values():
+            with contextlib.suppress(Exception):
+                t.close()
+        self.timers.clear()
+
+
 def run_trusted(code: str, entry: Target, wall_limit: float) -> Timer:
     """A runner for code you trust (tests, your own candidates): each candidate in a fresh,
     limited interpreter of its own, timed from outside like in the sandbox, but not contained."""
