@@ -40,6 +40,7 @@ from codefavor.evidence import EvidenceFn, EvidenceOptions
 from codefavor.evidence.correctness import correctness_evidence, execution_traces
 from codefavor.evidence.efficiency import efficiency_evidence
 from codefavor.evidence.security import security_evidence
+from codefavor.evidence.security_diff import compare_marks
 from codefavor.judges import Judge, PairItem, Verdict, load_judge
 from codefavor.prompts import CRITERIA
 
@@ -170,39 +171,6 @@ def _loop_depth(code: str) -> int | None:
     return best
 
 
-_GUARD = re.compile(
-    r"^(?:escape|\w+_escape|escape_\w+|quote|quote_plus|secure_filename|realpath|abspath|normpath|basename|"
-    r"compare_digest|clean|strip_tags|saniti[sz]e\w*|validate\w*|is_safe\w*|safe_\w+|check_\w+|verify\w*|"
-    r"is_relative_to|commonpath|literal_eval|safe_load|int|isdigit|isalnum|fullmatch|has_perm\w*|\w*authori[sz]\w*|"
-    r"require\w*|\w*permission\w*|csrf\w*)$",
-    re.I,
-)
-
-
-def _guards(code: str) -> int | None:
-    """How much a code checks what it is given: `raise` statements and calls of validators and
-    sanitisers (escape, quote, secure_filename, realpath, compare_digest, validate_*, check_*, int,
-    permission checks, ...); None when it does not parse (dedented: methods cut out of classes)."""
-    import ast
-    import textwrap
-
-    for text in (code, textwrap.dedent(code)):
-        try:
-            tree = ast.parse(text)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            continue
-        n = 0
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Raise):
-                n += 1
-            elif isinstance(node, ast.Call):
-                f = node.func
-                name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
-                n += bool(_GUARD.match(name))
-        return n
-    return None
-
-
 def guess(category: str, a: str, b: str) -> tuple[str, str]:
     """(decision, signal) of the guess for one pair where the evidence is silent:
     - "adds-only": one candidate is the other with lines added and none changed: the one that adds
@@ -236,9 +204,9 @@ def guess(category: str, a: str, b: str) -> tuple[str, str]:
     longer = "A" if na > nb else "B" if nb > na else "undecided"
     shorter = {"A": "B", "B": "A"}.get(longer, "undecided")
     if category == "security":
-        ga, gb = _guards(a), _guards(b)
-        if ga is not None and gb is not None and ga != gb:
-            return ("A" if ga > gb else "B"), "guards"
+        decision, _ = compare_marks(a, b)
+        if decision != "undecided":
+            return decision, "hardening"
     if category == "efficiency":
         da, db = _loop_depth(a), _loop_depth(b)
         if da is not None and db is not None and da != db:

@@ -1,0 +1,262 @@
+"""Differential security marks: what one candidate adds or removes against the other.
+
+A fix is usually a small edit of the vulnerable code, and what it adds (a check that raises, an
+escaping call, a containment check on a path, a parameterised query, a timeout) or removes (`eval`,
+`mark_safe`, `shell=True`, SQL spliced into quotes) names the side that is hardened even where no
+single-snippet rule fires on either one (an authorisation check, an escape, a length limit is not
+a weakness of the side without it; only the pair shows it is missing there). Each rule of
+`HARDENING` counts one kind of mark in a candidate's AST; a rule whose counts differ between the two
+votes, once, for the side with more of a hardening mark or fewer of a weakening one, and the net
+vote decides (`compare_marks`). Equal votes, no differing rule, or code that does not parse: no
+decision. Every rule has the same one vote: the table names what is read, not how much it counts.
+
+This is a guess about the change, not a finding: the judge's fallback uses it (signal
+`fallback/hardening`) after the static evidence (`security`) is silent. The vocabulary is written
+from the weakness families (CWE-20 validation, -22 paths, -78/-89/-94 injection, -79 escaping,
+-208 timing, -285 authorisation, -400 limits, -502 parsers, -693 headers), not fitted to one data
+set. Pure functions of source text; standard library only.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import textwrap
+import warnings
+from collections import Counter
+from collections.abc import Callable
+
+# rule -> (+1: the side with more is hardened / -1: the side with more is weakened, what it reads)
+HARDENING: dict[str, tuple[int, str]] = {
+    "raise-on-check": (1, "a `raise` (a check that refuses bad input)"),
+    "deny-response": (1, "abort(), an HTTP 4xx error, PermissionDenied, ValidationError, ..."),
+    "type-check": (1, "isinstance / issubclass"),
+    "length-limit": (1, "a comparison of len(...) or against a MAX_/limit bound"),
+    "escaping": (1, "escape / quote / sanitise / clean / strip_tags / bleach calls"),
+    "path-containment": (
+        1,
+        "realpath / normpath / abspath / commonpath / is_relative_to / secure_filename / safe_join",
+    ),
+    "constant-time-compare": (1, "hmac.compare_digest, constant_time_compare"),
+    "authorisation": (1, "permission, authentication and ownership checks (calls or attributes)"),
+    "safe-parser": (1, "yaml.safe_load, ast.literal_eval, SafeLoader, defusedxml"),
+    "validation": (1, "calls named for a check: validate, valid, verify, check, ensure (not check_output), fullmatch"),
+    "allowlist": (1, "membership tested against an allow-list (`x in ALLOWED_...`)"),
+    "parameterised-query": (1, "an execute/query call given its parameters apart from the SQL"),
+    "security-header": (1, "Content-Security-Policy, X-Frame-Options, nosniff, noopener, ..."),
+    "safe-option": (
+        1,
+        "timeout=..., a size limit, or a safety switch on (sanitize/strict/secure/httponly/verify=True)",
+    ),
+    "argv-command": (1, "a command run or built as an argument list (`['rm', '-f', name]`)"),
+    "dangerous-call": (
+        -1,
+        "eval / exec / mark_safe / Markup / render_template_string / os.system / pickle.loads / yaml.load",
+    ),
+    "unsafe-option": (
+        -1,
+        "shell=True, verify=False, autoescape=False, follow_symlinks=True, resolve_entities=True, ...",
+    ),
+    "spliced-sql": (-1, "SQL text with a value spliced into quotes ('%s', '{}', '{name}')"),
+    "untrusted-search-path": (-1, "the working directory used as a place to load from (os.getcwd(), Path.cwd())"),
+    "string-command": (-1, "a command run or built as one formatted string (`'rm -f %s' % name`)"),
+    "swallowed-failure": (-1, "a failed signature, verification or permission check caught and not acted on"),
+}
+
+
+def _rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.I)
+
+
+# call name (the last attribute, `x.y.escape` -> `escape`) -> rule
+_CALLS: list[tuple[str, re.Pattern[str]]] = [
+    ("deny-response", _rx(r"^(abort|\w*HTTPError|Http\w*Error|\w*Forbidden\w*|PermissionDenied|\w*Unauthori[sz]ed\w*|"
+                          r"AccessDenied\w*|BadRequest\w*|SuspiciousOperation|ValidationError)$")),
+    ("type-check", _rx(r"^(isinstance|issubclass)$")),
+    ("escaping", _rx(r"escape|^quote$|^quote_plus$|saniti[sz]e|^clean(_html)?$|strip_tags|bleach|^urlencode$")),
+    ("path-containment", _rx(r"^(realpath|abspath|normpath|commonpath|commonprefix|is_relative_to|relative_to|"
+                             r"secure_filename|safe_join)$")),
+    ("constant-time-compare", _rx(r"^(compare_digest|constant_time_compare|safe_str_cmp|timingsafe\w*)$")),
+    ("authorisation", _rx(r"has_perm|permission|authori[sz]|^is_authenticated$|^login_required$|^check_access$|"
+                          r"^require_\w+|^is_owner$|csrf")),
+    ("safe-parser", _rx(r"^(safe_load|safe_load_all|literal_eval|SafeLoader)$")),
+    ("dangerous-call", _rx(r"^(eval|exec|execfile|__import__|mark_safe|Markup|SafeString|render_template_string|"
+                           r"system|popen|getoutput|getstatusoutput|unsafe_load|Unpickler)$")),
+    ("untrusted-search-path", _rx(r"^(getcwd|getcwdb|cwd)$")),
+]  # fmt: skip
+_AUTH_ATTRS = _rx(r"^(is_authenticated|is_anonymous|is_superuser|is_staff|is_admin|permissions|has_permission)$")
+_LIMIT_NAMES = _rx(r"^(max|min)_|_(max|min)$|^(MAX|MIN)_|limit")
+_ALLOW_NAMES = _rx(r"allow|whitelist|permitted|valid|safe|trusted")
+_SAFE_KW = {"timeout", "max_size", "max_length", "max_bytes", "max_age", "samesite"}  # any value
+_SAFE_ON = {"sanitize", "strict", "secure", "httponly", "autoescape", "verify", "check_hostname", "weights_only"}
+_UNSAFE_ON = {"shell", "follow_symlinks", "resolve_entities", "allow_pickle", "unsafe", "huge_tree", "allow_redirects"}
+_SQL_QUOTED = re.compile(
+    r"\b(select|insert|update|delete|where|values|set)\b[^\n]*?(['\"])(%s|%\(\w+\)s|\{\w*\})\2", re.I
+)
+_SQL_TEXT = re.compile(r"^\s*(select|insert|update|delete|with|replace)\b|\bwhere\b", re.I)
+_DEFUSED = re.compile(r"^defusedxml\b")
+_HEADER = _rx(r"Content-Security-Policy|X-Frame-Options|X-Content-Type-Options|Strict-Transport-Security|"
+              r"\bnosniff\b|\bnoopener\b|\bnoreferrer\b")  # fmt: skip
+_DESERIALISERS = {("pickle", "loads"), ("pickle", "load"), ("marshal", "loads"), ("yaml", "load"), ("dill", "loads")}
+_EXEC_NAMES = _rx(r"execute|query|^raw$|sql")
+_CHECK_WORDS = {
+    "validate",
+    "validates",
+    "validator",
+    "valid",
+    "verify",
+    "verified",
+    "check",
+    "checks",
+    "ensure",
+    "fullmatch",
+}
+_NOT_CHECKS = {"check_output", "check_call", "checkout"}
+_RUN_NAMES = _rx(
+    r"^_*(run|execute|exec|call|popen|spawn|system|check_output|check_call|ssh|cli|run_\w+|\w+_run|"
+    r"\w*_cmd|\w*cli\w*|\w*ssh\w*)$"
+)
+_CMD_NAMES = _rx(r"(^|_)(cmd|command|cmdline|args?)($|_)")
+_FAILURES = _rx(r"invalid|signature|verif|unauthori[sz]ed|forbidden|permission|denied|csrf|security|badsignature")
+
+
+def _last(func: ast.AST) -> str:
+    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+
+
+def _owner(func: ast.AST) -> str:
+    if isinstance(func, ast.Attribute):
+        return _last(func.value)
+    return ""
+
+
+def _parse(code: str) -> ast.Module | None:
+    for text in (code, textwrap.dedent(code)):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+    return None
+
+
+def _words(name: str) -> set[str]:
+    """`_join_and_check_path` -> {join, and, check, path}; `isValidUser` -> {is, valid, user}."""
+    return set(re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower().split("_")) - {""}
+
+
+def _formatted(node: ast.AST) -> bool:
+    """A string built from data: %, + with a string part, an f-string with fields, or .format(...)."""
+    if isinstance(node, ast.JoinedStr):
+        return any(isinstance(v, ast.FormattedValue) for v in node.values)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mod, ast.Add)):
+        return any(isinstance(n, ast.Constant) and isinstance(n.value, str) for n in ast.walk(node)) and any(
+            isinstance(n, (ast.Name, ast.Attribute, ast.Subscript, ast.Call)) for n in ast.walk(node)
+        )
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format"
+            and isinstance(node.func.value, ast.Constant) and bool(node.args or node.keywords))  # fmt: skip
+
+
+def _command(value: ast.AST, out: Counter[str]) -> None:
+    if isinstance(value, (ast.List, ast.Tuple)) and value.elts:
+        out["argv-command"] += 1
+    elif _formatted(value):
+        out["string-command"] += 1
+
+
+def _call(node: ast.Call, out: Counter[str]) -> None:
+    name = _last(node.func)
+    for rule, rx in _CALLS:
+        if rx.search(name):
+            out[rule] += 1
+    if name not in _NOT_CHECKS and _words(name) & _CHECK_WORDS:
+        out["validation"] += 1
+    if node.args and _RUN_NAMES.search(name):
+        _command(node.args[0], out)
+    if (_owner(node.func), name) in _DESERIALISERS:
+        out["dangerous-call"] += 1
+    # execute(sql, params): two or more positional arguments, none a plain string that is not SQL
+    # (`utils.execute('mkdir', '-p', path)` runs a program, it queries nothing)
+    if _EXEC_NAMES.search(name) and len(node.args) >= 2:
+        texts = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+        if all(_SQL_TEXT.search(t) for t in texts) and not isinstance(node.args[-1], ast.Constant):
+            out["parameterised-query"] += 1
+    for kw in node.keywords:
+        value = kw.value.value if isinstance(kw.value, ast.Constant) else None
+        if kw.arg in _SAFE_KW or (kw.arg in _SAFE_ON and value is True):
+            out["safe-option"] += 1
+        elif kw.arg in _UNSAFE_ON and value is True or (kw.arg in _SAFE_ON and value is False):
+            out["unsafe-option"] += 1
+
+
+def _compare(node: ast.Compare, out: Counter[str]) -> None:
+    sides = [node.left, *node.comparators]
+    ordered = any(isinstance(o, (ast.Gt, ast.GtE, ast.Lt, ast.LtE)) for o in node.ops)
+    if ordered and any(
+        (isinstance(x, ast.Call) and _last(x.func) == "len")
+        or _LIMIT_NAMES.search(_last(x) if not isinstance(x, ast.Call) else "")
+        for x in sides
+    ):
+        out["length-limit"] += 1
+    if any(isinstance(o, (ast.In, ast.NotIn)) for o in node.ops) and any(
+        _ALLOW_NAMES.search(_last(x)) for x in node.comparators if isinstance(x, (ast.Name, ast.Attribute))
+    ):
+        out["allowlist"] += 1
+
+
+_VISIT: dict[type, Callable[[ast.AST, Counter[str]], None]] = {
+    ast.Call: _call,  # type: ignore[dict-item]
+    ast.Compare: _compare,  # type: ignore[dict-item]
+}
+
+
+def marks(code: str) -> Counter[str] | None:
+    """How many marks of each `HARDENING` rule the code holds (None when it does not parse; a method
+    cut out of its class is read dedented)."""
+    tree = _parse(code)
+    if tree is None:
+        return None
+    out: Counter[str] = Counter()
+    for node in ast.walk(tree):
+        visit = _VISIT.get(type(node))
+        if visit is not None:
+            visit(node, out)
+        elif isinstance(node, ast.Raise):
+            out["raise-on-check"] += 1
+        elif isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and _CMD_NAMES.search(t.id) for t in node.targets
+        ):
+            _command(node.value, out)
+        elif isinstance(node, ast.ExceptHandler) and node.type is not None:
+            caught = ast.unparse(node.type)
+            acts = any(isinstance(n, (ast.Raise, ast.Return)) for n in ast.walk(ast.Module(node.body, [])))
+            if _FAILURES.search(caught) and not acts:
+                out["swallowed-failure"] += 1
+        elif isinstance(node, ast.Attribute) and _AUTH_ATTRS.search(node.attr):
+            out["authorisation"] += 1
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            mod = node.module if isinstance(node, ast.ImportFrom) else " ".join(a.name for a in node.names)
+            if mod and _DEFUSED.search(mod):
+                out["safe-parser"] += 1
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if _SQL_QUOTED.search(node.value):
+                out["spliced-sql"] += 1
+            if _HEADER.search(node.value):
+                out["security-header"] += 1
+    return out
+
+
+def compare_marks(a: str, b: str) -> tuple[str, list[str]]:
+    """("A" / "B" / "undecided", the rules that voted, each as `+rule` for the side it favours
+    when that is A, `-rule` when B): one vote per rule whose counts differ."""
+    ma, mb = marks(a), marks(b)
+    if ma is None or mb is None:
+        return "undecided", []
+    vote, voted = 0, []
+    for rule, (direction, _) in HARDENING.items():
+        d = (ma[rule] - mb[rule]) * direction
+        if d:
+            vote += 1 if d > 0 else -1
+            voted.append(("+" if d > 0 else "-") + rule)
+    return ("A" if vote > 0 else "B" if vote < 0 else "undecided"), voted
