@@ -70,6 +70,8 @@ def test_each_fault_kind_is_retried_or_recorded(stub):
             assert g.completion_tokens > 0 and g.prompt_tokens > 0 and g.latency_s > 0
         else:
             assert g.texts == [] and g.error is not None and error in g.error, (text, g.error)
+        # only an answer about the request itself is a refusal; a server that kept failing is not
+        assert g.refused == (error == "HTTP 400"), text
 
 
 def test_retry_after_is_honoured(stub):

@@ -311,3 +311,16 @@ def test_transport_knobs_are_not_in_the_generate_key(recipe_file: Path):
     recipe_file.write_text(recipe_file.read_text().replace("shots: 0", "shots: 0\n      critic_temperature: 0.1"))
     state = {r["stage"]: r["state"] for r in _run(recipe_file, dry_run=True)}
     assert state["generate-critic-evol"] == "stale"
+
+
+def test_a_request_the_server_refuses_is_an_outcome_not_an_error(recipe_file: Path):
+    """HTTP 400 (e.g. a prompt longer than the model's context) fails the same way every time: the
+    seed ends as `refused`, the stage finishes, and a rerun sends nothing again."""
+    text = recipe_file.read_text().replace("--reply-file", "--schedule ok,400 --reply-file")
+    recipe_file.write_text(text.replace("options: {cache: false}", "options: {cache: false, max_attempts: 1}"))
+    runs = recipe_file.parent / "runs"
+    _run(recipe_file, only=["seeds", "generate-critic-evol"])
+    funnel = json.loads((runs / "generate-critic-evol" / "funnel.json").read_text())
+    assert funnel["refused"] == 1 and funnel["kept"] == 2 and funnel["critic_error"] == 0
+    assert "HTTP 400" in next(iter(funnel["reasons"]["refused"]))
+    assert _ran(_run(recipe_file, only=["seeds", "generate-critic-evol"])) == []

@@ -144,6 +144,9 @@ class Generation:
     latency_s: float = 0.0
     error: str | None = None
     cached: bool = False
+    # The server refused this request itself (HTTP 400/413/422: longer than the model's context,
+    # malformed): sending it again fails again, so generators record it as an outcome, not an error.
+    refused: bool = False
 
     @property
     def text(self) -> str:

@@ -73,18 +73,20 @@ def parse_output_line(line: Mapping[str, Any]) -> tuple[str, Generation]:
         body = response.get("body") if response else None
         detail = (body.get("error") or {}).get("message", "") if isinstance(body, Mapping) else ""
         reason = f"HTTP {status}: {detail}".rstrip(": ") if status else "no response"
-    return cid, Generation(error=f"batch: {reason}")
+    from codefavor.backends.openai import REFUSED_STATUS
+
+    return cid, Generation(error=f"batch: {reason}", refused=status in REFUSED_STATUS)
 
 
 def _gen_line(cid: str, gen: Generation) -> dict[str, Any]:
     if gen.error is not None:
-        return {"custom_id": cid, "error": gen.error}
+        return {"custom_id": cid, "error": gen.error, **({"refused": True} if gen.refused else {})}
     return {"custom_id": cid, "texts": gen.texts, "usage": gen.usage}
 
 
 def _gen_from_line(row: Mapping[str, Any]) -> Generation:
     if row.get("error") is not None:
-        return Generation(error=str(row["error"]))
+        return Generation(error=str(row["error"]), refused=bool(row.get("refused")))
     usage = row.get("usage") or {}
     return Generation(
         texts=list(row.get("texts") or []),

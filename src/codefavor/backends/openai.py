@@ -48,6 +48,9 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 SHARD = 4  # connections per httpcore pool (see _setup)
 BATCH_MAX_REQUESTS = 50_000
 RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 521, 522, 524, 529})
+# Answers about the request itself (too long for the context, malformed): the same request fails
+# again. 401/403/404 are not among them: a fixed key or model name makes the same request work.
+REFUSED_STATUS = frozenset({400, 413, 422})
 
 
 class RateLimiter:
@@ -344,7 +347,8 @@ class OpenAIBackend:
                     snippet = resp.content[:300].decode("utf-8", "replace").replace("\n", " ")
                     reason = f"HTTP {resp.status}: {snippet}"
                     if resp.status not in RETRY_STATUS:
-                        return Generation(error=reason, latency_s=time.monotonic() - start)
+                        refused = resp.status in REFUSED_STATUS
+                        return Generation(error=reason, latency_s=time.monotonic() - start, refused=refused)
                     retry_after = parse_retry_after(
                         {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in resp.headers}
                     )

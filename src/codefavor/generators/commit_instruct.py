@@ -48,6 +48,7 @@ TEMPLATES = ("commit_instruct_explain", "commit_instruct_gate", "commit_instruct
 
 Status = Literal[
     "backend_error",  # a backend call failed (retried on resume)
+    "refused",  # the server refused the request itself (e.g. longer than the model's context)
     "answered_no",  # the gate said the change is no clear improvement
     "gate_undecided",  # the gate answer was neither YES nor NO
     "unparseable",  # the pair reply misses a part or fails validation (the reason says which)
@@ -58,7 +59,10 @@ Status = Literal[
 TERMINAL_STATUSES: tuple[str, ...] = get_args(Status)  # every processed seed ends in exactly one
 ERROR_STATUSES = ("backend_error",)
 SPEC = GeneratorSpec(
-    kind=SOURCE, statuses=TERMINAL_STATUSES, errors=ERROR_STATUSES, explained=("unparseable", "backend_error")
+    kind=SOURCE,
+    statuses=TERMINAL_STATUSES,
+    errors=ERROR_STATUSES,
+    explained=("unparseable", "refused", "backend_error"),
 )
 
 
@@ -151,7 +155,7 @@ def _judge_turn(
 ) -> tuple[Status | None, str, PreferencePair | None, dict[str, Any]]:
     """What one reply decides: (None, ...) to go on to the next turn, else the seed's status."""
     if g.error is not None:
-        return "backend_error", g.error, None, {}
+        return ("refused" if g.refused else "backend_error"), g.error, None, {}
     if turn == 1:
         return None, "", None, {}
     if turn == 2:

@@ -54,6 +54,7 @@ DRAFTS = "drafts.jsonl"
 Status = Literal[
     "missing_draft",  # no response in the input and no draft model
     "draft_error",  # the draft backend failed
+    "refused",  # the server refused the request itself (e.g. longer than the model's context)
     "draft_rejected",  # sanitizing found no usable code in the draft
     "critic_error",  # the critic backend failed
     "good_enough",  # the critic saw no significant weakness (a normal outcome, not a failure)
@@ -70,7 +71,7 @@ SPEC = GeneratorSpec(
     kind=SOURCE,
     statuses=TERMINAL_STATUSES,
     errors=ERROR_STATUSES,
-    explained=("draft_rejected", "unparseable", "invalid", "draft_error", "critic_error"),
+    explained=("draft_rejected", "refused", "unparseable", "invalid", "draft_error", "critic_error"),
     extra_fields=("draft_source",),
 )
 
@@ -273,6 +274,7 @@ def _conv(role: str, messages: list[Message], gen: Generation, model: str) -> di
         "usage": gen.usage,
         "latency_s": round(gen.latency_s, 4),
         "error": gen.error if gen.error is not None or gen.texts else "no text",
+        **({"refused": True} if gen.refused else {}),
     }
 
 
@@ -322,7 +324,7 @@ def evolve(
                 continue
             notes[s.id].update(conversations=[d], draft_source="generated")
             if d["error"] is not None:
-                stop(s, "draft_error", d["error"])
+                stop(s, "refused" if d.get("refused") else "draft_error", d["error"])
                 continue
             text = d["reply"]
         else:
@@ -346,7 +348,7 @@ def evolve(
         notes[s.id]["conversations"].append(c)
         notes[s.id]["examples"] = examples[s.id]
         if c["error"] is not None:
-            stop(s, "critic_error", c["error"])
+            stop(s, "refused" if c.get("refused") else "critic_error", c["error"])
             continue
         review = parse_review(gen.text, codes[s.id])
         notes[s.id]["reflection"] = review.reflection
