@@ -311,6 +311,11 @@ def test_transport_knobs_are_not_in_the_generate_key(recipe_file: Path):
     recipe_file.write_text(recipe_file.read_text().replace("shots: 0", "shots: 0\n      critic_temperature: 0.1"))
     state = {r["stage"]: r["state"] for r in _run(recipe_file, dry_run=True)}
     assert state["generate-critic-evol"] == "stale"
+    runs = recipe_file.parent / "runs"
+    before = (runs / "generate-critic-evol" / "outcomes.jsonl").read_text()
+    _run(recipe_file, only=["seeds", "generate-critic-evol"])
+    # the replaced folder is kept aside, not deleted
+    assert (runs / ".stale" / "generate-critic-evol" / "outcomes.jsonl").read_text() == before
 
 
 def test_a_request_the_server_refuses_is_an_outcome_not_an_error(recipe_file: Path):

@@ -37,6 +37,7 @@ from codefavor.recipe.config import CommitSource, CriticSource, Recipe, Server, 
 from codefavor.run_folder import write_json_atomic
 
 STAGE_FILE = "stage.json"
+STALE_DIR = ".stale"  # under the runs folder: the last folder of each stage that a changed key replaced
 
 __all__ = ["Stage", "plan", "run_recipe", "load_recipe", "stage_states"]
 
@@ -438,8 +439,13 @@ def run_recipe(
             continue
         with _stage_lock(root, s.name):
             if folder.exists() and (rec is None or rec.get("key") != key or force):
-                shutil.rmtree(folder)  # results of other settings or inputs: never mixed with these
-                log(f"[{s.name}] settings or inputs changed: starting it again")
+                # Results of other settings or inputs are never mixed with these, but hours of real
+                # replies are not deleted on a changed key either: the last such folder is kept aside.
+                aside = root / STALE_DIR / s.name
+                shutil.rmtree(aside, ignore_errors=True)
+                aside.parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(str(folder), aside)
+                log(f"[{s.name}] settings or inputs changed: starting it again (the old folder is now {aside})")
             folder.mkdir(parents=True, exist_ok=True)
             write_json_atomic(
                 folder / STAGE_FILE, {"stage": s.name, "key": key, "extent": s.extent, "finished": False}
