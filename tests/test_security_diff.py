@@ -162,3 +162,9 @@ def test_the_guess_uses_the_table_after_adds_only():
     assert guess("security", hard, weak) == ("A", "hardening")
     assert guess("security", weak, hard) == ("B", "hardening")
     assert guess("correctness", hard, weak)[1] != "hardening"  # security pairs only
+
+
+def test_a_bound_counts_when_it_is_a_constant_and_character_predicates_are_checks():
+    assert marks("def f(u, max_failed):\n    return u.failures >= max_failed\n")["length-limit"] == 0
+    assert marks("def f(u):\n    return u.failures >= MAX_FAILED\n")["length-limit"] == 1
+    assert marks("def f(uid):\n    return uid.isalnum()\n")["validation"] == 1
