@@ -175,3 +175,14 @@ def test_each_kind_counts_once_per_module():
     many = findings("import pickle\ndef a(b):\n    pickle.loads(b)\n    return pickle.loads(pickle.loads(b))\n")[0]
     assert score(one) == score(many) > 0  # Bandit's B301/B403 and the rule: one deserialisation
     assert score([f.as_dict() for f in many]) == score(many)  # the same over the details' records
+
+
+def test_randomness_in_a_delay_is_no_weak_random_finding():
+    from codefavor.evidence.security import compare_security, findings
+
+    jitter = "import random, time\ndef login(u, p):\n    ok = check(u, p)\n    time.sleep(1 + random.random())\n    return ok\n"
+    plain = "import random, time\ndef login(u, p):\n    return check(u, p)\n"
+    assert not [f for f in findings(jitter)[0] if f.kind == "weak-random"]
+    assert not compare_security(jitter, plain).decided  # the fix's jitter does not make it the weaker side
+    token = "import random\ndef token():\n    return random.random()\n"
+    assert [f for f in findings(token)[0] if f.kind == "weak-random"]  # a secret from `random` still counts

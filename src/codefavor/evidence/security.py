@@ -33,6 +33,11 @@ CONFIDENCE = {"LOW": 0.3, "MEDIUM": 0.7, "HIGH": 1.0}
 # Findings that say nothing about the security of a solution (asserts in code, the `random` module
 # in non-secret contexts is kept: it is the point of several benchmark tasks).
 IGNORED = {"B101"}
+# Non-cryptographic randomness is a weakness only where it makes a secret: a random delay (jitter
+# against timing oracles and brute force, `time.sleep(1 + random.random())`) is none, and counting
+# it would make such a fix look like the weaker side.
+_DELAY = re.compile(r"\bsleep\s*\(")
+_RANDOMNESS = {"B311", "random-secret"}
 
 
 # Which weakness a finding is about: Bandit's test ids, our AST rules (`security_rules`) and the line
@@ -125,11 +130,17 @@ def bandit_findings(code: str) -> list[Finding] | None:
         mgr._parse_file(name, io.BytesIO(code.encode("utf-8", "replace")), [name])
         if mgr.skipped:
             return None
+        lines = code.splitlines()
         return [
             Finding(i.test_id, i.severity, i.confidence, i.lineno, i.text, "bandit")
             for i in mgr.results
-            if i.test_id not in IGNORED
+            if i.test_id not in IGNORED and not _is_delay(i.test_id, lines, i.lineno)
         ]
+
+
+def _is_delay(rule: str, lines: list[str], lineno: int) -> bool:
+    """Whether a randomness finding sits in a delay (`sleep(...)`), where it protects no secret."""
+    return rule in _RANDOMNESS and 0 < lineno <= len(lines) and bool(_DELAY.search(lines[lineno - 1]))
 
 
 # (rule, severity, confidence, pattern) for code Bandit cannot parse. Patterns are per line.
@@ -178,9 +189,10 @@ _ALWAYS: list[tuple[str, str, str, re.Pattern[str]]] = [
 
 def _scan(code: str, rules: list[tuple[str, str, str, re.Pattern[str]]], source: str) -> list[Finding]:
     out = []
-    for n, line in enumerate(code.splitlines(), 1):
+    lines = code.splitlines()
+    for n, line in enumerate(lines, 1):
         for rule, sev, conf, pat in rules:
-            if pat.search(line):
+            if pat.search(line) and not _is_delay(rule, lines, n):
                 out.append(Finding(rule, sev, conf, n, line.strip(), source))
     return out
 

@@ -31,7 +31,7 @@ HARDENING: dict[str, tuple[int, str]] = {
     "raise-on-check": (1, "a `raise` (a check that refuses bad input)"),
     "deny-response": (1, "abort(), an HTTP 4xx error, PermissionDenied, ValidationError, ..."),
     "type-check": (1, "isinstance / issubclass"),
-    "length-limit": (1, "a comparison of len(...) or against a MAX_/limit bound"),
+    "length-limit": (1, "a comparison of len(...) or against a constant bound (MAX_SIZE, LIMIT)"),
     "escaping": (1, "escape / quote / sanitise / clean / strip_tags / bleach calls"),
     "path-containment": (
         1,
@@ -40,7 +40,10 @@ HARDENING: dict[str, tuple[int, str]] = {
     "constant-time-compare": (1, "hmac.compare_digest, constant_time_compare"),
     "authorisation": (1, "permission, authentication and ownership checks (calls or attributes)"),
     "safe-parser": (1, "yaml.safe_load, ast.literal_eval, SafeLoader, defusedxml"),
-    "validation": (1, "calls named for a check: validate, valid, verify, check, ensure (not check_output), fullmatch"),
+    "validation": (
+        1,
+        "calls named for a check (validate, valid, verify, check, ensure; not check_output), fullmatch, isalnum/isdigit/...",
+    ),
     "allowlist": (1, "membership tested against an allow-list (`x in ALLOWED_...`)"),
     "parameterised-query": (1, "an execute/query call given its parameters apart from the SQL"),
     "security-header": (1, "Content-Security-Policy, X-Frame-Options, nosniff, noopener, ..."),
@@ -83,9 +86,10 @@ _CALLS: list[tuple[str, re.Pattern[str]]] = [
     ("dangerous-call", _rx(r"^(eval|exec|execfile|__import__|mark_safe|Markup|SafeString|render_template_string|"
                            r"system|popen|getoutput|getstatusoutput|unsafe_load|Unpickler)$")),
     ("untrusted-search-path", _rx(r"^(getcwd|getcwdb|cwd)$")),
+    ("validation", _rx(r"^is(alnum|alpha|digit|decimal|numeric|identifier|ascii|printable)$")),  # str predicates
 ]  # fmt: skip
 _AUTH_ATTRS = _rx(r"^(is_authenticated|is_anonymous|is_superuser|is_staff|is_admin|permissions|has_permission)$")
-_LIMIT_NAMES = _rx(r"^(max|min)_|_(max|min)$|^(MAX|MIN)_|limit")
+_LIMIT_NAMES = _rx(r"^(MAX|MIN)_|_(MAX|MIN)$|LIMIT")  # a named bound (MAX_SIZE): a counter's own max is none
 _ALLOW_NAMES = _rx(r"allow|whitelist|permitted|valid|safe|trusted")
 _SAFE_KW = {"timeout", "max_size", "max_length", "max_bytes", "max_age", "samesite"}  # any value
 _SAFE_ON = {"sanitize", "strict", "secure", "httponly", "autoescape", "verify", "check_hostname", "weights_only"}
@@ -195,7 +199,7 @@ def _compare(node: ast.Compare, out: Counter[str]) -> None:
     ordered = any(isinstance(o, (ast.Gt, ast.GtE, ast.Lt, ast.LtE)) for o in node.ops)
     if ordered and any(
         (isinstance(x, ast.Call) and _last(x.func) == "len")
-        or _LIMIT_NAMES.search(_last(x) if not isinstance(x, ast.Call) else "")
+        or (isinstance(x, ast.Name) and _LIMIT_NAMES.search(x.id) and x.id.isupper())
         for x in sides
     ):
         out["length-limit"] += 1

@@ -175,8 +175,10 @@ def guess(category: str, a: str, b: str) -> tuple[str, str]:
     """(decision, signal) of the guess for one pair where the evidence is silent:
     - "adds-only": one candidate is the other with lines added and none changed: the one that adds
       (a fix adds a guard; dev: cve-fixes 27/29, ConDefects 38/43, quixbugs 2/2, vuln-fixes 5/7);
-    - security, "guards": the one that checks more of what it is given (`raise`, validators and
-      sanitisers; dev: cve-fixes 22/25, vuln-fixes 35/38, cweval 2/2, CodePrefBench 5/5 where it differs);
+    - security, "hardening": the side the differential marks of `evidence.security_diff` vote for
+      (what the edit adds or removes: checks that raise, escaping, path containment, parameterised
+      queries, argument-list commands, eval/mark_safe/shell=True, ...; one vote per rule; dev, both
+      orders: cve-fixes 48/52, vuln-fixes 146/148 where it decides);
     - efficiency, "loop-depth": the one with the shallower loop nesting (dev: CodePrefBench 80/92,
       leetcode-efficiency 14/18 where it differs);
     - "edit-longer": correctness, security and human preference, when one is an edit of the other

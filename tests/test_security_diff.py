@@ -1,0 +1,170 @@
+"""Every differential hardening rule on a hand-written pair: the weaker snippet and its hardened edit.
+The rule must count the mark on the side its direction says (and not on the other), and the vote
+must pick the hardened side in both orders: one table, both directions."""
+
+from __future__ import annotations
+
+import pytest
+
+from codefavor.evidence.security_diff import HARDENING, compare_marks, marks
+
+# rule -> [(weaker snippet, hardened snippet)]; functions cut out of files: no imports.
+TABLE: dict[str, list[tuple[str, str]]] = {
+    "raise-on-check": [
+        ("def load(n):\n    return DATA[n]\n",
+         "def load(n):\n    if n not in DATA:\n        raise KeyError(n)\n    return DATA[n]\n"),
+    ],
+    "deny-response": [
+        ("def view(req, doc):\n    return render(doc)\n",
+         "def view(req, doc):\n    if doc.owner != req.user:\n        abort(403)\n    return render(doc)\n"),
+    ],
+    "type-check": [
+        ("def put(key, value):\n    store[key] = value\n",
+         "def put(key, value):\n    if isinstance(key, str):\n        store[key] = value\n"),
+    ],
+    "length-limit": [
+        ("def save(body):\n    db.write(body)\n",
+         "def save(body):\n    if len(body) <= 4096:\n        db.write(body)\n"),
+        ("def login(user, pw):\n    return user.check(pw)\n",
+         "def login(user, pw):\n    if user.failures < MAX_FAILURES:\n        return user.check(pw)\n"),
+    ],
+    "escaping": [
+        ("def greet(name):\n    return '<b>' + name + '</b>'\n",
+         "def greet(name):\n    return '<b>' + html.escape(name) + '</b>'\n"),
+        ("def comment(text):\n    return render(text)\n", "def comment(text):\n    return render(bleach.clean(text))\n"),
+    ],
+    "path-containment": [
+        ("def fetch(name):\n    return send_file(os.path.join(ROOT, name))\n",
+         "def fetch(name):\n    return send_file(safe_join(ROOT, name))\n"),
+        ("def fetch(name):\n    p = os.path.join(ROOT, name)\n    return open(p)\n",
+         "def fetch(name):\n    p = os.path.realpath(os.path.join(ROOT, name))\n    return open(p)\n"),
+    ],
+    "constant-time-compare": [
+        ("def ok(sig, want):\n    return sig == want\n", "def ok(sig, want):\n    return hmac.compare_digest(sig, want)\n"),
+    ],
+    "authorisation": [
+        ("def delete(req, obj):\n    obj.delete()\n",
+         "def delete(req, obj):\n    if req.user.has_perm('delete', obj):\n        obj.delete()\n"),
+        ("def panel(req):\n    return page(req)\n", "def panel(req):\n    return page(req) if req.user.is_superuser else None\n"),
+    ],
+    "safe-parser": [
+        ("def conf(text):\n    return parse(text)\n", "def conf(text):\n    return ast.literal_eval(text)\n"),
+        ("from xml.etree import ElementTree as ET\ndef doc(t):\n    return ET.fromstring(t)\n",
+         "from defusedxml import ElementTree as ET\ndef doc(t):\n    return ET.fromstring(t)\n"),
+    ],
+    "validation": [
+        ("def set_mail(u, addr):\n    u.mail = addr\n", "def set_mail(u, addr):\n    validate_email(addr)\n    u.mail = addr\n"),
+        ("def inject(fs, name):\n    return os.path.join(fs, name)\n",
+         "def inject(fs, name):\n    return _join_and_check_path_within_fs(fs, name)\n"),
+    ],
+    "allowlist": [
+        ("def redirect_to(url):\n    return redirect(url)\n",
+         "def redirect_to(url):\n    return redirect(url) if urlparse(url).netloc in ALLOWED_HOSTS else None\n"),
+    ],
+    "parameterised-query": [
+        ("def poll(c, name):\n    req = 'SELECT o FROM t WHERE name = ' + name\n    return queryOne(req)\n",
+         "def poll(c, name):\n    req = 'SELECT o FROM t WHERE name = ?'\n    return queryOne(c, req, (name,))\n"),
+    ],
+    "security-header": [
+        ("def headers(resp):\n    resp.headers['Server'] = 'x'\n",
+         "def headers(resp):\n    resp.headers['X-Frame-Options'] = 'DENY'\n"),
+    ],
+    "safe-option": [
+        ("def get(url):\n    return requests.get(url)\n", "def get(url):\n    return requests.get(url, timeout=10)\n"),
+        ("def cookie(resp, v):\n    resp.set_cookie('s', v)\n", "def cookie(resp, v):\n    resp.set_cookie('s', v, httponly=True)\n"),
+    ],
+    "argv-command": [
+        ("def rm(name):\n    cmd = ['rm'] + [name]\n    return cmd\n", "def rm(name):\n    cmd = ['rm', '-f', name]\n    return cmd\n"),
+    ],
+    "dangerous-call": [
+        ("def calc(expr):\n    return eval(expr)\n", "def calc(expr):\n    return float(expr)\n"),
+        ("def label(bits):\n    return mark_safe('<br>'.join(bits))\n", "def label(bits):\n    return ' | '.join(bits)\n"),
+        ("def restore(blob):\n    return pickle.loads(blob)\n", "def restore(blob):\n    return json.loads(blob)\n"),
+    ],
+    "unsafe-option": [
+        ("def show(t, ctx):\n    return Environment(autoescape=False).from_string(t).render(ctx)\n",
+         "def show(t, ctx):\n    return Environment().from_string(t).render(ctx)\n"),
+        ("def parse(t):\n    return etree.XMLParser(resolve_entities=True)\n", "def parse(t):\n    return etree.XMLParser()\n"),
+    ],
+    "spliced-sql": [
+        ("def find(c, n):\n    return c.run(\"SELECT * FROM u WHERE n = '{}'\".format(n))\n",
+         "def find(c, n):\n    return c.run('SELECT * FROM u WHERE n = :n', n=n)\n"),
+    ],
+    "untrusted-search-path": [
+        ("def config_paths(self):\n    return [os.getcwd()]\n", "def config_paths(self):\n    return []\n"),
+    ],
+    "string-command": [
+        ("def host(self, name):\n    return self._cli_run('showhost -verbose %s' % name)\n",
+         "def host(self, name):\n    return self._cli_run(['showhost', '-verbose', name])\n"),
+        ("def rm(name):\n    ssh_cmd = f'svctask rmvdisk {name}'\n    return run_ssh(ssh_cmd)\n",
+         "def rm(name):\n    ssh_cmd = ['svctask', 'rmvdisk', name]\n    return run_ssh(ssh_cmd)\n"),
+    ],
+    "swallowed-failure": [
+        ("def check(pub, sig, data):\n    try:\n        verify(pub, sig, data)\n    except InvalidSignature:\n"
+         "        log.error('bad signature')\n    return data\n",
+         "def check(pub, sig, data):\n    verify(pub, sig, data)\n    return data\n"),
+    ],
+}  # fmt: skip
+
+CASES = [(rule, i, weak, hard) for rule, pairs in TABLE.items() for i, (weak, hard) in enumerate(pairs)]
+
+
+def test_every_rule_has_a_row():
+    assert set(TABLE) == set(HARDENING)
+
+
+@pytest.mark.parametrize(("rule", "i", "weak", "hard"), CASES, ids=[f"{r}-{i}" for r, i, _, _ in CASES])
+def test_rule_counts_its_mark_and_the_vote_picks_the_hardened_side(rule, i, weak, hard):
+    mw, mh = marks(weak), marks(hard)
+    assert mw is not None and mh is not None
+    direction = HARDENING[rule][0]
+    assert (mh[rule] - mw[rule]) * direction > 0, (rule, dict(mw), dict(mh))
+    assert compare_marks(hard, weak)[0] == "A", compare_marks(hard, weak)
+    assert compare_marks(weak, hard)[0] == "B"
+    assert any(v.endswith(rule) for v in compare_marks(hard, weak)[1])
+
+
+def test_one_vote_per_rule_and_ties_stay_undecided():
+    # three escapes against one raise: two rules differ, one vote each, so the pair ties
+    escapes = "def f(x):\n    return escape(escape(escape(x)))\n"
+    raises = "def f(x):\n    if not x:\n        raise ValueError(x)\n    return x\n"
+    assert compare_marks(escapes, raises) == ("undecided", ["-raise-on-check", "+escaping"])
+    same = "def f(x):\n    return escape(x)\n"
+    assert compare_marks(same, same.replace("x", "y")) == ("undecided", [])
+
+
+@pytest.mark.parametrize("code", ["def (:", "print 'py2'", "\x00"])
+def test_code_that_does_not_parse_decides_nothing(code):
+    assert marks(code) is None
+    assert compare_marks(code, "def f(x):\n    return escape(x)\n") == ("undecided", [])
+
+
+def test_programs_run_with_arguments_are_no_parameterised_query_and_check_output_no_check():
+    run = "def mk(d):\n    utils.execute('mkdir', '-p', d, run_as_root=True)\n"
+    assert marks(run)["parameterised-query"] == 0
+    assert marks("def out(c):\n    return subprocess.check_output(c)\n")["validation"] == 0
+    assert (
+        marks("def ok(sig):\n    try:\n        verify(sig)\n    except InvalidSignature:\n        raise\n")[
+            "swallowed-failure"
+        ]
+        == 0
+    )  # re-raised: acted on
+
+
+def test_a_method_cut_out_of_its_class_is_read_dedented():
+    assert marks("    def f(self, x):\n        return escape(x)\n")["escaping"] == 1
+
+
+def test_the_guess_uses_the_table_after_adds_only():
+    from codefavor.judges.evidence import guess
+
+    weak, hard = TABLE["escaping"][0]
+    assert guess("security", hard, weak) == ("A", "hardening")
+    assert guess("security", weak, hard) == ("B", "hardening")
+    assert guess("correctness", hard, weak)[1] != "hardening"  # security pairs only
+
+
+def test_a_bound_counts_when_it_is_a_constant_and_character_predicates_are_checks():
+    assert marks("def f(u, max_failed):\n    return u.failures >= max_failed\n")["length-limit"] == 0
+    assert marks("def f(u):\n    return u.failures >= MAX_FAILED\n")["length-limit"] == 1
+    assert marks("def f(uid):\n    return uid.isalnum()\n")["validation"] == 1
