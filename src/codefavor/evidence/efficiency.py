@@ -40,6 +40,7 @@ from codefavor.evidence import Evidence, EvidenceOptions, resolve_sandbox
 from codefavor.evidence.examples import calls_code, timing_plan
 from codefavor.evidence.scaling import Call
 from codefavor.evidence.timers import (  # noqa: F401 - HARNESS, run_trusted, sandbox_runner are public here too
+    CLIMBS_PER_WORKER,
     HARNESS,
     Runner,
     Target,
@@ -51,7 +52,7 @@ from codefavor.evidence.timers import Candidates as _Candidates
 from codefavor.evidence.timers import times_of as _times
 from codefavor.records import Decision, content_id
 
-TARGETS: tuple[int, ...] = (16, 64, 256, 1024, 4096)
+TARGETS: tuple[int, ...] = (16, 64, 256, 1024, 4096, 16384)
 
 
 @dataclass(frozen=True)
@@ -292,6 +293,36 @@ def _blob(c: Call) -> bytes:
     return pickle.dumps((list(c.args), dict(c.kwargs)), protocol=pickle.HIGHEST_PROTOCOL)
 
 
+@functools.lru_cache(maxsize=64)
+def _level_blobs(calls_key: bytes, target: int, seed: str, max_calls: int) -> list[bytes]:
+    """A level's inputs, each pickled (`scaling.level_calls` on the pickled example calls). Kept for
+    the other order of the same task, and other pairs of the same instruction: growing the big
+    levels costs more than timing them."""
+    calls = pickle.loads(calls_key)
+    return [_blob(c) for c in _scaling().level_calls(calls, target, seed, max_calls=max_calls)]
+
+
+def _pack(calls: Sequence[Call | bytes], seen: set[bytes] | None = None) -> tuple[bytes | None, int]:
+    """One call's value for the inputs of a level: each input pickled on its own (no object shared
+    between two), those already in `seen` (an earlier level's) left out, and `seen` updated; the
+    process runs them one after another in one timed span. (None, 0) when none is left."""
+    blobs: list[bytes] = []
+    for c in calls:
+        b = c if isinstance(c, bytes) else _blob(c)
+        if b not in blobs and (seen is None or b not in seen):
+            blobs.append(b)
+    if seen is not None:
+        seen.update(blobs)
+    if not blobs:
+        return None, 0
+    return pickle.dumps(blobs, protocol=pickle.HIGHEST_PROTOCOL), len(blobs)
+
+
+def _with_slots(target: Target, slots: int) -> Target:
+    """The job's target with the number of inputs one value may hold (a fresh namespace for each)."""
+    return {"entry": target, "slots": slots} if isinstance(target, str) else {**target, "slots": slots}
+
+
 def measure(
     codes: Sequence[str],
     entry: str | dict[str, Any],
@@ -306,9 +337,12 @@ def measure(
         return {"inputs": [], "setup_errors": errors}
     run = runner or sandbox_runner()
     with _slots_of(run):
-        cands = _Candidates(list(codes), _target(entry, codes), run, config.wall_limit)
+        pack, k = _pack(calls)
+        if pack is None:
+            return {"inputs": [], "setup_errors": errors}
+        cands = _Candidates(list(codes), _with_slots(_target(entry, codes), k), run, config.wall_limit)
         try:
-            level = _Level(_unique_blobs(calls), len(codes))
+            level = _Level([pack], len(codes))
             _confirm(cands, level, config)
             return {"inputs": level.inputs(), "setup_errors": errors}
         finally:
@@ -375,20 +409,26 @@ def _climb(
     run: Runner,
     scaling: Any,
 ) -> dict[str, Any]:
-    cands = _Candidates([code_a, code_b], entry, run, config.wall_limit)
+    key = pickle.dumps(list(calls), protocol=pickle.HIGHEST_PROTOCOL)
+
+    def level_of(target: int) -> list[bytes]:
+        return _level_blobs(key, int(target), seed, config.max_calls)
+
+    # A level's inputs travel as one value and are timed as one span: at most each example grown
+    # in each of `level_calls`' two modes.
+    slots = 2 * config.max_calls
+    cands = _Candidates([code_a, code_b], _with_slots(entry, slots), run, config.wall_limit)
     levels: list[_Level] = []
     spent, prev_call, stopped = 0.0, 0.0, "done"
     seen: set[bytes] = set()
     try:
         for li, target in enumerate(config.targets):
             # Inputs an earlier level already had (a call that does not grow) are not sent again.
-            blobs = [b for b in _unique_blobs(scaling.level_calls(list(calls), int(target), seed,
-                                                                  max_calls=config.max_calls)) if b not in seen]  # fmt: skip
-            if not blobs:
+            pack, _k = _pack(level_of(target), seen)
+            if pack is None:
                 stopped = "no-growth"
                 break
-            seen.update(blobs)
-            level = _Level(blobs, 2)
+            level = _Level([pack], 2)
             _play(cands, level, range(1), config.call_limit)  # one round per level on the way up
             levels.append(level)
             inputs = level.inputs()
@@ -463,15 +503,6 @@ def _stop(
     if spent + sum(sum(r["times"]) for r in runs) > config.total_budget:
         return "total"
     return "done" if li == len(config.targets) - 1 else ""
-
-
-def _unique_blobs(calls: Sequence[Call]) -> list[bytes]:
-    out: list[bytes] = []
-    for c in calls:
-        b = _blob(c)
-        if b not in out:
-            out.append(b)
-    return out
 
 
 def decide(
@@ -618,6 +649,6 @@ def efficiency_evidence(
 
     # Several tasks at once keep every worker of the pool busy; each timing is the CPU time of its
     # own thread, which other work on the machine disturbs far less than it does wall time.
-    workers = config.workers or sandbox.workers
+    workers = config.workers or sandbox.workers * CLIMBS_PER_WORKER
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(pairs)))) as pool:
         return list(pool.map(one, pairs))
