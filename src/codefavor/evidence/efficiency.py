@@ -2,26 +2,25 @@
 
 What to call and its example calls come from `examples.timing_plan` (the one entry-point rule
 and the one calling convention, `evidence/calls.py`, that correctness uses too: `class Solution`
-methods, linked lists and trees from their literals, positional calls when the names differ); the calls are grown along a ladder of sizes (`scaling.level_calls`: 16, 64, 256, 1024,
-4096 items; integers in bigger steps), here in the parent. Each candidate runs in contained
-processes of its own (`timing_harness.main` as a sandbox session: one per candidate and round, kept
-across levels, so a repeat of the same input always meets a fresh process and the two candidates
-never share one); the job is data ({"code", "entry"} or {"code", "call": the call plan, by which the child builds
-the arguments' objects and binds a fresh instance before each call}) and each call a value (a pickle of args and
-kwargs). For each input the candidates take turns (alternating who goes first), two rounds (up to
-four when an input is a close call). A call's time is the candidate process's CPU time read by the
-sandbox server from the kernel, from the forwarding of its input to the arrival of its output, less
-the shortest unpickling and output phases any candidate showed on that input (`_times`); the server
-kills a call past the CPU limit; outputs are hashed and compared here. The climb stops once the
-slower passes a small CPU budget, would pass a per-call cap at the next level (predicted from its
-growth), times out, or a decisive gap shows (2x or more in every round, on a level that took at
-least a millisecond). We decide on the largest level where both ran: if the outputs differ on any
-input, or only one side fails, the evidence is silent (a quick wrong answer must not win); a
-candidate that times out where the other finishes well inside the limit is the slower; otherwise the
-faster one must win by a clear ratio of minimum CPU times *and* in every round, so a noisy machine
-cannot fake a gap. Anything less is "undecided". The measurements are the `Evidence`'s details
-(`EfficiencyDetails`, under "efficiency"); `efficiency_evidence` measures several pairs at once (one
-per sandbox worker). `benchmarks/efficiency_evidence.py` measures accuracy and time.
+methods, linked lists and trees from their literals, positional calls when the names differ); the
+calls are grown along a ladder of sizes (`scaling.level_calls`: 16 to 16384 items; integers in
+bigger steps), here in the parent (cached, so the other order of a task does not grow them again).
+Each candidate runs in contained processes of its own (`timing_harness.main` as a sandbox session:
+one per candidate and round, kept across levels; `timers.Candidates` never sends one the same input
+twice, and the two candidates never share one); the job is data ({"code", "entry"} or {"code",
+"call": the call plan, by which the child builds the arguments' objects and binds a fresh instance
+before each call}, and "slots") and each call one level's inputs (pickled each on its own), timed
+as one span. On the way up every level is timed once, the candidates in turns; the climb stops once
+the slower passes a small CPU budget, would pass a per-call cap at the next level (predicted from
+its growth), times out, the outputs differ, or a decisive gap shows (2x or more, on a level that
+took at least a millisecond). The level that decides (the largest where both finished with the same
+outputs) then gets its further rounds (`_confirm`: three in all, four on a close call), each in a
+fresh process warmed on a lower level's input. A call's time is the candidate process's CPU time
+read by the sandbox server from the kernel, from the forwarding of its input to the arrival of its
+output, less the shortest unpickling and output phases any candidate showed (`timers.times_of`);
+the server kills a call past the CPU limit; outputs are hashed and compared here. The decision is
+`efficiency_rule.decide`'s. `efficiency_evidence` measures several pairs at once (one per sandbox
+worker). `benchmarks/efficiency_evidence.py` measures accuracy and time.
 """
 
 from __future__ import annotations

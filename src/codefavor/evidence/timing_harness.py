@@ -8,12 +8,14 @@ platform's implicit names are given), by which `calls.prepare` builds the argume
 lists, trees) and binds a fresh instance for a `class Solution` method before the call, and
 `finish(result)` gives what is compared (the mutated argument of an in-place method)}. The process loads the code
 (a syntax error is reported as {"setup": ...}), and then, saying {"ready"} before each, for every
-value the parent feeds it ({"blob": a pickle of (args, kwargs), made by the parent}), re-executes the code in a fresh
-namespace (memo caches do not carry over from call to call), unpickles a private copy of the
-arguments, reports {"in"}, calls the entry function with the garbage collector off (as `timeit`
-does), reports {"ret"}, and then the output as text ({"out": a normalised JSON form: lists and
-tuples alike, sets and dicts sorted, floats to 6 significant digits}) or {"err": the exception's
-name}.
+value the parent feeds it ({"blob": a pickle of the inputs of one ladder level, each itself a pickle
+of (args, kwargs), made by the parent}), re-executes the code in a fresh namespace per input (memo
+caches do not carry over from one input to another; `job["slots"]` says how many a value may hold),
+unpickles a private copy of each input's arguments, reports {"in"}, calls the entry function on
+each input in turn with the garbage collector off (as `timeit` does), reports {"ret"}, and then the
+outputs as text ({"out": a list of each output's normalised JSON form: lists and tuples alike, sets
+and dicts sorted, floats to 6 significant digits, numpy values as the numbers and lists they hold})
+or {"err": the exception's name}.
 
 Nothing here measures time and nothing here is trusted: the parent reads this process's CPU clock
 from the kernel as it forwards each value and as each report arrives, compares the outputs itself
