@@ -418,3 +418,52 @@ def test_lying_about_when_the_call_ran_moves_no_work_out_of_ones_time():
     # Honest processes alike: each is timed on its call alone.
     (a, b) = _times([honest, honest])
     assert a == b and a == pytest.approx([50e-6, 50e-6])
+
+
+def test_a_level_timed_once_never_decides():
+    """The levels the climb passes on the way up get one round: a gap there, however wide, is not
+    a decision (a process can be slow throughout)."""
+    ev = decide({"levels": [_level((ok([0.05]), ok([0.01])))], "stopped": "done"}, CFG)
+    assert (ev.decision, eff(ev)["reason"]) == ("undecided", "few-rounds"), ev
+
+
+def test_climb_confirms_only_the_level_that_decides():
+    from codefavor.evidence.efficiency import climb, plan
+
+    entry, calls, _ = plan(INSTRUCTION, LINEAR, LINEAR_TOO)
+    res = climb(LINEAR, LINEAR_TOO, entry, calls, "seed", FAST, runner=run_trusted)
+    rounds = [min(len(r["times"]) for inp in lv["inputs"] for r in inp["runs"]) for lv in res["levels"]]
+    assert len(rounds) >= 2 and rounds[:-1] == [1] * (len(rounds) - 1), rounds
+    assert FAST.min_rounds <= rounds[-1] <= FAST.max_rounds, rounds
+
+
+def test_no_process_gets_the_same_input_twice():
+    """What a candidate keeps from one call (a memo cache anywhere in its process) must never answer
+    another: sending an input twice to one process is refused."""
+    from codefavor.evidence.efficiency import _blob
+    from codefavor.evidence.scaling import Call
+    from codefavor.evidence.timers import Candidates, RepeatedInput
+
+    cands = Candidates([LINEAR], "has_dup", run_trusted, 5.0)
+    try:
+        blob = _blob(Call(([1, 2, 3],)))
+        assert cands.calls([(0, 0, blob)], 0.5)[0].status == "error"  # a bare pickle is not a level's value
+        with pytest.raises(RepeatedInput):
+            cands.calls([(0, 0, blob)], 0.5)
+        assert cands.calls([(0, 1, blob)], 0.5)  # another round's process may get it
+    finally:
+        cands.close()
+
+
+def test_numpy_results_compare_as_the_numbers_they_hold():
+    np = pytest.importorskip("numpy")
+    import importlib.util
+
+    from codefavor.evidence.efficiency import HARNESS
+
+    spec = importlib.util.spec_from_file_location("timing_harness_np", HARNESS)
+    h = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(h)
+    assert h._digest([np.int64(1), np.int64(4)]) == h._digest([1, 4]) == h._digest(np.array([1, 4]))
+    assert h._digest(np.bool_(True)) == h._digest(True) != h._digest(1)
+    assert h._digest([np.int64(1)]) != h._digest([2])

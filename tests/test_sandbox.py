@@ -498,3 +498,29 @@ def test_a_candidate_cannot_copy_its_opponent_through_rank(tmp_path, capsys, ord
     main(["rank", "--instruction", ADD_INSTRUCTION, "--json", *files])
     out = json.loads(capsys.readouterr().out)
     assert out["best_file"] == str(tmp_path / "honest.py"), out
+
+
+IDLE_ECHO = (
+    "def main(job, chan):\n    while True:\n        chan.send({'idle': True})\n        x = chan.recv()\n"
+    "        if x is None:\n            return 0\n        chan.send({'v': x, 'last': True})\n"
+)
+
+
+def test_a_batch_waits_for_a_session_still_queued_for_a_slot():
+    """With every session slot taken, a new session waits in the server's queue; a batch call to it
+    waits until it has started (once a slot is free), instead of reading as a session that ended."""
+    from codefavor.evidence.sandbox.server import SESSIONS_PER_WORKER
+
+    roomy = Limits(cpu_s=5, wall_s=20, check_s=5)
+    with started(Sandbox(workers=1, limits=roomy)) as sb:
+        held = [sb.session(IDLE_ECHO, None) for _ in range(SESSIONS_PER_WORKER)]
+        for s in held:  # every one of them running
+            assert s.call("x", timeout=10) != s.result and s.result is None
+        late = sb.session(IDLE_ECHO, None)
+        threading.Timer(0.5, held[0].close).start()  # frees a slot only after the batch was sent
+        got = sb.batch([(late, 7, None)], timeout=10)
+        for s in held[1:] + [late]:
+            s.kill()
+    assert got[0] is not None, "the batch read the queued session as ended"
+    _t0, reports = got[0]
+    assert [r for r, _ in reports][-1] == {"v": 7, "last": True}

@@ -2,26 +2,25 @@
 
 What to call and its example calls come from `examples.timing_plan` (the one entry-point rule
 and the one calling convention, `evidence/calls.py`, that correctness uses too: `class Solution`
-methods, linked lists and trees from their literals, positional calls when the names differ); the calls are grown along a ladder of sizes (`scaling.level_calls`: 16, 64, 256, 1024,
-4096 items; integers in bigger steps), here in the parent. Each candidate runs in contained
-processes of its own (`timing_harness.main` as a sandbox session: one per candidate and round, kept
-across levels, so a repeat of the same input always meets a fresh process and the two candidates
-never share one); the job is data ({"code", "entry"} or {"code", "call": the call plan, by which the child builds
-the arguments' objects and binds a fresh instance before each call}) and each call a value (a pickle of args and
-kwargs). For each input the candidates take turns (alternating who goes first), two rounds (up to
-four when an input is a close call). A call's time is the candidate process's CPU time read by the
-sandbox server from the kernel, from the forwarding of its input to the arrival of its output, less
-the shortest unpickling and output phases any candidate showed on that input (`_times`); the server
-kills a call past the CPU limit; outputs are hashed and compared here. The climb stops once the
-slower passes a small CPU budget, would pass a per-call cap at the next level (predicted from its
-growth), times out, or a decisive gap shows (2x or more in every round, on a level that took at
-least a millisecond). We decide on the largest level where both ran: if the outputs differ on any
-input, or only one side fails, the evidence is silent (a quick wrong answer must not win); a
-candidate that times out where the other finishes well inside the limit is the slower; otherwise the
-faster one must win by a clear ratio of minimum CPU times *and* in every round, so a noisy machine
-cannot fake a gap. Anything less is "undecided". The measurements are the `Evidence`'s details
-(`EfficiencyDetails`, under "efficiency"); `efficiency_evidence` measures several pairs at once (one
-per sandbox worker). `benchmarks/efficiency_evidence.py` measures accuracy and time.
+methods, linked lists and trees from their literals, positional calls when the names differ); the
+calls are grown along a ladder of sizes (`scaling.level_calls`: 16 to 16384 items; integers in
+bigger steps), here in the parent (cached, so the other order of a task does not grow them again).
+Each candidate runs in contained processes of its own (`timing_harness.main` as a sandbox session:
+one per candidate and round, kept across levels; `timers.Candidates` never sends one the same input
+twice, and the two candidates never share one); the job is data ({"code", "entry"} or {"code",
+"call": the call plan, by which the child builds the arguments' objects and binds a fresh instance
+before each call}, and "slots") and each call one level's inputs (pickled each on its own), timed
+as one span. On the way up every level is timed once, the candidates in turns; the climb stops once
+the slower passes a small CPU budget, would pass a per-call cap at the next level (predicted from
+its growth), times out, the outputs differ, or a decisive gap shows (2x or more, on a level that
+took at least a millisecond). The level that decides (the largest where both finished with the same
+outputs) then gets its further rounds (`_confirm`: three in all, four on a close call), each in a
+fresh process warmed on a lower level's input. A call's time is the candidate process's CPU time
+read by the sandbox server from the kernel, from the forwarding of its input to the arrival of its
+output, less the shortest unpickling and output phases any candidate showed (`timers.times_of`);
+the server kills a call past the CPU limit; outputs are hashed and compared here. The decision is
+`efficiency_rule.decide`'s. `efficiency_evidence` measures several pairs at once (one per sandbox
+worker). `benchmarks/efficiency_evidence.py` measures accuracy and time.
 """
 
 from __future__ import annotations
@@ -29,17 +28,25 @@ from __future__ import annotations
 import ast
 import contextlib
 import functools
-import math
 import pickle
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from codefavor.evidence import Evidence, EvidenceOptions, resolve_sandbox
+from codefavor.evidence.efficiency_rule import (  # noqa: F401 - the settings and the rule are public here too
+    TARGETS,
+    EfficiencyConfig,
+    EfficiencyDetails,
+    _evidence,
+    _gap,
+    _silent,
+    decide,
+)
 from codefavor.evidence.examples import calls_code, timing_plan
 from codefavor.evidence.scaling import Call
 from codefavor.evidence.timers import (  # noqa: F401 - HARNESS, run_trusted, sandbox_runner are public here too
+    CLIMBS_PER_WORKER,
     HARNESS,
     Runner,
     Target,
@@ -49,66 +56,7 @@ from codefavor.evidence.timers import (  # noqa: F401 - HARNESS, run_trusted, sa
 )
 from codefavor.evidence.timers import Candidates as _Candidates
 from codefavor.evidence.timers import times_of as _times
-from codefavor.records import Decision, content_id
-
-TARGETS: tuple[int, ...] = (16, 64, 256, 1024, 4096)
-
-
-@dataclass(frozen=True)
-class EfficiencyConfig:
-    """Knobs of the measurement and the decision (tuned on CodePrefBench's dev split only)."""
-
-    targets: tuple[int, ...] = TARGETS
-    max_calls: int = 2  # example calls kept per level (the largest ones)
-    call_limit: float = 0.1  # CPU seconds one call may take before it counts as a timeout
-    level_budget: float = 0.005  # the ladder stops after the level where the slower passes this
-    max_predicted_call: float = 0.02  # ...or before a level whose slowest call would take longer
-    total_budget: float = 1.0  # CPU seconds of measured runs for the whole ladder
-    wall_limit: float = 10.0  # the sandbox kills the ladder's job after this many (CPU or wall) seconds
-    min_rounds: int = 3
-    max_rounds: int = 4
-    close_ratio: float = 1.5  # an input whose times differ less than this gets rounds up to max_rounds
-    threshold: float = 1.25  # the faster must be this many times faster (ratio of minimum times)
-    decisive_ratio: float = 2.0  # a gap this wide, in every round, at a level that took...
-    decisive_time: float = 1e-3  # ...at least this long (slower side) ends the climb there
-    workers: int = 0  # tasks measured at once (0: one per sandbox worker)
-    min_time: float = 2e-5  # below this (seconds, slower side) a level is too quick to compare
-    timeout_margin: float = 4.0  # a timeout decides only if the other finished in limit / margin
-
-
-@dataclass(frozen=True)
-class EfficiencyDetails:
-    """What the measurement found: an efficiency `Evidence`'s details, under the key "efficiency"."""
-
-    reason: str  # what decided, or why not: "timeout", "cpu-time", "no-gap", "no-entry", ...
-    ratio: float | None = None  # min time of B / min time of A at the deciding level
-    level: int | None = None
-    target: int | None = None
-    time_a: float | None = None
-    time_b: float | None = None
-    inputs: int = 0  # inputs compared at the deciding level
-    dropped: dict[str, int] = field(default_factory=dict)  # inputs set aside, by why
-    entry: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v not in (None, {})}
-
-
-def _evidence(decision: Decision, details: EfficiencyDetails) -> Evidence:
-    """The record for a measurement. Confidence: a timeout against a quick finish is near certain; a
-    CPU time gap grows surer with its ratio (1.25x -> 0.78, 4x and beyond -> 0.95)."""
-    signal = "timing-timeout" if details.reason == "timeout" else "timing"
-    if decision == "undecided":
-        confidence = 0.5
-    elif details.reason == "timeout" or not details.ratio:
-        confidence = 0.95
-    else:
-        confidence = round(0.75 + 0.2 * min(1.0, abs(math.log(details.ratio)) / math.log(4)), 3)
-    return Evidence(decision, signal, confidence, {"efficiency": details.to_dict()})
-
-
-def _silent(reason: str, **kw: Any) -> Evidence:
-    return _evidence("undecided", EfficiencyDetails(reason, **kw))
+from codefavor.records import content_id
 
 
 @functools.cache
@@ -292,6 +240,36 @@ def _blob(c: Call) -> bytes:
     return pickle.dumps((list(c.args), dict(c.kwargs)), protocol=pickle.HIGHEST_PROTOCOL)
 
 
+@functools.lru_cache(maxsize=64)
+def _level_blobs(calls_key: bytes, target: int, seed: str, max_calls: int) -> list[bytes]:
+    """A level's inputs, each pickled (`scaling.level_calls` on the pickled example calls). Kept for
+    the other order of the same task, and other pairs of the same instruction: growing the big
+    levels costs more than timing them."""
+    calls = pickle.loads(calls_key)
+    return [_blob(c) for c in _scaling().level_calls(calls, target, seed, max_calls=max_calls)]
+
+
+def _pack(calls: Sequence[Call | bytes], seen: set[bytes] | None = None) -> tuple[bytes | None, int]:
+    """One call's value for the inputs of a level: each input pickled on its own (no object shared
+    between two), those already in `seen` (an earlier level's) left out, and `seen` updated; the
+    process runs them one after another in one timed span. (None, 0) when none is left."""
+    blobs: list[bytes] = []
+    for c in calls:
+        b = c if isinstance(c, bytes) else _blob(c)
+        if b not in blobs and (seen is None or b not in seen):
+            blobs.append(b)
+    if seen is not None:
+        seen.update(blobs)
+    if not blobs:
+        return None, 0
+    return pickle.dumps(blobs, protocol=pickle.HIGHEST_PROTOCOL), len(blobs)
+
+
+def _with_slots(target: Target, slots: int) -> Target:
+    """The job's target with the number of inputs one value may hold (a fresh namespace for each)."""
+    return {"entry": target, "slots": slots} if isinstance(target, str) else {**target, "slots": slots}
+
+
 def measure(
     codes: Sequence[str],
     entry: str | dict[str, Any],
@@ -306,9 +284,12 @@ def measure(
         return {"inputs": [], "setup_errors": errors}
     run = runner or sandbox_runner()
     with _slots_of(run):
-        cands = _Candidates(list(codes), _target(entry, codes), run, config.wall_limit)
+        pack, k = _pack(calls)
+        if pack is None:
+            return {"inputs": [], "setup_errors": errors}
+        cands = _Candidates(list(codes), _with_slots(_target(entry, codes), k), run, config.wall_limit)
         try:
-            level = _Level(_unique_blobs(calls), len(codes))
+            level = _Level([pack], len(codes))
             _confirm(cands, level, config)
             return {"inputs": level.inputs(), "setup_errors": errors}
         finally:
@@ -318,23 +299,6 @@ def measure(
 def _slots_of(run: Runner) -> Any:
     slots = getattr(run, "slots", None)
     return slots() if slots else contextlib.nullcontext()
-
-
-def _gap(inputs: list[dict[str, Any]]) -> tuple[float, float, bool] | None:
-    """(time of the first candidate, of the second, whether every round agrees on who is faster)
-    over the inputs where two candidates both finished with the same output; None without any."""
-    usable = []
-    for inp in inputs:
-        a, b = inp["runs"][:2]
-        if a["status"] == b["status"] == "ok" and a["out"] == b["out"] and a["times"] and b["times"]:
-            usable.append((a["times"], b["times"]))
-    if not usable:
-        return None
-    ta, tb = sum(min(a) for a, _ in usable), sum(min(b) for _, b in usable)
-    rounds = min(min(len(a), len(b)) for a, b in usable)
-    per_round = [(sum(a[r] for a, _ in usable), sum(b[r] for _, b in usable)) for r in range(rounds)]
-    same = all(x < y for x, y in per_round) or all(x > y for x, y in per_round)
-    return ta, tb, same
 
 
 def climb(
@@ -375,20 +339,26 @@ def _climb(
     run: Runner,
     scaling: Any,
 ) -> dict[str, Any]:
-    cands = _Candidates([code_a, code_b], entry, run, config.wall_limit)
+    key = pickle.dumps(list(calls), protocol=pickle.HIGHEST_PROTOCOL)
+
+    def level_of(target: int) -> list[bytes]:
+        return _level_blobs(key, int(target), seed, config.max_calls)
+
+    # A level's inputs travel as one value and are timed as one span: at most each example grown
+    # in each of `level_calls`' two modes.
+    slots = 2 * config.max_calls
+    cands = _Candidates([code_a, code_b], _with_slots(entry, slots), run, config.wall_limit)
     levels: list[_Level] = []
     spent, prev_call, stopped = 0.0, 0.0, "done"
     seen: set[bytes] = set()
     try:
         for li, target in enumerate(config.targets):
             # Inputs an earlier level already had (a call that does not grow) are not sent again.
-            blobs = [b for b in _unique_blobs(scaling.level_calls(list(calls), int(target), seed,
-                                                                  max_calls=config.max_calls)) if b not in seen]  # fmt: skip
-            if not blobs:
+            pack, _k = _pack(level_of(target), seen)
+            if pack is None:
                 stopped = "no-growth"
                 break
-            seen.update(blobs)
-            level = _Level(blobs, 2)
+            level = _Level([pack], 2)
             _play(cands, level, range(1), config.call_limit)  # one round per level on the way up
             levels.append(level)
             inputs = level.inputs()
@@ -465,113 +435,6 @@ def _stop(
     return "done" if li == len(config.targets) - 1 else ""
 
 
-def _unique_blobs(calls: Sequence[Call]) -> list[bytes]:
-    out: list[bytes] = []
-    for c in calls:
-        b = _blob(c)
-        if b not in out:
-            out.append(b)
-    return out
-
-
-def decide(
-    result: dict[str, Any], config: EfficiencyConfig = EfficiencyConfig(), entry: str | None = None
-) -> Evidence:
-    """Read the harness result of a two-candidate job into a decision (pure; see the module doc)."""
-    if "error" in result:
-        return _silent("harness-error", entry=entry, dropped={result["error"]: 1})
-    if result.get("stopped") == "setup":
-        return _silent("does-not-compile", entry=entry)
-    dropped: dict[str, int] = {}
-    best: Evidence | None = None
-    too_fast = 0
-    # Two candidates that compute different things are not compared at all: a wrong (or failing)
-    # answer is often a quick one, so timing only the inputs where they happen to agree would
-    # reward it. One side's timeout still decides (the other finished well inside the limit).
-    for level in result.get("levels", []):
-        for inp in level["inputs"]:
-            ra, rb = inp["runs"][:2]
-            sa, sb = ra["status"], rb["status"]
-            if (sa == sb == "ok" and ra["out"] != rb["out"]) or (
-                (sa == "ok") != (sb == "ok") and "timeout" not in (sa, sb)
-            ):
-                dropped["disagree" if sa == sb == "ok" else "one-side-" + (sb if sa == "ok" else sa)] = 1
-    if dropped:
-        return _silent("disagree", dropped=dropped, entry=entry)
-    for li, level in enumerate(result.get("levels", [])):
-        usable, slow_a, slow_b = [], 0, 0
-        for inp in level["inputs"]:
-            ra, rb = inp["runs"]
-            sa, sb = ra["status"], rb["status"]
-            if sa == "ok" and sb == "ok":
-                if ra["out"] != rb["out"]:
-                    dropped["disagree"] = dropped.get("disagree", 0) + 1
-                elif ra["times"] and rb["times"]:
-                    usable.append((ra["times"], rb["times"]))
-            elif (
-                sa == "timeout"
-                and sb == "ok"
-                and min(rb["times"] or [config.call_limit]) * config.timeout_margin < config.call_limit
-            ):
-                slow_a += 1
-            elif (
-                sb == "timeout"
-                and sa == "ok"
-                and min(ra["times"] or [config.call_limit]) * config.timeout_margin < config.call_limit
-            ):
-                slow_b += 1
-            else:
-                key = "both-timeout" if sa == sb == "timeout" else "error"
-                dropped[key] = dropped.get(key, 0) + 1
-        target = config.targets[li] if li < len(config.targets) else None
-        if bool(slow_a) != bool(slow_b):  # only one side timed out where the other finished quickly
-            details = EfficiencyDetails("timeout", level=li, target=target, inputs=slow_a or slow_b,
-                                        dropped=dropped, entry=entry)  # fmt: skip
-            return _evidence("B" if slow_a else "A", details)
-        if not usable:
-            continue
-        ta = sum(min(a) for a, _ in usable)
-        tb = sum(min(b) for _, b in usable)
-        if max(ta, tb) < config.min_time:
-            too_fast += len(usable)  # reported only when no level could be compared
-            continue
-        rounds = min(min(len(a), len(b)) for a, b in usable)
-        per_round = [(sum(a[r] for a, _ in usable), sum(b[r] for _, b in usable)) for r in range(rounds)]
-        ratio = tb / ta if ta > 0 else float("inf")
-        # Every round of the slower above every round of the faster, not only round by round: each
-        # round is a process of its own, and a process can be slow throughout (its page faults,
-        # where its memory landed), which pairs of rounds would read as a gap between the codes.
-        slowest_a, fastest_a = max(a for a, _ in per_round), min(a for a, _ in per_round)
-        slowest_b, fastest_b = max(b for _, b in per_round), min(b for _, b in per_round)
-        if rounds < config.min_rounds:  # a level the climb passed on the way up, timed once
-            decision: Decision = "undecided"
-        elif ratio >= config.threshold and fastest_b > slowest_a:
-            decision = "A"
-        elif ratio <= 1 / config.threshold and fastest_a > slowest_b:
-            decision = "B"
-        else:
-            decision = "undecided"
-        best = _evidence(
-            decision,
-            EfficiencyDetails(
-                "cpu-time" if decision != "undecided" else "no-gap" if rounds >= config.min_rounds else "few-rounds",
-                ratio=round(ratio, 4),
-                level=li,
-                target=target,
-                time_a=ta,
-                time_b=tb,
-                inputs=len(usable),
-                dropped=dropped,
-                entry=entry,
-            ),
-        )
-    if best is None:
-        if not dropped.get("disagree") and too_fast:
-            dropped = {**dropped, "too-fast": too_fast}
-        return _silent("disagree" if dropped.get("disagree") else "nothing-measured", dropped=dropped, entry=entry)
-    return best
-
-
 def compare_efficiency(
     instruction: str,
     code_a: str,
@@ -618,6 +481,6 @@ def efficiency_evidence(
 
     # Several tasks at once keep every worker of the pool busy; each timing is the CPU time of its
     # own thread, which other work on the machine disturbs far less than it does wall time.
-    workers = config.workers or sandbox.workers
+    workers = config.workers or sandbox.workers * CLIMBS_PER_WORKER
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(pairs)))) as pool:
         return list(pool.map(one, pairs))

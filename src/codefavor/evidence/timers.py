@@ -332,12 +332,17 @@ _SLOTS: dict[int, threading.BoundedSemaphore] = {}
 _SLOTS_LOCK = threading.Lock()
 
 
+CLIMBS_PER_WORKER = 1
+
+
 def _climb_slots(sandbox: Any) -> threading.BoundedSemaphore:
-    """At most one climb per sandbox worker at a time, however many threads ask: a climb holds up to
-    `2 x max_rounds` sessions, and the server's session pool (8 per worker) must never run dry while
-    every holder waits for one more."""
+    """At most `CLIMBS_PER_WORKER` climbs per sandbox worker at a time, however many threads ask: a
+    climb holds up to `2 x max_rounds` sessions, and the server's session pool
+    (`server.SESSIONS_PER_WORKER` per worker) must never run dry while every holder waits for one
+    more (a call fed to a session still queued for a slot is answered as ended)."""
+    n = CLIMBS_PER_WORKER * max(1, int(getattr(sandbox, "workers", 1)))
     with _SLOTS_LOCK:
-        return _SLOTS.setdefault(id(sandbox), threading.BoundedSemaphore(max(1, int(getattr(sandbox, "workers", 1)))))
+        return _SLOTS.setdefault(id(sandbox), threading.BoundedSemaphore(n))
 
 
 @functools.cache

@@ -8,12 +8,14 @@ platform's implicit names are given), by which `calls.prepare` builds the argume
 lists, trees) and binds a fresh instance for a `class Solution` method before the call, and
 `finish(result)` gives what is compared (the mutated argument of an in-place method)}. The process loads the code
 (a syntax error is reported as {"setup": ...}), and then, saying {"ready"} before each, for every
-value the parent feeds it ({"blob": a pickle of (args, kwargs), made by the parent}), re-executes the code in a fresh
-namespace (memo caches do not carry over from call to call), unpickles a private copy of the
-arguments, reports {"in"}, calls the entry function with the garbage collector off (as `timeit`
-does), reports {"ret"}, and then the output as text ({"out": a normalised JSON form: lists and
-tuples alike, sets and dicts sorted, floats to 6 significant digits}) or {"err": the exception's
-name}.
+value the parent feeds it ({"blob": a pickle of the inputs of one ladder level, each itself a pickle
+of (args, kwargs), made by the parent}), re-executes the code in a fresh namespace per input (memo
+caches do not carry over from one input to another; `job["slots"]` says how many a value may hold),
+unpickles a private copy of each input's arguments, reports {"in"}, calls the entry function on
+each input in turn with the garbage collector off (as `timeit` does), reports {"ret"}, and then the
+outputs as text ({"out": a list of each output's normalised JSON form: lists and tuples alike, sets
+and dicts sorted, floats to 6 significant digits, numpy values as the numbers and lists they hold})
+or {"err": the exception's name}.
 
 Nothing here measures time and nothing here is trusted: the parent reads this process's CPU clock
 from the kernel as it forwards each value and as each report arrives, compares the outputs itself
@@ -56,6 +58,13 @@ def _norm(o, depth=0):
         return {
             "dict": sorted([json.dumps(_norm(k, depth + 1), default=repr), _norm(v, depth + 1)] for k, v in o.items())
         }
+    if type(o).__module__ == "numpy" and hasattr(o, "tolist"):
+        # A numpy scalar or array is the number or list it holds (np.int64(3) is 3, as an int is):
+        # its repr names the type, which two equal answers need not share.
+        try:
+            return _norm(o.tolist(), depth + 1)
+        except Exception:  # noqa: BLE001 - an object that only claims to be numpy's
+            return repr(o)
     return repr(o)
 
 
@@ -132,37 +141,53 @@ def main(job, chan):
     except BaseException as e:  # noqa: BLE001 - the plan runs beside untrusted code
         chan.send({"setup": "call-plan:" + type(e).__name__})
         return None
+    slots = max(1, int(job.get("slots", 1)))
     while True:
-        ns = dict(call[1]) if call else {"__name__": "__candidate__", "__builtins__": __builtins__}
-        finish = None
-        try:
-            exec(compiled, ns)
-            fn, err = (None if call else ns[entry]), None
-        except BaseException as e:  # noqa: BLE001 - any failure of untrusted code is a result
-            fn, err = None, type(e).__name__
+        # One fresh namespace per input the next value may hold (memo caches never carry over
+        # from one input to another), made before the parent's clock starts.
+        loaded = []
+        for _ in range(slots):
+            ns = dict(call[1]) if call else {"__name__": "__candidate__", "__builtins__": __builtins__}
+            try:
+                exec(compiled, ns)
+                loaded.append((ns, None if call else ns[entry], None))
+            except BaseException as e:  # noqa: BLE001 - any failure of untrusted code is a result
+                loaded.append((ns, None, type(e).__name__))
         # Idle from here until the next value: the parent reads the CPU clock only after this, so
         # no work left over from the call before (freeing its output, loading afresh) is timed.
         chan.send({"ready": True, "idle": True})
         msg = chan.recv()
         if msg is None:
             return None
+        runs, err = [], None
         try:
-            a, kw = pickle.loads(msg["blob"])
-            if call and err is None:  # objects built and the instance bound before the call's phase
-                spec = {**call[2], "args": a, "kwargs": [[k, v] for k, v in kw.items()]}
-                fn, a, kw, finish = call[0].prepare(ns, spec)
+            # The inputs of one level, each pickled on its own (no object shared between two).
+            inputs = [pickle.loads(b) for b in pickle.loads(msg["blob"])]
+            if len(inputs) > slots:
+                raise ValueError("more inputs than namespaces")
+            for (ns, fn, load_err), (a, kw) in zip(loaded, inputs, strict=False):
+                err = err or load_err
+                finish = None
+                if call and err is None:  # objects built and the instance bound before the call's phase
+                    spec = {**call[2], "args": a, "kwargs": [[k, v] for k, v in kw.items()]}
+                    fn, a, kw, finish = call[0].prepare(ns, spec)
+                runs.append((fn, a, kw, finish))
         except BaseException as e:  # noqa: BLE001
             err = err or "arguments:" + type(e).__name__
+        del loaded
         chan.send({"in": True})
         if err is not None:
             chan.send({"ret": True})
             chan.send({"err": err, "last": True})
             continue
+        outs = []
         gc.disable()
         try:
-            out = fn(*a, **kw)
-            if isinstance(out, _LAZY):
-                out = list(out)  # lazy results do their work when consumed: that work is part of the cost
+            for fn, a, kw, _finish in runs:
+                out = fn(*a, **kw)
+                if isinstance(out, _LAZY):
+                    out = list(out)  # lazy results do their work when consumed: that work is part of the cost
+                outs.append(out)
         except RecursionError:
             err = "RecursionError"
         except BaseException as e:  # noqa: BLE001
@@ -174,11 +199,15 @@ def main(job, chan):
             chan.send({"err": err, "last": True})
             continue
         try:
-            text = output_text(finish(out) if finish else out)
+            parts = [
+                output_text(finish(out) if finish else out)
+                for out, (_f, _a, _k, finish) in zip(outs, runs, strict=True)
+            ]
+            text = "[" + ",".join(parts) + "]"
         except BaseException as e:  # noqa: BLE001 - an unprintable result
             chan.send({"err": "unprintable:" + type(e).__name__, "last": True})
             continue
-        del out, a, kw
+        del outs, runs
         chan.send({"out": text, "last": True})
 
 

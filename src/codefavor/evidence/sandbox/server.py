@@ -529,6 +529,7 @@ _PRELOAD = (
     "base64", "binascii", "zlib", "difflib", "pprint", "abc", "contextlib", "io", "locale", "queue", "secrets",
     "uuid", "tempfile", "shutil", "pathlib", "glob", "csv", "pickle", "ast", "signal", "types",
 )  # fmt: skip
+SESSIONS_PER_WORKER = 8  # session slots per worker: one efficiency climb of up to 8 processes
 _SLOT_UID0 = 61000  # uids 61000.. are the children's, one per concurrent slot (root mode)
 
 
@@ -799,7 +800,7 @@ def _serve(max_workers: int, allow_degraded: bool) -> None:
     free_slots = list(range(max_workers))
     # Sessions wait on their parent most of the time, so they draw on a pool of their own (a parent
     # holding a few each, one per worker, never waits on another's): uids and directories apart.
-    free_sessions = list(range(max_workers, 9 * max_workers))
+    free_sessions = list(range(max_workers, (1 + SESSIONS_PER_WORKER) * max_workers))
     stdin_open = True
     seq = 0
 
@@ -917,6 +918,11 @@ def _serve(max_workers: int, allow_degraded: bool) -> None:
         while batch["items"]:
             item = batch["items"].pop(0)
             target = running.get(item["feed"])
+            if target is None and any(j["id"] == item["feed"] for j in queue):
+                # Its session still waits for a slot: the batch goes on once it has started.
+                item["batch"] = batch
+                early.setdefault(item["feed"], []).append(item)
+                return
             if target is None or not target["session"]:
                 batch["results"].append({"ended": True})
                 continue
@@ -1049,6 +1055,8 @@ def _serve(max_workers: int, allow_degraded: bool) -> None:
             if st["timed_out"]:
                 kill(st)
             for f in st["feeds"]:
+                if "batch" in f:  # a batch that waited for this session to start
+                    st["batch"] = f.pop("batch")
                 feed(st, f)
             st["feeds"] = []
         else:

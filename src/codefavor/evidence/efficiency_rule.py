@@ -1,0 +1,191 @@
+"""The efficiency evidence's settings and its decision rule: what a climb's measurements decide.
+
+`efficiency.climb` measures; `decide` reads its result (pure): silent when the outputs differ on any
+input or only one side fails; one side's timeout against a quick finish decides; otherwise, on the
+largest level both finished, the faster must win by `threshold` in the ratio of minimum CPU times
+and every round of the slower must lie above every round of the faster, over at least `min_rounds`
+rounds (the levels the climb passed on the way up, timed once, never decide).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from codefavor.evidence import Evidence
+from codefavor.records import Decision
+
+TARGETS: tuple[int, ...] = (16, 64, 256, 1024, 4096, 16384)
+
+
+@dataclass(frozen=True)
+class EfficiencyConfig:
+    """Knobs of the measurement and the decision (tuned on CodePrefBench's dev split only)."""
+
+    targets: tuple[int, ...] = TARGETS
+    max_calls: int = 2  # example calls kept per level (the largest ones)
+    call_limit: float = 0.1  # CPU seconds one call may take before it counts as a timeout
+    level_budget: float = 0.005  # the ladder stops after the level where the slower passes this
+    max_predicted_call: float = 0.02  # ...or before a level whose slowest call would take longer
+    total_budget: float = 1.0  # CPU seconds of measured runs for the whole ladder
+    wall_limit: float = 10.0  # the sandbox kills the ladder's job after this many (CPU or wall) seconds
+    min_rounds: int = 3
+    max_rounds: int = 4
+    close_ratio: float = 1.5  # an input whose times differ less than this gets rounds up to max_rounds
+    threshold: float = 1.25  # the faster must be this many times faster (ratio of minimum times)
+    decisive_ratio: float = 2.0  # a gap this wide, in every round, at a level that took...
+    decisive_time: float = 1e-3  # ...at least this long (slower side) ends the climb there
+    workers: int = 0  # tasks measured at once (0: one per sandbox worker)
+    min_time: float = 2e-5  # below this (seconds, slower side) a level is too quick to compare
+    timeout_margin: float = 4.0  # a timeout decides only if the other finished in limit / margin
+
+
+@dataclass(frozen=True)
+class EfficiencyDetails:
+    """What the measurement found: an efficiency `Evidence`'s details, under the key "efficiency"."""
+
+    reason: str  # what decided, or why not: "timeout", "cpu-time", "no-gap", "no-entry", ...
+    ratio: float | None = None  # min time of B / min time of A at the deciding level
+    level: int | None = None
+    target: int | None = None
+    time_a: float | None = None
+    time_b: float | None = None
+    inputs: int = 0  # inputs compared at the deciding level
+    dropped: dict[str, int] = field(default_factory=dict)  # inputs set aside, by why
+    entry: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v not in (None, {})}
+
+
+def _evidence(decision: Decision, details: EfficiencyDetails) -> Evidence:
+    """The record for a measurement. Confidence: a timeout against a quick finish is near certain; a
+    CPU time gap grows surer with its ratio (1.25x -> 0.78, 4x and beyond -> 0.95)."""
+    signal = "timing-timeout" if details.reason == "timeout" else "timing"
+    if decision == "undecided":
+        confidence = 0.5
+    elif details.reason == "timeout" or not details.ratio:
+        confidence = 0.95
+    else:
+        confidence = round(0.75 + 0.2 * min(1.0, abs(math.log(details.ratio)) / math.log(4)), 3)
+    return Evidence(decision, signal, confidence, {"efficiency": details.to_dict()})
+
+
+def _silent(reason: str, **kw: Any) -> Evidence:
+    return _evidence("undecided", EfficiencyDetails(reason, **kw))
+
+
+def _gap(inputs: list[dict[str, Any]]) -> tuple[float, float, bool] | None:
+    """(time of the first candidate, of the second, whether every round agrees on who is faster)
+    over the inputs where two candidates both finished with the same output; None without any."""
+    usable = []
+    for inp in inputs:
+        a, b = inp["runs"][:2]
+        if a["status"] == b["status"] == "ok" and a["out"] == b["out"] and a["times"] and b["times"]:
+            usable.append((a["times"], b["times"]))
+    if not usable:
+        return None
+    ta, tb = sum(min(a) for a, _ in usable), sum(min(b) for _, b in usable)
+    rounds = min(min(len(a), len(b)) for a, b in usable)
+    per_round = [(sum(a[r] for a, _ in usable), sum(b[r] for _, b in usable)) for r in range(rounds)]
+    same = all(x < y for x, y in per_round) or all(x > y for x, y in per_round)
+    return ta, tb, same
+
+
+def decide(
+    result: dict[str, Any], config: EfficiencyConfig = EfficiencyConfig(), entry: str | None = None
+) -> Evidence:
+    """Read the harness result of a two-candidate job into a decision (pure; see the module doc)."""
+    if "error" in result:
+        return _silent("harness-error", entry=entry, dropped={result["error"]: 1})
+    if result.get("stopped") == "setup":
+        return _silent("does-not-compile", entry=entry)
+    dropped: dict[str, int] = {}
+    best: Evidence | None = None
+    too_fast = 0
+    # Two candidates that compute different things are not compared at all: a wrong (or failing)
+    # answer is often a quick one, so timing only the inputs where they happen to agree would
+    # reward it. One side's timeout still decides (the other finished well inside the limit).
+    for level in result.get("levels", []):
+        for inp in level["inputs"]:
+            ra, rb = inp["runs"][:2]
+            sa, sb = ra["status"], rb["status"]
+            if (sa == sb == "ok" and ra["out"] != rb["out"]) or (
+                (sa == "ok") != (sb == "ok") and "timeout" not in (sa, sb)
+            ):
+                dropped["disagree" if sa == sb == "ok" else "one-side-" + (sb if sa == "ok" else sa)] = 1
+    if dropped:
+        return _silent("disagree", dropped=dropped, entry=entry)
+    for li, level in enumerate(result.get("levels", [])):
+        usable, slow_a, slow_b = [], 0, 0
+        for inp in level["inputs"]:
+            ra, rb = inp["runs"]
+            sa, sb = ra["status"], rb["status"]
+            if sa == "ok" and sb == "ok":
+                if ra["out"] != rb["out"]:
+                    dropped["disagree"] = dropped.get("disagree", 0) + 1
+                elif ra["times"] and rb["times"]:
+                    usable.append((ra["times"], rb["times"]))
+            elif (
+                sa == "timeout"
+                and sb == "ok"
+                and min(rb["times"] or [config.call_limit]) * config.timeout_margin < config.call_limit
+            ):
+                slow_a += 1
+            elif (
+                sb == "timeout"
+                and sa == "ok"
+                and min(ra["times"] or [config.call_limit]) * config.timeout_margin < config.call_limit
+            ):
+                slow_b += 1
+            else:
+                key = "both-timeout" if sa == sb == "timeout" else "error"
+                dropped[key] = dropped.get(key, 0) + 1
+        target = config.targets[li] if li < len(config.targets) else None
+        if bool(slow_a) != bool(slow_b):  # only one side timed out where the other finished quickly
+            details = EfficiencyDetails("timeout", level=li, target=target, inputs=slow_a or slow_b,
+                                        dropped=dropped, entry=entry)  # fmt: skip
+            return _evidence("B" if slow_a else "A", details)
+        if not usable:
+            continue
+        ta = sum(min(a) for a, _ in usable)
+        tb = sum(min(b) for _, b in usable)
+        if max(ta, tb) < config.min_time:
+            too_fast += len(usable)  # reported only when no level could be compared
+            continue
+        rounds = min(min(len(a), len(b)) for a, b in usable)
+        per_round = [(sum(a[r] for a, _ in usable), sum(b[r] for _, b in usable)) for r in range(rounds)]
+        ratio = tb / ta if ta > 0 else float("inf")
+        # Every round of the slower above every round of the faster, not only round by round: each
+        # round is a process of its own, and a process can be slow throughout (its page faults,
+        # where its memory landed), which pairs of rounds would read as a gap between the codes.
+        slowest_a, fastest_a = max(a for a, _ in per_round), min(a for a, _ in per_round)
+        slowest_b, fastest_b = max(b for _, b in per_round), min(b for _, b in per_round)
+        if rounds < config.min_rounds:  # a level the climb passed on the way up, timed once
+            decision: Decision = "undecided"
+        elif ratio >= config.threshold and fastest_b > slowest_a:
+            decision = "A"
+        elif ratio <= 1 / config.threshold and fastest_a > slowest_b:
+            decision = "B"
+        else:
+            decision = "undecided"
+        best = _evidence(
+            decision,
+            EfficiencyDetails(
+                "cpu-time" if decision != "undecided" else "no-gap" if rounds >= config.min_rounds else "few-rounds",
+                ratio=round(ratio, 4),
+                level=li,
+                target=target,
+                time_a=ta,
+                time_b=tb,
+                inputs=len(usable),
+                dropped=dropped,
+                entry=entry,
+            ),
+        )
+    if best is None:
+        if not dropped.get("disagree") and too_fast:
+            dropped = {**dropped, "too-fast": too_fast}
+        return _silent("disagree" if dropped.get("disagree") else "nothing-measured", dropped=dropped, entry=entry)
+    return best
