@@ -22,12 +22,11 @@ from __future__ import annotations
 import ast
 import json
 import re
-import textwrap
 from pathlib import Path
 from typing import Any
 
 import yaml
-from common import MIRRORS, Git, arg_parser, default_out, make_task, mirror_path, write_set
+from common import MIRRORS, Git, arg_parser, default_out, functions, make_task, mirror_path, write_set
 
 from codefavor.codetools import strip_comments
 
@@ -54,27 +53,6 @@ def advisories(git: Git) -> list[dict[str, Any]]:
                 rows.append({"repo": m.group(1), "commit": m.group(2), "advisory": d.get("id", ""),
                              "cve": cves[0] if cves else "", "summary": d.get("summary") or ""})  # fmt: skip
     return rows
-
-
-def functions(code: str) -> dict[str, str]:
-    """Qualified name -> dedented source of every function and method (decorators included)."""
-    try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError):
-        return {}
-    lines = code.splitlines(keepends=True)
-    out: dict[str, str] = {}
-
-    def visit(body: list[ast.stmt], prefix: str) -> None:
-        for node in body:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                start = min([node.lineno] + [d.lineno for d in node.decorator_list])
-                out[prefix + node.name] = textwrap.dedent("".join(lines[start - 1 : node.end_lineno]))
-            elif isinstance(node, ast.ClassDef):
-                visit(node.body, f"{prefix}{node.name}.")
-
-    visit(tree.body, "")
-    return out
 
 
 def _docline(src: str) -> str:

@@ -13,10 +13,12 @@ the same kind of hash, so a set is not trivially "always A".
 from __future__ import annotations
 
 import argparse
+import ast
 import hashlib
 import json
 import os
 import subprocess
+import textwrap
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -78,6 +80,27 @@ class Git:
         out = self._run("diff-tree", "--no-commit-id", "-r", "--name-status", "-z", f"{rev}^", rev, check=False)
         parts = [p for p in out.split("\0") if p]
         return [(parts[i], parts[i + 1]) for i in range(0, len(parts) - 1, 2) if not parts[i].startswith("R")]
+
+
+def functions(code: str) -> dict[str, str]:
+    """Qualified name -> dedented source of every function and method (decorators included)."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return {}
+    lines = code.splitlines(keepends=True)
+    out: dict[str, str] = {}
+
+    def visit(body: list[ast.stmt], prefix: str) -> None:
+        for node in body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                start = min([node.lineno] + [d.lineno for d in node.decorator_list])
+                out[prefix + node.name] = textwrap.dedent("".join(lines[start - 1 : node.end_lineno]))
+            elif isinstance(node, ast.ClassDef):
+                visit(node.body, f"{prefix}{node.name}.")
+
+    visit(tree.body, "")
+    return out
 
 
 def make_task(
