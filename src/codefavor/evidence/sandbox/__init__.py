@@ -1,8 +1,9 @@
 """Run untrusted candidate code in a contained, pre-started worker pool, and judge its results here.
 
-This module is the parent side: the data types, `Sandbox` (which starts `server.py`, the contained
-fork server, as a script of its own) and the comparison of what a child reported with what was
-expected. The public API is small on purpose::
+This module is the parent side: `Sandbox` (which starts `server.py`, the contained fork server, as a
+script of its own), `Session` and `default_sandbox`; the data types and the comparison of what a
+child reported with what was expected live in `results.py`, the value codec in `codec.py`, and all
+are importable from here. The public API is small on purpose::
 
     with Sandbox() as sb:                                    # or default_sandbox(), shared and lazy
         r = sb.run(code, [Check("add(2, 3)", expected=5), Check("add('a', 1)", raises="TypeError")])
@@ -11,7 +12,7 @@ expected. The public API is small on purpose::
         h = sb.run_harness(harness_source, {"codes": [...], "n": 3})   # trusted code given data
         h.value, h.error, h.cpu_s
 
-How a run is contained is described in `server.py` (namespaces, pivot_root, seccomp, rlimits, one
+How a run is contained is described in `server.py` and done in `contain.py` (namespaces, pivot_root, seccomp, rlimits, one
 process group per run, killed at the wall-clock deadline).
 
 Why a pass cannot be faked. The checks' expected values never enter the child: the child only

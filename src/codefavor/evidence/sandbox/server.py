@@ -1,14 +1,18 @@
 """The sandbox's fork server: the process that runs untrusted code, started by `codefavor.evidence.sandbox`.
 
 Run as a script, `python -I -B server.py --serve N` (isolated mode: it imports nothing of the project
-and cannot, so everything it needs is in this file and the standard library). The parent imports it
-only for the framing and the value codec, which both sides share.
+and cannot). What it needs beyond the standard library is in its sibling files, stdlib only too, which
+it loads from its own directory before isolation: `codec.py` (the framing and the value codec, which
+the parent shares), `contain.py` (namespaces, the read-only root, seccomp, the zygote and each
+child's setup) and `child.py` (the harness that runs the job inside the child). This file is the
+server's loop: the job queue, worker slots, sessions and batches, and the kernel's CPU readings.
+The parent imports it only for `cpu_clock` and `SESSIONS_PER_WORKER`.
 
 How a run is contained. The server sets up once: new mount and network namespaces (plus a user
 namespace when not root), a fresh read-only root built on a tmpfs from bind mounts of the system
 and Python directories only (no /home, /root except the interpreter, /tmp, /run, /proc, /work,
 /dev beyond null/zero/random), entered with pivot_root so the host tree is detached, not merely
-hidden. Then, before the first job arrives, it forks the *zygote* (`_zygote`), the process every
+hidden. Then, before the first job arrives, it forks the *zygote* (`contain._zygote`), the process every
 child is forked from: it never holds a job, so a child's memory holds nothing of any other. For
 each job the server makes three pipes, hands the child's ends to the zygote (SCM_RIGHTS), which
 forks; the server then writes the job and the run's token into the child's own job pipe. The child:
@@ -22,7 +26,7 @@ reads stdin from /dev/null; and writes stdout/stderr into a pipe the server caps
 the process group at the wall-clock deadline; the zygote reaps it and reports the kernel's CPU time
 (wait4); the kernel kills the zygote when the server dies, and the children when the zygote does.
 
-The protocol (length-prefixed JSON both ways, `write_msg`/`read_msg`). The parent sends one message
+The protocol (length-prefixed JSON both ways, `codec.write_msg`/`codec.read_msg`). The parent sends one message
 per job; the server queues jobs (no child descends from it, so what it holds reaches none) and
 starts each when a worker slot is free. A job is one of three kinds:
 - `{"kind": "checks", "code", "checks": [{"call", "stdin"}], "limits"}`: load the code, then
