@@ -12,8 +12,8 @@ are importable from here. The public API is small on purpose::
         h = sb.run_harness(harness_source, {"codes": [...], "n": 3})   # trusted code given data
         h.value, h.error, h.cpu_s
 
-How a run is contained is described in `server.py` and done in `contain.py` (namespaces, pivot_root, seccomp, rlimits, one
-process group per run, killed at the wall-clock deadline).
+How a run is contained is described in `server.py` and done in `contain.py` (namespaces, pivot_root,
+seccomp, rlimits, one process group per run, killed at the wall-clock deadline).
 
 Why a pass cannot be faked. The checks' expected values never enter the child: the child only
 evaluates the call expressions and reports each result through a results pipe, encoded from exact
