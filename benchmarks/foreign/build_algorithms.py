@@ -25,7 +25,16 @@ import re
 import textwrap
 from collections import Counter
 
-from common import Git, arg_parser, default_out, functions, make_task, mirror_path, shapes, write_set
+from common import (
+    Git,
+    arg_parser,
+    changed_functions,
+    default_out,
+    make_task,
+    mirror_path,
+    shapes,
+    write_set,
+)
 
 from codefavor.codetools import strip_comments
 
@@ -122,22 +131,15 @@ def candidates(git: Git, max_funcs: int, stats: Counter) -> list[dict]:
     jobs = []
     for sha in log.split():
         stats["commits"] += 1
-        pairs = []
-        for status, path in git.changed(sha):
-            if status != "M" or not path.endswith(".py") or _TESTISH.search(path):
-                continue
-            before, after = git.show(f"{sha}^", path) or "", git.show(sha, path) or ""
-            fb, fa = functions(before), functions(after)
-            for qual in sorted(set(fb) & set(fa)):
-                if _body_key(fb[qual]) != _body_key(fa[qual]):
-                    pairs.append((path, qual, before, after))
+        pairs = list(changed_functions(git, sha, _TESTISH, _body_key))
         if not pairs:
             stats["commits_no_code_change_in_a_function"] += 1
             continue
         if len(pairs) > max_funcs:
             stats["commits_too_broad"] += 1
             continue
-        for path, qual, before, after in pairs:
+        for ch in pairs:
+            path, qual, before, after = ch.path, ch.qual, ch.file_before, ch.file_after
             if "." in qual:
                 stats["methods_left_out"] += 1
                 continue

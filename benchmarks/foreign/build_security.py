@@ -26,7 +26,17 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from common import MIRRORS, Git, arg_parser, default_out, functions, make_task, mirror_path, write_set
+from common import (
+    MIRRORS,
+    Git,
+    arg_parser,
+    changed_functions,
+    default_out,
+    functions,
+    make_task,
+    mirror_path,
+    write_set,
+)
 
 from codefavor.codetools import strip_comments
 
@@ -98,15 +108,7 @@ def cve_fixes(max_funcs: int = 3, max_lines: int = 150) -> tuple[list, dict]:
             continue
         stats["commits_found"] += 1
         sha = git.full(r["commit"])
-        pairs = []
-        for status, fpath in git.changed(sha):
-            if status != "M" or not fpath.endswith(".py") or _TESTISH.search(fpath):
-                continue
-            before, after = git.show(f"{sha}^", fpath) or "", git.show(sha, fpath) or ""
-            fb, fa = functions(before), functions(after)
-            for qual in sorted(set(fb) & set(fa)):
-                if strip_comments(fb[qual]) != strip_comments(fa[qual]):
-                    pairs.append((fpath, qual, fb[qual], fa[qual]))
+        pairs = list(changed_functions(git, sha, _TESTISH, strip_comments))
         if not pairs:
             stats["commits_no_function_change"] += 1
             continue
@@ -115,7 +117,8 @@ def cve_fixes(max_funcs: int = 3, max_lines: int = 150) -> tuple[list, dict]:
             continue
         if repo not in repos_used:
             repos_used[repo] = {"head": git.head(), "license": _license(git, git.head())}
-        for fpath, qual, vuln, fixed in pairs:
+        for ch in pairs:
+            fpath, qual, vuln, fixed = ch.path, ch.qual, ch.before, ch.after
             if max(vuln.count("\n"), fixed.count("\n")) > max_lines:
                 continue
             name = qual.rsplit(".", 1)[-1]

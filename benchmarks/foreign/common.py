@@ -17,9 +17,12 @@ import ast
 import hashlib
 import json
 import os
+import re
 import subprocess
 import textwrap
 from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +104,36 @@ def functions(code: str) -> dict[str, str]:
 
     visit(tree.body, "")
     return out
+
+
+@dataclass(frozen=True)
+class ChangedFunction:
+    """One function a commit changed: its file at the parent and at the commit, and both sources."""
+
+    path: str
+    qual: str
+    file_before: str
+    file_after: str
+    before: str
+    after: str
+
+
+def changed_functions(
+    git: Git, sha: str, skip: re.Pattern[str], same: Callable[[str], str]
+) -> Iterator[ChangedFunction]:
+    """Functions present on both sides of `sha` whose `same` key differs, in modified .py files.
+
+    `skip` leaves out paths (tests, docs); `same` says what counts as no change (comments only,
+    docstrings too): the builders differ there on purpose, not in how a commit is walked.
+    """
+    for status, path in git.changed(sha):
+        if status != "M" or not path.endswith(".py") or skip.search(path):
+            continue
+        before, after = git.show(f"{sha}^", path) or "", git.show(sha, path) or ""
+        fb, fa = functions(before), functions(after)
+        for qual in sorted(set(fb) & set(fa)):
+            if same(fb[qual]) != same(fa[qual]):
+                yield ChangedFunction(path, qual, before, after, fb[qual], fa[qual])
 
 
 def make_task(

@@ -56,13 +56,18 @@ _CLAUSE = re.compile(
 )
 
 
-def _clauses(text: str) -> list[str]:
-    """A sentence cut before each example call it joins to the last (`..., and f(2) ...`), outside
-    brackets and strings; only the parts holding a call."""
-    depth, quote, at = 0, "", []
-    for i, ch in enumerate(text):
+def _scan(text: str) -> tuple[list[bool], int]:
+    """Per character, whether it stands outside brackets and string literals; and how many brackets
+    the whole text leaves open (outside strings; a backslash escapes the next character in one)."""
+    depth, quote, top, i = 0, "", [], 0
+    while i < len(text):
+        ch = text[i]
+        top.append(depth == 0 and not quote)
         if quote:
-            if ch == quote and text[i - 1] != "\\":
+            if ch == "\\" and i + 1 < len(text):
+                i += 1
+                top.append(False)
+            elif ch == quote:
                 quote = ""
         elif ch in "'\"":
             quote = ch
@@ -70,7 +75,19 @@ def _clauses(text: str) -> list[str]:
             depth += 1
         elif ch in ")]}":
             depth -= 1
-        at.append(depth == 0 and not quote)
+        i += 1
+    return top, depth
+
+
+def _depth(text: str) -> int:
+    """How many brackets `text` leaves open (outside string literals)."""
+    return _scan(text)[1]
+
+
+def _clauses(text: str) -> list[str]:
+    """A sentence cut before each example call it joins to the last (`..., and f(2) ...`), outside
+    brackets and strings; only the parts holding a call."""
+    at, _ = _scan(text)
     cuts = [m for m in _CLAUSE.finditer(text) if at[m.start()]]
     parts, last = [], 0
     for m in cuts:
@@ -324,26 +341,6 @@ def io_block(lines: list[str], k: int) -> tuple[str, list[str], int] | None:
     if not out:
         return None
     return "\n".join(inp), out, n
-
-
-def _depth(text: str) -> int:
-    """How many brackets `text` leaves open (outside string literals)."""
-    depth, quote, i = 0, "", 0
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif ch == quote:
-                quote = ""
-        elif ch in "'\"":
-            quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        i += 1
-    return depth
 
 
 def spanning_example(lines: list[str], k: int, used: set[int], col: Collector, most: int = 20) -> int:
