@@ -16,6 +16,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -329,3 +330,19 @@ def test_a_request_the_server_refuses_is_an_outcome_not_an_error(recipe_file: Pa
     assert funnel["refused"] == 1 and funnel["kept"] == 2 and funnel["critic_error"] == 0
     assert "HTTP 400" in next(iter(funnel["reasons"]["refused"]))
     assert _ran(_run(recipe_file, only=["seeds", "generate-critic-evol"])) == []
+
+
+def test_the_bench_sample_is_stratified_from_its_first_task():
+    from codefavor.recipe.stages import stratified_sample
+
+    tasks = [
+        BenchTask(task_id=f"{c}/{i}", instruction=f"Task {i}.", choices=("a = 1", "a = 2"), gt_choice=0, category=c)
+        for c in ("correctness", "efficiency", "security")
+        for i in range(10)
+    ]
+    sample = stratified_sample(tasks, 7, seed=0)
+    assert Counter(t.category for t in sample) == Counter(correctness=3, efficiency=2, security=2)
+    # The first k of the run cover the categories in turn: a bench stopped early stays stratified.
+    assert [t.category for t in sample[:3]] == ["correctness", "efficiency", "security"]
+    assert {t.id for t in stratified_sample(tasks, 4, seed=0)} <= {t.id for t in sample}
+    assert stratified_sample(tasks, 7, seed=0) == sample

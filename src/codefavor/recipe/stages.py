@@ -9,6 +9,7 @@ and atomically, which costs seconds.
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from collections import Counter, defaultdict
@@ -307,7 +308,9 @@ def merge(weights: Sequence[float] | None, models: Sequence[str], out: Path, key
 
 def stratified_sample(tasks: Sequence[BenchTask], n: int, seed: int) -> list[BenchTask]:
     """`n` tasks spread evenly over the categories present (seeded), in a fixed order; a smaller
-    sample of the same seed is a subset of a larger one's (the first k of each category)."""
+    sample of the same seed is a subset of a larger one's (the first k of each category). The
+    categories take turns in that order, so a bench cut short (judged in this order) is still a
+    stratified sample of its first tasks, comparable across judges stopped at the same point."""
     by_cat: dict[str, list[BenchTask]] = defaultdict(list)
     for t in sorted(tasks, key=lambda t: t.id):
         by_cat[t.category].append(t)
@@ -317,7 +320,8 @@ def stratified_sample(tasks: Sequence[BenchTask], n: int, seed: int) -> list[Ben
     quota = Counter({c: n // len(cats) for c in cats}) if cats else Counter()
     for c in cats[: n - sum(quota.values())]:
         quota[c] += 1
-    return [t for c in cats for t in by_cat[c][: quota[c]]]
+    picked = [by_cat[c][: quota[c]] for c in cats]
+    return [t for row in itertools.zip_longest(*picked) for t in row if t is not None]
 
 
 def bench_tasks(cfg: Bench, base: Path, n: int) -> tuple[list[BenchTask], dict[str, str]]:
