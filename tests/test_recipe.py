@@ -196,6 +196,19 @@ def test_only_from_and_missing_inputs(recipe_file: Path):
     assert (moved / "runs" / "decontaminate-critic-evol" / "pairs.jsonl").read_text().count("\n") == 3
 
 
+def test_a_finished_stage_whose_outputs_are_gone_runs_again(recipe_file: Path):
+    """Saved results restore stage records without model weights: such a stage is not done, so
+    nothing downstream starts on a model (or file) that is not there."""
+    assert _ran(_run(recipe_file, only=["seeds"])) == ["seeds-commit-instruct", "seeds-critic-evol"]
+    (recipe_file.parent / "runs" / "seeds-critic-evol" / "instructions.jsonl").unlink()
+    states = {r["stage"]: r["state"] for r in _run(recipe_file, dry_run=True)}
+    assert states["seeds-critic-evol"] == "partial" and states["seeds-commit-instruct"] == "done"
+    with pytest.raises(CodefavorError, match="needs seeds-critic-evol finished first"):
+        _run(recipe_file, only=["generate-critic-evol"])
+    assert _ran(_run(recipe_file, only=["seeds"])) == ["seeds-critic-evol"]
+    assert (recipe_file.parent / "runs" / "seeds-critic-evol" / "instructions.jsonl").is_file()
+
+
 def test_recipe_errors_name_file_line_and_field(tmp_path: Path):
     from codefavor.recipe import load_recipe
 

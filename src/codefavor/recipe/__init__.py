@@ -98,6 +98,17 @@ def _absolute(root: Path, outputs: dict[str, str]) -> dict[str, str]:
     return {name: str(root / path) for name, path in outputs.items()}  # an absolute path stays as it is
 
 
+def _finished(root: Path, rec: dict[str, Any] | None, key: str | None, extent: dict[str, Any]) -> bool:
+    """Whether a stage record says this stage is done with these settings and inputs, and what it made
+    is still there: a runs folder restored from saved results has stage records but no model weights,
+    and a downstream stage must not start on a model that is gone."""
+    if rec is None or key is None or rec.get("key") != key or not rec.get("finished"):
+        return False
+    if rec.get("extent", {}) != extent:
+        return False
+    return all(Path(p).exists() for p in _absolute(root, rec.get("outputs", {})).values())
+
+
 @contextlib.contextmanager
 def _stage_lock(root: Path, name: str) -> Iterator[None]:
     """One process per stage: a second recipe run reaching a stage in progress stops with one line
@@ -381,7 +392,7 @@ def stage_states(recipe: Recipe, base: Path, stages: Sequence[Stage]) -> list[di
         state = "pending"
         if rec is not None:
             if key is not None and rec.get("key") == key:
-                state = "done" if rec.get("finished") and rec.get("extent", {}) == s.extent else "partial"
+                state = "done" if _finished(root, rec, key, s.extent) else "partial"
             else:
                 state = "stale"
         if state == "done" and rec is not None:
@@ -417,7 +428,7 @@ def run_recipe(
         rec = read_stage(folder)
         missing = [] if s.partial else [n for n in s.needs if n not in fingerprints]
         if s.name not in chosen:
-            if rec is not None and rec.get("finished") and not missing and rec.get("key") == _key(s, fingerprints):
+            if not missing and _finished(root, rec, _key(s, fingerprints), s.extent):
                 fingerprints[s.name], outputs[s.name] = rec["fingerprint"], _absolute(root, rec["outputs"])
             rows.append({"stage": s.name, "ran": False, "why": "not selected"})
             continue
@@ -426,13 +437,7 @@ def run_recipe(
                 f"stage {s.name} needs {', '.join(missing)} finished first (run without --only/--from, or include them)"
             )
         key = _key(s, fingerprints)
-        if (
-            rec is not None
-            and rec.get("key") == key
-            and rec.get("finished")
-            and rec.get("extent", {}) == s.extent
-            and not force
-        ):
+        if _finished(root, rec, key, s.extent) and not force:
             fingerprints[s.name], outputs[s.name] = rec["fingerprint"], _absolute(root, rec["outputs"])
             rows.append({"stage": s.name, "ran": False, "why": "done (same settings and inputs)", "key": key})
             log(f"[{s.name}] done, skipped ({key})")
