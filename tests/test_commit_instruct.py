@@ -71,7 +71,7 @@ WELL_FORMED = f"""INSTRUCTION:
 Write a function `mean(xs)` that returns the arithmetic mean of a list of numbers.
 
 CRITERION:
-The function handles an empty list without raising an error.
+The function returns 0.0 for an empty list instead of dividing by zero.
 
 NAIVE CODE:
 ```python
@@ -125,7 +125,7 @@ def test_well_formed_reply_parses():
     assert isinstance(p, replies.ParsedPair)
     assert p.naive == NAIVE and p.improved == IMPROVED
     assert p.instruction.startswith("Write a function `mean(xs)`")
-    assert p.criterion == "The function handles an empty list without raising an error."
+    assert p.criterion == "The function returns 0.0 for an empty list instead of dividing by zero."
     assert p.feedback.startswith("[REJECTED] divides by zero") and "[CHOSEN] returns 0.0" in p.feedback
 
 

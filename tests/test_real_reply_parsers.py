@@ -33,7 +33,9 @@ def _draft_of(item: str) -> str | None:
 def test_review_verdict_matches_the_hand_check(row):
     exp = row["expected"]
     review = replies.parse_review(row["reply"], _draft_of(row["item"]))
-    if exp["verdict"] is None or (exp["verdict"] == "improve" and not exp["feedback_present"]):
+    if exp.get("reject") == "prompt echo":  # the criterion is the prompt's own
+        assert (review.verdict, review.reason) == ("unparseable", "criterion copied from the prompt"), review
+    elif exp["verdict"] is None or (exp["verdict"] == "improve" and not exp["feedback_present"]):
         assert review.verdict == "unparseable", review  # no verdict, or an improve without feedback
     else:
         assert review.verdict == exp["verdict"], review

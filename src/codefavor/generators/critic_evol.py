@@ -48,7 +48,7 @@ from codefavor.prompts import render, template
 from codefavor.records import PreferencePair, Provenance
 
 SOURCE = "critic-evol"
-EXAMPLES = ("good_enough", "bug_fix", "efficiency", "security", "concise")
+EXAMPLES = replies.CRITIC_EXAMPLES
 DRAFTS = "drafts.jsonl"
 
 Status = Literal[

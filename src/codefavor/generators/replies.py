@@ -162,6 +162,10 @@ def parse_gate(text: str) -> Literal["YES", "NO"] | None:
 
 
 PAIR_PARTS = ("instruction", "criterion", "naive", "improved", "feedback")
+# The prompts each generator's replies answer: what an echo is measured against.
+COMMIT_INSTRUCT_PROMPTS = ("commit_instruct_explain", "commit_instruct_gate", "commit_instruct_pair")
+CRITIC_EXAMPLES = ("good_enough", "bug_fix", "efficiency", "security", "concise")  # the critic's shots
+CRITIC_PROMPTS = ("critic_review", *(f"critic_example_{e}" for e in CRITIC_EXAMPLES))
 # Heading (lower case) -> part of the turn-3 reply.
 _PAIR_LABELS = {
     "instruction": "instruction",
@@ -189,23 +193,53 @@ def _squash(text: str) -> str:
     return " ".join(re.sub(r"[`*_]", "", text).split()).lower()
 
 
-def echoes_template(section: str, template_name: str) -> bool:
-    """True when a section only repeats the prompt's own placeholder text (a small model copying
-    "A short task that a programmer could be given, ..." as its instruction). The prompt's quoted
-    examples do not count: a model may rightly give the example criterion."""
-    s = _squash(section)
-    placeholders = _squash(re.sub(r'"[^"\n]*"', " ", template(template_name)))
-    return len(s) >= 12 and s in placeholders
+# A sentence this long (words) and this close to the prompt's text (rapidfuzz partial ratio) is a copy.
+ECHO_MIN_WORDS = 4
+ECHO_THRESHOLD = 90.0
 
 
-def parse_pair_reply(text: str, lang: str = "python") -> ParsedPair | str:
+@lru_cache(maxsize=16)
+def _prompt_text(names: tuple[str, ...]) -> str:
+    return " ".join(_squash(template(n)).replace('"', " ") for n in names)
+
+
+def echoes_prompt(section: str, template_names: Iterable[str]) -> bool:
+    """True when a sentence of `section` repeats the prompt's own text: its descriptions ("A short
+    task that a programmer could be given, ...") or its examples ("The function handles an empty
+    list without raising an error."), word for word or nearly. Small models do this in most replies
+    (Qwen2.5-Coder-0.5B gave the example criterion or the description as its criterion in 60 of 60
+    kept Commit-Instruct pairs), and the prompt asks for their own words; a pair whose instruction
+    or criterion is the prompt's is not about its codes."""
+    from rapidfuzz import fuzz
+
+    prompt = _prompt_text(tuple(template_names))
+    for sentence in re.split(r"(?<=[.!?:;])\s+", _squash(section).replace('"', " ")):
+        if len(sentence.split()) >= ECHO_MIN_WORDS and fuzz.partial_ratio(sentence, prompt) >= ECHO_THRESHOLD:
+            return True
+    return False
+
+
+def pair_echoes_prompt(source: str, instruction: str, criterion: str) -> bool:
+    """Whether a generated pair's own words are its generator's prompt (`echoes_prompt`): Commit-
+    Instruct writes the instruction and the criterion, Critic-Evol's critic the criterion. Pairs of
+    other sources are never echoes."""
+    if source == "commit-instruct":
+        return any(echoes_prompt(t, COMMIT_INSTRUCT_PROMPTS) for t in (instruction, criterion))
+    if source == "critic-evol":
+        return echoes_prompt(criterion, CRITIC_PROMPTS)
+    return False
+
+
+def parse_pair_reply(
+    text: str, lang: str = "python", prompts: Iterable[str] = COMMIT_INSTRUCT_PROMPTS
+) -> ParsedPair | str:
     """A validated pair, or the rejection reason: `missing-<part>`, `template-echo`, `naive-syntax`,
     `improved-syntax`, `identical-codes` or `feedback-untagged`."""
     sections = split_sections(strip_reasoning(text), _PAIR_LABELS)
     for part in PAIR_PARTS:
         if not sections.get(part):
             return f"missing-{part}"
-    if any(echoes_template(sections[p], "commit_instruct_pair") for p in ("instruction", "criterion")):
+    if any(echoes_prompt(sections[p], prompts) for p in ("instruction", "criterion")):
         return "template-echo"
     naive = extract_code(sections["naive"], lang)
     improved = extract_code(sections["improved"], lang)
@@ -287,12 +321,13 @@ def _verdict_word(text: str) -> Literal["improve", "good_enough"] | None:
     return None
 
 
-def parse_review(text: str, draft: str | None = None) -> Review:
+def parse_review(text: str, draft: str | None = None, prompts: Iterable[str] = CRITIC_PROMPTS) -> Review:
     """Parse the critic's answer into a `Review`; malformed and truncated answers become "unparseable".
 
     A `good enough` verdict wins over sections copied from the few-shot shape after it, unless a
     revision follows that differs from `draft` (when given): then the answer contradicts itself.
-    Whatever follows an echo of the prompt's own task headings is dropped (`cut_echo`)."""
+    Whatever follows an echo of the prompt's own task headings is dropped (`cut_echo`); a criterion
+    that repeats the text of `prompts` (the templates the reply answers) is rejected."""
     text = cut_echo(strip_reasoning(text))
     if not text.strip():
         return Review("unparseable", "empty answer")
@@ -322,6 +357,8 @@ def parse_review(text: str, draft: str | None = None) -> Review:
     if revision.count("```") % 2 == 1:
         return Review("unparseable", "truncated: unclosed code fence in the revision", reflection)
     criterion = " ".join(sec["criterion"].split())
+    if echoes_prompt(criterion, prompts):
+        return Review("unparseable", "criterion copied from the prompt", reflection)
     return Review("improve", "", reflection, criterion, revision, sec["feedback"].strip())
 
 

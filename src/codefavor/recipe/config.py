@@ -173,6 +173,9 @@ class Decontaminate(_Strict):
     enabled: bool = True
     data: Optional[str] = None  # CodePrefBench files (as `bench --data`)
     threshold: float = 80.0
+    # Also drop pairs whose instruction or criterion repeats their generator's own prompt (pairs made
+    # before the parsers rejected such replies, or by another version of the prompts).
+    prompt_echo: bool = True
 
 
 class Verify(_Strict):

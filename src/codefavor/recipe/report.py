@@ -60,6 +60,9 @@ def _funnel_rows(
             sum(1 for _ in open(ver_pairs, encoding="utf-8")) if ver_pairs and Path(ver_pairs).is_file() else None
         )
         reasons = {status: r for status, r in (f.get("reasons") or {}).items() if r}
+        removed = {k: v for k, v in (dec.get("removed_by_reason") or {}).items() if v}
+        if removed:  # what decontamination dropped of the kept pairs, and why
+            reasons = {**reasons, "decontaminated": removed}
         why = "; ".join(
             f"{status}: " + ", ".join(f"{k or '?'} {v}" for k, v in sorted(r.items(), key=lambda x: -x[1])[:4])
             for status, r in reasons.items()

@@ -197,28 +197,33 @@ def refuse_backend_errors(name: str, funnel: str) -> None:
 
 
 def decontaminate(cfg: Decontaminate, base: Path, pairs: str, out: Path, key: str) -> dict[str, str]:
-    """Drop pairs either of whose codes is too similar to a CodePrefBench candidate."""
+    """Drop pairs either of whose codes is too similar to a CodePrefBench candidate, and (with
+    `prompt_echo`) pairs whose instruction or criterion is their generator's own prompt text."""
     from codefavor.generators.decontam import load_decontaminator
+    from codefavor.generators.replies import pair_echoes_prompt
 
     manifest = open_run(out, "recipe-decontaminate", {"key": key, **cfg.model_dump()}, {"input": pairs})
     items = list(read_records(pairs, PreferencePair)) if Path(pairs).exists() else []
     kept: list[PreferencePair] = []
     removed: list[dict[str, Any]] = []
-    if cfg.enabled and items:
-        index = load_decontaminator(_resolve(base, cfg.data), cfg.threshold)
-        for p in items:
+    index = load_decontaminator(_resolve(base, cfg.data), cfg.threshold) if cfg.enabled and items else None
+    for p in items:
+        if cfg.prompt_echo and pair_echoes_prompt(p.source, p.instruction, p.criterion or ""):
+            removed.append({"id": p.id, "reason": "prompt-echo"})
+            continue
+        if index is not None:
             hit, score, task = index.is_contaminated(p.chosen, p.rejected)
             if hit:
-                removed.append({"id": p.id, "score": round(score, 1), "task_id": task})
-            else:
-                kept.append(p)
-    else:
-        kept = list(items)
+                removed.append({"id": p.id, "reason": "contaminated", "score": round(score, 1), "task_id": task})
+                continue
+        kept.append(p)
     write_records(out / PAIRS, kept)
     write_text_atomic(out / "removed.jsonl", "".join(json.dumps(r) + "\n" for r in removed))
-    report = {"input": len(items), "kept": len(kept), "removed": len(removed), "enabled": cfg.enabled}
+    by_reason = {r: sum(x["reason"] == r for x in removed) for r in ("contaminated", "prompt-echo")}
+    report = {"input": len(items), "kept": len(kept), "removed": len(removed), "removed_by_reason": by_reason,
+              "enabled": cfg.enabled, "prompt_echo": cfg.prompt_echo}  # fmt: skip
     write_json_atomic(out / "decontam.json", report)
-    close_run(out, manifest, finished=True, **report)
+    close_run(out, manifest, finished=True, **{k: v for k, v in report.items() if k != "removed_by_reason"})
     return {"pairs": str(out / PAIRS), "report": str(out / "decontam.json")}
 
 
