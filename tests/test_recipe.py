@@ -389,3 +389,14 @@ def test_decontaminate_drops_pairs_that_repeat_their_generators_prompt(tmp_path:
         assert [p.id in kept for p in pairs] == expect
         report = json.loads((out / "decontam.json").read_text())
         assert report["removed_by_reason"]["prompt-echo"] == expect.count(False)
+
+
+def test_the_report_draws_the_sample_again_for_a_bench_restored_without_its_tasks(recipe_file: Path):
+    """Saved results keep judgments but never benchmark text (tasks.jsonl): the seeded sample is
+    drawn again from the data, so the restored bench still has its row and its paired test."""
+    assert _ran(_run(recipe_file, only=["bench-zero-shot"])) == ["bench-zero-shot"]
+    (recipe_file.parent / "runs" / "bench-zero-shot" / "tasks.jsonl").unlink()
+    _run(recipe_file, only=["report"], force=True)
+    table = json.loads((recipe_file.parent / "runs" / "report" / "report.json").read_text())
+    assert table["bench"]["zero-shot"]["tasks"] == 8
+    assert "| zero-shot | 8 |" in (recipe_file.parent / "runs" / "report" / "report.md").read_text()

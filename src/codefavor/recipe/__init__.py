@@ -252,7 +252,7 @@ def plan(recipe: Recipe, base: Path, log: Callable[[str], None] = print) -> list
     gens = tuple(f"generate-{n}" for n, _ in sources)
     reads = (*gens, *(f"decontaminate-{n}" for n, _ in sources), *(f"verify-{n}" for n, _ in sources), *benches)
     out.append(
-        Stage("report", {"name": recipe.name}, reads, lambda d, i, k: _report(recipe, d, i, reads), partial=True)
+        Stage("report", {"name": recipe.name}, reads, lambda d, i, k: _report(recipe, base, d, i, reads), partial=True)
     )
     return out
 
@@ -474,10 +474,17 @@ def run_recipe(
 # the report
 
 
-def _report(recipe: Recipe, folder: Path, inputs: dict[str, dict[str, str]], reads: Sequence[str]) -> dict[str, str]:
+def _report(
+    recipe: Recipe, base: Path, folder: Path, inputs: dict[str, dict[str, str]], reads: Sequence[str]
+) -> dict[str, str]:
     from codefavor.recipe.report import render
 
-    text, table = render(recipe, inputs, reads, folder.parent)
+    # A bench folder restored from saved results has judgments but no tasks.jsonl (benchmark text is
+    # never saved): the sample is seeded, so it is drawn again from the data.
+    def sample() -> list[Any]:
+        return st.bench_tasks(recipe.bench, base, recipe.bench.sample)[0] if recipe.bench else []
+
+    text, table = render(recipe, inputs, reads, folder.parent, sample)
     (folder / "report.md").write_text(text, encoding="utf-8")
     write_json_atomic(folder / "report.json", table)
     return {"report": str(folder / "report.md"), "table": str(folder / "report.json")}

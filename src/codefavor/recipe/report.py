@@ -4,8 +4,9 @@ the exact sign/McNemar p-value over tasks where the two differ)."""
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -80,16 +81,23 @@ def _funnel_rows(
     return lines, table
 
 
-def _bench(out: dict[str, str], folder: Path) -> tuple[list[BenchTask], list[Judgment], dict[str, Any]] | None:
+def _bench(
+    out: dict[str, str], folder: Path, sample: Callable[[], list[BenchTask]] | None = None
+) -> tuple[list[BenchTask], list[Judgment], dict[str, Any]] | None:
     """A finished bench stage's sample, judgments and summary; for one still in progress (its folder
-    has judgments but no outputs yet) only the tasks judged in both orders, marked in the summary."""
+    has judgments but no outputs yet) only the tasks judged in both orders, marked in the summary.
+    Without the folder's tasks.jsonl the tasks come from `sample` (the seeded sample drawn again)."""
     path = Path(out["judgments"]) if out.get("judgments") else folder / "judgments.jsonl"
     tasks_path = path.with_name("tasks.jsonl")
-    if not path.is_file() or not tasks_path.is_file():
+    if not path.is_file() or (not tasks_path.is_file() and sample is None):
         return None
     summary = _json(out.get("summary"))
     judgments = list(read_records(path, Judgment))
-    tasks = list(read_records(tasks_path, BenchTask))
+    if tasks_path.is_file():
+        tasks = list(read_records(tasks_path, BenchTask))
+    else:
+        judged = {j.task_id for j in judgments}
+        tasks = [t for t in sample() if t.id in judged]  # type: ignore[misc]
     if not out.get("judgments"):
         orders: dict[str, set[str]] = {}
         for j in judgments:
@@ -103,9 +111,14 @@ def _bench(out: dict[str, str], folder: Path) -> tuple[list[BenchTask], list[Jud
 
 
 def render(
-    recipe: Any, inputs: dict[str, dict[str, str]], reads: Sequence[str], root: Path
+    recipe: Any,
+    inputs: dict[str, dict[str, str]],
+    reads: Sequence[str],
+    root: Path,
+    sample: Callable[[], list[BenchTask]] | None = None,
 ) -> tuple[str, dict[str, Any]]:
-    """The report's markdown and the same figures as a dict."""
+    """The report's markdown and the same figures as a dict (`sample`: the bench sample, drawn again
+    for bench folders that lack their tasks.jsonl)."""
     from codefavor.benchmark.stats import paired_bootstrap, task_scores
 
     lines = [f"# Recipe {recipe.name}", ""]
@@ -113,7 +126,9 @@ def render(
     lines += funnel_lines + [""]
     rows: dict[str, Any] = {}
     benches = [s for s in reads if s.startswith("bench-")]
-    loaded = {s: _bench(inputs.get(s, {}), root / s) for s in benches}
+    if sample is not None:
+        sample = functools.cache(sample)  # drawn at most once
+    loaded = {s: _bench(inputs.get(s, {}), root / s, sample) for s in benches}
     zero = {s: task_scores(*v[:2]) for s, v in loaded.items() if s.endswith("-zero-shot") and v is not None}
     head = (
         "| judge | tasks | acc | "
@@ -149,7 +164,9 @@ def render(
                                        "better": r.better_1, "worse": r.better_2}  # fmt: skip
         rows[label] = row
         cells = " | ".join("-" if row["categories"][c] is None else f"{row['categories'][c]:.1f}" for c in CATEGORIES)
-        name = f"{label} (in progress)" if summary.get("in_progress") else summary.get("judge", label)
+        name = f"{label} (in progress)" if summary.get("in_progress") else label
+        if summary.get("judge"):
+            row["judge"] = summary["judge"]
         row["in_progress"] = bool(summary.get("in_progress"))
         lines.append(f"| {name} | {len(tasks)} | {acc:.1f} | {cells} | {100 * undecided:.0f}% | {vs} | {p} |")
     lines += ["", "Scores per task average both orders (a task judged A in both orders scores 0.5). "
