@@ -30,7 +30,11 @@ def _review_status(text: str, draft: str | None) -> str:
 
 
 def _expected_review(exp: dict) -> str:
-    if exp.get("reject") == "prompt echo" or exp["verdict"] is None or (exp["verdict"] == "improve" and not exp["feedback_present"]):
+    if (
+        exp.get("reject") == "prompt echo"
+        or exp["verdict"] is None
+        or (exp["verdict"] == "improve" and not exp["feedback_present"])
+    ):
         return "unparseable"
     return exp["verdict"]
 
