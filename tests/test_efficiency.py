@@ -284,13 +284,16 @@ Example 1:
 Input: head = [1,2,3,4]
 Output: 2
 """
+# Quadratic in Python steps (a recount per node): `list.insert(0, ...)` is quadratic only in a
+# memmove, too cheap at the sizes the climb reaches to separate from linear on a busy machine.
 LIST_QUADRATIC = """class Solution:
     def countEven(self, head: Optional[ListNode]) -> int:
-        values = []
+        values, n = [], 0
         while head:
-            values.insert(0, head.val)
+            values.append(head.val)
+            n = sum(1 for v in values if v % 2 == 0)
             head = head.next
-        return sum(1 for v in values if v % 2 == 0)
+        return n
 """
 LIST_LINEAR = """class Solution:
     def countEven(self, head: Optional[ListNode]) -> int:
