@@ -44,7 +44,7 @@ from codefavor.records import PreferencePair, Provenance, write_records
 from codefavor.run_folder import write_json_atomic
 
 SOURCE = "commit-instruct"
-TEMPLATES = ("commit_instruct_explain", "commit_instruct_gate", "commit_instruct_pair")
+TEMPLATES = replies.COMMIT_INSTRUCT_PROMPTS
 
 Status = Literal[
     "backend_error",  # a backend call failed (retried on resume)

@@ -78,9 +78,7 @@ SPEC = GeneratorSpec(
 
 def prompt_version() -> str:
     """Changes whenever any critic template changes, so old and new runs are never mixed."""
-    return replies.prompt_version(
-        "critic", ["critic_draft", "critic_review", *(f"critic_example_{e}" for e in EXAMPLES)]
-    )
+    return replies.prompt_version("critic", ["critic_draft", *replies.CRITIC_PROMPTS])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -208,7 +208,7 @@ def decontaminate(cfg: Decontaminate, base: Path, pairs: str, out: Path, key: st
     removed: list[dict[str, Any]] = []
     index = load_decontaminator(_resolve(base, cfg.data), cfg.threshold) if cfg.enabled and items else None
     for p in items:
-        if cfg.prompt_echo and pair_echoes_prompt(p.source, p.instruction, p.criterion or ""):
+        if cfg.prompt_echo and pair_echoes_prompt(p.source, p.instruction, p.criterion):
             removed.append({"id": p.id, "reason": "prompt-echo"})
             continue
         if index is not None:
