@@ -40,6 +40,7 @@ def compare(model: str, n: int, data: str | None, threads: int, n_ctx: int = 204
     import torch
 
     from codefavor.backends.local_server import llama_cpp_server
+    from codefavor.judges import TIE_MARGIN, decide_prob
     from codefavor.judges.classifier import ClassifierJudge
     from codefavor.judges.served_classifier import ServedClassifierJudge
     from codefavor.models import resolve_model_alias
@@ -74,6 +75,12 @@ def compare(model: str, n: int, data: str | None, threads: int, n_ctx: int = 204
     ]
     same_order = sum((pa > 0.5) == (pb > 0.5) for pa, pb in order_pairs)
     diffs = [abs((a.prob_a or 0.5) - (b.prob_a or 0.5)) for a, b in zip(mine, theirs, strict=True)]
+    # The same averaged probabilities read with no tie band (the side of 0.5 alone decides).
+    strict = sum(
+        decide_prob(a.prob_a, 0.0) == decide_prob(b.prob_a, 0.0)
+        for a, b in zip(mine, theirs, strict=True)
+        if a.prob_a is not None and b.prob_a is not None
+    )
     disagree = [
         {"task_id": tid, "hf_cls": a.decision, "served": b.decision, "p_hf": a.prob_a, "p_served": b.prob_a,
          "served_error": b.error}
@@ -82,8 +89,11 @@ def compare(model: str, n: int, data: str | None, threads: int, n_ctx: int = 204
     return {
         "model": str(path),
         "tasks": len(items),
+        "tie_margin": TIE_MARGIN,
         "agreement": same / max(1, len(items)),
         "same": same,
+        "agreement_no_tie_band": strict / max(1, len(items)),
+        "undecided_hf_cls": sum(v.decision == "undecided" for v in mine),
         "orders": len(order_pairs),
         "agreement_by_order": same_order / max(1, len(order_pairs)),
         "max_abs_prob_diff_by_order": max((abs(pa - pb) for pa, pb in order_pairs), default=0.0),
@@ -94,6 +104,11 @@ def compare(model: str, n: int, data: str | None, threads: int, n_ctx: int = 204
         "served_pairs_per_s": len(items) / served_s,
         "threads": threads,
         "disagreements": disagree,
+        "per_task": [
+            {"task_id": tid, "hf_cls": a.details and a.details["prob_a_by_order"],
+             "served": b.details and b.details["prob_a_by_order"]}
+            for (tid, _), a, b in zip(picked, mine, theirs, strict=True)
+        ],  # fmt: skip
     }
 
 

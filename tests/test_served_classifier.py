@@ -108,3 +108,11 @@ def test_the_spec_is_read_by_the_one_parser():
         load_judge("cls:hf:x")
     with pytest.raises(CodefavorError, match="unknown option"):
         load_judge("cls:openai:m", base_url="http://127.0.0.1:9/v1", tokenizer="x", bogus=1)
+
+
+def test_an_averaged_probability_within_the_tie_margin_is_undecided(url, tiny_model_dir):
+    p = prob_first(-0.2, -1.9)  # what the stub gives the GOOD code in each order, about 0.85
+    wide = ServedClassifierJudge("stub", base_url=url, api_key="x", tokenizer=str(tiny_model_dir), tie=p - 0.5 + 0.01)
+    narrow = ServedClassifierJudge("stub", base_url=url, api_key="x", tokenizer=str(tiny_model_dir), tie=p - 0.5 - 0.01)
+    assert [v.decision for v in wide.judge([item(GOOD, BAD), item(BAD, GOOD)])] == ["undecided", "undecided"]
+    assert [v.decision for v in narrow.judge([item(GOOD, BAD), item(BAD, GOOD)])] == ["A", "B"]

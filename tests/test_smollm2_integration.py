@@ -38,7 +38,7 @@ def test_zero_shot_hf_cls_on_a_codeprefbench_slice(smollm2_dir, bench_dir, tmp_p
     from codefavor.benchmark.data import load_tasks
     from codefavor.benchmark.report import summarize
     from codefavor.benchmark.runner import BenchProtocol, run_bench
-    from codefavor.judges import load_judge
+    from codefavor.judges import decide_prob, load_judge
 
     tasks = []
     for cat in ("correctness", "efficiency", "security", "human-preference"):
@@ -46,7 +46,7 @@ def test_zero_shot_hf_cls_on_a_codeprefbench_slice(smollm2_dir, bench_dir, tmp_p
     judge = load_judge(f"hf-cls:{smollm2_dir}", device="cpu", dtype="float32")
     judgments = run_bench(judge, tasks, tmp_path / "run", protocol=BenchProtocol(both_orders=True))
     assert len(judgments) == 2 * len(tasks)
-    assert all(j.decision in ("A", "B") and 0 < j.prob_a < 1 and j.error is None for j in judgments)
+    assert all(j.decision == decide_prob(j.prob_a) and 0 < j.prob_a < 1 and j.error is None for j in judgments)
     summary = summarize(tasks, judgments)
     print(json.dumps(summary)[:2000])
 

@@ -20,6 +20,22 @@ from codefavor.records import Decision
 
 DEFAULT_JUDGE = "evidence"  # evidence first, then a cheap length guess: runs offline, no weights
 
+# An averaged P(A) this close to 0.5 is a tie. The same model scored by two engines (float32 in
+# process, f16 or quantized kernels behind a server) differs by up to about 7e-4 in one order's P(A)
+# (measured on a trained 135M judge, 200 prompts), so a side of 0.5 nearer than this says which
+# engine ran, not which code is better.
+TIE_MARGIN = 1e-3
+
+
+def decide_prob(prob_a: float, tie: float = TIE_MARGIN) -> Decision:
+    """The decision a probability that A is better gives: "A" above 0.5 + `tie`, "B" below 0.5 -
+    `tie`, "undecided" in between (it scores half)."""
+    if prob_a > 0.5 + tie:
+        return "A"
+    if prob_a < 0.5 - tie:
+        return "B"
+    return "undecided"
+
 
 @dataclass(frozen=True)
 class PairItem:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from codefavor.backends import check_options
-from codefavor.judges import PairItem, Verdict
+from codefavor.judges import TIE_MARGIN, PairItem, Verdict, decide_prob
 from codefavor.prompts import judge_messages, label_token_ids, prompt_ids, resolve_criterion
 
 if TYPE_CHECKING:
@@ -139,7 +139,7 @@ class ClassifierJudge:
     True: the two orders reuse one KV cache of their common prefix), `max_batch_size` and
     `max_batch_tokens` (dynamic batching), `batch_size` (items the runner hands over per call),
     `max_length` (longer prompts are answered "undecided" with an error, never truncated),
-    `dtype`, `device`."""
+    `tie` (an averaged P(A) within this of 0.5 is undecided: `judges.TIE_MARGIN`), `dtype`, `device`."""
 
     def __init__(
         self,
@@ -150,6 +150,7 @@ class ClassifierJudge:
         max_batch_size: int = 16,
         max_batch_tokens: int = 16384,
         max_length: int | None = None,
+        tie: float = TIE_MARGIN,
         dtype: str = "auto",
         device: str = "auto",
         cache: bool = True,  # accepted for CLI symmetry: local scoring is not cached
@@ -160,6 +161,7 @@ class ClassifierJudge:
         self.spec = f"hf-cls:{path}"
         check_options(self.spec, options, ClassifierJudge)
         self.both_orders = both_orders
+        self.tie = float(tie)
         self.share_prefix = share_prefix
         self.batch_size = batch_size
         self.max_batch_size = max_batch_size
@@ -197,12 +199,10 @@ class ClassifierJudge:
             latency_s=latency,
         )
 
-    @staticmethod
-    def _verdict(ps: list[float], tokens: int, passes: int, latency: float) -> Verdict:
+    def _verdict(self, ps: list[float], tokens: int, passes: int, latency: float) -> Verdict:
         prob_a = sum(ps) / len(ps)
-        decision = "A" if prob_a > 0.5 else "B" if prob_a < 0.5 else "undecided"
         return Verdict(
-            decision=decision,
+            decision=decide_prob(prob_a, self.tie),
             prob_a=prob_a,
             signal="model",
             details={"prob_a_by_order": ps},

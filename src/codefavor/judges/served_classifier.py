@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from codefavor.backends import check_options
-from codefavor.judges import PairItem, Verdict
+from codefavor.judges import TIE_MARGIN, PairItem, Verdict, decide_prob
 from codefavor.prompts import CLASS_LABELS, judge_messages, render_prompt, resolve_criterion
 
 
@@ -60,7 +60,7 @@ def prob_first(la: float, lb: float) -> float:
 class ServedClassifierJudge:
     """`cls:openai:MODEL`: see the module docstring. Options: `base_url`, `api_key`, `tokenizer`,
     `both_orders` (True), `top_logprobs` (20), `prompts_per_request` (16), `max_in_flight` (8),
-    `batch_size` (items per runner call), `timeout` (s per request)."""
+    `batch_size` (items per runner call), `timeout` (s per request), `tie` (as `hf-cls`'s)."""
 
     def __init__(
         self,
@@ -74,6 +74,7 @@ class ServedClassifierJudge:
         max_in_flight: int = 8,
         batch_size: int = 64,
         timeout: float = 300.0,
+        tie: float = TIE_MARGIN,
         cache: bool = True,  # accepted for CLI symmetry: scores are not cached
         **options: Any,
     ):
@@ -85,6 +86,7 @@ class ServedClassifierJudge:
 
         self.model = model
         self.both_orders = both_orders
+        self.tie = float(tie)
         self.top_logprobs = int(top_logprobs)
         self.prompts_per_request = max(1, int(prompts_per_request))
         self.max_in_flight = max(1, int(max_in_flight))
@@ -161,7 +163,7 @@ class ServedClassifierJudge:
                 verdicts.append(Verdict(decision="undecided", signal="model", error=why, latency_s=latency))
                 continue
             prob_a = sum(ps) / len(ps)
-            decision = "A" if prob_a > 0.5 else "B" if prob_a < 0.5 else "undecided"
+            decision = decide_prob(prob_a, self.tie)
             details: dict[str, Any] = {"prob_a_by_order": ps}
             if i in notes:
                 details["notes"] = notes[i]
