@@ -105,8 +105,11 @@ def compare(model: str, n: int, data: str | None, threads: int, n_ctx: int = 204
         "threads": threads,
         "disagreements": disagree,
         "per_task": [
-            {"task_id": tid, "hf_cls": a.details and a.details["prob_a_by_order"],
-             "served": b.details and b.details["prob_a_by_order"]}
+            {
+                "task_id": tid,
+                "hf_cls": a.details and a.details["prob_a_by_order"],
+                "served": b.details and b.details["prob_a_by_order"],
+            }
             for (tid, _), a, b in zip(picked, mine, theirs, strict=True)
         ],  # fmt: skip
     }

@@ -113,6 +113,8 @@ def test_the_spec_is_read_by_the_one_parser():
 def test_an_averaged_probability_within_the_tie_margin_is_undecided(url, tiny_model_dir):
     p = prob_first(-0.2, -1.9)  # what the stub gives the GOOD code in each order, about 0.85
     wide = ServedClassifierJudge("stub", base_url=url, api_key="x", tokenizer=str(tiny_model_dir), tie=p - 0.5 + 0.01)
-    narrow = ServedClassifierJudge("stub", base_url=url, api_key="x", tokenizer=str(tiny_model_dir), tie=p - 0.5 - 0.01)
+    narrow = ServedClassifierJudge(
+        "stub", base_url=url, api_key="x", tokenizer=str(tiny_model_dir), tie=p - 0.5 - 0.01
+    )
     assert [v.decision for v in wide.judge([item(GOOD, BAD), item(BAD, GOOD)])] == ["undecided", "undecided"]
     assert [v.decision for v in narrow.judge([item(GOOD, BAD), item(BAD, GOOD)])] == ["A", "B"]
