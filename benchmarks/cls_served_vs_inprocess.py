@@ -111,7 +111,7 @@ def compare(model: str, n: int, data: str | None, threads: int, n_ctx: int = 204
                 "served": b.details and b.details["prob_a_by_order"],
             }
             for (tid, _), a, b in zip(picked, mine, theirs, strict=True)
-        ],  # fmt: skip
+        ],
     }
 
 
