@@ -84,6 +84,13 @@ def commit_instruct(
     batch_size: Annotated[int, typer.Option(help="Conversations sent to the backend at once.")] = 32,
     temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 0.0,
     max_tokens: Annotated[int, typer.Option(help="Token budget of the pair-writing turn.")] = 2048,
+    codes: Annotated[
+        str,
+        typer.Option(
+            help="Who writes the two codes: 'model' (the paper's way) or 'commit' (the changed definitions, "
+            "cut out with what they need; the model writes instruction, criterion and feedback)."
+        ),
+    ] = "model",
     no_decontam: NoDecontam = False,
     data: Data = None,
     decontam_threshold: Threshold = 80.0,
@@ -127,6 +134,7 @@ def commit_instruct(
             ),
             sampling=Sampling(temperature=temperature, max_tokens=max_tokens),
             decontamination=jobs.Decontamination(not no_decontam, data, decontam_threshold),
+            codes=codes,
         )
     _show(result, ci.show_funnel, json_out)
 

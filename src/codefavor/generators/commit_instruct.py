@@ -4,7 +4,10 @@ The story of one seed (`converse`): (1) show the LLM the commit message, the old
 unified diff, and ask it to explain the change; (2) ask for a strict YES/NO on whether it is a clear
 improvement, and stop on anything but YES; (3) ask for an instruction, a criterion, a naive and an
 improved code and feedback, parse and validate them into a `PreferencePair` (improved = chosen),
-and drop pairs that nearly duplicate CodePrefBench. `converse` returns one `Outcome` per seed and
+and drop pairs that nearly duplicate CodePrefBench. With `codes="commit"` the two codes are the
+commit's own (`commit_snippets`: the changed definitions before and after, with what they need) and
+turn 3 asks only for the instruction, the criterion and feedback: the mode for models too small to
+rewrite a change faithfully. `converse` returns one `Outcome` per seed and
 touches no file; `run_commit_instruct` runs it over a resumable run folder (`engine`), where the
 outcome line (holding the whole dialogue, and the pair when kept) is the commit point.
 
@@ -24,6 +27,7 @@ from codefavor.backends import Backend, Generation, Message, Sampling
 from codefavor.codetools import unified_diff
 from codefavor.engines import LOCAL, EngineSpec, built
 from codefavor.generators import replies
+from codefavor.generators.commit_snippets import Snippets, changed_snippets
 from codefavor.generators.decontam import Decontaminator, check_decontaminator
 from codefavor.generators.engine import (
     KEPT,
@@ -38,17 +42,19 @@ from codefavor.generators.engine import (
 )
 from codefavor.generators.inputs import check_limit
 from codefavor.generators.mining import CommitSeed, MiningStats
-from codefavor.generators.replies import ParsedPair, parse_gate, parse_pair_reply
+from codefavor.generators.replies import ParsedPair, parse_gate, parse_pair_reply, parse_task_reply
 from codefavor.prompts import render
 from codefavor.records import PreferencePair, Provenance, write_records
 from codefavor.run_folder import write_json_atomic
 
 SOURCE = "commit-instruct"
 TEMPLATES = replies.COMMIT_INSTRUCT_PROMPTS
+CODES = ("model", "commit")  # who writes the two codes: the model (the paper's way) or the commit itself
 
 Status = Literal[
     "backend_error",  # a backend call failed (retried on resume)
     "refused",  # the server refused the request itself (e.g. longer than the model's context)
+    "unextractable",  # codes="commit": the change has no definition to cut out (the reason says why)
     "answered_no",  # the gate said the change is no clear improvement
     "gate_undecided",  # the gate answer was neither YES nor NO
     "unparseable",  # the pair reply misses a part or fails validation (the reason says which)
@@ -62,12 +68,14 @@ SPEC = GeneratorSpec(
     kind=SOURCE,
     statuses=TERMINAL_STATUSES,
     errors=ERROR_STATUSES,
-    explained=("unparseable", "refused", "backend_error"),
+    explained=("unparseable", "unextractable", "refused", "backend_error"),
 )
 
 
-def prompt_version() -> str:
+def prompt_version(codes: str = "model") -> str:
     """Changes whenever any of the three templates changes, so old and new runs are never mixed."""
+    if codes == "commit":
+        return replies.prompt_version("ci-commit", replies.COMMIT_TASK_PROMPTS)
     return replies.prompt_version("ci", TEMPLATES)
 
 
@@ -79,7 +87,14 @@ class Settings:
     sampling: Sampling = Sampling(temperature=0.0, max_tokens=2048)
     decontaminate: bool = True
     decontam_threshold: float = 80.0
-    prompt_version: str = dataclasses.field(default_factory=prompt_version)
+    codes: str = "model"  # one of CODES
+    prompt_version: str = ""  # filled from `codes` when left empty
+
+    def __post_init__(self) -> None:
+        if self.codes not in CODES:
+            raise ValueError(f"codes must be one of {', '.join(CODES)}, not {self.codes!r}")
+        if not self.prompt_version:
+            object.__setattr__(self, "prompt_version", prompt_version(self.codes))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -113,6 +128,17 @@ def pair_prompt(lang: str) -> str:
     return render("commit_instruct_pair", lang=lang)
 
 
+def task_prompt(lang: str, snippets: Snippets) -> str:
+    """Turn 3 of `codes="commit"`: the two cut-out codes, and a request for the words around them."""
+    return render(
+        "commit_instruct_task",
+        lang=lang,
+        before=snippets.before.rstrip("\n"),
+        after=snippets.after.rstrip("\n"),
+        fence=_fence(snippets.before, snippets.after),
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # one seed's dialogue, batched: seeds -> outcomes
 
@@ -128,7 +154,15 @@ def converse(
     convs: list[list[Message]] = [[{"role": "user", "content": explain_prompt(seed)}] for seed in seeds]
     gens: list[list[Generation]] = [[] for _ in seeds]
     done: dict[int, Outcome] = {}
-    alive = list(range(len(seeds)))
+    snippets: dict[int, Snippets] = {}
+    if settings.codes == "commit":
+        for i, seed in enumerate(seeds):
+            cut = changed_snippets(seed.old_code, seed.new_code) if seed.lang == "python" else "not-python"
+            if isinstance(cut, str):
+                done[i] = _outcome(seed, [], [], "unextractable", cut, None, {})
+            else:
+                snippets[i] = cut
+    alive = [i for i in range(len(seeds)) if i not in done]
     for turn in (1, 2, 3):
         if not alive:
             break
@@ -139,9 +173,16 @@ def converse(
             gens[i].append(g)
             if g.error is None:
                 convs[i] = [*convs[i], {"role": "assistant", "content": g.text}]
-            status, reason, pair, extra = _judge_turn(turn, seeds[i], g, backend.spec, settings, decontaminator)
+            status, reason, pair, extra = _judge_turn(
+                turn, seeds[i], g, backend.spec, settings, decontaminator, snippets.get(i)
+            )
             if status is None:
-                nxt = gate_prompt() if turn == 1 else pair_prompt(seeds[i].lang)
+                if turn == 1:
+                    nxt = gate_prompt()
+                elif i in snippets:
+                    nxt = task_prompt(seeds[i].lang, snippets[i])
+                else:
+                    nxt = pair_prompt(seeds[i].lang)
                 convs[i] = [*convs[i], {"role": "user", "content": nxt}]
                 still.append(i)
             else:
@@ -151,7 +192,13 @@ def converse(
 
 
 def _judge_turn(
-    turn: int, seed: CommitSeed, g: Generation, model: str, settings: Settings, decontaminator: Decontaminator | None
+    turn: int,
+    seed: CommitSeed,
+    g: Generation,
+    model: str,
+    settings: Settings,
+    decontaminator: Decontaminator | None,
+    snippets: Snippets | None = None,
 ) -> tuple[Status | None, str, PreferencePair | None, dict[str, Any]]:
     """What one reply decides: (None, ...) to go on to the next turn, else the seed's status."""
     if g.error is not None:
@@ -163,7 +210,15 @@ def _judge_turn(
         if answer == "YES":
             return None, "", None, {}
         return ("answered_no", "", None, {}) if answer == "NO" else ("gate_undecided", "", None, {})
-    parsed = parse_pair_reply(g.text, seed.lang)
+    if snippets is not None:
+        task = parse_task_reply(g.text)
+        parsed = (
+            task
+            if isinstance(task, str)
+            else ParsedPair(task.instruction, task.criterion, snippets.before, snippets.after, task.feedback)
+        )
+    else:
+        parsed = parse_pair_reply(g.text, seed.lang)
     if isinstance(parsed, str):
         return "unparseable", parsed, None, {}
     if decontaminator is not None:
@@ -171,10 +226,12 @@ def _judge_turn(
         if hit:
             reason = f"similarity {score:.1f} to CodePrefBench task {task_id}"
             return "contaminated", reason, None, {"decontam": {"similarity": round(score, 1), "task_id": task_id}}
-    return KEPT, "", _pair(seed, parsed, model, settings), {}
+    return KEPT, "", _pair(seed, parsed, model, settings, snippets), {}
 
 
-def _pair(seed: CommitSeed, parsed: ParsedPair, model: str, settings: Settings) -> PreferencePair:
+def _pair(
+    seed: CommitSeed, parsed: ParsedPair, model: str, settings: Settings, snippets: Snippets | None = None
+) -> PreferencePair:
     return PreferencePair(
         instruction=parsed.instruction,
         chosen=parsed.improved,
@@ -192,6 +249,7 @@ def _pair(seed: CommitSeed, parsed: ParsedPair, model: str, settings: Settings) 
             "lang": seed.lang,
             "license": seed.license,
             "author_date": seed.author_date,
+            **({"codes": "commit", "definitions": list(snippets.names)} if snippets is not None else {}),
         },
     )
 
@@ -324,6 +382,7 @@ def show_funnel(funnel: dict[str, Any], title: str = "Commit-Instruct funnel", c
             ("seeds selected", funnel["seeds"]),
             ("seeds with an outcome", funnel["processed"]),
             ("  backend errors", funnel["backend_error"]),
+            *((f"  no code to cut out: {r}", n) for r, n in funnel["reasons"].get("unextractable", {}).items()),
             ("  answered NO", funnel["answered_no"]),
             ("  gate answer unclear", funnel["gate_undecided"]),
         ]

@@ -109,6 +109,7 @@ def commit_instruct(
     backend_options: dict[str, Any] | None = None,
     sampling: Sampling = Sampling(temperature=0.0, max_tokens=2048),
     decontamination: Decontamination = Decontamination(),
+    codes: str = "model",
 ) -> RunResult:
     """Commit-Instruct over one source into `run.output` (resumable; see `commit_instruct`)."""
     from codefavor.generators import commit_instruct as ci
@@ -121,7 +122,11 @@ def commit_instruct(
     decontaminator = decontamination.load()
     the_backend = rebuildable(load_backend, backend, **(backend_options or {}))
     settings = ci.Settings(
-        the_backend.spec, sampling, decontaminate=decontamination.enabled, decontam_threshold=decontamination.threshold
+        the_backend.spec,
+        sampling,
+        decontaminate=decontamination.enabled,
+        decontam_threshold=decontamination.threshold,
+        codes=codes,
     )
     return ci.run_commit_instruct(
         seeds, the_backend, run.output, settings=settings, decontaminator=decontaminator, mining=stats, inputs=info,

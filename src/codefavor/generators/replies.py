@@ -164,6 +164,7 @@ def parse_gate(text: str) -> Literal["YES", "NO"] | None:
 PAIR_PARTS = ("instruction", "criterion", "naive", "improved", "feedback")
 # The prompts each generator's replies answer: what an echo is measured against.
 COMMIT_INSTRUCT_PROMPTS = ("commit_instruct_explain", "commit_instruct_gate", "commit_instruct_pair")
+COMMIT_TASK_PROMPTS = ("commit_instruct_explain", "commit_instruct_gate", "commit_instruct_task")  # codes="commit"
 CRITIC_EXAMPLES = ("good_enough", "bug_fix", "efficiency", "security", "concise")  # the critic's shots
 CRITIC_PROMPTS = ("critic_review", *(f"critic_example_{e}" for e in CRITIC_EXAMPLES))
 # Heading (lower case) -> part of the turn-3 reply.
@@ -224,7 +225,8 @@ def pair_echoes_prompt(source: str, instruction: str, criterion: str) -> bool:
     Instruct writes the instruction and the criterion, Critic-Evol's critic the criterion. Pairs of
     other sources are never echoes."""
     if source == "commit-instruct":
-        return any(echoes_prompt(t, COMMIT_INSTRUCT_PROMPTS) for t in (instruction, criterion))
+        prompts = (*COMMIT_INSTRUCT_PROMPTS, COMMIT_TASK_PROMPTS[-1])
+        return any(echoes_prompt(t, prompts) for t in (instruction, criterion))
     if source == "critic-evol":
         return echoes_prompt(criterion, CRITIC_PROMPTS)
     return False
@@ -258,6 +260,37 @@ def parse_pair_reply(
     if "[CHOSEN]" not in feedback and "[REJECTED]" not in feedback:
         return "feedback-untagged"
     return ParsedPair(sections["instruction"], sections["criterion"], naive, improved, feedback)
+
+
+@dataclass(frozen=True)
+class ParsedTask:
+    """Turn 3 of Commit-Instruct with `codes="commit"`: the words around the commit's two codes."""
+
+    instruction: str
+    criterion: str
+    feedback: str  # "" when the reply gave none or named neither code
+
+
+def parse_task_reply(text: str, prompts: Iterable[str] = COMMIT_TASK_PROMPTS) -> ParsedTask | str:
+    """The instruction, criterion and feedback, or the rejection reason: `missing-instruction`,
+    `missing-criterion`, `template-echo`. Feedback is optional (the classifier trains without it):
+    a missing one, or one naming neither code, is kept as "" rather than losing the pair."""
+    sections = split_sections(strip_reasoning(text), _PAIR_LABELS)
+    for part in ("instruction", "criterion"):
+        if not _words(sections.get(part, "")):
+            return f"missing-{part}"
+    instruction, criterion = sections["instruction"].strip(), " ".join(sections["criterion"].split())
+    if any(echoes_prompt(t, prompts) for t in (instruction, criterion)):
+        return "template-echo"
+    feedback = normalize_tags(sections.get("feedback", ""))
+    if "[CHOSEN]" not in feedback and "[REJECTED]" not in feedback:
+        feedback = ""
+    return ParsedTask(instruction, criterion, feedback.strip())
+
+
+def _words(text: str) -> str:
+    """The text without code fences: an instruction that is only code is no instruction."""
+    return re.sub(r"```.*?(?:```|\Z)", "", text, flags=re.DOTALL).strip()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -298,7 +298,7 @@ def _prompt_version(src: CommitSource | CriticSource) -> str:
     if isinstance(src, CommitSource):
         from codefavor.generators.commit_instruct import prompt_version
 
-        return prompt_version()
+        return prompt_version(src.generate.codes)
     from codefavor.generators.critic_evol import prompt_version as critic_version
 
     return critic_version()

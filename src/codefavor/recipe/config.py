@@ -119,6 +119,9 @@ class InstructionSeeds(_Strict):
 
 class CommitGenerate(_Strict):
     backend: Model
+    # Who writes the two codes: the model ("model", the paper's way) or the commit ("commit": its
+    # changed definitions cut out with what they need; the model writes the words around them).
+    codes: Literal["model", "commit"] = "model"
     temperature: float = 0.0
     max_tokens: int = 2048
     stop: list[str] = Field(default_factory=list)

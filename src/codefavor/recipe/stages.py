@@ -138,6 +138,7 @@ def commit_generate(
         backend.spec,
         Sampling(temperature=g.temperature, max_tokens=g.max_tokens, stop=tuple(g.stop)),
         decontaminate=False,
+        codes=g.codes,
     )
     ci.run_commit_instruct(
         read_records(seeds, CommitSeed), backend, out, settings=settings, mining=MiningStats(),

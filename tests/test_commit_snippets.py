@@ -1,0 +1,211 @@
+"""Cutting a commit's changed definitions out of their file (Commit-Instruct `codes="commit"`), and
+the dialogue that pairs them with a model's instruction and criterion."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from collections import Counter
+
+import pytest
+
+from codefavor.backends.fake import FakeBackend
+from codefavor.generators import commit_instruct as ci
+from codefavor.generators import replies
+from codefavor.generators.commit_snippets import Snippets, changed_snippets
+from codefavor.generators.engine import OUTCOMES, PAIRS
+from codefavor.generators.mining import CommitSeed
+from codefavor.records import PreferencePair, read_records
+
+MODULE = textwrap.dedent(
+    '''\
+    """Statistics helpers."""
+    from __future__ import annotations
+
+    import math
+    import os
+    from collections import Counter as C
+
+    LIMIT = 10
+    UNUSED = 3
+
+
+    def _norm(xs):
+        return [x / LIMIT for x in xs]
+
+
+    def mean(xs):
+        """The mean."""
+        return sum(_norm(xs)) / len(xs)
+
+
+    def other():
+        return os.getcwd()
+
+
+    if __name__ == "__main__":
+        print(mean([1, 2]))
+    '''
+)
+
+
+def test_the_changed_definition_comes_with_what_it_needs_and_nothing_else():
+    new = MODULE.replace("return sum(_norm(xs)) / len(xs)", "return sum(_norm(xs)) / len(xs) if xs else 0.0")
+    cut = changed_snippets(MODULE, new)
+    assert isinstance(cut, Snippets) and cut.names == ("mean",)
+    assert cut.before == (
+        "from __future__ import annotations\nLIMIT = 10\n\n\ndef _norm(xs):\n    return [x / LIMIT for x in xs]"
+        '\n\n\ndef mean(xs):\n    """The mean."""\n    return sum(_norm(xs)) / len(xs)\n'
+    )
+    assert "if xs else 0.0" in cut.after and "if xs else 0.0" not in cut.before
+    for text in (cut.before, cut.after):  # neither the unused names nor the main guard
+        assert "UNUSED" not in text and "os" not in text and "__main__" not in text and "other" not in text
+        compile(text, "snippet", "exec")
+
+
+def test_imports_and_decorators_travel_with_their_definition():
+    old = "import math\nimport functools\n\n\n@functools.cache\ndef area(r):\n    return math.pi * r * r\n"
+    new = old.replace("r * r", "r ** 2")
+    cut = changed_snippets(old, new)
+    assert isinstance(cut, Snippets)
+    assert (
+        cut.after == "import math\nimport functools\n\n\n@functools.cache\ndef area(r):\n    return math.pi * r ** 2\n"
+    )
+
+
+def test_a_helper_added_by_the_change_is_in_the_after_snippet_only():
+    old = "def total(xs):\n    s = 0\n    for x in xs:\n        s += x\n    return s\n"
+    new = "def _add(a, b):\n    return a + b\n\n\ndef total(xs):\n    s = 0\n    for x in xs:\n        s = _add(s, x)\n    return s\n"
+    cut = changed_snippets(old, new)
+    assert isinstance(cut, Snippets) and "_add" in cut.after and "_add" not in cut.before
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "reason"),
+    [
+        ("def f(:\n", "def f():\n    pass\n", "file-syntax"),
+        ("X = 1\n", "X = 2\n", "no-changed-definition"),  # module-level change only
+        ("def f():\n    return 1  # one\n", "def f():\n    return 1  # uno\n", "no-changed-definition"),
+        (
+            'def f():\n    """Old."""\n    return 1\n',
+            'def f():\n    """New."""\n    return 1\n',
+            "no-changed-definition",
+        ),
+        (
+            "def f():\n    pass\n",
+            "def f():\n    pass\n\n\ndef g():\n    pass\n",
+            "no-changed-definition",
+        ),  # added only
+        ('def f():\n    raise ValueError("bad")\n', 'def f():\n    raise ValueError("Bad")\n', "only-literals"),
+        (
+            "from .util import g\n\n\ndef f():\n    return g()\n",
+            "from .util import g\n\n\ndef f():\n    return g() + 1\n",
+            "relative-import",
+        ),
+        (
+            "".join(f"def f{i}():\n    return {i}\n\n\n" for i in range(4)),
+            "".join(f"def f{i}():\n    return {i + 1}\n\n\n" for i in range(4)),
+            "too-many-definitions",
+        ),
+        (
+            "def f():\n" + "    x = 1\n" * 200 + "    return x\n",
+            "def f():\n" + "    x = 1\n" * 200 + "    return x + 1\n",
+            "too-long",
+        ),
+    ],
+)
+def test_changes_with_no_definition_to_cut_out_say_why(old, new, reason):
+    assert changed_snippets(old, new) == reason
+
+
+def test_a_relative_import_the_definition_does_not_use_does_not_matter():
+    old = "from . import other\n\n\ndef f(x):\n    return x\n"
+    new = "from . import other\n\n\ndef f(x):\n    return x + 1\n"
+    assert isinstance(changed_snippets(old, new), Snippets)
+
+
+# ---------------------------------------------------------------------------------------------
+# the reply: instruction, criterion, feedback
+
+TASK_REPLY = """INSTRUCTION:
+Write `mean(xs)` returning the average of a list of numbers, or 0.0 for an empty list.
+
+CRITERION:
+It returns 0.0 for an empty list instead of raising ZeroDivisionError.
+
+FEEDBACK:
+[NAIVE] divides by zero on an empty list; [IMPROVED] checks for it first.
+"""
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        (TASK_REPLY, ("Write `mean(xs)`", "It returns 0.0", "[REJECTED] divides")),
+        (TASK_REPLY.replace("[NAIVE]", "the first").replace("[IMPROVED]", "the second"), ("Write", "It returns", "")),
+        (TASK_REPLY.split("FEEDBACK:")[0], ("Write", "It returns", "")),  # feedback is optional
+        ("**Instruction:** Write f.\n**Criterion:** f handles None.\n", ("Write f.", "f handles None.", "")),
+        (TASK_REPLY.split("CRITERION:")[0], "missing-criterion"),
+        ("CRITERION: fast\n", "missing-instruction"),
+        ("INSTRUCTION:\n```python\ndef f(): pass\n```\nCRITERION: fast\n", "missing-instruction"),
+        (
+            TASK_REPLY.replace(
+                "It returns 0.0 for an empty list instead of raising ZeroDivisionError.",
+                "One sentence naming the quality in which the second version is better.",
+            ),
+            "template-echo",
+        ),
+        ("", "missing-instruction"),
+    ],
+)
+def test_parse_task_reply(reply, expected):
+    got = replies.parse_task_reply(reply)
+    if isinstance(expected, str):
+        assert got == expected
+        return
+    assert not isinstance(got, str)
+    assert got.instruction.startswith(expected[0]) and got.criterion.startswith(expected[1])
+    assert got.feedback.startswith(expected[2]) if expected[2] else got.feedback == ""
+
+
+# ---------------------------------------------------------------------------------------------
+# the dialogue with codes="commit"
+
+OLD = "def mean(xs):\n    return sum(xs) / len(xs)\n"
+NEW = "def mean(xs):\n    if not xs:\n        return 0.0\n    return sum(xs) / len(xs)\n"
+
+
+def seed(i: int, old: str = OLD, new: str = NEW) -> CommitSeed:
+    return CommitSeed(
+        repo="example/proj", commit=f"{i:040x}", path="stats.py", message=f"m{i}", old_code=old, new_code=new
+    )
+
+
+def test_commit_codes_dialogue_pairs_the_commit_code_with_the_model_words(tmp_path):
+    def fn(messages):
+        turn = sum(m["role"] == "assistant" for m in messages)
+        return ["It guards against an empty list.", "YES", TASK_REPLY][turn]
+
+    backend = FakeBackend(fn=fn, spec="fake:scripted")
+    seeds = [seed(0), seed(1, "X = 1\n", "X = 2\n"), seed(2, OLD.replace("mean", "avg"), NEW.replace("mean", "avg"))]
+    settings = ci.Settings(backend.spec, decontaminate=False, codes="commit")
+    funnel = ci.run_commit_instruct(seeds, backend, tmp_path, settings=settings).funnel
+    assert funnel["kept"] == 2 and funnel["unextractable"] == 1
+    assert funnel["reasons"]["unextractable"] == {"no-changed-definition": 1}
+    pairs = list(read_records(tmp_path / PAIRS, PreferencePair))
+    assert [p.rejected for p in pairs] == [OLD, OLD.replace("mean", "avg")]
+    assert [p.chosen for p in pairs] == [NEW, NEW.replace("mean", "avg")]
+    assert pairs[0].instruction.startswith("Write `mean(xs)`") and pairs[0].feedback.startswith("[REJECTED]")
+    assert pairs[0].meta["codes"] == "commit" and pairs[0].meta["definitions"] == ["mean"]
+    assert pairs[0].provenance.prompt_version == ci.prompt_version("commit") != ci.prompt_version()
+    # No model call for the seed with nothing to cut out; turn 3 shows both codes.
+    assert len(backend.calls) == 2 * 3
+    outcomes = [json.loads(x) for x in (tmp_path / OUTCOMES).read_text().splitlines()]
+    assert Counter(o["status"] for o in outcomes) == {"kept": 2, "unextractable": 1}
+    third = next(o for o in outcomes if o["status"] == "kept")["messages"][4]["content"]
+    assert "Before the change:\n```python\n" + OLD in third and "After the change:\n```python\n" + NEW in third
+
+
+def test_the_codes_setting_is_checked():
+    with pytest.raises(ValueError, match="codes must be one of"):
+        ci.Settings("fake:x", codes="both")
