@@ -209,3 +209,38 @@ def test_commit_codes_dialogue_pairs_the_commit_code_with_the_model_words(tmp_pa
 def test_the_codes_setting_is_checked():
     with pytest.raises(ValueError, match="codes must be one of"):
         ci.Settings("fake:x", codes="both")
+
+
+# Real replies of Qwen2.5-Coder-0.5B-Instruct (Q4_K_M, T=0) to the first wording of the turn-3
+# prompt, which listed the three bare headings: the model echoed that list before answering.
+REAL_ECHOED_HEADINGS = """INSTRUCTION:
+CRITERION:
+FEEDBACK:
+
+Under INSTRUCTION, state that task the way a programmer would be asked to do it: name the function or class and say what it must do. Do not speak of a commit, a diff or two versions. Under CRITERION,
+one sentence naming the quality in which the second version is better.
+
+TASK: Implement Pigeonhole Sorting in Python
+"""
+REAL_OWN_LABELS = """Task: Implement a function to count vowels in a given string.
+Criterion: Improve the functionality of the function by adding error handling for invalid inputs.
+Feedback:
+NAIVE version is better because it does not raise an exception when the input is not a string.
+"""
+
+
+def test_real_replies_to_the_task_prompt():
+    assert replies.parse_task_reply(REAL_ECHOED_HEADINGS) == "missing-criterion"  # never answered
+    got = replies.parse_task_reply(REAL_OWN_LABELS)
+    assert not isinstance(got, str)
+    assert got.instruction == "Implement a function to count vowels in a given string."
+    assert got.criterion.startswith("Improve the functionality") and got.feedback == ""  # names no code
+
+
+def test_an_echoed_empty_heading_is_answered_by_its_later_occurrence():
+    text = (
+        "INSTRUCTION:\nCRITERION:\n\nINSTRUCTION: Write f(x) returning x squared.\nCRITERION: It handles negatives.\n"
+    )
+    got = replies.parse_task_reply(text)
+    assert not isinstance(got, str)
+    assert got.instruction == "Write f(x) returning x squared." and got.criterion == "It handles negatives."

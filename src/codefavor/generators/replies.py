@@ -101,7 +101,7 @@ def split_sections(text: str, labels: Mapping[str, str]) -> dict[str, str]:
     """A reply's sections by heading (`labels`: lower-case heading -> section name); text before
     the first heading is the "preamble". Headings inside code fences do not count (except the
     unmistakable ones of `_closes_fence`, which end an unclosed fence), and a section seen before
-    stays text of the current one (the first occurrence wins)."""
+    stays text of the current one (the first occurrence wins, unless it is still empty)."""
     found: dict[str, list[str]] = {}
     current = found.setdefault("preamble", [])
     in_fence = False
@@ -111,7 +111,9 @@ def split_sections(text: str, labels: Mapping[str, str]) -> dict[str, str]:
             current.append("```")
             in_fence = False
         head = None if in_fence else _heading(line, labels)
-        if head is not None and head[0] not in found:
+        # A heading seen before counts again only while its section is still empty: small models
+        # first echo the prompt's list of headings, then answer under the same headings.
+        if head is not None and (head[0] not in found or not "".join(found[head[0]]).strip()):
             name, rest = head
             current = found[name] = [rest] if rest else []
             continue
