@@ -156,7 +156,21 @@ FEEDBACK:
             "template-echo",
         ),
         ("", "missing-instruction"),
-    ],
+        (
+            TASK_REPLY.replace(
+                "It returns 0.0 for an empty list instead of raising ZeroDivisionError.",
+                "Better in functionality, correctness, robustness and maintainability.",
+            ),
+            "vague-criterion",
+        ),
+        (
+            TASK_REPLY.replace(
+                "Write `mean(xs)` returning the average of a list of numbers, or 0.0 for an empty list.",
+                "What would the programmer be asked to do?",
+            ),
+            "question",
+        ),
+    ],  # fmt: skip
 )
 def test_parse_task_reply(reply, expected):
     got = replies.parse_task_reply(reply)

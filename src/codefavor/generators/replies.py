@@ -222,16 +222,41 @@ def echoes_prompt(section: str, template_names: Iterable[str]) -> bool:
     return False
 
 
-def pair_echoes_prompt(source: str, instruction: str, criterion: str) -> bool:
-    """Whether a generated pair's own words are its generator's prompt (`echoes_prompt`): Commit-
-    Instruct writes the instruction and the criterion, Critic-Evol's critic the criterion. Pairs of
-    other sources are never echoes."""
+# The qualities the explain prompt lists as examples: a criterion naming most of them names none.
+_ASPECTS = re.compile(
+    r"\b(functionality|correctness|performance|efficiency|safety|security|robustness|completeness|"
+    r"maintainability|readability)\b",
+    re.IGNORECASE,
+)
+MAX_ASPECTS = 3
+
+
+def vague_words(instruction: str, criterion: str) -> str | None:
+    """Why a generated instruction or criterion says nothing about its codes, or None: a criterion
+    listing four or more qualities ("better in terms of functionality, correctness, performance,
+    safety, ..."), or a criterion or an instruction made of questions only ("What task would the
+    programmer be asked to do?"). Qwen2.5-Coder-0.5B wrote such words in 5 of its first 9 pairs."""
+    if len({m.lower() for m in _ASPECTS.findall(criterion)}) > MAX_ASPECTS:
+        return "vague-criterion"
+    for text in (instruction, criterion):
+        sentences = [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
+        if sentences and all(s.endswith("?") for s in sentences):
+            return "question"
+    return None
+
+
+def pair_words_fault(source: str, instruction: str, criterion: str) -> str | None:
+    """What is wrong with the words a generator wrote for a pair, or None: `prompt-echo` (its own
+    prompt's text, `echoes_prompt`) or a `vague_words` reason. Commit-Instruct writes the instruction
+    and the criterion, Critic-Evol's critic the criterion; pairs of other sources are never faulted."""
     if source == "commit-instruct":
         prompts = (*COMMIT_INSTRUCT_PROMPTS, COMMIT_TASK_PROMPTS[-1])
-        return any(echoes_prompt(t, prompts) for t in (instruction, criterion))
+        if any(echoes_prompt(t, prompts) for t in (instruction, criterion)):
+            return "prompt-echo"
+        return vague_words(instruction, criterion)
     if source == "critic-evol":
-        return echoes_prompt(criterion, CRITIC_PROMPTS)
-    return False
+        return "prompt-echo" if echoes_prompt(criterion, CRITIC_PROMPTS) else vague_words("", criterion)
+    return None
 
 
 def parse_pair_reply(
@@ -275,7 +300,7 @@ class ParsedTask:
 
 def parse_task_reply(text: str, prompts: Iterable[str] = COMMIT_TASK_PROMPTS) -> ParsedTask | str:
     """The instruction, criterion and feedback, or the rejection reason: `missing-instruction`,
-    `missing-criterion`, `template-echo`. Feedback is optional (the classifier trains without it):
+    `missing-criterion`, `template-echo`, or a `vague_words` reason. Feedback is optional (the classifier trains without it):
     a missing one, or one naming neither code, is kept as "" rather than losing the pair."""
     sections = split_sections(strip_reasoning(text), _PAIR_LABELS)
     for part in ("instruction", "criterion"):
@@ -284,6 +309,9 @@ def parse_task_reply(text: str, prompts: Iterable[str] = COMMIT_TASK_PROMPTS) ->
     instruction, criterion = sections["instruction"].strip(), " ".join(sections["criterion"].split())
     if any(echoes_prompt(t, prompts) for t in (instruction, criterion)):
         return "template-echo"
+    vague = vague_words(instruction, criterion)
+    if vague is not None:
+        return vague
     feedback = normalize_tags(sections.get("feedback", ""))
     if "[CHOSEN]" not in feedback and "[REJECTED]" not in feedback:
         feedback = ""

@@ -199,9 +199,10 @@ def refuse_backend_errors(name: str, funnel: str) -> None:
 
 def decontaminate(cfg: Decontaminate, base: Path, pairs: str, out: Path, key: str) -> dict[str, str]:
     """Drop pairs either of whose codes is too similar to a CodePrefBench candidate, and (with
-    `prompt_echo`) pairs whose instruction or criterion is their generator's own prompt text."""
+    `prompt_echo`) pairs whose instruction or criterion is their generator's own prompt text or says
+    nothing about the codes (`replies.pair_words_fault`)."""
     from codefavor.generators.decontam import load_decontaminator
-    from codefavor.generators.replies import pair_echoes_prompt
+    from codefavor.generators.replies import pair_words_fault
 
     manifest = open_run(out, "recipe-decontaminate", {"key": key, **cfg.model_dump()}, {"input": pairs})
     items = list(read_records(pairs, PreferencePair)) if Path(pairs).exists() else []
@@ -209,8 +210,9 @@ def decontaminate(cfg: Decontaminate, base: Path, pairs: str, out: Path, key: st
     removed: list[dict[str, Any]] = []
     index = load_decontaminator(_resolve(base, cfg.data), cfg.threshold) if cfg.enabled and items else None
     for p in items:
-        if cfg.prompt_echo and pair_echoes_prompt(p.source, p.instruction, p.criterion):
-            removed.append({"id": p.id, "reason": "prompt-echo"})
+        fault = pair_words_fault(p.source, p.instruction, p.criterion) if cfg.prompt_echo else None
+        if fault is not None:
+            removed.append({"id": p.id, "reason": fault})
             continue
         if index is not None:
             hit, score, task = index.is_contaminated(p.chosen, p.rejected)
@@ -220,7 +222,8 @@ def decontaminate(cfg: Decontaminate, base: Path, pairs: str, out: Path, key: st
         kept.append(p)
     write_records(out / PAIRS, kept)
     write_text_atomic(out / "removed.jsonl", "".join(json.dumps(r) + "\n" for r in removed))
-    by_reason = {r: sum(x["reason"] == r for x in removed) for r in ("contaminated", "prompt-echo")}
+    reasons = ("contaminated", "prompt-echo", "vague-criterion", "question")
+    by_reason = {r: sum(x["reason"] == r for x in removed) for r in reasons}
     report = {"input": len(items), "kept": len(kept), "removed": len(removed), "removed_by_reason": by_reason,
               "enabled": cfg.enabled, "prompt_echo": cfg.prompt_echo}  # fmt: skip
     write_json_atomic(out / "decontam.json", report)
