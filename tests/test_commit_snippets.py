@@ -151,7 +151,7 @@ FEEDBACK:
         (
             TASK_REPLY.replace(
                 "It returns 0.0 for an empty list instead of raising ZeroDivisionError.",
-                "One sentence naming the quality in which the second version is better.",
+                "The one quality in which the code after the change is better.",
             ),
             "template-echo",
         ),
@@ -217,7 +217,9 @@ def test_commit_codes_dialogue_pairs_the_commit_code_with_the_model_words(tmp_pa
     outcomes = [json.loads(x) for x in (tmp_path / OUTCOMES).read_text().splitlines()]
     assert Counter(o["status"] for o in outcomes) == {"kept": 2, "unextractable": 1}
     third = next(o for o in outcomes if o["status"] == "kept")["messages"][4]["content"]
-    assert "Before the change:\n```python\n" + OLD in third and "After the change:\n```python\n" + NEW in third
+    first = outcomes[0]["messages"][0]["content"]
+    assert "The code before the change:\n```python\n" + OLD in first and "+    if not xs:" in first
+    assert third.startswith("The code after the change:\n```python\n" + NEW)
 
 
 def test_the_codes_setting_is_checked():

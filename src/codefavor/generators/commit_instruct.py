@@ -128,15 +128,24 @@ def pair_prompt(lang: str) -> str:
     return render("commit_instruct_pair", lang=lang)
 
 
-def task_prompt(lang: str, snippets: Snippets) -> str:
-    """Turn 3 of `codes="commit"`: the two cut-out codes, and a request for the words around them."""
+def summary_prompt(seed: CommitSeed, snippets: Snippets) -> str:
+    """Turn 1 of `codes="commit"`: the message and the cut-out code with its diff, not the whole file
+    (a shorter prompt, about the code the pair will hold), and a short explanation asked for."""
+    diff = unified_diff(snippets.before, snippets.after, seed.path or "file")
     return render(
-        "commit_instruct_task",
-        lang=lang,
+        "commit_instruct_summary",
+        lang=seed.lang,
+        message=seed.message.strip() or "(no message)",
+        path=seed.path or "(unknown)",
         before=snippets.before.rstrip("\n"),
-        after=snippets.after.rstrip("\n"),
-        fence=_fence(snippets.before, snippets.after),
+        diff=diff,
+        fence=_fence(snippets.before, diff),
     )
+
+
+def task_prompt(lang: str, snippets: Snippets) -> str:
+    """Turn 3 of `codes="commit"`: the code after the change, and a request for the words around the pair."""
+    return render("commit_instruct_task", lang=lang, after=snippets.after.rstrip("\n"), fence=_fence(snippets.after))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -151,7 +160,6 @@ def converse(
     s = settings.sampling
     short = dataclasses.replace(s, max_tokens=min(s.max_tokens, 512), n=1)
     full = dataclasses.replace(s, n=1)
-    convs: list[list[Message]] = [[{"role": "user", "content": explain_prompt(seed)}] for seed in seeds]
     gens: list[list[Generation]] = [[] for _ in seeds]
     done: dict[int, Outcome] = {}
     snippets: dict[int, Snippets] = {}
@@ -162,6 +170,10 @@ def converse(
                 done[i] = _outcome(seed, [], [], "unextractable", cut, None, {})
             else:
                 snippets[i] = cut
+    convs: list[list[Message]] = [
+        [{"role": "user", "content": summary_prompt(seed, snippets[i]) if i in snippets else explain_prompt(seed)}]
+        for i, seed in enumerate(seeds)
+    ]
     alive = [i for i in range(len(seeds)) if i not in done]
     for turn in (1, 2, 3):
         if not alive:

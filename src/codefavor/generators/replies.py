@@ -166,7 +166,7 @@ def parse_gate(text: str) -> Literal["YES", "NO"] | None:
 PAIR_PARTS = ("instruction", "criterion", "naive", "improved", "feedback")
 # The prompts each generator's replies answer: what an echo is measured against.
 COMMIT_INSTRUCT_PROMPTS = ("commit_instruct_explain", "commit_instruct_gate", "commit_instruct_pair")
-COMMIT_TASK_PROMPTS = ("commit_instruct_explain", "commit_instruct_gate", "commit_instruct_task")  # codes="commit"
+COMMIT_TASK_PROMPTS = ("commit_instruct_summary", "commit_instruct_gate", "commit_instruct_task")  # codes="commit"
 CRITIC_EXAMPLES = ("good_enough", "bug_fix", "efficiency", "security", "concise")  # the critic's shots
 CRITIC_PROMPTS = ("critic_review", *(f"critic_example_{e}" for e in CRITIC_EXAMPLES))
 # Heading (lower case) -> part of the turn-3 reply.
@@ -250,7 +250,7 @@ def pair_words_fault(source: str, instruction: str, criterion: str) -> str | Non
     prompt's text, `echoes_prompt`) or a `vague_words` reason. Commit-Instruct writes the instruction
     and the criterion, Critic-Evol's critic the criterion; pairs of other sources are never faulted."""
     if source == "commit-instruct":
-        prompts = (*COMMIT_INSTRUCT_PROMPTS, COMMIT_TASK_PROMPTS[-1])
+        prompts = (*COMMIT_INSTRUCT_PROMPTS, *COMMIT_TASK_PROMPTS)
         if any(echoes_prompt(t, prompts) for t in (instruction, criterion)):
             return "prompt-echo"
         return vague_words(instruction, criterion)
