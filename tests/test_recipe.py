@@ -376,6 +376,9 @@ ECHO_PAIRS = [
     ("commit-instruct", "What task the programmer would be asked to do? How does this task relate to a programming task?",
      "It returns the list sorted.", True),
     ("critic-evol", "Any task.", "How well does the revision improve the robustness?", True),
+    ("commit-instruct", "Write pigeonhole_sort(a) sorting a list of integers.", "The code after the change is better than the code before it.", True),
+    ("commit-instruct", "Write f(x).", "The code after the change is better in one or three sentences, calling the code before the change [IMPROVED].", True),
+    ("commit-instruct", "Write reverse_words(s).", "The code after the change is faster.", False),
     ("commit-instruct", "Write reverse_words(s) returning the words of s in reverse order. Which order? The last word first.",
      "It runs in linear time and keeps its input unchanged, for correctness and performance.", False),
 ]  # fmt: skip
@@ -399,7 +402,13 @@ def test_decontaminate_drops_pairs_that_repeat_their_generators_prompt(tmp_path:
         assert sum(report["removed_by_reason"].values()) == expect.count(False)
     assert report["removed_by_reason"] == {"contaminated": 0, "prompt-echo": 0, "vague-criterion": 0, "question": 0}
     faults = [json.loads(x)["reason"] for x in (tmp_path / "out-True" / "removed.jsonl").read_text().splitlines()]
-    assert faults == ["prompt-echo"] * 3 + ["vague-criterion", "question", "question"]
+    assert faults == ["prompt-echo"] * 3 + [
+        "vague-criterion",
+        "question",
+        "question",
+        "vague-criterion",
+        "vague-criterion",
+    ]
 
 
 def test_the_report_draws_the_sample_again_for_a_bench_restored_without_its_tasks(recipe_file: Path):

@@ -229,15 +229,32 @@ _ASPECTS = re.compile(
     re.IGNORECASE,
 )
 MAX_ASPECTS = 3
+# Words that carry no property of a code: with the prompt's own words, a criterion made only of
+# them ("The code after the change is better than the code before it.") names nothing.
+_FILLER = frozenset(
+    "than then this that these those its their which with from into more most much very also has have had "
+    "does did was were been being are because version versions previous original new old first second".split()
+)
 
 
-def vague_words(instruction: str, criterion: str) -> str | None:
+@lru_cache(maxsize=16)
+def _prompt_words(names: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(re.findall(r"[a-z]+", _prompt_text(names)))
+
+
+def vague_words(instruction: str, criterion: str, prompts: Iterable[str] = ()) -> str | None:
     """Why a generated instruction or criterion says nothing about its codes, or None: a criterion
     listing four or more qualities ("better in terms of functionality, correctness, performance,
-    safety, ..."), or a criterion or an instruction made of questions only ("What task would the
-    programmer be asked to do?"). Qwen2.5-Coder-0.5B wrote such words in 5 of its first 9 pairs."""
+    safety, ..."), a criterion with no word of its own beside those of `prompts` (the templates it
+    answers) and filler words, or a criterion or an instruction made of questions only ("What task
+    would the programmer be asked to do?"). Qwen2.5-Coder-0.5B wrote such words in 11 of its first
+    26 Commit-Instruct pairs."""
     if len({m.lower() for m in _ASPECTS.findall(criterion)}) > MAX_ASPECTS:
         return "vague-criterion"
+    if prompts:
+        known = _prompt_words(tuple(prompts)) | _FILLER
+        if not [w for w in re.findall(r"[a-z]+", _squash(criterion)) if len(w) > 2 and w not in known]:
+            return "vague-criterion"
     for text in (instruction, criterion):
         sentences = [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
         if sentences and all(s.endswith("?") for s in sentences):
@@ -253,7 +270,7 @@ def pair_words_fault(source: str, instruction: str, criterion: str) -> str | Non
         prompts = (*COMMIT_INSTRUCT_PROMPTS, *COMMIT_TASK_PROMPTS)
         if any(echoes_prompt(t, prompts) for t in (instruction, criterion)):
             return "prompt-echo"
-        return vague_words(instruction, criterion)
+        return vague_words(instruction, criterion, prompts)
     if source == "critic-evol":
         return "prompt-echo" if echoes_prompt(criterion, CRITIC_PROMPTS) else vague_words("", criterion)
     return None
@@ -309,7 +326,7 @@ def parse_task_reply(text: str, prompts: Iterable[str] = COMMIT_TASK_PROMPTS) ->
     instruction, criterion = sections["instruction"].strip(), " ".join(sections["criterion"].split())
     if any(echoes_prompt(t, prompts) for t in (instruction, criterion)):
         return "template-echo"
-    vague = vague_words(instruction, criterion)
+    vague = vague_words(instruction, criterion, prompts)
     if vague is not None:
         return vague
     feedback = normalize_tags(sections.get("feedback", ""))
