@@ -420,3 +420,17 @@ def test_the_report_draws_the_sample_again_for_a_bench_restored_without_its_task
     table = json.loads((recipe_file.parent / "runs" / "report" / "report.json").read_text())
     assert table["bench"]["zero-shot"]["tasks"] == 8
     assert "| zero-shot | 8 |" in (recipe_file.parent / "runs" / "report" / "report.md").read_text()
+
+
+def test_who_writes_the_codes_is_in_the_generate_key(recipe_file: Path):
+    """`codes: commit` is another experiment (other prompts, other pairs): the generator starts again."""
+    _run(recipe_file, only=["seeds-commit-instruct", "generate-commit-instruct"])
+    state = {r["stage"]: r["state"] for r in _run(recipe_file, dry_run=True)}
+    assert state["generate-commit-instruct"] == "done"
+    recipe_file.write_text(recipe_file.read_text().replace("batch_size: 1}", "batch_size: 1, codes: commit}"))
+    state = {r["stage"]: r["state"] for r in _run(recipe_file, dry_run=True)}
+    assert state["seeds-commit-instruct"] == "done" and state["generate-commit-instruct"] == "stale"
+    bad = recipe_file.read_text().replace("codes: commit", "codes: both")
+    recipe_file.write_text(bad)
+    with pytest.raises(Exception, match="codes"):
+        _run(recipe_file, dry_run=True)
