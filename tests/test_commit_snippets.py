@@ -153,7 +153,7 @@ FEEDBACK:
                 "It returns 0.0 for an empty list instead of raising ZeroDivisionError.",
                 "The one quality in which the code after the change is better.",
             ),
-            "template-echo",
+            "criterion-echo",
         ),
         ("", "missing-instruction"),
         (
@@ -162,6 +162,20 @@ FEEDBACK:
                 "Better in functionality, correctness, robustness and maintainability.",
             ),
             "vague-criterion",
+        ),
+        (
+            TASK_REPLY.replace(
+                "It returns 0.0 for an empty list instead of raising ZeroDivisionError.",
+                "The code after the change is better than the code before it.",
+            ),
+            "criterion-echo",  # the follow-up prompt's own words
+        ),
+        (
+            TASK_REPLY.replace(
+                "Write `mean(xs)` returning the average of a list of numbers, or 0.0 for an empty list.",
+                "Both versions answer one programming task, and the code after the change is the better one.",
+            ),
+            "template-echo",
         ),
         (
             TASK_REPLY.replace(
@@ -260,3 +274,41 @@ def test_an_echoed_empty_heading_is_answered_by_its_later_occurrence():
     got = replies.parse_task_reply(text)
     assert not isinstance(got, str)
     assert got.instruction == "Write f(x) returning x squared." and got.criterion == "It handles negatives."
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        ("CRITERION: It returns 0.0 for an empty list.", "It returns 0.0 for an empty list."),
+        ("It returns 0.0 for an\nempty list.\n\nFEEDBACK: more words", "It returns 0.0 for an empty list."),
+        ("<think>hm</think>**Criterion:** It no longer divides by zero.", "It no longer divides by zero."),
+        ("", ""),
+    ],
+)
+def test_parse_criterion_reply(reply, expected):
+    assert replies.parse_criterion_reply(reply) == expected
+
+
+def test_a_vague_criterion_gets_one_follow_up_and_the_pair_keeps_the_rest_of_the_reply(tmp_path):
+    vague = TASK_REPLY.replace(
+        "It returns 0.0 for an empty list instead of raising ZeroDivisionError.",
+        "The code after the change is better than the code before it.",
+    )
+    answers = {"m0": "CRITERION: It returns 0.0 for an empty list.", "m1": "It is better."}
+
+    def fn(messages):
+        turn = sum(m["role"] == "assistant" for m in messages)
+        message = messages[0]["content"].split("Commit message:\n", 1)[1].split("\n", 1)[0]
+        return ["It guards against an empty list.", "YES", vague, answers[message]][turn]
+
+    backend = FakeBackend(fn=fn, spec="fake:scripted")
+    settings = ci.Settings(backend.spec, decontaminate=False, codes="commit")
+    funnel = ci.run_commit_instruct([seed(0), seed(1)], backend, tmp_path, settings=settings).funnel
+    assert funnel["kept"] == 1 and funnel["reasons"]["unparseable"] == {"vague-criterion": 1}
+    (pair,) = read_records(tmp_path / PAIRS, PreferencePair)
+    assert pair.criterion == "It returns 0.0 for an empty list." and pair.instruction.startswith("Write `mean(xs)`")
+    assert pair.feedback.startswith("[REJECTED]")
+    outcomes = [json.loads(x) for x in (tmp_path / OUTCOMES).read_text().splitlines()]
+    assert [len(o["messages"]) for o in outcomes] == [8, 8]
+    assert outcomes[0]["messages"][6]["content"] == ci.criterion_prompt()
+    assert len(backend.calls) == 4 * 2

@@ -378,7 +378,7 @@ ECHO_PAIRS = [
     ("critic-evol", "Any task.", "How well does the revision improve the robustness?", True),
     ("commit-instruct", "Write pigeonhole_sort(a) sorting a list of integers.", "The code after the change is better than the code before it.", True),
     ("commit-instruct", "Write f(x).", "The code after the change is better in one or three sentences, calling the code before the change [IMPROVED].", True),
-    ("commit-instruct", "Write reverse_words(s).", "The code after the change is faster.", False),
+    ("commit-instruct", "Write reverse_words(s).", "The code after the change runs in linear time.", False),
     ("commit-instruct", "Write reverse_words(s) returning the words of s in reverse order. Which order? The last word first.",
      "It runs in linear time and keeps its input unchanged, for correctness and performance.", False),
 ]  # fmt: skip
@@ -406,7 +406,7 @@ def test_decontaminate_drops_pairs_that_repeat_their_generators_prompt(tmp_path:
         "vague-criterion",
         "question",
         "question",
-        "vague-criterion",
+        "prompt-echo",  # the follow-up prompt's own words
         "vague-criterion",
     ]
 

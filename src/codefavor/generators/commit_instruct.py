@@ -42,7 +42,13 @@ from codefavor.generators.engine import (
 )
 from codefavor.generators.inputs import check_limit
 from codefavor.generators.mining import CommitSeed, MiningStats
-from codefavor.generators.replies import ParsedPair, parse_gate, parse_pair_reply, parse_task_reply
+from codefavor.generators.replies import (
+    ParsedPair,
+    parse_criterion_reply,
+    parse_gate,
+    parse_pair_reply,
+    parse_task_reply,
+)
 from codefavor.prompts import render
 from codefavor.records import PreferencePair, Provenance, write_records
 from codefavor.run_folder import write_json_atomic
@@ -143,6 +149,11 @@ def summary_prompt(seed: CommitSeed, snippets: Snippets) -> str:
     )
 
 
+def criterion_prompt() -> str:
+    """The follow-up of `codes="commit"` when the turn-3 criterion is missing or names no property."""
+    return render("commit_instruct_criterion")
+
+
 def task_prompt(lang: str, snippets: Snippets) -> str:
     """Turn 3 of `codes="commit"`: the code after the change, and a request for the words around the pair."""
     return render("commit_instruct_task", lang=lang, after=snippets.after.rstrip("\n"), fence=_fence(snippets.after))
@@ -156,7 +167,9 @@ def converse(
     seeds: Sequence[CommitSeed], backend: Backend, settings: Settings, decontaminator: Decontaminator | None = None
 ) -> list[Outcome]:
     """Run the three turns for a batch and return one outcome per seed, in order. Each turn is one
-    `generate` call over the seeds still talking, which the backend parallelises."""
+    `generate` call over the seeds still talking, which the backend parallelises. With the commit's
+    codes, a turn-3 reply whose criterion is missing or vague gets one follow-up turn asking for it
+    again (`criterion_prompt`); the rest of that reply is kept."""
     s = settings.sampling
     short = dataclasses.replace(s, max_tokens=min(s.max_tokens, 512), n=1)
     full = dataclasses.replace(s, n=1)
@@ -175,7 +188,7 @@ def converse(
         for i, seed in enumerate(seeds)
     ]
     alive = [i for i in range(len(seeds)) if i not in done]
-    for turn in (1, 2, 3):
+    for turn in (1, 2, 3, 4):
         if not alive:
             break
         outs = backend.generate([convs[i] for i in alive], full if turn == 3 else short)
@@ -186,11 +199,13 @@ def converse(
             if g.error is None:
                 convs[i] = [*convs[i], {"role": "assistant", "content": g.text}]
             status, reason, pair, extra = _judge_turn(
-                turn, seeds[i], g, backend.spec, settings, decontaminator, snippets.get(i)
+                turn, seeds[i], gens[i], backend.spec, settings, decontaminator, snippets.get(i)
             )
             if status is None:
                 if turn == 1:
                     nxt = gate_prompt()
+                elif turn == 3:
+                    nxt = criterion_prompt()
                 elif i in snippets:
                     nxt = task_prompt(seeds[i].lang, snippets[i])
                 else:
@@ -206,13 +221,15 @@ def converse(
 def _judge_turn(
     turn: int,
     seed: CommitSeed,
-    g: Generation,
+    gens: list[Generation],
     model: str,
     settings: Settings,
     decontaminator: Decontaminator | None,
     snippets: Snippets | None = None,
 ) -> tuple[Status | None, str, PreferencePair | None, dict[str, Any]]:
-    """What one reply decides: (None, ...) to go on to the next turn, else the seed's status."""
+    """What one reply (the last of `gens`) decides: (None, ...) to go on to the next turn, else the
+    seed's status."""
+    g = gens[-1]
     if g.error is not None:
         return ("refused" if g.refused else "backend_error"), g.error, None, {}
     if turn == 1:
@@ -223,7 +240,12 @@ def _judge_turn(
             return None, "", None, {}
         return ("answered_no", "", None, {}) if answer == "NO" else ("gate_undecided", "", None, {})
     if snippets is not None:
-        task = parse_task_reply(g.text)
+        if turn == 3:
+            task = parse_task_reply(g.text)
+            if task in replies.CRITERION_FAULTS:
+                return None, "", None, {}  # ask for the criterion again
+        else:
+            task = parse_task_reply(gens[2].text, criterion=parse_criterion_reply(g.text))
         parsed = (
             task
             if isinstance(task, str)

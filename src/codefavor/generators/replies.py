@@ -166,7 +166,13 @@ def parse_gate(text: str) -> Literal["YES", "NO"] | None:
 PAIR_PARTS = ("instruction", "criterion", "naive", "improved", "feedback")
 # The prompts each generator's replies answer: what an echo is measured against.
 COMMIT_INSTRUCT_PROMPTS = ("commit_instruct_explain", "commit_instruct_gate", "commit_instruct_pair")
-COMMIT_TASK_PROMPTS = ("commit_instruct_summary", "commit_instruct_gate", "commit_instruct_task")  # codes="commit"
+# codes="commit": summary, gate, task, and the follow-up asking again for a missing or vague criterion
+COMMIT_TASK_PROMPTS = (
+    "commit_instruct_summary",
+    "commit_instruct_gate",
+    "commit_instruct_task",
+    "commit_instruct_criterion",
+)
 CRITIC_EXAMPLES = ("good_enough", "bug_fix", "efficiency", "security", "concise")  # the critic's shots
 CRITIC_PROMPTS = ("critic_review", *(f"critic_example_{e}" for e in CRITIC_EXAMPLES))
 # Heading (lower case) -> part of the turn-3 reply.
@@ -315,24 +321,47 @@ class ParsedTask:
     feedback: str  # "" when the reply gave none or named neither code
 
 
-def parse_task_reply(text: str, prompts: Iterable[str] = COMMIT_TASK_PROMPTS) -> ParsedTask | str:
+# The turn-3 faults a follow-up asking for the criterion alone can mend.
+CRITERION_FAULTS = ("missing-criterion", "vague-criterion", "criterion-echo")
+
+
+def parse_task_reply(
+    text: str, prompts: Iterable[str] = COMMIT_TASK_PROMPTS, criterion: str | None = None
+) -> ParsedTask | str:
     """The instruction, criterion and feedback, or the rejection reason: `missing-instruction`,
-    `missing-criterion`, `template-echo`, or a `vague_words` reason. Feedback is optional (the classifier trains without it):
-    a missing one, or one naming neither code, is kept as "" rather than losing the pair."""
+    `template-echo` (the instruction is the prompt's), `question` (the instruction is only
+    questions), then the criterion's: `missing-criterion`, `criterion-echo`, `vague-criterion`
+    (`CRITERION_FAULTS`). `criterion`, when given, replaces the reply's own (the follow-up's answer).
+    Feedback is optional (the classifier trains without it): a missing one, or one naming neither
+    code, is kept as "" rather than losing the pair."""
     sections = split_sections(strip_reasoning(text), _PAIR_LABELS)
-    for part in ("instruction", "criterion"):
-        if not _words(sections.get(part, "")):
-            return f"missing-{part}"
-    instruction, criterion = sections["instruction"].strip(), " ".join(sections["criterion"].split())
-    if any(echoes_prompt(t, prompts) for t in (instruction, criterion)):
+    if not _words(sections.get("instruction", "")):
+        return "missing-instruction"
+    instruction = sections["instruction"].strip()
+    if echoes_prompt(instruction, prompts):
         return "template-echo"
-    vague = vague_words(instruction, criterion, prompts)
-    if vague is not None:
-        return vague
+    if vague_words(instruction, "") is not None:
+        return "question"
+    criterion = " ".join((sections.get("criterion", "") if criterion is None else criterion).split())
+    if not _words(criterion):
+        return "missing-criterion"
+    if echoes_prompt(criterion, prompts):
+        return "criterion-echo"
+    if vague_words("", criterion, prompts) is not None:
+        return "vague-criterion"
     feedback = normalize_tags(sections.get("feedback", ""))
     if "[CHOSEN]" not in feedback and "[REJECTED]" not in feedback:
         feedback = ""
     return ParsedTask(instruction, criterion, feedback.strip())
+
+
+def parse_criterion_reply(text: str) -> str:
+    """The criterion of the follow-up's answer: under a CRITERION heading when there is one, else the
+    answer's first paragraph, whitespace squashed ("" when there is none)."""
+    text = strip_reasoning(text).strip()
+    sections = split_sections(text, _PAIR_LABELS)
+    body = sections.get("criterion") or sections.get("preamble", "")
+    return " ".join(body.strip().split("\n\n")[0].split())
 
 
 def _words(text: str) -> str:
