@@ -187,6 +187,20 @@ def test_cache_replays_without_the_server(stub, tmp_path):
     assert stats(url)["requests"] == 22
 
 
+def test_a_cache_scope_replays_a_server_that_moved_to_another_port(stub, tmp_path):
+    """A server started on a free port has a new base URL each run; named by a scope, its answers
+    replay all the same, and two scopes never share an answer."""
+    path = tmp_path / "replay.sqlite"
+    first, second = stub(), stub()
+    fast_backend(first, cache=path, cache_scope="server:m").generate([conv("hi")], Sampling(max_tokens=5))
+    again = fast_backend(second, cache=path, cache_scope="server:m").generate([conv("hi")], Sampling(max_tokens=5))
+    assert again[0].cached and stats(second)["requests"] == 0
+    other = fast_backend(second, cache=path, cache_scope="server:n").generate([conv("hi")], Sampling(max_tokens=5))
+    assert not other[0].cached and stats(second)["requests"] == 1
+    plain = fast_backend(second, cache=path).generate([conv("hi")], Sampling(max_tokens=5))
+    assert not plain[0].cached  # no scope: the base URL, which differs from the scoped runs
+
+
 def test_failures_are_not_cached(stub, tmp_path):
     path = tmp_path / "fail.sqlite"
     url = stub()

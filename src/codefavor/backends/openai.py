@@ -122,6 +122,7 @@ class OpenAIBackend:
         backoff_max: float = 30.0,
         max_retry_after: float = 120.0,
         cache: Any = True,
+        cache_scope: str | None = None,
         headers: dict[str, str] | None = None,
         extra_body: dict[str, Any] | None = None,
         batch_size: int | None = None,
@@ -157,6 +158,10 @@ class OpenAIBackend:
         self._rpm = RateLimiter(rpm) if rpm else None
         self._tpm = RateLimiter(tpm) if tpm else None
         self.cache = open_cache(cache)
+        # Where the cache says an answer came from: the base URL, unless the caller names the server
+        # otherwise. A server started on a free port has a new URL each run, so the recipe names it by
+        # what it serves (model file, context), and a rerun replays the calls it already made.
+        self.cache_scope = cache_scope or self.base_url
         self.batch = None
         if batch is not None:
             from codefavor.backends.batch import BatchJobs
@@ -178,7 +183,7 @@ class OpenAIBackend:
         """One Generation per conversation, in order; failures carry `error` instead of texts."""
         convs = [list(c) for c in conversations]
         keys = [
-            cache_key(self.kind, self.base_url, self.model, c, sampling) if self.cache is not None else ""
+            cache_key(self.kind, self.cache_scope, self.model, c, sampling) if self.cache is not None else ""
             for c in convs
         ]
         results: list[Generation | None] = [None] * len(convs)
@@ -211,7 +216,7 @@ class OpenAIBackend:
     def _batch(self, convs: list[list[Message]], sampling: Sampling) -> list[Generation]:
         """Answers through one batch job (see `backends/batch.py`); custom_id = the cache key."""
         assert self.batch is not None
-        keys = [cache_key(self.kind, self.base_url, self.model, c, sampling) for c in convs]
+        keys = [cache_key(self.kind, self.cache_scope, self.model, c, sampling) for c in convs]
         got = self.batch.run({k: self._body(c, sampling) for k, c in zip(keys, convs, strict=True)})
         out = []
         for k in keys:

@@ -320,10 +320,17 @@ def _server_identity(server: Server) -> dict[str, Any]:
 
 # The base URLs of the servers running for the current stage (set by `_serving`).
 _CURRENT_URLS: dict[str, str] = {}
+_CURRENT_SCOPES: dict[str, str] = {}  # server name -> response-cache scope (`cache_scope`)
 
 
 def _urls(_folder: Path) -> dict[str, str]:
     return _CURRENT_URLS
+
+
+def cache_scope(server: str) -> str | None:
+    """The response-cache scope of a server the recipe started (its identity: what it serves, not
+    the free port it listens on this time), None for a server given by its base URL."""
+    return _CURRENT_SCOPES.get(server)
 
 
 @contextlib.contextmanager
@@ -352,10 +359,12 @@ def _serving(recipe: Recipe, names: Sequence[str], folder: Path, log: Callable[[
             log(f"starting server {name}: {srv}")
             stack.enter_context(srv)
             _CURRENT_URLS[name] = srv.base_url or ""
+            _CURRENT_SCOPES[name] = "recipe-server:" + json.dumps(_server_identity(s), sort_keys=True)
         try:
             yield
         finally:
             _CURRENT_URLS.clear()
+            _CURRENT_SCOPES.clear()
 
 
 # ---------------------------------------------------------------------------------------------

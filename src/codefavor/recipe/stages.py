@@ -110,10 +110,14 @@ def instruction_seeds(seeds: InstructionSeeds, base: Path, out: Path) -> dict[st
 
 def _backend(model: Model, base_urls: Mapping[str, str]) -> Any:
     from codefavor.backends import load_backend
+    from codefavor.recipe import cache_scope
 
     options = dict(model.options)
     if model.server is not None:
         options["base_url"] = base_urls[model.server]
+        scope = cache_scope(model.server)
+        if scope and model.spec.startswith("openai:"):
+            options.setdefault("cache_scope", scope)
     return load_backend(model.spec, **options)
 
 
