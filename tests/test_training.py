@@ -245,3 +245,30 @@ def test_cli_train_then_bench_end_to_end(tmp_path, bench_dir):
     assert summary["judge"] == f"hf-cls:{out}"
     lines = (run / "judgments.jsonl").read_text().splitlines()
     assert len(lines) == 8 and all(json.loads(x)["prob_a"] is not None for x in lines)
+
+
+def test_the_target_only_loss_equals_the_stock_loss(tiny_model_dir, tmp_path):
+    """Projecting only the target positions changes the cost, not the loss or its gradient."""
+    import torch
+
+    from codefavor.training.run import JudgeTrainer, PadCollator, RowDataset, build_model, prepare_data
+
+    cfg = _cfg(tiny_model_dir, tmp_path / "out", max_steps=1)
+    model, tok = build_model(cfg)
+    rows, _, _ = prepare_data(cfg, tok)
+    trainer = JudgeTrainer(model=model, args=cfg, train_dataset=RowDataset(rows), pad_id=tok.pad_token_id)
+    batch = PadCollator(tok.pad_token_id)(rows[:4])
+    assert len({len(r["input_ids"]) for r in rows[:4]}) > 1  # right padding in play
+    stock = model(**batch).loss
+    ours = trainer.compute_loss(model, dict(batch))
+    assert torch.allclose(ours, stock, atol=1e-5)
+    count = int((batch["labels"][:, 1:] != -100).sum())
+    summed = trainer.compute_loss(model, dict(batch), num_items_in_batch=torch.tensor(2 * count))
+    assert torch.allclose(summed, stock / 2, atol=1e-5)  # a sum over targets, divided by the given count
+    model.zero_grad()
+    stock.backward()
+    g_stock = [p.grad.clone() for p in model.parameters() if p.grad is not None]
+    model.zero_grad()
+    trainer.compute_loss(model, dict(batch)).backward()
+    g_ours = [p.grad for p in model.parameters() if p.grad is not None]
+    assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(g_stock, g_ours, strict=True))

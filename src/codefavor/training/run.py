@@ -97,11 +97,32 @@ def pairwise_accuracy(
 
 
 class JudgeTrainer(Trainer):
-    """`Trainer` whose `evaluate` adds held-out pairwise accuracy to the logged metrics."""
+    """`Trainer` whose loss projects only the target positions onto the vocabulary, and whose
+    `evaluate` adds held-out pairwise accuracy to the logged metrics."""
 
     def __init__(self, *args: Any, pad_id: int, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.pad_id = pad_id
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):  # type: ignore[override]
+        """The stock causal-LM loss (a sum over target tokens, divided by `num_items_in_batch` when the
+        trainer counts them, else their mean), with the LM head applied only at the positions that
+        predict a target. Labels are -100 on every prompt token, so the stock loss builds rows x length
+        x vocabulary logits to read one position of each classification row: on SmolLM2-135M (49,152
+        tokens) at 2,048 tokens that is 1.6 GB a batch of 4 and a fifth of the step's work."""
+        labels = inputs.get("labels")
+        if labels is None or return_outputs:
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        targets = labels[:, 1:]  # position t predicts token t + 1
+        keep = torch.nonzero((targets != -100).any(dim=0)).squeeze(1)
+        rest = {k: v for k, v in inputs.items() if k != "labels"}
+        logits = model(**rest, logits_to_keep=keep).logits  # rows x len(keep) x vocabulary
+        wanted = targets[:, keep]
+        loss = torch.nn.functional.cross_entropy(
+            logits.float().reshape(-1, logits.size(-1)), wanted.reshape(-1), ignore_index=-100, reduction="sum"
+        )
+        count = num_items_in_batch if num_items_in_batch is not None else (wanted != -100).sum()
+        return loss / count
 
     def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval") -> dict[str, float]:
         metrics = super().evaluate(eval_dataset, ignore_keys, metric_key_prefix)
