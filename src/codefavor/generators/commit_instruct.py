@@ -6,8 +6,8 @@ improvement, and stop on anything but YES; (3) ask for an instruction, a criteri
 improved code and feedback, parse and validate them into a `PreferencePair` (improved = chosen),
 and drop pairs that nearly duplicate CodePrefBench. With `codes="commit"` the two codes are the
 commit's own (`commit_snippets`: the changed definitions before and after, with what they need) and
-turn 3 asks only for the instruction, the criterion and feedback: the mode for models too small to
-rewrite a change faithfully. `converse` returns one `Outcome` per seed and
+turn 3 asks only for the instruction, the criterion and feedback (with one follow-up turn when the
+criterion is missing or vague): the mode for models too small to rewrite a change faithfully. `converse` returns one `Outcome` per seed and
 touches no file; `run_commit_instruct` runs it over a resumable run folder (`engine`), where the
 outcome line (holding the whole dialogue, and the pair when kept) is the commit point.
 
@@ -79,7 +79,7 @@ SPEC = GeneratorSpec(
 
 
 def prompt_version(codes: str = "model") -> str:
-    """Changes whenever any of the three templates changes, so old and new runs are never mixed."""
+    """Changes whenever a template of the mode's dialogue changes, so old and new runs are never mixed."""
     if codes == "commit":
         return replies.prompt_version("ci-commit", replies.COMMIT_TASK_PROMPTS)
     return replies.prompt_version("ci", TEMPLATES)
