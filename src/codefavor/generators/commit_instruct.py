@@ -113,17 +113,22 @@ def _fence(*texts: str) -> str:
     return "`" * max(3, longest + 1)
 
 
-def explain_prompt(seed: CommitSeed) -> str:
-    diff = unified_diff(seed.old_code, seed.new_code, seed.path or "file")
+def _change_prompt(template: str, seed: CommitSeed, old: str, new: str, code_field: str) -> str:
+    """A turn-1 template filled with the commit message, the code before (as `code_field`) and the diff."""
+    diff = unified_diff(old, new, seed.path or "file")
     return render(
-        "commit_instruct_explain",
+        template,
         lang=seed.lang,
         message=seed.message.strip() or "(no message)",
         path=seed.path or "(unknown)",
-        old_code=seed.old_code.rstrip("\n"),
         diff=diff,
-        fence=_fence(seed.old_code, diff),
+        fence=_fence(old, diff),
+        **{code_field: old.rstrip("\n")},
     )
+
+
+def explain_prompt(seed: CommitSeed) -> str:
+    return _change_prompt("commit_instruct_explain", seed, seed.old_code, seed.new_code, "old_code")
 
 
 def gate_prompt() -> str:
@@ -137,16 +142,7 @@ def pair_prompt(lang: str) -> str:
 def summary_prompt(seed: CommitSeed, snippets: Snippets) -> str:
     """Turn 1 of `codes="commit"`: the message and the cut-out code with its diff, not the whole file
     (a shorter prompt, about the code the pair will hold), and a short explanation asked for."""
-    diff = unified_diff(snippets.before, snippets.after, seed.path or "file")
-    return render(
-        "commit_instruct_summary",
-        lang=seed.lang,
-        message=seed.message.strip() or "(no message)",
-        path=seed.path or "(unknown)",
-        before=snippets.before.rstrip("\n"),
-        diff=diff,
-        fence=_fence(snippets.before, diff),
-    )
+    return _change_prompt("commit_instruct_summary", seed, snippets.before, snippets.after, "before")
 
 
 def criterion_prompt() -> str:
@@ -183,11 +179,16 @@ def converse(
                 done[i] = _outcome(seed, [], [], "unextractable", cut, None, {})
             else:
                 snippets[i] = cut
-    convs: list[list[Message]] = [
-        [{"role": "user", "content": summary_prompt(seed, snippets[i]) if i in snippets else explain_prompt(seed)}]
-        for i, seed in enumerate(seeds)
-    ]
     alive = [i for i in range(len(seeds)) if i not in done]
+    convs: dict[int, list[Message]] = {
+        i: [
+            {
+                "role": "user",
+                "content": summary_prompt(seeds[i], snippets[i]) if i in snippets else explain_prompt(seeds[i]),
+            }
+        ]
+        for i in alive
+    }
     for turn in (1, 2, 3, 4):
         if not alive:
             break
