@@ -72,6 +72,7 @@ TABLE: dict[str, list[tuple[str, str]]] = {
     "safe-option": [
         ("def get(url):\n    return requests.get(url)\n", "def get(url):\n    return requests.get(url, timeout=10)\n"),
         ("def cookie(resp, v):\n    resp.set_cookie('s', v)\n", "def cookie(resp, v):\n    resp.set_cookie('s', v, httponly=True)\n"),
+        ("def parser():\n    return etree.XMLParser()\n", "def parser():\n    return etree.XMLParser(resolve_entities=False)\n"),
     ],
     "argv-command": [
         ("def rm(name):\n    cmd = ['rm'] + [name]\n    return cmd\n", "def rm(name):\n    cmd = ['rm', '-f', name]\n    return cmd\n"),
@@ -89,6 +90,8 @@ TABLE: dict[str, list[tuple[str, str]]] = {
     "spliced-sql": [
         ("def find(c, n):\n    return c.run(\"SELECT * FROM u WHERE n = '{}'\".format(n))\n",
          "def find(c, n):\n    return c.run('SELECT * FROM u WHERE n = :n', n=n)\n"),
+        ("def drop(db, uid):\n    q = f\"DELETE FROM users WHERE id = '{uid}'\"\n    db.send(q)\n",
+         "def drop(db, uid):\n    q = 'DELETE FROM users WHERE id = :uid'\n    db.send(q, uid=uid)\n"),
     ],
     "untrusted-search-path": [
         ("def config_paths(self):\n    return [os.getcwd()]\n", "def config_paths(self):\n    return []\n"),
@@ -98,6 +101,9 @@ TABLE: dict[str, list[tuple[str, str]]] = {
          "def host(self, name):\n    return self._cli_run(['showhost', '-verbose', name])\n"),
         ("def rm(name):\n    ssh_cmd = f'svctask rmvdisk {name}'\n    return run_ssh(ssh_cmd)\n",
          "def rm(name):\n    ssh_cmd = ['svctask', 'rmvdisk', name]\n    return run_ssh(ssh_cmd)\n"),
+        # a runner looked up in a table by name: named by its key
+        ("def grain(k):\n    return __salt__['cmd.run']('salt-call grains.get {0}'.format(k))\n",
+         "def grain(k):\n    return __salt__['cmd.run'](['salt-call', 'grains.get', k])\n"),
     ],
     "swallowed-failure": [
         ("def check(pub, sig, data):\n    try:\n        verify(pub, sig, data)\n    except InvalidSignature:\n"

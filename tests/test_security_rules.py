@@ -74,6 +74,11 @@ TABLE: dict[str, list[tuple[str, str]]] = {
         ("def fetch(url):\n    return requests.get(url, verify=False)\n", "def fetch(url):\n    return requests.get(url, timeout=5)\n"),
         ("def ctx():\n    return ssl._create_unverified_context()\n", "def ctx():\n    return ssl.create_default_context()\n"),
     ],
+    "weak-key": [
+        ("def new_key():\n    return RSA.generate(1024)\n", "def new_key():\n    return RSA.generate(2048)\n"),
+        ("def new_key():\n    return rsa.generate_private_key(public_exponent=65537, key_size=1024)\n",
+         "def new_key():\n    return rsa.generate_private_key(public_exponent=65537, key_size=3072)\n"),
+    ],
     "deprecated-wrap-socket": [
         ("def wrap(s):\n    return ssl.wrap_socket(s)\n", "def wrap(s, host):\n    return ssl.create_default_context().wrap_socket(s, server_hostname=host)\n"),
     ],

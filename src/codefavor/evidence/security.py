@@ -52,7 +52,7 @@ KINDS: dict[str, str] = {
     **dict.fromkeys(("B501", "B323", "B507", "tls-unverified", "tls-off"), "tls-unverified"),
     **dict.fromkeys(("B502", "B503", "B504", "tls-old"), "tls-version"),
     **dict.fromkeys(("B303", "B324", "weak-hash"), "weak-hash"),
-    **dict.fromkeys(("B304", "B305", "B505", "weak-cipher"), "weak-cipher"),
+    **dict.fromkeys(("B304", "B305", "B505", "weak-cipher", "weak-key"), "weak-cipher"),
     **dict.fromkeys(("B108", "B306", "insecure-tempname", "tempfile"), "temp-file"),
     **dict.fromkeys(("B105", "B106", "B107", "secret"), "hard-coded-secret"),
     **dict.fromkeys(("B312", "B321", "B401", "B402", "cleartext-protocol"), "cleartext-protocol"),

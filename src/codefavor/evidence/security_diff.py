@@ -93,6 +93,8 @@ _LIMIT_NAMES = _rx(r"^(MAX|MIN)_|_(MAX|MIN)$|LIMIT")  # a named bound (MAX_SIZE)
 _ALLOW_NAMES = _rx(r"allow|whitelist|permitted|valid|safe|trusted")
 _SAFE_KW = {"timeout", "max_size", "max_length", "max_bytes", "max_age", "samesite"}  # any value
 _SAFE_ON = {"sanitize", "strict", "secure", "httponly", "autoescape", "verify", "check_hostname", "weights_only"}
+# switches whose default is the unsafe way, so turning them off is a choice (`shell=False` is the default)
+_SAFE_OFF = {"resolve_entities", "follow_symlinks", "allow_redirects"}
 _UNSAFE_ON = {"shell", "follow_symlinks", "resolve_entities", "allow_pickle", "unsafe", "huge_tree", "allow_redirects"}
 _SQL_QUOTED = re.compile(
     r"\b(select|insert|update|delete|where|values|set)\b[^\n]*?(['\"])(%s|%\(\w+\)s|\{\w*\})\2", re.I
@@ -125,6 +127,9 @@ _FAILURES = _rx(r"invalid|signature|verif|unauthori[sz]ed|forbidden|permission|d
 
 
 def _last(func: ast.AST) -> str:
+    if isinstance(func, ast.Subscript) and isinstance(func.slice, ast.Constant) and isinstance(func.slice.value, str):
+        # a callable looked up by name in a table (`__salt__['cmd.run'](...)`): named by its key
+        return func.slice.value.rsplit(".", 1)[-1]
     return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
 
 
@@ -188,7 +193,7 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
             out["parameterised-query"] += 1
     for kw in node.keywords:
         value = kw.value.value if isinstance(kw.value, ast.Constant) else None
-        if kw.arg in _SAFE_KW or (kw.arg in _SAFE_ON and value is True):
+        if kw.arg in _SAFE_KW or (kw.arg in _SAFE_ON and value is True) or (kw.arg in _SAFE_OFF and value is False):
             out["safe-option"] += 1
         elif kw.arg in _UNSAFE_ON and value is True or (kw.arg in _SAFE_ON and value is False):
             out["unsafe-option"] += 1
@@ -243,6 +248,11 @@ def marks(code: str) -> Counter[str] | None:
             mod = node.module if isinstance(node, ast.ImportFrom) else " ".join(a.name for a in node.names)
             if mod and _DEFUSED.search(mod):
                 out["safe-parser"] += 1
+        elif isinstance(node, ast.JoinedStr):
+            # an f-string reads as its text with `{}` for each field: `f"... = '{uid}'"` splices
+            text = "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values)
+            if _SQL_QUOTED.search(text):
+                out["spliced-sql"] += 1
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             if _SQL_QUOTED.search(node.value):
                 out["spliced-sql"] += 1

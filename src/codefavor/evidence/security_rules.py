@@ -11,8 +11,9 @@ a caller's text compiled as a pattern unescaped), SQL built into a string (varia
 and executed later or through any `execute`/`query`-named wrapper (CWE-89), unsafe deserialisation
 (CWE-502: pickle/marshal/dill/shelve/jsonpickle, `yaml.load` without a safe loader, `torch.load`
 without `weights_only=True`, `numpy.load(allow_pickle=True)`), shell commands built from data
-(CWE-78), broken ciphers and ECB mode (CWE-327), disabled TLS verification (CWE-295: also `ssl.wrap_socket` without
-`cert_reqs=CERT_REQUIRED`, whose default verifies nothing), and the deprecated `ssl.wrap_socket` (a
+(CWE-78), broken ciphers and ECB mode (CWE-327), RSA/DSA keys under 2048 bits (CWE-326),
+disabled TLS verification (CWE-295: also `ssl.wrap_socket` without `cert_reqs=CERT_REQUIRED`,
+whose default verifies nothing), and the deprecated `ssl.wrap_socket` (a
 deprecation, weighted low). Calls are resolved by their written attribute form (`yaml.load`,
 `pickle.loads`) and through the module's imports when it has any (`from yaml import load as l`).
 
@@ -41,6 +42,7 @@ RULES: dict[str, tuple[str, str, float, str]] = {
     "weak-password-hash": ("CWE-916", "MEDIUM", 4.0, "a password hashed fast, with few iterations or a static salt"),
     "tls-unverified": ("CWE-295", "MEDIUM", 4.0, "TLS certificate verification turned off"),
     "weak-cipher": ("CWE-327", "MEDIUM", 4.0, "a broken cipher (DES, RC4, Blowfish, RC2) or ECB mode"),
+    "weak-key": ("CWE-326", "MEDIUM", 4.0, "an RSA or DSA key generated shorter than 2048 bits"),
     "insecure-tempname": ("CWE-377", "MEDIUM", 3.0, "a temporary file name that another process can take first"),
     "redos": ("CWE-1333", "MEDIUM", 3.0, "a pattern with nested quantifiers (catastrophic backtracking)"),
     "regex-injection": ("CWE-730", "MEDIUM", 3.0, "a caller's text compiled as a regular expression"),
@@ -72,6 +74,9 @@ _CHECKS = re.compile(r"\b(startswith|commonpath|commonprefix|is_relative_to|rela
 _FILE_SINKS = {"open", "send_file", "remove", "unlink", "rmtree", "rename", "copy", "copyfile", "move", "read_text",
                "read_bytes", "write_text", "write_bytes", "listdir", "FileResponse", "extract", "makedirs", "mkdir"}  # fmt: skip
 _NESTED = re.compile(r"\((?:[^()\\]|\\.)*[+*](?:[^()\\]|\\.)*\)[+*{]")
+# who generates RSA/DSA keys: pycryptodome's `RSA.generate(bits)`, cryptography's
+# `rsa.generate_private_key(key_size=...)`, paramiko's `RSAKey.generate(bits)`
+_KEY_OWNERS = {"RSA", "DSA", "rsa", "dsa", "RSAKey", "DSSKey"}
 _SAFE_LOADERS = ("SafeLoader", "CSafeLoader", "BaseLoader")
 _PRINTABLE = [chr(c) for c in range(32, 127)]
 _ATOM = re.compile(r"\\.|\[(?:\\.|[^\]\\])*\]|[^()|*+?{}]")
@@ -295,6 +300,10 @@ class _Scan:
                 self.add("yaml-unsafe-load", call)
         elif last == "new" and mod.rsplit(".", 1)[-1] in ("DES", "ARC4", "Blowfish", "ARC2", "DES3", "XOR"):
             self.add("weak-cipher", call)
+        elif last in ("generate", "generate_private_key") and mod.rsplit(".", 1)[-1] in _KEY_OWNERS:
+            bits = _const(_kw(call, "key_size") or _kw(call, "bits") or (call.args[0] if call.args else None))
+            if isinstance(bits, int) and not isinstance(bits, bool) and bits < 2048:
+                self.add("weak-key", call)
         elif q in ("ssl.wrap_socket",):
             self.add("deprecated-wrap-socket", call)
             reqs = _kw(call, "cert_reqs")  # its default, CERT_NONE, verifies nothing

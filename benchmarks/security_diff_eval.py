@@ -1,0 +1,75 @@
+"""Per rule of `evidence/security_diff.py`: on how many security pairs it fires and how often it is right.
+
+A rule fires on a pair when its counts differ between the two codes; it is right when its direction
+(more of a hardening mark, fewer of a weakening one) names the labelled secure side. "vote" is
+`compare_marks` as the guess's `hardening` step uses it (decided/right over all pairs, static
+evidence or not). Codes are comment-stripped first, as the benchmark protocol does for security.
+Use it on dev splits to keep each rule's precision in sight; a rule right about as often as wrong
+reads noise, not hardening.
+
+    PYTHONPATH=src python benchmarks/security_diff_eval.py --split dev \
+        --set ~/.cache/codefavor/foreign/cve-fixes --set ~/.cache/codefavor/foreign/vuln-fixes \
+        --set ~/.cache/codefavor/foreign/cweval --codeprefbench ../shared/data/codeprefbench
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+from pathlib import Path
+
+
+def evaluate(tasks: list) -> tuple[Counter[str], Counter[str], dict[str, int]]:
+    """(fired per rule, right per rule, the vote's {"decided", "right"})."""
+    from codefavor.codetools import strip_comments
+    from codefavor.evidence.security_diff import HARDENING, compare_marks, marks
+
+    fired: Counter[str] = Counter()
+    right: Counter[str] = Counter()
+    vote = {"decided": 0, "right": 0}
+    for t in tasks:
+        secure, other = (strip_comments(t.choices[i]) for i in (t.gt_choice, 1 - t.gt_choice))
+        ms, mo = marks(secure), marks(other)
+        if ms is None or mo is None:
+            continue
+        for rule, (direction, _) in HARDENING.items():
+            d = (ms[rule] - mo[rule]) * direction
+            if d:
+                fired[rule] += 1
+                right[rule] += d > 0
+        decision, _ = compare_marks(secure, other)
+        if decision != "undecided":
+            vote["decided"] += 1
+            vote["right"] += decision == "A"
+    return fired, right, vote
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--set", action="append", default=[], help="a folder or file of BenchTask records (repeatable)")
+    ap.add_argument("--codeprefbench", default=None, help="also CodePrefBench security from this folder")
+    ap.add_argument("--split", default="dev", choices=["dev", "test", "all"])
+    args = ap.parse_args(argv)
+    from codefavor.benchmark.data import load_tasks
+    from codefavor.evidence.security_diff import HARDENING
+
+    sets = []
+    for s in args.set:
+        p = Path(s).expanduser()
+        path = p / f"{args.split}.jsonl" if p.is_dir() and args.split != "all" else p
+        sets.append((p.name, load_tasks(["security"], path)))
+    if args.codeprefbench:
+        sets.append(("codeprefbench", load_tasks(["security"], args.codeprefbench, split=args.split)))
+    results = [(name, len(tasks), *evaluate(tasks)) for name, tasks in sets]
+    print(f"split {args.split}: fired/right per rule (pairs where the rule's counts differ)")
+    print(f"{'rule':24s}" + "".join(f" {f'{name} ({n})':>22s}" for name, n, *_ in results))
+    for rule in HARDENING:
+        print(f"{rule:24s}" + "".join(f" {f'{fi[rule]}/{ri[rule]}':>22s}" for _, _, fi, ri, _ in results))
+    print(
+        f"{'vote (decided/right)':24s}"
+        + "".join(f" {str(v['decided']) + '/' + str(v['right']):>22s}" for *_, v in results)
+    )
+
+
+if __name__ == "__main__":
+    main()
