@@ -32,6 +32,8 @@ TABLE: dict[str, list[tuple[str, str]]] = {
         ("def greet(name):\n    return '<b>' + name + '</b>'\n",
          "def greet(name):\n    return '<b>' + html.escape(name) + '</b>'\n"),
         ("def comment(text):\n    return render(text)\n", "def comment(text):\n    return render(bleach.clean(text))\n"),
+        ("def avatar(url, name):\n    return '<img src=\"%s\" alt=\"%s\">' % (url, name)\n",
+         "def avatar(url, name):\n    return format_html('<img src=\"{}\" alt=\"{}\">', url, name)\n"),
     ],
     "path-containment": [
         ("def fetch(name):\n    return send_file(os.path.join(ROOT, name))\n",
@@ -64,6 +66,17 @@ TABLE: dict[str, list[tuple[str, str]]] = {
     "parameterised-query": [
         ("def poll(c, name):\n    req = 'SELECT o FROM t WHERE name = ' + name\n    return queryOne(req)\n",
          "def poll(c, name):\n    req = 'SELECT o FROM t WHERE name = ?'\n    return queryOne(c, req, (name,))\n"),
+    ],
+    "request-method-check": [
+        ("def prefs(self, action):\n    if action == 'save':\n        self.store()\n",
+         "def prefs(self, action):\n    if request.method == 'POST' and action == 'save':\n        self.store()\n"),
+        ("def keys(self, form, action):\n    if action == 'add':\n        self.add(form.key)\n",
+         "def keys(self, form, action):\n    if action == 'add' and form.is_submitted():\n        self.add(form.key)\n"),
+    ],
+    "url-validation": [
+        ("def login(req):\n    to = req.GET.get('next', '/')\n    return redirect(to)\n",
+         "def login(req):\n    to = req.GET.get('next', '/')\n    if not url_has_allowed_host_and_scheme(to, ALLOWED):\n"
+         "        to = '/'\n    return redirect(to)\n"),
     ],
     "security-header": [
         ("def headers(resp):\n    resp.headers['Server'] = 'x'\n",

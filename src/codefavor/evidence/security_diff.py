@@ -46,6 +46,14 @@ HARDENING: dict[str, tuple[int, str]] = {
     ),
     "allowlist": (1, "membership tested against an allow-list (`x in ALLOWED_...`)"),
     "parameterised-query": (1, "an execute/query call given its parameters apart from the SQL"),
+    "request-method-check": (
+        1,
+        "a state change gated on the request's method (`request.method == 'POST'`) or a submitted form",
+    ),
+    "url-validation": (
+        1,
+        "a redirect target or URL checked for its origin (is_safe_url, same_origin, url_has_allowed_host_and_scheme)",
+    ),
     "security-header": (1, "Content-Security-Policy, X-Frame-Options, nosniff, noopener, ..."),
     "safe-option": (
         1,
@@ -76,12 +84,16 @@ _CALLS: list[tuple[str, re.Pattern[str]]] = [
     ("deny-response", _rx(r"^(abort|\w*HTTPError|Http\w*Error|\w*Forbidden\w*|PermissionDenied|\w*Unauthori[sz]ed\w*|"
                           r"AccessDenied\w*|BadRequest\w*|SuspiciousOperation|ValidationError)$")),
     ("type-check", _rx(r"^(isinstance|issubclass)$")),
-    ("escaping", _rx(r"escape|^quote$|^quote_plus$|saniti[sz]e|^clean(_html)?$|strip_tags|bleach|^urlencode$")),
+    ("escaping", _rx(r"escape|^quote$|^quote_plus$|saniti[sz]e|^clean(_html)?$|strip_tags|bleach|^urlencode$|"
+                     r"^format_html$")),  # format_html escapes what it fills in
     ("path-containment", _rx(r"^(realpath|abspath|normpath|commonpath|commonprefix|is_relative_to|relative_to|"
                              r"secure_filename|safe_join)$")),
     ("constant-time-compare", _rx(r"^(compare_digest|constant_time_compare|safe_str_cmp|timingsafe\w*)$")),
     ("authorisation", _rx(r"has_perm|permission|authori[sz]|^is_authenticated$|^login_required$|^check_access$|"
                           r"^require_\w+|^is_owner$|csrf")),
+    ("request-method-check", _rx(r"^(is_submitted|validate_on_submit)$")),  # Flask-WTF: a POST that carries the form
+    ("url-validation", _rx(r"^(is_safe_url|url_has_allowed_host_and_scheme|same_origin|is_same_origin|is_local_url|"
+                           r"is_safe_redirect\w*|safe_redirect\w*)$")),
     ("safe-parser", _rx(r"^(safe_load|safe_load_all|literal_eval|SafeLoader)$")),
     ("dangerous-call", _rx(r"^(eval|exec|execfile|__import__|mark_safe|Markup|SafeString|render_template_string|"
                            r"system|popen|getoutput|getstatusoutput|unsafe_load|Unpickler)$")),
@@ -91,6 +103,7 @@ _CALLS: list[tuple[str, re.Pattern[str]]] = [
 _AUTH_ATTRS = _rx(r"^(is_authenticated|is_anonymous|is_superuser|is_staff|is_admin|permissions|has_permission)$")
 _LIMIT_NAMES = _rx(r"^(MAX|MIN)_|_(MAX|MIN)$|LIMIT")  # a named bound (MAX_SIZE): a counter's own max is none
 _ALLOW_NAMES = _rx(r"allow|whitelist|permitted|valid|safe|trusted")
+_WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 _SAFE_KW = {"timeout", "max_size", "max_length", "max_bytes", "max_age", "samesite"}  # any value
 _SAFE_ON = {"sanitize", "strict", "secure", "httponly", "autoescape", "verify", "check_hostname", "weights_only"}
 # switches whose default is the unsafe way, so turning them off is a choice (`shell=False` is the default)
@@ -208,6 +221,11 @@ def _compare(node: ast.Compare, out: Counter[str]) -> None:
         for x in sides
     ):
         out["length-limit"] += 1
+    # request.method == "POST": a state change only on the method that carries a CSRF token
+    if any(isinstance(x, ast.Attribute) and x.attr == "method" for x in sides) and any(
+        isinstance(x, ast.Constant) and x.value in _WRITE_METHODS for x in sides
+    ):
+        out["request-method-check"] += 1
     if any(isinstance(o, (ast.In, ast.NotIn)) for o in node.ops) and any(
         _ALLOW_NAMES.search(_last(x)) for x in node.comparators if isinstance(x, (ast.Name, ast.Attribute))
     ):
