@@ -40,6 +40,8 @@ TABLE: dict[str, list[tuple[str, str]]] = {
          "def fetch(name):\n    return send_file(safe_join(ROOT, name))\n"),
         ("def fetch(name):\n    p = os.path.join(ROOT, name)\n    return open(p)\n",
          "def fetch(name):\n    p = os.path.realpath(os.path.join(ROOT, name))\n    return open(p)\n"),
+        ("def upload(f):\n    f.save(os.path.join(UPLOADS, f.filename))\n",
+         "def upload(f):\n    f.save(os.path.join(UPLOADS, os.path.basename(f.filename)))\n"),
     ],
     "constant-time-compare": [
         ("def ok(sig, want):\n    return sig == want\n", "def ok(sig, want):\n    return hmac.compare_digest(sig, want)\n"),
@@ -48,6 +50,8 @@ TABLE: dict[str, list[tuple[str, str]]] = {
         ("def delete(req, obj):\n    obj.delete()\n",
          "def delete(req, obj):\n    if req.user.has_perm('delete', obj):\n        obj.delete()\n"),
         ("def panel(req):\n    return page(req)\n", "def panel(req):\n    return page(req) if req.user.is_superuser else None\n"),
+        ("@app.route('/admin')\ndef admin():\n    return page()\n",
+         "@app.route('/admin')\n@login_required\ndef admin():\n    return page()\n"),
     ],
     "safe-parser": [
         ("def conf(text):\n    return parse(text)\n", "def conf(text):\n    return ast.literal_eval(text)\n"),
@@ -62,6 +66,8 @@ TABLE: dict[str, list[tuple[str, str]]] = {
     "allowlist": [
         ("def redirect_to(url):\n    return redirect(url)\n",
          "def redirect_to(url):\n    return redirect(url) if urlparse(url).netloc in ALLOWED_HOSTS else None\n"),
+        ("def fetch(host):\n    return get(host)\n",
+         "def fetch(host):\n    if host in BLOCKED_HOSTS:\n        return None\n    return get(host)\n"),
     ],
     "parameterised-query": [
         ("def poll(c, name):\n    req = 'SELECT o FROM t WHERE name = ' + name\n    return queryOne(req)\n",
@@ -78,6 +84,14 @@ TABLE: dict[str, list[tuple[str, str]]] = {
          "def login(req):\n    to = req.GET.get('next', '/')\n    if not url_has_allowed_host_and_scheme(to, ALLOWED):\n"
          "        to = '/'\n    return redirect(to)\n"),
     ],
+    "control-char-check": [
+        ("def header(resp, v):\n    resp.headers['X-Name'] = v\n",
+         "def header(resp, v):\n    if '\\n' in v or '\\r' in v:\n        return\n    resp.headers['X-Name'] = v\n"),
+    ],
+    "strong-random": [
+        ("def token():\n    return '%030x' % random.randrange(16**30)\n", "def token():\n    return secrets.token_hex(15)\n"),
+        ("def salt():\n    return bytes(random.getrandbits(8) for _ in range(16))\n", "def salt():\n    return os.urandom(16)\n"),
+    ],
     "security-header": [
         ("def headers(resp):\n    resp.headers['Server'] = 'x'\n",
          "def headers(resp):\n    resp.headers['X-Frame-Options'] = 'DENY'\n"),
@@ -86,6 +100,7 @@ TABLE: dict[str, list[tuple[str, str]]] = {
         ("def get(url):\n    return requests.get(url)\n", "def get(url):\n    return requests.get(url, timeout=10)\n"),
         ("def cookie(resp, v):\n    resp.set_cookie('s', v)\n", "def cookie(resp, v):\n    resp.set_cookie('s', v, httponly=True)\n"),
         ("def parser():\n    return etree.XMLParser()\n", "def parser():\n    return etree.XMLParser(resolve_entities=False)\n"),
+        ("def doc(t):\n    return defused.fromstring(t)\n", "def doc(t):\n    return defused.fromstring(t, forbid_dtd=True)\n"),
     ],
     "argv-command": [
         ("def rm(name):\n    cmd = ['rm'] + [name]\n    return cmd\n", "def rm(name):\n    cmd = ['rm', '-f', name]\n    return cmd\n"),

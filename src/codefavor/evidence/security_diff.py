@@ -35,16 +35,16 @@ HARDENING: dict[str, tuple[int, str]] = {
     "escaping": (1, "escape / quote / sanitise / clean / strip_tags / bleach calls"),
     "path-containment": (
         1,
-        "realpath / normpath / abspath / commonpath / is_relative_to / secure_filename / safe_join",
+        "realpath / normpath / abspath / commonpath / is_relative_to / secure_filename / safe_join / basename / islink",
     ),
     "constant-time-compare": (1, "hmac.compare_digest, constant_time_compare"),
-    "authorisation": (1, "permission, authentication and ownership checks (calls or attributes)"),
+    "authorisation": (1, "permission, authentication and ownership checks (calls, attributes or decorators)"),
     "safe-parser": (1, "yaml.safe_load, ast.literal_eval, SafeLoader, defusedxml"),
     "validation": (
         1,
         "calls named for a check (validate, valid, verify, check, ensure; not check_output), fullmatch, isalnum/isdigit/...",
     ),
-    "allowlist": (1, "membership tested against an allow-list (`x in ALLOWED_...`)"),
+    "allowlist": (1, "membership tested against an allow- or deny-list (`x in ALLOWED_...`, `x not in BLOCKED`)"),
     "parameterised-query": (1, "an execute/query call given its parameters apart from the SQL"),
     "request-method-check": (
         1,
@@ -54,6 +54,8 @@ HARDENING: dict[str, tuple[int, str]] = {
         1,
         "a redirect target or URL checked for its origin (is_safe_url, same_origin, url_has_allowed_host_and_scheme)",
     ),
+    "control-char-check": (1, "a value tested for CR, LF or NUL (`'\\n' in value`): header and log injection"),
+    "strong-random": (1, "randomness for secrets: the secrets module, os.urandom, SystemRandom"),
     "security-header": (1, "Content-Security-Policy, X-Frame-Options, nosniff, noopener, ..."),
     "safe-option": (
         1,
@@ -87,7 +89,7 @@ _CALLS: list[tuple[str, re.Pattern[str]]] = [
     ("escaping", _rx(r"escape|^quote$|^quote_plus$|saniti[sz]e|^clean(_html)?$|strip_tags|bleach|^urlencode$|"
                      r"^format_html$")),  # format_html escapes what it fills in
     ("path-containment", _rx(r"^(realpath|abspath|normpath|commonpath|commonprefix|is_relative_to|relative_to|"
-                             r"secure_filename|safe_join)$")),
+                             r"secure_filename|safe_join|basename|islink)$")),
     ("constant-time-compare", _rx(r"^(compare_digest|constant_time_compare|safe_str_cmp|timingsafe\w*)$")),
     ("authorisation", _rx(r"has_perm|permission|authori[sz]|^is_authenticated$|^login_required$|^check_access$|"
                           r"^require_\w+|^is_owner$|csrf")),
@@ -100,12 +102,16 @@ _CALLS: list[tuple[str, re.Pattern[str]]] = [
     ("untrusted-search-path", _rx(r"^(getcwd|getcwdb|cwd)$")),
     ("validation", _rx(r"^is(alnum|alpha|digit|decimal|numeric|identifier|ascii|printable)$")),  # str predicates
 ]  # fmt: skip
+_AUTH_RX = next(rx for rule, rx in _CALLS if rule == "authorisation")
 _AUTH_ATTRS = _rx(r"^(is_authenticated|is_anonymous|is_superuser|is_staff|is_admin|permissions|has_permission)$")
 _LIMIT_NAMES = _rx(r"^(MAX|MIN)_|_(MAX|MIN)$|LIMIT")  # a named bound (MAX_SIZE): a counter's own max is none
-_ALLOW_NAMES = _rx(r"allow|whitelist|permitted|valid|safe|trusted")
+_ALLOW_NAMES = _rx(r"allow|whitelist|permitted|valid|safe|trusted|deny|denied|blacklist|blocklist|blocked|forbidden")
+_CONTROL_CHARS = ("\r", "\n", "\x00")
+_STRONG_RANDOM = _rx(r"^(token_bytes|token_hex|token_urlsafe|urandom|SystemRandom|randbits|randbelow|choice)$")
 _WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 _SAFE_KW = {"timeout", "max_size", "max_length", "max_bytes", "max_age", "samesite"}  # any value
-_SAFE_ON = {"sanitize", "strict", "secure", "httponly", "autoescape", "verify", "check_hostname", "weights_only"}
+_SAFE_ON = {"sanitize", "strict", "secure", "httponly", "autoescape", "verify", "check_hostname", "weights_only",
+            "forbid_dtd", "forbid_entities", "forbid_external"}  # fmt: skip
 # switches whose default is the unsafe way, so turning them off is a choice (`shell=False` is the default)
 _SAFE_OFF = {"resolve_entities", "follow_symlinks", "allow_redirects"}
 _UNSAFE_ON = {"shell", "follow_symlinks", "resolve_entities", "allow_pickle", "unsafe", "huge_tree", "allow_redirects"}
@@ -196,7 +202,10 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
         out["validation"] += 1
     if node.args and _RUN_NAMES.search(name):
         _command(node.args[0], out)
-    if (_owner(node.func), name) in _DESERIALISERS:
+    owner = _owner(node.func)
+    if _STRONG_RANDOM.search(name) and (owner == "secrets" or name in ("urandom", "SystemRandom")):
+        out["strong-random"] += 1
+    if (owner, name) in _DESERIALISERS:
         out["dangerous-call"] += 1
     # execute(sql, params): two or more positional arguments, none a plain string that is not SQL
     # (`utils.execute('mkdir', '-p', path)` runs a program, it queries nothing)
@@ -226,6 +235,13 @@ def _compare(node: ast.Compare, out: Counter[str]) -> None:
         isinstance(x, ast.Constant) and x.value in _WRITE_METHODS for x in sides
     ):
         out["request-method-check"] += 1
+    if (
+        any(isinstance(o, (ast.In, ast.NotIn)) for o in node.ops)
+        and isinstance(node.left, ast.Constant)
+        and isinstance(node.left.value, str)
+        and any(c in node.left.value for c in _CONTROL_CHARS)
+    ):
+        out["control-char-check"] += 1
     if any(isinstance(o, (ast.In, ast.NotIn)) for o in node.ops) and any(
         _ALLOW_NAMES.search(_last(x)) for x in node.comparators if isinstance(x, (ast.Name, ast.Attribute))
     ):
@@ -262,6 +278,10 @@ def marks(code: str) -> Counter[str] | None:
                 out["swallowed-failure"] += 1
         elif isinstance(node, ast.Attribute) and _AUTH_ATTRS.search(node.attr):
             out["authorisation"] += 1
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            # `@login_required` written bare (a called decorator is read as a call)
+            bare = [d for d in node.decorator_list if isinstance(d, (ast.Name, ast.Attribute))]
+            out["authorisation"] += sum(1 for d in bare if _AUTH_RX.search(_last(d)))
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             mod = node.module if isinstance(node, ast.ImportFrom) else " ".join(a.name for a in node.names)
             if mod and _DEFUSED.search(mod):
