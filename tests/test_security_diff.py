@@ -34,6 +34,8 @@ TABLE: dict[str, list[tuple[str, str]]] = {
         ("def comment(text):\n    return render(text)\n", "def comment(text):\n    return render(bleach.clean(text))\n"),
         ("def avatar(url, name):\n    return '<img src=\"%s\" alt=\"%s\">' % (url, name)\n",
          "def avatar(url, name):\n    return format_html('<img src=\"{}\" alt=\"{}\">', url, name)\n"),
+        ("def search(req):\n    return {'q': req.GET.get('q', '')}\n",
+         "def search(req):\n    return {'q': antixss(req.GET.get('q', ''))}\n"),
     ],
     "path-containment": [
         ("def fetch(name):\n    return send_file(os.path.join(ROOT, name))\n",
@@ -42,6 +44,8 @@ TABLE: dict[str, list[tuple[str, str]]] = {
          "def fetch(name):\n    p = os.path.realpath(os.path.join(ROOT, name))\n    return open(p)\n"),
         ("def upload(f):\n    f.save(os.path.join(UPLOADS, f.filename))\n",
          "def upload(f):\n    f.save(os.path.join(UPLOADS, os.path.basename(f.filename)))\n"),
+        ("def download(f):\n    return send(f)\n",
+         "def download(f):\n    if '..' in f or os.path.isabs(f):\n        return 'invalid_file'\n    return send(f)\n"),
     ],
     "constant-time-compare": [
         ("def ok(sig, want):\n    return sig == want\n", "def ok(sig, want):\n    return hmac.compare_digest(sig, want)\n"),
@@ -83,6 +87,9 @@ TABLE: dict[str, list[tuple[str, str]]] = {
         ("def login(req):\n    to = req.GET.get('next', '/')\n    return redirect(to)\n",
          "def login(req):\n    to = req.GET.get('next', '/')\n    if not url_has_allowed_host_and_scheme(to, ALLOWED):\n"
          "        to = '/'\n    return redirect(to)\n"),
+        ("def back_link(req, data):\n    data['back'] = req.GET.get('back')\n",
+         "def back_link(req, data):\n    back = req.GET.get('back')\n    if back and urlparse(back).scheme == '':\n"
+         "        data['back'] = back\n"),
     ],
     "control-char-check": [
         ("def header(resp, v):\n    resp.headers['X-Name'] = v\n",
@@ -101,6 +108,10 @@ TABLE: dict[str, list[tuple[str, str]]] = {
         ("def cookie(resp, v):\n    resp.set_cookie('s', v)\n", "def cookie(resp, v):\n    resp.set_cookie('s', v, httponly=True)\n"),
         ("def parser():\n    return etree.XMLParser()\n", "def parser():\n    return etree.XMLParser(resolve_entities=False)\n"),
         ("def doc(t):\n    return defused.fromstring(t)\n", "def doc(t):\n    return defused.fromstring(t, forbid_dtd=True)\n"),
+        ("def errors(form):\n    return bad_request(form.errors.as_json())\n",
+         "def errors(form):\n    return bad_request(form.errors.as_json(escape_html=True))\n"),
+        ("def env(opts):\n    o = dict(opts)\n    return Environment(**o)\n",
+         "def env(opts):\n    o = {'autoescape': True}\n    o.update(opts)\n    return Environment(**o)\n"),
     ],
     "argv-command": [
         ("def rm(name):\n    cmd = ['rm'] + [name]\n    return cmd\n", "def rm(name):\n    cmd = ['rm', '-f', name]\n    return cmd\n"),

@@ -87,9 +87,9 @@ _CALLS: list[tuple[str, re.Pattern[str]]] = [
                           r"AccessDenied\w*|BadRequest\w*|SuspiciousOperation|ValidationError)$")),
     ("type-check", _rx(r"^(isinstance|issubclass)$")),
     ("escaping", _rx(r"escape|^quote$|^quote_plus$|saniti[sz]e|^clean(_html)?$|strip_tags|bleach|^urlencode$|"
-                     r"^format_html$")),  # format_html escapes what it fills in
+                     r"^format_html$|xss")),  # format_html escapes what it fills in; antixss, xss_clean
     ("path-containment", _rx(r"^(realpath|abspath|normpath|commonpath|commonprefix|is_relative_to|relative_to|"
-                             r"secure_filename|safe_join|basename|islink)$")),
+                             r"secure_filename|safe_join|basename|islink|isabs)$")),
     ("constant-time-compare", _rx(r"^(compare_digest|constant_time_compare|safe_str_cmp|timingsafe\w*)$")),
     ("authorisation", _rx(r"has_perm|permission|authori[sz]|^is_authenticated$|^login_required$|^check_access$|"
                           r"^require_\w+|^is_owner$|csrf")),
@@ -111,7 +111,7 @@ _STRONG_RANDOM = _rx(r"^(token_bytes|token_hex|token_urlsafe|urandom|SystemRando
 _WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 _SAFE_KW = {"timeout", "max_size", "max_length", "max_bytes", "max_age", "samesite"}  # any value
 _SAFE_ON = {"sanitize", "strict", "secure", "httponly", "autoescape", "verify", "check_hostname", "weights_only",
-            "forbid_dtd", "forbid_entities", "forbid_external"}  # fmt: skip
+            "forbid_dtd", "forbid_entities", "forbid_external", "escape", "escape_html"}  # fmt: skip
 # switches whose default is the unsafe way, so turning them off is a choice (`shell=False` is the default)
 _SAFE_OFF = {"resolve_entities", "follow_symlinks", "allow_redirects"}
 _UNSAFE_ON = {"shell", "follow_symlinks", "resolve_entities", "allow_pickle", "unsafe", "huge_tree", "allow_redirects"}
@@ -213,11 +213,17 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
         texts = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
         if all(_SQL_TEXT.search(t) for t in texts) and not isinstance(node.args[-1], ast.Constant):
             out["parameterised-query"] += 1
-    for kw in node.keywords:
-        value = kw.value.value if isinstance(kw.value, ast.Constant) else None
-        if kw.arg in _SAFE_KW or (kw.arg in _SAFE_ON and value is True) or (kw.arg in _SAFE_OFF and value is False):
+    _options([(kw.arg, kw.value) for kw in node.keywords], out)
+
+
+def _options(pairs: list[tuple[str | None, ast.AST]], out: Counter[str]) -> None:
+    """Safety switches passed as keywords, or written as the entries of an options dict
+    (`{"autoescape": True}` handed to a constructor later)."""
+    for arg, node in pairs:
+        value = node.value if isinstance(node, ast.Constant) else None
+        if arg in _SAFE_KW or (arg in _SAFE_ON and value is True) or (arg in _SAFE_OFF and value is False):
             out["safe-option"] += 1
-        elif kw.arg in _UNSAFE_ON and value is True or (kw.arg in _SAFE_ON and value is False):
+        elif arg in _UNSAFE_ON and value is True or (arg in _SAFE_ON and value is False):
             out["unsafe-option"] += 1
 
 
@@ -230,6 +236,14 @@ def _compare(node: ast.Compare, out: Counter[str]) -> None:
         for x in sides
     ):
         out["length-limit"] += 1
+    # urlparse(target).netloc == host, parsed.scheme in ("http", "https"): a URL checked for its origin
+    if any(isinstance(x, ast.Attribute) and x.attr in ("scheme", "netloc", "hostname") for x in sides):
+        out["url-validation"] += 1
+    # '..' in name, name.startswith('../') is a call: a traversal refused by its parent-directory part
+    if any(isinstance(o, (ast.In, ast.NotIn)) for o in node.ops) and (
+        isinstance(node.left, ast.Constant) and isinstance(node.left.value, str) and ".." in node.left.value
+    ):
+        out["path-containment"] += 1
     # request.method == "POST": a state change only on the method that carries a CSRF token
     if any(isinstance(x, ast.Attribute) and x.attr == "method" for x in sides) and any(
         isinstance(x, ast.Constant) and x.value in _WRITE_METHODS for x in sides
@@ -248,9 +262,15 @@ def _compare(node: ast.Compare, out: Counter[str]) -> None:
         out["allowlist"] += 1
 
 
+def _dict(node: ast.Dict, out: Counter[str]) -> None:
+    _options([(k.value, v) for k, v in zip(node.keys, node.values, strict=True)
+              if isinstance(k, ast.Constant) and isinstance(k.value, str)], out)  # fmt: skip
+
+
 _VISIT: dict[type, Callable[[ast.AST, Counter[str]], None]] = {
     ast.Call: _call,  # type: ignore[dict-item]
     ast.Compare: _compare,  # type: ignore[dict-item]
+    ast.Dict: _dict,  # type: ignore[dict-item]
 }
 
 
