@@ -12,9 +12,11 @@ decision. Every rule has the same one vote: the table names what is read, not ho
 
 This is a guess about the change, not a finding: the judge's fallback uses it (signal
 `fallback/hardening`) after the static evidence (`security`) is silent. The vocabulary is written
-from the weakness families (CWE-20 validation, -22 paths, -78/-89/-94 injection, -79 escaping,
--208 timing, -285 authorisation, -400 limits, -502 parsers, -693 headers), not fitted to one data
-set. Pure functions of source text; standard library only.
+from the weakness families (CWE-20 validation, -22/-59 paths and links, -78/-89/-94 injection, -79
+escaping, -93/-113 CR/LF injection, -208 timing, -285 authorisation, -338 randomness, -352 request
+methods, -400 limits, -502 parsers, -601 redirects, -611 XML entities, -693 headers), not fitted to
+one data set; `benchmarks/security_diff_eval.py` prints each rule's fired/right counts per set.
+Pure functions of source text; standard library only.
 """
 
 from __future__ import annotations
