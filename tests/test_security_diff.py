@@ -112,6 +112,7 @@ TABLE: dict[str, list[tuple[str, str]]] = {
          "def errors(form):\n    return bad_request(form.errors.as_json(escape_html=True))\n"),
         ("def env(opts):\n    o = dict(opts)\n    return Environment(**o)\n",
          "def env(opts):\n    o = {'autoescape': True}\n    o.update(opts)\n    return Environment(**o)\n"),
+        ("def serve(app):\n    return Server(app)\n", "def serve(app):\n    return Server(app, max_body_size=10 * 2**20)\n"),
     ],
     "argv-command": [
         ("def rm(name):\n    cmd = ['rm'] + [name]\n    return cmd\n", "def rm(name):\n    cmd = ['rm', '-f', name]\n    return cmd\n"),

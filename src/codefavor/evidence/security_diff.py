@@ -111,7 +111,10 @@ _ALLOW_NAMES = _rx(r"allow|whitelist|permitted|valid|safe|trusted|deny|denied|bl
 _CONTROL_CHARS = ("\r", "\n", "\x00")
 _STRONG_RANDOM = _rx(r"^(token_bytes|token_hex|token_urlsafe|urandom|SystemRandom|randbits|randbelow|choice)$")
 _WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-_SAFE_KW = {"timeout", "max_size", "max_length", "max_bytes", "max_age", "samesite"}  # any value
+# any value: a timeout or a bound on what a peer may send (max_workers and the like bound nothing a peer sends)
+_SAFE_KW = {"timeout", "connect_timeout", "read_timeout", "max_size", "max_length", "max_bytes", "max_age", "samesite",
+            "max_content_length", "max_body_size", "max_buffer_size", "max_header_size", "max_line_size",
+            "max_field_size", "max_redirects", "max_depth", "max_entries"}  # fmt: skip
 _SAFE_ON = {"sanitize", "strict", "secure", "httponly", "autoescape", "verify", "check_hostname", "weights_only",
             "forbid_dtd", "forbid_entities", "forbid_external", "escape", "escape_html"}  # fmt: skip
 # switches whose default is the unsafe way, so turning them off is a choice (`shell=False` is the default)
