@@ -145,6 +145,11 @@ TABLE: dict[str, list[tuple[str, str]]] = {
         ("def grain(k):\n    return __salt__['cmd.run']('salt-call grains.get {0}'.format(k))\n",
          "def grain(k):\n    return __salt__['cmd.run'](['salt-call', 'grains.get', k])\n"),
     ],
+    "html-built": [
+        ("def badge(name):\n    return '<b class=\"user\">' + name + '</b>'\n",
+         "def badge(name):\n    return format_html('<b class=\"user\">{}</b>', name)\n"),
+        ("def link(page, mode):\n    return page + '&mode=' + mode\n", "def link(page, mode):\n    return page + '&mode={{ mode }}'\n"),
+    ],
     "swallowed-failure": [
         ("def check(pub, sig, data):\n    try:\n        verify(pub, sig, data)\n    except InvalidSignature:\n"
          "        log.error('bad signature')\n    return data\n",
@@ -214,3 +219,8 @@ def test_a_bound_counts_when_it_is_a_constant_and_character_predicates_are_check
     assert marks("def f(u, max_failed):\n    return u.failures >= max_failed\n")["length-limit"] == 0
     assert marks("def f(u):\n    return u.failures >= MAX_FAILED\n")["length-limit"] == 1
     assert marks("def f(uid):\n    return uid.isalnum()\n")["validation"] == 1
+
+
+def test_html_built_by_a_chain_of_plus_counts_once():
+    m = marks("def f(a, b):\n    return '<b>' + a + '</b><i>' + b + '</i>'\n")
+    assert m is not None and m["html-built"] == 1

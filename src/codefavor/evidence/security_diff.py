@@ -75,6 +75,7 @@ HARDENING: dict[str, tuple[int, str]] = {
     "spliced-sql": (-1, "SQL text with a value spliced into quotes ('%s', '{}', '{name}')"),
     "untrusted-search-path": (-1, "the working directory used as a place to load from (os.getcwd(), Path.cwd())"),
     "string-command": (-1, "a command run or built as one formatted string (`'rm -f %s' % name`)"),
+    "html-built": (-1, "HTML or a query string built from data by +, %, .format or an f-string (`'<b>' + name`)"),
     "swallowed-failure": (-1, "a failed signature, verification or permission check caught and not acted on"),
 }
 
@@ -110,6 +111,7 @@ _LIMIT_NAMES = _rx(r"^(MAX|MIN)_|_(MAX|MIN)$|LIMIT")  # a named bound (MAX_SIZE)
 _ALLOW_NAMES = _rx(r"allow|whitelist|permitted|valid|safe|trusted|deny|denied|blacklist|blocklist|blocked|forbidden")
 _CONTROL_CHARS = ("\r", "\n", "\x00")
 _STRONG_RANDOM = _rx(r"^(token_bytes|token_hex|token_urlsafe|urandom|SystemRandom|randbits|randbelow|choice)$")
+_HTML = re.compile(r"<(/?[a-zA-Z][a-zA-Z0-9]*)[\s>/]|[?&]\w+=$")
 _WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # any value: a timeout or a bound on what a peer may send (max_workers and the like bound nothing a peer sends)
 _SAFE_KW = {"timeout", "connect_timeout", "read_timeout", "max_size", "max_length", "max_bytes", "max_age", "samesite",
@@ -189,6 +191,18 @@ def _formatted(node: ast.AST) -> bool:
         )
     return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format"
             and isinstance(node.func.value, ast.Constant) and bool(node.args or node.keywords))  # fmt: skip
+
+
+def _html_text(node: ast.AST) -> bool:
+    """Its own string parts read as markup (`<img src=`, `</b>`) or URL parameters (`&mode=`); a
+    chain of `+` is read once, at its outermost node (`marks` skips the inner ones)."""
+    if isinstance(node, ast.JoinedStr):
+        parts = [v.value for v in node.values if isinstance(v, ast.Constant)]
+    elif isinstance(node, ast.Call):  # '...'.format(...)
+        parts = [node.func.value.value]  # type: ignore[attr-defined]
+    else:
+        parts = [n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+    return any(_HTML.search(p) for p in parts if isinstance(p, str))
 
 
 def _command(value: ast.AST, out: Counter[str]) -> None:
@@ -286,7 +300,10 @@ def marks(code: str) -> Counter[str] | None:
     if tree is None:
         return None
     out: Counter[str] = Counter()
+    inner = {id(c) for n in ast.walk(tree) if isinstance(n, ast.BinOp) for c in (n.left, n.right)}
     for node in ast.walk(tree):
+        if id(node) not in inner and _formatted(node) and _html_text(node):
+            out["html-built"] += 1
         visit = _VISIT.get(type(node))
         if visit is not None:
             visit(node, out)
