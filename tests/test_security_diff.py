@@ -46,9 +46,13 @@ TABLE: dict[str, list[tuple[str, str]]] = {
          "def upload(f):\n    f.save(os.path.join(UPLOADS, os.path.basename(f.filename)))\n"),
         ("def download(f):\n    return send(f)\n",
          "def download(f):\n    if '..' in f or os.path.isabs(f):\n        return 'invalid_file'\n    return send(f)\n"),
+        ("def inside(p, root):\n    return str(p).startswith(str(root))\n",
+         "def inside(p, root):\n    return _is_relative_to(p, root)\n"),
     ],
     "constant-time-compare": [
         ("def ok(sig, want):\n    return sig == want\n", "def ok(sig, want):\n    return hmac.compare_digest(sig, want)\n"),
+        ("def check(self, token):\n    return self.xsrf_token == token\n",
+         "def check(self, token):\n    return _time_independent_equals(self.xsrf_token, token)\n"),
     ],
     "authorisation": [
         ("def delete(req, obj):\n    obj.delete()\n",
@@ -72,6 +76,8 @@ TABLE: dict[str, list[tuple[str, str]]] = {
          "def redirect_to(url):\n    return redirect(url) if urlparse(url).netloc in ALLOWED_HOSTS else None\n"),
         ("def fetch(host):\n    return get(host)\n",
          "def fetch(host):\n    if host in BLOCKED_HOSTS:\n        return None\n    return get(host)\n"),
+        ("def agent(reactor):\n    return Agent(reactor)\n",
+         "def agent(reactor, cfg):\n    return Agent(Wrapper(reactor, ip_blacklist=cfg.ip_blacklist))\n"),
     ],
     "parameterised-query": [
         ("def poll(c, name):\n    req = 'SELECT o FROM t WHERE name = ' + name\n    return queryOne(req)\n",
@@ -98,6 +104,12 @@ TABLE: dict[str, list[tuple[str, str]]] = {
     "strong-random": [
         ("def token():\n    return '%030x' % random.randrange(16**30)\n", "def token():\n    return secrets.token_hex(15)\n"),
         ("def salt():\n    return bytes(random.getrandbits(8) for _ in range(16))\n", "def salt():\n    return os.urandom(16)\n"),
+    ],
+    "end-of-options": [
+        ("def clone(url, dest):\n    run(['git', 'clone', url, dest])\n", "def clone(url, dest):\n    run(['git', 'clone', '--', url, dest])\n"),
+    ],
+    "restricted-eval": [
+        ("def jobs(expr, n):\n    return eval(expr)\n", "def jobs(expr, n):\n    return eval(expr, {'n': n, '__builtins__': {}}, {})\n"),
     ],
     "security-header": [
         ("def headers(resp):\n    resp.headers['Server'] = 'x'\n",

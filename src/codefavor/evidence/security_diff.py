@@ -46,7 +46,11 @@ HARDENING: dict[str, tuple[int, str]] = {
         1,
         "calls named for a check (validate, valid, verify, check, ensure; not check_output), fullmatch, isalnum/isdigit/...",
     ),
-    "allowlist": (1, "membership tested against an allow- or deny-list (`x in ALLOWED_...`, `x not in BLOCKED`)"),
+    "allowlist": (
+        1,
+        "membership tested against an allow- or deny-list (`x in ALLOWED_...`, `x not in BLOCKED`), or one handed on "
+        "(`ip_blacklist=...`)",
+    ),
     "parameterised-query": (1, "an execute/query call given its parameters apart from the SQL"),
     "request-method-check": (
         1,
@@ -58,6 +62,8 @@ HARDENING: dict[str, tuple[int, str]] = {
     ),
     "control-char-check": (1, "a value tested for CR, LF or NUL (`'\\n' in value`): header and log injection"),
     "strong-random": (1, "randomness for secrets: the secrets module, os.urandom, SystemRandom"),
+    "end-of-options": (1, "`'--'` in an argument list: what follows is never read as an option (argument injection)"),
+    "restricted-eval": (1, "eval/exec given globals without builtins (`{'__builtins__': {}}`)"),
     "security-header": (1, "Content-Security-Policy, X-Frame-Options, nosniff, noopener, ..."),
     "safe-option": (
         1,
@@ -91,9 +97,9 @@ _CALLS: list[tuple[str, re.Pattern[str]]] = [
     ("type-check", _rx(r"^(isinstance|issubclass)$")),
     ("escaping", _rx(r"escape|^quote$|^quote_plus$|saniti[sz]e|^clean(_html)?$|strip_tags|bleach|^urlencode$|"
                      r"^format_html$|xss")),  # format_html escapes what it fills in; antixss, xss_clean
-    ("path-containment", _rx(r"^(realpath|abspath|normpath|commonpath|commonprefix|is_relative_to|relative_to|"
+    ("path-containment", _rx(r"^_*(realpath|abspath|normpath|commonpath|commonprefix|is_relative_to|relative_to|"
                              r"secure_filename|safe_join|basename|islink|isabs)$")),
-    ("constant-time-compare", _rx(r"^(compare_digest|constant_time_compare|safe_str_cmp|timingsafe\w*)$")),
+    ("constant-time-compare", _rx(r"^_*(compare_digest|constant_time_\w+|safe_str_cmp|timingsafe\w*|time_independent_\w+)$")),
     ("authorisation", _rx(r"has_perm|permission|authori[sz]|^is_authenticated$|^login_required$|^check_access$|"
                           r"^require_\w+|^is_owner$|csrf")),
     ("request-method-check", _rx(r"^(is_submitted|validate_on_submit)$")),  # Flask-WTF: a POST that carries the form
@@ -112,6 +118,7 @@ _ALLOW_NAMES = _rx(r"allow|whitelist|permitted|valid|safe|trusted|deny|denied|bl
 _CONTROL_CHARS = ("\r", "\n", "\x00")
 _STRONG_RANDOM = _rx(r"^(token_bytes|token_hex|token_urlsafe|urandom|SystemRandom|randbits|randbelow|choice)$")
 _HTML = re.compile(r"<(/?[a-zA-Z][a-zA-Z0-9]*)[\s>/]|[?&]\w+=$")
+_LIST_KW = _rx(r"(white|black|allow|deny|block)_?list")
 _WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # any value: a timeout or a bound on what a peer may send (max_workers and the like bound nothing a peer sends)
 _SAFE_KW = {"timeout", "connect_timeout", "read_timeout", "max_size", "max_length", "max_bytes", "max_age", "samesite",
@@ -233,6 +240,10 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
         if all(_SQL_TEXT.search(t) for t in texts) and not isinstance(node.args[-1], ast.Constant):
             out["parameterised-query"] += 1
     _options([(kw.arg, kw.value) for kw in node.keywords], out)
+    out["allowlist"] += sum(1 for kw in node.keywords if kw.arg and _LIST_KW.search(kw.arg))
+    if name in ("eval", "exec") and len(node.args) >= 2 and isinstance(node.args[1], ast.Dict):
+        keys = [k.value for k in node.args[1].keys if isinstance(k, ast.Constant)]
+        out["restricted-eval"] += "__builtins__" in keys
 
 
 def _options(pairs: list[tuple[str | None, ast.AST]], out: Counter[str]) -> None:
@@ -328,6 +339,10 @@ def marks(code: str) -> Counter[str] | None:
             mod = node.module if isinstance(node, ast.ImportFrom) else " ".join(a.name for a in node.names)
             if mod and _DEFUSED.search(mod):
                 out["safe-parser"] += 1
+        elif isinstance(node, (ast.List, ast.Tuple)) and any(
+            isinstance(e, ast.Constant) and e.value == "--" for e in node.elts
+        ):
+            out["end-of-options"] += 1
         elif isinstance(node, ast.JoinedStr):
             # an f-string reads as its text with `{}` for each field: `f"... = '{uid}'"` splices
             text = "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values)
