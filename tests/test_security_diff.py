@@ -196,7 +196,7 @@ def test_one_vote_per_rule_and_ties_stay_undecided():
     assert compare_marks(same, same.replace("x", "y")) == ("undecided", [])
 
 
-@pytest.mark.parametrize("code", ["def (:", "print 'py2'", "\x00"])
+@pytest.mark.parametrize("code", ["def (:", "print 'py2' +", "\x00"])
 def test_code_that_does_not_parse_decides_nothing(code):
     assert marks(code) is None
     assert compare_marks(code, "def f(x):\n    return escape(x)\n") == ("undecided", [])
@@ -236,3 +236,12 @@ def test_a_bound_counts_when_it_is_a_constant_and_character_predicates_are_check
 def test_html_built_by_a_chain_of_plus_counts_once():
     m = marks("def f(a, b):\n    return '<b>' + a + '</b><i>' + b + '</i>'\n")
     assert m is not None and m["html-built"] == 1
+
+
+def test_python2_spellings_are_read_and_code_that_parses_is_left_as_is():
+    weak = "def ping(host):\n\ttry:\n\t\tprint 'pinging', host\n\t\tos.system('ping ' + host)\n\texcept OSError, e:\n\t\tpass\n"
+    hard = weak.replace("os.system('ping ' + host)", "subprocess.call(['ping', host])")
+    assert marks(weak) is not None
+    assert compare_marks(hard, weak)[0] == "A" and compare_marks(weak, hard)[0] == "B"
+    # `print (x)` written with a space parses as Python 3 already: never rewritten
+    assert marks("def f(x):\n    print (x)\n") is not None

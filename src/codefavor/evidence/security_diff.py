@@ -172,8 +172,26 @@ def _owner(func: ast.AST) -> str:
     return ""
 
 
+# Python 2 spellings that are only syntax, rewritten so a py2 function is read like any other:
+# `except E, e:`, the print statement, `ur"..."` literals, tabs (expanded before the dedent)
+_PY2 = [
+    (re.compile(r"^(\s*except\s+[^:,]+),\s*(\w+)\s*:", re.M), r"\1 as \2:"),
+    (re.compile(r"^(\s*)print\b(?!\s*\()\s*(.*)$", re.M), r"\1print(\2)"),
+    (re.compile(r"\bur(['\"])"), r"r\1"),
+]
+
+
+def _py3(code: str) -> str:
+    code = code.expandtabs(8)
+    for rx, repl in _PY2:
+        code = rx.sub(repl, code)
+    return textwrap.dedent(code)
+
+
 def _parse(code: str) -> ast.Module | None:
-    for text in (code, textwrap.dedent(code)):
+    for text in (code, textwrap.dedent(code), None):
+        if text is None:  # only once the code as written failed: never changes what parses
+            text = _py3(code)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
