@@ -65,6 +65,7 @@ TABLE: dict[str, list[tuple[str, str]]] = {
         ("def conf(text):\n    return parse(text)\n", "def conf(text):\n    return ast.literal_eval(text)\n"),
         ("from xml.etree import ElementTree as ET\ndef doc(t):\n    return ET.fromstring(t)\n",
          "from defusedxml import ElementTree as ET\ndef doc(t):\n    return ET.fromstring(t)\n"),
+        ("class Loader(yaml.Loader):\n    pass\n", "class Loader(yaml.SafeLoader):\n    pass\n"),
     ],
     "validation": [
         ("def set_mail(u, addr):\n    u.mail = addr\n", "def set_mail(u, addr):\n    validate_email(addr)\n    u.mail = addr\n"),
@@ -125,6 +126,8 @@ TABLE: dict[str, list[tuple[str, str]]] = {
         ("def env(opts):\n    o = dict(opts)\n    return Environment(**o)\n",
          "def env(opts):\n    o = {'autoescape': True}\n    o.update(opts)\n    return Environment(**o)\n"),
         ("def serve(app):\n    return Server(app)\n", "def serve(app):\n    return Server(app, max_body_size=10 * 2**20)\n"),
+        ("def pref(key):\n    return Response(json.dumps({'key': key}))\n",
+         "def pref(key):\n    return Response(json.dumps({'key': key}), mimetype='application/json')\n"),
     ],
     "argv-command": [
         ("def rm(name):\n    cmd = ['rm'] + [name]\n    return cmd\n", "def rm(name):\n    cmd = ['rm', '-f', name]\n    return cmd\n"),

@@ -41,7 +41,7 @@ HARDENING: dict[str, tuple[int, str]] = {
     ),
     "constant-time-compare": (1, "hmac.compare_digest, constant_time_compare"),
     "authorisation": (1, "permission, authentication and ownership checks (calls, attributes or decorators)"),
-    "safe-parser": (1, "yaml.safe_load, ast.literal_eval, SafeLoader, defusedxml"),
+    "safe-parser": (1, "yaml.safe_load/safe_dump, ast.literal_eval, SafeLoader, defusedxml"),
     "validation": (
         1,
         "calls named for a check (validate, valid, verify, check, ensure; not check_output), fullmatch, isalnum/isdigit/...",
@@ -67,7 +67,7 @@ HARDENING: dict[str, tuple[int, str]] = {
     "security-header": (1, "Content-Security-Policy, X-Frame-Options, nosniff, noopener, ..."),
     "safe-option": (
         1,
-        "timeout=..., a size limit, or a safety switch on (sanitize/strict/secure/httponly/verify=True)",
+        "timeout=..., a size limit, a declared content type, or a safety switch on (sanitize/strict/secure/httponly/verify=True)",
     ),
     "argv-command": (1, "a command run or built as an argument list (`['rm', '-f', name]`)"),
     "dangerous-call": (
@@ -105,7 +105,7 @@ _CALLS: list[tuple[str, re.Pattern[str]]] = [
     ("request-method-check", _rx(r"^(is_submitted|validate_on_submit)$")),  # Flask-WTF: a POST that carries the form
     ("url-validation", _rx(r"^(is_safe_url|url_has_allowed_host_and_scheme|same_origin|is_same_origin|is_local_url|"
                            r"is_safe_redirect\w*|safe_redirect\w*)$")),
-    ("safe-parser", _rx(r"^(safe_load|safe_load_all|literal_eval|SafeLoader)$")),
+    ("safe-parser", _rx(r"^(safe_load|safe_load_all|safe_dump|safe_dump_all|literal_eval|SafeLoader|CSafeLoader)$")),
     ("dangerous-call", _rx(r"^(eval|exec|execfile|__import__|mark_safe|Markup|SafeString|render_template_string|"
                            r"system|popen|getoutput|getstatusoutput|unsafe_load|Unpickler)$")),
     ("untrusted-search-path", _rx(r"^(getcwd|getcwdb|cwd)$")),
@@ -120,8 +120,9 @@ _STRONG_RANDOM = _rx(r"^(token_bytes|token_hex|token_urlsafe|urandom|SystemRando
 _HTML = re.compile(r"<(/?[a-zA-Z][a-zA-Z0-9]*)[\s>/]|[?&]\w+=$")
 _LIST_KW = _rx(r"(white|black|allow|deny|block)_?list")
 _WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-# any value: a timeout or a bound on what a peer may send (max_workers and the like bound nothing a peer sends)
-_SAFE_KW = {"timeout", "connect_timeout", "read_timeout", "max_size", "max_length", "max_bytes", "max_age", "samesite",
+# any value: a timeout, a bound on what a peer may send (max_workers and the like bound nothing a peer
+# sends), or the content type a response declares (a JSON body a browser will not sniff as HTML)
+_SAFE_KW = {"mimetype", "content_type", "timeout", "connect_timeout", "read_timeout", "max_size", "max_length", "max_bytes", "max_age", "samesite",
             "max_content_length", "max_body_size", "max_buffer_size", "max_header_size", "max_line_size",
             "max_field_size", "max_redirects", "max_depth", "max_entries"}  # fmt: skip
 _SAFE_ON = {"sanitize", "strict", "secure", "httponly", "autoescape", "verify", "check_hostname", "weights_only",
@@ -349,6 +350,8 @@ def marks(code: str) -> Counter[str] | None:
                 out["swallowed-failure"] += 1
         elif isinstance(node, ast.Attribute) and _AUTH_ATTRS.search(node.attr):
             out["authorisation"] += 1
+        elif isinstance(node, ast.Attribute) and node.attr in ("SafeLoader", "CSafeLoader", "SafeDumper"):
+            out["safe-parser"] += 1  # yaml.load(f, Loader=yaml.SafeLoader), a loader class built on it
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             # `@login_required` written bare (a called decorator is read as a call)
             bare = [d for d in node.decorator_list if isinstance(d, (ast.Name, ast.Attribute))]
