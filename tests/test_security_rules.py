@@ -191,3 +191,9 @@ def test_randomness_in_a_delay_is_no_weak_random_finding():
     assert not compare_security(jitter, plain).decided  # the fix's jitter does not make it the weaker side
     token = "import random\ndef token():\n    return random.random()\n"
     assert [f for f in findings(token)[0] if f.kind == "weak-random"]  # a secret from `random` still counts
+
+
+def test_python2_functions_are_read_through_their_python3_spelling():
+    code = "def conf(path):\n\ttry:\n\t\tprint 'loading', path\n\t\treturn yaml.load(open(path))\n\texcept IOError, e:\n\t\treturn None\n"
+    assert "yaml-unsafe-load" in {f.rule for f in rule_findings(code)}
+    assert not rule_findings(code.replace("yaml.load(", "yaml.safe_load("))

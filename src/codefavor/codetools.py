@@ -2,7 +2,7 @@
 stripping (the benchmark protocol and the generators both need it), fenced-code extraction from
 model text, reading a candidate's code from a file (its PEP 263 coding line honoured), and unified
 diffs that keep form feeds inside lines (Commit-Instruct shows them, its dry-run backend applies
-them)."""
+them), and Python 2 syntax read as Python 3 (`py2_as_py3`, for the security readers)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import ast
 import difflib
 import io
 import re
+import textwrap
 import tokenize
 import warnings
 from pathlib import Path
@@ -54,6 +55,24 @@ def parse_quietly(code: str) -> ast.Module:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return ast.parse(code)
+
+
+# Python 2 spellings that are only syntax, rewritten so a py2 function is read like any other:
+# `except E, e:`, the print statement, `ur"..."` literals, tabs (expanded before the dedent)
+_PY2 = [
+    (re.compile(r"^(\s*except\s+[^:,]+),\s*(\w+)\s*:", re.M), r"\1 as \2:"),
+    (re.compile(r"^(\s*)print\b(?!\s*\()\s*(.*)$", re.M), r"\1print(\2)"),
+    (re.compile(r"\bur(['\"])"), r"r\1"),
+]
+
+
+def py2_as_py3(code: str) -> str:
+    """`code` with the Python 2 spellings that are only syntax rewritten, tabs expanded, dedented: for
+    readers of code that does not parse as written (never applied to code that does)."""
+    code = code.expandtabs(8)
+    for rx, repl in _PY2:
+        code = rx.sub(repl, code)
+    return textwrap.dedent(code)
 
 
 def strip_comments(code: str) -> str:

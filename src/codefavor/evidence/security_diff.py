@@ -16,7 +16,7 @@ from the weakness families (CWE-20 validation, -22/-59 paths and links, -78/-89/
 escaping, -93/-113 CR/LF injection, -208 timing, -285 authorisation, -338 randomness, -352 request
 methods, -400 limits, -502 parsers, -601 redirects, -611 XML entities, -693 headers), not fitted to
 one data set; `benchmarks/security_diff_eval.py` prints each rule's fired/right counts per set.
-Pure functions of source text; standard library only.
+Pure functions of source text (Python 2 spellings read through `codetools.py2_as_py3`).
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ import textwrap
 import warnings
 from collections import Counter
 from collections.abc import Callable
+
+from codefavor.codetools import py2_as_py3
 
 # rule -> (+1: the side with more is hardened / -1: the side with more is weakened, what it reads)
 HARDENING: dict[str, tuple[int, str]] = {
@@ -173,26 +175,10 @@ def _owner(func: ast.AST) -> str:
     return ""
 
 
-# Python 2 spellings that are only syntax, rewritten so a py2 function is read like any other:
-# `except E, e:`, the print statement, `ur"..."` literals, tabs (expanded before the dedent)
-_PY2 = [
-    (re.compile(r"^(\s*except\s+[^:,]+),\s*(\w+)\s*:", re.M), r"\1 as \2:"),
-    (re.compile(r"^(\s*)print\b(?!\s*\()\s*(.*)$", re.M), r"\1print(\2)"),
-    (re.compile(r"\bur(['\"])"), r"r\1"),
-]
-
-
-def _py3(code: str) -> str:
-    code = code.expandtabs(8)
-    for rx, repl in _PY2:
-        code = rx.sub(repl, code)
-    return textwrap.dedent(code)
-
-
 def _parse(code: str) -> ast.Module | None:
     for text in (code, textwrap.dedent(code), None):
         if text is None:  # only once the code as written failed: never changes what parses
-            text = _py3(code)
+            text = py2_as_py3(code)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")

@@ -469,8 +469,12 @@ class _Scan:
 
 def rule_findings(code: str) -> list[RuleFinding]:
     """Our rules' findings for `code`, once per rule (empty when the code does not parse). A method
-    cut out of its class (indented) is read dedented."""
-    for text in (code, textwrap.dedent(code)):
+    cut out of its class (indented) is read dedented, Python 2 as its Python 3 spelling."""
+    from codefavor.codetools import py2_as_py3
+
+    for text in (code, textwrap.dedent(code), None):
+        if text is None:  # Python 2 spellings, tried only once the code as written failed
+            text = py2_as_py3(code)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
