@@ -316,9 +316,13 @@ def marks(code: str) -> Counter[str] | None:
     if tree is None:
         return None
     out: Counter[str] = Counter()
-    inner = {id(c) for n in ast.walk(tree) if isinstance(n, ast.BinOp) for c in (n.left, n.right)}
+    inner: set[int] = set()  # operands of a `+`/`%` already read with it (ast.walk visits parents first)
     for node in ast.walk(tree):
-        if id(node) not in inner and _formatted(node) and _html_text(node):
+        if isinstance(node, ast.BinOp):
+            if id(node) not in inner and _formatted(node) and _html_text(node):
+                out["html-built"] += 1
+            inner.update((id(node.left), id(node.right)))
+        elif isinstance(node, (ast.JoinedStr, ast.Call)) and _formatted(node) and _html_text(node):
             out["html-built"] += 1
         visit = _VISIT.get(type(node))
         if visit is not None:
