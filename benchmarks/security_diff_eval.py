@@ -14,9 +14,7 @@ reads noise, not hardening.
 
 from __future__ import annotations
 
-import argparse
 from collections import Counter
-from pathlib import Path
 
 
 def evaluate(tasks: list) -> tuple[Counter[str], Counter[str], dict[str, int]]:
@@ -45,23 +43,13 @@ def evaluate(tasks: list) -> tuple[Counter[str], Counter[str], dict[str, int]]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--set", action="append", default=[], help="a folder or file of BenchTask records (repeatable)")
-    ap.add_argument("--codeprefbench", default=None, help="also CodePrefBench security from this folder")
-    ap.add_argument("--split", default="dev", choices=["dev", "test", "all"])
-    args = ap.parse_args(argv)
-    from codefavor.benchmark.data import load_tasks
+    from security_rules_eval import security_sets  # the sibling script: run as `python benchmarks/...`
+
     from codefavor.evidence.security_diff import HARDENING
 
-    sets = []
-    for s in args.set:
-        p = Path(s).expanduser()
-        path = p / f"{args.split}.jsonl" if p.is_dir() and args.split != "all" else p
-        sets.append((p.name, load_tasks(["security"], path)))
-    if args.codeprefbench:
-        sets.append(("codeprefbench", load_tasks(["security"], args.codeprefbench, split=args.split)))
+    split, sets = security_sets(argv, __doc__.splitlines()[0], "codeprefbench")
     results = [(name, len(tasks), *evaluate(tasks)) for name, tasks in sets]
-    print(f"split {args.split}: fired/right per rule (pairs where the rule's counts differ)")
+    print(f"split {split}: fired/right per rule (pairs where the rule's counts differ)")
     print(f"{'rule':24s}" + "".join(f" {f'{name} ({n})':>22s}" for name, n, *_ in results))
     for rule in HARDENING:
         print(f"{rule:24s}" + "".join(f" {f'{fi[rule]}/{ri[rule]}':>22s}" for _, _, fi, ri, _ in results))

@@ -55,8 +55,10 @@ def _decide(xa: float, xb: float, margin: float) -> str | None:
     return "A" if xa < xb else "B"
 
 
-def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def security_sets(argv: list[str] | None, description: str, codeprefbench_name: str) -> tuple[str, list]:
+    """The split and [(name, tasks)] of the security sets named on the command line (`--set DIR|FILE`
+    repeated, `--codeprefbench DIR`, `--split`); shared with `security_diff_eval.py`."""
+    ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--set", action="append", default=[], help="a folder or file of BenchTask records (repeatable)")
     ap.add_argument("--codeprefbench", default=None, help="also CodePrefBench security from this folder")
     ap.add_argument("--split", default="dev", choices=["dev", "test", "all"])
@@ -70,8 +72,13 @@ def main(argv: list[str] | None = None) -> None:
             (p.name, load_tasks(["security"], p / f"{args.split}.jsonl" if p.is_dir() and args.split != "all" else p))
         )
     if args.codeprefbench:
-        sets.append(("codeprefbench-security", load_tasks(["security"], args.codeprefbench, split=args.split)))
-    print(f"split {args.split}: decided/right (accuracy, undecided = half)")
+        sets.append((codeprefbench_name, load_tasks(["security"], args.codeprefbench, split=args.split)))
+    return args.split, sets
+
+
+def main(argv: list[str] | None = None) -> None:
+    split, sets = security_sets(argv, __doc__.splitlines()[0], "codeprefbench-security")
+    print(f"split {split}: decided/right (accuracy, undecided = half)")
     print(f"{'set':24s} {'n':>5s}  {'bandit':>18s}  {'bandit+rules':>18s}  {'rules alone':>18s}")
     for name, tasks in sets:
         r = evaluate(tasks)

@@ -75,6 +75,20 @@ def py2_as_py3(code: str) -> str:
     return textwrap.dedent(code)
 
 
+def parse_leniently(code: str) -> tuple[ast.Module, str] | None:
+    """The code's AST and the text it was read from: as written, else dedented (a method cut out of its
+    class), else with its Python 2 spellings rewritten (`py2_as_py3`, so what parses never changes);
+    None when none of them parses."""
+    for text in (code, textwrap.dedent(code), None):
+        if text is None:
+            text = py2_as_py3(code)
+        try:
+            return parse_quietly(text), text
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+    return None
+
+
 def strip_comments(code: str) -> str:
     """Remove `#` comments and docstrings by re-emitting the AST (as the benchmark protocol does).
 

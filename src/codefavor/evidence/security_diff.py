@@ -23,12 +23,10 @@ from __future__ import annotations
 
 import ast
 import re
-import textwrap
-import warnings
 from collections import Counter
 from collections.abc import Callable
 
-from codefavor.codetools import py2_as_py3
+from codefavor.codetools import parse_leniently
 
 # rule -> (+1: the side with more is hardened / -1: the side with more is weakened, what it reads)
 HARDENING: dict[str, tuple[int, str]] = {
@@ -176,16 +174,8 @@ def _owner(func: ast.AST) -> str:
 
 
 def _parse(code: str) -> ast.Module | None:
-    for text in (code, textwrap.dedent(code), None):
-        if text is None:  # only once the code as written failed: never changes what parses
-            text = py2_as_py3(code)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                return ast.parse(text)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            continue
-    return None
+    parsed = parse_leniently(code)
+    return parsed[0] if parsed else None
 
 
 def _words(name: str) -> set[str]:

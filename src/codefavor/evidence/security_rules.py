@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import ast
 import re
-import textwrap
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -470,19 +468,15 @@ class _Scan:
 def rule_findings(code: str) -> list[RuleFinding]:
     """Our rules' findings for `code`, once per rule (empty when the code does not parse). A method
     cut out of its class (indented) is read dedented, Python 2 as its Python 3 spelling."""
-    from codefavor.codetools import py2_as_py3
+    from codefavor.codetools import parse_leniently
 
-    for text in (code, textwrap.dedent(code), None):
-        if text is None:  # Python 2 spellings, tried only once the code as written failed
-            text = py2_as_py3(code)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                tree = ast.parse(text)
-            return _Scan(tree, text).run()
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            continue
-    return []
+    parsed = parse_leniently(code)
+    if parsed is None:
+        return []
+    try:
+        return _Scan(*parsed).run()
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
 
 
 def rule_score(found: list[RuleFinding]) -> float:
