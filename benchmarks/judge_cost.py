@@ -16,6 +16,12 @@ batch (`share_prefix=False`), and both orders the default way: the common prefix
 judge is timed on one order; `--gen-both-orders` times it on both (the fair comparison against a
 both-order classifier). The paper's headline (a classifier 34x cheaper than a 70B generative judge) compares
 different model sizes too; this compares the output forms on one model.
+
+`--judge-defaults` adds the generative judge as users run it (`hf-gen:PATH` through
+`GenerativeJudge`, its own defaults: a 1024-token cap, the prompt's stop strings, one follow-up turn
+when the reply holds no verdict; the response cache off), one order per judgment, with the tokens it
+actually generated: the cost of a generative judgment is what the model writes before it stops,
+not a cap chosen for the measurement.
 """
 
 from __future__ import annotations
@@ -53,6 +59,11 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--data", default=None, help="CodePrefBench folder (default: $CODEFAVOR_DATA etc.)")
     ap.add_argument("--json", action="store_true", help="print only the JSON result")
     ap.add_argument("--gen-both-orders", action="store_true", help="time hf-gen on both orders of each task")
+    ap.add_argument(
+        "--judge-defaults",
+        action="store_true",
+        help="also time the hf-gen judge itself at its defaults (1024 cap, stops, follow-up)",
+    )
     args = ap.parse_args(argv)
 
     import torch
@@ -112,6 +123,23 @@ def main(argv: list[str] | None = None) -> dict:
         for k, v in cost.items():
             gen[k].append(v)
 
+    judged = None
+    if args.judge_defaults:
+        from codefavor.judges.generative import GenerativeJudge
+
+        gj = GenerativeJudge(f"hf:{path}", cache=False, device=args.device, dtype=args.dtype)
+        judged = {"tokens": [], "new_tokens": [], "seconds": [], "followups": [], "undecided": []}
+        for item in items:
+            start = time.perf_counter()
+            (v,) = gj.judge([item])
+            judged["seconds"].append(time.perf_counter() - start)
+            use = v.usage or {}
+            judged["new_tokens"].append(use.get("completion_tokens", 0))
+            judged["tokens"].append(use.get("prompt_tokens", 0) + use.get("completion_tokens", 0))
+            judged["followups"].append(int("followup_reply" in (v.details or {})))
+            judged["undecided"].append(int(v.decision == "undecided"))
+        del gj
+
     def mean(xs):
         return statistics.fmean(xs)
 
@@ -137,6 +165,11 @@ def main(argv: list[str] | None = None) -> dict:
         "ratio_gen_over_cls_both_unshared": {k: round(g[k] / c2u[k], 1) for k in ("tokens", "passes", "seconds")},
         "ratio_gen_over_cls_both": {k: round(g[k] / c2[k], 1) for k in ("tokens", "passes", "seconds")},
     }
+    if judged is not None:
+        j = {k: mean(v) for k, v in judged.items()}
+        result["hf_gen_judge_defaults"] = {k: round(v, 4) for k, v in j.items()}
+        result["ratio_judge_defaults_over_cls_single"] = {k: round(j[k] / c1[k], 1) for k in ("tokens", "seconds")}
+        result["ratio_judge_defaults_over_cls_both"] = {k: round(j[k] / c2[k], 1) for k in ("tokens", "seconds")}
     if args.json:
         print(json.dumps(result, indent=2))
         return result
@@ -155,6 +188,16 @@ def main(argv: list[str] | None = None) -> dict:
         r = result[f"ratio_gen_over_cls_{key}"]
         print(f"hf-gen / hf-cls ({label}): tokens {r['tokens']}x, passes {r['passes']}x, wall time {r['seconds']}x")
     print(f"(generated {g['new_tokens']:.0f} tokens per hf-gen judgment on average, cap {args.max_new_tokens})")
+    if judged is not None:
+        j = result["hf_gen_judge_defaults"]
+        print(
+            f"hf-gen judge at its defaults (one order): {j['tokens']:.0f} tokens ({j['new_tokens']:.0f} generated), "
+            f"{j['seconds']:.3f} s; follow-ups {sum(judged['followups'])}/{len(items)}, "
+            f"undecided {sum(judged['undecided'])}/{len(items)}"
+        )
+        for label, key in (("one order", "single"), ("both, shared KV", "both")):
+            r = result[f"ratio_judge_defaults_over_cls_{key}"]
+            print(f"hf-gen judge (defaults) / hf-cls ({label}): tokens {r['tokens']}x, wall time {r['seconds']}x")
     print(json.dumps(result))
     return result
 
