@@ -152,6 +152,12 @@ def test_a_reply_without_a_verdict_gets_the_one_line_follow_up():
         ("The code is fine.", "B", "B"),  # the follow-up answers with the letter alone
         ("Both are equally good.", None, "undecided"),
         ("", "VERDICT: Candidate X is better.", "undecided"),  # the template echoed, letter not filled
+        ("The code is fine.", "### Candidate B", "B"),  # asked for a letter: the prompt's heading names it
+        ("### Candidate A\n```\nx = 1\n```", "### Candidate A", "A"),  # the reply's echoed heading is no verdict
+        ("The code is fine.", "A is the", "A"),  # an answer cut by the token cap
+        ("The code is fine.", "A or B", "undecided"),  # names both: no choice
+        ("The code is fine.", "The original criteria are", "undecided"),
+        ("The code is fine.", "Both", "undecided"),  # a tie answer stays a tie
         (None, None, "undecided"),
     ],
 )

@@ -22,7 +22,7 @@ from typing import Any
 
 from codefavor.backends import Backend, Sampling, load_backend, split_spec
 from codefavor.judges import PairItem, Verdict
-from codefavor.judges.parse import deciding_statement
+from codefavor.judges.parse import answer_statement, deciding_statement
 from codefavor.prompts import JUDGE_STOP, judge_messages, resolve_criterion, verdict_followup
 from codefavor.records import Decision
 
@@ -31,11 +31,13 @@ FOLLOWUP_MAX_TOKENS = 4  # the answer is one letter
 
 def final_decision(reply: str | None, followup: str | None = None) -> Decision:
     """The verdict of a reply and its optional follow-up answer: a strong statement in the reply
-    wins; else the follow-up's statement; else a weak (one-quality) statement of the reply. Pure."""
+    wins; else the follow-up's answer (`parse.answer_statement`: a one-letter question, so an
+    answer naming one candidate names the choice); else a weak (one-quality) statement of the reply.
+    Pure."""
     first = deciding_statement(reply)
     if first is not None and first.strong:
         return "undecided" if first.outcome == "tie" else first.outcome
-    second = deciding_statement(followup)
+    second = answer_statement(followup)
     chosen = second if second is not None else first
     return "undecided" if chosen is None or chosen.outcome == "tie" else chosen.outcome
 
@@ -103,7 +105,7 @@ class GenerativeJudge:
             details: dict[str, Any] = {"statement": stmt.text if stmt else None, "cached": g.cached}
             usage, latency = dict(g.usage or {}), g.latency_s
             if f is not None:
-                fstmt = deciding_statement(f.text)
+                fstmt = answer_statement(f.text)
                 details.update(followup_reply=f.text, followup_statement=fstmt.text if fstmt else None)
                 for key, val in (f.usage or {}).items():
                     if isinstance(val, (int, float)):

@@ -251,3 +251,29 @@ def decision(text: str | None) -> Decision:
     if s is None or s.outcome == "tie":
         return "undecided"
     return s.outcome
+
+
+_HEADING_MARK = re.compile(r"^[ \t]*#{1,6}[ \t]*", re.M)
+
+
+def answer_statement(text: str | None) -> Statement | None:
+    """The verdict of a reply to a one-letter question ("Which candidate ...? Answer with one letter
+    only: A or B."): a decisive statement as `deciding_statement` reads one; else, the candidate
+    the answer names when it names exactly one. Asked for a letter, small models answer with the
+    prompt's own section heading (`### Candidate A`), or start a sentence the few tokens cut off
+    (`A is the`, `I think B`): in an answer to that question these name the choice. Pure; never raises."""
+    if not text or not isinstance(text, str):
+        return None
+    first = deciding_statement(text)
+    if first is not None and first.strong:
+        return first
+    try:
+        t = normalize(_HEADING_MARK.sub("", text))
+        named = set(re.findall(_L, t))
+    except Exception:  # a parser of model text must never raise
+        return first
+    labels = {"A" if n in (_A, "A") else "B" for n in named}
+    if len(labels) == 1:
+        (lab,) = labels
+        return Statement(len(text), lab, True, text.strip())  # type: ignore[arg-type]
+    return first
