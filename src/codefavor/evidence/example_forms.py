@@ -7,6 +7,7 @@ decided afterwards, in `evidence.examples`; values come from `evidence.example_v
 from __future__ import annotations
 
 import ast
+import contextlib
 import re
 from dataclasses import dataclass
 
@@ -104,6 +105,23 @@ class Collector:
         self.specs: list[Statement] = []  # examples given as inputs and an output: the call is built later
         self.sequence: list[object] = []  # every check and statement example in the order of the text
         self.skipped: list[tuple[str, str]] = []
+        # Doctest statements (`>>> data = [3, 1]`, `>>> import math`): run in order with the checks,
+        # in the candidate's namespace, so the checks after them see the names they bind.
+        self.setups: list[Check] = []
+        self.bound: set[str] = set()  # the names those statements bind
+
+    def add_setup(self, text: str, src: str, **expect: object) -> None:
+        check = Check(src, name=text.strip()[:160], kind="" if expect else "stmt", **expect)  # type: ignore[arg-type]
+        with contextlib.suppress(SyntaxError, ValueError, RecursionError, MemoryError):
+            for node in ast.walk(ast.parse(src)):
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                    self.bound.add(node.id)
+                elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                    self.bound.update((a.asname or a.name).split(".")[0] for a in node.names)
+                elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                    self.bound.add(node.name)
+        self.setups.append(check)
+        self.sequence.append(check)
 
     def add_raw(self, called: str, check: Check) -> None:
         self.raw.append((called, check))
@@ -118,7 +136,7 @@ class Collector:
         if not names:
             self.skipped.append((text, "the example calls no function"))
             return
-        call = quote_bare_words(call)
+        call = quote_bare_words(call, self.bound)
         ok, val = literal(expected_text)
         if not ok and "=" in expected_text:  # "f(19, 5) -> 19 - 5 = 14": the worked result after the last '='
             ok, val = literal(expected_text.rsplit("=", 1)[1])
@@ -169,7 +187,7 @@ class Collector:
             if sum(self._one(c) for c in clauses) > 1:
                 return True
             del self.raw[before[0] :], self.specs[before[1] :], self.skipped[before[2] :]  # read it whole
-            kept = {id(c) for _, c in self.raw} | {id(st) for st in self.specs}
+            kept = {id(c) for _, c in self.raw} | {id(st) for st in self.specs} | {id(c) for c in self.setups}
             self.sequence = [x for x in self.sequence if id(x) in kept]
         return self._one(text)
 
@@ -292,7 +310,7 @@ def doctests(lines: list[str], col: Collector) -> set[int]:
             continue
         expr = parse_expr(src)
         if expr is None:
-            col.skipped.append((text, "a doctest statement, not an expression"))
+            _statement(text, src, out, col)
             continue
         if not out:
             if isinstance(expr, ast.Compare) and called_names(expr):
@@ -302,10 +320,9 @@ def doctests(lines: list[str], col: Collector) -> set[int]:
             continue
         want = "\n".join(out)
         if want.startswith("Traceback"):
-            exc = re.match(r"([A-Za-z_][\w.]*)", out[-1]) if len(out) > 1 else None
-            if exc and called_names(expr):
-                name = exc.group(1).split(".")[-1]
-                col.add_raw(subject_of(expr), Check(ast.unparse(expr), raises=name, name=text[:160]))
+            raised = traceback_expectation(src, out)
+            if raised and called_names(expr):
+                col.add_raw(subject_of(expr), Check(ast.unparse(expr), name=text[:160], **raised))  # type: ignore[arg-type]
             else:
                 col.skipped.append((text, "a traceback without an exception name"))
             continue
@@ -315,6 +332,40 @@ def doctests(lines: list[str], col: Collector) -> set[int]:
         elif called_names(expr):
             col.add_raw(subject_of(expr), Check(ast.unparse(expr), expected_repr=want, name=text[:160]))
     return used
+
+
+_EXC_LINE = re.compile(r"^([A-Za-z_][\w.]*)(?::\s?(.*))?$")
+
+
+def traceback_expectation(src: str, out: list[str]) -> dict[str, str | None] | None:
+    """What a doctest's traceback expects: the exception's class name and, unless the example says
+    `IGNORE_EXCEPTION_DETAIL`, its text (doctest compares both); None without an exception line."""
+    m = _EXC_LINE.match(out[-1]) if len(out) > 1 else None
+    if not m:
+        return None
+    message = None if "IGNORE_EXCEPTION_DETAIL" in src else (m.group(2) or "")
+    return {"raises": m.group(1).split(".")[-1], "raises_message": message}
+
+
+def _statement(text: str, src: str, out: list[str], col: Collector) -> None:
+    """A doctest line that is a statement: kept as a setup step (it binds what later checks use), or
+    as a check of its own when the doctest shows what it prints or raises."""
+    try:
+        ast.parse(src, mode="exec")
+    except (SyntaxError, ValueError):
+        col.skipped.append((text, "a doctest line that does not parse"))
+        return
+    want = "\n".join(out)
+    if not out:
+        col.add_setup(text, src)
+    elif want.startswith("Traceback"):
+        raised = traceback_expectation(src, out)
+        if raised:
+            col.add_setup(text, src, **raised)
+        else:
+            col.skipped.append((text, "a traceback without an exception name"))
+    else:  # a statement that prints: its output must match
+        col.add_setup(text, src, expected_repr=want)
 
 
 def io_block(lines: list[str], k: int) -> tuple[str, list[str], int] | None:

@@ -71,12 +71,14 @@ def literal(text: str) -> tuple[bool, object]:
     return False, None
 
 
-def quote_bare_words(call: ast.expr) -> ast.expr:
+def quote_bare_words(call: ast.expr, bound: frozenset[str] | set[str] = frozenset()) -> ast.expr:
     """`is_happy(abcd)` in prose means the string 'abcd': bare names as direct arguments of the
-    example's call (never Python builtins or constants) become string literals."""
+    example's call (never Python builtins or constants, nor the names in `bound`: what an earlier
+    doctest statement assigned) become string literals."""
     if not isinstance(call, ast.Call):
         return call
-    args = [ast.Constant(a.id) if isinstance(a, ast.Name) and a.id not in BUILTIN_NAMES else a for a in call.args]
+    keep = BUILTIN_NAMES | set(bound)
+    args = [ast.Constant(a.id) if isinstance(a, ast.Name) and a.id not in keep else a for a in call.args]
     return ast.Call(func=call.func, args=args, keywords=call.keywords)
 
 

@@ -91,12 +91,17 @@ _ORDERED = re.compile(r"\b(?:order|sorted|sort|ascending|descending|lexicographi
 
 
 def _spec_check(
-    spec: dict[str, object], expected: object, name: str, rel_tol: float, raises: str | None = None
+    spec: dict[str, object],
+    expected: object,
+    name: str,
+    rel_tol: float,
+    raises: str | None = None,
+    raises_message: str | None = None,
 ) -> Check:
     """A check that makes its call through the call module (`calls.run`) in the candidate's namespace."""
     call = f"{CALLS}.run(globals(), {py_source(spec)})"
     if raises:
-        return Check(call, raises=raises, name=name[:160])
+        return Check(call, raises=raises, name=name[:160], raises_message=raises_message)
     order = int(spec.get("order") or 0)  # type: ignore[call-overload]
     return Check(call, expected=calls_mod.canonical(expected, order), name=name[:160], rel_tol=rel_tol)
 
@@ -155,7 +160,7 @@ def _to_spec(c: Check, entry: str, owner: str | None, flags: dict[str, object]) 
     spec = {"entry": entry, "owner": owner, "args": args, "kwargs": kwargs, **flags, "want": _want(expected)}
     if kind == "value" and type(expected) is not list:
         spec["order"] = 0
-    return _spec_check(spec, expected, c.name or c.call, c.rel_tol, raises=c.raises)
+    return _spec_check(spec, expected, c.name or c.call, c.rel_tol, raises=c.raises, raises_message=c.raises_message)
 
 
 def extract_checks(instruction: str, max_checks: int = 24, functions: bool = False) -> Extraction:
@@ -239,7 +244,7 @@ def extract_checks(instruction: str, max_checks: int = 24, functions: bool = Fal
             new = f"{owner}().{target}(" if owner and target == entry else f"{target}("
             call = re.sub(rf"(?<![\w.]){re.escape(name)}\(", new, call, count=1)
             c = Check(call, expected=c.expected, expected_repr=c.expected_repr, raises=c.raises, name=c.name,
-                      rel_tol=c.rel_tol, kind=c.kind)  # fmt: skip
+                      rel_tol=c.rel_tol, kind=c.kind, raises_message=c.raises_message)  # fmt: skip
         if entry:
             order = _order(c.expected) if any_order and c.resolved_kind() == "value" else 0
             c = _to_spec(c, entry, owner, {**flags, "order": order})
@@ -252,14 +257,25 @@ def extract_checks(instruction: str, max_checks: int = 24, functions: bool = Fal
             spec = {"entry": entry, "owner": owner, "args": st.args, "names": st.names, **flags,
                     "order": order, "want": _want(st.expected)}  # fmt: skip
         made[id(st)] = _spec_check(spec, st.expected, st.text, rel_tol if platform else 1e-6)
+    for c in col.setups:
+        made[id(c)] = c
     checks: list[Check] = []
-    seen: set[str] = set()
+    # A repeated call is checked once, unless a doctest statement between the two rebinds what it
+    # reads (`>>> xs = [1]`, `>>> f(xs)`, `>>> xs = [2]`, `>>> f(xs)`): the key counts the statements.
+    seen: set[tuple[int, str]] = set()
+    steps = 0
     for x in col.sequence:
         c = made.get(id(x))
-        if c is None or c.call in seen:
+        if c is None or (steps, c.call) in seen:
             continue
-        seen.add(c.call)
+        if c.resolved_kind() == "stmt":
+            steps += 1
+        seen.add((steps, c.call))
         checks.append(c)
+    while checks and checks[-1].resolved_kind() == "stmt":
+        checks.pop()  # a statement no check follows only binds names nothing reads
+    if all(c.resolved_kind() == "stmt" for c in checks):
+        checks = []
     if checks and programs:  # "Input: arr: a list" beside function examples describes parameters
         col.skipped += [(c.name, "an input/output description beside function examples") for c in programs]
         programs = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,7 +51,8 @@ class Check:
     candidate code is loaded. Exactly one expectation applies:
     - `expected`: the value must equal it (type-strict, compared in the parent);
     - `expected_repr`: the repr of the value (or the printed output) must match this text (doctest style);
-    - `raises`: an exception of this class name must be raised;
+    - `raises`: an exception of this class name must be raised (and, with `raises_message`, say that:
+      a doctest shows the exception's text and compares it; "..." in it matches anything);
     - `stdin`/`expected_stdout`: the code runs as `__main__` with this stdin, stdout must match;
     - none (kind "runs"): passes when evaluation finishes without an exception (the value is reported).
     """
@@ -64,6 +66,7 @@ class Check:
     kind: str = ""  # "value", "repr", "raises", "program", "runs", "stmt"; inferred when empty
     name: str = ""
     rel_tol: float = 1e-6  # float tolerance of "value" checks (an instruction's math.isclose may ask for more)
+    raises_message: str | None = None
 
     def resolved_kind(self) -> str:
         if self.kind:
@@ -310,6 +313,26 @@ def _judge_run(checks: list[Check], msg: dict[str, Any] | None) -> SandboxRun:
     )
 
 
+_OPAQUE_TEXT = 200  # the codec keeps this much of an object's repr: a text this long may be cut
+
+
+def _shows(value: Any, text: str) -> bool:
+    """Whether an object the codec could not report as data has `text` as its whole repr: a doctest's
+    expectation is the text it shows (`>>> make_list([7])` / `7`, a node whose repr is its value)."""
+    return isinstance(value, Opaque) and len(value.text) < _OPAQUE_TEXT and value.text == text
+
+
+def _message_matches(said: str, expected: str) -> bool:
+    """Whether an exception's text is the one a doctest shows (whitespace normalised; "..." matches
+    anything, as under doctest's ELLIPSIS). The child cuts a text at 300 characters: a cut text
+    matches when it is a prefix of what is expected."""
+    norm = " ".join(said.split())
+    pattern = ".*".join(re.escape(" ".join(part.split())) for part in expected.split("..."))
+    if re.fullmatch(pattern, norm, re.S):
+        return True
+    return len(said) >= 300 and " ".join(expected.split()).startswith(norm)
+
+
 def _compare(c: Check, name: str, f: dict[str, Any]) -> CheckResult:
     kind = c.resolved_kind()
     if f.get("timeout"):
@@ -325,8 +348,13 @@ def _compare(c: Check, name: str, f: dict[str, Any]) -> CheckResult:
     if "exc" in f:
         exc, err = printable(str(f["exc"])), printable(str(f.get("err", "")))
         if kind == "raises":
-            ok = exc == c.raises
-            return CheckResult(name, ok, "pass" if ok else "fail", "" if ok else f"raised {exc}, expected {c.raises}")
+            if exc != c.raises:
+                return CheckResult(name, False, "fail", f"raised {exc}, expected {c.raises}")
+            said = err.split(": ", 1)[1] if ": " in err else ""
+            if c.raises_message is not None and not _message_matches(said, c.raises_message):
+                why = f"raised {exc} saying {said[:120]!r}, expected {c.raises_message[:120]!r}"
+                return CheckResult(name, False, "fail", why, error=err)
+            return CheckResult(name, True, "pass", "")
         return CheckResult(name, False, "raised", f"raised {err}", error=err)
     value = decode_value(f.get("v"))
     if kind == "raises":
@@ -334,12 +362,14 @@ def _compare(c: Check, name: str, f: dict[str, Any]) -> CheckResult:
     if kind in ("runs", "stmt"):
         return CheckResult(name, True, "pass", value=value)
     if kind == "value":
-        ok = values_equal(value, c.expected, rel_tol=c.rel_tol)
+        ok = values_equal(value, c.expected, rel_tol=c.rel_tol) or _shows(value, repr(c.expected))
         why = "" if ok else f"returned {value!r:.200}, expected {c.expected!r:.200}"
         return CheckResult(name, ok, "pass" if ok else "fail", why, value=value)
     # "repr": doctest style; the printed output plus the repr of a non-None value, compared as text
     shown = str(f.get("stdout", ""))
-    if value is not None and not isinstance(value, Opaque):
+    if isinstance(value, Opaque):
+        shown += value.text if len(value.text) < _OPAQUE_TEXT else ""
+    elif value is not None:
         shown += repr(value)
     ok = _norm_text(shown) == _norm_text(c.expected_repr or "")
     why = "" if ok else f"showed {shown[:200]!r}, expected {str(c.expected_repr)[:200]!r}"
