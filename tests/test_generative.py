@@ -158,6 +158,7 @@ def test_a_reply_without_a_verdict_gets_the_one_line_follow_up():
         ("The code is fine.", "A or B", "undecided"),  # names both: no choice
         ("The code is fine.", "The original criteria are", "undecided"),
         ("The code is fine.", "Both", "undecided"),  # a tie answer stays a tie
+        ("The code is fine.", "A is worse", "B"),  # a statement beats the letter it names
         (None, None, "undecided"),
     ],
 )

@@ -265,15 +265,15 @@ def answer_statement(text: str | None) -> Statement | None:
     if not text or not isinstance(text, str):
         return None
     first = deciding_statement(text)
-    if first is not None and first.strong:
+    if first is not None:  # "A is worse" says B: a statement beats the letter it names
         return first
     try:
         t = normalize(_HEADING_MARK.sub("", text))
         named = set(re.findall(_L, t))
     except Exception:  # a parser of model text must never raise
-        return first
+        return None
     labels = {"A" if n in (_A, "A") else "B" for n in named}
     if len(labels) == 1:
         (lab,) = labels
         return Statement(len(text), lab, True, text.strip())  # type: ignore[arg-type]
-    return first
+    return None
