@@ -37,7 +37,7 @@ def _facts(lines, names, prose=""):
          {"width": {0: 3}, "length": {1: 3}}),
         (['time is a valid string of length 5 in the format "hh:mm".'], ["time"], "", {"length": {0: 5}}),
         (["All the pairs (ui, vi) are unique."], ["times", "n"], "times[i] = (ui, vi, wi)",
-         {"relations": [("pairs", 0, 0, 1)]}),
+         {"relations": [("pairs", 0, 0, 1)], "promises": ["distinct"]}),
         (["nums.length >= 1", "10^5 >= nums[i] >= 1"], ["nums"], "",  # written the other way round
          {"bounds": [(("elem", 0), "lo", False, ("num", 1)), (("elem", 0), "hi", False, ("num", 100000))]}),
         (["1 <= k <= 2 * 10^4 + 7"], ["k"], "",
@@ -49,9 +49,26 @@ def _facts(lines, names, prose=""):
 )  # fmt: skip
 def test_read(lines, names, prose, want):
     got = _facts(lines, names, prose)
-    full = {"bounds": [], "relations": [], "length": {}, "width": {}, **want} if want else {}
+    full = {"bounds": [], "relations": [], "length": {}, "width": {}, "promises": [], **want} if want else {}
     assert got == full
 
 
 def test_no_constraints_section():
     assert read("Given nums, return 1 <= x <= 10.", ["nums"]) == {}
+
+
+@pytest.mark.parametrize(
+    "text, promises",
+    [
+        ("Given a 1-indexed array of integers numbers that is already sorted in non-decreasing order", ["order"]),
+        ("days is in strictly increasing order.", ["order"]),
+        ("three integer arrays arr1, arr2 and arr3 sorted in strictly increasing order", ["order"]),
+        ("All the integers in rating are unique.", ["distinct"]),
+        ("nums1 and nums2 are permutations of [0, 1, ..., n - 1].", ["permutation"]),
+        ("an array of non-overlapping intervals, sorted by start", ["disjoint", "order"]),
+        ("Return the sorted list of the unique characters.", []),  # about the answer, not the input
+        ("Write a function to check if the elements of a given list are unique or not.", []),  # a question
+    ],
+)
+def test_promises(text, promises):
+    assert read(text, ["x"]).get("promises", []) == promises

@@ -173,14 +173,16 @@ def _split_commas(text: str) -> list[str]:
 def read(statement: str, names: Sequence[str]) -> dict[str, Any]:
     """The facts of `statement`'s Constraints section about the arguments named `names` (in order;
     a keyword argument may also be named by itself): {"bounds": [(target, side, strict, expr)],
-    "relations": [(op, key, col_a, col_b)], "length": {key: n}, "width": {key: n}}, where target is
-    ("arg", key), ("elem", key) or ("col", key, c) and side "lo" or "hi". Empty when there is none."""
+    "relations": [(op, key, col_a, col_b)], "length": {key: n}, "width": {key: n}, "promises": [...]},
+    where target is ("arg", key), ("elem", key) or ("col", key, c) and side "lo" or "hi", and the
+    promises are what the prose says of the inputs anywhere in the statement ("order", "distinct",
+    "permutation", "disjoint"). Empty when there is none."""
     keys: dict[str, Key] = {}
     for i, n in enumerate(names):
         if n and n not in keys:
             keys[n] = i
     reader = _Reader(keys, _columns(statement))
-    facts: dict[str, Any] = {"bounds": [], "relations": [], "length": {}, "width": {}}
+    facts: dict[str, Any] = {"bounds": [], "relations": [], "length": {}, "width": {}, "promises": []}
     lines = _lines(statement)
     for line in lines:  # aliases first: `n == nums1.length == nums2.length`, `m == grid.length`
         chain = _chain(line)
@@ -207,7 +209,34 @@ def read(statement: str, names: Sequence[str]) -> dict[str, Any]:
             cols = [reader.columns.get(x.strip()) for x in m.group(1).split(",")]
             if len(cols) == 2 and all(cols) and cols[0][0] == cols[1][0] and cols[0][0] in keys:  # type: ignore[index]
                 facts["relations"].append(("pairs", keys[cols[0][0]], cols[0][1], cols[1][1]))  # type: ignore[index]
+    sentences = [x for x in re.split(r"(?<=[.!?:])\s+|\n", statement) if not _QUESTION.search(x)]
+    facts["promises"] = sorted(
+        name for name, pattern in _PROMISES.items() if any(pattern.search(x) for x in sentences)
+    )
     return facts if any(facts.values()) else {}
+
+
+# A sentence that asks about a property ("check whether the elements are unique") promises nothing.
+_QUESTION = re.compile(
+    r"\b(?:check|checks|checking|whether|determine|determines|verify|verifies)\b|\bor\s+not\b", re.I
+)
+
+# What a statement promises about its inputs in prose, anywhere in it: `scaling` keeps the matching
+# properties of the examples only when the statement promises them (a sorted example is often chance).
+_PROMISES = {
+    "order": re.compile(
+        r"\b(?:is|are|be)\s+(?:already\s+|also\s+|all\s+)?(?:sorted|in\s+(?:strictly\s+)?(?:non-?)?(?:increasing|decreasing"
+        r"|ascending|descending)|(?:strictly\s+)?(?:non-?)?(?:increasing|decreasing))\b|\bsorted\s+(?:in|by)\b",
+        re.I,
+    ),
+    "distinct": re.compile(
+        r"\b(?:is|are)\s+(?:all\s+)?(?:distinct|unique)\b|\b(?:distinct|unique)\s+(?:integers|values|elements|numbers"
+        r"|strings|words|names|positive integers)\b",
+        re.I,
+    ),
+    "permutation": re.compile(r"\bpermutations?\s+of\b", re.I),
+    "disjoint": re.compile(r"\bnon-?overlapping\b|\bdisjoint\b", re.I),
+}
 
 
 _OF_LENGTH = re.compile(r"^([A-Za-z_]\w*) is an? (?:valid |non-empty )?(?:string|array|list) of length (\d+)\b")

@@ -242,7 +242,7 @@ def grow(value: Any, k: float, rng: random.Random, *, mode: str = "fresh", props
     if k <= 1:
         return value
     if props:
-        return _keep(_grow_shaped(value, k, rng, mode, props), value, rng, props)
+        return _keep(_grow_shaped(value, k, rng, mode, props), rng, props, mode)
     if isinstance(value, str):
         if len(value) <= 1:
             return value  # a character argument (a separator, a letter to find)
@@ -548,8 +548,11 @@ def _profile(vals: list[Any], facts: dict[str, Any] | None = None) -> dict[str, 
             props["order"] = order
         if _all_unique(vals):
             props["unique"] = True
+            # A permutation of 0..n-1 or 1..n, shuffled in some example (sorted ones are just a range:
+            # sorted distinct values keep more of the examples' spread).
             for base in (0, 1):
-                if all(sorted(v) == list(range(base, base + len(v))) for v in vals) and max(map(len, vals)) >= 3:
+                if (all(sorted(v) == list(range(base, base + len(v))) for v in vals) and max(map(len, vals)) >= 3
+                        and not order):  # fmt: skip
                     props["perm"] = base
         elif all(isinstance(x, int) for v in vals for x in v):
             mult = _multiplicities(vals)
@@ -659,12 +662,12 @@ def _grow_shaped(value: Any, k: float, rng: random.Random, mode: str, props: dic
     items = list(value)
     if kind == "flat" and props.get("mult") and all(isinstance(x, int) for x in items):
         return type(value)(_by_multiplicity(items, n, k, rng, props["mult"]))
-    if kind == "flat" and mode == "tile" and (props.get("order") or props.get("unique")):
+    if kind == "flat" and mode == "tile" and props.get("tile") == "offset":
         return type(value)(_offset_tile(items, n, props.get("order") == "desc"))
     if kind == "records":
         if mode == "tile":
             seq = (items * (-(-n // len(items))))[:n]
-            if props.get("by_first"):
+            if props.get("by_first") and props.get("tile") == "offset":
                 cols = {0} | {b for a, b in props.get("le", ()) if a == 0}
                 span = max(r[c] for r in items for c in cols) - min(r[c] for r in items for c in cols) + 1
                 seq = [type(r)(x + span * (i // len(items)) if c in cols else x for c, x in enumerate(r))
@@ -674,7 +677,7 @@ def _grow_shaped(value: Any, k: float, rng: random.Random, mode: str, props: dic
         return type(value)(type(r)(pools[c].number(x) for c, x in enumerate(r)) for r in rng.choices(items, k=n))
     if kind == "adjacency":
         return _grow_graph(items, n, rng, mode, props["graph"])
-    if kind == "strings" and (props.get("shaped") or props.get("unique")) and (mode == "fresh" or props.get("unique")):
+    if kind == "strings" and (mode == "fresh" and props.get("shaped") or props.get("tile") == "fresh"):
         if not props.get("shaped"):  # distinct words: fresh ones, never a copy (tiling repeats them)
             return grow(value, k, rng, mode="fresh")
         letters = _letters(items)
@@ -725,7 +728,7 @@ def _distinct_sorted(xs: list[Any], rng: random.Random) -> list[Any]:
     return sorted(rng.sample(range(lo, hi + 1), len(xs)))
 
 
-def _keep(grown: Any, example: Any, rng: random.Random, props: dict[str, Any]) -> Any:
+def _keep(grown: Any, rng: random.Random, props: dict[str, Any], mode: str = "fresh") -> Any:
     """`grown` put back into the shape that `props` describe (sorted, a permutation, a matrix sorted row
     by row, records related column to column, intervals sorted and disjoint)."""
     if not isinstance(grown, (list, tuple)) or not grown or props.get("length") is not None:
@@ -740,10 +743,10 @@ def _keep(grown: Any, example: Any, rng: random.Random, props: dict[str, Any]) -
                 out = [base + rank[x] for x in out]
             else:
                 out = rng.sample(range(base, base + len(out)), len(out))
-        if props.get("order"):
+        if props.get("order") and (mode == "fresh" or props.get("tile")):  # a plain tiling keeps its pattern
             out.sort(reverse=props["order"] == "desc")
         return type(grown)(out)
-    if kind == "matrix" and _num_rows(grown):
+    if kind == "matrix" and _num_rows(grown) and any(props.get(f) for f in ("rowmajor", "rows", "cols")):
         rows = [list(r) for r in grown]
         if props.get("rowmajor"):
             flat = [x for r in rows for x in r]
@@ -756,7 +759,7 @@ def _keep(grown: Any, example: Any, rng: random.Random, props: dict[str, Any]) -
             if props.get("cols") and len(set(map(len, rows))) == 1:
                 cols = [sorted(r[j] for r in rows) for j in range(len(rows[0]))]
                 rows = [[cols[j][i] for j in range(len(cols))] for i in range(len(rows))]
-        return rows
+        return type(grown)(type(g)(r) for g, r in zip(grown, rows, strict=True))
     if kind == "records" and _num_rows(grown):
         recs = [list(r) for r in grown]
         for a, b in props.get("le", ()):
@@ -797,10 +800,39 @@ def _profiles(calls: Sequence[Call], facts: dict[str, Any]) -> dict[int | str, d
             "width": facts.get("width", {}).get(key),
             "columns": any(t[0] == "col" and t[1] == key for t, *_ in facts.get("bounds", ())),
         }
-        props = _profile(vals, shape)
+        props = _gated(_profile(vals, shape), set(facts.get("promises", ())))
         if props:
             out[key] = props
     return out
+
+
+def _gated(props: dict[str, Any], promised: set[str]) -> dict[str, Any]:
+    """What the examples show, kept only where the statement promises it too (`constraints.read`'s
+    "promises": "order", "distinct", "permutation", "disjoint"), beyond what fresh draws always kept
+    (sorted stays sorted, distinct stays distinct). Examples are small, and a sorted or distinct one
+    is often chance: then tiling keeps its repeats and patterns, which are the point of tiling."""
+    kind = props.get("kind")
+    if "permutation" not in promised:
+        props.pop("perm", None)
+    if kind == "matrix" and "order" not in promised:
+        for flag in ("rowmajor", "rows", "cols"):
+            props.pop(flag, None)
+    if kind == "records":
+        if "order" not in promised:
+            props.pop("by_first", None)
+        if "disjoint" not in promised or not props.get("by_first"):
+            props.pop("disjoint", None)
+        if props.get("by_first"):
+            props["tile"] = "offset"
+    if kind == "flat" and (
+        (props.get("order") and "order" in promised)
+        or (props.get("unique") and "distinct" in promised)
+        or (props.get("perm") is not None)
+    ):
+        props["tile"] = "offset"
+    if kind == "strings" and props.get("unique") and "distinct" in promised:
+        props["tile"] = "fresh"
+    return props
 
 
 def _eval(expr: Any, vals: dict[int | str, Any]) -> float | None:
@@ -901,6 +933,7 @@ def _valid_facts(facts: dict[str, Any], calls: Sequence[Call]) -> dict[str, Any]
                 for v in (_arg(c, key) for c in calls)
             )
         },
+        "promises": list(facts.get("promises", ())),  # prose: checked on the examples by `_profile`
     }
     return out if any(out.values()) else {}
 
