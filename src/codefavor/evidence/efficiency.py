@@ -112,11 +112,8 @@ def call_plan(spec: dict[str, Any], codes: Sequence[str]) -> dict[str, Any]:
     candidates get the platform's implicit names (a platform-shaped statement, or `class Solution`
     code, as `examples.platform_code` decides for correctness)."""
     platform = bool(spec.get("json")) or any(_SOLUTION.search(c) for c in codes)
-    return {
-        "module": calls_code(),
-        "spec": {k: v for k, v in spec.items() if k != "constraints"},
-        "platform": platform,
-    }
+    plain = {k: v for k, v in spec.items() if k != "constraints"}  # the statement's facts grow inputs here only
+    return {"module": calls_code(), "spec": plain, "platform": platform}
 
 
 _PLAIN_SPEC = {"entry", "owner", "json", "in_place", "lazy", "order", "want", "constraints"}
