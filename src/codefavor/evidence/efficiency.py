@@ -112,10 +112,11 @@ def call_plan(spec: dict[str, Any], codes: Sequence[str]) -> dict[str, Any]:
     candidates get the platform's implicit names (a platform-shaped statement, or `class Solution`
     code, as `examples.platform_code` decides for correctness)."""
     platform = bool(spec.get("json")) or any(_SOLUTION.search(c) for c in codes)
-    return {"module": calls_code(), "spec": dict(spec), "platform": platform}
+    plain = {k: v for k, v in spec.items() if k != "constraints"}  # the statement's facts grow inputs here only
+    return {"module": calls_code(), "spec": plain, "platform": platform}
 
 
-_PLAIN_SPEC = {"entry", "owner", "json", "in_place", "lazy", "order", "want"}
+_PLAIN_SPEC = {"entry", "owner", "json", "in_place", "lazy", "order", "want", "constraints"}
 
 
 def _target(spec: dict[str, Any] | str, codes: Sequence[str]) -> Target:
@@ -245,8 +246,8 @@ def _level_blobs(calls_key: bytes, target: int, seed: str, max_calls: int) -> li
     """A level's inputs, each pickled (`scaling.level_calls` on the pickled example calls). Kept for
     the other order of the same task, and other pairs of the same instruction: growing the big
     levels costs more than timing them."""
-    calls = pickle.loads(calls_key)
-    return [_blob(c) for c in _scaling().level_calls(calls, target, seed, max_calls=max_calls)]
+    calls, facts = pickle.loads(calls_key)
+    return [_blob(c) for c in _scaling().level_calls(calls, target, seed, max_calls=max_calls, facts=facts)]
 
 
 def _pack(calls: Sequence[Call | bytes], seen: set[bytes] | None = None) -> tuple[bytes | None, int]:
@@ -326,7 +327,8 @@ def climb(
     scaling = _scaling()
     run = runner or sandbox_runner()
     with _slots_of(run):
-        return _climb(code_a, code_b, _target(spec, (code_a, code_b)), calls, seed, config, run, scaling)
+        facts = spec.get("constraints") if isinstance(spec, dict) else None
+        return _climb(code_a, code_b, _target(spec, (code_a, code_b)), calls, seed, config, run, scaling, facts)
 
 
 def _climb(
@@ -338,8 +340,9 @@ def _climb(
     config: EfficiencyConfig,
     run: Runner,
     scaling: Any,
+    facts: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    key = pickle.dumps(list(calls), protocol=pickle.HIGHEST_PROTOCOL)
+    key = pickle.dumps((list(calls), facts), protocol=pickle.HIGHEST_PROTOCOL)
 
     def level_of(target: int) -> list[bytes]:
         return _level_blobs(key, int(target), seed, config.max_calls)

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from codefavor.evidence import calls as calls_mod
+from codefavor.evidence import constraints
 from codefavor.evidence.example_forms import (
     NAMED_INPUT,
     TABLE,
@@ -391,11 +392,16 @@ def timing_plan(instruction: str, codes: Sequence[str] = ()) -> tuple[dict[str, 
     candidates: a `class Solution` among them makes unnamed `Input:` lines calls, as in correctness.
     A harness loads `calls` in the child, `calls.install(ns, spec["json"])` before running a
     candidate, and per input `calls.prepare(ns, {**spec, "args": list(args), "kwargs": list(kwargs)})`,
-    timing only `fn(*args, **kwargs)` and comparing `finish(result)`."""
+    timing only `fn(*args, **kwargs)` and comparing `finish(result)`. The statement's Constraints
+    section, when it says something about the arguments, is in spec["constraints"] (`constraints.read`,
+    by argument position): the grown inputs keep it (`scaling.level_calls`); the child never needs it."""
     ex = extract_checks(instruction, functions=any(_SOLUTION.search(c) for c in codes))
     if any((spec_of(c) or {}).get("ops") for c in ex.checks) and not ex.calls:
         return {}, [], "design"
     spec = dict(ex.spec) or {"entry": ex.entry, "owner": ex.owner, "json": ex.platform}
     if spec.get("entry") is None and not ex.spec and not ex.calls:
         return spec, [], "no-entry"
+    facts = constraints.read(instruction, list(spec.get("names") or ())) if ex.calls else {}  # type: ignore[call-overload]
+    if facts:
+        spec["constraints"] = facts
     return spec, ex.calls, "" if ex.calls else "no-examples"

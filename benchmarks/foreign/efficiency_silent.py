@@ -1,0 +1,67 @@
+"""Where the evidence judge is silent on an efficiency set, and why: accuracy per split (both orders,
+undecided counts half) and the efficiency evidence's reason for every undecided pair, from a
+`codefavor bench --both-orders` run directory.
+
+    python benchmarks/foreign/efficiency_silent.py RUN_DIR [DATA_DIR] [-v]
+
+DATA_DIR (default ~/.cache/codefavor/foreign/leetcode-efficiency) holds the {dev,test}.jsonl the run
+used: each row's `gt_choice` is the faster candidate. -v lists each pair that is not right, with its
+evidence details.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+DECIDING = ("cpu-time", "timeout")
+
+
+def _evidence(judgment: dict) -> dict:
+    d = judgment.get("details") or {}
+    return d.get("efficiency") or ((d.get("evidence") or {}).get("efficiency") or {}).get("efficiency") or {}
+
+
+def main(argv: list[str]) -> None:
+    args = [a for a in argv if not a.startswith("-")]
+    run = Path(args[0])
+    data = Path(args[1] if len(args) > 1 else "~/.cache/codefavor/foreign/leetcode-efficiency").expanduser()
+    tasks = {}
+    for split in ("dev", "test"):
+        path = data / f"{split}.jsonl"
+        if path.exists():
+            for line in path.open():
+                row = json.loads(line)
+                tasks[row["id"]] = (row, split)
+    scores: dict[str, list[float]] = defaultdict(list)
+    silent: dict[str, Counter] = defaultdict(Counter)
+    for line in (run / "judgments.jsonl").open():
+        j = json.loads(line)
+        row, split = tasks[j["task_id"]]
+        a_is_right = (row["gt_choice"] == 0) == (j["order"] == "AB")
+        score = 0.5 if j["decision"] == "undecided" else float((j["decision"] == "A") == a_is_right)
+        ev = _evidence(j)
+        reason = ev.get("reason", "?")
+        if reason not in DECIDING:
+            why = reason + ("/" + ",".join(sorted(ev["dropped"])) if ev.get("dropped") else "")
+            for s in (split, "all"):
+                silent[s][why] += 1
+        for s in (split, "all"):
+            scores[s].append(score)
+        if "-v" in argv and j["order"] == "AB" and score < 1:
+            print(
+                f"{score:.1f} {j['signal']:20} {split:4} {row.get('task_id', row['id'])[:50]:50} {json.dumps(ev)[:140]}"
+            )
+    for s in ("dev", "test", "all"):
+        if scores[s]:
+            v = scores[s]
+            n = sum(silent[s].values())
+            print(
+                f"{s:4} accuracy {100 * sum(v) / len(v):5.1f} over {len(v)} judgments; silent {n}: {dict(silent[s].most_common())}"
+            )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
