@@ -197,3 +197,25 @@ def test_python2_functions_are_read_through_their_python3_spelling():
     code = "def conf(path):\n\ttry:\n\t\tprint 'loading', path\n\t\treturn yaml.load(open(path))\n\texcept IOError, e:\n\t\treturn None\n"
     assert "yaml-unsafe-load" in {f.rule for f in rule_findings(code)}
     assert not rule_findings(code.replace("yaml.load(", "yaml.safe_load("))
+
+
+# That a process runs (Bandit's B404, B603, B607) is no weakness: an argument list without a shell,
+# spelled out `subprocess.run`, against the bare `check_output` Bandit cannot resolve, or the same
+# list call against a shell. The capped findings never decide alone; a real shell still does.
+PROCESS = [
+    ("def build(src):\n    return check_output(['make', '-C', src])\n",
+     "import subprocess\ndef build(src):\n    return subprocess.run(['make', '-C', src], stdout=subprocess.PIPE, check=True)\n",
+     "undecided"),
+    ("import subprocess\ndef build(src):\n    return subprocess.call('make -C ' + src, shell=True)\n",
+     "import subprocess\ndef build(src):\n    return subprocess.call(['make', '-C', src])\n",
+     "secure"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("insecure, secure, want", PROCESS, ids=["bare-vs-qualified", "shell-vs-argv"])
+def test_a_process_without_a_shell_weighs_under_the_margin(insecure, secure, want):
+    from codefavor.evidence.security import PROCESS_WEIGHT, compare_security, findings, score
+
+    assert 0 < score([f for f in findings(secure)[0] if f.kind == "process"]) <= PROCESS_WEIGHT
+    ab, ba = compare_security(secure, insecure).decision, compare_security(insecure, secure).decision
+    assert (ab, ba) == (("undecided", "undecided") if want == "undecided" else ("A", "B"))
