@@ -36,6 +36,16 @@ TABLE: dict[str, list[tuple[str, str]]] = {
          "def avatar(url, name):\n    return format_html('<img src=\"{}\" alt=\"{}\">', url, name)\n"),
         ("def search(req):\n    return {'q': req.GET.get('q', '')}\n",
          "def search(req):\n    return {'q': antixss(req.GET.get('q', ''))}\n"),
+        # by hand: a special character replaced by its entity or a backslash escape, or dropped
+        ("def say(msg):\n    return '<p>%s</p>' % msg.strip()\n",
+         "def say(msg):\n    return '<p>%s</p>' % msg.strip().replace('<', '&lt;').replace('>', '&gt;')\n"),
+        ("def js(name):\n    return 'var n = \"' + name + '\";'\n",
+         "def js(name):\n    return 'var n = \"' + name.replace('\"', '\\\\\"') + '\";'\n"),
+        # an escaper handed on: an encoder for HTML, a table of escapes
+        ("def page(data):\n    return render('p.html', {'data': json.dumps(data)})\n",
+         "def page(data):\n    return render('p.html', {'data': json.dumps(data, cls=JSONEncoderForHTML)})\n"),
+        ("def inline(v):\n    return mark_safe(json.dumps(v))\n",
+         "def inline(v):\n    return mark_safe(json.dumps(v).translate(_js_escapes))\n"),
     ],
     "path-containment": [
         ("def fetch(name):\n    return send_file(os.path.join(ROOT, name))\n",
@@ -66,6 +76,7 @@ TABLE: dict[str, list[tuple[str, str]]] = {
         ("from xml.etree import ElementTree as ET\ndef doc(t):\n    return ET.fromstring(t)\n",
          "from defusedxml import ElementTree as ET\ndef doc(t):\n    return ET.fromstring(t)\n"),
         ("class Loader(yaml.Loader):\n    pass\n", "class Loader(yaml.SafeLoader):\n    pass\n"),
+        ("def conf(text):\n    return YAML().load(text)\n", "def conf(text):\n    return YAML(typ='safe').load(text)\n"),
     ],
     "validation": [
         ("def set_mail(u, addr):\n    u.mail = addr\n", "def set_mail(u, addr):\n    validate_email(addr)\n    u.mail = addr\n"),
@@ -170,6 +181,27 @@ TABLE: dict[str, list[tuple[str, str]]] = {
          "        log.error('bad signature')\n    return data\n",
          "def check(pub, sig, data):\n    verify(pub, sig, data)\n    return data\n"),
     ],
+    "joined-path": [  # the caller's name put under a base as is, against a helper that resolves it
+        ("def remove(self, key):\n    self.store.delete(os.path.join(self.root, key))\n",
+         "def remove(self, key):\n    self.store.delete(self._key_path(key))\n"),
+        ("def read(base, name):\n    return Path(base).joinpath(name).read_text()\n",
+         "def read(base, name):\n    return (Path(base) / Path(name).name).read_text()\n"),
+    ],
+    "error-echo": [
+        ("def get(self, n):\n    try:\n        n = int(n)\n    except ValueError as e:\n"
+         "        self.response.write(str(e))\n        return\n    self.show(n)\n",
+         "def get(self, n):\n    try:\n        n = int(n)\n    except ValueError:\n"
+         "        self.response.write('invalid number')\n        return\n    self.show(n)\n"),
+        ("def api(req):\n    try:\n        return ok(run(req))\n    except Exception as exc:\n"
+         "        return JsonResponse({'error': repr(exc)}, status=500)\n",
+         "def api(req):\n    try:\n        return ok(run(req))\n    except Exception as exc:\n"
+         "        log.exception(exc)\n        return JsonResponse({'error': 'internal error'}, status=500)\n"),
+    ],
+    "pickle-written": [
+        ("def save(model, path):\n    with open(path, 'wb') as f:\n        pickle.dump(model.to_dict(), f)\n",
+         "def save(model, path):\n    with open(path, 'w') as f:\n        json.dump(model.to_dict(), f)\n"),
+        ("def cache(key, value):\n    r.set(key, cPickle.dumps(value))\n", "def cache(key, value):\n    r.set(key, json.dumps(value))\n"),
+    ],
 }  # fmt: skip
 
 CASES = [(rule, i, weak, hard) for rule, pairs in TABLE.items() for i, (weak, hard) in enumerate(pairs)]
@@ -228,6 +260,14 @@ def test_the_guess_uses_the_table_after_adds_only():
     assert guess("security", hard, weak) == ("A", "hardening")
     assert guess("security", weak, hard) == ("B", "hardening")
     assert guess("correctness", hard, weak)[1] != "hardening"  # security pairs only
+
+
+def test_logging_an_error_or_joining_constants_is_no_mark():
+    logged = "def f(x):\n    try:\n        g(x)\n    except OSError as e:\n        log.error('failed: %s', e)\n        raise\n"
+    assert marks(logged)["error-echo"] == 0
+    assert marks("def f(name):\n    return os.path.join(ROOT, 'static', 'x.css')\n")["joined-path"] == 0
+    assert marks("def f(name):\n    return os.path.join(name, 'x.css')\n")["joined-path"] == 0  # the base itself
+    assert marks("def f(s):\n    return s.replace('a', '&amp;')\n")["escaping"] == 0  # no special character
 
 
 def test_a_bound_counts_when_it_is_a_constant_and_character_predicates_are_checks():

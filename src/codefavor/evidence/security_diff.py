@@ -13,8 +13,9 @@ decision. Every rule has the same one vote: the table names what is read, not ho
 This is a guess about the change, not a finding: the judge's fallback uses it (signal
 `fallback/hardening`) after the static evidence (`security`) is silent. The vocabulary is written
 from the weakness families (CWE-20 validation, -22/-59 paths and links, -78/-89/-94 injection, -79
-escaping, -93/-113 CR/LF injection, -208 timing, -285 authorisation, -338 randomness, -352 request
-methods, -400 limits, -502 parsers, -601 redirects, -611 XML entities, -693 headers), not fitted to
+escaping, -93/-113 CR/LF injection, -208 timing, -209 errors echoed to the client, -285 authorisation,
+-338 randomness, -352 request methods, -400 limits, -502 parsers and pickled data, -601 redirects,
+-611 XML entities, -693 headers), not fitted to
 one data set; `benchmarks/security_diff_eval.py` prints each rule's fired/right counts per set.
 Pure functions of source text (Python 2 spellings read through `codetools.py2_as_py3`).
 """
@@ -34,7 +35,11 @@ HARDENING: dict[str, tuple[int, str]] = {
     "deny-response": (1, "abort(), an HTTP 4xx error, PermissionDenied, ValidationError, ..."),
     "type-check": (1, "isinstance / issubclass"),
     "length-limit": (1, "a comparison of len(...) or against a constant bound (MAX_SIZE, LIMIT)"),
-    "escaping": (1, "escape / quote / sanitise / clean / strip_tags / bleach calls"),
+    "escaping": (
+        1,
+        "escape / quote / sanitise / clean / strip_tags / bleach calls, an escaper handed on (`cls=JSONEncoderForHTML`), "
+        "a special character replaced by hand (`.replace('<', '&lt;')`)",
+    ),
     "path-containment": (
         1,
         "realpath / normpath / abspath / commonpath / is_relative_to / secure_filename / safe_join / basename / islink",
@@ -83,6 +88,12 @@ HARDENING: dict[str, tuple[int, str]] = {
     "string-command": (-1, "a command run or built as one formatted string (`'rm -f %s' % name`)"),
     "html-built": (-1, "HTML or a query string built from data by +, %, .format or an f-string (`'<b>' + name`)"),
     "swallowed-failure": (-1, "a failed signature, verification or permission check caught and not acted on"),
+    "joined-path": (
+        -1,
+        "a function's parameter joined onto a base path as it is (`os.path.join(base, name)`, `joinpath(name)`)",
+    ),
+    "error-echo": (-1, "a caught exception's text written into a response or an HTTP error (`write(str(e))`)"),
+    "pickle-written": (-1, "data written as pickle, marshal or dill (`pickle.dump(obj, f)`): what is later unpickled"),
 }
 
 
@@ -96,7 +107,7 @@ _CALLS: list[tuple[str, re.Pattern[str]]] = [
                           r"AccessDenied\w*|BadRequest\w*|SuspiciousOperation|ValidationError)$")),
     ("type-check", _rx(r"^(isinstance|issubclass)$")),
     ("escaping", _rx(r"escape|^quote$|^quote_plus$|saniti[sz]e|^clean(_html)?$|strip_tags|bleach|^urlencode$|"
-                     r"^format_html$|xss")),  # format_html escapes what it fills in; antixss, xss_clean
+                     r"^format_html$|xss|for_?html")),  # format_html escapes what it fills in; antixss, xss_clean; json_for_html
     ("path-containment", _rx(r"^_*(realpath|abspath|normpath|commonpath|commonprefix|is_relative_to|relative_to|"
                              r"secure_filename|safe_join|basename|islink|isabs)$")),
     ("constant-time-compare", _rx(r"^_*(compare_digest|constant_time_\w+|safe_str_cmp|timingsafe\w*|time_independent_\w+)$")),
@@ -138,6 +149,13 @@ _DEFUSED = re.compile(r"^defusedxml\b")
 _HEADER = _rx(r"Content-Security-Policy|X-Frame-Options|X-Content-Type-Options|Strict-Transport-Security|"
               r"\bnosniff\b|\bnoopener\b|\bnoreferrer\b")  # fmt: skip
 _DESERIALISERS = {("pickle", "loads"), ("pickle", "load"), ("marshal", "loads"), ("yaml", "load"), ("dill", "loads")}
+_PICKLERS = {"pickle", "cPickle", "_pickle", "marshal", "dill", "cloudpickle"}
+_ESCAPING_RX = next(rx for rule, rx in _CALLS if rule == "escaping")
+# characters markup, a script or a quoted string gives meaning to, and what an escape replaces them with
+_SPECIAL = set("<>&\"'")
+_ENTITY = re.compile(r"^(&#?\w+;|\\.)")
+# where a caught exception's text reaches the client: a response body, a page, an HTTP error
+_ECHO_SINKS = _rx(r"^(write|\w*Response|jsonify|make_response|render\w*|flash|send_error|abort|\w*HTTPError|Http\w*)$")
 _EXEC_NAMES = _rx(r"execute|query|^raw$|sql")
 _CHECK_WORDS = {
     "validate",
@@ -228,6 +246,14 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
         out["strong-random"] += 1
     if (owner, name) in _DESERIALISERS:
         out["dangerous-call"] += 1
+    if owner in _PICKLERS and name in ("dump", "dumps", "Pickler"):
+        out["pickle-written"] += 1
+    if name == "replace" and len(node.args) >= 2 and _escapes(node.args[0], node.args[1]):
+        out["escaping"] += 1  # text.replace('<', '&lt;'), s.replace('"', '\\"'): escaping by hand
+    # an escaper handed on (`json.dumps(v, cls=JSONEncoderForHTML)`, `s.translate(_js_escapes)`, `map(escape, xs)`)
+    handed = [kw.value for kw in node.keywords] + (node.args if name in ("translate", "map", "sub") else [])
+    if any(isinstance(v, (ast.Name, ast.Attribute)) and _ESCAPING_RX.search(_last(v)) for v in handed):
+        out["escaping"] += 1
     # execute(sql, params): two or more positional arguments, none a plain string that is not SQL
     # (`utils.execute('mkdir', '-p', path)` runs a program, it queries nothing)
     if _EXEC_NAMES.search(name) and len(node.args) >= 2:
@@ -241,12 +267,55 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
         out["restricted-eval"] += "__builtins__" in keys
 
 
+def _escapes(old: ast.AST, new: ast.AST) -> bool:
+    """`replace(old, new)` takes out a character markup or a quoted string gives meaning to: it
+    replaces it by an entity or a backslash escape, or drops it."""
+    o, n = _const_str(old), _const_str(new)
+    return bool(o) and set(o) <= _SPECIAL and n is not None and (n == "" or bool(_ENTITY.match(n)))
+
+
+def _const_str(node: ast.AST) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _joined_params(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    """How many `os.path.join(base, ...)` / `joinpath(...)` calls in `fn` take one of its parameters
+    after the base: a caller's name put under a directory as it is."""
+    params = {a.arg for a in fn.args.args + fn.args.kwonlyargs + fn.args.posonlyargs} - {"self", "cls"}
+    n = 0
+    for call in (c for c in ast.walk(fn) if isinstance(c, ast.Call)):
+        name = _last(call.func)
+        args = (
+            call.args[1:]
+            if name == "join" and _owner(call.func) == "path"
+            else call.args
+            if name == "joinpath"
+            else []
+        )
+        n += any(isinstance(x, ast.Name) and x.id in params for a in args for x in ast.walk(a))
+    return n
+
+
+def _echoes(handler: ast.ExceptHandler) -> int:
+    """How many calls in an `except ... as e:` body put `e` into a response or an HTTP error."""
+    if not handler.name:
+        return 0
+    n = 0
+    for call in (c for b in handler.body for c in ast.walk(b) if isinstance(c, ast.Call)):
+        if _ECHO_SINKS.search(_last(call.func)):
+            values = [*call.args, *(kw.value for kw in call.keywords)]
+            n += any(isinstance(x, ast.Name) and x.id == handler.name for v in values for x in ast.walk(v))
+    return n
+
+
 def _options(pairs: list[tuple[str | None, ast.AST]], out: Counter[str]) -> None:
     """Safety switches passed as keywords, or written as the entries of an options dict
     (`{"autoescape": True}` handed to a constructor later)."""
     for arg, node in pairs:
         value = node.value if isinstance(node, ast.Constant) else None
-        if arg in _SAFE_KW or (arg in _SAFE_ON and value is True) or (arg in _SAFE_OFF and value is False):
+        if arg == "typ" and value in ("safe", "base"):  # ruamel.yaml's YAML(typ="safe")
+            out["safe-parser"] += 1
+        elif arg in _SAFE_KW or (arg in _SAFE_ON and value is True) or (arg in _SAFE_OFF and value is False):
             out["safe-option"] += 1
         elif arg in _UNSAFE_ON and value is True or (arg in _SAFE_ON and value is False):
             out["unsafe-option"] += 1
@@ -324,6 +393,7 @@ def marks(code: str) -> Counter[str] | None:
         ):
             _command(node.value, out)
         elif isinstance(node, ast.ExceptHandler) and node.type is not None:
+            out["error-echo"] += _echoes(node)
             caught = ast.unparse(node.type)
             acts = any(isinstance(n, (ast.Raise, ast.Return)) for n in ast.walk(ast.Module(node.body, [])))
             if _FAILURES.search(caught) and not acts:
@@ -336,6 +406,7 @@ def marks(code: str) -> Counter[str] | None:
             # `@login_required` written bare (a called decorator is read as a call)
             bare = [d for d in node.decorator_list if isinstance(d, (ast.Name, ast.Attribute))]
             out["authorisation"] += sum(1 for d in bare if _AUTH_RX.search(_last(d)))
+            out["joined-path"] += _joined_params(node)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             mod = node.module if isinstance(node, ast.ImportFrom) else " ".join(a.name for a in node.names)
             if mod and _DEFUSED.search(mod):
