@@ -46,6 +46,8 @@ TABLE: dict[str, list[tuple[str, str]]] = {
          "def page(data):\n    return render('p.html', {'data': json.dumps(data, cls=JSONEncoderForHTML)})\n"),
         ("def inline(v):\n    return mark_safe(json.dumps(v))\n",
          "def inline(v):\n    return mark_safe(json.dumps(v).translate(_js_escapes))\n"),
+        ("def chat(text):\n    send('<p>' + text + '</p>')\n",
+         "def chat(text):\n    send('<p>' + text.translate(None, '<>') + '</p>')\n"),  # Python 2's deletechars
     ],
     "path-containment": [
         ("def fetch(name):\n    return send_file(os.path.join(ROOT, name))\n",
@@ -251,6 +253,14 @@ def test_programs_run_with_arguments_are_no_parameterised_query_and_check_output
 
 def test_a_method_cut_out_of_its_class_is_read_dedented():
     assert marks("    def f(self, x):\n        return escape(x)\n")["escaping"] == 1
+
+
+def test_a_method_whose_string_dedent_cannot_shift_is_read_as_a_block():
+    # a multi-line string with a line at column 0 keeps `textwrap.dedent` from moving the method
+    weak = '    def page(self, err):\n        return """<pre>\n%s\n</pre>""" % err\n'
+    hard = weak.replace("% err", "% html.escape(err)")
+    assert marks(weak) is not None and marks(hard)["escaping"] == 1
+    assert compare_marks(hard, weak)[0] == "A" and compare_marks(weak, hard)[0] == "B"
 
 
 def test_the_guess_uses_the_table_after_adds_only():

@@ -250,6 +250,8 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
         out["pickle-written"] += 1
     if name == "replace" and len(node.args) >= 2 and _escapes(node.args[0], node.args[1]):
         out["escaping"] += 1  # text.replace('<', '&lt;'), s.replace('"', '\\"'): escaping by hand
+    elif name == "translate" and any(set(_const_str(a) or "") & _SPECIAL for a in node.args):
+        out["escaping"] += 1  # Python 2's s.translate(None, '<>'): the special characters deleted
     # an escaper handed on (`json.dumps(v, cls=JSONEncoderForHTML)`, `s.translate(_js_escapes)`, `map(escape, xs)`)
     handed = [kw.value for kw in node.keywords] + (node.args if name in ("translate", "map", "sub") else [])
     if any(isinstance(v, (ast.Name, ast.Attribute)) and _ESCAPING_RX.search(_last(v)) for v in handed):
