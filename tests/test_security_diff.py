@@ -139,6 +139,7 @@ TABLE: dict[str, list[tuple[str, str]]] = {
         ("def env(opts):\n    o = dict(opts)\n    return Environment(**o)\n",
          "def env(opts):\n    o = {'autoescape': True}\n    o.update(opts)\n    return Environment(**o)\n"),
         ("def serve(app):\n    return Server(app)\n", "def serve(app):\n    return Server(app, max_body_size=10 * 2**20)\n"),
+        ("def unpack(t, d):\n    tarfile.open(t).extractall(d)\n", "def unpack(t, d):\n    tarfile.open(t).extractall(d, filter='data')\n"),
         ("def pref(key):\n    return Response(json.dumps({'key': key}))\n",
          "def pref(key):\n    return Response(json.dumps({'key': key}), mimetype='application/json')\n"),
     ],
@@ -160,6 +161,9 @@ TABLE: dict[str, list[tuple[str, str]]] = {
          "def find(c, n):\n    return c.run('SELECT * FROM u WHERE n = :n', n=n)\n"),
         ("def drop(db, uid):\n    q = f\"DELETE FROM users WHERE id = '{uid}'\"\n    db.send(q)\n",
          "def drop(db, uid):\n    q = 'DELETE FROM users WHERE id = :uid'\n    db.send(q, uid=uid)\n"),
+        # a bare condition handed to an ORM's filter: no SQL keyword, still a value spliced into quotes
+        ("def find(s, n):\n    return s.query(User).filter(\"name = '%s'\" % n).all()\n",
+         "def find(s, n):\n    return s.query(User).filter(User.name == n).all()\n"),
     ],
     "untrusted-search-path": [
         ("def config_paths(self):\n    return [os.getcwd()]\n", "def config_paths(self):\n    return []\n"),
@@ -198,6 +202,32 @@ TABLE: dict[str, list[tuple[str, str]]] = {
          "        return JsonResponse({'error': repr(exc)}, status=500)\n",
          "def api(req):\n    try:\n        return ok(run(req))\n    except Exception as exc:\n"
          "        log.exception(exc)\n        return JsonResponse({'error': 'internal error'}, status=500)\n"),
+    ],
+    "safe-tempfile": [
+        ("def scratch():\n    d = os.path.join(gettempdir(), 'work')\n    os.makedirs(d)\n    return d\n",
+         "def scratch():\n    return tempfile.mkdtemp()\n"),
+        ("def spool(data):\n    with open('/var/tmp/spool.txt', 'w') as f:\n        f.write(data)\n",
+         "def spool(data):\n    with NamedTemporaryFile('w', delete=False) as f:\n        f.write(data)\n"),
+    ],
+    "restrictive-mode": [
+        ("def key_file(p, k):\n    with open(p, 'w') as f:\n        f.write(k)\n",
+         "def key_file(p, k):\n    fd = os.open(p, os.O_WRONLY | os.O_CREAT, 0o600)\n    os.write(fd, k)\n"),
+        ("def daemon():\n    os.umask(0o022)\n", "def daemon():\n    os.umask(0o077)\n"),
+        ("def lock(p):\n    return os.open(p, os.O_CREAT | os.O_WRONLY)\n",
+         "def lock(p):\n    return os.open(p, os.O_CREAT | os.O_EXCL | os.O_WRONLY)\n"),
+    ],
+    "password-hashing": [
+        ("def store(user, pw):\n    user.pw = sha256(pw.encode()).hexdigest()\n",
+         "def store(user, pw):\n    user.pw = bcrypt.hashpw(pw.encode(), bcrypt.gensalt())\n"),
+        ("def store(user, pw):\n    user.pw = md5(pw).hexdigest()\n", "def store(user, pw):\n    user.pw = make_password(pw)\n"),
+    ],
+    "permissive-mode": [
+        ("def share(p):\n    os.makedirs(p, mode=0o777)\n", "def share(p):\n    os.makedirs(p, mode=0o750)\n"),
+        ("def share(p):\n    Path(p).chmod(0o666)\n", "def share(p):\n    Path(p).chmod(0o640)\n"),
+    ],
+    "markup-built": [
+        ("def bold(n):\n    return Markup('<b>' + n + '</b>')\n", "def bold(n):\n    return Markup('<b>%s</b>') % n\n"),
+        ("def cell(v):\n    return mark_safe(f'<td>{v}</td>')\n", "def cell(v):\n    return format_html('<td>{}</td>', v)\n"),
     ],
     "pickle-written": [
         ("def save(model, path):\n    with open(path, 'wb') as f:\n        pickle.dump(model.to_dict(), f)\n",
@@ -278,6 +308,13 @@ def test_logging_an_error_or_joining_constants_is_no_mark():
     assert marks("def f(name):\n    return os.path.join(ROOT, 'static', 'x.css')\n")["joined-path"] == 0
     assert marks("def f(name):\n    return os.path.join(name, 'x.css')\n")["joined-path"] == 0  # the base itself
     assert marks("def f(s):\n    return s.replace('a', '&amp;')\n")["escaping"] == 0  # no special character
+
+
+def test_modes_read_only_from_numbers_and_messages_with_quotes_are_no_sql():
+    assert marks("def f(p, m):\n    os.chmod(p, m)\n")["permissive-mode"] == 0  # not a number: nothing read
+    assert marks("def f(p):\n    open(p, 'w')\n")["restrictive-mode"] == 0  # the builtin's mode is no permission
+    assert marks("def f(p):\n    os.chmod(p, 0o644)\n")["permissive-mode"] == 0  # others may read, not write
+    assert marks("def f(n):\n    log.info(\"user '%s' logged in\" % n)\n")["spliced-sql"] == 0
 
 
 def test_a_bound_counts_when_it_is_a_constant_and_character_predicates_are_checks():

@@ -75,6 +75,15 @@ HARDENING: dict[str, tuple[int, str]] = {
         "timeout=..., a size limit, a declared content type, or a safety switch on (sanitize/strict/secure/httponly/verify=True)",
     ),
     "argv-command": (1, "a command run or built as an argument list (`['rm', '-f', name]`)"),
+    "safe-tempfile": (
+        1,
+        "a temporary file or folder made by mkstemp / mkdtemp / NamedTemporaryFile / TemporaryDirectory",
+    ),
+    "restrictive-mode": (
+        1,
+        "a file mode that gives others nothing (`0o600`, `umask(0o077)`) or an exclusive, no-follow open (O_EXCL, O_NOFOLLOW)",
+    ),
+    "password-hashing": (1, "a password hashed slowly: bcrypt, scrypt, argon2, PBKDF2, make_password, ..."),
     "dangerous-call": (
         -1,
         "eval / exec / mark_safe / Markup / render_template_string / os.system / pickle.loads / yaml.load",
@@ -88,6 +97,8 @@ HARDENING: dict[str, tuple[int, str]] = {
     "string-command": (-1, "a command run or built as one formatted string (`'rm -f %s' % name`)"),
     "html-built": (-1, "HTML or a query string built from data by +, %, .format or an f-string (`'<b>' + name`)"),
     "swallowed-failure": (-1, "a failed signature, verification or permission check caught and not acted on"),
+    "permissive-mode": (-1, "a file mode that lets others write (`0o777`, `0o666`)"),
+    "markup-built": (-1, "mark_safe / Markup / SafeString over a string built from data (`Markup('<b>' + name)`)"),
     "joined-path": (
         -1,
         "a function's parameter joined onto a base path as it is (`os.path.join(base, name)`, `joinpath(name)`)",
@@ -121,6 +132,9 @@ _CALLS: list[tuple[str, re.Pattern[str]]] = [
                            r"system|popen|getoutput|getstatusoutput|unsafe_load|Unpickler)$")),
     ("untrusted-search-path", _rx(r"^(getcwd|getcwdb|cwd)$")),
     ("validation", _rx(r"^is(alnum|alpha|digit|decimal|numeric|identifier|ascii|printable)$")),  # str predicates
+    ("safe-tempfile", _rx(r"^(mkstemp|mkdtemp|NamedTemporaryFile|TemporaryFile|SpooledTemporaryFile|TemporaryDirectory)$")),
+    ("password-hashing", _rx(r"^(hashpw|gensalt|scrypt|pbkdf2_hmac|pbkdf2|make_password|generate_password_hash|"
+                             r"PasswordHasher|argon2\w*|bcrypt\w*|PBKDF2HMAC|Scrypt)$")),
 ]  # fmt: skip
 _AUTH_RX = next(rx for rule, rx in _CALLS if rule == "authorisation")
 _AUTH_ATTRS = _rx(r"^(is_authenticated|is_anonymous|is_superuser|is_staff|is_admin|permissions|has_permission)$")
@@ -142,7 +156,9 @@ _SAFE_ON = {"sanitize", "strict", "secure", "httponly", "autoescape", "verify", 
 _SAFE_OFF = {"resolve_entities", "follow_symlinks", "allow_redirects"}
 _UNSAFE_ON = {"shell", "follow_symlinks", "resolve_entities", "allow_pickle", "unsafe", "huge_tree", "allow_redirects"}
 _SQL_QUOTED = re.compile(
-    r"\b(select|insert|update|delete|where|values|set)\b[^\n]*?(['\"])(%s|%\(\w+\)s|\{\w*\})\2", re.I
+    r"(\b(select|insert|update|delete|where|values|set)\b[^\n]*?|^\s*\w+\s*(=|!=|<>|\blike\b)\s*)"
+    r"(['\"])(%s|%\(\w+\)s|\{\w*\})\4",
+    re.I,
 )
 _SQL_TEXT = re.compile(r"^\s*(select|insert|update|delete|with|replace)\b|\bwhere\b", re.I)
 _DEFUSED = re.compile(r"^defusedxml\b")
@@ -248,6 +264,9 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
         out["dangerous-call"] += 1
     if owner in _PICKLERS and name in ("dump", "dumps", "Pickler"):
         out["pickle-written"] += 1
+    if name in ("mark_safe", "Markup", "SafeString", "SafeText") and node.args and _formatted(node.args[0]):
+        out["markup-built"] += 1
+    _mode(node, name, owner, out)
     if name == "replace" and len(node.args) >= 2 and _escapes(node.args[0], node.args[1]):
         out["escaping"] += 1  # text.replace('<', '&lt;'), s.replace('"', '\\"'): escaping by hand
     elif name == "translate" and any(set(_const_str(a) or "") & _SPECIAL for a in node.args):
@@ -267,6 +286,37 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
     if name in ("eval", "exec") and len(node.args) >= 2 and isinstance(node.args[1], ast.Dict):
         keys = [k.value for k in node.args[1].keys if isinstance(k, ast.Constant)]
         out["restricted-eval"] += "__builtins__" in keys
+
+
+def _mode(node: ast.Call, name: str, owner: str, out: Counter[str]) -> None:
+    """A permission mode written as a number: what it gives the world (`umask` takes bits away)."""
+    at = {
+        "chmod": -1,
+        "fchmod": -1,
+        "lchmod": -1,
+        "makedirs": 1,
+        "mkdir": 1,
+        "umask": 0,
+        "open": 2 if owner == "os" else None,
+    }
+    if name not in at or at[name] is None:
+        return
+    kw = next((k.value for k in node.keywords if k.arg == "mode"), None)
+    i = at[name]
+    value = _const(kw) if kw is not None else _const(node.args[i]) if -len(node.args) <= i < len(node.args) else None
+    if not isinstance(value, int) or isinstance(value, bool) or (name != "umask" and value > 0o7777):
+        return
+    if name == "umask":  # the bits it takes away: all of the group's and others' / not even others' write
+        out["restrictive-mode"] += value & 0o077 == 0o077
+        out["permissive-mode"] += not value & 0o002
+    elif value & 0o002:
+        out["permissive-mode"] += 1
+    elif not value & 0o077:
+        out["restrictive-mode"] += 1
+
+
+def _const(node: ast.AST | None) -> object:
+    return node.value if isinstance(node, ast.Constant) else None
 
 
 def _escapes(old: ast.AST, new: ast.AST) -> bool:
@@ -317,6 +367,11 @@ def _options(pairs: list[tuple[str | None, ast.AST]], out: Counter[str]) -> None
         value = node.value if isinstance(node, ast.Constant) else None
         if arg == "typ" and value in ("safe", "base"):  # ruamel.yaml's YAML(typ="safe")
             out["safe-parser"] += 1
+        elif arg == "filter" and value in (
+            "data",
+            "tar",
+        ):  # tarfile's extraction filters: no links out, no absolute names
+            out["safe-option"] += 1
         elif arg in _SAFE_KW or (arg in _SAFE_ON and value is True) or (arg in _SAFE_OFF and value is False):
             out["safe-option"] += 1
         elif arg in _UNSAFE_ON and value is True or (arg in _SAFE_ON and value is False):
@@ -402,6 +457,8 @@ def marks(code: str) -> Counter[str] | None:
                 out["swallowed-failure"] += 1
         elif isinstance(node, ast.Attribute) and _AUTH_ATTRS.search(node.attr):
             out["authorisation"] += 1
+        elif isinstance(node, ast.Attribute) and node.attr in ("O_EXCL", "O_NOFOLLOW"):
+            out["restrictive-mode"] += 1  # create only what is not there yet, never through a link
         elif isinstance(node, ast.Attribute) and node.attr in ("SafeLoader", "CSafeLoader", "SafeDumper"):
             out["safe-parser"] += 1  # yaml.load(f, Loader=yaml.SafeLoader), a loader class built on it
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
