@@ -48,6 +48,8 @@ TABLE: dict[str, list[tuple[str, str]]] = {
          "def inline(v):\n    return mark_safe(json.dumps(v).translate(_js_escapes))\n"),
         ("def chat(text):\n    send('<p>' + text + '</p>')\n",
          "def chat(text):\n    send('<p>' + text.translate(None, '<>') + '</p>')\n"),  # Python 2's deletechars
+        ("def audit(user):\n    log.info('login ' + user)\n",  # a line break dropped: no forged log line
+         "def audit(user):\n    log.info('login ' + user.replace('\\n', '').replace('\\r', ' '))\n"),
     ],
     "path-containment": [
         ("def fetch(name):\n    return send_file(os.path.join(ROOT, name))\n",

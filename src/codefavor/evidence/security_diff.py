@@ -320,10 +320,16 @@ def _const(node: ast.AST | None) -> object:
 
 
 def _escapes(old: ast.AST, new: ast.AST) -> bool:
-    """`replace(old, new)` takes out a character markup or a quoted string gives meaning to: it
-    replaces it by an entity or a backslash escape, or drops it."""
+    """`replace(old, new)` takes out a character markup or a quoted string gives meaning to, or a line
+    break or NUL (a forged log line or header): it replaces it by an entity, a backslash escape or a
+    space, or drops it."""
     o, n = _const_str(old), _const_str(new)
-    return bool(o) and set(o) <= _SPECIAL and n is not None and (n == "" or bool(_ENTITY.match(n)))
+    return (
+        bool(o)
+        and set(o) <= _SPECIAL | set(_CONTROL_CHARS)
+        and n is not None
+        and (n in ("", " ") or bool(_ENTITY.match(n)))
+    )
 
 
 def _const_str(node: ast.AST) -> str | None:
