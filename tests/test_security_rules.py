@@ -55,6 +55,11 @@ TABLE: dict[str, list[tuple[str, str]]] = {
          "def user(name):\n    sql = 'DELETE FROM users WHERE name = %s'\n    return run_query(sql, [name])\n"),
         ("def user(cur, uid):\n    cur.execute('UPDATE t SET seen = 1 WHERE id = ' + uid)\n",
          "def user(cur, uid):\n    cur.execute('UPDATE t SET seen = 1 WHERE id = %s', (uid,))\n"),
+        # the text built from placeholders, the values bound apart: no splice
+        ("def seen(cur, ids):\n    cur.execute('UPDATE t SET seen = 1 WHERE ' + ' OR '.join('id = %d' % i for i in ids))\n",
+         "def seen(cur, ids):\n    cur.execute('UPDATE t SET seen = 1 WHERE ' + ' OR '.join(['id = ?'] * len(ids)), ids)\n"),
+        ("def find(db, col, v):\n    q = 'SELECT * FROM t WHERE ' + col + \" = '\" + v + \"'\"\n    return db.query(q)\n",
+         "def find(db, col, v):\n    q = 'SELECT * FROM t WHERE ' + col + ' = :v'\n    return db.query(q, params={'v': v})\n"),
     ],
     "unsafe-deserialization": [
         ("def restore(blob):\n    return pickle.loads(blob)\n", "def restore(blob):\n    return json.loads(blob)\n"),
@@ -133,6 +138,9 @@ def test_methods_cut_out_of_a_class_and_sql_handed_to_a_wrapper():
     assert [f.rule for f in rule_findings(method)] == ["sql-built"]
     wrapped = "def opts(poll):\n    return queryOne(c, \"SELECT o FROM t WHERE name='{}'\".format(poll))\n"
     assert [f.rule for f in rule_findings(wrapped)] == ["sql-built"]
+    # an empty tuple binds nothing: the splice still counts
+    empty = "def opts(cur, poll):\n    return cur.execute(\"SELECT o FROM t WHERE name='%s'\" % poll, ())\n"
+    assert [f.rule for f in rule_findings(empty)] == ["sql-built"]
     assert rule_findings("def opts(poll):\n    return queryOne(c, 'SELECT o FROM t WHERE name=?', (poll,))\n") == []
 
 

@@ -8,7 +8,8 @@ ReDoS (CWE-1333: nested quantifiers, a repeated group whose alternatives overlap
 unbounded character class before it can absorb, in a pattern applied to input, written inline or
 bound once to a name) and regex injection (CWE-730:
 a caller's text compiled as a pattern unescaped), SQL built into a string (variable or inline)
-and executed later or through any `execute`/`query`-named wrapper (CWE-89), unsafe deserialisation
+and executed later or through any `execute`/`query`-named wrapper, with no values bound apart
+(CWE-89: `execute(q, params)` builds placeholders or names into the text, not values), unsafe deserialisation
 (CWE-502: pickle/marshal/dill/shelve/jsonpickle, `yaml.load` without a safe loader, `torch.load`
 without `weights_only=True`, `numpy.load(allow_pickle=True)`), shell commands built from data
 (CWE-78), broken ciphers and ECB mode (CWE-327), RSA/DSA keys under 2048 bits (CWE-326),
@@ -223,6 +224,21 @@ def _built_string(node: ast.AST) -> str | None:
     return None
 
 
+def _binds(call: ast.Call, sql_at: int) -> bool:
+    """Whether the call hands the database its values apart from the SQL text (`execute(q, (a, b))`,
+    `execute(q, params=d)`): what was built into the text is then the placeholders (`' OR '.join(['id = ?'] * n)`)
+    or a name, and the values are bound, not spliced."""
+    empty = (ast.Tuple, ast.List, ast.Dict, ast.Set)
+    after = call.args[sql_at + 1 :]
+    return any(
+        not isinstance(a, ast.Constant) and not (isinstance(a, empty) and not _elements(a)) for a in after
+    ) or any(k.arg in ("params", "parameters", "args", "bind", "binds", "values", "vars") for k in call.keywords)
+
+
+def _elements(node: ast.Tuple | ast.List | ast.Dict | ast.Set) -> list[Any]:
+    return list(node.keys) if isinstance(node, ast.Dict) else list(node.elts)
+
+
 def _names_in(node: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
 
@@ -353,10 +369,11 @@ class _Scan:
             name = _dotted(call.func).rsplit(".", 1)[-1]
             if not _EXEC_NAMES.search(name):
                 continue
-            for arg in call.args[:3]:  # wrappers take the connection or cursor first: query(c, sql)
+            for k, arg in enumerate(call.args[:3]):  # wrappers take the connection or cursor first: query(c, sql)
                 inline = _built_string(arg)
                 if (isinstance(arg, ast.Name) and arg.id in built) or (inline is not None and _SQL.search(inline)):
-                    self.add("sql-built", call)
+                    if not _binds(call, k):
+                        self.add("sql-built", call)
                     break
 
     # --- path traversal ---------------------------------------------------------------------
