@@ -204,6 +204,8 @@ TABLE: dict[str, list[tuple[str, str]]] = {
          "        return JsonResponse({'error': repr(exc)}, status=500)\n",
          "def api(req):\n    try:\n        return ok(run(req))\n    except Exception as exc:\n"
          "        log.exception(exc)\n        return JsonResponse({'error': 'internal error'}, status=500)\n"),
+        ("def media(self, path):\n    if path not in self.files:\n        raise HTTPError(404, '%s not found' % path)\n",
+         "def media(self, path):\n    if path not in self.files:\n        raise HTTPError(404, 'not found')\n"),
     ],
     "safe-tempfile": [
         ("def scratch():\n    d = os.path.join(gettempdir(), 'work')\n    os.makedirs(d)\n    return d\n",
@@ -307,6 +309,7 @@ def test_the_guess_uses_the_table_after_adds_only():
 def test_logging_an_error_or_joining_constants_is_no_mark():
     logged = "def f(x):\n    try:\n        g(x)\n    except OSError as e:\n        log.error('failed: %s', e)\n        raise\n"
     assert marks(logged)["error-echo"] == 0
+    assert marks("def f(p):\n    abort(404, _('No such page'))\n")["error-echo"] == 0  # a translated fixed message
     assert marks("def f(name):\n    return os.path.join(ROOT, 'static', 'x.css')\n")["joined-path"] == 0
     assert marks("def f(name):\n    return os.path.join(name, 'x.css')\n")["joined-path"] == 0  # the base itself
     assert marks("def f(s):\n    return s.replace('a', '&amp;')\n")["escaping"] == 0  # no special character

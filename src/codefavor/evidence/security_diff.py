@@ -103,7 +103,11 @@ HARDENING: dict[str, tuple[int, str]] = {
         -1,
         "a function's parameter joined onto a base path as it is (`os.path.join(base, name)`, `joinpath(name)`)",
     ),
-    "error-echo": (-1, "a caught exception's text written into a response or an HTTP error (`write(str(e))`)"),
+    "error-echo": (
+        -1,
+        "a caught exception's text written into a response or an HTTP error (`write(str(e))`), or data carried "
+        "back in an HTTP error's message (`HTTPError(404, '%s not found', path)`)",
+    ),
     "pickle-written": (-1, "data written as pickle, marshal or dill (`pickle.dump(obj, f)`): what is later unpickled"),
 }
 
@@ -171,6 +175,7 @@ _ESCAPING_RX = next(rx for rule, rx in _CALLS if rule == "escaping")
 _SPECIAL = set("<>&\"'")
 _ENTITY = re.compile(r"^(&#?\w+;|\\.)")
 # where a caught exception's text reaches the client: a response body, a page, an HTTP error
+_HTTP_ERRORS = _rx(r"^(abort|\w*HTTPError|Http\w*Error|HTTPException)$")
 _ECHO_SINKS = _rx(r"^(write|\w*Response|jsonify|make_response|render\w*|flash|send_error|abort|\w*HTTPError|Http\w*)$")
 _EXEC_NAMES = _rx(r"execute|query|^raw$|sql")
 _CHECK_WORDS = {
@@ -267,6 +272,12 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
     if name in ("mark_safe", "Markup", "SafeString", "SafeText") and node.args and _formatted(node.args[0]):
         out["markup-built"] += 1
     _mode(node, name, owner, out)
+    # an HTTP error that carries data back (`HTTPError(404, '%s not found', path)`): the request's
+    # own text reflected in the error page; a fixed message (or a translated one) is none
+    if _HTTP_ERRORS.search(name) and any(
+        isinstance(a, (ast.Name, ast.Attribute, ast.Subscript)) or _formatted(a) for a in node.args[1:]
+    ):
+        out["error-echo"] += 1
     if name == "replace" and len(node.args) >= 2 and _escapes(node.args[0], node.args[1]):
         out["escaping"] += 1  # text.replace('<', '&lt;'), s.replace('"', '\\"'): escaping by hand
     elif name == "translate" and any(set(_const_str(a) or "") & _SPECIAL for a in node.args):
