@@ -209,7 +209,8 @@ def test_python2_functions_are_read_through_their_python3_spelling():
 
 # That a process runs (Bandit's B404, B603, B607) is no weakness: an argument list without a shell,
 # spelled out `subprocess.run`, against the bare `check_output` Bandit cannot resolve, or the same
-# list call against a shell. The capped findings never decide alone; a real shell still does.
+# list call against a shell; an exception passed over (B110). The capped findings never decide alone;
+# a real shell still does.
 PROCESS = [
     ("def build(src):\n    return check_output(['make', '-C', src])\n",
      "import subprocess\ndef build(src):\n    return subprocess.run(['make', '-C', src], stdout=subprocess.PIPE, check=True)\n",
@@ -217,13 +218,18 @@ PROCESS = [
     ("import subprocess\ndef build(src):\n    return subprocess.call('make -C ' + src, shell=True)\n",
      "import subprocess\ndef build(src):\n    return subprocess.call(['make', '-C', src])\n",
      "secure"),
+    # the fix passes over a failed cleanup (B110): no weakness of its own
+    ("def save(db, q):\n    db.execute(q)\n",
+     "def save(db, q):\n    db.execute(q)\n    try:\n        db.close()\n    except Exception:\n        pass\n",
+     "undecided"),
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize("insecure, secure, want", PROCESS, ids=["bare-vs-qualified", "shell-vs-argv"])
-def test_a_process_without_a_shell_weighs_under_the_margin(insecure, secure, want):
-    from codefavor.evidence.security import PROCESS_WEIGHT, compare_security, findings, score
+@pytest.mark.parametrize("insecure, secure, want", PROCESS, ids=["bare-vs-qualified", "shell-vs-argv", "try-pass"])
+def test_a_process_without_a_shell_or_a_passed_exception_weighs_under_the_margin(insecure, secure, want):
+    from codefavor.evidence.security import MINOR_WEIGHT, compare_security, findings, score
 
-    assert 0 < score([f for f in findings(secure)[0] if f.kind == "process"]) <= PROCESS_WEIGHT
+    minor = [f for f in findings(secure)[0] if f.kind in ("process", "quality")]
+    assert minor and 0 < score(minor) <= 2 * MINOR_WEIGHT and max(f.weight for f in minor) <= MINOR_WEIGHT
     ab, ba = compare_security(secure, insecure).decision, compare_security(insecure, secure).decision
     assert (ab, ba) == (("undecided", "undecided") if want == "undecided" else ("A", "B"))
