@@ -55,6 +55,11 @@ TABLE: dict[str, list[tuple[str, str]]] = {
          "def user(name):\n    sql = 'DELETE FROM users WHERE name = %s'\n    return run_query(sql, [name])\n"),
         ("def user(cur, uid):\n    cur.execute('UPDATE t SET seen = 1 WHERE id = ' + uid)\n",
          "def user(cur, uid):\n    cur.execute('UPDATE t SET seen = 1 WHERE id = %s', (uid,))\n"),
+        # a project's own wrappers: db.exec, insertDB
+        ("def first(db, scene):\n    sql = \"SELECT d FROM m WHERE scene='{}'\".format(scene)\n    return db.exec(sql)\n",
+         "def first(db, scene):\n    sql = 'SELECT d FROM m WHERE scene=?'\n    return db.exec(sql, (scene,))\n"),
+        ("def like(self, cid, uid):\n    q = 'INSERT INTO likes VALUES (%d, %d)' % (uid, cid)\n    return sql.insertDB(self.conn, q)\n",
+         "def like(self, cid, uid):\n    q = 'INSERT INTO likes VALUES (%s, %s)'\n    return sql.insertDB(self.conn, q, (uid, cid))\n"),
         # the text built from placeholders, the values bound apart: no splice
         ("def seen(cur, ids):\n    cur.execute('UPDATE t SET seen = 1 WHERE ' + ' OR '.join('id = %d' % i for i in ids))\n",
          "def seen(cur, ids):\n    cur.execute('UPDATE t SET seen = 1 WHERE ' + ' OR '.join(['id = ?'] * len(ids)), ids)\n"),
@@ -141,6 +146,8 @@ def test_methods_cut_out_of_a_class_and_sql_handed_to_a_wrapper():
     # an empty tuple binds nothing: the splice still counts
     empty = "def opts(cur, poll):\n    return cur.execute(\"SELECT o FROM t WHERE name='%s'\" % poll, ())\n"
     assert [f.rule for f in rule_findings(empty)] == ["sql-built"]
+    conn = "def jobs(conn, n):\n    return pd.read_sql(f'SELECT * FROM jobs WHERE n = {n}', conn)\n"
+    assert [f.rule for f in rule_findings(conn)] == ["sql-built"]  # the connection is no bound value
     assert rule_findings("def opts(poll):\n    return queryOne(c, 'SELECT o FROM t WHERE name=?', (poll,))\n") == []
 
 

@@ -51,9 +51,10 @@ RULES: dict[str, tuple[str, str, float, str]] = {
 _SQL = re.compile(r"^\s*(select|insert|update|delete|replace|create|drop|alter|pragma|with)\b.*"
                   r"|\b(select\s.+\sfrom|insert\s+into|update\s+\w+\s+set|delete\s+from|where\s+\w+\s*(=|like|in)\b)",
                   re.I | re.S)  # fmt: skip
-_EXEC_NAMES = re.compile(
-    r"execute|query|sql|^raw$|^fetch", re.I
-)  # execute(), queryOne(), run_sql(), ...: a project's own wrappers too
+# execute(), queryOne(), run_sql(), db.exec(), insertDB(), query_db(), ...: a project's own wrappers too
+_EXEC_NAMES = re.compile(r"execute|query|sql|^raw$|^fetch|^exec$|db$", re.I)
+# what a query function takes after its SQL that is not the values: the connection (`pd.read_sql(q, conn)`)
+_CONNECTION = re.compile(r"(^|\.)(conn\w*|con|db|cursor|cur|engine|session)$", re.I)
 _PASSWORD = re.compile(r"pass(word|wd|phrase)?|pwd|secret|credential", re.I)
 _FAST_HASHES = {
     "md5",
@@ -226,13 +227,19 @@ def _built_string(node: ast.AST) -> str | None:
 
 def _binds(call: ast.Call, sql_at: int) -> bool:
     """Whether the call hands the database its values apart from the SQL text (`execute(q, (a, b))`,
-    `execute(q, params=d)`): what was built into the text is then the placeholders (`' OR '.join(['id = ?'] * n)`)
-    or a name, and the values are bound, not spliced."""
-    empty = (ast.Tuple, ast.List, ast.Dict, ast.Set)
+    `execute(q, params=d)`; not an empty tuple, not the connection): what was built into the text is
+    then the placeholders (`' OR '.join(['id = ?'] * n)`) or a name, and the values are bound, not spliced."""
+    containers = (ast.Tuple, ast.List, ast.Dict, ast.Set)
     after = call.args[sql_at + 1 :]
-    return any(
-        not isinstance(a, ast.Constant) and not (isinstance(a, empty) and not _elements(a)) for a in after
-    ) or any(k.arg in ("params", "parameters", "args", "bind", "binds", "values", "vars") for k in call.keywords)
+    bound = any(
+        bool(_elements(a))
+        if isinstance(a, containers)
+        else not isinstance(a, ast.Constant) and not _CONNECTION.search(_dotted(a))
+        for a in after
+    )
+    return bound or any(
+        k.arg in ("params", "parameters", "args", "bind", "binds", "values", "vars") for k in call.keywords
+    )
 
 
 def _elements(node: ast.Tuple | ast.List | ast.Dict | ast.Set) -> list[Any]:
