@@ -98,6 +98,10 @@ TABLE: dict[str, list[tuple[str, str]]] = {
     "parameterised-query": [
         ("def poll(c, name):\n    req = 'SELECT o FROM t WHERE name = ' + name\n    return queryOne(req)\n",
          "def poll(c, name):\n    req = 'SELECT o FROM t WHERE name = ?'\n    return queryOne(c, req, (name,))\n"),
+        ("def seen(ids):\n    insert_db('UPDATE t SET seen = 1 WHERE ' + ' OR '.join('id=' + str(i) for i in ids))\n",
+         "def seen(ids):\n    insert_db('UPDATE t SET seen = 1 WHERE ' + ' OR '.join(['id = ?'] * len(ids)), ids)\n"),
+        ("def first(db, s):\n    return db.exec(\"SELECT d FROM m WHERE s = '%s'\" % s)\n",
+         "def first(db, s):\n    return db.exec('SELECT d FROM m WHERE s = ?', s)\n"),
     ],
     "request-method-check": [
         ("def prefs(self, action):\n    if action == 'save':\n        self.store()\n",
@@ -276,6 +280,7 @@ def test_code_that_does_not_parse_decides_nothing(code):
 def test_programs_run_with_arguments_are_no_parameterised_query_and_check_output_no_check():
     run = "def mk(d):\n    utils.execute('mkdir', '-p', d, run_as_root=True)\n"
     assert marks(run)["parameterised-query"] == 0
+    assert marks("def f(code, ns):\n    exec(code, ns, ns)\n")["parameterised-query"] == 0  # the builtin runs code
     assert marks("def out(c):\n    return subprocess.check_output(c)\n")["validation"] == 0
     assert (
         marks("def ok(sig):\n    try:\n        verify(sig)\n    except InvalidSignature:\n        raise\n")[

@@ -148,6 +148,11 @@ def test_methods_cut_out_of_a_class_and_sql_handed_to_a_wrapper():
     assert [f.rule for f in rule_findings(empty)] == ["sql-built"]
     conn = "def jobs(conn, n):\n    return pd.read_sql(f'SELECT * FROM jobs WHERE n = {n}', conn)\n"
     assert [f.rule for f in rule_findings(conn)] == ["sql-built"]  # the connection is no bound value
+    # the builtin exec runs code, it queries nothing (the code-execution findings are Bandit's)
+    assert rule_findings("def f(t):\n    exec('select = %s' % t)\n") == []
+    assert [f.rule for f in rule_findings("def f(db, t):\n    db.exec('select * from t where a = %s' % t)\n")] == [
+        "sql-built"
+    ]
     assert rule_findings("def opts(poll):\n    return queryOne(c, 'SELECT o FROM t WHERE name=?', (poll,))\n") == []
 
 

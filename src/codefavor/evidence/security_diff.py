@@ -177,7 +177,7 @@ _ENTITY = re.compile(r"^(&#?\w+;|\\.)")
 # where a caught exception's text reaches the client: a response body, a page, an HTTP error
 _HTTP_ERRORS = _rx(r"^(abort|\w*HTTPError|Http\w*Error|HTTPException)$")
 _ECHO_SINKS = _rx(r"^(write|\w*Response|jsonify|make_response|render\w*|flash|send_error|abort|\w*HTTPError|Http\w*)$")
-_EXEC_NAMES = _rx(r"execute|query|^raw$|sql")
+_EXEC_NAMES = _rx(r"execute|query|^raw$|sql|^exec$|^(insert|update|delete|select|run|exec)_?db$")
 _CHECK_WORDS = {
     "validate",
     "validates",
@@ -288,7 +288,7 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
         out["escaping"] += 1
     # execute(sql, params): two or more positional arguments, none a plain string that is not SQL
     # (`utils.execute('mkdir', '-p', path)` runs a program, it queries nothing)
-    if _EXEC_NAMES.search(name) and len(node.args) >= 2:
+    if _EXEC_NAMES.search(name) and (name != "exec" or owner) and len(node.args) >= 2:  # db.exec, not the builtin
         texts = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
         if all(_SQL_TEXT.search(t) for t in texts) and not isinstance(node.args[-1], ast.Constant):
             out["parameterised-query"] += 1

@@ -374,7 +374,7 @@ class _Scan:
                         built.add(t.id)
         for call in (n for n in ast.walk(tree) if isinstance(n, ast.Call)):
             name = _dotted(call.func).rsplit(".", 1)[-1]
-            if not _EXEC_NAMES.search(name):
+            if not _EXEC_NAMES.search(name) or name == _dotted(call.func) == "exec":  # db.exec, not the builtin
                 continue
             for k, arg in enumerate(call.args[:3]):  # wrappers take the connection or cursor first: query(c, sql)
                 inline = _built_string(arg)
