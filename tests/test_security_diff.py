@@ -198,6 +198,9 @@ TABLE: dict[str, list[tuple[str, str]]] = {
          "def remove(self, key):\n    self.store.delete(self._key_path(key))\n"),
         ("def read(base, name):\n    return Path(base).joinpath(name).read_text()\n",
          "def read(base, name):\n    return (Path(base) / Path(name).name).read_text()\n"),
+        # a sanitised name joined is no raw join
+        ("def upload(f):\n    f.save(os.path.join(UPLOADS, f.filename))\n",
+         "def upload(f):\n    f.save(os.path.join(UPLOADS, secure_filename(f.filename)))\n"),
     ],
     "error-echo": [
         ("def get(self, n):\n    try:\n        n = int(n)\n    except ValueError as e:\n"

@@ -171,6 +171,7 @@ _HEADER = _rx(r"Content-Security-Policy|X-Frame-Options|X-Content-Type-Options|S
 _DESERIALISERS = {("pickle", "loads"), ("pickle", "load"), ("marshal", "loads"), ("yaml", "load"), ("dill", "loads")}
 _PICKLERS = {"pickle", "cPickle", "_pickle", "marshal", "dill", "cloudpickle"}
 _ESCAPING_RX = next(rx for rule, rx in _CALLS if rule == "escaping")
+_CONTAINMENT_RX = next(rx for rule, rx in _CALLS if rule == "path-containment")
 # characters markup, a script or a quoted string gives meaning to, and what an escape replaces them with
 _SPECIAL = set("<>&\"'")
 _ENTITY = re.compile(r"^(&#?\w+;|\\.)")
@@ -349,7 +350,7 @@ def _const_str(node: ast.AST) -> str | None:
 
 def _joined_params(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
     """How many `os.path.join(base, ...)` / `joinpath(...)` calls in `fn` take one of its parameters
-    after the base: a caller's name put under a directory as it is."""
+    after the base, not through a path sanitiser: a caller's name put under a directory as it is."""
     params = {a.arg for a in fn.args.args + fn.args.kwonlyargs + fn.args.posonlyargs} - {"self", "cls"}
     n = 0
     for call in (c for c in ast.walk(fn) if isinstance(c, ast.Call)):
@@ -361,8 +362,18 @@ def _joined_params(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
             if name == "joinpath"
             else []
         )
-        n += any(isinstance(x, ast.Name) and x.id in params for a in args for x in ast.walk(a))
+        n += any(_raw_use(a, params) for a in args)
     return n
+
+
+def _raw_use(node: ast.AST, params: set[str]) -> bool:
+    """Whether one of `params` appears in `node` other than through a path sanitiser
+    (`secure_filename(name)`, `os.path.basename(f.filename)`)."""
+    if isinstance(node, ast.Call) and _CONTAINMENT_RX.search(_last(node.func)):
+        return False
+    if isinstance(node, ast.Name):
+        return node.id in params
+    return any(_raw_use(c, params) for c in ast.iter_child_nodes(node))
 
 
 def _echoes(handler: ast.ExceptHandler) -> int:
