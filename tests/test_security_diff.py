@@ -42,6 +42,8 @@ TABLE: dict[str, list[tuple[str, str]]] = {
         ("def js(name):\n    return 'var n = \"' + name + '\";'\n",
          "def js(name):\n    return 'var n = \"' + name.replace('\"', '\\\\\"') + '\";'\n"),
         # an escaper handed on: an encoder for HTML, a table of escapes
+        ("def link(q):\n    return '<a href=\"/s?q=' + q + '\">'\n", "def link(q):\n    return '<a href=\"/s?q=' + url_quote(q) + '\">'\n"),
+        ("def ctx(v):\n    return {'data': mark_safe(json.dumps(v))}\n", "def ctx(v):\n    return {'data': json_script(v, 'data')}\n"),
         ("def page(data):\n    return render('p.html', {'data': json.dumps(data)})\n",
          "def page(data):\n    return render('p.html', {'data': json.dumps(data, cls=JSONEncoderForHTML)})\n"),
         ("def inline(v):\n    return mark_safe(json.dumps(v))\n",
@@ -58,6 +60,7 @@ TABLE: dict[str, list[tuple[str, str]]] = {
          "def fetch(name):\n    p = os.path.realpath(os.path.join(ROOT, name))\n    return open(p)\n"),
         ("def upload(f):\n    f.save(os.path.join(UPLOADS, f.filename))\n",
          "def upload(f):\n    f.save(os.path.join(UPLOADS, os.path.basename(f.filename)))\n"),
+        ("def get(name):\n    return send_file(UPLOADS + '/' + name)\n", "def get(name):\n    return send_from_directory(UPLOADS, name)\n"),
         ("def download(f):\n    return send(f)\n",
          "def download(f):\n    if '..' in f or os.path.isabs(f):\n        return 'invalid_file'\n    return send(f)\n"),
         ("def inside(p, root):\n    return str(p).startswith(str(root))\n",
@@ -102,6 +105,10 @@ TABLE: dict[str, list[tuple[str, str]]] = {
          "def seen(ids):\n    insert_db('UPDATE t SET seen = 1 WHERE ' + ' OR '.join(['id = ?'] * len(ids)), ids)\n"),
         ("def first(db, s):\n    return db.exec(\"SELECT d FROM m WHERE s = '%s'\" % s)\n",
          "def first(db, s):\n    return db.exec('SELECT d FROM m WHERE s = ?', s)\n"),
+        ("def rows(cur, table):\n    cur.execute('SELECT * FROM %s' % table)\n",
+         "def rows(cur, table):\n    cur.execute(sql.SQL('SELECT * FROM {}').format(sql.Identifier(table)))\n"),
+        ("def get(conn, n):\n    return conn.execute(text(\"SELECT * FROM u WHERE n = '%s'\" % n))\n",
+         "def get(conn, n):\n    return conn.execute(text('SELECT * FROM u WHERE n = :n').bindparams(n=n))\n"),
     ],
     "request-method-check": [
         ("def prefs(self, action):\n    if action == 'save':\n        self.store()\n",

@@ -56,7 +56,10 @@ HARDENING: dict[str, tuple[int, str]] = {
         "membership tested against an allow- or deny-list (`x in ALLOWED_...`, `x not in BLOCKED`), or one handed on "
         "(`ip_blacklist=...`)",
     ),
-    "parameterised-query": (1, "an execute/query call given its parameters apart from the SQL"),
+    "parameterised-query": (
+        1,
+        "an execute/query call given its parameters apart from the SQL; bindparams, sql.Identifier, mogrify",
+    ),
     "request-method-check": (
         1,
         "a state change gated on the request's method (`request.method == 'POST'`) or a submitted form",
@@ -122,9 +125,9 @@ _CALLS: list[tuple[str, re.Pattern[str]]] = [
                           r"AccessDenied\w*|BadRequest\w*|SuspiciousOperation|ValidationError)$")),
     ("type-check", _rx(r"^(isinstance|issubclass)$")),
     ("escaping", _rx(r"escape|^quote$|^quote_plus$|saniti[sz]e|^clean(_html)?$|strip_tags|bleach|^urlencode$|"
-                     r"^format_html$|xss|for_?html")),  # format_html escapes what it fills in; antixss, xss_clean; json_for_html
+                     r"^format_html(_join)?$|xss|for_?html|^json_script$|^url_?quote(_plus)?$|^quoteattr$")),  # format_html escapes what it fills in; antixss, xss_clean; json_for_html
     ("path-containment", _rx(r"^_*(realpath|abspath|normpath|commonpath|commonprefix|is_relative_to|relative_to|"
-                             r"secure_filename|safe_join|basename|islink|isabs)$")),
+                             r"secure_filename|safe_join|basename|islink|isabs|send_from_directory)$")),
     ("constant-time-compare", _rx(r"^_*(compare_digest|constant_time_\w+|safe_str_cmp|timingsafe\w*|time_independent_\w+)$")),
     ("authorisation", _rx(r"has_perm|permission|authori[sz]|^is_authenticated$|^login_required$|^check_access$|"
                           r"^require_\w+|^is_owner$|csrf")),
@@ -136,6 +139,8 @@ _CALLS: list[tuple[str, re.Pattern[str]]] = [
                            r"system|popen|getoutput|getstatusoutput|unsafe_load|Unpickler)$")),
     ("untrusted-search-path", _rx(r"^(getcwd|getcwdb|cwd)$")),
     ("validation", _rx(r"^is(alnum|alpha|digit|decimal|numeric|identifier|ascii|printable)$")),  # str predicates
+    # the SQL toolkits' own binding and identifier quoting: SQLAlchemy's bindparams, psycopg's sql.Identifier, mogrify
+    ("parameterised-query", _rx(r"^(bindparams?|Identifier|quote_ident|escape_identifier|mogrify)$")),
     ("safe-tempfile", _rx(r"^(mkstemp|mkdtemp|NamedTemporaryFile|TemporaryFile|SpooledTemporaryFile|TemporaryDirectory)$")),
     ("password-hashing", _rx(r"^(hashpw|gensalt|scrypt|pbkdf2_hmac|pbkdf2|make_password|generate_password_hash|"
                              r"PasswordHasher|argon2\w*|bcrypt\w*|PBKDF2HMAC|Scrypt)$")),
