@@ -77,6 +77,7 @@ TABLE: dict[str, list[tuple[str, str]]] = {
         ("def panel(req):\n    return page(req)\n", "def panel(req):\n    return page(req) if req.user.is_superuser else None\n"),
         ("@app.route('/admin')\ndef admin():\n    return page()\n",
          "@app.route('/admin')\n@login_required\ndef admin():\n    return page()\n"),
+        ("class Report(APIView):\n    pass\n", "class Report(APIView):\n    permission_classes = (IsAuthenticated,)\n"),
     ],
     "safe-parser": [
         ("def conf(text):\n    return parse(text)\n", "def conf(text):\n    return ast.literal_eval(text)\n"),
@@ -146,6 +147,8 @@ TABLE: dict[str, list[tuple[str, str]]] = {
         ("def get(url):\n    return requests.get(url)\n", "def get(url):\n    return requests.get(url, timeout=10)\n"),
         ("def cookie(resp, v):\n    resp.set_cookie('s', v)\n", "def cookie(resp, v):\n    resp.set_cookie('s', v, httponly=True)\n"),
         ("def parser():\n    return etree.XMLParser()\n", "def parser():\n    return etree.XMLParser(resolve_entities=False)\n"),
+        ("def ctx():\n    return ssl.create_default_context()\n",
+         "def ctx():\n    c = ssl.create_default_context()\n    c.verify_mode = ssl.CERT_REQUIRED\n    return c\n"),
         ("def doc(t):\n    return defused.fromstring(t)\n", "def doc(t):\n    return defused.fromstring(t, forbid_dtd=True)\n"),
         ("def errors(form):\n    return bad_request(form.errors.as_json())\n",
          "def errors(form):\n    return bad_request(form.errors.as_json(escape_html=True))\n"),
@@ -168,6 +171,8 @@ TABLE: dict[str, list[tuple[str, str]]] = {
         ("def show(t, ctx):\n    return Environment(autoescape=False).from_string(t).render(ctx)\n",
          "def show(t, ctx):\n    return Environment().from_string(t).render(ctx)\n"),
         ("def parse(t):\n    return etree.XMLParser(resolve_entities=True)\n", "def parse(t):\n    return etree.XMLParser()\n"),
+        ("def ctx():\n    c = ssl.create_default_context()\n    c.check_hostname = False\n    c.verify_mode = ssl.CERT_NONE\n    return c\n",
+         "def ctx():\n    return ssl.create_default_context()\n"),
     ],
     "spliced-sql": [
         ("def find(c, n):\n    return c.run(\"SELECT * FROM u WHERE n = '{}'\".format(n))\n",
@@ -242,6 +247,17 @@ TABLE: dict[str, list[tuple[str, str]]] = {
     "permissive-mode": [
         ("def share(p):\n    os.makedirs(p, mode=0o777)\n", "def share(p):\n    os.makedirs(p, mode=0o750)\n"),
         ("def share(p):\n    Path(p).chmod(0o666)\n", "def share(p):\n    Path(p).chmod(0o640)\n"),
+    ],
+    "auth-exempt": [
+        ("@csrf_exempt\ndef hook(req):\n    return save(req)\n", "def hook(req):\n    return save(req)\n"),
+        ("class Export(APIView):\n    permission_classes = [AllowAny]\n",
+         "class Export(APIView):\n    permission_classes = [IsAuthenticated]\n"),
+    ],
+    "template-unescaped": [
+        ("def card(n):\n    return render_template_string('<p>{{ n|safe }}</p>', n=n)\n",
+         "def card(n):\n    return render_template_string('<p>{{ n }}</p>', n=n)\n"),
+        ("def page(body):\n    return Template('{% autoescape off %}{{ body }}{% endautoescape %}').render(body=body)\n",
+         "def page(body):\n    return Template('{{ body }}').render(body=body)\n"),
     ],
     "markup-built": [
         ("def bold(n):\n    return Markup('<b>' + n + '</b>')\n", "def bold(n):\n    return Markup('<b>%s</b>') % n\n"),
@@ -328,6 +344,12 @@ def test_logging_an_error_or_joining_constants_is_no_mark():
     assert marks("def f(name):\n    return os.path.join(ROOT, 'static', 'x.css')\n")["joined-path"] == 0
     assert marks("def f(name):\n    return os.path.join(name, 'x.css')\n")["joined-path"] == 0  # the base itself
     assert marks("def f(s):\n    return s.replace('a', '&amp;')\n")["escaping"] == 0  # no special character
+
+
+def test_an_exemption_is_no_authorisation():
+    m = marks("@csrf_exempt\ndef hook(req):\n    return csrf_exempt(view)\n")
+    assert m["authorisation"] == 0 and m["auth-exempt"] == 2
+    assert marks("@csrf_protect\ndef hook(req):\n    pass\n")["authorisation"] == 1
 
 
 def test_modes_read_only_from_numbers_and_messages_with_quotes_are_no_sql():
