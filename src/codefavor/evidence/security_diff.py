@@ -6,9 +6,8 @@ escaping call, a containment check on a path, a parameterised query, a timeout) 
 single-snippet rule fires on either one (an authorisation check, an escape, a length limit is not
 a weakness of the side without it; only the pair shows it is missing there). Each rule of
 `HARDENING` (the table and the names it reads live in `security_vocab`) counts one kind of mark in
-a candidate's AST; a rule whose counts differ between the two
-votes, once, for the side with more of a hardening mark or fewer of a weakening one, and the net
-vote decides (`compare_marks`). Equal votes, no differing rule, or code that does not parse: no
+a candidate's AST; a rule whose counts differ between the two votes, once, for the side with more
+of a hardening mark or fewer of a weakening one, and the net vote decides (`compare_marks`). Equal votes, no differing rule, or code that does not parse: no
 decision. Every rule has the same one vote: the table names what is read, not how much it counts.
 
 This is a guess about the change, not a finding: the judge's fallback uses it (signal
