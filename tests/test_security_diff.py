@@ -350,6 +350,7 @@ def test_an_exemption_is_no_authorisation():
     m = marks("@csrf_exempt\ndef hook(req):\n    return csrf_exempt(view)\n")
     assert m["authorisation"] == 0 and m["auth-exempt"] == 2
     assert marks("@csrf_protect\ndef hook(req):\n    pass\n")["authorisation"] == 1
+    assert marks("def f(order):\n    return order.is_tax_exempt()\n")["auth-exempt"] == 0  # not a security check
 
 
 def test_modes_read_only_from_numbers_and_messages_with_quotes_are_no_sql():

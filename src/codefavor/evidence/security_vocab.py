@@ -111,7 +111,7 @@ _CALLS: list[tuple[str, re.Pattern[str]]] = [
     ("path-containment", _rx(r"^_*(realpath|abspath|normpath|commonpath|commonprefix|is_relative_to|relative_to|"
                              r"secure_filename|safe_join|basename|islink|isabs|send_from_directory)$")),
     ("constant-time-compare", _rx(r"^_*(compare_digest|constant_time_\w+|safe_str_cmp|timingsafe\w*|time_independent_\w+)$")),
-    ("auth-exempt", _rx(r"exempt|^AllowAny$|^permit_all$")),
+    ("auth-exempt", _rx(r"(csrf|auth|login|permission|security|xsrf)_?exempt|^exempt$|^AllowAny$|^permit_all$")),
     ("authorisation", _rx(r"^(?!.*exempt)(.*has_perm|.*permission|.*authori[sz]|is_authenticated$|login_required$|"
                           r"check_access$|require_\w+|is_owner$|.*csrf|user_passes_test$|staff_member_required$)")),
     ("request-method-check", _rx(r"^(is_submitted|validate_on_submit)$")),  # Flask-WTF: a POST that carries the form
