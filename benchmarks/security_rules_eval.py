@@ -11,7 +11,11 @@ Measured on the dev splits (decided/right, accuracy with undecided as half), Ban
 (the judge's security evidence) -> rules alone: cve-fixes (105) 3/1 (49.5) -> 5/3 (50.5) -> 2/2;
 vuln-fixes (266) 123/121 (72.4) -> 138/136 (75.2) -> 117/117; cweval (7) 2/2 (64.3) -> 3/3 (71.4) ->
 2/2; CodePrefBench security (108) 106/106 (99.1) -> 106/106 (99.1) -> 43/43. The rules alone never
-decided wrongly on these sets.
+decided wrongly on these sets. On the rebuilt sets (cve-fixes 168 dev) after the reference-pair pass
+(Bandit's process and try/except/pass findings capped under the margin; sql-built silent where the
+values are bound apart, and reading db.exec and *db wrappers): cve-fixes 5/5 (51.5) -> 11/11 (53.3)
+-> 8/8; vuln-fixes 121/120 (72.4) -> 147/146 (77.3) -> 138/138 (before it: 122/120, 140/138,
+120/120); cweval and CodePrefBench unchanged.
 
     PYTHONPATH=src python benchmarks/security_rules_eval.py --split dev \
         --set ~/.cache/codefavor/foreign/cve-fixes --set ~/.cache/codefavor/foreign/vuln-fixes \

@@ -36,6 +36,22 @@ TABLE: dict[str, list[tuple[str, str]]] = {
          "def avatar(url, name):\n    return format_html('<img src=\"{}\" alt=\"{}\">', url, name)\n"),
         ("def search(req):\n    return {'q': req.GET.get('q', '')}\n",
          "def search(req):\n    return {'q': antixss(req.GET.get('q', ''))}\n"),
+        # by hand: a special character replaced by its entity or a backslash escape, or dropped
+        ("def say(msg):\n    return '<p>%s</p>' % msg.strip()\n",
+         "def say(msg):\n    return '<p>%s</p>' % msg.strip().replace('<', '&lt;').replace('>', '&gt;')\n"),
+        ("def js(name):\n    return 'var n = \"' + name + '\";'\n",
+         "def js(name):\n    return 'var n = \"' + name.replace('\"', '\\\\\"') + '\";'\n"),
+        # an escaper handed on: an encoder for HTML, a table of escapes
+        ("def link(q):\n    return '<a href=\"/s?q=' + q + '\">'\n", "def link(q):\n    return '<a href=\"/s?q=' + url_quote(q) + '\">'\n"),
+        ("def ctx(v):\n    return {'data': mark_safe(json.dumps(v))}\n", "def ctx(v):\n    return {'data': json_script(v, 'data')}\n"),
+        ("def page(data):\n    return render('p.html', {'data': json.dumps(data)})\n",
+         "def page(data):\n    return render('p.html', {'data': json.dumps(data, cls=JSONEncoderForHTML)})\n"),
+        ("def inline(v):\n    return mark_safe(json.dumps(v))\n",
+         "def inline(v):\n    return mark_safe(json.dumps(v).translate(_js_escapes))\n"),
+        ("def chat(text):\n    send('<p>' + text + '</p>')\n",
+         "def chat(text):\n    send('<p>' + text.translate(None, '<>') + '</p>')\n"),  # Python 2's deletechars
+        ("def audit(user):\n    log.info('login ' + user)\n",  # a line break dropped: no forged log line
+         "def audit(user):\n    log.info('login ' + user.replace('\\n', '').replace('\\r', ' '))\n"),
     ],
     "path-containment": [
         ("def fetch(name):\n    return send_file(os.path.join(ROOT, name))\n",
@@ -44,6 +60,7 @@ TABLE: dict[str, list[tuple[str, str]]] = {
          "def fetch(name):\n    p = os.path.realpath(os.path.join(ROOT, name))\n    return open(p)\n"),
         ("def upload(f):\n    f.save(os.path.join(UPLOADS, f.filename))\n",
          "def upload(f):\n    f.save(os.path.join(UPLOADS, os.path.basename(f.filename)))\n"),
+        ("def get(name):\n    return send_file(UPLOADS + '/' + name)\n", "def get(name):\n    return send_from_directory(UPLOADS, name)\n"),
         ("def download(f):\n    return send(f)\n",
          "def download(f):\n    if '..' in f or os.path.isabs(f):\n        return 'invalid_file'\n    return send(f)\n"),
         ("def inside(p, root):\n    return str(p).startswith(str(root))\n",
@@ -60,12 +77,14 @@ TABLE: dict[str, list[tuple[str, str]]] = {
         ("def panel(req):\n    return page(req)\n", "def panel(req):\n    return page(req) if req.user.is_superuser else None\n"),
         ("@app.route('/admin')\ndef admin():\n    return page()\n",
          "@app.route('/admin')\n@login_required\ndef admin():\n    return page()\n"),
+        ("class Report(APIView):\n    pass\n", "class Report(APIView):\n    permission_classes = (IsAuthenticated,)\n"),
     ],
     "safe-parser": [
         ("def conf(text):\n    return parse(text)\n", "def conf(text):\n    return ast.literal_eval(text)\n"),
         ("from xml.etree import ElementTree as ET\ndef doc(t):\n    return ET.fromstring(t)\n",
          "from defusedxml import ElementTree as ET\ndef doc(t):\n    return ET.fromstring(t)\n"),
         ("class Loader(yaml.Loader):\n    pass\n", "class Loader(yaml.SafeLoader):\n    pass\n"),
+        ("def conf(text):\n    return YAML().load(text)\n", "def conf(text):\n    return YAML(typ='safe').load(text)\n"),
     ],
     "validation": [
         ("def set_mail(u, addr):\n    u.mail = addr\n", "def set_mail(u, addr):\n    validate_email(addr)\n    u.mail = addr\n"),
@@ -83,6 +102,14 @@ TABLE: dict[str, list[tuple[str, str]]] = {
     "parameterised-query": [
         ("def poll(c, name):\n    req = 'SELECT o FROM t WHERE name = ' + name\n    return queryOne(req)\n",
          "def poll(c, name):\n    req = 'SELECT o FROM t WHERE name = ?'\n    return queryOne(c, req, (name,))\n"),
+        ("def seen(ids):\n    insert_db('UPDATE t SET seen = 1 WHERE ' + ' OR '.join('id=' + str(i) for i in ids))\n",
+         "def seen(ids):\n    insert_db('UPDATE t SET seen = 1 WHERE ' + ' OR '.join(['id = ?'] * len(ids)), ids)\n"),
+        ("def first(db, s):\n    return db.exec(\"SELECT d FROM m WHERE s = '%s'\" % s)\n",
+         "def first(db, s):\n    return db.exec('SELECT d FROM m WHERE s = ?', s)\n"),
+        ("def rows(cur, table):\n    cur.execute('SELECT * FROM %s' % table)\n",
+         "def rows(cur, table):\n    cur.execute(sql.SQL('SELECT * FROM {}').format(sql.Identifier(table)))\n"),
+        ("def get(conn, n):\n    return conn.execute(text(\"SELECT * FROM u WHERE n = '%s'\" % n))\n",
+         "def get(conn, n):\n    return conn.execute(text('SELECT * FROM u WHERE n = :n').bindparams(n=n))\n"),
     ],
     "request-method-check": [
         ("def prefs(self, action):\n    if action == 'save':\n        self.store()\n",
@@ -120,12 +147,15 @@ TABLE: dict[str, list[tuple[str, str]]] = {
         ("def get(url):\n    return requests.get(url)\n", "def get(url):\n    return requests.get(url, timeout=10)\n"),
         ("def cookie(resp, v):\n    resp.set_cookie('s', v)\n", "def cookie(resp, v):\n    resp.set_cookie('s', v, httponly=True)\n"),
         ("def parser():\n    return etree.XMLParser()\n", "def parser():\n    return etree.XMLParser(resolve_entities=False)\n"),
+        ("def ctx():\n    return ssl.create_default_context()\n",
+         "def ctx():\n    c = ssl.create_default_context()\n    c.verify_mode = ssl.CERT_REQUIRED\n    return c\n"),
         ("def doc(t):\n    return defused.fromstring(t)\n", "def doc(t):\n    return defused.fromstring(t, forbid_dtd=True)\n"),
         ("def errors(form):\n    return bad_request(form.errors.as_json())\n",
          "def errors(form):\n    return bad_request(form.errors.as_json(escape_html=True))\n"),
         ("def env(opts):\n    o = dict(opts)\n    return Environment(**o)\n",
          "def env(opts):\n    o = {'autoescape': True}\n    o.update(opts)\n    return Environment(**o)\n"),
         ("def serve(app):\n    return Server(app)\n", "def serve(app):\n    return Server(app, max_body_size=10 * 2**20)\n"),
+        ("def unpack(t, d):\n    tarfile.open(t).extractall(d)\n", "def unpack(t, d):\n    tarfile.open(t).extractall(d, filter='data')\n"),
         ("def pref(key):\n    return Response(json.dumps({'key': key}))\n",
          "def pref(key):\n    return Response(json.dumps({'key': key}), mimetype='application/json')\n"),
     ],
@@ -141,12 +171,17 @@ TABLE: dict[str, list[tuple[str, str]]] = {
         ("def show(t, ctx):\n    return Environment(autoescape=False).from_string(t).render(ctx)\n",
          "def show(t, ctx):\n    return Environment().from_string(t).render(ctx)\n"),
         ("def parse(t):\n    return etree.XMLParser(resolve_entities=True)\n", "def parse(t):\n    return etree.XMLParser()\n"),
+        ("def ctx():\n    c = ssl.create_default_context()\n    c.check_hostname = False\n    c.verify_mode = ssl.CERT_NONE\n    return c\n",
+         "def ctx():\n    return ssl.create_default_context()\n"),
     ],
     "spliced-sql": [
         ("def find(c, n):\n    return c.run(\"SELECT * FROM u WHERE n = '{}'\".format(n))\n",
          "def find(c, n):\n    return c.run('SELECT * FROM u WHERE n = :n', n=n)\n"),
         ("def drop(db, uid):\n    q = f\"DELETE FROM users WHERE id = '{uid}'\"\n    db.send(q)\n",
          "def drop(db, uid):\n    q = 'DELETE FROM users WHERE id = :uid'\n    db.send(q, uid=uid)\n"),
+        # a bare condition handed to an ORM's filter: no SQL keyword, still a value spliced into quotes
+        ("def find(s, n):\n    return s.query(User).filter(\"name = '%s'\" % n).all()\n",
+         "def find(s, n):\n    return s.query(User).filter(User.name == n).all()\n"),
     ],
     "untrusted-search-path": [
         ("def config_paths(self):\n    return [os.getcwd()]\n", "def config_paths(self):\n    return []\n"),
@@ -169,6 +204,69 @@ TABLE: dict[str, list[tuple[str, str]]] = {
         ("def check(pub, sig, data):\n    try:\n        verify(pub, sig, data)\n    except InvalidSignature:\n"
          "        log.error('bad signature')\n    return data\n",
          "def check(pub, sig, data):\n    verify(pub, sig, data)\n    return data\n"),
+    ],
+    "joined-path": [  # the caller's name put under a base as is, against a helper that resolves it
+        ("def remove(self, key):\n    self.store.delete(os.path.join(self.root, key))\n",
+         "def remove(self, key):\n    self.store.delete(self._key_path(key))\n"),
+        ("def read(base, name):\n    return Path(base).joinpath(name).read_text()\n",
+         "def read(base, name):\n    return (Path(base) / Path(name).name).read_text()\n"),
+        # a sanitised name joined is no raw join
+        ("def upload(f):\n    f.save(os.path.join(UPLOADS, f.filename))\n",
+         "def upload(f):\n    f.save(os.path.join(UPLOADS, secure_filename(f.filename)))\n"),
+    ],
+    "error-echo": [
+        ("def get(self, n):\n    try:\n        n = int(n)\n    except ValueError as e:\n"
+         "        self.response.write(str(e))\n        return\n    self.show(n)\n",
+         "def get(self, n):\n    try:\n        n = int(n)\n    except ValueError:\n"
+         "        self.response.write('invalid number')\n        return\n    self.show(n)\n"),
+        ("def api(req):\n    try:\n        return ok(run(req))\n    except Exception as exc:\n"
+         "        return JsonResponse({'error': repr(exc)}, status=500)\n",
+         "def api(req):\n    try:\n        return ok(run(req))\n    except Exception as exc:\n"
+         "        log.exception(exc)\n        return JsonResponse({'error': 'internal error'}, status=500)\n"),
+        ("def media(self, path):\n    if path not in self.files:\n        raise HTTPError(404, '%s not found' % path)\n",
+         "def media(self, path):\n    if path not in self.files:\n        raise HTTPError(404, 'not found')\n"),
+    ],
+    "safe-tempfile": [
+        ("def scratch():\n    d = os.path.join(gettempdir(), 'work')\n    os.makedirs(d)\n    return d\n",
+         "def scratch():\n    return tempfile.mkdtemp()\n"),
+        ("def spool(data):\n    with open('/var/tmp/spool.txt', 'w') as f:\n        f.write(data)\n",
+         "def spool(data):\n    with NamedTemporaryFile('w', delete=False) as f:\n        f.write(data)\n"),
+    ],
+    "restrictive-mode": [
+        ("def key_file(p, k):\n    with open(p, 'w') as f:\n        f.write(k)\n",
+         "def key_file(p, k):\n    fd = os.open(p, os.O_WRONLY | os.O_CREAT, 0o600)\n    os.write(fd, k)\n"),
+        ("def daemon():\n    os.umask(0o022)\n", "def daemon():\n    os.umask(0o077)\n"),
+        ("def lock(p):\n    return os.open(p, os.O_CREAT | os.O_WRONLY)\n",
+         "def lock(p):\n    return os.open(p, os.O_CREAT | os.O_EXCL | os.O_WRONLY)\n"),
+    ],
+    "password-hashing": [
+        ("def store(user, pw):\n    user.pw = sha256(pw.encode()).hexdigest()\n",
+         "def store(user, pw):\n    user.pw = bcrypt.hashpw(pw.encode(), bcrypt.gensalt())\n"),
+        ("def store(user, pw):\n    user.pw = md5(pw).hexdigest()\n", "def store(user, pw):\n    user.pw = make_password(pw)\n"),
+    ],
+    "permissive-mode": [
+        ("def share(p):\n    os.makedirs(p, mode=0o777)\n", "def share(p):\n    os.makedirs(p, mode=0o750)\n"),
+        ("def share(p):\n    Path(p).chmod(0o666)\n", "def share(p):\n    Path(p).chmod(0o640)\n"),
+    ],
+    "auth-exempt": [
+        ("@csrf_exempt\ndef hook(req):\n    return save(req)\n", "def hook(req):\n    return save(req)\n"),
+        ("class Export(APIView):\n    permission_classes = [AllowAny]\n",
+         "class Export(APIView):\n    permission_classes = [IsAuthenticated]\n"),
+    ],
+    "template-unescaped": [
+        ("def card(n):\n    return render_template_string('<p>{{ n|safe }}</p>', n=n)\n",
+         "def card(n):\n    return render_template_string('<p>{{ n }}</p>', n=n)\n"),
+        ("def page(body):\n    return Template('{% autoescape off %}{{ body }}{% endautoescape %}').render(body=body)\n",
+         "def page(body):\n    return Template('{{ body }}').render(body=body)\n"),
+    ],
+    "markup-built": [
+        ("def bold(n):\n    return Markup('<b>' + n + '</b>')\n", "def bold(n):\n    return Markup('<b>%s</b>') % n\n"),
+        ("def cell(v):\n    return mark_safe(f'<td>{v}</td>')\n", "def cell(v):\n    return format_html('<td>{}</td>', v)\n"),
+    ],
+    "pickle-written": [
+        ("def save(model, path):\n    with open(path, 'wb') as f:\n        pickle.dump(model.to_dict(), f)\n",
+         "def save(model, path):\n    with open(path, 'w') as f:\n        json.dump(model.to_dict(), f)\n"),
+        ("def cache(key, value):\n    r.set(key, cPickle.dumps(value))\n", "def cache(key, value):\n    r.set(key, json.dumps(value))\n"),
     ],
 }  # fmt: skip
 
@@ -208,6 +306,7 @@ def test_code_that_does_not_parse_decides_nothing(code):
 def test_programs_run_with_arguments_are_no_parameterised_query_and_check_output_no_check():
     run = "def mk(d):\n    utils.execute('mkdir', '-p', d, run_as_root=True)\n"
     assert marks(run)["parameterised-query"] == 0
+    assert marks("def f(code, ns):\n    exec(code, ns, ns)\n")["parameterised-query"] == 0  # the builtin runs code
     assert marks("def out(c):\n    return subprocess.check_output(c)\n")["validation"] == 0
     assert (
         marks("def ok(sig):\n    try:\n        verify(sig)\n    except InvalidSignature:\n        raise\n")[
@@ -221,6 +320,14 @@ def test_a_method_cut_out_of_its_class_is_read_dedented():
     assert marks("    def f(self, x):\n        return escape(x)\n")["escaping"] == 1
 
 
+def test_a_method_whose_string_dedent_cannot_shift_is_read_as_a_block():
+    # a multi-line string with a line at column 0 keeps `textwrap.dedent` from moving the method
+    weak = '    def page(self, err):\n        return """<pre>\n%s\n</pre>""" % err\n'
+    hard = weak.replace("% err", "% html.escape(err)")
+    assert marks(weak) is not None and marks(hard)["escaping"] == 1
+    assert compare_marks(hard, weak)[0] == "A" and compare_marks(weak, hard)[0] == "B"
+
+
 def test_the_guess_uses_the_table_after_adds_only():
     from codefavor.judges.evidence import guess
 
@@ -228,6 +335,29 @@ def test_the_guess_uses_the_table_after_adds_only():
     assert guess("security", hard, weak) == ("A", "hardening")
     assert guess("security", weak, hard) == ("B", "hardening")
     assert guess("correctness", hard, weak)[1] != "hardening"  # security pairs only
+
+
+def test_logging_an_error_or_joining_constants_is_no_mark():
+    logged = "def f(x):\n    try:\n        g(x)\n    except OSError as e:\n        log.error('failed: %s', e)\n        raise\n"
+    assert marks(logged)["error-echo"] == 0
+    assert marks("def f(p):\n    abort(404, _('No such page'))\n")["error-echo"] == 0  # a translated fixed message
+    assert marks("def f(name):\n    return os.path.join(ROOT, 'static', 'x.css')\n")["joined-path"] == 0
+    assert marks("def f(name):\n    return os.path.join(name, 'x.css')\n")["joined-path"] == 0  # the base itself
+    assert marks("def f(s):\n    return s.replace('a', '&amp;')\n")["escaping"] == 0  # no special character
+
+
+def test_an_exemption_is_no_authorisation():
+    m = marks("@csrf_exempt\ndef hook(req):\n    return csrf_exempt(view)\n")
+    assert m["authorisation"] == 0 and m["auth-exempt"] == 2
+    assert marks("@csrf_protect\ndef hook(req):\n    pass\n")["authorisation"] == 1
+    assert marks("def f(order):\n    return order.is_tax_exempt()\n")["auth-exempt"] == 0  # not a security check
+
+
+def test_modes_read_only_from_numbers_and_messages_with_quotes_are_no_sql():
+    assert marks("def f(p, m):\n    os.chmod(p, m)\n")["permissive-mode"] == 0  # not a number: nothing read
+    assert marks("def f(p):\n    open(p, 'w')\n")["restrictive-mode"] == 0  # the builtin's mode is no permission
+    assert marks("def f(p):\n    os.chmod(p, 0o644)\n")["permissive-mode"] == 0  # others may read, not write
+    assert marks("def f(n):\n    log.info(\"user '%s' logged in\" % n)\n")["spliced-sql"] == 0
 
 
 def test_a_bound_counts_when_it_is_a_constant_and_character_predicates_are_checks():

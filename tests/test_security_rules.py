@@ -55,6 +55,16 @@ TABLE: dict[str, list[tuple[str, str]]] = {
          "def user(name):\n    sql = 'DELETE FROM users WHERE name = %s'\n    return run_query(sql, [name])\n"),
         ("def user(cur, uid):\n    cur.execute('UPDATE t SET seen = 1 WHERE id = ' + uid)\n",
          "def user(cur, uid):\n    cur.execute('UPDATE t SET seen = 1 WHERE id = %s', (uid,))\n"),
+        # a project's own wrappers: db.exec, insertDB
+        ("def first(db, scene):\n    sql = \"SELECT d FROM m WHERE scene='{}'\".format(scene)\n    return db.exec(sql)\n",
+         "def first(db, scene):\n    sql = 'SELECT d FROM m WHERE scene=?'\n    return db.exec(sql, (scene,))\n"),
+        ("def like(self, cid, uid):\n    q = 'INSERT INTO likes VALUES (%d, %d)' % (uid, cid)\n    return sql.insertDB(self.conn, q)\n",
+         "def like(self, cid, uid):\n    q = 'INSERT INTO likes VALUES (%s, %s)'\n    return sql.insertDB(self.conn, q, (uid, cid))\n"),
+        # the text built from placeholders, the values bound apart: no splice
+        ("def seen(cur, ids):\n    cur.execute('UPDATE t SET seen = 1 WHERE ' + ' OR '.join('id = %d' % i for i in ids))\n",
+         "def seen(cur, ids):\n    cur.execute('UPDATE t SET seen = 1 WHERE ' + ' OR '.join(['id = ?'] * len(ids)), ids)\n"),
+        ("def find(db, col, v):\n    q = 'SELECT * FROM t WHERE ' + col + \" = '\" + v + \"'\"\n    return db.query(q)\n",
+         "def find(db, col, v):\n    q = 'SELECT * FROM t WHERE ' + col + ' = :v'\n    return db.query(q, params={'v': v})\n"),
     ],
     "unsafe-deserialization": [
         ("def restore(blob):\n    return pickle.loads(blob)\n", "def restore(blob):\n    return json.loads(blob)\n"),
@@ -133,6 +143,16 @@ def test_methods_cut_out_of_a_class_and_sql_handed_to_a_wrapper():
     assert [f.rule for f in rule_findings(method)] == ["sql-built"]
     wrapped = "def opts(poll):\n    return queryOne(c, \"SELECT o FROM t WHERE name='{}'\".format(poll))\n"
     assert [f.rule for f in rule_findings(wrapped)] == ["sql-built"]
+    # an empty tuple binds nothing: the splice still counts
+    empty = "def opts(cur, poll):\n    return cur.execute(\"SELECT o FROM t WHERE name='%s'\" % poll, ())\n"
+    assert [f.rule for f in rule_findings(empty)] == ["sql-built"]
+    conn = "def jobs(conn, n):\n    return pd.read_sql(f'SELECT * FROM jobs WHERE n = {n}', conn)\n"
+    assert [f.rule for f in rule_findings(conn)] == ["sql-built"]  # the connection is no bound value
+    # the builtin exec runs code, it queries nothing (the code-execution findings are Bandit's)
+    assert rule_findings("def f(t):\n    exec('select = %s' % t)\n") == []
+    assert [f.rule for f in rule_findings("def f(db, t):\n    db.exec('select * from t where a = %s' % t)\n")] == [
+        "sql-built"
+    ]
     assert rule_findings("def opts(poll):\n    return queryOne(c, 'SELECT o FROM t WHERE name=?', (poll,))\n") == []
 
 
@@ -197,3 +217,31 @@ def test_python2_functions_are_read_through_their_python3_spelling():
     code = "def conf(path):\n\ttry:\n\t\tprint 'loading', path\n\t\treturn yaml.load(open(path))\n\texcept IOError, e:\n\t\treturn None\n"
     assert "yaml-unsafe-load" in {f.rule for f in rule_findings(code)}
     assert not rule_findings(code.replace("yaml.load(", "yaml.safe_load("))
+
+
+# That a process runs (Bandit's B404, B603, B607) is no weakness: an argument list without a shell,
+# spelled out `subprocess.run`, against the bare `check_output` Bandit cannot resolve, or the same
+# list call against a shell; an exception passed over (B110). The capped findings never decide alone;
+# a real shell still does.
+PROCESS = [
+    ("def build(src):\n    return check_output(['make', '-C', src])\n",
+     "import subprocess\ndef build(src):\n    return subprocess.run(['make', '-C', src], stdout=subprocess.PIPE, check=True)\n",
+     "undecided"),
+    ("import subprocess\ndef build(src):\n    return subprocess.call('make -C ' + src, shell=True)\n",
+     "import subprocess\ndef build(src):\n    return subprocess.call(['make', '-C', src])\n",
+     "secure"),
+    # the fix passes over a failed cleanup (B110): no weakness of its own
+    ("def save(db, q):\n    db.execute(q)\n",
+     "def save(db, q):\n    db.execute(q)\n    try:\n        db.close()\n    except Exception:\n        pass\n",
+     "undecided"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("insecure, secure, want", PROCESS, ids=["bare-vs-qualified", "shell-vs-argv", "try-pass"])
+def test_a_process_without_a_shell_or_a_passed_exception_weighs_under_the_margin(insecure, secure, want):
+    from codefavor.evidence.security import MINOR_WEIGHT, compare_security, findings, score
+
+    minor = [f for f in findings(secure)[0] if f.kind in ("process", "quality")]
+    assert minor and 0 < score(minor) <= 2 * MINOR_WEIGHT and max(f.weight for f in minor) <= MINOR_WEIGHT
+    ab, ba = compare_security(secure, insecure).decision, compare_security(insecure, secure).decision
+    assert (ab, ba) == (("undecided", "undecided") if want == "undecided" else ("A", "B"))

@@ -77,9 +77,14 @@ def py2_as_py3(code: str) -> str:
 
 def parse_leniently(code: str) -> tuple[ast.Module, str] | None:
     """The code's AST and the text it was read from: as written, else dedented (a method cut out of its
-    class), else with its Python 2 spellings rewritten (`py2_as_py3`, so what parses never changes);
-    None when none of them parses."""
-    for text in (code, textwrap.dedent(code), None):
+    class), else with its Python 2 spellings rewritten (`py2_as_py3`, so what parses never changes),
+    else, for an indented method that dedent cannot shift (a multi-line string with a line at column
+    0), as the body of an `if True:` block, also with its Python 2 spellings rewritten; None when
+    none of them parses."""
+    texts = [code, textwrap.dedent(code), None]
+    if code[:1] in (" ", "\t"):
+        texts += ["if True:\n" + code, "if True:\n" + py2_as_py3(code)]
+    for text in texts:
         if text is None:
             text = py2_as_py3(code)
         try:

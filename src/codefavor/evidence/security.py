@@ -9,8 +9,10 @@ telnet/ftp, binding to all interfaces and world-writable permissions. The candid
 findings score lower wins when the difference is clear (signal `bandit`, or `fallback-patterns` when
 the line patterns were used); otherwise the evidence is silent. Both candidates are always analysed
 alike (`paired_findings`: when one needs the line patterns, both get them); `verify` applies its own
-contradiction rule to the same findings. Suppression comments in a candidate (`# nosec`, with or
-without test ids) are never honoured: Bandit runs with its own `ignore_nosec` switch on.
+contradiction rule to the same findings. That a process runs at all (Bandit's B404/B603/B607), an
+exception passed over (B110/B112) and deprecations weigh little (`MINOR_WEIGHT`, `DEPRECATION_WEIGHT`):
+none decides alone. Suppression comments in a candidate (`# nosec`, with or without test ids) are
+never honoured: Bandit runs with its own `ignore_nosec` switch on.
 """
 
 from __future__ import annotations
@@ -62,10 +64,21 @@ KINDS: dict[str, str] = {
     **dict.fromkeys(("B103", "chmod-world"), "permissions"),
     **dict.fromkeys(("B104", "bind-all"), "bind-all"),
     **dict.fromkeys(("B413", "B415", "deprecated-wrap-socket"), "deprecated"),
+    **dict.fromkeys(("B404", "B603", "B607"), "process"),
+    **dict.fromkeys(("B110", "B112"), "quality"),
 }  # fmt: skip
 # A deprecation (an old library imported, a deprecated call) says little about what the code does:
 # it weighs at most this, so it never outweighs an injection or disabled verification.
 DEPRECATION_WEIGHT = 0.5
+# That a process runs at all (B404: subprocess imported, B603: a call without a shell, B607: a program
+# named without its full path) is no weakness: an argument list without a shell is the very fix for
+# command injection, and Bandit only recognises `subprocess.run` written qualified, so counting these
+# made a fix that spells the call out look weaker than the bare `check_output(...)` it replaced. An
+# exception passed over (B110 try/except/pass, B112 try/except/continue) is code quality, not a
+# weakness a fix removes: a fix often wraps its own cleanup so. Each kind weighs at most this, under
+# the decision margin: they never decide a pair alone.
+MINOR_WEIGHT = 0.2
+_CAPPED = {"deprecated": DEPRECATION_WEIGHT, "process": MINOR_WEIGHT, "quality": MINOR_WEIGHT}
 
 
 @dataclass(frozen=True)
@@ -87,7 +100,8 @@ class Finding:
     @property
     def weight(self) -> float:
         w = self.points if self.points is not None else weight(self.severity, self.confidence)
-        return min(w, DEPRECATION_WEIGHT) if self.kind == "deprecated" else w
+        cap = _CAPPED.get(self.kind)
+        return min(w, cap) if cap is not None else w
 
     def as_dict(self) -> dict[str, Any]:
         return {"rule": self.rule, "kind": self.kind, "severity": self.severity, "confidence": self.confidence,

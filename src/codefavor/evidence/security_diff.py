@@ -5,16 +5,17 @@ escaping call, a containment check on a path, a parameterised query, a timeout) 
 `mark_safe`, `shell=True`, SQL spliced into quotes) names the side that is hardened even where no
 single-snippet rule fires on either one (an authorisation check, an escape, a length limit is not
 a weakness of the side without it; only the pair shows it is missing there). Each rule of
-`HARDENING` counts one kind of mark in a candidate's AST; a rule whose counts differ between the two
-votes, once, for the side with more of a hardening mark or fewer of a weakening one, and the net
-vote decides (`compare_marks`). Equal votes, no differing rule, or code that does not parse: no
+`HARDENING` (the table and the names it reads live in `security_vocab`) counts one kind of mark in
+a candidate's AST; a rule whose counts differ between the two votes, once, for the side with more
+of a hardening mark or fewer of a weakening one, and the net vote decides (`compare_marks`). Equal votes, no differing rule, or code that does not parse: no
 decision. Every rule has the same one vote: the table names what is read, not how much it counts.
 
 This is a guess about the change, not a finding: the judge's fallback uses it (signal
 `fallback/hardening`) after the static evidence (`security`) is silent. The vocabulary is written
 from the weakness families (CWE-20 validation, -22/-59 paths and links, -78/-89/-94 injection, -79
-escaping, -93/-113 CR/LF injection, -208 timing, -285 authorisation, -338 randomness, -352 request
-methods, -400 limits, -502 parsers, -601 redirects, -611 XML entities, -693 headers), not fitted to
+escaping, -93/-113 CR/LF injection, -208 timing, -209 errors echoed to the client, -285 authorisation,
+-338 randomness, -352 request methods, -400 limits, -502 parsers and pickled data, -601 redirects,
+-611 XML entities, -693 headers), not fitted to
 one data set; `benchmarks/security_diff_eval.py` prints each rule's fired/right counts per set.
 Pure functions of source text (Python 2 spellings read through `codetools.py2_as_py3`).
 """
@@ -27,137 +28,45 @@ from collections import Counter
 from collections.abc import Callable
 
 from codefavor.codetools import parse_leniently
-
-# rule -> (+1: the side with more is hardened / -1: the side with more is weakened, what it reads)
-HARDENING: dict[str, tuple[int, str]] = {
-    "raise-on-check": (1, "a `raise` (a check that refuses bad input)"),
-    "deny-response": (1, "abort(), an HTTP 4xx error, PermissionDenied, ValidationError, ..."),
-    "type-check": (1, "isinstance / issubclass"),
-    "length-limit": (1, "a comparison of len(...) or against a constant bound (MAX_SIZE, LIMIT)"),
-    "escaping": (1, "escape / quote / sanitise / clean / strip_tags / bleach calls"),
-    "path-containment": (
-        1,
-        "realpath / normpath / abspath / commonpath / is_relative_to / secure_filename / safe_join / basename / islink",
-    ),
-    "constant-time-compare": (1, "hmac.compare_digest, constant_time_compare"),
-    "authorisation": (1, "permission, authentication and ownership checks (calls, attributes or decorators)"),
-    "safe-parser": (1, "yaml.safe_load/safe_dump, ast.literal_eval, SafeLoader, defusedxml"),
-    "validation": (
-        1,
-        "calls named for a check (validate, valid, verify, check, ensure; not check_output), fullmatch, isalnum/isdigit/...",
-    ),
-    "allowlist": (
-        1,
-        "membership tested against an allow- or deny-list (`x in ALLOWED_...`, `x not in BLOCKED`), or one handed on "
-        "(`ip_blacklist=...`)",
-    ),
-    "parameterised-query": (1, "an execute/query call given its parameters apart from the SQL"),
-    "request-method-check": (
-        1,
-        "a state change gated on the request's method (`request.method == 'POST'`) or a submitted form",
-    ),
-    "url-validation": (
-        1,
-        "a redirect target or URL checked for its origin (is_safe_url, same_origin, url_has_allowed_host_and_scheme)",
-    ),
-    "control-char-check": (1, "a value tested for CR, LF or NUL (`'\\n' in value`): header and log injection"),
-    "strong-random": (1, "randomness for secrets: the secrets module, os.urandom, SystemRandom"),
-    "end-of-options": (1, "`'--'` in an argument list: what follows is never read as an option (argument injection)"),
-    "restricted-eval": (1, "eval/exec given globals without builtins (`{'__builtins__': {}}`)"),
-    "security-header": (1, "Content-Security-Policy, X-Frame-Options, nosniff, noopener, ..."),
-    "safe-option": (
-        1,
-        "timeout=..., a size limit, a declared content type, or a safety switch on (sanitize/strict/secure/httponly/verify=True)",
-    ),
-    "argv-command": (1, "a command run or built as an argument list (`['rm', '-f', name]`)"),
-    "dangerous-call": (
-        -1,
-        "eval / exec / mark_safe / Markup / render_template_string / os.system / pickle.loads / yaml.load",
-    ),
-    "unsafe-option": (
-        -1,
-        "shell=True, verify=False, autoescape=False, follow_symlinks=True, resolve_entities=True, ...",
-    ),
-    "spliced-sql": (-1, "SQL text with a value spliced into quotes ('%s', '{}', '{name}')"),
-    "untrusted-search-path": (-1, "the working directory used as a place to load from (os.getcwd(), Path.cwd())"),
-    "string-command": (-1, "a command run or built as one formatted string (`'rm -f %s' % name`)"),
-    "html-built": (-1, "HTML or a query string built from data by +, %, .format or an f-string (`'<b>' + name`)"),
-    "swallowed-failure": (-1, "a failed signature, verification or permission check caught and not acted on"),
-}
-
-
-def _rx(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.I)
-
-
-# call name (the last attribute, `x.y.escape` -> `escape`) -> rule
-_CALLS: list[tuple[str, re.Pattern[str]]] = [
-    ("deny-response", _rx(r"^(abort|\w*HTTPError|Http\w*Error|\w*Forbidden\w*|PermissionDenied|\w*Unauthori[sz]ed\w*|"
-                          r"AccessDenied\w*|BadRequest\w*|SuspiciousOperation|ValidationError)$")),
-    ("type-check", _rx(r"^(isinstance|issubclass)$")),
-    ("escaping", _rx(r"escape|^quote$|^quote_plus$|saniti[sz]e|^clean(_html)?$|strip_tags|bleach|^urlencode$|"
-                     r"^format_html$|xss")),  # format_html escapes what it fills in; antixss, xss_clean
-    ("path-containment", _rx(r"^_*(realpath|abspath|normpath|commonpath|commonprefix|is_relative_to|relative_to|"
-                             r"secure_filename|safe_join|basename|islink|isabs)$")),
-    ("constant-time-compare", _rx(r"^_*(compare_digest|constant_time_\w+|safe_str_cmp|timingsafe\w*|time_independent_\w+)$")),
-    ("authorisation", _rx(r"has_perm|permission|authori[sz]|^is_authenticated$|^login_required$|^check_access$|"
-                          r"^require_\w+|^is_owner$|csrf")),
-    ("request-method-check", _rx(r"^(is_submitted|validate_on_submit)$")),  # Flask-WTF: a POST that carries the form
-    ("url-validation", _rx(r"^(is_safe_url|url_has_allowed_host_and_scheme|same_origin|is_same_origin|is_local_url|"
-                           r"is_safe_redirect\w*|safe_redirect\w*)$")),
-    ("safe-parser", _rx(r"^(safe_load|safe_load_all|safe_dump|safe_dump_all|literal_eval|SafeLoader|CSafeLoader)$")),
-    ("dangerous-call", _rx(r"^(eval|exec|execfile|__import__|mark_safe|Markup|SafeString|render_template_string|"
-                           r"system|popen|getoutput|getstatusoutput|unsafe_load|Unpickler)$")),
-    ("untrusted-search-path", _rx(r"^(getcwd|getcwdb|cwd)$")),
-    ("validation", _rx(r"^is(alnum|alpha|digit|decimal|numeric|identifier|ascii|printable)$")),  # str predicates
-]  # fmt: skip
-_AUTH_RX = next(rx for rule, rx in _CALLS if rule == "authorisation")
-_AUTH_ATTRS = _rx(r"^(is_authenticated|is_anonymous|is_superuser|is_staff|is_admin|permissions|has_permission)$")
-_LIMIT_NAMES = _rx(r"^(MAX|MIN)_|_(MAX|MIN)$|LIMIT")  # a named bound (MAX_SIZE): a counter's own max is none
-_ALLOW_NAMES = _rx(r"allow|whitelist|permitted|valid|safe|trusted|deny|denied|blacklist|blocklist|blocked|forbidden")
-_CONTROL_CHARS = ("\r", "\n", "\x00")
-_STRONG_RANDOM = _rx(r"^(token_bytes|token_hex|token_urlsafe|urandom|SystemRandom|randbits|randbelow|choice)$")
-_HTML = re.compile(r"<(/?[a-zA-Z][a-zA-Z0-9]*)[\s>/]|[?&]\w+=$")
-_LIST_KW = _rx(r"(white|black|allow|deny|block)_?list")
-_WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-# any value: a timeout, a bound on what a peer may send (max_workers and the like bound nothing a peer
-# sends), or the content type a response declares (a JSON body a browser will not sniff as HTML)
-_SAFE_KW = {"mimetype", "content_type", "timeout", "connect_timeout", "read_timeout", "max_size", "max_length", "max_bytes", "max_age", "samesite",
-            "max_content_length", "max_body_size", "max_buffer_size", "max_header_size", "max_line_size",
-            "max_field_size", "max_redirects", "max_depth", "max_entries"}  # fmt: skip
-_SAFE_ON = {"sanitize", "strict", "secure", "httponly", "autoescape", "verify", "check_hostname", "weights_only",
-            "forbid_dtd", "forbid_entities", "forbid_external", "escape", "escape_html"}  # fmt: skip
-# switches whose default is the unsafe way, so turning them off is a choice (`shell=False` is the default)
-_SAFE_OFF = {"resolve_entities", "follow_symlinks", "allow_redirects"}
-_UNSAFE_ON = {"shell", "follow_symlinks", "resolve_entities", "allow_pickle", "unsafe", "huge_tree", "allow_redirects"}
-_SQL_QUOTED = re.compile(
-    r"\b(select|insert|update|delete|where|values|set)\b[^\n]*?(['\"])(%s|%\(\w+\)s|\{\w*\})\2", re.I
+from codefavor.evidence.security_vocab import (
+    _ALLOW_NAMES,
+    _AUTH_ATTRS,
+    _AUTH_CLASSES,
+    _AUTH_RX,
+    _CALLS,
+    _CHECK_WORDS,
+    _CMD_NAMES,
+    _CONTAINMENT_RX,
+    _CONTROL_CHARS,
+    _DEFUSED,
+    _DESERIALISERS,
+    _ECHO_SINKS,
+    _ENTITY,
+    _ESCAPING_RX,
+    _EXEC_NAMES,
+    _EXEMPT_RX,
+    _FAILURES,
+    _HEADER,
+    _HTML,
+    _HTTP_ERRORS,
+    _LIMIT_NAMES,
+    _LIST_KW,
+    _NOT_CHECKS,
+    _PICKLERS,
+    _RUN_NAMES,
+    _SAFE_KW,
+    _SAFE_OFF,
+    _SAFE_ON,
+    _SPECIAL,
+    _SQL_QUOTED,
+    _SQL_TEXT,
+    _STRONG_RANDOM,
+    _TLS_SWITCHES,
+    _UNESCAPED,
+    _UNSAFE_ON,
+    _WRITE_METHODS,
+    HARDENING,
 )
-_SQL_TEXT = re.compile(r"^\s*(select|insert|update|delete|with|replace)\b|\bwhere\b", re.I)
-_DEFUSED = re.compile(r"^defusedxml\b")
-_HEADER = _rx(r"Content-Security-Policy|X-Frame-Options|X-Content-Type-Options|Strict-Transport-Security|"
-              r"\bnosniff\b|\bnoopener\b|\bnoreferrer\b")  # fmt: skip
-_DESERIALISERS = {("pickle", "loads"), ("pickle", "load"), ("marshal", "loads"), ("yaml", "load"), ("dill", "loads")}
-_EXEC_NAMES = _rx(r"execute|query|^raw$|sql")
-_CHECK_WORDS = {
-    "validate",
-    "validates",
-    "validator",
-    "valid",
-    "verify",
-    "verified",
-    "check",
-    "checks",
-    "ensure",
-    "fullmatch",
-}
-_NOT_CHECKS = {"check_output", "check_call", "checkout"}
-_RUN_NAMES = _rx(
-    r"^_*(run|execute|exec|call|popen|spawn|system|check_output|check_call|ssh|cli|run_\w+|\w+_run|"
-    r"\w*_cmd|\w*cli\w*|\w*ssh\w*)$"
-)
-_CMD_NAMES = _rx(r"(^|_)(cmd|command|cmdline|args?)($|_)")
-_FAILURES = _rx(r"invalid|signature|verif|unauthori[sz]ed|forbidden|permission|denied|csrf|security|badsignature")
 
 
 def _last(func: ast.AST) -> str:
@@ -228,9 +137,28 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
         out["strong-random"] += 1
     if (owner, name) in _DESERIALISERS:
         out["dangerous-call"] += 1
+    if owner in _PICKLERS and name in ("dump", "dumps", "Pickler"):
+        out["pickle-written"] += 1
+    if name in ("mark_safe", "Markup", "SafeString", "SafeText") and node.args and _formatted(node.args[0]):
+        out["markup-built"] += 1
+    _mode(node, name, owner, out)
+    # an HTTP error that carries data back (`HTTPError(404, '%s not found', path)`): the request's
+    # own text reflected in the error page; a fixed message (or a translated one) is none
+    if _HTTP_ERRORS.search(name) and any(
+        isinstance(a, (ast.Name, ast.Attribute, ast.Subscript)) or _formatted(a) for a in node.args[1:]
+    ):
+        out["error-echo"] += 1
+    if name == "replace" and len(node.args) >= 2 and _escapes(node.args[0], node.args[1]):
+        out["escaping"] += 1  # text.replace('<', '&lt;'), s.replace('"', '\\"'): escaping by hand
+    elif name == "translate" and any(set(_const_str(a) or "") & _SPECIAL for a in node.args):
+        out["escaping"] += 1  # Python 2's s.translate(None, '<>'): the special characters deleted
+    # an escaper handed on (`json.dumps(v, cls=JSONEncoderForHTML)`, `s.translate(_js_escapes)`, `map(escape, xs)`)
+    handed = [kw.value for kw in node.keywords] + (node.args if name in ("translate", "map", "sub") else [])
+    if any(isinstance(v, (ast.Name, ast.Attribute)) and _ESCAPING_RX.search(_last(v)) for v in handed):
+        out["escaping"] += 1
     # execute(sql, params): two or more positional arguments, none a plain string that is not SQL
     # (`utils.execute('mkdir', '-p', path)` runs a program, it queries nothing)
-    if _EXEC_NAMES.search(name) and len(node.args) >= 2:
+    if _EXEC_NAMES.search(name) and (name != "exec" or owner) and len(node.args) >= 2:  # db.exec, not the builtin
         texts = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
         if all(_SQL_TEXT.search(t) for t in texts) and not isinstance(node.args[-1], ast.Constant):
             out["parameterised-query"] += 1
@@ -241,12 +169,119 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
         out["restricted-eval"] += "__builtins__" in keys
 
 
+def _mode(node: ast.Call, name: str, owner: str, out: Counter[str]) -> None:
+    """A permission mode written as a number: what it gives the world (`umask` takes bits away)."""
+    at = {
+        "chmod": -1,
+        "fchmod": -1,
+        "lchmod": -1,
+        "makedirs": 1,
+        "mkdir": 1,
+        "umask": 0,
+        "open": 2 if owner == "os" else None,
+    }
+    if name not in at or at[name] is None:
+        return
+    kw = next((k.value for k in node.keywords if k.arg == "mode"), None)
+    i = at[name]
+    value = _const(kw) if kw is not None else _const(node.args[i]) if -len(node.args) <= i < len(node.args) else None
+    if not isinstance(value, int) or isinstance(value, bool) or (name != "umask" and value > 0o7777):
+        return
+    if name == "umask":  # the bits it takes away: all of the group's and others' / not even others' write
+        out["restrictive-mode"] += value & 0o077 == 0o077
+        out["permissive-mode"] += not value & 0o002
+    elif value & 0o002:
+        out["permissive-mode"] += 1
+    elif not value & 0o077:
+        out["restrictive-mode"] += 1
+
+
+def _const(node: ast.AST | None) -> object:
+    return node.value if isinstance(node, ast.Constant) else None
+
+
+def _escapes(old: ast.AST, new: ast.AST) -> bool:
+    """`replace(old, new)` takes out a character markup or a quoted string gives meaning to, or a line
+    break or NUL (a forged log line or header): it replaces it by an entity, a backslash escape or a
+    space, or drops it."""
+    o, n = _const_str(old), _const_str(new)
+    return (
+        bool(o)
+        and set(o) <= _SPECIAL | set(_CONTROL_CHARS)
+        and n is not None
+        and (n in ("", " ") or bool(_ENTITY.match(n)))
+    )
+
+
+def _const_str(node: ast.AST) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _joined_params(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    """How many `os.path.join(base, ...)` / `joinpath(...)` calls in `fn` take one of its parameters
+    after the base, not through a path sanitiser: a caller's name put under a directory as it is."""
+    params = {a.arg for a in fn.args.args + fn.args.kwonlyargs + fn.args.posonlyargs} - {"self", "cls"}
+    n = 0
+    for call in (c for c in ast.walk(fn) if isinstance(c, ast.Call)):
+        name = _last(call.func)
+        args = (
+            call.args[1:]
+            if name == "join" and _owner(call.func) == "path"
+            else call.args
+            if name == "joinpath"
+            else []
+        )
+        n += any(_raw_use(a, params) for a in args)
+    return n
+
+
+def _raw_use(node: ast.AST, params: set[str]) -> bool:
+    """Whether one of `params` appears in `node` other than through a path sanitiser
+    (`secure_filename(name)`, `os.path.basename(f.filename)`)."""
+    if isinstance(node, ast.Call) and _CONTAINMENT_RX.search(_last(node.func)):
+        return False
+    if isinstance(node, ast.Name):
+        return node.id in params
+    return any(_raw_use(c, params) for c in ast.iter_child_nodes(node))
+
+
+def _echoes(handler: ast.ExceptHandler) -> int:
+    """How many calls in an `except ... as e:` body put `e` into a response or an HTTP error."""
+    if not handler.name:
+        return 0
+    n = 0
+    for call in (c for b in handler.body for c in ast.walk(b) if isinstance(c, ast.Call)):
+        if _ECHO_SINKS.search(_last(call.func)):
+            values = [*call.args, *(kw.value for kw in call.keywords)]
+            n += any(isinstance(x, ast.Name) and x.id == handler.name for v in values for x in ast.walk(v))
+    return n
+
+
+def _switches(node: ast.Assign, out: Counter[str]) -> None:
+    """A TLS context's checks set by assignment: `ctx.check_hostname = False`, `ctx.verify_mode =
+    ssl.CERT_NONE` turn them off; True or CERT_REQUIRED turns them on."""
+    for t in node.targets:
+        if isinstance(t, ast.Attribute) and t.attr in _TLS_SWITCHES:
+            value = _const(node.value) if isinstance(node.value, ast.Constant) else _last(node.value)
+            if value is False or value == "CERT_NONE":
+                out["unsafe-option"] += 1
+            elif value is True or value == "CERT_REQUIRED":
+                out["safe-option"] += 1
+
+
 def _options(pairs: list[tuple[str | None, ast.AST]], out: Counter[str]) -> None:
     """Safety switches passed as keywords, or written as the entries of an options dict
     (`{"autoescape": True}` handed to a constructor later)."""
     for arg, node in pairs:
         value = node.value if isinstance(node, ast.Constant) else None
-        if arg in _SAFE_KW or (arg in _SAFE_ON and value is True) or (arg in _SAFE_OFF and value is False):
+        if arg == "typ" and value in ("safe", "base"):  # ruamel.yaml's YAML(typ="safe")
+            out["safe-parser"] += 1
+        elif arg == "filter" and value in (
+            "data",
+            "tar",
+        ):  # tarfile's extraction filters: no links out, no absolute names
+            out["safe-option"] += 1
+        elif arg in _SAFE_KW or (arg in _SAFE_ON and value is True) or (arg in _SAFE_OFF and value is False):
             out["safe-option"] += 1
         elif arg in _UNSAFE_ON and value is True or (arg in _SAFE_ON and value is False):
             out["unsafe-option"] += 1
@@ -319,23 +354,32 @@ def marks(code: str) -> Counter[str] | None:
             visit(node, out)
         elif isinstance(node, ast.Raise):
             out["raise-on-check"] += 1
-        elif isinstance(node, ast.Assign) and any(
-            isinstance(t, ast.Name) and _CMD_NAMES.search(t.id) for t in node.targets
-        ):
-            _command(node.value, out)
+        elif isinstance(node, ast.Assign):
+            if any(isinstance(t, ast.Name) and _CMD_NAMES.search(t.id) for t in node.targets):
+                _command(node.value, out)
+            _switches(node, out)
         elif isinstance(node, ast.ExceptHandler) and node.type is not None:
+            out["error-echo"] += _echoes(node)
             caught = ast.unparse(node.type)
             acts = any(isinstance(n, (ast.Raise, ast.Return)) for n in ast.walk(ast.Module(node.body, [])))
             if _FAILURES.search(caught) and not acts:
                 out["swallowed-failure"] += 1
         elif isinstance(node, ast.Attribute) and _AUTH_ATTRS.search(node.attr):
             out["authorisation"] += 1
+        elif isinstance(node, (ast.Name, ast.Attribute)) and _AUTH_CLASSES.search(_last(node)):
+            out["authorisation"] += 1
+        elif isinstance(node, (ast.Name, ast.Attribute)) and _last(node) == "AllowAny":
+            out["auth-exempt"] += 1
+        elif isinstance(node, ast.Attribute) and node.attr in ("O_EXCL", "O_NOFOLLOW"):
+            out["restrictive-mode"] += 1  # create only what is not there yet, never through a link
         elif isinstance(node, ast.Attribute) and node.attr in ("SafeLoader", "CSafeLoader", "SafeDumper"):
             out["safe-parser"] += 1  # yaml.load(f, Loader=yaml.SafeLoader), a loader class built on it
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             # `@login_required` written bare (a called decorator is read as a call)
             bare = [d for d in node.decorator_list if isinstance(d, (ast.Name, ast.Attribute))]
             out["authorisation"] += sum(1 for d in bare if _AUTH_RX.search(_last(d)))
+            out["auth-exempt"] += sum(1 for d in bare if _EXEMPT_RX.search(_last(d)))
+            out["joined-path"] += _joined_params(node)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             mod = node.module if isinstance(node, ast.ImportFrom) else " ".join(a.name for a in node.names)
             if mod and _DEFUSED.search(mod):
@@ -354,6 +398,8 @@ def marks(code: str) -> Counter[str] | None:
                 out["spliced-sql"] += 1
             if _HEADER.search(node.value):
                 out["security-header"] += 1
+            if _UNESCAPED.search(node.value):
+                out["template-unescaped"] += 1
     return out
 
 

@@ -8,7 +8,8 @@ ReDoS (CWE-1333: nested quantifiers, a repeated group whose alternatives overlap
 unbounded character class before it can absorb, in a pattern applied to input, written inline or
 bound once to a name) and regex injection (CWE-730:
 a caller's text compiled as a pattern unescaped), SQL built into a string (variable or inline)
-and executed later or through any `execute`/`query`-named wrapper (CWE-89), unsafe deserialisation
+and executed later or through any `execute`/`query`-named wrapper, with no values bound apart
+(CWE-89: `execute(q, params)` builds placeholders or names into the text, not values), unsafe deserialisation
 (CWE-502: pickle/marshal/dill/shelve/jsonpickle, `yaml.load` without a safe loader, `torch.load`
 without `weights_only=True`, `numpy.load(allow_pickle=True)`), shell commands built from data
 (CWE-78), broken ciphers and ECB mode (CWE-327), RSA/DSA keys under 2048 bits (CWE-326),
@@ -50,9 +51,10 @@ RULES: dict[str, tuple[str, str, float, str]] = {
 _SQL = re.compile(r"^\s*(select|insert|update|delete|replace|create|drop|alter|pragma|with)\b.*"
                   r"|\b(select\s.+\sfrom|insert\s+into|update\s+\w+\s+set|delete\s+from|where\s+\w+\s*(=|like|in)\b)",
                   re.I | re.S)  # fmt: skip
-_EXEC_NAMES = re.compile(
-    r"execute|query|sql|^raw$|^fetch", re.I
-)  # execute(), queryOne(), run_sql(), ...: a project's own wrappers too
+# execute(), queryOne(), run_sql(), db.exec(), insertDB(), query_db(), ...: a project's own wrappers too
+_EXEC_NAMES = re.compile(r"execute|query|sql|^raw$|^fetch|^exec$|db$", re.I)
+# what a query function takes after its SQL that is not the values: the connection (`pd.read_sql(q, conn)`)
+_CONNECTION = re.compile(r"(^|\.)(conn\w*|con|db|cursor|cur|engine|session)$", re.I)
 _PASSWORD = re.compile(r"pass(word|wd|phrase)?|pwd|secret|credential", re.I)
 _FAST_HASHES = {
     "md5",
@@ -223,6 +225,27 @@ def _built_string(node: ast.AST) -> str | None:
     return None
 
 
+def _binds(call: ast.Call, sql_at: int) -> bool:
+    """Whether the call hands the database its values apart from the SQL text (`execute(q, (a, b))`,
+    `execute(q, params=d)`; not an empty tuple, not the connection): what was built into the text is
+    then the placeholders (`' OR '.join(['id = ?'] * n)`) or a name, and the values are bound, not spliced."""
+    containers = (ast.Tuple, ast.List, ast.Dict, ast.Set)
+    after = call.args[sql_at + 1 :]
+    bound = any(
+        bool(_elements(a))
+        if isinstance(a, containers)
+        else not isinstance(a, ast.Constant) and not _CONNECTION.search(_dotted(a))
+        for a in after
+    )
+    return bound or any(
+        k.arg in ("params", "parameters", "args", "bind", "binds", "values", "vars") for k in call.keywords
+    )
+
+
+def _elements(node: ast.Tuple | ast.List | ast.Dict | ast.Set) -> list[Any]:
+    return list(node.keys) if isinstance(node, ast.Dict) else list(node.elts)
+
+
 def _names_in(node: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
 
@@ -351,12 +374,13 @@ class _Scan:
                         built.add(t.id)
         for call in (n for n in ast.walk(tree) if isinstance(n, ast.Call)):
             name = _dotted(call.func).rsplit(".", 1)[-1]
-            if not _EXEC_NAMES.search(name):
+            if not _EXEC_NAMES.search(name) or name == _dotted(call.func) == "exec":  # db.exec, not the builtin
                 continue
-            for arg in call.args[:3]:  # wrappers take the connection or cursor first: query(c, sql)
+            for k, arg in enumerate(call.args[:3]):  # wrappers take the connection or cursor first: query(c, sql)
                 inline = _built_string(arg)
                 if (isinstance(arg, ast.Name) and arg.id in built) or (inline is not None and _SQL.search(inline)):
-                    self.add("sql-built", call)
+                    if not _binds(call, k):
+                        self.add("sql-built", call)
                     break
 
     # --- path traversal ---------------------------------------------------------------------

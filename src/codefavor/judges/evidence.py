@@ -177,8 +177,10 @@ def guess(category: str, a: str, b: str) -> tuple[str, str]:
       (a fix adds a guard; dev: cve-fixes 27/29, ConDefects 38/43, quixbugs 2/2, vuln-fixes 5/7);
     - security, "hardening": the side the differential marks of `evidence.security_diff` vote for
       (what the edit adds or removes: checks that raise, escaping, path containment, parameterised
-      queries, argument-list commands, eval/mark_safe/shell=True, ...; one vote per rule; dev, both
-      orders: cve-fixes 90/94, vuln-fixes 174/174 where it decides, on the sets of 2026-12-04);
+      queries, argument-list commands, safe temporary files, restrictive modes, eval/mark_safe/
+      shell=True, a parameter joined onto a path, an exception echoed to the client, ...; one vote
+      per rule; dev, both orders: cve-fixes 98/102, vuln-fixes 182/184 where it decides, on the sets
+      of 2026-12-04);
     - efficiency, "loop-depth": the one with the shallower loop nesting (dev: CodePrefBench 80/92,
       leetcode-efficiency 14/18 where it differs);
     - "edit-longer": correctness, security and human preference, when one is an edit of the other
