@@ -41,13 +41,16 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("labelstudio", "benchmark.anchors"): "the human-study figures a Label Studio summary is shown beside",
 }
 
-# Run by a bare interpreter (`python -I`) or exec'd inside the sandbox child: stdlib only.
+# Run by a bare interpreter (`python -I`) or exec'd inside the sandbox child: stdlib only. The input
+# growth (scaling, and preconditions, which scaling imports) runs in the parent, but stays pure so
+# that the same seed gives the same inputs wherever it runs.
 SELF_CONTAINED = {
     "evidence.sandbox.server",
     "evidence.sandbox.codec",
     "evidence.sandbox.child",
     "evidence.sandbox.contain",
     "evidence.scaling",
+    "evidence.preconditions",
     "evidence.timing_harness",
 }
 

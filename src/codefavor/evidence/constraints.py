@@ -8,7 +8,7 @@ applies to the inputs it grows: bounds on a scalar, on every number of an argume
 of its records (the names of `bookings[i] = [firsti, lasti, seatsi]`), bounds that refer to another
 argument (its value or its length), relations between two columns (`<=`, `!=`), a fixed length and a
 fixed record width. A line with anything it cannot resolve is left out: the facts say less, never
-something else. `scaling` checks every fact on the examples again and drops those they break.
+something else. `preconditions` checks every fact on the examples again and drops those they break.
 
 The facts are plain tuples and dicts (they travel pickled to where the inputs grow); an expression
 is a tree: ("num", 5), ("arg", key), ("len", key), (op, a, b) with op one of + - * ** min max.
@@ -221,7 +221,7 @@ _QUESTION = re.compile(
     r"\b(?:check|checks|checking|whether|determine|determines|verify|verifies)\b|\bor\s+not\b", re.I
 )
 
-# What a statement promises about its inputs in prose, anywhere in it: `scaling` keeps the matching
+# What a statement promises about its inputs in prose, anywhere in it: `preconditions` keeps the matching
 # properties of the examples only when the statement promises them (a sorted example is often chance).
 _PROMISES = {
     "order": re.compile(

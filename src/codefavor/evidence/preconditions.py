@@ -1,0 +1,629 @@
+"""Preconditions of grown inputs: what an argument's examples show, what the statement states, and keeping both.
+
+Grown inputs must keep the problem's preconditions, or two correct candidates disagree (or fail)
+and the pair says nothing. What every example of an argument shows is read here (`profiles`):
+sorted or strictly increasing lists, permutations of 0..n-1 or 1..n, distinct values,
+multiplicities (every value three times but one), matrices sorted row-major or by rows and columns,
+records of a fixed width, intervals sorted and disjoint, adjacency lists, balanced brackets, strings
+with punctuation (paths keep their slashes); `keep` puts a grown value back into that shape.
+What the statement's Constraints section states, read by `evidence.constraints` and passed in as
+plain data, is applied after growing (`apply_facts`), once checked on the examples
+(`valid_facts`): a fixed length, value bounds on scalars, on every number of an argument or on one
+column of its records, bounds by another argument (a size `n` that the values refer to grows with
+its collection), and relations between columns (`first <= last`, `a != b`, unique pairs).
+
+An example call is seen here as its argument values by key (position, or name for a keyword), so
+this module needs nothing of `scaling`, which grows the calls and imports it. Pure like `scaling`
+(the standard library only, nothing of the package, no I/O).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+from typing import Any
+
+# One example call: its argument values by position (int) and by keyword name (str).
+Example = dict[int | str, Any]
+
+
+def numbers(v: Any, out: dict[type, list[float]]) -> None:
+    """Collect the numbers inside a value by type (bool apart): to draw fresh ones alike, and to
+    check and apply bounds on them."""
+    if isinstance(v, bool):
+        return
+    if isinstance(v, (int, float)):
+        out.setdefault(type(v), []).append(v)
+    elif isinstance(v, dict):
+        for x in v.values():
+            numbers(x, out)
+        for x in v:
+            numbers(x, out)
+    elif isinstance(v, (list, tuple, set, frozenset)):
+        for x in v:
+            numbers(x, out)
+
+
+def collection_length(v: Any) -> int:
+    """The length of a value that grows as a collection (a string of two characters or more, a
+    container), else 0."""
+    if isinstance(v, (str, list, tuple, set, frozenset, dict)) and not (isinstance(v, str) and len(v) <= 1):
+        return len(v)
+    return 0
+
+
+# --- What every example of an argument shows, kept as it grows -------------------------------------
+#
+# The examples of a statement keep its preconditions: a sorted list, a permutation, distinct values,
+# every value three times but one, a matrix sorted row by row, intervals sorted and disjoint, records
+# whose first column never exceeds the second, brackets that balance. `_profile` reads those
+# properties off all the examples of one argument (a property holds only if every example shows
+# it); `scaling` grows in a way that can keep them and `keep` restores them after growing.
+
+
+def _is_num(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _num_list(v: Any) -> bool:
+    return isinstance(v, (list, tuple)) and bool(v) and all(_is_num(x) for x in v)
+
+
+def _num_rows(v: Any) -> bool:
+    return isinstance(v, list) and bool(v) and all(_num_list(r) for r in v)
+
+
+def _order_of(vals: list[Any]) -> str | None:
+    """'asc' or 'desc' when every example (of two items or more) is sorted so, one of three or more."""
+    seqs = [v for v in vals if len(v) >= 2]
+    if not seqs or max(len(v) for v in seqs) < 3:
+        return None
+    for kind, ok in (("asc", lambda a, b: a <= b), ("desc", lambda a, b: a >= b)):
+        if all(ok(v[i], v[i + 1]) for v in seqs for i in range(len(v) - 1)):
+            return kind
+    return None
+
+
+def _all_unique(vals: list[Any]) -> bool:
+    try:
+        seqs = [v for v in vals if len(v) >= 2]
+        return bool(seqs) and max(len(v) for v in seqs) >= 3 and all(len(set(v)) == len(v) for v in seqs)
+    except TypeError:
+        return False
+
+
+def _multiplicities(vals: list[Any]) -> dict[int, int | None] | None:
+    """Single Number's shape: two or more multiplicities, the same ones in every example (of them all
+    with repeats), as {multiplicity: how many values have it, when every example has that many
+    (two examples or more), else None}."""
+    from collections import Counter
+
+    shapes = []
+    for v in vals:
+        counts = Counter(Counter(v).values())
+        shapes.append(counts)
+    kinds = {frozenset(p) for p in shapes}
+    if len(kinds) != 1 or len(next(iter(kinds))) < 2 or max(next(iter(kinds))) < 2:
+        return None
+    out: dict[int, int | None] = {}
+    for m in next(iter(kinds)):
+        counts = {p[m] for p in shapes}
+        out[m] = counts.pop() if len(counts) == 1 and len(shapes) >= 2 else None
+    if all(c is not None for c in out.values()) or all(c is None for c in out.values()):
+        return None  # nothing left to grow, or nothing that every example keeps
+    return out
+
+
+_OPEN, _CLOSE = "([{", ")]}"
+
+
+def _balanced(s: str) -> bool:
+    stack: list[str] = []
+    for ch in s:
+        if ch in _OPEN:
+            stack.append(ch)
+        elif ch in _CLOSE:
+            if not stack or _OPEN.index(stack.pop()) != _CLOSE.index(ch):
+                return False
+    return not stack
+
+
+def _shaped_string(s: str) -> bool:
+    """A string with punctuation that carries meaning (a path, a time, an address): fresh ones keep
+    every non-alphanumeric character where it is."""
+    return any(not (c.isalnum() or c.isspace()) for c in s) and any(c.isalnum() for c in s)
+
+
+def _profile(vals: list[Any], facts: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The properties every example value of one argument shows (`vals`), and the statement's facts
+    about its shape (`facts`: "length", "width", "columns")."""
+    facts = facts or {}
+    props: dict[str, Any] = {}
+    if facts.get("length") is not None:
+        props["length"] = facts["length"]
+    if not vals:
+        return props
+    if all(isinstance(v, str) for v in vals):
+        if any(c in _OPEN for v in vals for c in v) and all(_balanced(v) for v in vals):
+            props["balanced"] = True
+        return props
+    if not all(isinstance(v, (list, tuple)) and v for v in vals):
+        return props
+    if all(_num_list(v) for v in vals):
+        props["kind"] = "flat"
+        order = _order_of(vals)
+        if order:
+            props["order"] = order
+        if _all_unique(vals):
+            props["unique"] = True
+            # A permutation of 0..n-1 or 1..n, shuffled in some example (sorted ones are just a range:
+            # sorted distinct values keep more of the examples' spread).
+            for base in (0, 1):
+                if (all(sorted(v) == list(range(base, base + len(v))) for v in vals) and max(map(len, vals)) >= 3
+                        and not order):  # fmt: skip
+                    props["perm"] = base
+        elif all(isinstance(x, int) for v in vals for x in v):
+            mult = _multiplicities(vals)
+            if mult:
+                props["mult"] = mult
+        return props
+    if all(isinstance(v, list) and v and all(isinstance(x, str) for x in v) for v in vals):
+        props["kind"] = "strings"
+        props["shaped"] = all(_shaped_string(x) for v in vals for x in v)
+        props["unique"] = _all_unique(vals)
+        return props
+    adjacency = _adjacency(vals)
+    if adjacency:
+        props["kind"] = "adjacency"
+        props["graph"] = adjacency
+        return props
+    if not all(_num_rows(v) for v in vals):
+        return props
+    widths = {len(r) for v in vals for r in v}
+    # Records (edges, bookings, intervals) rather than a matrix: the statement names their width or
+    # their columns, their number varies while their width does not, or they are pairs.
+    records = len(widths) == 1 and (
+        facts.get("width") == next(iter(widths))
+        or facts.get("columns")
+        or len({len(v) for v in vals}) > 1
+        or widths == {2}
+    )
+    if records:
+        props["kind"] = "records"
+        w = next(iter(widths))
+        rows = [r for v in vals for r in v]
+        if len(rows) >= 3 and w == 2 and all(r[0] <= r[1] for r in rows):  # an interval, an ordered pair
+            props["le"] = [(0, 1)]
+        if max(len(v) for v in vals) >= 2 and all(v[i][0] <= v[i + 1][0] for v in vals for i in range(len(v) - 1)):
+            props["by_first"] = True
+            if (
+                w >= 2
+                and all(r[0] <= r[1] for r in rows)
+                and all(v[i][1] < v[i + 1][0] for v in vals for i in range(len(v) - 1))
+            ):
+                props["disjoint"] = True
+        return props
+    props["kind"] = "matrix"
+    flats = [[x for r in v for x in r] for v in vals]
+    if all(len(v) >= 2 for v in vals) and _order_of(flats) == "asc":
+        props["rowmajor"] = True
+        props["unique"] = _all_unique(flats)
+    elif all(len(set(map(len, v))) == 1 for v in vals):
+        rows = [list(r) for v in vals for r in v]
+        cols = [[r[j] for r in v] for v in vals for j in range(len(v[0]))]
+        props["rows"] = _order_of(rows) == "asc"
+        props["cols"] = _order_of(cols) == "asc"
+    return props
+
+
+def _adjacency(vals: list[Any]) -> str | None:
+    """An adjacency list (`graph[u]` the nodes next to u, 0..n-1) in every example: "undirected" when
+    every edge goes both ways, "forward" when every edge goes to a higher node (a DAG), else "directed"."""
+    if not all(isinstance(v, list) and len(v) >= 2 and all(isinstance(r, list) for r in v) for v in vals):
+        return None
+    if not all(type(x) is int and 0 <= x < len(v) for v in vals for r in v for x in r):
+        return None
+    if not any(r for v in vals for r in v) or not all(u not in r for v in vals for u, r in enumerate(v)):
+        return None
+    if all(u in v[x] for v in vals for u, r in enumerate(v) for x in r):
+        return "undirected"
+    if all(x > u for v in vals for u, r in enumerate(v) for x in r):
+        return "forward"
+    return "directed"
+
+
+def _distinct_sorted(xs: list[Any], rng: random.Random) -> list[Any]:
+    """`xs` sorted, and distinct: duplicates make way for fresh values in a range wide enough."""
+    xs = sorted(xs)
+    if len(set(xs)) == len(xs) or not all(isinstance(x, int) for x in xs):
+        return xs
+    lo = xs[0]
+    hi = max(xs[-1], lo + 2 * len(xs))
+    return sorted(rng.sample(range(lo, hi + 1), len(xs)))
+
+
+def keep(grown: Any, rng: random.Random, props: dict[str, Any], mode: str = "fresh") -> Any:
+    """`grown` put back into the shape that `props` describe (sorted, a permutation, a matrix sorted row
+    by row, records related column to column, intervals sorted and disjoint)."""
+    if not isinstance(grown, (list, tuple)) or not grown or props.get("length") is not None:
+        return grown
+    kind = props.get("kind")
+    if kind == "flat":
+        out = list(grown)
+        if props.get("perm") is not None:
+            base = props["perm"]
+            if len(set(out)) == len(out):
+                rank = {x: i for i, x in enumerate(sorted(out))}
+                out = [base + rank[x] for x in out]
+            else:
+                out = rng.sample(range(base, base + len(out)), len(out))
+        if props.get("order") and (mode == "fresh" or props.get("tile")):  # a plain tiling keeps its pattern
+            out.sort(reverse=props["order"] == "desc")
+        return type(grown)(out)
+    if kind == "matrix" and _num_rows(grown) and any(props.get(f) for f in ("rowmajor", "rows", "cols")):
+        rows = [list(r) for r in grown]
+        if props.get("rowmajor"):
+            flat = [x for r in rows for x in r]
+            flat = _distinct_sorted(flat, rng) if props.get("unique") else sorted(flat)
+            it = iter(flat)
+            rows = [[next(it) for _ in r] for r in rows]
+        else:
+            if props.get("rows"):
+                rows = [sorted(r) for r in rows]
+            if props.get("cols") and len(set(map(len, rows))) == 1:
+                cols = [sorted(r[j] for r in rows) for j in range(len(rows[0]))]
+                rows = [[cols[j][i] for j in range(len(cols))] for i in range(len(rows))]
+        return type(grown)(type(g)(r) for g, r in zip(grown, rows, strict=True))
+    if kind == "records" and _num_rows(grown):
+        recs = [list(r) for r in grown]
+        for a, b in props.get("le", ()):
+            for r in recs:
+                if r[a] > r[b]:
+                    r[a], r[b] = r[b], r[a]
+        if props.get("disjoint") and len(recs[0]) >= 2:
+            ends = _distinct_sorted([x for r in recs for x in r[:2]], rng)
+            if len(set(ends)) == len(ends):
+                for i, r in enumerate(recs):
+                    r[0], r[1] = ends[2 * i], ends[2 * i + 1]
+        if props.get("by_first"):
+            recs.sort(key=lambda r: r[0])
+        return type(grown)(type(g)(r) for g, r in zip(grown, recs, strict=True))
+    return grown
+
+
+# --- The statement's constraints, applied to grown inputs ------------------------------------------
+#
+# `constraints.read` gives bounds on scalars, on the numbers of an argument or on one column of its
+# records, relations between two columns, fixed lengths and record widths, all by argument position.
+# Only those that every example keeps are used (`valid_facts`): a misread line then costs nothing.
+
+
+def profiles(examples: Sequence[Example], facts: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
+    """What all the examples of each argument (the first example's keys) show, with the statement's
+    facts on its shape and kept where the statement promises it (`_gated`): {key: props}, for
+    `keep` and for growing in shape."""
+    if not examples:
+        return {}
+    out = {}
+    for key in examples[0]:
+        vals = [ex[key] for ex in examples if key in ex]
+        shape = {
+            "length": facts.get("length", {}).get(key),
+            "width": facts.get("width", {}).get(key),
+            "columns": any(t[0] == "col" and t[1] == key for t, *_ in facts.get("bounds", ())),
+        }
+        props = _gated(_profile(vals, shape), set(facts.get("promises", ())))
+        if props:
+            out[key] = props
+    return out
+
+
+def _gated(props: dict[str, Any], promised: set[str]) -> dict[str, Any]:
+    """What the examples show, kept only where the statement promises it too (`constraints.read`'s
+    "promises": "order", "distinct", "permutation", "disjoint"), beyond what fresh draws always kept
+    (sorted stays sorted, distinct stays distinct). Examples are small, and a sorted or distinct one
+    is often chance: then tiling keeps its repeats and patterns, which are the point of tiling."""
+    kind = props.get("kind")
+    if "permutation" not in promised:
+        props.pop("perm", None)
+    if kind == "matrix" and "order" not in promised:
+        for flag in ("rowmajor", "rows", "cols"):
+            props.pop(flag, None)
+    if kind == "records":
+        if "order" not in promised:
+            props.pop("by_first", None)
+        if "disjoint" not in promised or not props.get("by_first"):
+            props.pop("disjoint", None)
+        if props.get("by_first"):
+            props["tile"] = "offset"
+    if kind == "flat" and (
+        (props.get("order") and "order" in promised)
+        or (props.get("unique") and "distinct" in promised)
+        or (props.get("perm") is not None)
+    ):
+        props["tile"] = "offset"
+    if kind == "strings" and props.get("unique") and "distinct" in promised:
+        props["tile"] = "fresh"
+    return props
+
+
+def _eval(expr: Any, vals: dict[int | str, Any]) -> float | None:
+    """An expression of `constraints` on the call's values (None when it does not apply)."""
+    try:
+        op = expr[0]
+        if op == "num":
+            return expr[1]
+        if op == "arg":
+            v = vals.get(expr[1])
+            return v if _is_num(v) else None
+        if op == "len":
+            v = vals.get(expr[1])
+            if isinstance(v, int) and not isinstance(v, bool):
+                return len(str(abs(v)))  # `num.length`, taking num as a string
+            return len(v) if isinstance(v, (str, list, tuple, set, frozenset, dict)) else None
+        a, b = _eval(expr[1], vals), _eval(expr[2], vals)
+        if a is None or b is None:
+            return None
+        if op == "**" and (abs(b) > 64 or abs(a) > 10**6):
+            return None
+        out = {"+": a + b, "-": a - b, "*": a * b, "min": min(a, b), "max": max(a, b)}.get(op)
+        if op == "**":
+            out = a**b
+        return out if out is None or abs(out) < 10**18 else None
+    except (TypeError, ValueError, IndexError, OverflowError, ZeroDivisionError):
+        return None
+
+
+def _numbers_in(v: Any, col: int | None) -> list[Any]:
+    if col is not None:
+        return [r[col] for r in v if isinstance(r, (list, tuple)) and len(r) > col and _is_num(r[col])]
+    out: dict[type, list[float]] = {}
+    numbers(v, out)
+    return [x for xs in out.values() for x in xs]
+
+
+def _limits(bounds: list[Any], target: tuple[Any, ...], vals: dict[int | str, Any]) -> tuple[Any, Any]:
+    """The tightest (lo, hi) the bounds on `target` give for these values (None: no bound)."""
+    lo = hi = None
+    for t, side, strict, expr in bounds:
+        if tuple(t) != target:
+            continue
+        b = _eval(expr, vals)
+        if b is None:
+            continue
+        if side == "lo":
+            b = b + 1 if strict and isinstance(b, int) else b
+            lo = b if lo is None else max(lo, b)
+        else:
+            b = b - 1 if strict and isinstance(b, int) else b
+            hi = b if hi is None else min(hi, b)
+    return lo, hi
+
+
+def _holds(fact: Any, kind: str, vals: Example) -> bool:
+    if kind == "bound":
+        t, side, strict, expr = fact
+        b = _eval(expr, vals)
+        if b is None or t[1] not in vals:
+            return False
+        xs = [vals[t[1]]] if t[0] == "arg" else _numbers_in(vals[t[1]], t[2] if t[0] == "col" else None)
+        if not xs or not all(_is_num(x) for x in xs):
+            return False
+        if side == "lo":
+            return all(x > b if strict else x >= b for x in xs)
+        return all(x < b if strict else x <= b for x in xs)
+    op, key, a, b = fact
+    recs = vals.get(key)
+    if not isinstance(recs, (list, tuple)) or not all(
+        isinstance(r, (list, tuple)) and len(r) > max(a, b) for r in recs
+    ):
+        return False
+    if op == "pairs":
+        pairs = [(r[a], r[b]) for r in recs]
+        return len(set(pairs)) == len(pairs)
+    test = {"<=": lambda x, y: x <= y, "<": lambda x, y: x < y, "!=": lambda x, y: x != y}[op]
+    return all(test(r[a], r[b]) for r in recs)
+
+
+def valid_facts(facts: dict[str, Any], examples: Sequence[Example]) -> dict[str, Any]:
+    """The facts that every example call keeps."""
+    if not facts or not examples:
+        return {}
+    out: dict[str, Any] = {
+        "bounds": [f for f in facts.get("bounds", ()) if all(_holds(f, "bound", ex) for ex in examples)],
+        "relations": [f for f in facts.get("relations", ()) if all(_holds(f, "rel", ex) for ex in examples)],
+        "length": {
+            key: n
+            for key, n in facts.get("length", {}).items()
+            if all(_length_of(ex.get(key)) == n for ex in examples)
+        },
+        "width": {
+            key: n
+            for key, n in facts.get("width", {}).items()
+            if all(
+                isinstance(v, (list, tuple)) and all(isinstance(r, (list, tuple)) and len(r) == n for r in v)
+                for v in (ex.get(key) for ex in examples)
+            )
+        },
+        "promises": list(facts.get("promises", ())),  # prose: checked on the examples by `_profile`
+    }
+    return out if any(out.values()) else {}
+
+
+def _length_of(v: Any) -> int | None:
+    return len(v) if isinstance(v, (str, list, tuple, set, frozenset, dict)) else None
+
+
+def _squeeze(xs: list[Any], lo: Any, hi: Any, rng: random.Random) -> dict[Any, Any]:
+    """A map that puts the numbers `xs` within [lo, hi] keeping their order and their equalities
+    (distinct numbers stay distinct while the range has room): a shift when they fit, else a scaling,
+    else fresh sorted draws from the range."""
+    dmin, dmax = min(xs), max(xs)
+    lo = dmin if lo is None else lo
+    hi = dmax if hi is None else hi
+    if lo > hi or (dmin >= lo and dmax <= hi):
+        return {}
+    distinct = sorted(set(xs))
+    ints = all(isinstance(x, int) for x in xs) and isinstance(lo, int) and isinstance(hi, int)
+    if dmax - dmin <= hi - lo:
+        shift = (lo - dmin) if dmin < lo else (hi - dmax)
+        return {x: x + shift for x in distinct}
+    if ints and len(distinct) <= hi - lo + 1:
+        spread = {x: lo + (x - dmin) * (hi - lo) // (dmax - dmin) for x in distinct}
+        if len(set(spread.values())) == len(distinct):
+            return spread
+        return dict(zip(distinct, sorted(rng.sample(range(lo, hi + 1), len(distinct))), strict=True))
+    scale = (hi - lo) / (dmax - dmin)
+    return {x: (int(lo + round((x - dmin) * scale)) if ints else lo + (x - dmin) * scale) for x in distinct}
+
+
+def _remap(v: Any, mapping: dict[Any, Any], col: int | None) -> Any:
+    if not mapping:
+        return v
+    if col is not None:
+        return type(v)(
+            type(r)(mapping.get(x, x) if c == col and _is_num(x) else x for c, x in enumerate(r))
+            if isinstance(r, (list, tuple)) else r
+            for r in v
+        )  # fmt: skip
+    if _is_num(v):
+        return mapping.get(v, v)
+    if isinstance(v, (list, tuple)):
+        return type(v)(_remap(x, mapping, None) for x in v)
+    if isinstance(v, (set, frozenset)):
+        return type(v)(_remap(x, mapping, None) for x in v)
+    if isinstance(v, dict):
+        return {k: _remap(x, mapping, None) for k, x in v.items()}
+    return v
+
+
+def apply_facts(
+    keys: list[int | str],
+    old: list[Any],
+    new: list[Any],
+    facts: dict[str, Any],
+    props: dict[int | str, dict[str, Any]],
+    mode: str,
+    rng: random.Random,
+) -> list[Any]:
+    """The grown values `new` of a call made to keep the statement's facts: a size that bounds the
+    numbers of a collection grows with it, scalars stay within their bounds, then the numbers of each
+    collection (whole or by column, columns with the same bounds together, their order kept), then the
+    relations between columns."""
+    before = dict(zip(keys, old, strict=True))
+    vals = dict(zip(keys, new, strict=True))
+    bounds = facts.get("bounds", [])
+    if mode == "fresh":  # `1 <= firsti <= lasti <= n`: n grows as bookings does
+        grown: set[int | str] = set()
+        for t, side, _strict, expr in bounds:
+            if side != "hi" or t[0] not in ("elem", "col"):
+                continue
+            coll, was = vals.get(t[1]), before.get(t[1])
+            if not isinstance(coll, (list, tuple)) or not isinstance(was, (list, tuple)) or not was:
+                continue
+            growth = len(coll) / len(was)
+            for s in _arg_refs(expr):
+                v = before.get(s)
+                if s not in grown and type(v) is int and v >= 1 and growth > 1:
+                    vals[s] = max(vals[s], round(v * growth))
+                    grown.add(s)
+    # A call of integers alone grows them as its size: a constant cap there (`0 <= n <= 30`) is the
+    # scale the statement tests, not a promise the code relies on; bounds by another argument
+    # (`1 <= k <= 2^n - 1`) still hold.
+    sizes = set() if any(collection_length(v) for v in new) else {key for key in keys if type(vals[key]) is int}
+    scalar_bounds = [
+        b for b in bounds if not (b[0][0] == "arg" and b[0][1] in sizes and b[1] == "hi" and b[3][0] == "num")
+    ]
+    _clamp_scalars(keys, vals, scalar_bounds)
+    for key in keys:
+        v = vals[key]
+        if not isinstance(v, (list, tuple, set, frozenset, dict)) or not v:
+            continue
+        lo, hi = _limits(bounds, ("elem", key), vals)
+        groups: dict[tuple[Any, Any], list[int | None]] = {}
+        if lo is not None or hi is not None:
+            groups[(lo, hi)] = [None]
+        width = max((len(r) for r in v if isinstance(r, (list, tuple))), default=0) if isinstance(v, list) else 0
+        for c in range(width):
+            clo, chi = _limits(bounds, ("col", key, c), vals)
+            if clo is not None or chi is not None:
+                groups.setdefault((clo, chi), []).append(c)
+        p = props.get(key, {})
+        for (glo, ghi), cols in groups.items():
+            # Strictly increasing values in a range (`days[i] < days[i+1]`, `1 <= days[i] <= 365`): no
+            # more of them than the range holds. Distinct values that need not be ordered may repeat.
+            if (cols == [None] and p.get("unique") and p.get("order") and p.get("kind") == "flat"
+                    and glo is not None and ghi is not None):  # fmt: skip
+                room = int(ghi - glo + 1)
+                if 0 < room < len(v):  # distinct values in a range: no more of them than it holds
+                    picked = sorted(rng.sample(range(len(v)), room))
+                    v = type(v)(v[i] for i in picked)
+            xs = [x for c in cols for x in _numbers_in(v, c)]
+            if not xs:
+                continue
+            mapping = _squeeze(xs, glo, ghi, rng)
+            for c in cols:
+                v = _remap(v, mapping, c)
+        vals[key] = v
+    _clamp_scalars(keys, vals, scalar_bounds)  # again: a k within a length that the range of values cut
+    for op, key, a, b in facts.get("relations", ()):
+        recs = vals.get(key)
+        if op == "pairs":  # `All the pairs (ui, vi) are unique`
+            if isinstance(recs, list):
+                seen: set[tuple[Any, ...]] = set()
+                kept = []
+                for r in recs:
+                    pair = tuple(r[c] for c in (a, b)) if isinstance(r, (list, tuple)) and len(r) > max(a, b) else None
+                    if pair is None or pair not in seen:
+                        kept.append(r)
+                        if pair is not None:
+                            seen.add(pair)
+                vals[key] = kept
+            continue
+        if not isinstance(recs, list):
+            continue
+        _, hi_b = _limits(bounds, ("col", key, b), vals)
+        lo_a, _ = _limits(bounds, ("col", key, a), vals)
+        fixed_recs = []
+        for r in recs:
+            if not isinstance(r, (list, tuple)) or len(r) <= max(a, b):
+                fixed_recs.append(r)
+                continue
+            x = list(r)
+            if op in ("<=", "<") and x[a] > x[b]:
+                x[a], x[b] = x[b], x[a]
+            if op in ("<", "!=") and x[a] == x[b] and isinstance(x[b], int):
+                if hi_b is None or x[b] + 1 <= hi_b:
+                    x[b] += 1
+                elif op == "!=" and (lo_a is None or x[b] - 1 >= lo_a):
+                    x[b] -= 1
+                elif lo_a is None or x[a] - 1 >= lo_a:
+                    x[a] -= 1
+            fixed_recs.append(type(r)(x))
+        vals[key] = fixed_recs
+    return [vals[key] for key in keys]
+
+
+def _arg_refs(expr: Any) -> list[int | str]:
+    if not isinstance(expr, tuple) or not expr:
+        return []
+    if expr[0] == "arg":
+        return [expr[1]]
+    if expr[0] in ("num", "len"):
+        return []
+    return [r for e in expr[1:] for r in _arg_refs(e)]
+
+
+def _clamp_scalars(keys: list[int | str], vals: dict[int | str, Any], bounds: list[Any]) -> None:
+    for _ in range(2):  # `1 <= k <= n <= 100`: n first, then k within the new n
+        for key in keys:
+            v = vals[key]
+            if not _is_num(v):
+                continue
+            lo, hi = _limits(bounds, ("arg", key), vals)
+            if hi is not None and v > hi:
+                v = int(math.floor(hi)) if isinstance(v, int) else hi
+            if lo is not None and v < lo:
+                v = int(math.ceil(lo)) if isinstance(v, int) else lo
+            vals[key] = v
