@@ -1,4 +1,4 @@
-"""Shared fixtures: offline environment, the CLI run in-process, the stub server, hand-written bench tasks, and the session's tiny model."""
+"""Shared fixtures: offline environment, the CLI run in-process, the stub server, a sandbox pool per module, hand-written bench tasks, and the session's tiny model."""
 
 from __future__ import annotations
 
@@ -11,6 +11,22 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_UPDATE_CHECK", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    """One contained sandbox pool (two workers) per test module that asks for it; the module's
+    sandbox tests skip where none can start here."""
+    from codefavor.evidence.sandbox import Sandbox, SandboxError
+
+    sb = Sandbox(workers=2)
+    try:
+        sb.run("pass", [])
+    except SandboxError as e:
+        sb.close()
+        pytest.skip(f"no sandbox here: {e}")
+    yield sb
+    sb.close()
 
 
 def run_cli(args, capsys):

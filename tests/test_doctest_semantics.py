@@ -8,7 +8,7 @@ import pytest
 from codefavor.evidence import EvidenceOptions
 from codefavor.evidence.correctness import correctness_evidence
 from codefavor.evidence.examples import extract_checks
-from codefavor.evidence.sandbox import Check, Sandbox, SandboxError
+from codefavor.evidence.sandbox import Check
 from codefavor.evidence.sandbox.codec import Opaque
 from codefavor.evidence.sandbox.results import _compare, _message_matches
 
@@ -113,16 +113,6 @@ def test_an_object_is_compared_by_the_repr_a_doctest_shows():
     cut = {"v": {"o": ["numpy.ndarray", "a" * 200]}, "stdout": ""}  # the codec's cut: not comparable
     assert not _compare(Check("f()", expected_repr="a" * 200), "c", cut).passed
     assert Opaque("x", "7") != 7  # an opaque value still equals nothing as data
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox() as sb:
-        try:
-            sb.run("pass", [])
-        except SandboxError as e:
-            pytest.skip(str(e))
-        yield sb
 
 
 MERGE = _doc(

@@ -349,19 +349,6 @@ CONSTANT = (
 )
 
 
-@pytest.fixture(scope="module")
-def sandbox():
-    from codefavor.evidence.sandbox import Sandbox, SandboxError
-
-    sb = Sandbox(workers=2)
-    try:
-        sb.run("pass", [])
-    except SandboxError as e:
-        pytest.skip(str(e))
-    yield sb
-    sb.close()
-
-
 @pytest.mark.parametrize("name", sorted(TAMPERING))
 def test_tampering_candidate_loses_to_the_honest_linear_one_in_both_orders(sandbox, name):
     from codefavor.evidence.efficiency import sandbox_runner

@@ -8,7 +8,7 @@ import pytest
 
 from codefavor.evidence import Evidence, EvidenceOptions
 from codefavor.evidence.correctness import correctness_evidence, undefined_names
-from codefavor.evidence.sandbox import Sandbox, SandboxError
+from codefavor.evidence.sandbox import SandboxError
 from codefavor.evidence.security import compare_security, fallback_findings, findings
 from codefavor.judges import DEFAULT_JUDGE, PairItem, load_judge
 from codefavor.judges.evidence import EVIDENCE, Source, infer_category
@@ -23,16 +23,6 @@ BROKEN = "def sort_desc(xs)\n    return xs"
 NO_ENTRY = "def sorter(xs):\n    return sorted(xs, reverse=True)"
 GOOD2 = "def sort_desc(xs):\n    ys = sorted(xs, reverse=True)\n    return ys"
 UNDEF = "def sort_desc(xs):\n    if not xs:\n        return helper(xs)\n    return sorted(xs, reverse=True)"
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox() as sb:
-        try:
-            sb.run("pass", [])
-        except SandboxError as e:
-            pytest.skip(str(e))
-        yield sb
 
 
 def _item(a, b, criterion="correctness", instruction=SORT_INS, category=None):

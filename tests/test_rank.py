@@ -196,19 +196,6 @@ SQUARES = {  # fails 0, 1, 2 and 3 of the three examples
 }
 
 
-@pytest.fixture(scope="module")
-def sandbox():
-    from codefavor.evidence.sandbox import Sandbox, SandboxError
-
-    sb = Sandbox(workers=2)
-    try:
-        sb.run("x = 1", [])
-    except SandboxError as e:
-        pytest.skip(f"no sandbox here: {e}")
-    yield sb
-    sb.close()
-
-
 @pytest.mark.parametrize("scheme", ["round-robin", "swiss", "knockout"])
 def test_evidence_judge_ranks_by_examples_passed(sandbox, scheme):
     judge = load_judge("evidence+none", sandbox=sandbox)

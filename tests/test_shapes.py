@@ -8,7 +8,6 @@ import pytest
 
 from codefavor.evidence import EvidenceOptions
 from codefavor.evidence.correctness import correctness_evidence
-from codefavor.evidence.sandbox import Sandbox, SandboxError
 
 TWO_SUM = """Two Sum
 Given an array of integers nums and an integer target, return indices of the two numbers such that they add up to target.
@@ -278,16 +277,6 @@ TABLE = [
     ("two prose examples in one sentence", TWO_PROSE, PROSE_RIGHT, PROSE_WRONG),
     ("unnamed input of a class Solution", UNNAMED, UNNAMED_RIGHT, UNNAMED_WRONG),
 ]
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox() as sb:
-        try:
-            sb.run("pass", [])
-        except SandboxError as e:
-            pytest.skip(str(e))
-        yield sb
 
 
 @pytest.fixture(scope="module")

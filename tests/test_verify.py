@@ -69,19 +69,6 @@ PAIRS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def sandbox():
-    from codefavor.evidence.sandbox import Sandbox, SandboxError
-
-    sb = Sandbox(workers=2)
-    try:
-        sb.run("x = 1", [])
-    except SandboxError as e:
-        pytest.skip(f"no sandbox here: {e}")
-    yield sb
-    sb.close()
-
-
 def fast_efficiency(sandbox):
     from codefavor.evidence.efficiency import EfficiencyConfig, compare_efficiency, sandbox_runner
 
