@@ -56,7 +56,7 @@ def test_ctrl_c_mid_run_is_one_line_and_exit_130(tmp_path):
 
     tasks = tmp_path / "tasks.jsonl"
     write_records(tasks, [BenchTask(task_id=f"t{i}", instruction=f"task {i}", choices=("a", "bb"), gt_choice=0,
-                                    category="correctness") for i in range(40)])  # fmt: skip
+                                    category="correctness") for i in range(400)])  # fmt: skip
     stub, url = stub_server.start(["--latency", "3"])
     try:
         proc = subprocess.Popen(
@@ -68,6 +68,8 @@ def test_ctrl_c_mid_run_is_one_line_and_exit_130(tmp_path):
         while not (tmp_path / "run" / "manifest.json").exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         time.sleep(1.0)  # requests in flight
+        # 400 tasks at 3 s a request outlast any start-up: a run already over would test nothing
+        assert proc.poll() is None, "the run ended before it could be interrupted"
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
     finally:
