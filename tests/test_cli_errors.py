@@ -63,12 +63,15 @@ def test_ctrl_c_mid_run_is_one_line_and_exit_130(tmp_path):
             [sys.executable, "-m", "codefavor", "bench", "--data", str(tasks), "--judge", "gen:openai:m",
              "--base-url", url, "--api-key", "x", "--no-cache", "--output", str(tmp_path / "run")],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            # A shell starts background jobs with SIGINT ignored and children inherit that (`make test &`
+            # ran the whole run to exit 0): the child gets Ctrl-C's default, as a terminal delivers it.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )  # fmt: skip
         deadline = time.monotonic() + 60
         while not (tmp_path / "run" / "manifest.json").exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         time.sleep(1.0)  # requests in flight
-        # 400 tasks at 3 s a request outlast any start-up: a run already over would test nothing
+        # 400 tasks at 3 s a request outlast any start-up: a run already over would test nothing.
         assert proc.poll() is None, "the run ended before it could be interrupted"
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
