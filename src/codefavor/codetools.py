@@ -13,6 +13,7 @@ import re
 import textwrap
 import tokenize
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 from codefavor.errors import CodefavorError
@@ -75,18 +76,23 @@ def py2_as_py3(code: str) -> str:
     return textwrap.dedent(code)
 
 
+def _readings(code: str) -> Iterator[str]:
+    """The texts `parse_leniently` tries, in order, each made only when the one before failed."""
+    yield code
+    yield textwrap.dedent(code)
+    yield py2_as_py3(code)
+    if code[:1] in (" ", "\t"):
+        yield "if True:\n" + code
+        yield "if True:\n" + py2_as_py3(code)
+
+
 def parse_leniently(code: str) -> tuple[ast.Module, str] | None:
     """The code's AST and the text it was read from: as written, else dedented (a method cut out of its
     class), else with its Python 2 spellings rewritten (`py2_as_py3`, so what parses never changes),
     else, for an indented method that dedent cannot shift (a multi-line string with a line at column
     0), as the body of an `if True:` block, also with its Python 2 spellings rewritten; None when
     none of them parses."""
-    texts = [code, textwrap.dedent(code), None]
-    if code[:1] in (" ", "\t"):
-        texts += ["if True:\n" + code, "if True:\n" + py2_as_py3(code)]
-    for text in texts:
-        if text is None:
-            text = py2_as_py3(code)
+    for text in _readings(code):
         try:
             return parse_quietly(text), text
         except (SyntaxError, ValueError, RecursionError, MemoryError):

@@ -7,7 +7,6 @@ decided afterwards, in `evidence.examples`; values come from `evidence.example_v
 from __future__ import annotations
 
 import ast
-import contextlib
 import re
 from dataclasses import dataclass
 
@@ -110,16 +109,17 @@ class Collector:
         self.setups: list[Check] = []
         self.bound: set[str] = set()  # the names those statements bind
 
-    def add_setup(self, text: str, src: str, **expect: object) -> None:
+    def add_setup(self, text: str, src: str, tree: ast.Module, **expect: object) -> None:
+        """A doctest statement (`src`, parsed as `tree`) run in order with the checks; the names it
+        binds stay names in the examples after it."""
         check = Check(src, name=text.strip()[:160], kind="" if expect else "stmt", **expect)  # type: ignore[arg-type]
-        with contextlib.suppress(SyntaxError, ValueError, RecursionError, MemoryError):
-            for node in ast.walk(ast.parse(src)):
-                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-                    self.bound.add(node.id)
-                elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                    self.bound.update((a.asname or a.name).split(".")[0] for a in node.names)
-                elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-                    self.bound.add(node.name)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                self.bound.add(node.id)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                self.bound.update((a.asname or a.name).split(".")[0] for a in node.names)
+            elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                self.bound.add(node.name)
         self.setups.append(check)
         self.sequence.append(check)
 
@@ -351,21 +351,21 @@ def _statement(text: str, src: str, out: list[str], col: Collector) -> None:
     """A doctest line that is a statement: kept as a setup step (it binds what later checks use), or
     as a check of its own when the doctest shows what it prints or raises."""
     try:
-        ast.parse(src, mode="exec")
-    except (SyntaxError, ValueError):
+        tree = ast.parse(src, mode="exec")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         col.skipped.append((text, "a doctest line that does not parse"))
         return
     want = "\n".join(out)
     if not out:
-        col.add_setup(text, src)
+        col.add_setup(text, src, tree)
     elif want.startswith("Traceback"):
         raised = traceback_expectation(src, out)
         if raised:
-            col.add_setup(text, src, **raised)
+            col.add_setup(text, src, tree, **raised)
         else:
             col.skipped.append((text, "a traceback without an exception name"))
     else:  # a statement that prints: its output must match
-        col.add_setup(text, src, expected_repr=want)
+        col.add_setup(text, src, tree, expected_repr=want)
 
 
 def io_block(lines: list[str], k: int) -> tuple[str, list[str], int] | None:

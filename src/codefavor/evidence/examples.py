@@ -25,6 +25,7 @@ literal arguments of every example call of the entry point, which efficiency gro
 from __future__ import annotations
 
 import ast
+import dataclasses
 import functools
 import marshal
 import re
@@ -244,8 +245,7 @@ def extract_checks(instruction: str, max_checks: int = 24, functions: bool = Fal
         if target != name or (owner and target == entry):
             new = f"{owner}().{target}(" if owner and target == entry else f"{target}("
             call = re.sub(rf"(?<![\w.]){re.escape(name)}\(", new, call, count=1)
-            c = Check(call, expected=c.expected, expected_repr=c.expected_repr, raises=c.raises, name=c.name,
-                      rel_tol=c.rel_tol, kind=c.kind, raises_message=c.raises_message)  # fmt: skip
+            c = dataclasses.replace(c, call=call)
         if entry:
             order = _order(c.expected) if any_order and c.resolved_kind() == "value" else 0
             c = _to_spec(c, entry, owner, {**flags, "order": order})
@@ -275,8 +275,6 @@ def extract_checks(instruction: str, max_checks: int = 24, functions: bool = Fal
         checks.append(c)
     while checks and checks[-1].resolved_kind() == "stmt":
         checks.pop()  # a statement no check follows only binds names nothing reads
-    if all(c.resolved_kind() == "stmt" for c in checks):
-        checks = []
     if checks and programs:  # "Input: arr: a list" beside function examples describes parameters
         col.skipped += [(c.name, "an input/output description beside function examples") for c in programs]
         programs = []
