@@ -27,6 +27,7 @@ LAYERS: list[set[str]] = [
     {"__init__"},  # the package root: lazy re-exports of load_judge and load_backend
     {"training", "generators", "benchmark", "rank", "verify", "labelstudio"},
     {"recipe"},  # chains the layer below into one loop
+    {"server_admission"},  # the server's ASGI admission and error shape: below the app it guards
     {"server"},
     {"cli"},
     {"__main__"},  # `python -m codefavor`

@@ -27,7 +27,8 @@ from codefavor.cli import main
 from codefavor.judges import Verdict, load_judge
 from codefavor.judges.generative import GenerativeJudge
 from codefavor.prompts import CRITERIA, DEFAULT_CRITERION
-from codefavor.server import ERROR_TYPES, create_app, is_loopback
+from codefavor.server import create_app
+from codefavor.server_admission import ERROR_TYPES, is_loopback
 from codefavor.testing import start_serve, stub_server
 
 TOKEN = "s3cret-token"
