@@ -6,7 +6,8 @@ of decisions on CodePrefBench tasks and pairs/s of both (both orders each).
 The tasks are the N with the shortest prompts (all four categories, shown as the benchmark shows
 them, `present(task, "AB")`), so a run stays minutes on a CPU. `hf-cls` loads the GGUF through
 transformers (weights dequantized to float32); llama.cpp's server runs its own quantized kernels
-(`--logits_all true`, one prompt per request), so small probability differences are expected: the
+(`--logits_all true`, one prompt per request; the KV cache in f32 as `llama_cpp_server` keeps it for
+scoring, `--kv-type f16` for llama.cpp's default), so small probability differences are expected: the
 script prints the agreement of the averaged decisions and of each order's own decision, the
 disagreeing tasks with both probabilities, and the largest |P(A) difference|. It starts and stops the server itself. Prints JSON (`--json-out FILE` saves it).
 """
@@ -36,7 +37,7 @@ def pick_tasks(data: str | None, n: int, tokenizer, max_tokens: int):
     return [(tid, item) for _, tid, item in items[:n]]
 
 
-def compare(model: str, n: int, data: str | None, threads: int, n_ctx: int = 2048) -> dict:
+def compare(model: str, n: int, data: str | None, threads: int, n_ctx: int = 2048, kv_type: str = "f32") -> dict:
     import torch
 
     from codefavor.backends.local_server import llama_cpp_server
@@ -55,7 +56,9 @@ def compare(model: str, n: int, data: str | None, threads: int, n_ctx: int = 204
     mine = local.judge(items)
     local_s = time.perf_counter() - t0
 
-    with llama_cpp_server(path, n_ctx=n_ctx, n_threads=threads, logits_all=True, model_alias="m") as srv:
+    with llama_cpp_server(
+        path, n_ctx=n_ctx, n_threads=threads, logits_all=True, model_alias="m", kv_type=kv_type
+    ) as srv:
         served = ServedClassifierJudge(
             "m", base_url=srv.base_url, api_key="x", tokenizer=path, prompts_per_request=1, max_in_flight=1
         )
@@ -103,6 +106,7 @@ def compare(model: str, n: int, data: str | None, threads: int, n_ctx: int = 204
         "hf_cls_pairs_per_s": len(items) / local_s,
         "served_pairs_per_s": len(items) / served_s,
         "threads": threads,
+        "kv_type": kv_type,
         "disagreements": disagree,
         "per_task": [
             {
@@ -122,9 +126,15 @@ def main() -> None:
     p.add_argument("--data", default=os.environ.get("CODEFAVOR_DATA"))
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--n-ctx", type=int, default=2048)
+    p.add_argument(
+        "--kv-type",
+        choices=["f32", "f16", "q8_0"],
+        default="f32",
+        help="the server's KV cache (llama.cpp's own default: f16)",
+    )
     p.add_argument("--json-out", type=Path)
     a = p.parse_args()
-    out = compare(a.model, a.n, a.data, a.threads, a.n_ctx)
+    out = compare(a.model, a.n, a.data, a.threads, a.n_ctx, a.kv_type)
     text = json.dumps(out, indent=2)
     print(text)
     if a.json_out:

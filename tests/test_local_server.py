@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 import textwrap
 import time
@@ -141,6 +142,34 @@ def test_llama_cpp_command_line():
         assert part in line
     assert "--logits_all true" in line and "--model_alias qwen" in line
     assert "--logits_all" not in " ".join(llama_cpp_command("m.gguf"))
+
+
+@pytest.mark.parametrize(
+    ("kv_type", "python_server", "native"),
+    [
+        ("f32", ["--type_k", "0", "--type_v", "0"], ["--cache-type-k", "f32", "--cache-type-v", "f32"]),
+        ("q8_0", ["--type_k", "8", "--type_v", "8"], ["--cache-type-k", "q8_0", "--cache-type-v", "q8_0"]),
+    ],
+)
+def test_kv_cache_type_reaches_both_servers(kv_type, python_server, native):
+    py = llama_cpp_command("m.gguf", kv_type=kv_type, python="py")
+    nat = native_server_command("/x/llama-server", "m.gguf", kv_type=kv_type)
+    assert " ".join(python_server) in " ".join(py) and " ".join(native) in " ".join(nat)
+    assert "--type_k" not in llama_cpp_command("m.gguf", python="py")
+    with pytest.raises(CodefavorError, match="unknown KV cache type"):
+        llama_cpp_command("m.gguf", kv_type="f8")
+
+
+def test_a_scoring_server_keeps_its_kv_cache_in_f32(tmp_path, monkeypatch):
+    """Label probabilities served must be the ones hf-cls computes in float32: f16 keys and values
+    move them by up to ~1e-3, enough to flip a decision at the tie band's edge."""
+    gguf = tmp_path / "m.gguf"
+    gguf.write_bytes(b"GGUF")
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 0))
+    scoring = " ".join(llama_cpp_server(gguf, logits_all=True).command)
+    chat = " ".join(llama_cpp_server(gguf).command)
+    assert "--type_k 0 --type_v 0" in scoring and "--type_k" not in chat
+    assert "--type_k 1" in " ".join(llama_cpp_server(gguf, logits_all=True, kv_type="f16").command)
 
 
 def test_native_server_command_gives_each_slot_its_context():

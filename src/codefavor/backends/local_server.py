@@ -200,6 +200,19 @@ class LocalServer:
         return f"LocalServer({shlex.join(self.command)!r}, {state})"
 
 
+# KV cache types by name, with ggml's type ids (llama-cpp-python's server takes the id). llama.cpp
+# keeps keys and values in f16 by default: every attention input is rounded, which moves a label's
+# probability by up to ~1e-3 against float32 in-process scoring (`hf-cls`), enough to flip decisions
+# that sit at the tie band's edge; in f32 the two agree to ~1e-6 (benchmarks/cls_served_vs_inprocess.py).
+KV_TYPES = {"f32": 0, "f16": 1, "q8_0": 8}
+
+
+def _kv_type(name: str) -> int:
+    if name not in KV_TYPES:
+        raise CodefavorError(f"unknown KV cache type {name!r}; one of {', '.join(KV_TYPES)}")
+    return KV_TYPES[name]
+
+
 def llama_cpp_command(
     model: str | Path,
     *,
@@ -211,9 +224,11 @@ def llama_cpp_command(
     model_alias: str | None = None,
     python: str = sys.executable,
     extra: Sequence[str] = (),
+    kv_type: str | None = None,
 ) -> list[str]:
     """The command line of llama.cpp's OpenAI-compatible server (`llama-cpp-python[server]`) on one
-    GGUF file. `model_alias` is the model name clients send (default: the file path)."""
+    GGUF file. `model_alias` is the model name clients send (default: the file path); `kv_type` one
+    of `KV_TYPES` for the KV cache (default: the server's, f16)."""
     cmd = [python, "-m", "llama_cpp.server", "--model", str(model), "--host", host, "--port", str(port)]
     cmd += ["--n_ctx", str(n_ctx)]
     if n_threads:
@@ -222,6 +237,9 @@ def llama_cpp_command(
         cmd += ["--logits_all", "true"]
     if model_alias:
         cmd += ["--model_alias", model_alias]
+    if kv_type:
+        ggml = str(_kv_type(kv_type))
+        cmd += ["--type_k", ggml, "--type_v", ggml]
     return cmd + list(extra)
 
 
@@ -236,6 +254,7 @@ def native_server_command(
     parallel: int = 1,
     model_alias: str | None = None,
     extra: Sequence[str] = (),
+    kv_type: str | None = None,
 ) -> list[str]:
     """The command line of llama.cpp's own server (`llama-server`, `make llama-server`): `parallel`
     slots decode together in one batch (continuous batching), each with `n_ctx` tokens of context.
@@ -247,6 +266,9 @@ def native_server_command(
         cmd += ["-t", str(n_threads), "-tb", str(n_threads)]
     if model_alias:
         cmd += ["--alias", model_alias]
+    if kv_type:
+        _kv_type(kv_type)
+        cmd += ["--cache-type-k", kv_type, "--cache-type-v", kv_type]
     return cmd + list(extra)
 
 
@@ -278,14 +300,18 @@ def llama_cpp_server(
     extra: Sequence[str] = (),
     parallel: int = 1,
     binary: str | None = None,
+    kv_type: str | None = None,
 ) -> LocalServer:
     """A `LocalServer` for llama.cpp's server on `model`: a GGUF path or an alias of
     `codefavor.models.MODEL_ALIASES` (e.g. `qwen2.5-coder-0.5b-gguf`, `smollm2-gguf`). Its
     `base_url` is the `/v1` root the `openai:` backend takes. Not started yet: use `with` or `.start()`.
     `parallel` > 1 (or a `binary`) serves it with llama.cpp's own `llama-server` and that many slots
     (llama-cpp-python's server answers one request at a time); log-probabilities come from its
-    `/v1/completions` either way."""
+    `/v1/completions` either way. `kv_type` defaults to f32 for a scoring server (`logits_all`), so
+    that its label probabilities are the ones `hf-cls` computes in float32, else to the server's f16."""
     from codefavor.models import resolve_model_alias
+
+    kv_type = kv_type or ("f32" if logits_all else None)
 
     path = resolve_model_alias(model)
     if not Path(path).is_file():
@@ -293,7 +319,7 @@ def llama_cpp_server(
     if parallel > 1 or binary:
         command = native_server_command(
             find_llama_server(binary), path, n_ctx=n_ctx, n_threads=n_threads, parallel=parallel,
-            model_alias=model_alias, extra=extra,
+            model_alias=model_alias, extra=extra, kv_type=kv_type,
         )  # fmt: skip
         return LocalServer(
             command, health_url="http://127.0.0.1:{port}/health", base_url="http://127.0.0.1:{port}/v1", port=port,
@@ -310,6 +336,7 @@ def llama_cpp_server(
         model_alias=model_alias,
         python=python,
         extra=extra,
+        kv_type=kv_type,
     )
     return LocalServer(
         command,
