@@ -318,6 +318,26 @@ def test_the_report_separates_evidence_from_guesses():
     assert rows(summarize(tasks, js))[0][-3:] == ["2 (100%)", "1 (0%)", "75.0"]
 
 
+def test_the_guess_is_blind_to_renamed_locals_where_behaviour_is_judged():
+    """Every perturbation at once (renamed locals too) leaves each step's verdict where it was, for
+    the three behavioural criteria; a renaming whose names are much longer would otherwise move the
+    size the guess compares ("shorter" here)."""
+    from codefavor.judges.evidence import guess
+    from codefavor.perturb import KINDS, perturb
+
+    for category, a, b, decision, step in GUESSES:
+        for seed in range(5):
+            edited = [perturb(c, KINDS, seed * 2 + i) for i, c in enumerate((a, b))]
+            assert guess(category, *edited) == (decision, step), (step, category, seed)
+    short, long_ = (
+        "def f(xs):\n    return sorted(set(xs))\n",
+        "def f(xs):\n    o = []\n    for v in xs:\n        o.append(v)\n    return sorted(set(o))\n",
+    )
+    assert guess("correctness", short, long_) == ("A", "shorter")
+    verbose = long_.replace("o", "collected_items").replace("v", "each_element")
+    assert guess("correctness", short, verbose) == guess("correctness", short, long_)
+
+
 def test_the_guess_ignores_comments_and_the_order_of_definitions():
     """Misleading comments and reordered definitions change nothing the guess reads."""
     from codefavor.judges.evidence import guess

@@ -82,6 +82,27 @@ def test_each_perturbation_changes_something():
     assert reordered.index("def total") < reordered.index("def area")
 
 
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_canonical_locals_is_the_same_for_every_renaming(name):
+    from codefavor.perturb import canonical_locals
+
+    code, _ = PROGRAMS[name]
+    want = canonical_locals(code, 8)
+    for seed in range(4):
+        assert canonical_locals(rename_locals(code, seed), 8) == want
+    ast.parse(want)
+    assert canonical_locals("def (:", 8) == "def (:"
+
+
+def test_canonical_locals_numbers_by_first_appearance_and_keeps_the_rest():
+    from codefavor.perturb import canonical_locals
+
+    code = "v0 = 1\n\ndef f(xs, k):\n    total = 0\n    for item in xs:\n        total += item * k + v0\n    return total\n"
+    out = canonical_locals(code)
+    assert "v_0 = 0" in out and "for v_1 in xs" in out and "v_0 += v_1 * k + v0" in out  # the global v0 is not a local
+    assert canonical_locals(code, 5).count("v_0xx") == 3
+
+
 def test_dependent_definitions_keep_their_order():
     code, _ = PROGRAMS["dependent_defs"]
     out = reorder_definitions(code, 3)

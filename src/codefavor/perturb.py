@@ -2,7 +2,8 @@
 
 - `rename_locals`: rename a function's local variables consistently (never parameters, function or
   class names, globals, attributes, keywords or imports; functions that use `locals()`, `eval`,
-  `exec`, `vars`, `global` or `nonlocal` are left alone);
+  `exec`, `vars`, `global` or `nonlocal` are left alone); `canonical_locals` writes the same
+  locals in one fixed way (numbered by first appearance), which every such renaming maps to;
 - `add_comments` / `remove_comments`: insert misleading `#` comments before statements, or drop
   every `#` comment (docstrings are kept: they can be behaviour);
 - `reorder_definitions`: shuffle runs of consecutive top-level functions and classes whose
@@ -100,15 +101,14 @@ def _locals_of(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str] | None:
     return stored - blocked
 
 
-@_safe
-def rename_locals(code: str, seed: int = 0) -> str:
-    """Rename each function's local variables to fresh names, consistently within the function."""
+def _rename(code: str, choose: Callable[[list[str], set[str]], dict[str, str]]) -> str:
+    """Rename each function's locals (`_locals_of`) by `choose(locals in order of first appearance,
+    names taken)`, consistently within the function; nested functions share their outer one's."""
     tree = _parse(code)
     assert tree is not None
     taken = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | set(dir(builtins))
     taken |= {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
     taken |= {a.arg for a in ast.walk(tree) if isinstance(a, ast.arg)}
-    rng = random.Random(seed)
     edits: dict[tuple[int, int], tuple[str, str]] = {}
     top = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
     done: set[int] = set()
@@ -122,13 +122,10 @@ def rename_locals(code: str, seed: int = 0) -> str:
         for inner in ast.walk(fn):
             if isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 done.add(id(inner))
-        mapping = {}
-        for name in sorted(names):
-            new = name
-            while new in taken:
-                new = f"{rng.choice(('tmp', 'val', 'item', 'acc', 'cur', 'node', 'res'))}_{rng.randrange(10**4)}"
-            taken.add(new)
-            mapping[name] = new
+        uses = sorted(
+            (n.lineno, n.col_offset, n.id) for n in ast.walk(fn) if isinstance(n, ast.Name) and n.id in names
+        )
+        mapping = choose(list(dict.fromkeys(name for *_, name in uses)), taken)
         for node in ast.walk(fn):
             if isinstance(node, ast.Name) and node.id in mapping:
                 edits[(node.lineno, node.col_offset)] = (node.id, mapping[node.id])
@@ -140,6 +137,38 @@ def rename_locals(code: str, seed: int = 0) -> str:
             return code  # positions do not line up (unusual encoding): leave the code as it was
         lines[lineno - 1] = line[:c] + new + line[c + len(old) :]
     return "".join(lines)
+
+
+@_safe
+def rename_locals(code: str, seed: int = 0) -> str:
+    """Rename each function's local variables to fresh names, consistently within the function."""
+    rng = random.Random(seed)
+
+    def fresh(names: list[str], taken: set[str]) -> dict[str, str]:
+        mapping = {}
+        for name in sorted(names):
+            new = name
+            while new in taken:
+                new = f"{rng.choice(('tmp', 'val', 'item', 'acc', 'cur', 'node', 'res'))}_{rng.randrange(10**4)}"
+            taken.add(new)
+            mapping[name] = new
+        return mapping
+
+    return _rename(code, fresh)
+
+
+def canonical_locals(code: str, width: int = 0) -> str:
+    """Each function's locals written `v0`, `v1`, ... in order of first appearance (padded with `x`
+    to `width` characters): the same text for every consistent renaming of them (`rename_locals`),
+    for comparisons that must be blind to it. Code that does not parse comes back unchanged."""
+
+    def numbered(names: list[str], taken: set[str]) -> dict[str, str]:
+        prefix = "v"
+        while any(t.startswith(prefix) and t[len(prefix) :].strip("x").isdigit() for t in taken - set(names)):
+            prefix += "_"
+        return {name: f"{prefix}{i}".ljust(width, "x") for i, name in enumerate(names)}
+
+    return _safe(lambda c, _seed: _rename(c, numbered))(code)
 
 
 # --- comments ------------------------------------------------------------------------------------

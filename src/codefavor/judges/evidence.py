@@ -42,6 +42,7 @@ from codefavor.evidence.efficiency import efficiency_evidence
 from codefavor.evidence.security import security_evidence
 from codefavor.evidence.security_diff import compare_marks
 from codefavor.judges import Judge, PairItem, Verdict, load_judge
+from codefavor.perturb import canonical_locals
 from codefavor.prompts import CRITERIA
 
 
@@ -84,6 +85,13 @@ def infer_category(item: PairItem) -> str:
 # secure-vs-insecure references, slow-vs-fast accepted solutions) and on ConDefects' real fixes; the
 # length directions agree across those sets except where noted (README, "The guess").
 EDIT_SIMILARITY = 0.7  # lines shared (difflib ratio) from which one candidate is an edit of the other
+# For correctness, security and efficiency, locals are compared as `perturb.canonical_locals` writes
+# them, numbered by first appearance, so no renaming of them moves the guess (`--perturb`); each use
+# counts as this many characters of size, a typical name. As written, the names' lengths carried a
+# little signal ("shorter": 141 of 222 CodePrefBench dev judgments; 130 with two-character names, 138
+# from 7 to 10, 139 at 12). Human preference keeps names as written: a reader does see them, and
+# blind to them, its "longer" guess was 86 of 140 dev judgments either way, 70 of 150 test (83 as written).
+LOCAL_WIDTH = 8
 
 
 def _lines(code: str) -> list[str]:
@@ -91,14 +99,14 @@ def _lines(code: str) -> list[str]:
 
 
 def _shape(code: str) -> tuple[list[str], int] | None:
-    """The code as the guess compares it, blind to edits that keep its meaning and leave its names:
-    its logical lines without comments, top-level blocks (a definition with its body and decorators)
-    in sorted order, so reordering definitions changes nothing; and its size, its characters less its
-    comments (lines holding only a comment dropped whole). Names stay as written: written `_`, a line that differs
-    only in a name would count as shared, and "adds-only" then fired wrongly on CodePrefBench test
-    (0 of 8); their lengths and the layout carry signal too (token counts guessed 10 points worse on
-    its dev correctness, the characters of the tokens alone 2 tasks worse). None when the code does
-    not tokenize."""
+    """The code as the guess compares it, blind to edits that keep its meaning: its logical lines
+    without comments, top-level blocks (a definition with its body and decorators) in sorted order,
+    so reordering definitions changes nothing; and its size, its characters less its comments (lines
+    holding only a comment dropped whole). `guess` hands it the code with its locals numbered
+    (`LOCAL_WIDTH`); other names stay as written: written `_`, a line that differs only in a name
+    would count as shared, and "adds-only" then fired wrongly on CodePrefBench test (0 of 8). The
+    layout carries signal too (token counts guessed 10 points worse on its dev correctness, the
+    characters of the tokens alone 2 tasks worse). None when the code does not tokenize."""
     import io
     import tokenize
 
@@ -194,8 +202,10 @@ def guess(category: str, a: str, b: str) -> tuple[str, str]:
     """
     import difflib
 
+    if category != "human-preference":  # `LOCAL_WIDTH`: behaviour does not depend on names; readers do
+        a, b = canonical_locals(a, LOCAL_WIDTH), canonical_locals(b, LOCAL_WIDTH)
     sa, sb = _shape(a), _shape(b)
-    if sa is not None and sb is not None:  # blind to renamed locals, comments and reordered definitions
+    if sa is not None and sb is not None:  # blind to comments and reordered definitions
         (la, na), (lb, nb) = sa, sb
     else:
         la, lb, na, nb = _lines(a), _lines(b), len(a.strip()), len(b.strip())
