@@ -52,6 +52,7 @@ SELF_CONTAINED = {
     "evidence.sandbox.contain",
     "evidence.scaling",
     "evidence.preconditions",
+    "evidence.stated_facts",
     "evidence.timing_harness",
 }
 

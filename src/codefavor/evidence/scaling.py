@@ -30,15 +30,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from codefavor.evidence.preconditions import (
-    Example,
-    apply_facts,
-    collection_length,
-    keep,
-    numbers,
-    profiles,
-    valid_facts,
-)
+from codefavor.evidence.preconditions import Example, collection_length, keep, numbers, profiles
+from codefavor.evidence.stated_facts import apply_facts, valid_facts
 
 MAX_INT = 10**12  # integers never grow past this: bigger inputs measure bignum arithmetic, not the algorithm
 MAX_LEN = 1 << 18  # nor collections past this many items (the ladder stops well before)
@@ -366,7 +359,7 @@ def scale_call(
 
     `props` (by position: `preconditions.profiles`) are what the examples of each argument show,
     kept as it grows; `facts` the statement's constraints (`constraints.read`), applied after
-    growing (`preconditions.apply_facts`).
+    growing (`stated_facts.apply_facts`).
     """
     props = props or {}
     keys: list[int | str] = [*range(len(call.args)), *(k for k, _ in call.kwargs)]
