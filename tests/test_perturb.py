@@ -94,6 +94,14 @@ def test_canonical_locals_is_the_same_for_every_renaming(name):
     assert canonical_locals("def (:", 8) == "def (:"
 
 
+def test_canonical_locals_ignores_what_other_functions_call_their_locals():
+    from codefavor.perturb import canonical_locals
+
+    code = "def f(a):\n    v3 = a + 1\n    return v3\n\n\ndef g(b):\n    c = b * 2\n    return c\n"
+    other = code.replace("v3", "total")
+    assert canonical_locals(code) == canonical_locals(other) == canonical_locals(rename_locals(code, 5))
+
+
 def test_canonical_locals_numbers_by_first_appearance_and_keeps_the_rest():
     from codefavor.perturb import canonical_locals
 

@@ -101,9 +101,10 @@ def _locals_of(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str] | None:
     return stored - blocked
 
 
-def _rename(code: str, choose: Callable[[list[str], set[str]], dict[str, str]]) -> str:
-    """Rename each function's locals (`_locals_of`) by `choose(locals in order of first appearance,
-    names taken)`, consistently within the function; nested functions share their outer one's."""
+def _rename(code: str, choose: Callable[[list[str], set[str], set[str]], dict[str, str]]) -> str:
+    """Rename each function's locals (`_locals_of`) by `choose(its locals in order of first
+    appearance, every name taken, the locals of all functions)`, consistently within the function;
+    nested functions share their outer one's."""
     tree = _parse(code)
     assert tree is not None
     taken = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | set(dir(builtins))
@@ -112,6 +113,7 @@ def _rename(code: str, choose: Callable[[list[str], set[str]], dict[str, str]]) 
     edits: dict[tuple[int, int], tuple[str, str]] = {}
     top = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
     done: set[int] = set()
+    scopes = []
     for fn in top:
         if id(fn) in done:
             continue
@@ -122,10 +124,13 @@ def _rename(code: str, choose: Callable[[list[str], set[str]], dict[str, str]]) 
         for inner in ast.walk(fn):
             if isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 done.add(id(inner))
+        scopes.append((fn, names))
+    movable = set().union(*(names for _, names in scopes))
+    for fn, names in scopes:
         uses = sorted(
             (n.lineno, n.col_offset, n.id) for n in ast.walk(fn) if isinstance(n, ast.Name) and n.id in names
         )
-        mapping = choose(list(dict.fromkeys(name for *_, name in uses)), taken)
+        mapping = choose(list(dict.fromkeys(name for *_, name in uses)), taken, movable)
         for node in ast.walk(fn):
             if isinstance(node, ast.Name) and node.id in mapping:
                 edits[(node.lineno, node.col_offset)] = (node.id, mapping[node.id])
@@ -144,7 +149,7 @@ def rename_locals(code: str, seed: int = 0) -> str:
     """Rename each function's local variables to fresh names, consistently within the function."""
     rng = random.Random(seed)
 
-    def fresh(names: list[str], taken: set[str]) -> dict[str, str]:
+    def fresh(names: list[str], taken: set[str], _movable: set[str]) -> dict[str, str]:
         mapping = {}
         for name in sorted(names):
             new = name
@@ -162,9 +167,12 @@ def canonical_locals(code: str, width: int = 0) -> str:
     to `width` characters): the same text for every consistent renaming of them (`rename_locals`),
     for comparisons that must be blind to it. Code that does not parse comes back unchanged."""
 
-    def numbered(names: list[str], taken: set[str]) -> dict[str, str]:
+    def numbered(names: list[str], taken: set[str], movable: set[str]) -> dict[str, str]:
+        # clear of every name that stays as written (a renaming never touches those), so that the
+        # prefix is one for all renamings of the same code
+        fixed = taken - movable
         prefix = "v"
-        while any(t.startswith(prefix) and t[len(prefix) :].strip("x").isdigit() for t in taken - set(names)):
+        while any(t.startswith(prefix) and t[len(prefix) :].strip("x").isdigit() for t in fixed):
             prefix += "_"
         return {name: f"{prefix}{i}".ljust(width, "x") for i, name in enumerate(names)}
 
