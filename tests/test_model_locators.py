@@ -101,3 +101,6 @@ def test_aliases_resolve_to_their_locators(monkeypatch, tmp_path):
     from codefavor.training.run import resolve_model
 
     assert resolve_model("qwen2.5-coder-0.5b-gguf", tmp_path) == str(tmp_path / "q.gguf")
+    # every loader splits its model name here: an alias in a judge spec (hf-cls:ALIAS) finds the file
+    (tmp_path / "q.gguf").write_bytes(b"GGUF")
+    assert models.split_gguf("qwen2.5-coder-0.5b-gguf") == (str(tmp_path), "q.gguf")

@@ -106,7 +106,10 @@ def resolve_dtype(
 
 
 def split_gguf(path_or_id: str | Path, gguf_file: str | None = None) -> tuple[str, str | None]:
-    """('folder', 'file.gguf') for a GGUF path, or (path_or_id, gguf_file) unchanged otherwise."""
+    """('folder', 'file.gguf') for a GGUF path or an alias of `MODEL_ALIASES`, or (path_or_id,
+    gguf_file) unchanged otherwise. Every loader goes through here, so an alias works in any judge
+    or backend spec (`hf-cls:smollm2-gguf`), not only where a caller resolved it first."""
+    path_or_id = resolve_model_alias(path_or_id) if gguf_file is None else path_or_id
     p = Path(path_or_id)
     if gguf_file is None and p.suffix == ".gguf":
         if not p.is_file():
