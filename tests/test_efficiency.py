@@ -123,26 +123,40 @@ def ok(times, out="x"):
 CFG = EfficiencyConfig()
 
 
-@pytest.mark.parametrize(
-    "levels, expected",
-    [
-        # A clear gap in every round at the top level decides, whatever the lower levels said.
-        ([_level((ok([1e-4] * 3), ok([1e-4] * 3))), _level((ok([0.01] * 3), ok([0.03] * 3)))], ("A", "cpu-time")),
-        ([_level((ok([0.05, 0.05, 0.05]), ok([0.01, 0.011, 0.012])))], ("B", "cpu-time")),
-        # A ratio above the threshold that does not hold in every round is noise.
-        ([_level((ok([0.01, 0.02, 0.01]), ok([0.03, 0.015, 0.03])))], ("undecided", "no-gap")),
-        ([_level((ok([0.010] * 3), ok([0.011] * 3)))], ("undecided", "no-gap")),
-        # A timeout against a quick finish decides; against a near-limit finish it does not.
-        ([_level(({"status": "timeout", "times": [], "out": None}, ok([0.01])))], ("B", "timeout")),
-        ([_level(({"status": "timeout", "times": [], "out": None}, ok([0.9])))], ("undecided", "nothing-measured")),
-        # Disagreeing outputs are set aside; so are levels too quick to measure.
-        ([_level((ok([0.01] * 3, "x"), ok([0.05] * 3, "y")))], ("undecided", "disagree")),
-        ([_level((ok([1e-6] * 3), ok([5e-6] * 3)))], ("undecided", "nothing-measured")),
-    ],
-)
+DECIDE_TABLE = [
+    # A clear gap in every round at the top level decides, whatever the lower levels said.
+    ([_level((ok([1e-4] * 3), ok([1e-4] * 3))), _level((ok([0.01] * 3), ok([0.03] * 3)))], ("A", "cpu-time")),
+    ([_level((ok([0.05, 0.05, 0.05]), ok([0.01, 0.011, 0.012])))], ("B", "cpu-time")),
+    # A ratio above the threshold that does not hold in every round is noise.
+    ([_level((ok([0.01, 0.02, 0.01]), ok([0.03, 0.015, 0.03])))], ("undecided", "no-gap")),
+    ([_level((ok([0.010] * 3), ok([0.011] * 3)))], ("undecided", "no-gap")),
+    # A timeout against a quick finish decides; against a near-limit finish it does not.
+    ([_level(({"status": "timeout", "times": [], "out": None}, ok([0.01])))], ("B", "timeout")),
+    ([_level(({"status": "timeout", "times": [], "out": None}, ok([0.9])))], ("undecided", "nothing-measured")),
+    # Disagreeing outputs are set aside; so are levels too quick to measure.
+    ([_level((ok([0.01] * 3, "x"), ok([0.05] * 3, "y")))], ("undecided", "disagree")),
+    ([_level((ok([1e-6] * 3), ok([5e-6] * 3)))], ("undecided", "nothing-measured")),
+]
+
+
+@pytest.mark.parametrize("levels, expected", DECIDE_TABLE)
 def test_decide_table(levels, expected):
     ev = decide({"levels": levels, "stopped": "done"}, CFG)
     assert (ev.decision, eff(ev)["reason"]) == expected, ev
+
+
+@pytest.mark.parametrize("levels, expected", DECIDE_TABLE)
+def test_swapped_result_gives_the_mirror_verdict(levels, expected):
+    """Both orders of a pair are one measurement read twice: the rule must be symmetric."""
+    from codefavor.evidence.efficiency_rule import swapped
+
+    result = {"levels": levels, "stopped": "done"}
+    ev, mirror = decide(result, CFG), decide(swapped(result), CFG)
+    assert mirror.decision == {"A": "B", "B": "A"}.get(ev.decision, ev.decision), (ev, mirror)
+    assert eff(mirror)["reason"] == eff(ev)["reason"] and mirror.confidence == ev.confidence
+    if eff(ev).get("ratio"):
+        assert eff(mirror)["ratio"] == pytest.approx(1 / eff(ev)["ratio"], rel=1e-3)
+    assert decide(swapped(swapped(result)), CFG) == ev
 
 
 def test_decide_errors():
@@ -251,6 +265,12 @@ def test_judge_hook_keeps_item_order_when_concurrent():
     except SandboxError as e:
         pytest.skip(str(e))
     assert [e.decision for e in evs] == ["B", "A", "undecided", "B"], [eff(e)["reason"] for e in evs]
+    # One measurement per pair of codes, whatever the order they come in: read twice, mirrored.
+    assert eff(evs[0]) == eff(evs[3])
+    assert (eff(evs[0]).get("time_a"), eff(evs[0]).get("level")) == (
+        eff(evs[1]).get("time_b"),
+        eff(evs[1]).get("level"),
+    )
 
 
 SOLUTION_STATEMENT = """Contains Duplicate

@@ -20,7 +20,8 @@ read by the sandbox server from the kernel, from the forwarding of its input to 
 output, less the shortest unpickling and output phases any candidate showed (`timers.times_of`);
 the server kills a call past the CPU limit; outputs are hashed and compared here. The decision is
 `efficiency_rule.decide`'s. `efficiency_evidence` measures several pairs at once (one per sandbox
-worker). `benchmarks/efficiency_evidence.py` measures accuracy and time.
+worker), a pair given in both orders once (read twice, `efficiency_rule.swapped`).
+`benchmarks/efficiency_evidence.py` measures accuracy and time.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from codefavor.evidence.efficiency_rule import (  # noqa: F401 - the settings an
     _gap,
     _silent,
     decide,
+    swapped,
 )
 from codefavor.evidence.examples import calls_code, timing_plan
 from codefavor.evidence.scaling import Call
@@ -438,6 +440,23 @@ def _stop(
     return "done" if li == len(config.targets) - 1 else ""
 
 
+def _timing(
+    instruction: str, code_a: str, code_b: str, config: EfficiencyConfig, runner: Runner
+) -> tuple[dict[str, Any] | None, str | None, str]:
+    """(the climb's result, or None; what was timed; why nothing was) for one pair."""
+    spec, calls, why = plan(instruction, code_a, code_b)
+    if spec is None or not calls:
+        return None, entry_name(spec), why
+    return climb(code_a, code_b, spec, calls, content_id(instruction), config, runner), entry_name(spec), ""
+
+
+def _read(timing: tuple[dict[str, Any] | None, str | None, str], config: EfficiencyConfig, swap: bool) -> Evidence:
+    result, entry, why = timing
+    if result is None:
+        return _silent(why, entry=entry)
+    return decide(swapped(result) if swap else result, config, entry=entry)
+
+
 def compare_efficiency(
     instruction: str,
     code_a: str,
@@ -449,19 +468,24 @@ def compare_efficiency(
     or "undecided"; the measurements are in `details["efficiency"]`). `runner(job, wall_limit)` runs
     one harness job; by default in the shared sandbox pool (`run_trusted`, a bare limited interpreter,
     is for code you trust)."""
-    spec, calls, why = plan(instruction, code_a, code_b)
-    if spec is None or not calls:
-        return _silent(why, entry=entry_name(spec))
-    result = climb(code_a, code_b, spec, calls, content_id(instruction), config, runner or sandbox_runner())
-    return decide(result, config, entry=entry_name(spec))
+    return _read(_timing(instruction, code_a, code_b, config, runner or sandbox_runner()), config, False)
+
+
+def _canonical(pair: tuple[str, str, str]) -> tuple[tuple[str, str, str], bool]:
+    """The pair in one fixed order of its two codes, and whether `pair` is that order swapped."""
+    instruction, a, b = pair
+    return ((instruction, b, a), True) if b < a else (pair, False)
 
 
 def efficiency_evidence(
     pairs: Sequence[tuple[str, str, str]], options: EvidenceOptions = EvidenceOptions()
 ) -> list[Evidence]:
     """Efficiency evidence for (instruction, code_a, code_b) triples, measured in the sandbox
-    (`options.sandbox`, else the shared pool), several pairs at once. A sandbox that cannot start
-    leaves every pair undecided ("no-sandbox"): candidates never run uncontained."""
+    (`options.sandbox`, else the shared pool), several pairs at once. A pair given in both orders
+    (the benchmark's both-orders protocol) is measured once and read twice (`swapped`): the same
+    codes on the same inputs, so the two verdicts mirror each other and position never changes an
+    efficiency verdict. A sandbox that cannot start leaves every pair undecided ("no-sandbox"):
+    candidates never run uncontained."""
     from concurrent.futures import ThreadPoolExecutor
 
     from codefavor.evidence.sandbox import SandboxError
@@ -475,15 +499,22 @@ def efficiency_evidence(
     except SandboxError as e:
         return [_silent("no-sandbox", dropped={str(e)[:200]: 1}) for _ in pairs]
     runner = sandbox_runner(sandbox)
+    keys = [_canonical(p) for p in pairs]
+    unique = list(dict.fromkeys(k for k, _ in keys))
 
-    def one(pair: tuple[str, str, str]) -> Evidence:
+    def one(pair: tuple[str, str, str]) -> tuple[dict[str, Any] | None, str | None, str] | Evidence:
         try:
-            return compare_efficiency(*pair, config, runner)
+            return _timing(*pair, config, runner)
         except SandboxError as e:
             return _silent("no-sandbox", dropped={str(e)[:200]: 1})
 
     # Several tasks at once keep every worker of the pool busy; each timing is the CPU time of its
     # own thread, which other work on the machine disturbs far less than it does wall time.
     workers = config.workers or sandbox.workers * CLIMBS_PER_WORKER
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(pairs)))) as pool:
-        return list(pool.map(one, pairs))
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(unique)))) as pool:
+        timings = dict(zip(unique, pool.map(one, unique), strict=True))
+    out = []
+    for key, swap in keys:
+        t = timings[key]
+        out.append(t if isinstance(t, Evidence) else _read(t, config, swap))
+    return out

@@ -4,7 +4,8 @@
 input or only one side fails; one side's timeout against a quick finish decides; otherwise, on the
 largest level both finished, the faster must win by `threshold` in the ratio of minimum CPU times
 and every round of the slower must lie above every round of the faster, over at least `min_rounds`
-rounds (the levels the climb passed on the way up, timed once, never decide).
+rounds (the levels the climb passed on the way up, timed once, never decide). `swapped` reads one
+measurement in the other order, so both orders of a pair get one timing and two verdicts that agree.
 """
 
 from __future__ import annotations
@@ -67,8 +68,9 @@ def _evidence(decision: Decision, details: EfficiencyDetails) -> Evidence:
         confidence = 0.5
     elif details.reason == "timeout" or not details.ratio:
         confidence = 0.95
-    else:
-        confidence = round(0.75 + 0.2 * min(1.0, abs(math.log(details.ratio)) / math.log(4)), 3)
+    else:  # from the times, not the rounded ratio: both orders of one measurement get one confidence
+        ratio = details.time_b / details.time_a if details.time_a and details.time_b else details.ratio
+        confidence = round(0.75 + 0.2 * min(1.0, abs(math.log(ratio)) / math.log(4)), 3)
     return Evidence(decision, signal, confidence, {"efficiency": details.to_dict()})
 
 
@@ -91,6 +93,18 @@ def _gap(inputs: list[dict[str, Any]]) -> tuple[float, float, bool] | None:
     per_round = [(sum(a[r] for a, _ in usable), sum(b[r] for _, b in usable)) for r in range(rounds)]
     same = all(x < y for x, y in per_round) or all(x > y for x, y in per_round)
     return ta, tb, same
+
+
+def swapped(result: dict[str, Any]) -> dict[str, Any]:
+    """A two-candidate harness result with the candidates' places exchanged: the same measurement
+    read in the other order (the decision rule is symmetric, so its verdict is the mirror image)."""
+    if "levels" not in result:
+        return result
+    levels = [
+        {**lv, "inputs": [{**inp, "runs": [inp["runs"][1], inp["runs"][0], *inp["runs"][2:]]} for inp in lv["inputs"]]}
+        for lv in result["levels"]
+    ]
+    return {**result, "levels": levels}
 
 
 def decide(
