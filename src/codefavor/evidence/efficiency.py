@@ -14,10 +14,11 @@ as one span. On the way up every level is timed once, the candidates in turns; t
 the slower passes a small CPU budget, would pass a per-call cap at the next level (predicted from
 its growth), times out, the outputs differ, or a decisive gap shows (2x or more, on a level that
 took at least a millisecond). The level that decides (the largest where both finished with the same
-outputs) then gets its further rounds (`_confirm`: three in all, four on a close call), each in a
-fresh process warmed on a lower level's input. A call's time is the candidate process's CPU time
-read by the sandbox server from the kernel, from the forwarding of its input to the arrival of its
-output, less the shortest unpickling and output phases any candidate showed (`timers.times_of`);
+outputs) then gets its further rounds (`_confirm`: three in all, four on a close call; `_escalate`:
+up to eight where the ratio shows a gap the rounds did not confirm, `efficiency_rule.close_call`),
+each in a fresh process warmed on a lower level's input. A call's time is the candidate process's
+CPU time read by the sandbox server from the kernel, from the forwarding of its input to the arrival
+of its output, less the shortest unpickling and output phases any candidate showed (`timers.times_of`);
 the server kills a call past the CPU limit; outputs are hashed and compared here. The decision is
 `efficiency_rule.decide`'s. `efficiency_evidence` measures several pairs at once (one per sandbox
 worker), a pair given in both orders once (read twice, `efficiency_rule.swapped`).
@@ -42,6 +43,7 @@ from codefavor.evidence.efficiency_rule import (  # noqa: F401 - the settings an
     _evidence,
     _gap,
     _silent,
+    close_call,
     decide,
     swapped,
 )
@@ -383,10 +385,29 @@ def _climb(
         timed_out = stopped == "timeout" and _decided_by_timeout(levels, config)
         if usable and stopped not in ("disagree", "failed") and not timed_out:
             i = usable[-1]
-            _confirm(cands, levels[i], config, levels[i - 1].blobs[:1] if i else ())
+            warm = levels[i - 1].blobs[:1] if i else ()
+            _confirm(cands, levels[i], config, warm)
+            _escalate(cands, levels[: i + 1], config, warm)
     finally:
         cands.close()
     return {"levels": [{"inputs": lv.inputs()} for lv in levels], "stopped": stopped}
+
+
+def _escalate(cands: _Candidates, levels: list[_Level], config: EfficiencyConfig, warm: Sequence[bytes]) -> None:
+    """A close call (`efficiency_rule.close_call`) at the deciding level, the last of `levels`, gets
+    its rounds up to `escalate_rounds`, in batches of at most `max_rounds` rounds, each round in a
+    fresh process warmed like the others. The processes of the rounds before are closed before each
+    batch: no level is timed after this one, and a climb must not hold more than `2 x max_rounds`
+    sessions, what the server keeps per worker (`timers._climb_slots`)."""
+    level = levels[-1]
+    ev = decide({"levels": [{"inputs": lv.inputs()} for lv in levels], "stopped": "done"}, config)
+    if not close_call(ev, config) or ev.details["efficiency"].get("level") != len(levels) - 1:
+        return
+    step = max(1, config.max_rounds)
+    while level.rounds < config.escalate_rounds:
+        cands.close()
+        batch = range(level.rounds, min(level.rounds + step, config.escalate_rounds))
+        _play(cands, level, batch, config.call_limit, warm)
 
 
 def _decided_by_timeout(levels: list[_Level], config: EfficiencyConfig) -> bool:
