@@ -3,6 +3,8 @@ reads harness results correctly (timeouts, disagreements, noisy rounds)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from codefavor.evidence import EvidenceOptions
@@ -75,6 +77,14 @@ def test_identical_code_is_undecided():
     assert ev.decision == "undecided" and eff(ev)["reason"] == "no-gap", ev
 
 
+def test_identical_code_is_undecided_after_a_close_calls_rounds_too():
+    """The further rounds set each side's slowest quarter aside: equal code must still not decide."""
+    cfg = dataclasses.replace(FAST, escalate_ratio=1.0, escalate_budget=10.0)
+    for _ in range(3):
+        ev = compare_efficiency(INSTRUCTION, LINEAR, LINEAR, cfg)
+        assert (ev.decision, eff(ev)["reason"], eff(ev)["rounds"]) == ("undecided", "no-gap", cfg.escalate_rounds), ev
+
+
 def test_wrong_answers_silence_the_timing():
     ev = compare_efficiency(INSTRUCTION, WRONG, LINEAR_TOO)
     # The unique-element inputs agree (False), the tiled ones with duplicates do not: a quick wrong
@@ -123,26 +133,99 @@ def ok(times, out="x"):
 CFG = EfficiencyConfig()
 
 
-@pytest.mark.parametrize(
-    "levels, expected",
-    [
-        # A clear gap in every round at the top level decides, whatever the lower levels said.
-        ([_level((ok([1e-4] * 3), ok([1e-4] * 3))), _level((ok([0.01] * 3), ok([0.03] * 3)))], ("A", "cpu-time")),
-        ([_level((ok([0.05, 0.05, 0.05]), ok([0.01, 0.011, 0.012])))], ("B", "cpu-time")),
-        # A ratio above the threshold that does not hold in every round is noise.
-        ([_level((ok([0.01, 0.02, 0.01]), ok([0.03, 0.015, 0.03])))], ("undecided", "no-gap")),
-        ([_level((ok([0.010] * 3), ok([0.011] * 3)))], ("undecided", "no-gap")),
-        # A timeout against a quick finish decides; against a near-limit finish it does not.
-        ([_level(({"status": "timeout", "times": [], "out": None}, ok([0.01])))], ("B", "timeout")),
-        ([_level(({"status": "timeout", "times": [], "out": None}, ok([0.9])))], ("undecided", "nothing-measured")),
-        # Disagreeing outputs are set aside; so are levels too quick to measure.
-        ([_level((ok([0.01] * 3, "x"), ok([0.05] * 3, "y")))], ("undecided", "disagree")),
-        ([_level((ok([1e-6] * 3), ok([5e-6] * 3)))], ("undecided", "nothing-measured")),
-    ],
-)
+DECIDE_TABLE = [
+    # A clear gap in every round at the top level decides, whatever the lower levels said.
+    ([_level((ok([1e-4] * 3), ok([1e-4] * 3))), _level((ok([0.01] * 3), ok([0.03] * 3)))], ("A", "cpu-time")),
+    ([_level((ok([0.05, 0.05, 0.05]), ok([0.01, 0.011, 0.012])))], ("B", "cpu-time")),
+    # A ratio above the threshold that does not hold in every round is noise.
+    ([_level((ok([0.01, 0.02, 0.01]), ok([0.03, 0.015, 0.03])))], ("undecided", "no-gap")),
+    ([_level((ok([0.010] * 3), ok([0.011] * 3)))], ("undecided", "no-gap")),
+    # The further rounds of a close call: a side's slowest rounds (load) no longer silence the gap.
+    ([_level((ok([0.01, 0.03, 0.01]), ok([0.02] * 3)))], ("undecided", "no-gap")),
+    ([_level((ok([0.01, 0.03] + [0.01] * 6), ok([0.02] * 8)))], ("A", "cpu-time")),
+    # A timeout against a quick finish decides; against a near-limit finish it does not.
+    ([_level(({"status": "timeout", "times": [], "out": None}, ok([0.01])))], ("B", "timeout")),
+    ([_level(({"status": "timeout", "times": [], "out": None}, ok([0.9])))], ("undecided", "nothing-measured")),
+    # Disagreeing outputs are set aside; so are levels too quick to measure.
+    ([_level((ok([0.01] * 3, "x"), ok([0.05] * 3, "y")))], ("undecided", "disagree")),
+    ([_level((ok([1e-6] * 3), ok([5e-6] * 3)))], ("undecided", "nothing-measured")),
+]
+
+
+@pytest.mark.parametrize("levels, expected", DECIDE_TABLE)
 def test_decide_table(levels, expected):
     ev = decide({"levels": levels, "stopped": "done"}, CFG)
     assert (ev.decision, eff(ev)["reason"]) == expected, ev
+
+
+@pytest.mark.parametrize("levels, expected", DECIDE_TABLE)
+def test_swapped_result_gives_the_mirror_verdict(levels, expected):
+    """Both orders of a pair are one measurement read twice: the rule must be symmetric."""
+    from codefavor.evidence.efficiency_rule import swapped
+
+    result = {"levels": levels, "stopped": "done"}
+    ev, mirror = decide(result, CFG), decide(swapped(result), CFG)
+    assert mirror.decision == {"A": "B", "B": "A"}.get(ev.decision, ev.decision), (ev, mirror)
+    assert eff(mirror)["reason"] == eff(ev)["reason"] and mirror.confidence == ev.confidence
+    if eff(ev).get("ratio"):
+        assert eff(mirror)["ratio"] == pytest.approx(1 / eff(ev)["ratio"], rel=1e-3)
+    assert decide(swapped(swapped(result)), CFG) == ev
+
+
+def _rounds(a, b):
+    return list(zip(a, b, strict=True))
+
+
+@pytest.mark.parametrize(
+    "a, b, expected",
+    [
+        # Up to max_rounds: every round of the slower above every round of the faster.
+        ([1.0, 1.1, 1.05], [2.0, 2.1, 2.2], "A"),
+        ([2.0, 2.1, 2.2], [1.0, 1.1, 1.05], "B"),
+        ([1.0, 2.5, 1.05], [2.0, 2.1, 2.2], "undecided"),  # one slow round of the faster silences it
+        ([1.0, 1.0], [3.0, 3.0], "undecided"),  # below min_rounds
+        ([1.0, 1.0, 1.0], [1.2, 1.2, 1.2], "undecided"),  # below the threshold
+        # Further rounds of a close call: each side's slowest quarter set aside (load only adds time).
+        ([1.0, 2.5, 1.05, 1.0, 1.1, 1.0, 1.05, 1.0], [2.0, 2.1, 2.2, 2.0, 2.3, 2.1, 2.0, 2.2], "A"),
+        ([1.0, 2.5, 2.4, 1.0, 1.1, 1.0, 1.05, 1.0], [2.0, 2.1, 2.2, 2.0, 2.3, 2.1, 2.0, 2.2], "A"),
+        ([1.0, 2.5, 2.4, 2.3, 1.1, 1.0, 1.05, 1.0], [2.0, 2.1, 2.2, 2.0, 2.3, 2.1, 2.0, 2.2], "undecided"),
+        ([2.0, 2.1, 2.2, 2.0, 2.3, 2.1, 2.0, 2.2], [1.0, 2.5, 2.4, 1.0, 1.1, 1.0, 1.05, 1.0], "B"),
+        # ...a fast outlier of the slower side is not set aside,
+        ([1.0] * 8, [0.9, 2.1, 2.2, 2.0, 2.3, 2.1, 2.0, 2.2], "undecided"),
+        # ...and the medians must differ by the threshold too, not only the minimums.
+        ([1.0, 1.0, 1.9, 1.9, 1.9, 1.9, 1.95, 1.95], [2.0, 2.0, 2.0, 2.0, 2.1, 2.1, 2.1, 2.1], "undecided"),
+    ],
+)
+def test_rounds_decision_table(a, b, expected):
+    from codefavor.evidence.efficiency_rule import rounds_decision
+
+    assert rounds_decision(_rounds(a, b), min(b) / min(a), CFG) == expected
+
+
+def _no_gap(ratio, rounds, t=1e-3, reason="no-gap", decision="undecided"):
+    from codefavor.evidence.efficiency_rule import EfficiencyDetails, _evidence
+
+    return _evidence(decision, EfficiencyDetails(reason, ratio=ratio, rounds=rounds, time_a=t, time_b=t * ratio))
+
+
+@pytest.mark.parametrize(
+    "ev, expected",
+    [
+        (_no_gap(1.9, 3), True),  # a gap the rounds did not confirm: measure more
+        (_no_gap(0.5, 4), True),  # either way
+        (_no_gap(1.2, 3), True),
+        (_no_gap(1.05, 3), False),  # an even pair: more rounds would not move it
+        (_no_gap(1 / 1.05, 3), False),
+        (_no_gap(1.9, 8), False),  # already measured that far
+        (_no_gap(1.9, 3, t=0.02), False),  # 5 more rounds of 0.058 s each: past the budget
+        (_no_gap(1.9, 3, reason="disagree"), False),
+        (_no_gap(1.9, 3, reason="cpu-time", decision="A"), False),
+    ],
+)
+def test_close_call_table(ev, expected):
+    from codefavor.evidence.efficiency_rule import close_call
+
+    assert close_call(ev, CFG) is expected
 
 
 def test_decide_errors():
@@ -251,6 +334,12 @@ def test_judge_hook_keeps_item_order_when_concurrent():
     except SandboxError as e:
         pytest.skip(str(e))
     assert [e.decision for e in evs] == ["B", "A", "undecided", "B"], [eff(e)["reason"] for e in evs]
+    # One measurement per pair of codes, whatever the order they come in: read twice, mirrored.
+    assert eff(evs[0]) == eff(evs[3])
+    assert (eff(evs[0]).get("time_a"), eff(evs[0]).get("level")) == (
+        eff(evs[1]).get("time_b"),
+        eff(evs[1]).get("level"),
+    )
 
 
 SOLUTION_STATEMENT = """Contains Duplicate
@@ -424,7 +513,37 @@ def test_climb_confirms_only_the_level_that_decides():
     res = climb(LINEAR, LINEAR_TOO, entry, calls, "seed", FAST, runner=run_trusted)
     rounds = [min(len(r["times"]) for inp in lv["inputs"] for r in inp["runs"]) for lv in res["levels"]]
     assert len(rounds) >= 2 and rounds[:-1] == [1] * (len(rounds) - 1), rounds
-    assert FAST.min_rounds <= rounds[-1] <= FAST.max_rounds, rounds
+    # A close call gets further rounds at the same level (`close_call`), never at another.
+    assert FAST.min_rounds <= rounds[-1] <= max(FAST.max_rounds, FAST.escalate_rounds), rounds
+
+
+def test_close_call_escalates_within_the_sessions_a_climb_may_hold():
+    """A close call's further rounds come in batches of at most `max_rounds` rounds, the processes
+    of the rounds before closed first: never more than `2 x max_rounds` open at once (the sandbox
+    server keeps that many sessions per worker), and the deciding level ends with `escalate_rounds`."""
+    from codefavor.evidence.efficiency import climb, plan
+
+    cfg = dataclasses.replace(FAST, threshold=100.0, escalate_ratio=1.0, escalate_budget=10.0)
+    open_now, most = set(), [0]
+
+    class Counted:
+        def __init__(self, timer):
+            self.timer = timer
+            open_now.add(id(self))
+            most[0] = max(most[0], len(open_now))
+
+        def call(self, blob, limit):
+            return self.timer.call(blob, limit)
+
+        def close(self):
+            open_now.discard(id(self))
+            self.timer.close()
+
+    entry, calls, _ = plan(INSTRUCTION, LINEAR, LINEAR_TOO)
+    res = climb(LINEAR, LINEAR_TOO, entry, calls, "seed", cfg, runner=lambda *a: Counted(run_trusted(*a)))
+    top = res["levels"][-1]["inputs"]
+    assert min(len(r["times"]) for inp in top for r in inp["runs"]) == cfg.escalate_rounds, res
+    assert most[0] <= 2 * cfg.max_rounds and not open_now, most
 
 
 def test_no_process_gets_the_same_input_twice():

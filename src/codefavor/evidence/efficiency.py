@@ -14,13 +14,15 @@ as one span. On the way up every level is timed once, the candidates in turns; t
 the slower passes a small CPU budget, would pass a per-call cap at the next level (predicted from
 its growth), times out, the outputs differ, or a decisive gap shows (2x or more, on a level that
 took at least a millisecond). The level that decides (the largest where both finished with the same
-outputs) then gets its further rounds (`_confirm`: three in all, four on a close call), each in a
-fresh process warmed on a lower level's input. A call's time is the candidate process's CPU time
-read by the sandbox server from the kernel, from the forwarding of its input to the arrival of its
-output, less the shortest unpickling and output phases any candidate showed (`timers.times_of`);
+outputs) then gets its further rounds (`_confirm`: three in all, four on a close call; `_escalate`:
+up to eight where the ratio shows a gap the rounds did not confirm, `efficiency_rule.close_call`),
+each in a fresh process warmed on a lower level's input. A call's time is the candidate process's
+CPU time read by the sandbox server from the kernel, from the forwarding of its input to the arrival
+of its output, less the shortest unpickling and output phases any candidate showed (`timers.times_of`);
 the server kills a call past the CPU limit; outputs are hashed and compared here. The decision is
 `efficiency_rule.decide`'s. `efficiency_evidence` measures several pairs at once (one per sandbox
-worker). `benchmarks/efficiency_evidence.py` measures accuracy and time.
+worker), a pair given in both orders once (read twice, `efficiency_rule.swapped`).
+`benchmarks/efficiency_evidence.py` measures accuracy and time.
 """
 
 from __future__ import annotations
@@ -41,7 +43,9 @@ from codefavor.evidence.efficiency_rule import (  # noqa: F401 - the settings an
     _evidence,
     _gap,
     _silent,
+    close_call,
     decide,
+    swapped,
 )
 from codefavor.evidence.examples import calls_code, timing_plan
 from codefavor.evidence.scaling import Call
@@ -381,10 +385,29 @@ def _climb(
         timed_out = stopped == "timeout" and _decided_by_timeout(levels, config)
         if usable and stopped not in ("disagree", "failed") and not timed_out:
             i = usable[-1]
-            _confirm(cands, levels[i], config, levels[i - 1].blobs[:1] if i else ())
+            warm = levels[i - 1].blobs[:1] if i else ()
+            _confirm(cands, levels[i], config, warm)
+            _escalate(cands, levels[: i + 1], config, warm)
     finally:
         cands.close()
     return {"levels": [{"inputs": lv.inputs()} for lv in levels], "stopped": stopped}
+
+
+def _escalate(cands: _Candidates, levels: list[_Level], config: EfficiencyConfig, warm: Sequence[bytes]) -> None:
+    """A close call (`efficiency_rule.close_call`) at the deciding level, the last of `levels`, gets
+    its rounds up to `escalate_rounds`, in batches of at most `max_rounds` rounds, each round in a
+    fresh process warmed like the others. The processes of the rounds before are closed before each
+    batch: no level is timed after this one, and a climb must not hold more than `2 x max_rounds`
+    sessions, what the server keeps per worker (`timers._climb_slots`)."""
+    level = levels[-1]
+    ev = decide({"levels": [{"inputs": lv.inputs()} for lv in levels], "stopped": "done"}, config)
+    if not close_call(ev, config) or ev.details["efficiency"].get("level") != len(levels) - 1:
+        return
+    step = max(1, config.max_rounds)
+    while level.rounds < config.escalate_rounds:
+        cands.close()
+        batch = range(level.rounds, min(level.rounds + step, config.escalate_rounds))
+        _play(cands, level, batch, config.call_limit, warm)
 
 
 def _decided_by_timeout(levels: list[_Level], config: EfficiencyConfig) -> bool:
@@ -438,6 +461,23 @@ def _stop(
     return "done" if li == len(config.targets) - 1 else ""
 
 
+def _timing(
+    instruction: str, code_a: str, code_b: str, config: EfficiencyConfig, runner: Runner
+) -> tuple[dict[str, Any] | None, str | None, str]:
+    """(the climb's result, or None; what was timed; why nothing was) for one pair."""
+    spec, calls, why = plan(instruction, code_a, code_b)
+    if spec is None or not calls:
+        return None, entry_name(spec), why
+    return climb(code_a, code_b, spec, calls, content_id(instruction), config, runner), entry_name(spec), ""
+
+
+def _read(timing: tuple[dict[str, Any] | None, str | None, str], config: EfficiencyConfig, swap: bool) -> Evidence:
+    result, entry, why = timing
+    if result is None:
+        return _silent(why, entry=entry)
+    return decide(swapped(result) if swap else result, config, entry=entry)
+
+
 def compare_efficiency(
     instruction: str,
     code_a: str,
@@ -449,19 +489,24 @@ def compare_efficiency(
     or "undecided"; the measurements are in `details["efficiency"]`). `runner(job, wall_limit)` runs
     one harness job; by default in the shared sandbox pool (`run_trusted`, a bare limited interpreter,
     is for code you trust)."""
-    spec, calls, why = plan(instruction, code_a, code_b)
-    if spec is None or not calls:
-        return _silent(why, entry=entry_name(spec))
-    result = climb(code_a, code_b, spec, calls, content_id(instruction), config, runner or sandbox_runner())
-    return decide(result, config, entry=entry_name(spec))
+    return _read(_timing(instruction, code_a, code_b, config, runner or sandbox_runner()), config, False)
+
+
+def _canonical(pair: tuple[str, str, str]) -> tuple[tuple[str, str, str], bool]:
+    """The pair in one fixed order of its two codes, and whether `pair` is that order swapped."""
+    instruction, a, b = pair
+    return ((instruction, b, a), True) if b < a else (pair, False)
 
 
 def efficiency_evidence(
     pairs: Sequence[tuple[str, str, str]], options: EvidenceOptions = EvidenceOptions()
 ) -> list[Evidence]:
     """Efficiency evidence for (instruction, code_a, code_b) triples, measured in the sandbox
-    (`options.sandbox`, else the shared pool), several pairs at once. A sandbox that cannot start
-    leaves every pair undecided ("no-sandbox"): candidates never run uncontained."""
+    (`options.sandbox`, else the shared pool), several pairs at once. A pair given in both orders
+    (the benchmark's both-orders protocol) is measured once and read twice (`swapped`): the same
+    codes on the same inputs, so the two verdicts mirror each other and position never changes an
+    efficiency verdict. A sandbox that cannot start leaves every pair undecided ("no-sandbox"):
+    candidates never run uncontained."""
     from concurrent.futures import ThreadPoolExecutor
 
     from codefavor.evidence.sandbox import SandboxError
@@ -475,15 +520,22 @@ def efficiency_evidence(
     except SandboxError as e:
         return [_silent("no-sandbox", dropped={str(e)[:200]: 1}) for _ in pairs]
     runner = sandbox_runner(sandbox)
+    keys = [_canonical(p) for p in pairs]
+    unique = list(dict.fromkeys(k for k, _ in keys))
 
-    def one(pair: tuple[str, str, str]) -> Evidence:
+    def one(pair: tuple[str, str, str]) -> tuple[dict[str, Any] | None, str | None, str] | Evidence:
         try:
-            return compare_efficiency(*pair, config, runner)
+            return _timing(*pair, config, runner)
         except SandboxError as e:
             return _silent("no-sandbox", dropped={str(e)[:200]: 1})
 
     # Several tasks at once keep every worker of the pool busy; each timing is the CPU time of its
     # own thread, which other work on the machine disturbs far less than it does wall time.
     workers = config.workers or sandbox.workers * CLIMBS_PER_WORKER
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(pairs)))) as pool:
-        return list(pool.map(one, pairs))
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(unique)))) as pool:
+        timings = dict(zip(unique, pool.map(one, unique), strict=True))
+    out = []
+    for key, swap in keys:
+        t = timings[key]
+        out.append(t if isinstance(t, Evidence) else _read(t, config, swap))
+    return out

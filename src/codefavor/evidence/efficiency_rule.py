@@ -4,7 +4,11 @@
 input or only one side fails; one side's timeout against a quick finish decides; otherwise, on the
 largest level both finished, the faster must win by `threshold` in the ratio of minimum CPU times
 and every round of the slower must lie above every round of the faster, over at least `min_rounds`
-rounds (the levels the climb passed on the way up, timed once, never decide).
+rounds (the levels the climb passed on the way up, timed once, never decide). A close call
+(`close_call`: silent, but the ratio already past `escalate_ratio`) gets more rounds, up to
+`escalate_rounds`; over that many, each side's slowest quarter of rounds is set aside and the
+medians must differ by `threshold` too (`rounds_decision`). `swapped` reads one measurement in the
+other order, so both orders of a pair get one timing and two verdicts that agree.
 """
 
 from __future__ import annotations
@@ -39,6 +43,9 @@ class EfficiencyConfig:
     workers: int = 0  # tasks measured at once (0: one per sandbox worker)
     min_time: float = 2e-5  # below this (seconds, slower side) a level is too quick to compare
     timeout_margin: float = 4.0  # a timeout decides only if the other finished in limit / margin
+    escalate_rounds: int = 8  # rounds a close call gets in all (0: none beyond max_rounds)
+    escalate_ratio: float = 1.15  # a silent level whose ratio of minimum times is past this is a close call
+    escalate_budget: float = 0.1  # CPU seconds (both sides) the further rounds of a close call may take
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,7 @@ class EfficiencyDetails:
     time_a: float | None = None
     time_b: float | None = None
     inputs: int = 0  # inputs compared at the deciding level
+    rounds: int | None = None  # rounds timed at the deciding level
     dropped: dict[str, int] = field(default_factory=dict)  # inputs set aside, by why
     entry: str | None = None
 
@@ -67,8 +75,9 @@ def _evidence(decision: Decision, details: EfficiencyDetails) -> Evidence:
         confidence = 0.5
     elif details.reason == "timeout" or not details.ratio:
         confidence = 0.95
-    else:
-        confidence = round(0.75 + 0.2 * min(1.0, abs(math.log(details.ratio)) / math.log(4)), 3)
+    else:  # from the times, not the rounded ratio: both orders of one measurement get one confidence
+        ratio = details.time_b / details.time_a if details.time_a and details.time_b else details.ratio
+        confidence = round(0.75 + 0.2 * min(1.0, abs(math.log(ratio)) / math.log(4)), 3)
     return Evidence(decision, signal, confidence, {"efficiency": details.to_dict()})
 
 
@@ -91,6 +100,60 @@ def _gap(inputs: list[dict[str, Any]]) -> tuple[float, float, bool] | None:
     per_round = [(sum(a[r] for a, _ in usable), sum(b[r] for _, b in usable)) for r in range(rounds)]
     same = all(x < y for x, y in per_round) or all(x > y for x, y in per_round)
     return ta, tb, same
+
+
+def _median(xs: list[float]) -> float:
+    s = sorted(xs)
+    return (s[(len(s) - 1) // 2] + s[len(s) // 2]) / 2
+
+
+def rounds_decision(per_round: list[tuple[float, float]], ratio: float, config: EfficiencyConfig) -> Decision:
+    """Who is faster by a level's per-round times (first, second candidate) and its ratio of minimum
+    times (second / first). Up to `max_rounds` rounds: every round of the slower above every round of
+    the faster. Beyond that (a close call measured further), each side's slowest quarter of rounds is
+    set aside first: interference from other work only ever adds CPU time (caches, memory bandwidth),
+    so on a loaded machine a side's slowest rounds are the noisy ones, and one of them would otherwise
+    silence a gap every other round shows. The medians must then differ by `threshold` as well."""
+    k = len(per_round)
+    if k < config.min_rounds:
+        return "undecided"
+    a = sorted(x for x, _ in per_round)
+    b = sorted(y for _, y in per_round)
+    extended = k > config.max_rounds
+    keep = k - k // 4 if extended else k
+    ma, mb = _median(a), _median(b)
+    if ratio >= config.threshold and b[0] > a[keep - 1] and (not extended or mb >= config.threshold * ma):
+        return "A"
+    if ratio <= 1 / config.threshold and a[0] > b[keep - 1] and (not extended or ma >= config.threshold * mb):
+        return "B"
+    return "undecided"
+
+
+def close_call(evidence: Evidence, config: EfficiencyConfig) -> bool:
+    """Whether a silent timing is worth more rounds (pure): a gap in the ratio of minimum times
+    (past `escalate_ratio` either way) that the rounds did not confirm, on a level quick enough that
+    the rounds still missing to `escalate_rounds` fit in `escalate_budget`. An even pair (ratio near
+    1) is left silent: more rounds would not move it."""
+    d = evidence.details.get("efficiency", {})
+    ratio, rounds = d.get("ratio"), d.get("rounds") or 0
+    if evidence.decided or d.get("reason") != "no-gap" or not ratio or rounds >= config.escalate_rounds:
+        return False
+    if max(ratio, 1 / ratio) < config.escalate_ratio:
+        return False
+    per_round = (d.get("time_a") or 0.0) + (d.get("time_b") or 0.0)
+    return per_round * (config.escalate_rounds - rounds) <= config.escalate_budget
+
+
+def swapped(result: dict[str, Any]) -> dict[str, Any]:
+    """A two-candidate harness result with the candidates' places exchanged: the same measurement
+    read in the other order (the decision rule is symmetric, so its verdict is the mirror image)."""
+    if "levels" not in result:
+        return result
+    levels = [
+        {**lv, "inputs": [{**inp, "runs": [inp["runs"][1], inp["runs"][0], *inp["runs"][2:]]} for inp in lv["inputs"]]}
+        for lv in result["levels"]
+    ]
+    return {**result, "levels": levels}
 
 
 def decide(
@@ -160,16 +223,8 @@ def decide(
         # Every round of the slower above every round of the faster, not only round by round: each
         # round is a process of its own, and a process can be slow throughout (its page faults,
         # where its memory landed), which pairs of rounds would read as a gap between the codes.
-        slowest_a, fastest_a = max(a for a, _ in per_round), min(a for a, _ in per_round)
-        slowest_b, fastest_b = max(b for _, b in per_round), min(b for _, b in per_round)
-        if rounds < config.min_rounds:  # a level the climb passed on the way up, timed once
-            decision: Decision = "undecided"
-        elif ratio >= config.threshold and fastest_b > slowest_a:
-            decision = "A"
-        elif ratio <= 1 / config.threshold and fastest_a > slowest_b:
-            decision = "B"
-        else:
-            decision = "undecided"
+        # (A level the climb passed on the way up, timed once, has too few rounds to decide.)
+        decision = rounds_decision(per_round, ratio, config)
         best = _evidence(
             decision,
             EfficiencyDetails(
@@ -180,6 +235,7 @@ def decide(
                 time_a=ta,
                 time_b=tb,
                 inputs=len(usable),
+                rounds=rounds,
                 dropped=dropped,
                 entry=entry,
             ),
