@@ -43,8 +43,8 @@ ALLOWED: dict[tuple[str, str], str] = {
 }
 
 # Run by a bare interpreter (`python -I`) or exec'd inside the sandbox child: stdlib only. The input
-# growth (scaling, and preconditions, which scaling imports) runs in the parent, but stays pure so
-# that the same seed gives the same inputs wherever it runs.
+# growth (scaling, and its siblings preconditions and stated_facts) runs in the parent, but stays pure
+# so that the same seed gives the same inputs wherever it runs.
 SELF_CONTAINED = {
     "evidence.sandbox.server",
     "evidence.sandbox.codec",
@@ -53,6 +53,7 @@ SELF_CONTAINED = {
     "evidence.scaling",
     "evidence.preconditions",
     "evidence.stated_facts",
+    "evidence.calls",  # compiled and exec'd in the candidate's namespace (examples.calls_code)
     "evidence.timing_harness",
 }
 
