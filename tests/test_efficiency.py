@@ -77,7 +77,7 @@ def test_identical_code_is_undecided():
     assert ev.decision == "undecided" and eff(ev)["reason"] == "no-gap", ev
 
 
-def test_identical_code_is_undecided_after_a_close_calls_rounds_too():
+def test_identical_code_is_undecided_after_a_near_miss_rounds_too():
     """The further rounds set each side's slowest quarter aside: equal code must still not decide."""
     cfg = dataclasses.replace(FAST, escalate_ratio=1.0, escalate_budget=10.0)
     for _ in range(3):
@@ -140,7 +140,7 @@ DECIDE_TABLE = [
     # A ratio above the threshold that does not hold in every round is noise.
     ([_level((ok([0.01, 0.02, 0.01]), ok([0.03, 0.015, 0.03])))], ("undecided", "no-gap")),
     ([_level((ok([0.010] * 3), ok([0.011] * 3)))], ("undecided", "no-gap")),
-    # The further rounds of a close call: a side's slowest rounds (load) no longer silence the gap.
+    # The further rounds of a near miss: a side's slowest rounds (load) no longer silence the gap.
     ([_level((ok([0.01, 0.03, 0.01]), ok([0.02] * 3)))], ("undecided", "no-gap")),
     ([_level((ok([0.01, 0.03] + [0.01] * 6), ok([0.02] * 8)))], ("A", "cpu-time")),
     # A timeout against a quick finish decides; against a near-limit finish it does not.
@@ -185,7 +185,7 @@ def _rounds(a, b):
         ([1.0, 2.5, 1.05], [2.0, 2.1, 2.2], "undecided"),  # one slow round of the faster silences it
         ([1.0, 1.0], [3.0, 3.0], "undecided"),  # below min_rounds
         ([1.0, 1.0, 1.0], [1.2, 1.2, 1.2], "undecided"),  # below the threshold
-        # Further rounds of a close call: each side's slowest quarter set aside (load only adds time).
+        # Further rounds of a near miss: each side's slowest quarter set aside (load only adds time).
         ([1.0, 2.5, 1.05, 1.0, 1.1, 1.0, 1.05, 1.0], [2.0, 2.1, 2.2, 2.0, 2.3, 2.1, 2.0, 2.2], "A"),
         ([1.0, 2.5, 2.4, 1.0, 1.1, 1.0, 1.05, 1.0], [2.0, 2.1, 2.2, 2.0, 2.3, 2.1, 2.0, 2.2], "A"),
         ([1.0, 2.5, 2.4, 2.3, 1.1, 1.0, 1.05, 1.0], [2.0, 2.1, 2.2, 2.0, 2.3, 2.1, 2.0, 2.2], "undecided"),
@@ -222,10 +222,10 @@ def _no_gap(ratio, rounds, t=1e-3, reason="no-gap", decision="undecided"):
         (_no_gap(1.9, 3, reason="cpu-time", decision="A"), False),
     ],
 )
-def test_close_call_table(ev, expected):
-    from codefavor.evidence.efficiency_rule import close_call
+def test_near_miss_table(ev, expected):
+    from codefavor.evidence.efficiency_rule import near_miss
 
-    assert close_call(ev, CFG) is expected
+    assert near_miss(ev, CFG) is expected
 
 
 def test_decide_errors():
@@ -513,12 +513,12 @@ def test_climb_confirms_only_the_level_that_decides():
     res = climb(LINEAR, LINEAR_TOO, entry, calls, "seed", FAST, runner=run_trusted)
     rounds = [min(len(r["times"]) for inp in lv["inputs"] for r in inp["runs"]) for lv in res["levels"]]
     assert len(rounds) >= 2 and rounds[:-1] == [1] * (len(rounds) - 1), rounds
-    # A close call gets further rounds at the same level (`close_call`), never at another.
+    # A near miss gets further rounds at the same level (`near_miss`), never at another.
     assert FAST.min_rounds <= rounds[-1] <= max(FAST.max_rounds, FAST.escalate_rounds), rounds
 
 
-def test_close_call_escalates_within_the_sessions_a_climb_may_hold():
-    """A close call's further rounds come in batches of at most `max_rounds` rounds, the processes
+def test_near_miss_escalates_within_the_sessions_a_climb_may_hold():
+    """A near miss's further rounds come in batches of at most `max_rounds` rounds, the processes
     of the rounds before closed first: never more than `2 x max_rounds` open at once (the sandbox
     server keeps that many sessions per worker), and the deciding level ends with `escalate_rounds`."""
     from codefavor.evidence.efficiency import climb, plan

@@ -10,7 +10,9 @@ from typing import Any
 EFFICIENCY_REASONS = {
     "cpu-time": "measured CPU time on the instruction's examples, grown",
     "timeout": "one candidate timed out where the other finished quickly",
-    "no-gap": "no clear gap: the faster must win by 1.25x, in every round",
+    "no-gap": "no clear gap: the faster must win by the threshold (1.25x) in every round (a near miss's further rounds: less each side's slowest quarter, medians apart too)",
+    "few-rounds": "the only comparable level was timed once, on the way up: too few rounds to decide",
+    "design": "a design problem (an operation list): its calls are not timed",
     "no-entry": "no entry point to time (the instruction defines none both candidates implement as a function)",
     "no-examples": "the instruction has no example call of the entry point to grow into timing inputs",
     "nothing-measured": "no input could be timed on both candidates",
@@ -24,6 +26,8 @@ SET_ASIDE = {
     "error": "a run raised or returned nothing usable",
     "both-timeout": "both timed out",
     "disagree": "the outputs differ",
+    "one-side-error": "only one candidate raised",
+    "one-side-setup": "only one candidate failed to set up",
 }
 
 

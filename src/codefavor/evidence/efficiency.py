@@ -15,7 +15,7 @@ the slower passes a small CPU budget, would pass a per-call cap at the next leve
 its growth), times out, the outputs differ, or a decisive gap shows (2x or more, on a level that
 took at least a millisecond). The level that decides (the largest where both finished with the same
 outputs) then gets its further rounds (`_confirm`: three in all, four on a close call; `_escalate`:
-up to eight where the ratio shows a gap the rounds did not confirm, `efficiency_rule.close_call`),
+up to eight where the ratio shows a gap the rounds did not confirm, `efficiency_rule.near_miss`),
 each in a fresh process warmed on a lower level's input. A call's time is the candidate process's
 CPU time read by the sandbox server from the kernel, from the forwarding of its input to the arrival
 of its output, less the shortest unpickling and output phases any candidate showed (`timers.times_of`);
@@ -37,14 +37,11 @@ from typing import Any
 
 from codefavor.evidence import Evidence, EvidenceOptions, resolve_sandbox
 from codefavor.evidence.efficiency_rule import (  # noqa: F401 - the settings and the rule are public here too
-    TARGETS,
     EfficiencyConfig,
-    EfficiencyDetails,
-    _evidence,
-    _gap,
-    _silent,
-    close_call,
     decide,
+    level_gap,
+    near_miss,
+    silent,
     swapped,
 )
 from codefavor.evidence.examples import calls_code, timing_plan
@@ -394,14 +391,14 @@ def _climb(
 
 
 def _escalate(cands: _Candidates, levels: list[_Level], config: EfficiencyConfig, warm: Sequence[bytes]) -> None:
-    """A close call (`efficiency_rule.close_call`) at the deciding level, the last of `levels`, gets
+    """A near miss (`efficiency_rule.near_miss`) at the deciding level, the last of `levels`, gets
     its rounds up to `escalate_rounds`, in batches of at most `max_rounds` rounds, each round in a
     fresh process warmed like the others. The processes of the rounds before are closed before each
     batch: no level is timed after this one, and a climb must not hold more than `2 x max_rounds`
     sessions, what the server keeps per worker (`timers._climb_slots`)."""
     level = levels[-1]
     ev = decide({"levels": [{"inputs": lv.inputs()} for lv in levels], "stopped": "done"}, config)
-    if not close_call(ev, config) or ev.details["efficiency"].get("level") != len(levels) - 1:
+    if not near_miss(ev, config) or ev.details["efficiency"].get("level") != len(levels) - 1:
         return
     step = max(1, config.max_rounds)
     while level.rounds < config.escalate_rounds:
@@ -445,7 +442,7 @@ def _stop(
     slowest = max((sum(min(inp["runs"][c]["times"] or [0.0]) for inp in inputs) for c in range(2)), default=0.0)
     if slowest > config.level_budget:
         return "budget"
-    gap = _gap(inputs)
+    gap = level_gap(inputs)
     if gap:
         ta, tb, same = gap
         slow, fast = max(ta, tb), min(ta, tb)
@@ -474,7 +471,7 @@ def _timing(
 def _read(timing: tuple[dict[str, Any] | None, str | None, str], config: EfficiencyConfig, swap: bool) -> Evidence:
     result, entry, why = timing
     if result is None:
-        return _silent(why, entry=entry)
+        return silent(why, entry=entry)
     return decide(swapped(result) if swap else result, config, entry=entry)
 
 
@@ -518,7 +515,7 @@ def efficiency_evidence(
         sandbox = resolve_sandbox(options)
         sandbox.run("pass", [])  # start the pool now: a sandbox that cannot start fails once, here
     except SandboxError as e:
-        return [_silent("no-sandbox", dropped={str(e)[:200]: 1}) for _ in pairs]
+        return [silent("no-sandbox", dropped={str(e)[:200]: 1}) for _ in pairs]
     runner = sandbox_runner(sandbox)
     keys = [_canonical(p) for p in pairs]
     unique = list(dict.fromkeys(k for k, _ in keys))
@@ -527,7 +524,7 @@ def efficiency_evidence(
         try:
             return _timing(*pair, config, runner)
         except SandboxError as e:
-            return _silent("no-sandbox", dropped={str(e)[:200]: 1})
+            return silent("no-sandbox", dropped={str(e)[:200]: 1})
 
     # Several tasks at once keep every worker of the pool busy; each timing is the CPU time of its
     # own thread, which other work on the machine disturbs far less than it does wall time.

@@ -4,8 +4,8 @@
 input or only one side fails; one side's timeout against a quick finish decides; otherwise, on the
 largest level both finished, the faster must win by `threshold` in the ratio of minimum CPU times
 and every round of the slower must lie above every round of the faster, over at least `min_rounds`
-rounds (the levels the climb passed on the way up, timed once, never decide). A close call
-(`close_call`: silent, but the ratio already past `escalate_ratio`) gets more rounds, up to
+rounds (the levels the climb passed on the way up, timed once, never decide). A near miss
+(`near_miss`: silent, but the ratio already past `escalate_ratio`) gets more rounds, up to
 `escalate_rounds`; over that many, each side's slowest quarter of rounds is set aside and the
 medians must differ by `threshold` too (`rounds_decision`). `swapped` reads one measurement in the
 other order, so both orders of a pair get one timing and two verdicts that agree.
@@ -43,9 +43,9 @@ class EfficiencyConfig:
     workers: int = 0  # tasks measured at once (0: one per sandbox worker)
     min_time: float = 2e-5  # below this (seconds, slower side) a level is too quick to compare
     timeout_margin: float = 4.0  # a timeout decides only if the other finished in limit / margin
-    escalate_rounds: int = 8  # rounds a close call gets in all (0: none beyond max_rounds)
-    escalate_ratio: float = 1.15  # a silent level whose ratio of minimum times is past this is a close call
-    escalate_budget: float = 0.1  # CPU seconds (both sides) the further rounds of a close call may take
+    escalate_rounds: int = 8  # rounds a near miss gets in all (0: none beyond max_rounds)
+    escalate_ratio: float = 1.15  # a silent level whose ratio of minimum times is past this is a near miss
+    escalate_budget: float = 0.1  # CPU seconds (both sides) the further rounds of a near miss may take
 
 
 @dataclass(frozen=True)
@@ -81,11 +81,20 @@ def _evidence(decision: Decision, details: EfficiencyDetails) -> Evidence:
     return Evidence(decision, signal, confidence, {"efficiency": details.to_dict()})
 
 
-def _silent(reason: str, **kw: Any) -> Evidence:
+def silent(reason: str, **kw: Any) -> Evidence:
+    """An undecided efficiency verdict that says why (`EfficiencyDetails.reason`)."""
     return _evidence("undecided", EfficiencyDetails(reason, **kw))
 
 
-def _gap(inputs: list[dict[str, Any]]) -> tuple[float, float, bool] | None:
+def _totals(usable: list[tuple[list[float], list[float]]]) -> tuple[float, float, list[tuple[float, float]]]:
+    """Over a level's usable inputs (each side's round times): each side's sum of minimum times,
+    and the per-round sums over the rounds both sides have."""
+    ta, tb = sum(min(a) for a, _ in usable), sum(min(b) for _, b in usable)
+    rounds = min(min(len(a), len(b)) for a, b in usable)
+    return ta, tb, [(sum(a[r] for a, _ in usable), sum(b[r] for _, b in usable)) for r in range(rounds)]
+
+
+def level_gap(inputs: list[dict[str, Any]]) -> tuple[float, float, bool] | None:
     """(time of the first candidate, of the second, whether every round agrees on who is faster)
     over the inputs where two candidates both finished with the same output; None without any."""
     usable = []
@@ -95,11 +104,8 @@ def _gap(inputs: list[dict[str, Any]]) -> tuple[float, float, bool] | None:
             usable.append((a["times"], b["times"]))
     if not usable:
         return None
-    ta, tb = sum(min(a) for a, _ in usable), sum(min(b) for _, b in usable)
-    rounds = min(min(len(a), len(b)) for a, b in usable)
-    per_round = [(sum(a[r] for a, _ in usable), sum(b[r] for _, b in usable)) for r in range(rounds)]
-    same = all(x < y for x, y in per_round) or all(x > y for x, y in per_round)
-    return ta, tb, same
+    ta, tb, per_round = _totals(usable)
+    return ta, tb, all(x < y for x, y in per_round) or all(x > y for x, y in per_round)
 
 
 def _median(xs: list[float]) -> float:
@@ -110,7 +116,7 @@ def _median(xs: list[float]) -> float:
 def rounds_decision(per_round: list[tuple[float, float]], ratio: float, config: EfficiencyConfig) -> Decision:
     """Who is faster by a level's per-round times (first, second candidate) and its ratio of minimum
     times (second / first). Up to `max_rounds` rounds: every round of the slower above every round of
-    the faster. Beyond that (a close call measured further), each side's slowest quarter of rounds is
+    the faster. Beyond that (a near miss measured further), each side's slowest quarter of rounds is
     set aside first: interference from other work only ever adds CPU time (caches, memory bandwidth),
     so on a loaded machine a side's slowest rounds are the noisy ones, and one of them would otherwise
     silence a gap every other round shows. The medians must then differ by `threshold` as well."""
@@ -129,7 +135,7 @@ def rounds_decision(per_round: list[tuple[float, float]], ratio: float, config: 
     return "undecided"
 
 
-def close_call(evidence: Evidence, config: EfficiencyConfig) -> bool:
+def near_miss(evidence: Evidence, config: EfficiencyConfig) -> bool:
     """Whether a silent timing is worth more rounds (pure): a gap in the ratio of minimum times
     (past `escalate_ratio` either way) that the rounds did not confirm, on a level quick enough that
     the rounds still missing to `escalate_rounds` fit in `escalate_budget`. An even pair (ratio near
@@ -161,9 +167,9 @@ def decide(
 ) -> Evidence:
     """Read the harness result of a two-candidate job into a decision (pure; see the module doc)."""
     if "error" in result:
-        return _silent("harness-error", entry=entry, dropped={result["error"]: 1})
+        return silent("harness-error", entry=entry, dropped={result["error"]: 1})
     if result.get("stopped") == "setup":
-        return _silent("does-not-compile", entry=entry)
+        return silent("does-not-compile", entry=entry)
     dropped: dict[str, int] = {}
     best: Evidence | None = None
     too_fast = 0
@@ -177,18 +183,18 @@ def decide(
             if (sa == sb == "ok" and ra["out"] != rb["out"]) or (
                 (sa == "ok") != (sb == "ok") and "timeout" not in (sa, sb)
             ):
-                dropped["disagree" if sa == sb == "ok" else "one-side-" + (sb if sa == "ok" else sa)] = 1
+                why = "disagree" if sa == sb == "ok" else "one-side-" + (sb if sa == "ok" else sa)
+                dropped[why] = dropped.get(why, 0) + 1
     if dropped:
-        return _silent("disagree", dropped=dropped, entry=entry)
+        return silent("disagree", dropped=dropped, entry=entry)
+    # From here on the two sides agree wherever both finished.
     for li, level in enumerate(result.get("levels", [])):
         usable, slow_a, slow_b = [], 0, 0
         for inp in level["inputs"]:
-            ra, rb = inp["runs"]
+            ra, rb = inp["runs"][:2]
             sa, sb = ra["status"], rb["status"]
             if sa == "ok" and sb == "ok":
-                if ra["out"] != rb["out"]:
-                    dropped["disagree"] = dropped.get("disagree", 0) + 1
-                elif ra["times"] and rb["times"]:
+                if ra["times"] and rb["times"]:
                     usable.append((ra["times"], rb["times"]))
             elif (
                 sa == "timeout"
@@ -212,13 +218,11 @@ def decide(
             return _evidence("B" if slow_a else "A", details)
         if not usable:
             continue
-        ta = sum(min(a) for a, _ in usable)
-        tb = sum(min(b) for _, b in usable)
+        ta, tb, per_round = _totals(usable)
         if max(ta, tb) < config.min_time:
             too_fast += len(usable)  # reported only when no level could be compared
             continue
-        rounds = min(min(len(a), len(b)) for a, b in usable)
-        per_round = [(sum(a[r] for a, _ in usable), sum(b[r] for _, b in usable)) for r in range(rounds)]
+        rounds = len(per_round)
         ratio = tb / ta if ta > 0 else float("inf")
         # Every round of the slower above every round of the faster, not only round by round: each
         # round is a process of its own, and a process can be slow throughout (its page faults,
@@ -241,7 +245,7 @@ def decide(
             ),
         )
     if best is None:
-        if not dropped.get("disagree") and too_fast:
-            dropped = {**dropped, "too-fast": too_fast}
-        return _silent("disagree" if dropped.get("disagree") else "nothing-measured", dropped=dropped, entry=entry)
+        return silent(
+            "nothing-measured", dropped={**dropped, "too-fast": too_fast} if too_fast else dropped, entry=entry
+        )
     return best
