@@ -306,7 +306,6 @@ def test_a_swallowed_timeout_comes_back():
 
 
 def test_plain_outputs_hash_like_normalised_ones():
-    import hashlib
     import importlib.util
     import json
 
@@ -316,10 +315,10 @@ def test_plain_outputs_hash_like_normalised_ones():
     h = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(h)
     for out in ([1, "a", True, None], (1, 2), [(1, 2), [3, "x"]], [], [1.5], [[1.0]], [{1, 2}], {"a": 1}, "s", 3):
-        slow = hashlib.sha256(json.dumps(h._norm(out), sort_keys=True, default=repr).encode()).hexdigest()[:16]
-        assert h._digest(out) == slow, out
+        slow = json.dumps(h._norm(out), sort_keys=True, default=repr)  # the general path, for any output
+        assert h.output_text(out) == slow, out
     assert h._plain([(1, 2), [3]]) and not h._plain([[1.5]]) and not h._plain([[[1]]])
-    assert h._digest([1, 2]) == h._digest((1, 2)) != h._digest([2, 1])
+    assert h.output_text([1, 2]) == h.output_text((1, 2)) != h.output_text([2, 1])
 
 
 def test_judge_hook_keeps_item_order_when_concurrent():
@@ -573,6 +572,6 @@ def test_numpy_results_compare_as_the_numbers_they_hold():
     spec = importlib.util.spec_from_file_location("timing_harness_np", HARNESS)
     h = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(h)
-    assert h._digest([np.int64(1), np.int64(4)]) == h._digest([1, 4]) == h._digest(np.array([1, 4]))
-    assert h._digest(np.bool_(True)) == h._digest(True) != h._digest(1)
-    assert h._digest([np.int64(1)]) != h._digest([2])
+    assert h.output_text([np.int64(1), np.int64(4)]) == h.output_text([1, 4]) == h.output_text(np.array([1, 4]))
+    assert h.output_text(np.bool_(True)) == h.output_text(True) != h.output_text(1)
+    assert h.output_text([np.int64(1)]) != h.output_text([2])

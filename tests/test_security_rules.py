@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from codefavor.evidence.security_rules import RULES, rule_findings, rule_score
+from codefavor.evidence.security import rules_findings, score
+from codefavor.evidence.security_rules import RULES, rule_findings
 
 # rule -> (insecure snippet, secure snippet); snippets are functions cut out of files: no imports.
 TABLE: dict[str, list[tuple[str, str]]] = {
@@ -107,7 +108,7 @@ def test_rule_fires_on_insecure_and_not_on_secure(rule, i, insecure, secure):
     good = {f.rule for f in rule_findings(secure)}
     assert rule in bad, f"{rule} missed: {insecure!r}"
     assert rule not in good, f"{rule} fired on the secure snippet: {secure!r}"
-    assert rule_score(rule_findings(insecure)) > rule_score(rule_findings(secure))
+    assert score(rules_findings(insecure)) > score(rules_findings(secure))  # as the judge scores a module
 
 
 def test_findings_are_counted_once_per_rule_and_module():
@@ -118,9 +119,9 @@ def test_findings_are_counted_once_per_rule_and_module():
 
 def test_weights_rank_injection_far_above_deprecation():
     assert RULES["sql-built"][2] >= 10 * RULES["deprecated-wrap-socket"][2]
-    dep = [f for f in rule_findings(TABLE["deprecated-wrap-socket"][0][0]) if f.rule == "deprecated-wrap-socket"]
-    inj = rule_score(rule_findings(TABLE["yaml-unsafe-load"][0][0]))
-    assert inj > rule_score(dep) * 10
+    dep = [f for f in rules_findings(TABLE["deprecated-wrap-socket"][0][0]) if f.rule == "deprecated-wrap-socket"]
+    inj = score(rules_findings(TABLE["yaml-unsafe-load"][0][0]))
+    assert inj > score(dep) * 10
     # ssl.wrap_socket's default (CERT_NONE) verifies nothing: that is the weakness, the deprecation aside.
     assert {f.rule for f in rule_findings("def w(s):\n    return ssl.wrap_socket(s)\n")} == {
         "deprecated-wrap-socket",

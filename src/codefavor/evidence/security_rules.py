@@ -501,8 +501,3 @@ def rule_findings(code: str) -> list[RuleFinding]:
         return _Scan(*parsed).run()
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []
-
-
-def rule_score(found: list[RuleFinding]) -> float:
-    """The weighted sum of findings (each rule counted once)."""
-    return sum(f.weight for f in found)

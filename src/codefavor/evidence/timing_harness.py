@@ -20,14 +20,13 @@ or {"err": the exception's name}.
 Nothing here measures time and nothing here is trusted: the parent reads this process's CPU clock
 from the kernel as it forwards each value and as each report arrives, compares the outputs itself
 (it hashes the text it received), and stops a call that passes its CPU limit by killing the
-process. So a candidate that patches the clock, the alarm, `hashlib` or this file, or installs
+process. So a candidate that patches the clock, the alarm or this file, or installs
 profile hooks, changes only what its own process does, and every CPU second it spends between the
 value's arrival and its output's is counted against it. This file imports nothing from codefavor
 (the sandbox has a bare interpreter).
 """
 
 import gc
-import hashlib
 import json
 import marshal
 import math
@@ -86,10 +85,6 @@ def _plain(o):
 def output_text(o):
     """The output as the parent compares it (normalised JSON)."""
     return json.dumps(o if _plain(o) else _norm(o), sort_keys=True, default=repr)
-
-
-def _digest(o):
-    return hashlib.sha256(output_text(o).encode("utf-8", "replace")).hexdigest()[:16]
 
 
 def _warm_allocator():
