@@ -319,7 +319,8 @@ def climb(
     round, on a level that took long enough) has shown.
 
     `spec` is `plan`'s call spec (a bare name: that top-level function); each candidate's process
-    makes every call through `calls.prepare` (objects built, a fresh instance bound, before the call).
+    calls what `_target` gives: the bare function where the spec asks for nothing more, else every
+    call through `calls.prepare` (objects built, a fresh instance bound, before the call).
 
     Returns {"levels": [{"inputs": [...]}, ...], "stopped": why}.
     """

@@ -11,14 +11,14 @@ always see the same inputs.
 Grown inputs must keep the problem's preconditions, or two correct candidates disagree (or fail)
 and the pair says nothing: what every example of an argument shows and what the statement's
 Constraints section states (read by `evidence.constraints` and passed in as plain data,
-`level_calls(..., facts=...)`) are read, checked and restored by `evidence.preconditions`; this
-module grows records, matrices, multiplicities, bracket strings and graphs in a way that can keep
-them.
+`level_calls(..., facts=...)`) are read and restored by `evidence.preconditions` (what the examples
+show) and checked and applied by `evidence.stated_facts` (what the statement states); this module
+grows records, matrices, multiplicities, bracket strings and graphs in a way that can keep them.
 
 `evidence.efficiency` calls `level_calls` in the parent and sends each candidate process the grown
-calls as data. It stays pure (the standard library only, nothing of the package but its sibling
-`preconditions`, which is pure too; no I/O), so the same inputs come out for the same seed wherever
-it runs.
+calls as data. It stays pure (the standard library only, nothing of the package but its siblings
+`preconditions` and `stated_facts`, which are pure too; no I/O), so the same inputs come out for the
+same seed wherever it runs.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from codefavor.evidence.preconditions import Example, collection_length, keep, numbers, profiles
+from codefavor.evidence.preconditions import Example, collection_length, is_number, keep, numbers, profiles
 from codefavor.evidence.stated_facts import apply_facts, valid_facts
 
 MAX_INT = 10**12  # integers never grow past this: bigger inputs measure bignum arithmetic, not the algorithm
@@ -190,7 +190,7 @@ def _is_square_matrix(v: Any) -> bool:
         isinstance(v, list)
         and len(v) >= 3
         and all(isinstance(r, list) and len(r) == len(v) for r in v)
-        and all(isinstance(x, (int, float)) and not isinstance(x, bool) for r in v for x in r)
+        and all(is_number(x) for r in v for x in r)
     )
 
 

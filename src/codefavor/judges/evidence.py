@@ -19,10 +19,12 @@ found ("correctness", "security", "efficiency"), warnings included. Another tabl
 
 The built-in fallback (`guess`, also `evidence+guess`) is a guess, labelled `fallback/<step>` in
 every verdict and counted apart from the evidence in the benchmark report: a candidate that only
-adds lines to the other, the shallower loop nesting for efficiency, the longer of an edit and its
-revision, the longer for security, the shorter of two independent correctness solutions, the longer
-for human preference (`guess` says which dev sets each step was chosen on); efficiency pairs
-without a structural difference stay undecided.
+adds lines to the other, for security the side the differential hardening marks vote for, the
+shallower loop nesting for efficiency, the longer of an edit and its revision, the longer for
+security, the shorter of two independent correctness solutions, the longer for human preference
+(`guess` says which dev sets each step was chosen on); efficiency pairs without a structural
+difference stay undecided. It reads locals numbered, so renaming them never moves it, except for
+human preference, whose readers see the names.
 """
 
 from __future__ import annotations
