@@ -28,13 +28,14 @@ def _gguf(alias: str) -> str:
 
 
 def test_the_assembled_qwen_file_is_the_pinned_model():
-    from codefavor.models import QWEN_CODER_SHA256, QWEN_CODER_SIZE, _sha256
+    from codefavor.models import QWEN_CODER_SHA256, QWEN_CODER_SIZE
+    from codefavor.records import sha256_file
 
     path = _gguf("qwen2.5-coder-0.5b-gguf")
     import os
 
     assert os.path.getsize(path) == QWEN_CODER_SIZE
-    assert _sha256(path) == QWEN_CODER_SHA256
+    assert sha256_file(path) == QWEN_CODER_SHA256
     gguf = pytest.importorskip("gguf")
     field = gguf.GGUFReader(path).fields["general.name"]
     assert bytes(field.parts[field.data[0]]).decode() == "Qwen2.5 Coder 0.5B Instruct AWQ"

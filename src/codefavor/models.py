@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from codefavor.errors import CodefavorError, MissingExtraError
+from codefavor.records import sha256_file
 
 if TYPE_CHECKING:
     import torch
@@ -249,14 +250,6 @@ def _chunk_files(packages: Sequence[str], version: str) -> list[Path]:
     return found
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _stamp(dest: Path) -> Path:
     return dest.with_name(dest.name + ".sha256")
 
@@ -282,7 +275,7 @@ def assemble_chunks(parts: Sequence[Path], dest: Path, sha256: str, size: int | 
     dest = Path(dest)
     if _stamped(dest, sha256):
         return dest
-    if dest.is_file() and (size is None or dest.stat().st_size == size) and _sha256(dest) == sha256:
+    if dest.is_file() and (size is None or dest.stat().st_size == size) and sha256_file(dest) == sha256:
         _stamp(dest).write_text(_fingerprint(dest, sha256) + "\n")
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)

@@ -27,7 +27,7 @@ from pydantic import ValidationError
 
 from codefavor.codetools import extract_code
 from codefavor.errors import DataError
-from codefavor.records import CATEGORIES, BenchTask, Category, content_id, iter_json
+from codefavor.records import CATEGORIES, BenchTask, Category, content_id, iter_json, sha256_file
 
 SUFFIXES = (".jsonl", ".jsonl.gz", ".parquet", ".json.gz", ".ndjson")
 # Detected column names, in order of preference (the first present wins).
@@ -116,14 +116,6 @@ def parse_columns(text: str | None, default_category: str | None = None) -> Colu
             raise CodefavorError(f"`default_category` {default_category!r}: expected one of {', '.join(CATEGORIES)}")
         mapping["default_category"] = default_category
     return Columns(**mapping)
-
-
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def category_of(text: Any, default: Category) -> Category:

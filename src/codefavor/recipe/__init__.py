@@ -34,6 +34,7 @@ from typing import Any
 from codefavor.errors import CodefavorError
 from codefavor.recipe import stages as st
 from codefavor.recipe.config import CommitSource, CriticSource, Recipe, Server, load_recipe
+from codefavor.records import sha256_file
 from codefavor.run_folder import write_json_atomic
 
 STAGE_FILE = "stage.json"
@@ -62,20 +63,12 @@ class Stage:
         self.group = self.group or self.name.split("-")[0]
 
 
-def _sha_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _fingerprint(outputs: dict[str, str], key: str) -> str:
     """What a downstream stage sees of these outputs: file contents, or for folders this stage's key."""
     parts = {}
     for name, path in sorted(outputs.items()):
         p = Path(path)
-        parts[name] = _sha_file(p) if p.is_file() else f"folder:{key}" if p.is_dir() else "absent"
+        parts[name] = sha256_file(p) if p.is_file() else f"folder:{key}" if p.is_dir() else "absent"
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
