@@ -144,3 +144,15 @@ def test_same_outputs_in_the_sandbox():
         results = sb.run_many(jobs)
     for (name, kinds, seed, values), r in zip(expect, results, strict=True):
         assert not r.load_error and [c.value for c in r.checks] == values, (name, kinds, seed, r.summary())
+
+
+def test_every_kind_the_benchmark_accepts_is_one_perturb_applies():
+    from codefavor.benchmark.runner import BenchProtocol
+    from codefavor.perturb import STEPS
+
+    code = "def f(x):\n    # keep\n    y = x + 1\n    return y\n"
+    for kind in STEPS:
+        BenchProtocol(perturb=(kind,))  # accepted
+    assert "#" not in perturb(code, ["no-comments"])
+    with pytest.raises(ValueError, match="renamee"):
+        perturb(code, ["renamee"])

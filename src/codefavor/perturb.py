@@ -26,7 +26,7 @@ import tokenize
 import warnings
 from collections.abc import Callable, Sequence
 
-KINDS = ("rename", "comments", "reorder")
+KINDS = ("rename", "comments", "reorder")  # the default set; `STEPS` has every name `perturb` takes
 _DYNAMIC = {"locals", "eval", "exec", "vars", "globals", "__import__"}
 MISLEADING = (
     "# BUG: this is off by one for the last element",
@@ -289,14 +289,23 @@ def reorder_definitions(code: str, seed: int = 0) -> str:
     return "".join(pieces)
 
 
+# Every perturbation by name: `comments` adds misleading ones, `no-comments` removes them.
+STEPS: dict[str, Callable[[str, int], str]] = {
+    "rename": rename_locals,
+    "comments": add_comments,
+    "no-comments": remove_comments,
+    "reorder": reorder_definitions,
+}
+
+
 def perturb(code: str, kinds: Sequence[str] = KINDS, seed: int = 0) -> str:
-    """Apply the named perturbations in order (`rename`, `comments` = add misleading ones,
-    `no-comments` = remove them, `reorder`); unknown names are ignored."""
-    steps = {"rename": rename_locals, "comments": add_comments, "no-comments": remove_comments,
-             "reorder": reorder_definitions}  # fmt: skip
+    """Apply the named perturbations (`STEPS`) in order; a name that is none of them is a
+    ValueError (a caller's mistake, not the code's: the code itself never makes this raise)."""
+    unknown = [k for k in kinds if k not in STEPS]
+    if unknown:
+        raise ValueError(f"unknown perturbation {unknown[0]!r}: expected some of {', '.join(STEPS)}")
     for k in kinds:
-        if k in steps:
-            code = steps[k](code, seed)
+        code = STEPS[k](code, seed)
     return code
 
 

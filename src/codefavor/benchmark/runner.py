@@ -25,7 +25,7 @@ from codefavor.codetools import strip_comments
 from codefavor.engines import LOCAL, EngineSpec, built, map_batches
 from codefavor.errors import CodefavorError
 from codefavor.judges import Judge, PairItem, Verdict
-from codefavor.perturb import KINDS as PERTURB_KINDS
+from codefavor.perturb import STEPS as PERTURB_KINDS
 from codefavor.perturb import perturb, seed_for
 from codefavor.prompts import CRITERIA, PROMPT_VERSION
 from codefavor.records import (
