@@ -62,7 +62,7 @@ def bench(
     perturb: Annotated[
         Optional[str],
         typer.Option(
-            help="Also judge semantics-preserving edits (rename,comments,reorder; both orders): "
+            help="Also judge semantics-preserving edits (some of rename,comments,no-comments,reorder; both orders): "
             "accuracy drop and flip rate per category."
         ),
     ] = None,
