@@ -43,7 +43,6 @@ from codefavor.evidence.security_vocab import (
     _ECHO_SINKS,
     _ENTITY,
     _ESCAPING_RX,
-    _EXEC_NAMES,
     _EXEMPT_RX,
     _FAILURES,
     _HEADER,
@@ -59,13 +58,14 @@ from codefavor.evidence.security_vocab import (
     _SAFE_ON,
     _SPECIAL,
     _SQL_QUOTED,
-    _SQL_TEXT,
     _STRONG_RANDOM,
     _TLS_SWITCHES,
     _UNESCAPED,
     _UNSAFE_ON,
     _WRITE_METHODS,
     HARDENING,
+    SQL_EXEC_NAMES,
+    SQL_TEXT,
 )
 
 
@@ -158,9 +158,9 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
         out["escaping"] += 1
     # execute(sql, params): two or more positional arguments, none a plain string that is not SQL
     # (`utils.execute('mkdir', '-p', path)` runs a program, it queries nothing)
-    if _EXEC_NAMES.search(name) and (name != "exec" or owner) and len(node.args) >= 2:  # db.exec, not the builtin
+    if SQL_EXEC_NAMES.search(name) and (name != "exec" or owner) and len(node.args) >= 2:  # db.exec, not the builtin
         texts = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
-        if all(_SQL_TEXT.search(t) for t in texts) and not isinstance(node.args[-1], ast.Constant):
+        if all(SQL_TEXT.search(t) for t in texts) and not isinstance(node.args[-1], ast.Constant):
             out["parameterised-query"] += 1
     _options([(kw.arg, kw.value) for kw in node.keywords], out)
     out["allowlist"] += sum(1 for kw in node.keywords if kw.arg and _LIST_KW.search(kw.arg))

@@ -31,6 +31,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from codefavor.evidence.security_vocab import SQL_EXEC_NAMES, SQL_TEXT
+
 # rule -> (CWE, severity, weight, what it means)
 RULES: dict[str, tuple[str, str, float, str]] = {
     "sql-built": ("CWE-89", "HIGH", 8.0, "SQL text built from data and executed"),
@@ -48,11 +50,6 @@ RULES: dict[str, tuple[str, str, float, str]] = {
     "deprecated-wrap-socket": ("CWE-477", "LOW", 0.5, "ssl.wrap_socket is deprecated"),
 }
 
-_SQL = re.compile(r"^\s*(select|insert|update|delete|replace|create|drop|alter|pragma|with)\b.*"
-                  r"|\b(select\s.+\sfrom|insert\s+into|update\s+\w+\s+set|delete\s+from|where\s+\w+\s*(=|like|in)\b)",
-                  re.I | re.S)  # fmt: skip
-# execute(), queryOne(), run_sql(), db.exec(), insertDB(), query_db(), ...: a project's own wrappers too
-_EXEC_NAMES = re.compile(r"execute|query|sql|^raw$|^fetch|^exec$|db$", re.I)
 # what a query function takes after its SQL that is not the values: the connection (`pd.read_sql(q, conn)`)
 _CONNECTION = re.compile(r"(^|\.)(conn\w*|con|db|cursor|cur|engine|session)$", re.I)
 _PASSWORD = re.compile(r"pass(word|wd|phrase)?|pwd|secret|credential", re.I)
@@ -370,15 +367,15 @@ class _Scan:
                     text = text or " "  # query += user_part
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 for t in targets:
-                    if isinstance(t, ast.Name) and text is not None and (_SQL.search(text) or t.id in built):
+                    if isinstance(t, ast.Name) and text is not None and (SQL_TEXT.search(text) or t.id in built):
                         built.add(t.id)
         for call in (n for n in ast.walk(tree) if isinstance(n, ast.Call)):
             name = _dotted(call.func).rsplit(".", 1)[-1]
-            if not _EXEC_NAMES.search(name) or name == _dotted(call.func) == "exec":  # db.exec, not the builtin
+            if not SQL_EXEC_NAMES.search(name) or name == _dotted(call.func) == "exec":  # db.exec, not the builtin
                 continue
             for k, arg in enumerate(call.args[:3]):  # wrappers take the connection or cursor first: query(c, sql)
                 inline = _built_string(arg)
-                if (isinstance(arg, ast.Name) and arg.id in built) or (inline is not None and _SQL.search(inline)):
+                if (isinstance(arg, ast.Name) and arg.id in built) or (inline is not None and SQL_TEXT.search(inline)):
                     if not _binds(call, k):
                         self.add("sql-built", call)
                     break

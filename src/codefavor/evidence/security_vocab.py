@@ -158,7 +158,13 @@ _SQL_QUOTED = re.compile(
     r"(['\"])(%s|%\(\w+\)s|\{\w*\})\4",
     re.I,
 )
-_SQL_TEXT = re.compile(r"^\s*(select|insert|update|delete|with|replace)\b|\bwhere\b", re.I)
+# SQL text and the calls that run it: one reading for the differential marks and the static rules
+# (`security_rules`). Statements by their verb, or a clause anywhere in the text.
+SQL_TEXT = re.compile(r"^\s*(select|insert|update|delete|replace|create|drop|alter|pragma|with)\b.*"
+                      r"|\b(select\s.+\sfrom|insert\s+into|update\s+\w+\s+set|delete\s+from|where\s+\w+\s*(=|like|in)\b)",
+                      re.I | re.S)  # fmt: skip
+# execute(), queryOne(), run_sql(), db.exec(), insertDB(), query_db(), ...: a project's own wrappers too
+SQL_EXEC_NAMES = re.compile(r"execute|query|sql|^raw$|^fetch|^exec$|db$", re.I)
 _DEFUSED = re.compile(r"^defusedxml\b")
 _HEADER = _rx(r"Content-Security-Policy|X-Frame-Options|X-Content-Type-Options|Strict-Transport-Security|"
               r"\bnosniff\b|\bnoopener\b|\bnoreferrer\b")  # fmt: skip
@@ -172,7 +178,6 @@ _ENTITY = re.compile(r"^(&#?\w+;|\\.)")
 # where a caught exception's text reaches the client: a response body, a page, an HTTP error
 _HTTP_ERRORS = _rx(r"^(abort|\w*HTTPError|Http\w*Error|HTTPException)$")
 _ECHO_SINKS = _rx(r"^(write|\w*Response|jsonify|make_response|render\w*|flash|send_error|abort|\w*HTTPError|Http\w*)$")
-_EXEC_NAMES = _rx(r"execute|query|^raw$|sql|^exec$|^(insert|update|delete|select|run|exec)_?db$")
 _CHECK_WORDS = {
     "validate",
     "validates",
