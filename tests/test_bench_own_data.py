@@ -95,7 +95,8 @@ def test_robustness_counts_flips_and_the_drop():
 
     def js(decisions):
         return [
-            Judgment(task_id=t.id, order="AB", judge="j", decision=d) for t, d in zip(tasks, decisions, strict=True)
+            Judgment(task_id=t.id, order="AB", judge="evidence", decision=d, signal="bandit")
+            for t, d in zip(tasks, decisions, strict=True)
         ]
 
     rob = robustness(tasks, js("AAAA"), js("AABu".replace("u", "B")))

@@ -318,6 +318,26 @@ def test_the_report_separates_evidence_from_guesses():
     assert rows(summarize(tasks, js))[0][-3:] == ["2 (100%)", "1 (0%)", "75.0"]
 
 
+def test_a_model_judges_verdicts_are_neither_evidence_nor_guesses():
+    """A judge that reads no evidence (a model, a baseline) gets no evidence or guess counts, and no
+    "evidence only" accuracy; nor are its judgments "evidence flips" under perturbation."""
+    from codefavor.benchmark.report import robustness, rows, summarize
+    from codefavor.records import BenchTask, Judgment
+
+    tasks = [BenchTask(task_id=f"t{i}", instruction="i", choices=(f"a{i}", f"b{i}"), gt_choice=0, category="correctness")
+             for i in range(2)]  # fmt: skip
+    plain = [
+        Judgment(task_id=t.id, order="AB", judge="gen:openai:m", decision="A", prob_a=0.9, signal="model")
+        for t in tasks
+    ]
+    edited = [j.model_copy(update={"decision": "B"}) for j in plain]
+    c = summarize(tasks, plain)["categories"]["correctness"]
+    assert c["evidence"]["decided"] == c["guess"]["decided"] == 0 and c["evidence_only_accuracy"] is None
+    assert rows(summarize(tasks, plain))[0][-3:] == ["0", "0", "-"]
+    r = robustness(tasks, plain, edited)["correctness"]
+    assert (r["flips"], r["evidence_flips"], r["evidence_judgments"]) == (2, 0, 0)
+
+
 def test_the_guess_is_blind_to_renamed_locals_where_behaviour_is_judged():
     """Every perturbation at once (renamed locals too) leaves each step's verdict where it was, for
     the three behavioural criteria; a renaming whose names are much longer would otherwise move the

@@ -112,7 +112,9 @@ def robustness(
     judgments whose picked code (or undecided) differs between the two runs, with their rate in %,
     and apart the flips of the judgments the plain run decided by evidence (not by a guess)."""
     plain_by = {(j.task_id, j.order): picked_choice(j) for j in plain}
-    guessed = {(j.task_id, j.order) for j in plain if is_guess(j.signal or "") or picked_choice(j) is None}
+    by_evidence = {
+        (j.task_id, j.order) for j in plain if is_evidence(j.signal or "none") and picked_choice(j) is not None
+    }
     pert_by = {(j.task_id, j.order): picked_choice(j) for j in perturbed}
     before, after = summarize(tasks, plain)["categories"], summarize(tasks, perturbed)["categories"]
     out: dict[str, dict[str, Any]] = {}
@@ -120,7 +122,7 @@ def robustness(
         ids = {t.id for t in tasks if t.category == cat}
         keys = [k for k in plain_by if k[0] in ids and k in pert_by]
         flips = sum(plain_by[k] != pert_by[k] for k in keys)
-        evidence_keys = [k for k in keys if k not in guessed]
+        evidence_keys = [k for k in keys if k in by_evidence]
         evidence_flips = sum(plain_by[k] != pert_by[k] for k in evidence_keys)
         acc, acc_p = before[cat]["accuracy"], after.get(cat, {}).get("accuracy")
         out[cat] = {"accuracy": acc, "perturbed_accuracy": acc_p,
@@ -157,16 +159,29 @@ def is_guess(signal: str) -> bool:
     return signal.startswith("fallback/")
 
 
+def is_evidence(signal: str) -> bool:
+    """Whether a verdict's signal is evidence: neither a fallback's guess nor a judge that reads
+    none (a model's or a baseline's, `judges.JUDGE_ONLY_SIGNALS`)."""
+    from codefavor.judges import JUDGE_ONLY_SIGNALS
+
+    return not is_guess(signal) and signal not in JUDGE_ONLY_SIGNALS
+
+
 def _coverage(signals: dict[str, dict[str, int]], judged: int) -> dict[str, Any]:
     """How many judgments the evidence decided and how many a fallback guessed, each with how many
-    were right, and the accuracy the evidence alone reaches (guesses counted as undecided)."""
+    were right, and the accuracy the evidence alone reaches (guesses counted as undecided; none for a
+    judge that reads no evidence at all, a model's or a baseline's)."""
     ev = {"decided": 0, "right": 0}
     gu = {"decided": 0, "right": 0}
     for sig, v in signals.items():
-        box = gu if is_guess(sig) else ev
-        box["decided"] += v.get("decided", 0)
-        box["right"] += v.get("right", 0)
-    only = None if not judged else 100.0 * (ev["right"] + 0.5 * (judged - ev["decided"])) / judged
+        box = gu if is_guess(sig) else ev if is_evidence(sig) else None
+        if box is not None:
+            box["decided"] += v.get("decided", 0)
+            box["right"] += v.get("right", 0)
+    reads_evidence = any(is_guess(sig) or is_evidence(sig) for sig in signals)
+    only = (
+        None if not judged or not reads_evidence else 100.0 * (ev["right"] + 0.5 * (judged - ev["decided"])) / judged
+    )
     return {"evidence": ev, "guess": gu, "evidence_only_accuracy": only}
 
 

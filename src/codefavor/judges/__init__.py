@@ -19,6 +19,9 @@ from codefavor.errors import CodefavorError
 from codefavor.records import Decision
 
 DEFAULT_JUDGE = "evidence"  # evidence first, then a cheap length guess: runs offline, no weights
+# Signals of judges that read no evidence: models and baselines (the evidence judge marks what its
+# fallback decided `fallback/<signal>`, so these never stand bare in its verdicts).
+JUDGE_ONLY_SIGNALS = frozenset({"model", "length", "random", "none"})
 
 # An averaged P(A) this close to 0.5 is a tie. The same model scored by two engines (float32 in
 # process, f16 or quantized kernels behind a server) differs by up to about 7e-4 in one order's P(A)
