@@ -14,6 +14,7 @@ other order, so both orders of a pair get one timing and two verdicts that agree
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -108,11 +109,6 @@ def level_gap(inputs: list[dict[str, Any]]) -> tuple[float, float, bool] | None:
     return ta, tb, all(x < y for x, y in per_round) or all(x > y for x, y in per_round)
 
 
-def _median(xs: list[float]) -> float:
-    s = sorted(xs)
-    return (s[(len(s) - 1) // 2] + s[len(s) // 2]) / 2
-
-
 def rounds_decision(per_round: list[tuple[float, float]], ratio: float, config: EfficiencyConfig) -> Decision:
     """Who is faster by a level's per-round times (first, second candidate) and its ratio of minimum
     times (second / first). Up to `max_rounds` rounds: every round of the slower above every round of
@@ -127,7 +123,7 @@ def rounds_decision(per_round: list[tuple[float, float]], ratio: float, config: 
     b = sorted(y for _, y in per_round)
     extended = k > config.max_rounds
     keep = k - k // 4 if extended else k
-    ma, mb = _median(a), _median(b)
+    ma, mb = statistics.median(a), statistics.median(b)
     if ratio >= config.threshold and b[0] > a[keep - 1] and (not extended or mb >= config.threshold * ma):
         return "A"
     if ratio <= 1 / config.threshold and a[0] > b[keep - 1] and (not extended or ma >= config.threshold * mb):
