@@ -29,43 +29,43 @@ from collections.abc import Callable
 
 from codefavor.codetools import parse_leniently
 from codefavor.evidence.security_vocab import (
-    _ALLOW_NAMES,
-    _AUTH_ATTRS,
-    _AUTH_CLASSES,
-    _AUTH_RX,
-    _CALLS,
-    _CHECK_WORDS,
-    _CMD_NAMES,
-    _CONTAINMENT_RX,
-    _CONTROL_CHARS,
-    _DEFUSED,
-    _DESERIALISERS,
-    _ECHO_SINKS,
-    _ENTITY,
-    _ESCAPING_RX,
-    _EXEMPT_RX,
-    _FAILURES,
-    _HEADER,
-    _HTML,
-    _HTTP_ERRORS,
-    _LIMIT_NAMES,
-    _LIST_KW,
-    _NOT_CHECKS,
-    _PICKLERS,
-    _RUN_NAMES,
-    _SAFE_KW,
-    _SAFE_OFF,
-    _SAFE_ON,
-    _SPECIAL,
-    _SQL_QUOTED,
-    _STRONG_RANDOM,
-    _TLS_SWITCHES,
-    _UNESCAPED,
-    _UNSAFE_ON,
-    _WRITE_METHODS,
+    ALLOW_NAMES,
+    AUTH_ATTRS,
+    AUTH_CLASSES,
+    AUTH_RX,
+    CALLS,
+    CHECK_WORDS,
+    CMD_NAMES,
+    CONTAINMENT_RX,
+    CONTROL_CHARS,
+    DEFUSED,
+    DESERIALISERS,
+    ECHO_SINKS,
+    ENTITY,
+    ESCAPING_RX,
+    EXEMPT_RX,
+    FAILURES,
     HARDENING,
+    HEADER,
+    HTML,
+    HTTP_ERRORS,
+    LIMIT_NAMES,
+    LIST_KW,
+    NOT_CHECKS,
+    PICKLERS,
+    RUN_NAMES,
+    SAFE_KW,
+    SAFE_OFF,
+    SAFE_ON,
+    SPECIAL,
     SQL_EXEC_NAMES,
+    SQL_QUOTED,
     SQL_TEXT,
+    STRONG_RANDOM,
+    TLS_SWITCHES,
+    UNESCAPED,
+    UNSAFE_ON,
+    WRITE_METHODS,
 )
 
 
@@ -113,7 +113,7 @@ def _html_text(node: ast.AST) -> bool:
         parts = [node.func.value.value]  # type: ignore[attr-defined]
     else:
         parts = [n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
-    return any(_HTML.search(p) for p in parts if isinstance(p, str))
+    return any(HTML.search(p) for p in parts if isinstance(p, str))
 
 
 def _command(value: ast.AST, out: Counter[str]) -> None:
@@ -125,36 +125,36 @@ def _command(value: ast.AST, out: Counter[str]) -> None:
 
 def _call(node: ast.Call, out: Counter[str]) -> None:
     name = _last(node.func)
-    for rule, rx in _CALLS:
+    for rule, rx in CALLS:
         if rx.search(name):
             out[rule] += 1
-    if name not in _NOT_CHECKS and _words(name) & _CHECK_WORDS:
+    if name not in NOT_CHECKS and _words(name) & CHECK_WORDS:
         out["validation"] += 1
-    if node.args and _RUN_NAMES.search(name):
+    if node.args and RUN_NAMES.search(name):
         _command(node.args[0], out)
     owner = _owner(node.func)
-    if _STRONG_RANDOM.search(name) and (owner == "secrets" or name in ("urandom", "SystemRandom")):
+    if STRONG_RANDOM.search(name) and (owner == "secrets" or name in ("urandom", "SystemRandom")):
         out["strong-random"] += 1
-    if (owner, name) in _DESERIALISERS:
+    if (owner, name) in DESERIALISERS:
         out["dangerous-call"] += 1
-    if owner in _PICKLERS and name in ("dump", "dumps", "Pickler"):
+    if owner in PICKLERS and name in ("dump", "dumps", "Pickler"):
         out["pickle-written"] += 1
     if name in ("mark_safe", "Markup", "SafeString", "SafeText") and node.args and _formatted(node.args[0]):
         out["markup-built"] += 1
     _mode(node, name, owner, out)
     # an HTTP error that carries data back (`HTTPError(404, '%s not found', path)`): the request's
     # own text reflected in the error page; a fixed message (or a translated one) is none
-    if _HTTP_ERRORS.search(name) and any(
+    if HTTP_ERRORS.search(name) and any(
         isinstance(a, (ast.Name, ast.Attribute, ast.Subscript)) or _formatted(a) for a in node.args[1:]
     ):
         out["error-echo"] += 1
     if name == "replace" and len(node.args) >= 2 and _escapes(node.args[0], node.args[1]):
         out["escaping"] += 1  # text.replace('<', '&lt;'), s.replace('"', '\\"'): escaping by hand
-    elif name == "translate" and any(set(_const_str(a) or "") & _SPECIAL for a in node.args):
+    elif name == "translate" and any(set(_const_str(a) or "") & SPECIAL for a in node.args):
         out["escaping"] += 1  # Python 2's s.translate(None, '<>'): the special characters deleted
     # an escaper handed on (`json.dumps(v, cls=JSONEncoderForHTML)`, `s.translate(_js_escapes)`, `map(escape, xs)`)
     handed = [kw.value for kw in node.keywords] + (node.args if name in ("translate", "map", "sub") else [])
-    if any(isinstance(v, (ast.Name, ast.Attribute)) and _ESCAPING_RX.search(_last(v)) for v in handed):
+    if any(isinstance(v, (ast.Name, ast.Attribute)) and ESCAPING_RX.search(_last(v)) for v in handed):
         out["escaping"] += 1
     # execute(sql, params): two or more positional arguments, none a plain string that is not SQL
     # (`utils.execute('mkdir', '-p', path)` runs a program, it queries nothing)
@@ -163,7 +163,7 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
         if all(SQL_TEXT.search(t) for t in texts) and not isinstance(node.args[-1], ast.Constant):
             out["parameterised-query"] += 1
     _options([(kw.arg, kw.value) for kw in node.keywords], out)
-    out["allowlist"] += sum(1 for kw in node.keywords if kw.arg and _LIST_KW.search(kw.arg))
+    out["allowlist"] += sum(1 for kw in node.keywords if kw.arg and LIST_KW.search(kw.arg))
     if name in ("eval", "exec") and len(node.args) >= 2 and isinstance(node.args[1], ast.Dict):
         keys = [k.value for k in node.args[1].keys if isinstance(k, ast.Constant)]
         out["restricted-eval"] += "__builtins__" in keys
@@ -207,9 +207,9 @@ def _escapes(old: ast.AST, new: ast.AST) -> bool:
     o, n = _const_str(old), _const_str(new)
     return (
         bool(o)
-        and set(o) <= _SPECIAL | set(_CONTROL_CHARS)
+        and set(o) <= SPECIAL | set(CONTROL_CHARS)
         and n is not None
-        and (n in ("", " ") or bool(_ENTITY.match(n)))
+        and (n in ("", " ") or bool(ENTITY.match(n)))
     )
 
 
@@ -238,7 +238,7 @@ def _joined_params(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
 def _raw_use(node: ast.AST, params: set[str]) -> bool:
     """Whether one of `params` appears in `node` other than through a path sanitiser
     (`secure_filename(name)`, `os.path.basename(f.filename)`)."""
-    if isinstance(node, ast.Call) and _CONTAINMENT_RX.search(_last(node.func)):
+    if isinstance(node, ast.Call) and CONTAINMENT_RX.search(_last(node.func)):
         return False
     if isinstance(node, ast.Name):
         return node.id in params
@@ -251,7 +251,7 @@ def _echoes(handler: ast.ExceptHandler) -> int:
         return 0
     n = 0
     for call in (c for b in handler.body for c in ast.walk(b) if isinstance(c, ast.Call)):
-        if _ECHO_SINKS.search(_last(call.func)):
+        if ECHO_SINKS.search(_last(call.func)):
             values = [*call.args, *(kw.value for kw in call.keywords)]
             n += any(isinstance(x, ast.Name) and x.id == handler.name for v in values for x in ast.walk(v))
     return n
@@ -261,7 +261,7 @@ def _switches(node: ast.Assign, out: Counter[str]) -> None:
     """A TLS context's checks set by assignment: `ctx.check_hostname = False`, `ctx.verify_mode =
     ssl.CERT_NONE` turn them off; True or CERT_REQUIRED turns them on."""
     for t in node.targets:
-        if isinstance(t, ast.Attribute) and t.attr in _TLS_SWITCHES:
+        if isinstance(t, ast.Attribute) and t.attr in TLS_SWITCHES:
             value = _const(node.value) if isinstance(node.value, ast.Constant) else _last(node.value)
             if value is False or value == "CERT_NONE":
                 out["unsafe-option"] += 1
@@ -281,9 +281,9 @@ def _options(pairs: list[tuple[str | None, ast.AST]], out: Counter[str]) -> None
             "tar",
         ):  # tarfile's extraction filters: no links out, no absolute names
             out["safe-option"] += 1
-        elif arg in _SAFE_KW or (arg in _SAFE_ON and value is True) or (arg in _SAFE_OFF and value is False):
+        elif arg in SAFE_KW or (arg in SAFE_ON and value is True) or (arg in SAFE_OFF and value is False):
             out["safe-option"] += 1
-        elif arg in _UNSAFE_ON and value is True or (arg in _SAFE_ON and value is False):
+        elif arg in UNSAFE_ON and value is True or (arg in SAFE_ON and value is False):
             out["unsafe-option"] += 1
 
 
@@ -292,7 +292,7 @@ def _compare(node: ast.Compare, out: Counter[str]) -> None:
     ordered = any(isinstance(o, (ast.Gt, ast.GtE, ast.Lt, ast.LtE)) for o in node.ops)
     if ordered and any(
         (isinstance(x, ast.Call) and _last(x.func) == "len")
-        or (isinstance(x, ast.Name) and _LIMIT_NAMES.search(x.id) and x.id.isupper())
+        or (isinstance(x, ast.Name) and LIMIT_NAMES.search(x.id) and x.id.isupper())
         for x in sides
     ):
         out["length-limit"] += 1
@@ -306,18 +306,18 @@ def _compare(node: ast.Compare, out: Counter[str]) -> None:
         out["path-containment"] += 1
     # request.method == "POST": a state change only on the method that carries a CSRF token
     if any(isinstance(x, ast.Attribute) and x.attr == "method" for x in sides) and any(
-        isinstance(x, ast.Constant) and x.value in _WRITE_METHODS for x in sides
+        isinstance(x, ast.Constant) and x.value in WRITE_METHODS for x in sides
     ):
         out["request-method-check"] += 1
     if (
         any(isinstance(o, (ast.In, ast.NotIn)) for o in node.ops)
         and isinstance(node.left, ast.Constant)
         and isinstance(node.left.value, str)
-        and any(c in node.left.value for c in _CONTROL_CHARS)
+        and any(c in node.left.value for c in CONTROL_CHARS)
     ):
         out["control-char-check"] += 1
     if any(isinstance(o, (ast.In, ast.NotIn)) for o in node.ops) and any(
-        _ALLOW_NAMES.search(_last(x)) for x in node.comparators if isinstance(x, (ast.Name, ast.Attribute))
+        ALLOW_NAMES.search(_last(x)) for x in node.comparators if isinstance(x, (ast.Name, ast.Attribute))
     ):
         out["allowlist"] += 1
 
@@ -355,18 +355,18 @@ def marks(code: str) -> Counter[str] | None:
         elif isinstance(node, ast.Raise):
             out["raise-on-check"] += 1
         elif isinstance(node, ast.Assign):
-            if any(isinstance(t, ast.Name) and _CMD_NAMES.search(t.id) for t in node.targets):
+            if any(isinstance(t, ast.Name) and CMD_NAMES.search(t.id) for t in node.targets):
                 _command(node.value, out)
             _switches(node, out)
         elif isinstance(node, ast.ExceptHandler) and node.type is not None:
             out["error-echo"] += _echoes(node)
             caught = ast.unparse(node.type)
             acts = any(isinstance(n, (ast.Raise, ast.Return)) for n in ast.walk(ast.Module(node.body, [])))
-            if _FAILURES.search(caught) and not acts:
+            if FAILURES.search(caught) and not acts:
                 out["swallowed-failure"] += 1
-        elif isinstance(node, ast.Attribute) and _AUTH_ATTRS.search(node.attr):
+        elif isinstance(node, ast.Attribute) and AUTH_ATTRS.search(node.attr):
             out["authorisation"] += 1
-        elif isinstance(node, (ast.Name, ast.Attribute)) and _AUTH_CLASSES.search(_last(node)):
+        elif isinstance(node, (ast.Name, ast.Attribute)) and AUTH_CLASSES.search(_last(node)):
             out["authorisation"] += 1
         elif isinstance(node, (ast.Name, ast.Attribute)) and _last(node) == "AllowAny":
             out["auth-exempt"] += 1
@@ -377,12 +377,12 @@ def marks(code: str) -> Counter[str] | None:
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             # `@login_required` written bare (a called decorator is read as a call)
             bare = [d for d in node.decorator_list if isinstance(d, (ast.Name, ast.Attribute))]
-            out["authorisation"] += sum(1 for d in bare if _AUTH_RX.search(_last(d)))
-            out["auth-exempt"] += sum(1 for d in bare if _EXEMPT_RX.search(_last(d)))
+            out["authorisation"] += sum(1 for d in bare if AUTH_RX.search(_last(d)))
+            out["auth-exempt"] += sum(1 for d in bare if EXEMPT_RX.search(_last(d)))
             out["joined-path"] += _joined_params(node)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             mod = node.module if isinstance(node, ast.ImportFrom) else " ".join(a.name for a in node.names)
-            if mod and _DEFUSED.search(mod):
+            if mod and DEFUSED.search(mod):
                 out["safe-parser"] += 1
         elif isinstance(node, (ast.List, ast.Tuple)) and any(
             isinstance(e, ast.Constant) and e.value == "--" for e in node.elts
@@ -391,14 +391,14 @@ def marks(code: str) -> Counter[str] | None:
         elif isinstance(node, ast.JoinedStr):
             # an f-string reads as its text with `{}` for each field: `f"... = '{uid}'"` splices
             text = "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values)
-            if _SQL_QUOTED.search(text):
+            if SQL_QUOTED.search(text):
                 out["spliced-sql"] += 1
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            if _SQL_QUOTED.search(node.value):
+            if SQL_QUOTED.search(node.value):
                 out["spliced-sql"] += 1
-            if _HEADER.search(node.value):
+            if HEADER.search(node.value):
                 out["security-header"] += 1
-            if _UNESCAPED.search(node.value):
+            if UNESCAPED.search(node.value):
                 out["template-unescaped"] += 1
     return out
 

@@ -102,7 +102,7 @@ def _rx(pattern: str) -> re.Pattern[str]:
 
 
 # call name (the last attribute, `x.y.escape` -> `escape`) -> rule
-_CALLS: list[tuple[str, re.Pattern[str]]] = [
+CALLS: list[tuple[str, re.Pattern[str]]] = [
     ("deny-response", _rx(r"^(abort|\w*HTTPError|Http\w*Error|\w*Forbidden\w*|PermissionDenied|\w*Unauthori[sz]ed\w*|"
                           r"AccessDenied\w*|BadRequest\w*|SuspiciousOperation|ValidationError)$")),
     ("type-check", _rx(r"^(isinstance|issubclass)$")),
@@ -128,32 +128,32 @@ _CALLS: list[tuple[str, re.Pattern[str]]] = [
     ("password-hashing", _rx(r"^(hashpw|gensalt|scrypt|pbkdf2_hmac|pbkdf2|make_password|generate_password_hash|"
                              r"PasswordHasher|argon2\w*|bcrypt\w*|PBKDF2HMAC|Scrypt)$")),
 ]  # fmt: skip
-_AUTH_RX = next(rx for rule, rx in _CALLS if rule == "authorisation")
-_EXEMPT_RX = next(rx for rule, rx in _CALLS if rule == "auth-exempt")
+AUTH_RX = next(rx for rule, rx in CALLS if rule == "authorisation")
+EXEMPT_RX = next(rx for rule, rx in CALLS if rule == "auth-exempt")
 # DRF's permission classes named in a view: who may call it
-_AUTH_CLASSES = re.compile(r"^(IsAuthenticated\w*|IsAdminUser|DjangoModelPermissions\w*|DjangoObjectPermissions)$")
-_UNESCAPED = _rx(r"\|\s*safe\b|\{%-?\s*autoescape\s+(off|false)\b")
+AUTH_CLASSES = re.compile(r"^(IsAuthenticated\w*|IsAdminUser|DjangoModelPermissions\w*|DjangoObjectPermissions)$")
+UNESCAPED = _rx(r"\|\s*safe\b|\{%-?\s*autoescape\s+(off|false)\b")
 # TLS switches set on a context after it is made (`ctx.check_hostname = False`)
-_TLS_SWITCHES = {"check_hostname", "verify_mode", "verify"}
-_AUTH_ATTRS = _rx(r"^(is_authenticated|is_anonymous|is_superuser|is_staff|is_admin|permissions|has_permission)$")
-_LIMIT_NAMES = _rx(r"^(MAX|MIN)_|_(MAX|MIN)$|LIMIT")  # a named bound (MAX_SIZE): a counter's own max is none
-_ALLOW_NAMES = _rx(r"allow|whitelist|permitted|valid|safe|trusted|deny|denied|blacklist|blocklist|blocked|forbidden")
-_CONTROL_CHARS = ("\r", "\n", "\x00")
-_STRONG_RANDOM = _rx(r"^(token_bytes|token_hex|token_urlsafe|urandom|SystemRandom|randbits|randbelow|choice)$")
-_HTML = re.compile(r"<(/?[a-zA-Z][a-zA-Z0-9]*)[\s>/]|[?&]\w+=$")
-_LIST_KW = _rx(r"(white|black|allow|deny|block)_?list")
-_WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+TLS_SWITCHES = {"check_hostname", "verify_mode", "verify"}
+AUTH_ATTRS = _rx(r"^(is_authenticated|is_anonymous|is_superuser|is_staff|is_admin|permissions|has_permission)$")
+LIMIT_NAMES = _rx(r"^(MAX|MIN)_|_(MAX|MIN)$|LIMIT")  # a named bound (MAX_SIZE): a counter's own max is none
+ALLOW_NAMES = _rx(r"allow|whitelist|permitted|valid|safe|trusted|deny|denied|blacklist|blocklist|blocked|forbidden")
+CONTROL_CHARS = ("\r", "\n", "\x00")
+STRONG_RANDOM = _rx(r"^(token_bytes|token_hex|token_urlsafe|urandom|SystemRandom|randbits|randbelow|choice)$")
+HTML = re.compile(r"<(/?[a-zA-Z][a-zA-Z0-9]*)[\s>/]|[?&]\w+=$")
+LIST_KW = _rx(r"(white|black|allow|deny|block)_?list")
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # any value: a timeout, a bound on what a peer may send (max_workers and the like bound nothing a peer
 # sends), or the content type a response declares (a JSON body a browser will not sniff as HTML)
-_SAFE_KW = {"mimetype", "content_type", "timeout", "connect_timeout", "read_timeout", "max_size", "max_length", "max_bytes", "max_age", "samesite",
+SAFE_KW = {"mimetype", "content_type", "timeout", "connect_timeout", "read_timeout", "max_size", "max_length", "max_bytes", "max_age", "samesite",
             "max_content_length", "max_body_size", "max_buffer_size", "max_header_size", "max_line_size",
             "max_field_size", "max_redirects", "max_depth", "max_entries"}  # fmt: skip
-_SAFE_ON = {"sanitize", "strict", "secure", "httponly", "autoescape", "verify", "check_hostname", "weights_only",
+SAFE_ON = {"sanitize", "strict", "secure", "httponly", "autoescape", "verify", "check_hostname", "weights_only",
             "forbid_dtd", "forbid_entities", "forbid_external", "escape", "escape_html"}  # fmt: skip
 # switches whose default is the unsafe way, so turning them off is a choice (`shell=False` is the default)
-_SAFE_OFF = {"resolve_entities", "follow_symlinks", "allow_redirects"}
-_UNSAFE_ON = {"shell", "follow_symlinks", "resolve_entities", "allow_pickle", "unsafe", "huge_tree", "allow_redirects"}
-_SQL_QUOTED = re.compile(
+SAFE_OFF = {"resolve_entities", "follow_symlinks", "allow_redirects"}
+UNSAFE_ON = {"shell", "follow_symlinks", "resolve_entities", "allow_pickle", "unsafe", "huge_tree", "allow_redirects"}
+SQL_QUOTED = re.compile(
     r"(\b(select|insert|update|delete|where|values|set)\b[^\n]*?|^\s*\w+\s*(=|!=|<>|\blike\b)\s*)"
     r"(['\"])(%s|%\(\w+\)s|\{\w*\})\4",
     re.I,
@@ -165,20 +165,20 @@ SQL_TEXT = re.compile(r"^\s*(select|insert|update|delete|replace|create|drop|alt
                       re.I | re.S)  # fmt: skip
 # execute(), queryOne(), run_sql(), db.exec(), insertDB(), query_db(), ...: a project's own wrappers too
 SQL_EXEC_NAMES = re.compile(r"execute|query|sql|^raw$|^fetch|^exec$|db$", re.I)
-_DEFUSED = re.compile(r"^defusedxml\b")
-_HEADER = _rx(r"Content-Security-Policy|X-Frame-Options|X-Content-Type-Options|Strict-Transport-Security|"
+DEFUSED = re.compile(r"^defusedxml\b")
+HEADER = _rx(r"Content-Security-Policy|X-Frame-Options|X-Content-Type-Options|Strict-Transport-Security|"
               r"\bnosniff\b|\bnoopener\b|\bnoreferrer\b")  # fmt: skip
-_DESERIALISERS = {("pickle", "loads"), ("pickle", "load"), ("marshal", "loads"), ("yaml", "load"), ("dill", "loads")}
-_PICKLERS = {"pickle", "cPickle", "_pickle", "marshal", "dill", "cloudpickle"}
-_ESCAPING_RX = next(rx for rule, rx in _CALLS if rule == "escaping")
-_CONTAINMENT_RX = next(rx for rule, rx in _CALLS if rule == "path-containment")
+DESERIALISERS = {("pickle", "loads"), ("pickle", "load"), ("marshal", "loads"), ("yaml", "load"), ("dill", "loads")}
+PICKLERS = {"pickle", "cPickle", "_pickle", "marshal", "dill", "cloudpickle"}
+ESCAPING_RX = next(rx for rule, rx in CALLS if rule == "escaping")
+CONTAINMENT_RX = next(rx for rule, rx in CALLS if rule == "path-containment")
 # characters markup, a script or a quoted string gives meaning to, and what an escape replaces them with
-_SPECIAL = set("<>&\"'")
-_ENTITY = re.compile(r"^(&#?\w+;|\\.)")
+SPECIAL = set("<>&\"'")
+ENTITY = re.compile(r"^(&#?\w+;|\\.)")
 # where a caught exception's text reaches the client: a response body, a page, an HTTP error
-_HTTP_ERRORS = _rx(r"^(abort|\w*HTTPError|Http\w*Error|HTTPException)$")
-_ECHO_SINKS = _rx(r"^(write|\w*Response|jsonify|make_response|render\w*|flash|send_error|abort|\w*HTTPError|Http\w*)$")
-_CHECK_WORDS = {
+HTTP_ERRORS = _rx(r"^(abort|\w*HTTPError|Http\w*Error|HTTPException)$")
+ECHO_SINKS = _rx(r"^(write|\w*Response|jsonify|make_response|render\w*|flash|send_error|abort|\w*HTTPError|Http\w*)$")
+CHECK_WORDS = {
     "validate",
     "validates",
     "validator",
@@ -190,10 +190,10 @@ _CHECK_WORDS = {
     "ensure",
     "fullmatch",
 }
-_NOT_CHECKS = {"check_output", "check_call", "checkout"}
-_RUN_NAMES = _rx(
+NOT_CHECKS = {"check_output", "check_call", "checkout"}
+RUN_NAMES = _rx(
     r"^_*(run|execute|exec|call|popen|spawn|system|check_output|check_call|ssh|cli|run_\w+|\w+_run|"
     r"\w*_cmd|\w*cli\w*|\w*ssh\w*)$"
 )
-_CMD_NAMES = _rx(r"(^|_)(cmd|command|cmdline|args?)($|_)")
-_FAILURES = _rx(r"invalid|signature|verif|unauthori[sz]ed|forbidden|permission|denied|csrf|security|badsignature")
+CMD_NAMES = _rx(r"(^|_)(cmd|command|cmdline|args?)($|_)")
+FAILURES = _rx(r"invalid|signature|verif|unauthori[sz]ed|forbidden|permission|denied|csrf|security|badsignature")
