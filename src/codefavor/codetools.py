@@ -50,6 +50,11 @@ def drop_docstrings(tree: ast.AST) -> ast.AST:
     return tree
 
 
+# What parsing candidate code can raise: bad syntax, NUL bytes (ValueError), and nesting deep enough
+# to exhaust the parser. Catch these, not Exception: anything else is a bug of ours.
+PARSE_ERRORS = (SyntaxError, ValueError, RecursionError, MemoryError)
+
+
 def parse_quietly(code: str) -> ast.Module:
     """`ast.parse` without the SyntaxWarnings/DeprecationWarnings that candidate code often triggers
     (invalid escape sequences); raises SyntaxError/ValueError like `ast.parse`."""
@@ -95,7 +100,7 @@ def parse_leniently(code: str) -> tuple[ast.Module, str] | None:
     for text in _readings(code):
         try:
             return parse_quietly(text), text
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
+        except PARSE_ERRORS:
             continue
     return None
 
@@ -107,7 +112,7 @@ def strip_comments(code: str) -> str:
     """
     try:
         tree = parse_quietly(code)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    except PARSE_ERRORS:
         return code
     drop_docstrings(tree)
     try:
@@ -120,7 +125,7 @@ def parses(code: str) -> bool:
     """True when `code` is valid Python 3."""
     try:
         parse_quietly(code)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    except PARSE_ERRORS:
         return False
     return True
 

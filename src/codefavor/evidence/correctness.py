@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from codefavor.codetools import PARSE_ERRORS
 from codefavor.evidence import Evidence, EvidenceOptions, resolve_sandbox
 from codefavor.evidence.examples import Extraction, extract_checks, platform_code, sandbox_code
 from codefavor.evidence.sandbox import Check, Limits, Sandbox, SandboxError, SandboxRun
@@ -53,7 +54,7 @@ def undefined_names(code: str, platform: bool = False) -> list[str]:
     try:
         top = symtable.symtable(code, "<candidate>", "exec")
         tree = ast.parse(code)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    except PARSE_ERRORS:
         return []
     if any(isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names) for n in ast.walk(tree)):
         return []  # a star import may bind anything

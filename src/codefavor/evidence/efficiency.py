@@ -35,6 +35,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from codefavor.codetools import PARSE_ERRORS
 from codefavor.evidence import Evidence, EvidenceOptions, resolve_sandbox
 from codefavor.evidence.efficiency_rule import (  # noqa: F401 - the settings and the rule are public here too
     EfficiencyConfig,
@@ -144,7 +145,7 @@ def _top_level(code: str) -> tuple[set[str], set[str]] | None:
     """The names of `code`'s top-level functions and classes; None when it does not parse."""
     try:
         tree = ast.parse(code)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    except PARSE_ERRORS:
         return None
     funcs = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
     return funcs, {n.name for n in tree.body if isinstance(n, ast.ClassDef)}

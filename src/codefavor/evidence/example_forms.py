@@ -10,6 +10,7 @@ import ast
 import re
 from dataclasses import dataclass
 
+from codefavor.codetools import PARSE_ERRORS
 from codefavor.evidence.example_values import called_names, literal, parse_expr, quote_bare_words, subject_of
 from codefavor.evidence.sandbox import Check
 
@@ -352,7 +353,7 @@ def _statement(text: str, src: str, out: list[str], col: Collector) -> None:
     as a check of its own when the doctest shows what it prints or raises."""
     try:
         tree = ast.parse(src, mode="exec")
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    except PARSE_ERRORS:
         col.skipped.append((text, "a doctest line that does not parse"))
         return
     want = "\n".join(out)

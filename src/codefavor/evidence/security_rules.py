@@ -31,6 +31,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from codefavor.codetools import PARSE_ERRORS
 from codefavor.evidence.security_vocab import SQL_EXEC_NAMES, SQL_TEXT
 
 # rule -> (CWE, severity, weight, what it means)
@@ -496,5 +497,5 @@ def rule_findings(code: str) -> list[RuleFinding]:
         return []
     try:
         return _Scan(*parsed).run()
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    except PARSE_ERRORS:
         return []

@@ -17,7 +17,7 @@ import ast
 import copy
 from dataclasses import dataclass
 
-from codefavor.codetools import parses
+from codefavor.codetools import PARSE_ERRORS, parses
 
 MAX_LINES = 150  # per snippet: a longer one is a module, not a teaching example
 MAX_DEFINITIONS = 3  # a change touching more definitions is a refactoring of the file
@@ -41,7 +41,7 @@ def changed_snippets(old: str, new: str, max_lines: int = MAX_LINES) -> Snippets
     `too-long`."""
     try:
         old_tree, new_tree = ast.parse(old), ast.parse(new)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    except PARSE_ERRORS:
         return "file-syntax"
     old_defs, new_defs = _definitions(old_tree), _definitions(new_tree)
     changed = tuple(n for n in old_defs if n in new_defs and _shape(old_defs[n]) != _shape(new_defs[n]))

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from codefavor.backends import Backend, Generation, Message, Sampling, split_spec
-from codefavor.codetools import strip_comments
+from codefavor.codetools import PARSE_ERRORS, strip_comments
 from codefavor.engines import LOCAL, EngineSpec, built
 from codefavor.errors import CodefavorError
 from codefavor.generators import replies
@@ -106,7 +106,7 @@ def critic_messages(instruction: str, draft: str, examples: Sequence[str]) -> li
 def _same_code(a: str, b: str) -> bool:
     try:
         return ast.dump(ast.parse(a)) == ast.dump(ast.parse(b))
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    except PARSE_ERRORS:
         return a.strip() == b.strip()
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from codefavor.codetools import drop_docstrings
+from codefavor.codetools import PARSE_ERRORS, drop_docstrings
 from codefavor.errors import CodefavorError, DataError, MissingExtraError
 from codefavor.generators.inputs import Shard, check_shard, in_shard, read_rows
 from codefavor.generators.licenses import license_allowed, repo_license
@@ -247,7 +247,7 @@ def _cosmetic_reason(old: str, new: str, lang: str, changed: list[tuple[int, int
             return "comment-only" if _py_comments(old) != _py_comments(new) else "whitespace-only"
         try:
             old_tree, new_tree = ast.parse(old), ast.parse(new)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
+        except PARSE_ERRORS:
             return None  # e.g. Python 2 code: keep; nothing reliable to compare
         if _same_module(old_tree, new_tree, changed):
             if old.split() == new.split():

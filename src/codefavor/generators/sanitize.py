@@ -14,7 +14,7 @@ import ast
 import textwrap
 from dataclasses import dataclass
 
-from codefavor.codetools import extract_code_blocks
+from codefavor.codetools import PARSE_ERRORS, extract_code_blocks
 from codefavor.generators.replies import strip_reasoning
 
 PYTHON_TAGS = ("python", "py", "python3", "py3", "")
@@ -60,7 +60,7 @@ class Sanitized:
 def _parse(code: str) -> ast.Module | None:
     try:
         return ast.parse(code)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    except PARSE_ERRORS:
         return None
 
 

@@ -37,6 +37,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from codefavor.backends import split_spec
+from codefavor.codetools import PARSE_ERRORS
 from codefavor.errors import CodefavorError
 from codefavor.evidence import EvidenceFn, EvidenceOptions
 from codefavor.evidence.correctness import correctness_evidence, execution_traces
@@ -166,7 +167,7 @@ def _loop_depth(code: str) -> int | None:
 
     try:
         tree = ast.parse(code)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    except PARSE_ERRORS:
         return None
     best = 0
     stack = [(tree, 0)]
