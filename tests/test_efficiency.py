@@ -151,6 +151,10 @@ DECIDE_TABLE = [
     # The further rounds of a near miss: a side's slowest rounds (load) no longer silence the gap.
     ([_level((ok([0.01, 0.03, 0.01]), ok([0.02] * 3)))], ("undecided", "no-gap")),
     ([_level((ok([0.01, 0.03] + [0.01] * 6), ok([0.02] * 8)))], ("A", "cpu-time")),
+    # Under a millisecond a clean gap over four rounds is not enough (another process's memory
+    # traffic can fake one); over a near miss's eight it is.
+    ([_level((ok([3e-4] * 4), ok([4e-4] * 4)))], ("undecided", "no-gap")),
+    ([_level((ok([3e-4] * 8), ok([4e-4] * 8)))], ("A", "cpu-time")),
     # A timeout against a quick finish decides; against a near-limit finish it does not.
     ([_level(({"status": "timeout", "times": [], "out": None}, ok([0.01])))], ("B", "timeout")),
     ([_level(({"status": "timeout", "times": [], "out": None}, ok([0.9])))], ("undecided", "nothing-measured")),
