@@ -182,7 +182,7 @@ def pair_to_task(row: dict[str, Any], cols: Columns, where: tuple[str, int]) -> 
         col = _pick(row, getattr(cols, role), cands)
         if col is None or col not in row:
             have = ", ".join(sorted(k for k in row if not k.startswith("__")))
-            raise DataError(path, line, f"no {role} column (columns: {have}); map one with the {role} option",
+            raise DataError(path, line, f"no {role} column (columns: {have}); name one in the column mapping, {role}=COLUMN",
                             field=getattr(cols, role) or role)  # fmt: skip
         names[role] = col
     chosen = response_text(row[names["chosen"]], cols.code_only)
@@ -193,7 +193,12 @@ def pair_to_task(row: dict[str, Any], cols: Columns, where: tuple[str, int]) -> 
     elif isinstance(row[names["chosen"]], list):  # the conversation itself holds the prompt
         prompt = prompt_text(row[names["chosen"]])
     else:
-        raise DataError(path, line, "no prompt column; map one with the prompt option", field=cols.prompt or "prompt")
+        raise DataError(
+            path,
+            line,
+            "no prompt column; name one in the column mapping, prompt=COLUMN",
+            field=cols.prompt or "prompt",
+        )
     for role, text in (("prompt", prompt), ("chosen", chosen), ("rejected", rejected)):
         if not text.strip():
             raise DataError(path, line, "empty after normalisation", field=names.get(role, pcol or role))
