@@ -15,6 +15,7 @@ registry, not a model hub) into a temporary folder. Takes about a minute and 3 G
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -66,7 +67,8 @@ def main() -> None:
         src = llama_src(args.llama_src, scratch / "sdist")
         hf = convert_gguf(resolve_model_alias(args.model), scratch / "hf", dtype="float32")
         vendored = src / "vendor/llama.cpp"
-        env = {"PYTHONPATH": str(vendored / "gguf-py"), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"}
+        # the vendored gguf-py: the converter and its gguf writer come from one llama.cpp revision
+        env = {**os.environ, "PYTHONPATH": str(vendored / "gguf-py"), "HF_HUB_OFFLINE": "1"}
         cmd = [
             sys.executable,
             str(vendored / "convert_hf_to_gguf.py"),
