@@ -22,7 +22,10 @@ def test_served_scores_match_in_process_hf_cls(bench_dir):
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     out = mod.compare("smollm2-gguf", n=8, data=bench_dir, threads=1)
-    assert out["tasks"] == 8 and out["undecided_served"] == 0
+    assert out["tasks"] == 8
+    # Every order of every task was scored (a failed request or a label outside the top log-probs
+    # leaves no probabilities); undecided verdicts are ties (`judges.TIE_MARGIN`), in either engine.
+    assert all(len(t["served"] or []) == 2 for t in out["per_task"]), out["per_task"]
     # Each order's own decision (P(A) far from 0.5) must agree; the averaged P(A) of this untrained
     # model sits within a hair of 0.5, so we bound the probability difference instead of its sign.
     assert out["agreement_by_order"] >= 0.99, out
