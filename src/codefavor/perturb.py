@@ -166,7 +166,11 @@ def canonical_locals(code: str, width: int = 0) -> str:
     """Each function's locals written `v0`, `v1`, ... in order of first appearance (padded with `x`
     to `width` characters): the same text for every consistent renaming of them (`rename_locals`),
     for comparisons that must be blind to it. Code that does not parse comes back unchanged."""
+    return _numbered_locals(code, width)
 
+
+@_safe
+def _numbered_locals(code: str, width: int) -> str:
     def numbered(names: list[str], taken: set[str], movable: set[str]) -> dict[str, str]:
         # clear of every name that stays as written (a renaming never touches those), so that the
         # prefix is one for all renamings of the same code
@@ -176,7 +180,7 @@ def canonical_locals(code: str, width: int = 0) -> str:
             prefix += "_"
         return {name: f"{prefix}{i}".ljust(width, "x") for i, name in enumerate(names)}
 
-    return _safe(lambda c, _seed: _rename(c, numbered))(code)
+    return _rename(code, numbered)
 
 
 # --- comments ------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+from codefavor.judges import JUDGE_ONLY_SIGNALS
 from codefavor.records import CATEGORIES, VERIFIABLE, BenchTask, Judgment
 
 
@@ -162,8 +163,6 @@ def is_guess(signal: str) -> bool:
 def is_evidence(signal: str) -> bool:
     """Whether a verdict's signal is evidence: neither a fallback's guess nor a judge that reads
     none (a model's or a baseline's, `judges.JUDGE_ONLY_SIGNALS`)."""
-    from codefavor.judges import JUDGE_ONLY_SIGNALS
-
     return not is_guess(signal) and signal not in JUDGE_ONLY_SIGNALS
 
 
@@ -173,12 +172,13 @@ def _coverage(signals: dict[str, dict[str, int]], judged: int) -> dict[str, Any]
     judge that reads no evidence at all, a model's or a baseline's)."""
     ev = {"decided": 0, "right": 0}
     gu = {"decided": 0, "right": 0}
+    reads_evidence = False
     for sig, v in signals.items():
         box = gu if is_guess(sig) else ev if is_evidence(sig) else None
         if box is not None:
+            reads_evidence = True
             box["decided"] += v.get("decided", 0)
             box["right"] += v.get("right", 0)
-    reads_evidence = any(is_guess(sig) or is_evidence(sig) for sig in signals)
     only = (
         None if not judged or not reads_evidence else 100.0 * (ev["right"] + 0.5 * (judged - ev["decided"])) / judged
     )
