@@ -587,3 +587,59 @@ def test_numpy_results_compare_as_the_numbers_they_hold():
     assert h.output_text([np.int64(1), np.int64(4)]) == h.output_text([1, 4]) == h.output_text(np.array([1, 4]))
     assert h.output_text(np.bool_(True)) == h.output_text(True) != h.output_text(1)
     assert h.output_text([np.int64(1)]) != h.output_text([2])
+
+
+def test_shared_measurements_time_each_program_once_across_calls_and_perturbations():
+    """A benchmark run's later batch and its `--perturb` rerun read the first measurement of the
+    same program (renamed, recommented, reordered), so timing noise cannot flip those verdicts;
+    a program that means something else is measured anew."""
+    from codefavor.evidence.efficiency import Measurements, efficiency_evidence
+    from codefavor.evidence.sandbox import Sandbox, SandboxError
+    from codefavor.perturb import KINDS, perturb
+
+    memo = Measurements()
+    edited_a, edited_b = perturb(QUADRATIC, KINDS, 1), perturb(LINEAR_TOO, KINDS, 2)
+    assert (edited_a, edited_b) != (QUADRATIC, LINEAR_TOO)
+    try:
+        with Sandbox(workers=2) as sb:
+            opts = EvidenceOptions(sandbox=sb, efficiency_config=FAST, measurements=memo)
+            first = efficiency_evidence([(INSTRUCTION, QUADRATIC, LINEAR_TOO)], opts)
+            assert len(memo) == 1
+            again = efficiency_evidence([(INSTRUCTION, edited_b, edited_a), (INSTRUCTION, QUADRATIC, LINEAR)], opts)
+    except SandboxError as e:
+        pytest.skip(str(e))
+    assert len(memo) == 2  # the edited pair was read, not measured; LINEAR is another program
+    assert first[0].decision == "B" and again[0].decision == "A"
+    assert eff(again[0]).get("time_a") == eff(first[0]).get("time_b")
+    assert eff(again[0]).get("time_b") == eff(first[0]).get("time_a")
+
+
+def test_measurements_measure_a_key_once_under_concurrent_calls():
+    import pickle
+    import threading
+    import time
+
+    from codefavor.evidence.efficiency import Measurements
+
+    memo, calls, lock = Measurements(), [], threading.Lock()
+
+    def slow():
+        with lock:
+            calls.append(1)
+        time.sleep(0.05)
+        return len(calls)
+
+    threads = [threading.Thread(target=memo.get, args=(("k",), slow)) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and memo.get(("k",), slow) == 1
+
+    def broken():
+        raise RuntimeError("sandbox gone")
+
+    with pytest.raises(RuntimeError):
+        memo.get(("j",), broken)
+    assert memo.get(("j",), lambda: "measured on the next ask") == "measured on the next ask"
+    assert len(pickle.loads(pickle.dumps(memo))) == 0  # another process starts empty

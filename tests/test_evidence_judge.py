@@ -443,3 +443,17 @@ def test_traces_spec_and_prompt_section():
             shown.index("Example 1") < shown.index("### Criterion")
             and shown.replace(shown[shown.index("### What running") : shown.index("### Criterion")], "") == bare
         )
+
+
+def test_a_benchmark_run_shares_measurements_and_leaves_the_loaded_judge_alone():
+    from codefavor.evidence.efficiency import Measurements
+    from codefavor.judges.evidence import sharing_measurements
+
+    judge = load_judge("evidence")
+    shared = sharing_measurements(judge)
+    assert isinstance(shared.options.measurements, Measurements)
+    assert judge.options.measurements is None  # a served judge never shares one across requests
+    assert shared.spec == judge.spec and shared.fallback is judge.fallback
+    assert sharing_measurements(judge).options.measurements is not shared.options.measurements
+    other = load_judge("longer")
+    assert sharing_measurements(other) is other

@@ -156,3 +156,50 @@ def test_every_kind_the_benchmark_accepts_is_one_perturb_applies():
     assert "#" not in perturb(code, ["no-comments"])
     with pytest.raises(ValueError, match="renamee"):
         perturb(code, ["renamee"])
+
+
+MEANING = """
+import math
+
+def area(r):
+    result = math.pi * r * r  # the disc
+    return result
+
+def double(xs):
+    out = []
+    for x in xs:
+        out.append(2 * x)
+    return out
+
+class Box:
+    side = 2
+"""
+
+
+@pytest.mark.parametrize("kinds", KINDS)
+@pytest.mark.parametrize("seed", [0, 1, 7])
+def test_meaning_key_is_blind_to_every_perturbation(kinds, seed):
+    from codefavor.perturb import meaning_key
+
+    edited = perturb(MEANING, kinds, seed)
+    assert meaning_key(edited) == meaning_key(MEANING)
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        MEANING.replace("2 * x", "3 * x"),  # another value
+        MEANING.replace("def double(xs)", "def twice(xs)"),  # a public name
+        MEANING.replace("side = 2", "side = 2\n    edge = side"),  # another class body
+        MEANING + "\ndouble = area\n",  # a statement more
+        "def f():\n    return 1\n\ndef f():\n    return 2\n",  # the same name twice: order matters
+        "not python (",  # unparsable: keyed by text
+    ],
+)
+def test_meaning_key_tells_other_programs_apart(other):
+    from codefavor.perturb import meaning_key
+
+    assert meaning_key(other) != meaning_key(MEANING)
+    if "def f()" in other:
+        swapped = "def f():\n    return 2\n\ndef f():\n    return 1\n"
+        assert meaning_key(other) != meaning_key(swapped)

@@ -3,7 +3,8 @@
 - `rename_locals`: rename a function's local variables consistently (never parameters, function or
   class names, globals, attributes, keywords or imports; functions that use `locals()`, `eval`,
   `exec`, `vars`, `global` or `nonlocal` are left alone); `canonical_locals` writes the same
-  locals in one fixed way (numbered by first appearance), which every such renaming maps to;
+  locals in one fixed way (numbered by first appearance), which every such renaming maps to, and
+  `meaning_key` digests a program the same way whatever these perturbations did to it;
 - `add_comments` / `remove_comments`: insert misleading `#` comments before statements, or drop
   every `#` comment (docstrings are kept: they can be behaviour);
 - `reorder_definitions`: shuffle runs of consecutive top-level functions and classes whose
@@ -243,6 +244,24 @@ def _definition_time_names(node: ast.stmt) -> set[str]:
     return {n.id for e in exprs for n in ast.walk(e) if isinstance(n, ast.Name)}
 
 
+def _movable_runs(body: list[ast.stmt]) -> list[list[int]]:
+    """Indices of each run (two or more) of consecutive top-level functions and classes, distinctly
+    named, none of whose definition-time expressions reads a name the run defines: any order of
+    one run defines the same names to the same objects."""
+    runs, i = [], 0
+    defs = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    while i < len(body):
+        j = i
+        while j < len(body) and isinstance(body[j], defs):
+            j += 1
+        run = list(range(i, j))
+        names = {body[k].name for k in run}  # type: ignore[attr-defined]
+        if len(run) > 1 and len(names) == len(run) and not any(_definition_time_names(body[k]) & names for k in run):
+            runs.append(run)
+        i = max(j, i + 1)
+    return runs
+
+
 @_safe
 def reorder_definitions(code: str, seed: int = 0) -> str:
     """Shuffle each run of consecutive, mutually independent top-level functions and classes."""
@@ -262,24 +281,13 @@ def reorder_definitions(code: str, seed: int = 0) -> str:
         prev_end = end
     rng = random.Random(seed)
     out_blocks: dict[int, int] = {}  # index in body -> index of the statement whose text goes there
-    i = 0
-    defs = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-    while i < len(body):
-        j = i
-        while j < len(body) and isinstance(body[j], defs):
-            j += 1
-        run = list(range(i, j))
-        if len(run) > 1:
-            names = {body[k].name for k in run}  # type: ignore[attr-defined]
-            independent = all(not (_definition_time_names(body[k]) & names) for k in run)
-            same_line = any(spans[k][0] < spans[k - 1][1] for k in run[1:])
-            if independent and not same_line and len({body[k].name for k in run}) == len(run):  # type: ignore[attr-defined]
-                perm = run[:]
-                rng.shuffle(perm)
-                if perm == run:
-                    perm = run[1:] + run[:1]
-                out_blocks.update(dict(zip(run, perm, strict=True)))
-        i = max(j, i + 1)
+    for run in _movable_runs(body):
+        if not any(spans[k][0] < spans[k - 1][1] for k in run[1:]):  # not two on one line
+            perm = run[:]
+            rng.shuffle(perm)
+            if perm == run:
+                perm = run[1:] + run[:1]
+            out_blocks.update(dict(zip(run, perm, strict=True)))
     if not out_blocks:
         return code
     pieces, cursor = [], 0
@@ -291,6 +299,22 @@ def reorder_definitions(code: str, seed: int = 0) -> str:
         cursor = end
     pieces.append("".join(lines[cursor:]))
     return "".join(pieces)
+
+
+def meaning_key(code: str) -> str:
+    """A digest equal for every text that the perturbations above map onto each other: the syntax
+    tree (no comments, no layout) of `canonical_locals`' text, each movable run of definitions in
+    one fixed order. Different keys may still mean the same; equal keys mean the same program,
+    so a measurement of one holds for the other. Code that does not parse is keyed by its text."""
+    tree = _parse(canonical_locals(code))
+    if tree is None:
+        return hashlib.sha256(b"text\0" + code.encode()).hexdigest()
+    for run in _movable_runs(tree.body):
+        order = sorted(run, key=lambda k: ast.dump(tree.body[k]))
+        moved = [tree.body[k] for k in order]
+        for k, node in zip(run, moved, strict=True):
+            tree.body[k] = node
+    return hashlib.sha256(b"ast\0" + ast.dump(tree).encode()).hexdigest()
 
 
 # Every perturbation by name: `comments` adds misleading ones, `no-comments` removes them.

@@ -277,6 +277,7 @@ def evaluate(
     `default_output(judge.spec)`), then `summary.json` and `summary.md` written beside the judgments."""
     from codefavor.benchmark import data as bench_data
     from codefavor.benchmark.report import robustness, summarize, to_markdown
+    from codefavor.judges.evidence import sharing_measurements
 
     cats = tuple(categories or CATEGORIES)
     for c in cats:
@@ -302,6 +303,8 @@ def evaluate(
         shas["user-data"] = digest.sha256
     tasks = limit_per_category(loaded, limit)
     out = Path(output) if output is not None else default_output(judge.spec)
+    # one measurement per program for the whole run: both orders and the edited codes read it
+    judge = sharing_measurements(judge)
     judgments = run_bench(
         judge, tasks, out, protocol=protocol, data_sha256=shas, overwrite=overwrite, progress=progress,
         on_start=on_start, data_read=digest.as_dict() if user else None, engine=engine,

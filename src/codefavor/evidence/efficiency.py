@@ -21,7 +21,9 @@ CPU time read by the sandbox server from the kernel, from the forwarding of its 
 of its output, less the shortest unpickling and output phases any candidate showed (`timers.times_of`);
 the server kills a call past the CPU limit; outputs are hashed and compared here. The decision is
 `efficiency_rule.decide`'s. `efficiency_evidence` measures several pairs at once (one per sandbox
-worker), a pair given in both orders once (read twice, `efficiency_rule.swapped`).
+worker), a pair given in both orders once (read twice, `efficiency_rule.swapped`), and a program
+the same up to renamed locals, comments and the order of independent definitions as one
+(`Measurements`, keyed by `perturb.meaning_key`).
 `benchmarks/efficiency_evidence.py` measures accuracy and time.
 """
 
@@ -32,7 +34,8 @@ import contextlib
 import functools
 import pickle
 import re
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from codefavor.codetools import PARSE_ERRORS
@@ -58,6 +61,7 @@ from codefavor.evidence.timers import (  # noqa: F401 - HARNESS, run_trusted, sa
 )
 from codefavor.evidence.timers import Candidates as _Candidates
 from codefavor.evidence.timers import times_of as _times
+from codefavor.perturb import meaning_key
 from codefavor.records import content_id
 
 
@@ -491,10 +495,55 @@ def compare_efficiency(
     return _read(_timing(instruction, code_a, code_b, config, runner or sandbox_runner()), config, False)
 
 
-def _canonical(pair: tuple[str, str, str]) -> tuple[tuple[str, str, str], bool]:
-    """The pair in one fixed order of its two codes, and whether `pair` is that order swapped."""
+class Measurements:
+    """Timings shared by the calls of one caller (`EvidenceOptions.measurements`): each pair is
+    measured once, by whichever call asks first, and read by the rest, keyed by what the codes mean
+    (`perturb.meaning_key`), so the same program renamed, recommented or reordered gets the same
+    reading. A benchmark run keeps one for all its batches (`judges.evidence.sharing_measurements`);
+    nothing shares one across requests, whose codes must not meet. Thread-safe; a copy sent to
+    another process (Ray) starts empty."""
+
+    def __init__(self, capacity: int = 100_000):
+        self._lock = threading.Lock()
+        self._done: dict[tuple[str, ...], Any] = {}
+        self._pending: dict[tuple[str, ...], threading.Event] = {}
+        self.capacity = capacity
+
+    def __reduce__(self) -> tuple[type, tuple[int]]:
+        return (Measurements, (self.capacity,))
+
+    def __len__(self) -> int:
+        return len(self._done)
+
+    def get(self, key: tuple[str, ...], measure: Callable[[], Any]) -> Any:
+        """The reading under `key`, measured now by `measure()` if no call has measured it yet."""
+        while True:
+            with self._lock:
+                if key in self._done:
+                    return self._done[key]
+                wait = self._pending.get(key)
+                if wait is None:
+                    self._pending[key] = threading.Event()
+                    break
+            wait.wait()
+        try:
+            value = measure()
+            with self._lock:
+                if len(self._done) < self.capacity:
+                    self._done[key] = value
+            return value
+        finally:
+            with self._lock:
+                self._pending.pop(key).set()
+
+
+def _canonical(pair: tuple[str, str, str], config: EfficiencyConfig) -> tuple[tuple[str, ...], bool]:
+    """The pair's measurement key, its two codes in one fixed order of what they mean, and
+    whether `pair` is that order swapped."""
     instruction, a, b = pair
-    return ((instruction, b, a), True) if b < a else (pair, False)
+    ka, kb = meaning_key(a), meaning_key(b)
+    head = (content_id(instruction), repr(config))
+    return (head + (kb, ka), True) if kb < ka else (head + (ka, kb), False)
 
 
 def efficiency_evidence(
@@ -504,8 +553,9 @@ def efficiency_evidence(
     (`options.sandbox`, else the shared pool), several pairs at once. A pair given in both orders
     (the benchmark's both-orders protocol) is measured once and read twice (`swapped`): the same
     codes on the same inputs, so the two verdicts mirror each other and position never changes an
-    efficiency verdict. A sandbox that cannot start leaves every pair undecided ("no-sandbox"):
-    candidates never run uncontained."""
+    efficiency verdict; pairs that mean the same (`meaning_key`) are measured once too, and once
+    across calls that share `options.measurements`. A sandbox that cannot start leaves every pair
+    undecided ("no-sandbox"): candidates never run uncontained."""
     from concurrent.futures import ThreadPoolExecutor
 
     from codefavor.evidence.sandbox import SandboxError
@@ -519,20 +569,27 @@ def efficiency_evidence(
     except SandboxError as e:
         return [silent("no-sandbox", dropped={str(e)[:200]: 1}) for _ in pairs]
     runner = sandbox_runner(sandbox)
-    keys = [_canonical(p) for p in pairs]
-    unique = list(dict.fromkeys(k for k, _ in keys))
+    memo = options.measurements if options.measurements is not None else Measurements()
+    keys = [_canonical(p, config) for p in pairs]
+    # the first pair of each key is the one measured, in the key's order of its codes
+    first = {}
+    for p, (key, swap) in zip(pairs, keys, strict=True):
+        first.setdefault(key, (p[0], p[2], p[1]) if swap else p)
 
-    def one(pair: tuple[str, str, str]) -> tuple[dict[str, Any] | None, str | None, str] | Evidence:
+    def timing(pair: tuple[str, str, str]) -> tuple[dict[str, Any] | None, str | None, str] | Evidence:
         try:
             return _timing(*pair, config, runner)
         except SandboxError as e:
             return silent("no-sandbox", dropped={str(e)[:200]: 1})
 
+    def one(key: tuple[str, ...]) -> Any:
+        return memo.get(key, lambda: timing(first[key]))
+
     # Several tasks at once keep every worker of the pool busy; each timing is the CPU time of its
     # own thread, which other work on the machine disturbs far less than it does wall time.
     workers = config.workers or sandbox.workers * CLIMBS_PER_WORKER
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(unique)))) as pool:
-        timings = dict(zip(unique, pool.map(one, unique), strict=True))
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(first)))) as pool:
+        timings = dict(zip(first, pool.map(one, first), strict=True))
     out = []
     for key, swap in keys:
         t = timings[key]

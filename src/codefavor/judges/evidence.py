@@ -29,6 +29,7 @@ human preference, whose readers see the names.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import re
 import time
@@ -332,6 +333,19 @@ class EvidenceJudge:
             return execution_traces([(it.instruction, it.a, it.b) for it in items], resolve_sandbox(self.options))
         except SandboxError:
             return [None] * len(items)
+
+
+def sharing_measurements(judge: Judge) -> Judge:
+    """For one benchmark run: an evidence judge that measures each pair once across all its
+    batches and reruns (both orders, `--perturb`'s edited codes: `efficiency.Measurements`);
+    any other judge as it is. Not for a server, whose requests must not share measurements."""
+    if not isinstance(judge, EvidenceJudge):
+        return judge
+    from codefavor.evidence.efficiency import Measurements
+
+    shared = copy.copy(judge)
+    shared.options = dataclasses.replace(judge.options, measurements=Measurements())
+    return shared
 
 
 def load_evidence_judge(spec: str, **options: Any) -> EvidenceJudge:
