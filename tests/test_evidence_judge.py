@@ -338,10 +338,10 @@ def test_a_model_judges_verdicts_are_neither_evidence_nor_guesses():
     assert (r["flips"], r["evidence_flips"], r["evidence_judgments"]) == (2, 0, 0)
 
 
-def test_the_guess_is_blind_to_renamed_locals_where_behaviour_is_judged():
+def test_the_guess_is_blind_to_renamed_locals():
     """Every perturbation at once (renamed locals too) leaves each step's verdict where it was, for
-    the three behavioural criteria; a renaming whose names are much longer would otherwise move the
-    size the guess compares ("shorter" here)."""
+    every criterion; a renaming whose names are much longer would otherwise move the size the guess
+    compares ("shorter", "longer" here)."""
     from codefavor.judges.evidence import guess
     from codefavor.perturb import KINDS, perturb
 
@@ -356,6 +356,9 @@ def test_the_guess_is_blind_to_renamed_locals_where_behaviour_is_judged():
     assert guess("correctness", short, long_) == ("A", "shorter")
     verbose = long_.replace("o", "collected_items").replace("v", "each_element")
     assert guess("correctness", short, verbose) == guess("correctness", short, long_)
+    terse = "def f(xs):\n    out = sorted(set(xs))\n    return out\n"
+    wordy = terse.replace("out", "the_sorted_distinct_values")
+    assert guess("human-preference", terse, long_) == guess("human-preference", wordy, long_) == ("B", "longer")
 
 
 def test_the_guess_ignores_comments_and_the_order_of_definitions():

@@ -23,8 +23,7 @@ adds lines to the other, for security the side the differential hardening marks 
 shallower loop nesting for efficiency, the longer of an edit and its revision, the longer for
 security, the shorter of two independent correctness solutions, the longer for human preference
 (`guess` says which dev sets each step was chosen on); efficiency pairs without a structural
-difference stay undecided. It reads locals numbered, so renaming them never moves it, except for
-human preference, whose readers see the names.
+difference stay undecided. It reads locals numbered, so renaming them never moves it.
 """
 
 from __future__ import annotations
@@ -89,12 +88,12 @@ def infer_category(item: PairItem) -> str:
 # secure-vs-insecure references, slow-vs-fast accepted solutions) and on ConDefects' real fixes; the
 # length directions agree across those sets except where noted (README, "The guess").
 EDIT_SIMILARITY = 0.7  # lines shared (difflib ratio) from which one candidate is an edit of the other
-# For correctness, security and efficiency, locals are compared as `perturb.canonical_locals` writes
-# them, numbered by first appearance, so no renaming of them moves the guess (`--perturb`); each use
-# counts as this many characters of size, a typical name. As written, the names' lengths carried a
-# little signal ("shorter": 141 of 222 CodePrefBench dev judgments; 130 with two-character names, 138
-# from 7 to 10, 139 at 12). Human preference keeps names as written: a reader does see them, and
-# blind to them, its "longer" guess was 86 of 140 dev judgments either way, 70 of 150 test (83 as written).
+# Locals are compared as `perturb.canonical_locals` writes them, numbered by first appearance, so no
+# renaming of them moves the guess (`--perturb`); each use counts as this many characters of size, a
+# typical name. As written, the names' lengths carried a little signal ("shorter": 141 of 222
+# CodePrefBench dev judgments; 130 with two-character names, 138 from 7 to 10, 139 at 12). Human
+# preference reads them numbered too: its dev split cannot tell the two apart (86 of 140 right
+# either way), and a length count is no reader's view of names, only a reason to flip on a rename.
 LOCAL_WIDTH = 8
 
 
@@ -206,8 +205,7 @@ def guess(category: str, a: str, b: str) -> tuple[str, str]:
     """
     import difflib
 
-    if category != "human-preference":  # `LOCAL_WIDTH`: behaviour does not depend on names; readers do
-        a, b = canonical_locals(a, LOCAL_WIDTH), canonical_locals(b, LOCAL_WIDTH)
+    a, b = canonical_locals(a, LOCAL_WIDTH), canonical_locals(b, LOCAL_WIDTH)
     sa, sb = _shape(a), _shape(b)
     if sa is not None and sb is not None:  # blind to comments and reordered definitions
         (la, na), (lb, nb) = sa, sb
