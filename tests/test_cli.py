@@ -68,3 +68,19 @@ def test_bench_rerun_resumes_without_duplicates(capsys, bench_dir, tmp_path):
         assert run_cli(args, capsys)[0] == 0
     lines = (tmp_path / "judgments.jsonl").read_text().splitlines()
     assert len(lines) == 4 * 5 * 2 == len({json.loads(x)["id"] for x in lines})
+
+
+def test_bench_on_a_users_folder_twice_with_the_run_inside_it(capsys, tmp_path):
+    """The tables name the data, and a run folder written inside the data folder is not read back as
+    data when the same command runs again."""
+    rows = [
+        {"prompt": f"Write f{i}.", "chosen": f"def f{i}():\n    return {i}\n", "rejected": "x = ("} for i in range(3)
+    ]
+    (tmp_path / "prefs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    args = ["bench", "--judge", "longer", "--data", str(tmp_path), "--output", str(tmp_path / "run"), "--json"]
+    for _ in range(2):
+        code, out, _ = run_cli(args, capsys)
+        assert code == 0
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["dataset"] == "user data" and sum(c["n"] for c in summary["categories"].values()) == 3
+    assert (tmp_path / "run" / "summary.md").read_text().startswith("## user data: longer")

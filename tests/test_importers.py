@@ -140,6 +140,21 @@ def test_user_folder_through_load_tasks_with_split_and_digest(tmp_path):
     assert digest_of(folder).sha256 != d.sha256
 
 
+def test_a_run_folder_inside_the_data_folder_is_not_read_as_data(tmp_path):
+    """`bench --data DIR --output DIR/run` twice: the second run must not read the first's judgments."""
+    from codefavor.benchmark.importers import data_files
+
+    _jsonl(tmp_path / "pairs.jsonl", PAIRS[:4])
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "manifest.json").write_text("{}")
+    _jsonl(run / "judgments.jsonl", [{"task_id": "t", "order": "AB", "decision": "A"}])
+    (tmp_path / "more").mkdir()
+    _jsonl(tmp_path / "more" / "pairs.jsonl", PAIRS[4:6])
+    assert [f.relative_to(tmp_path).as_posix() for f in data_files(tmp_path)] == ["more/pairs.jsonl", "pairs.jsonl"]
+    assert [f.name for f in data_files(run)] == ["judgments.jsonl"]  # named itself, a run folder is read
+
+
 def test_release_named_file_keeps_the_pinned_check_with_the_right_advice(tmp_path):
     name = bd.FILES["security"][0]
     (tmp_path / name).write_bytes(gzip.compress(b'{"task_id": "x"}\n'))

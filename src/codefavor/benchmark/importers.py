@@ -28,6 +28,7 @@ from pydantic import ValidationError
 from codefavor.codetools import extract_code
 from codefavor.errors import DataError
 from codefavor.records import CATEGORIES, BenchTask, Category, content_id, iter_json, sha256_file
+from codefavor.run_folder import MANIFEST
 
 SUFFIXES = (".jsonl", ".jsonl.gz", ".parquet", ".json.gz", ".ndjson")
 # Detected column names, in order of preference (the first present wins).
@@ -273,14 +274,17 @@ def read_file(path: str | Path, cols: Columns | None = None, digest: Digest | No
 
 
 def data_files(path: str | Path) -> list[Path]:
-    """The data files of a folder (sorted, hidden ones skipped), or the file itself."""
+    """The data files of a folder (sorted; hidden ones and the run folders of codefavor inside it,
+    say a bench's `--output DIR/run`, skipped), or the file itself."""
     p = Path(path)
     if p.is_file():
         return [p]
     if not p.is_dir():
         raise DataError(str(p), None, "no such file or folder")
+    runs = {m.parent for m in p.rglob(MANIFEST) if m.parent != p}
     files = sorted(f for f in p.rglob("*") if f.is_file() and f.name.endswith(SUFFIXES)
-                   and not any(part.startswith(".") for part in f.relative_to(p).parts))  # fmt: skip
+                   and not any(part.startswith(".") for part in f.relative_to(p).parts)
+                   and not any(d in runs for d in f.parents))  # fmt: skip
     if not files:
         raise DataError(str(p), None, f"no data files ({', '.join(SUFFIXES)}) in this folder")
     return files

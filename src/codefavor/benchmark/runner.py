@@ -294,7 +294,8 @@ def evaluate(
     loaded: list[BenchTask] = []
     shas: dict[str, str] = {}
     digest = Digest()
-    if data is not None and bench_data.is_release(data) or (data is None and not user):
+    release = data is not None and bench_data.is_release(data) or (data is None and not user)
+    if release:
         loaded += bench_data.load_tasks(chosen, data, split=protocol.split)
         shas.update({c: bench_data.FILES[c][1] for c in chosen})
     for src in user:  # the user's own files: what was read is what the run folder records
@@ -310,7 +311,9 @@ def evaluate(
         on_start=on_start, data_read=digest.as_dict() if user else None, engine=engine,
     )  # fmt: skip
     summary = summarize(tasks, judgments)
-    summary.update(judge=judge.spec, split=protocol.split, both_orders=protocol.both_orders, run_dir=str(out))
+    dataset = " + ".join(["CodePrefBench"] * release + ["user data"] * bool(user))  # the tables' titles
+    summary.update(judge=judge.spec, split=protocol.split, both_orders=protocol.both_orders, run_dir=str(out),
+                   dataset=dataset)  # fmt: skip
     if perturb:
         # The same tasks, both orders, edited without changing their meaning: a sibling run folder
         # (resumable like this one), compared judgment by judgment with this run's.
@@ -322,6 +325,6 @@ def evaluate(
         summary["perturb"] = {"kinds": list(edited.perturb), "run_dir": str(pout),
                               "categories": robustness(tasks, judgments, pjudgments)}  # fmt: skip
     write_json_atomic(out / "summary.json", summary)
-    title = f"CodePrefBench: {judge.spec} ({protocol.split})"
+    title = f"{dataset}: {judge.spec} ({protocol.split})"
     write_text_atomic(out / "summary.md", to_markdown(summary, title) + "\n")
     return BenchResult(summary, out, tasks)

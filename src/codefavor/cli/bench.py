@@ -107,7 +107,7 @@ def bench(
     if json_out:
         echo_json(result.summary)
     else:
-        print_table(result.summary, f"CodePrefBench: {the_judge.spec} (split {split})")
+        print_table(result.summary, f"{result.summary['dataset']}: {the_judge.spec} (split {split})")
         typer.echo(f"results: {result.out}")
         if "perturb" in result.summary:
             from codefavor.benchmark.report import print_robustness
