@@ -341,7 +341,7 @@ def load_evidence_judge(spec: str, **options: Any) -> EvidenceJudge:
     if kind != "evidence" or arg or rest == "":
         raise CodefavorError(f"judge spec {spec!r}: expected 'evidence', 'evidence+none' or 'evidence+SPEC'")
     evidence_opts = EvidenceOptions(
-        **{k: options.pop(k) for k in ("sandbox", "edge", "efficiency_config") if k in options}
+        **{k: options.pop(k) for k in ("sandbox", "edge", "variants", "efficiency_config") if k in options}
     )
     table = options.pop("evidence", EVIDENCE)
     traces = bool(options.pop("traces", False))
