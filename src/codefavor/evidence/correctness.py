@@ -4,6 +4,10 @@ Signals, strongest first (each decides only when it separates the two candidates
 - `examples`: the checks extracted from the instruction's examples; the candidate passing more wins.
 - `loads`: one candidate does not compile or raises while being loaded, or lacks the entry point.
 - `static`: one candidate references names it never defines (a NameError waiting on some path).
+- `variants` (on by default, `EvidenceOptions.variants`): where the above are silent, both run the
+  examples' calls with their lists, tuples and strings reordered (lists also resized where no
+  relation between the arguments forbids it); one candidate crashes, or returns a value of another
+  shape than the examples', where the other returns one of their shape (`evidence.variants`).
 - `edge` (opt-in): inputs of the same shape as the examples' arguments (reordered, grown, shifted);
   one candidate crashes (IndexError, TypeError, ZeroDivisionError, RecursionError, a timeout, ...)
   on more of them. Deliberate rejections (ValueError, AssertionError) do not count as crashes. On
