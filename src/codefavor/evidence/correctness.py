@@ -4,6 +4,10 @@ Signals, strongest first (each decides only when it separates the two candidates
 - `examples`: the checks extracted from the instruction's examples; the candidate passing more wins.
 - `loads`: one candidate does not compile or raises while being loaded, or lacks the entry point.
 - `static`: one candidate references names it never defines (a NameError waiting on some path).
+- `variants` (on by default, `EvidenceOptions.variants`): where the above are silent, both run the
+  examples' calls with their lists, tuples and strings reordered (lists also resized where no
+  relation between the arguments forbids it); one candidate crashes, or returns a value of another
+  shape than the examples', where the other returns one of their shape (`evidence.variants`).
 - `edge` (opt-in): inputs of the same shape as the examples' arguments (reordered, grown, shifted);
   one candidate crashes (IndexError, TypeError, ZeroDivisionError, RecursionError, a timeout, ...)
   on more of them. Deliberate rejections (ValueError, AssertionError) do not count as crashes. On
@@ -31,6 +35,7 @@ from codefavor.codetools import PARSE_ERRORS
 from codefavor.evidence import Evidence, EvidenceOptions, resolve_sandbox
 from codefavor.evidence.examples import Extraction, extract_checks, platform_code, sandbox_code
 from codefavor.evidence.sandbox import Check, Limits, Sandbox, SandboxError, SandboxRun
+from codefavor.evidence.variants import variant_checks, variant_verdict
 
 CRASHES = {
     "IndexError", "TypeError", "ZeroDivisionError", "RecursionError", "KeyError", "AttributeError", "NameError",
@@ -314,9 +319,41 @@ def correctness_evidence(
         out.append(ev or Evidence("undecided", "silent", 0.5, details))
         if ev is None:
             silent.append(n)
+    if options.variants and silent:
+        silent = _variant_phase(pairs, [ran[n][0] for n in range(len(pairs))], silent, out, sandbox, limits)
     if options.edge and silent:
         _edge_phase(pairs, [ran[n][0] for n in range(len(pairs))], silent, out, sandbox, limits)
     return out
+
+
+def _variant_phase(
+    pairs: Sequence[tuple[str, str, str]],
+    extractions: list[Extraction],
+    silent: list[int],
+    out: list[Evidence],
+    sandbox: Sandbox,
+    limits: Limits,
+) -> list[int]:
+    """Differential inputs (`evidence.variants`), only where the examples were silent; the pairs
+    still silent after it are returned."""
+    checks = {n: variant_checks(extractions[n]) for n in silent}
+    jobs = [(n, code) for n in silent if checks[n] for code in pairs[n][1:]]
+    runs = sandbox.run_many([(sandbox_code(code, extractions[n]), checks[n]) for n, code in jobs], limits)
+    by_pair: dict[int, list[SandboxRun]] = {}
+    for (n, _), r in zip(jobs, runs, strict=True):
+        by_pair.setdefault(n, []).append(r)
+    still = []
+    for n in silent:
+        if n not in by_pair:
+            still.append(n)
+            continue
+        d, found = variant_verdict(extractions[n], checks[n], *by_pair[n])
+        out[n].details["variants"] = found
+        if d:
+            out[n] = Evidence(d, "variants", 0.75, out[n].details)
+        else:
+            still.append(n)
+    return still
 
 
 def _edge_phase(
