@@ -47,7 +47,6 @@ class EvidenceOptions:
     """What the evidence functions may be given; each reads the fields it needs."""
 
     sandbox: Any = None  # a `sandbox.Sandbox`; None: the shared `default_sandbox()`, started on first use
-    edge: bool = False  # correctness: the opt-in edge-input signal
     variants: bool = True  # correctness: differential inputs where the examples are silent (`evidence.variants`)
     efficiency_config: Any = None  # an `efficiency.EfficiencyConfig`; None: the defaults
     # an `efficiency.Measurements` shared by one caller's calls; None: each call measures its own pairs

@@ -8,11 +8,6 @@ Signals, strongest first (each decides only when it separates the two candidates
   examples' calls with their lists, tuples and strings reordered (lists also resized where no
   relation between the arguments forbids it); one candidate crashes, or returns a value of another
   shape than the examples', where the other returns one of their shape (`evidence.variants`).
-- `edge` (opt-in): inputs of the same shape as the examples' arguments (reordered, grown, shifted);
-  one candidate crashes (IndexError, TypeError, ZeroDivisionError, RecursionError, a timeout, ...)
-  on more of them. Deliberate rejections (ValueError, AssertionError) do not count as crashes. On
-  the dev split it was barely better than a coin (empty inputs were worse: correct code often
-  assumes the instruction's preconditions), so it is off by default.
 Otherwise the evidence is silent (undecided) and a hybrid judge's fallback takes over. Without a
 sandbox only `static` remains (the details say so). `run_examples` (extract the checks, run every
 code on them in one batch) and `load_problem` are the pieces `verify` and Critic-Evol's execution
@@ -23,7 +18,6 @@ from __future__ import annotations
 
 import ast
 import builtins
-import copy
 import functools
 import re
 import symtable
@@ -34,13 +28,9 @@ from typing import Any, Literal
 from codefavor.codetools import PARSE_ERRORS
 from codefavor.evidence import Evidence, EvidenceOptions, resolve_sandbox
 from codefavor.evidence.examples import Extraction, extract_checks, platform_code, sandbox_code
-from codefavor.evidence.sandbox import Check, Limits, Sandbox, SandboxError, SandboxRun
+from codefavor.evidence.sandbox import Limits, Sandbox, SandboxError, SandboxRun
 from codefavor.evidence.variants import variant_checks, variant_verdict
 
-CRASHES = {
-    "IndexError", "TypeError", "ZeroDivisionError", "RecursionError", "KeyError", "AttributeError", "NameError",
-    "UnboundLocalError", "OverflowError", "MemoryError", "StopIteration", "timeout",
-}  # fmt: skip
 LIMITS = Limits(cpu_s=3.0, wall_s=6.0, check_s=1.0, memory_mb=1024)
 _SOLUTION = re.compile(r"^class\s+Solution\b", re.M)
 _BUILTINS = set(dir(builtins)) | {"__name__", "__file__", "__doc__", "__builtins__", "__spec__", "__loader__"}
@@ -85,68 +75,6 @@ def undefined_names(code: str, platform: bool = False) -> list[str]:
     walk(top)
     given = _implicit() if platform else frozenset()
     return sorted(n for n in used if n not in bound and n not in _BUILTINS and n not in given)
-
-
-def _edge_values(v: Any) -> list[Any]:
-    """Inputs of the same shape as an example's argument (so they stay within what the instruction
-    allows as far as one can tell without reading it): reordered, grown, shifted."""
-    t = type(v)
-    if t is list and v:
-        out: list[Any] = [v[::-1], v + v[:1]]
-        if all(type(x) in (int, float) for x in v):
-            out.append(sorted(v))
-        return out
-    if t is str and v:
-        return [v[::-1], v + v]
-    if t is int:
-        return [v + 1, v * 2 + 1] if v > 0 else ([v - 1] if v < 0 else [])
-    if t is float:
-        return [v * 2]
-    if t is tuple and v:
-        return [v[::-1]]
-    return []
-
-
-def edge_checks(ex: Extraction, limit: int = 12) -> list[Check]:
-    """Calls of the entry point on inputs derived from the examples' literal arguments."""
-    out: list[Check] = []
-    seen: set[str] = {c.call for c in ex.checks}
-    for c in ex.checks:
-        try:
-            node = ast.parse(c.call, mode="eval").body
-        except SyntaxError:
-            continue
-        while isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("bool", "set"):
-            node = node.args[0] if node.args else node  # unwrap bool(f(x)) / set(f(x))
-            if not isinstance(node, ast.Call):
-                break
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == ex.entry):
-            continue
-        try:
-            args = [ast.literal_eval(a) for a in node.args]
-        except (ValueError, SyntaxError, TypeError):
-            continue
-        for i, a in enumerate(args):
-            for e in _edge_values(a):
-                new = copy.copy(args)
-                new[i] = e
-                call = f"{ex.entry}({', '.join(repr(x) for x in new)})"
-                if call not in seen and len(call) < 2000:
-                    seen.add(call)
-                    out.append(Check(call, kind="runs", name=call))
-        if len(out) >= limit:
-            break
-    return out[:limit]
-
-
-def _crashes(r: SandboxRun) -> list[str]:
-    out = []
-    for c in r.checks:
-        if c.status == "timeout":
-            out.append(f"{c.name}: timeout")
-        elif c.status == "raised" and (c.error or "").split(":")[0] in CRASHES:
-            out.append(f"{c.name}: {c.error}")
-    return out
 
 
 def load_problem(run: SandboxRun, ex: Extraction) -> str | None:
@@ -303,8 +231,8 @@ def correctness_evidence(
     pairs: Sequence[tuple[str, str, str]], options: EvidenceOptions = EvidenceOptions(), limits: Limits = LIMITS
 ) -> list[Evidence]:
     """Evidence for (instruction, code_a, code_b) triples; all runs go to the sandbox in one batch.
-    `options.edge` adds the edge-input signal (off by default: on the dev split it decided 5 pairs, 3
-    rightly). Without a sandbox, candidates never run: only the static signal remains, and each
+    `options.variants` adds differential inputs where the examples are silent (on by default).
+    Without a sandbox, candidates never run: only the static signal remains, and each
     result's details carry the warning."""
     try:
         sandbox = resolve_sandbox(options)
@@ -321,8 +249,6 @@ def correctness_evidence(
             silent.append(n)
     if options.variants and silent:
         silent = _variant_phase(pairs, [ran[n][0] for n in range(len(pairs))], silent, out, sandbox, limits)
-    if options.edge and silent:
-        _edge_phase(pairs, [ran[n][0] for n in range(len(pairs))], silent, out, sandbox, limits)
     return out
 
 
@@ -354,32 +280,6 @@ def _variant_phase(
         else:
             still.append(n)
     return still
-
-
-def _edge_phase(
-    pairs: Sequence[tuple[str, str, str]],
-    extractions: list[Extraction],
-    silent: list[int],
-    out: list[Evidence],
-    sandbox: Sandbox,
-    limits: Limits,
-) -> None:
-    """Edge inputs, only where the examples were silent (it is the costlier, weaker signal)."""
-    edges = {pairs[n][0]: edge_checks(extractions[n]) for n in silent}
-    jobs = {(ins, code): (code, edges[ins]) for n in silent for ins in [pairs[n][0]] if edges[ins]
-            for code in pairs[n][1:]}  # fmt: skip
-    keys = list(jobs)
-    results = dict(zip(keys, sandbox.run_many([jobs[k] for k in keys], limits), strict=True))
-    for n in silent:
-        ins, a, b = pairs[n]
-        if not edges[ins]:
-            continue
-        ca, cb = _crashes(results[(ins, a)]), _crashes(results[(ins, b)])
-        details = out[n].details
-        details["edge"] = {"checks": len(edges[ins]), "a_crashes": ca, "b_crashes": cb}
-        d = _pick(-len(ca), -len(cb))
-        if d:
-            out[n] = Evidence(d, "edge", 0.7, details)
 
 
 def _static_only(a: str, b: str, why: str) -> Evidence:

@@ -11,7 +11,7 @@ Which evidence applies is chosen per criterion: the item's benchmark category wh
 inferred from the criterion text (`infer_category`). `EVIDENCE` maps a category to its sources, each
 a stable name and an evidence function (`codefavor.evidence`: `fn(pairs, options) -> list[Evidence]`),
 tried in order until one decides. Every verdict records the deciding `signal` ("examples", "loads",
-"static", "variants", "edge", "bandit", "fallback-patterns", "timing", "timing-timeout", or "fallback/<the
+"static", "variants", "bandit", "fallback-patterns", "timing", "timing-timeout", or "fallback/<the
 fallback's signal>") and `details` (which checks each candidate failed and why, which findings each
 one has); where the evidence was silent, `details["evidence"][source name]` keeps what each source
 found ("correctness", "security", "efficiency"), warnings included. Another table can be given to
@@ -353,7 +353,7 @@ def load_evidence_judge(spec: str, **options: Any) -> EvidenceJudge:
     if kind != "evidence" or arg or rest == "":
         raise CodefavorError(f"judge spec {spec!r}: expected 'evidence', 'evidence+none' or 'evidence+SPEC'")
     evidence_opts = EvidenceOptions(
-        **{k: options.pop(k) for k in ("sandbox", "edge", "variants", "efficiency_config") if k in options}
+        **{k: options.pop(k) for k in ("sandbox", "variants", "efficiency_config") if k in options}
     )
     table = options.pop("evidence", EVIDENCE)
     traces = bool(options.pop("traces", False))
