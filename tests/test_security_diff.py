@@ -161,6 +161,9 @@ TABLE: dict[str, list[tuple[str, str]]] = {
     ],
     "argv-command": [
         ("def rm(name):\n    cmd = ['rm'] + [name]\n    return cmd\n", "def rm(name):\n    cmd = ['rm', '-f', name]\n    return cmd\n"),
+        # a template with its values handed over apart: the runner quotes them
+        ("def lookup(host, name):\n    return host.run('nslookup ' + name)\n",
+         "def lookup(host, name):\n    return host.run('nslookup %s', name)\n"),
     ],
     "dangerous-call": [
         ("def calc(expr):\n    return eval(expr)\n", "def calc(expr):\n    return float(expr)\n"),
@@ -378,3 +381,16 @@ def test_python2_spellings_are_read_and_code_that_parses_is_left_as_is():
     assert compare_marks(hard, weak)[0] == "A" and compare_marks(weak, hard)[0] == "B"
     # `print (x)` written with a space parses as Python 3 already: never rewritten
     assert marks("def f(x):\n    print (x)\n") is not None
+
+
+def test_a_command_template_with_sql_or_without_values_is_no_argv_command():
+    assert marks("def f(c, n):\n    c.execute('SELECT * FROM t WHERE id = %s', n)\n")["argv-command"] == 0
+    assert marks("def f(host):\n    return host.run('uptime')\n")["argv-command"] == 0  # nothing handed over
+    assert marks("def f(host, n):\n    return host.run('kill', n)\n")["argv-command"] == 0  # no placeholder
+
+
+def test_pickle_written_twice_is_no_weaker_than_once():
+    once = "def save(rows, f):\n    pickle.dump(rows, f)\n"
+    twice = "def save(rows, f):\n    for r in rows:\n        pickle.dump(r, f)\n    pickle.dump('eof', f)\n"
+    assert marks(once)["pickle-written"] == marks(twice)["pickle-written"] == 1
+    assert compare_marks(once, twice) == ("undecided", [])

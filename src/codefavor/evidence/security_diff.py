@@ -53,6 +53,8 @@ from codefavor.evidence.security_vocab import (
     LIST_KW,
     NOT_CHECKS,
     PICKLERS,
+    PLACEHOLDER,
+    PRESENCE,
     RUN_NAMES,
     SAFE_KW,
     SAFE_OFF,
@@ -132,6 +134,11 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
         out["validation"] += 1
     if node.args and RUN_NAMES.search(name):
         _command(node.args[0], out)
+        # a command template with its values handed over apart (`host.run("nslookup %s", name)`):
+        # the runner quotes each value, no shell reads them as text; SQL is `parameterised-query`'s
+        template = _const_str(node.args[0])
+        if len(node.args) >= 2 and template and PLACEHOLDER.search(template) and not SQL_TEXT.search(template):
+            out["argv-command"] += 1
     owner = _owner(node.func)
     if STRONG_RANDOM.search(name) and (owner == "secrets" or name in ("urandom", "SystemRandom")):
         out["strong-random"] += 1
@@ -400,6 +407,8 @@ def marks(code: str) -> Counter[str] | None:
                 out["security-header"] += 1
             if UNESCAPED.search(node.value):
                 out["template-unescaped"] += 1
+    for rule in PRESENCE:  # what such a rule reads is a property of the code: writing it twice is no weaker
+        out[rule] = min(out[rule], 1)
     return out
 
 

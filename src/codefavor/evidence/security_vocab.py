@@ -170,6 +170,11 @@ HEADER = _rx(r"Content-Security-Policy|X-Frame-Options|X-Content-Type-Options|St
               r"\bnosniff\b|\bnoopener\b|\bnoreferrer\b")  # fmt: skip
 DESERIALISERS = {("pickle", "loads"), ("pickle", "load"), ("marshal", "loads"), ("yaml", "load"), ("dill", "loads")}
 PICKLERS = {"pickle", "cPickle", "_pickle", "marshal", "dill", "cloudpickle"}
+# rules read as present or absent, not counted: a data format is chosen once, and a fix that keeps
+# pickle but writes it in two places instead of one is no weaker for it
+PRESENCE = ("pickle-written",)
+# a value's slot in a command template handed to a runner with the values apart (`run("ls %s", d)`)
+PLACEHOLDER = re.compile(r"%s|%\(\w+\)s|\{\w*\}")
 ESCAPING_RX = next(rx for rule, rx in CALLS if rule == "escaping")
 CONTAINMENT_RX = next(rx for rule, rx in CALLS if rule == "path-containment")
 # characters markup, a script or a quoted string gives meaning to, and what an escape replaces them with
