@@ -15,7 +15,8 @@ This is a guess about the change, not a finding: the judge's fallback uses it (s
 from the weakness families (CWE-20 validation, -22/-59 paths and links, -78/-89/-94 injection, -79
 escaping, -93/-113 CR/LF injection, -208 timing, -209 errors echoed to the client, -285 authorisation,
 -338 randomness, -352 request methods, -400 limits, -502 parsers and pickled data, -601 redirects,
--611 XML entities, -693 headers), not fitted to
+-611 XML entities, -693 headers, -307/-770 rate limits, -913 private names, -918 fetched addresses,
+-1336 sandboxed templates), not fitted to
 one data set; `benchmarks/security_diff_eval.py` prints each rule's fired/right counts per set.
 Pure functions of source text (Python 2 spellings read through `codetools.py2_as_py3`).
 """
@@ -29,6 +30,7 @@ from collections.abc import Callable
 
 from codefavor.codetools import parse_leniently
 from codefavor.evidence.security_vocab import (
+    ADDRESS_CHECKS,
     ALLOW_NAMES,
     AUTH_ATTRS,
     AUTH_CLASSES,
@@ -55,6 +57,7 @@ from codefavor.evidence.security_vocab import (
     PICKLERS,
     PLACEHOLDER,
     PRESENCE,
+    RATE_RX,
     RUN_NAMES,
     SAFE_KW,
     SAFE_OFF,
@@ -140,6 +143,12 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
         if len(node.args) >= 2 and template and PLACEHOLDER.search(template) and not SQL_TEXT.search(template):
             out["argv-command"] += 1
     owner = _owner(node.func)
+    if name == "split" and owner == "shlex":  # a command line read as an argument list, for no shell
+        out["argv-command"] += 1
+    # a name that starts with `_` refused before it is looked up (`getattr(obj, name)`): no private
+    # attribute or dunder reached from data (CWE-913)
+    if name == "startswith" and node.args and _const_str(node.args[0]) in ("_", "__"):
+        out["validation"] += 1
     if STRONG_RANDOM.search(name) and (owner == "secrets" or name in ("urandom", "SystemRandom")):
         out["strong-random"] += 1
     if (owner, name) in DESERIALISERS:
@@ -377,6 +386,8 @@ def marks(code: str) -> Counter[str] | None:
             out["authorisation"] += 1
         elif isinstance(node, (ast.Name, ast.Attribute)) and _last(node) == "AllowAny":
             out["auth-exempt"] += 1
+        elif isinstance(node, ast.Attribute) and node.attr in ADDRESS_CHECKS:
+            out["url-validation"] += 1  # `ip.is_private`: where a fetched address points, checked first
         elif isinstance(node, ast.Attribute) and node.attr in ("O_EXCL", "O_NOFOLLOW"):
             out["restrictive-mode"] += 1  # create only what is not there yet, never through a link
         elif isinstance(node, ast.Attribute) and node.attr in ("SafeLoader", "CSafeLoader", "SafeDumper"):
@@ -386,6 +397,7 @@ def marks(code: str) -> Counter[str] | None:
             bare = [d for d in node.decorator_list if isinstance(d, (ast.Name, ast.Attribute))]
             out["authorisation"] += sum(1 for d in bare if AUTH_RX.search(_last(d)))
             out["auth-exempt"] += sum(1 for d in bare if EXEMPT_RX.search(_last(d)))
+            out["length-limit"] += sum(1 for d in bare if RATE_RX.search(_last(d)))
             out["joined-path"] += _joined_params(node)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             mod = node.module if isinstance(node, ast.ImportFrom) else " ".join(a.name for a in node.names)
