@@ -414,3 +414,13 @@ def test_pickle_written_twice_is_no_weaker_than_once():
 def test_unescaping_is_no_escaping_and_a_plain_split_no_argument_list():
     assert marks("def f(s):\n    return html.unescape(s)\n")["escaping"] == 0
     assert marks("def f(s):\n    return s.split()\n")["argv-command"] == 0
+
+
+def test_a_command_bound_to_any_name_is_read_where_it_runs():
+    weak = "def ping(host):\n    line = 'ping -c1 ' + host\n    return os.system(line)\n"
+    hard = "def ping(host):\n    line = ['ping', '-c1', host]\n    return subprocess.call(line)\n"
+    assert marks(weak)["string-command"] == 1 and marks(hard)["argv-command"] == 1
+    assert compare_marks(hard, weak)[0] == "A" and compare_marks(weak, hard)[0] == "B"
+    # a name like `cmd` is read where it is bound: once, not again where it runs
+    assert marks(weak.replace("line", "cmd"))["string-command"] == 1
+    assert marks("def f(host):\n    line = 'ping ' + host\n    return log.info(line)\n")["string-command"] == 0

@@ -128,6 +128,23 @@ def _command(value: ast.AST, out: Counter[str]) -> None:
         out["string-command"] += 1
 
 
+def _commands_by_use(tree: ast.AST, out: Counter[str]) -> None:
+    """A command bound to a name and then run (`line = 'ping ' + host; os.system(line)`), read by its
+    use, whatever the name: a renamed local stays a command (a name like `cmd` is read where it is
+    bound already, so those are left to that)."""
+    bound: dict[str, list[ast.AST]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            bound.setdefault(node.targets[0].id, []).append(node.value)
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Name)):
+            continue
+        name = node.args[0].id
+        if name in bound and not CMD_NAMES.search(name) and RUN_NAMES.search(_last(node.func)):
+            for value in bound.pop(name):  # each binding once, however often it runs
+                _command(value, out)
+
+
 def _call(node: ast.Call, out: Counter[str]) -> None:
     name = _last(node.func)
     for rule, rx in CALLS:
@@ -419,6 +436,7 @@ def marks(code: str) -> Counter[str] | None:
                 out["security-header"] += 1
             if UNESCAPED.search(node.value):
                 out["template-unescaped"] += 1
+    _commands_by_use(tree, out)
     for rule in PRESENCE:  # what such a rule reads is a property of the code: writing it twice is no weaker
         out[rule] = min(out[rule], 1)
     return out
