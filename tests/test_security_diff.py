@@ -125,6 +125,7 @@ TABLE: dict[str, list[tuple[str, str]]] = {
          "def keys(self, form, action):\n    if action == 'add' and form.is_submitted():\n        self.add(form.key)\n"),
     ],
     "url-validation": [
+        ("def done(req):\n    return redirect(req.args.get('next'))\n", "def done(req):\n    return redirect(url_for('index'))\n"),
         ("def fetch(url):\n    return requests.get(url)\n",
          "def fetch(url):\n    ip = ipaddress.ip_address(socket.gethostbyname(urlsplit(url).hostname))\n"
          "    if not ip.is_private:\n        return requests.get(url)\n"),
@@ -154,6 +155,10 @@ TABLE: dict[str, list[tuple[str, str]]] = {
     "security-header": [
         ("def headers(resp):\n    resp.headers['Server'] = 'x'\n",
          "def headers(resp):\n    resp.headers['X-Frame-Options'] = 'DENY'\n"),
+    ],
+    "parameterised-log": [
+        ("def login(user):\n    log.info(f'login {user}')\n", "def login(user):\n    log.info('login %s', user)\n"),
+        ("def fail(e):\n    logger.error('failed: ' + str(e))\n", "def fail(e):\n    logger.error('failed: %s', e)\n"),
     ],
     "safe-option": [
         ("def download(path):\n    return send_file(path)\n", "def download(path):\n    return send_file(path, as_attachment=True)\n"),
@@ -424,3 +429,8 @@ def test_a_command_bound_to_any_name_is_read_where_it_runs():
     # a name like `cmd` is read where it is bound: once, not again where it runs
     assert marks(weak.replace("line", "cmd"))["string-command"] == 1
     assert marks("def f(host):\n    line = 'ping ' + host\n    return log.info(line)\n")["string-command"] == 0
+
+
+def test_a_log_without_values_or_a_bare_info_call_is_no_parameterised_log():
+    assert marks("def f():\n    log.info('started')\n")["parameterised-log"] == 0
+    assert marks("def f(n):\n    info('n=%s', n)\n")["parameterised-log"] == 0  # no logger owns it

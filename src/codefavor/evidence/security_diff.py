@@ -16,7 +16,7 @@ from the weakness families (CWE-20 validation, -22/-59 paths and links, -78/-89/
 escaping, -93/-113 CR/LF injection, -208 timing, -209 errors echoed to the client, -285 authorisation,
 -338 randomness, -352 request methods, -400 limits, -502 parsers and pickled data, -601 redirects,
 -611 XML entities, -693 headers, -307/-770 rate limits, -913 private names, -918 fetched addresses,
--1336 sandboxed templates), not fitted to
+-1336 sandboxed templates, -117 log messages), not fitted to
 one data set; `benchmarks/security_diff_eval.py` prints each rule's fired/right counts per set.
 Pure functions of source text (Python 2 spellings read through `codetools.py2_as_py3`).
 """
@@ -51,8 +51,10 @@ from codefavor.evidence.security_vocab import (
     HEADER,
     HTML,
     HTTP_ERRORS,
+    INTERNAL_URLS,
     LIMIT_NAMES,
     LIST_KW,
+    LOG_LEVELS,
     NOT_CHECKS,
     PICKLERS,
     PLACEHOLDER,
@@ -160,6 +162,13 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
         if len(node.args) >= 2 and template and PLACEHOLDER.search(template) and not SQL_TEXT.search(template):
             out["argv-command"] += 1
     owner = _owner(node.func)
+    # a log call's message with its values apart: the data never becomes the format (CWE-117/-134)
+    message = _const_str(node.args[0]) if node.args else None
+    if owner and name in LOG_LEVELS and len(node.args) >= 2 and message and "%" in message:
+        out["parameterised-log"] += 1
+    # a redirect to a target the application builds itself (`redirect(url_for('index'))`): no open redirect
+    if "redirect" in name.lower() and node.args and isinstance(node.args[0], ast.Call):
+        out["url-validation"] += _last(node.args[0].func) in INTERNAL_URLS
     if name == "split" and owner == "shlex":  # a command line read as an argument list, for no shell
         out["argv-command"] += 1
     # a name that starts with `_` refused before it is looked up (`getattr(obj, name)`): no private

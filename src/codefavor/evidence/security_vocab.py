@@ -52,6 +52,7 @@ HARDENING: dict[str, tuple[int, str]] = {
     "strong-random": (1, "randomness for secrets: the secrets module, os.urandom, SystemRandom"),
     "end-of-options": (1, "`'--'` in an argument list: what follows is never read as an option (argument injection)"),
     "restricted-eval": (1, "eval/exec given globals without builtins (`{'__builtins__': {}}`)"),
+    "parameterised-log": (1, "a log message given its values apart (`log.info('login %s', user)`): never its format"),
     "security-header": (1, "Content-Security-Policy, X-Frame-Options, nosniff, noopener, ..."),
     "safe-option": (
         1,
@@ -150,6 +151,8 @@ ADDRESS_CHECKS = {"is_private", "is_loopback", "is_reserved", "is_link_local", "
 STRONG_RANDOM = _rx(r"^(token_bytes|token_hex|token_urlsafe|urandom|SystemRandom|randbits|randbelow|choice)$")
 HTML = re.compile(r"<(/?[a-zA-Z][a-zA-Z0-9]*)[\s>/]|[?&]\w+=$")
 LIST_KW = _rx(r"(white|black|allow|deny|block)_?list")
+INTERNAL_URLS = {"url_for", "reverse", "resolve_url", "reverse_lazy"}  # a URL of the application's own routes
+LOG_LEVELS = {"debug", "info", "warning", "warn", "error", "exception", "critical"}
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # any value: a timeout, a bound on what a peer may send (max_workers and the like bound nothing a peer
 # sends), or the content type a response declares (a JSON body a browser will not sniff as HTML)
