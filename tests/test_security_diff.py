@@ -23,6 +23,9 @@ TABLE: dict[str, list[tuple[str, str]]] = {
          "def put(key, value):\n    if isinstance(key, str):\n        store[key] = value\n"),
     ],
     "length-limit": [
+        # how often a caller may try: a rate limit, bare or called
+        ("def login(req):\n    return auth(req)\n", "@ratelimit\ndef login(req):\n    return auth(req)\n"),
+        ("def reset(req):\n    return send_mail(req)\n", "def reset(req):\n    throttle(req, 'reset')\n    return send_mail(req)\n"),
         ("def save(body):\n    db.write(body)\n",
          "def save(body):\n    if len(body) <= 4096:\n        db.write(body)\n"),
         ("def login(user, pw):\n    return user.check(pw)\n",
@@ -54,6 +57,8 @@ TABLE: dict[str, list[tuple[str, str]]] = {
          "def audit(user):\n    log.info('login ' + user.replace('\\n', '').replace('\\r', ' '))\n"),
     ],
     "path-containment": [
+        ("def unpack(tar, d):\n    for m in tar.getmembers():\n        tar.extract(m, d)\n",
+         "def unpack(tar, d):\n    for m in tar.getmembers():\n        if not m.issym():\n            tar.extract(m, d)\n"),
         ("def fetch(name):\n    return send_file(os.path.join(ROOT, name))\n",
          "def fetch(name):\n    return send_file(safe_join(ROOT, name))\n"),
         ("def fetch(name):\n    p = os.path.join(ROOT, name)\n    return open(p)\n",
@@ -87,6 +92,8 @@ TABLE: dict[str, list[tuple[str, str]]] = {
         ("def conf(text):\n    return YAML().load(text)\n", "def conf(text):\n    return YAML(typ='safe').load(text)\n"),
     ],
     "validation": [
+        ("def attr(obj, name):\n    return getattr(obj, name)\n",
+         "def attr(obj, name):\n    if not name.startswith('_'):\n        return getattr(obj, name)\n"),
         ("def set_mail(u, addr):\n    u.mail = addr\n", "def set_mail(u, addr):\n    validate_email(addr)\n    u.mail = addr\n"),
         ("def inject(fs, name):\n    return os.path.join(fs, name)\n",
          "def inject(fs, name):\n    return _join_and_check_path_within_fs(fs, name)\n"),
@@ -118,6 +125,10 @@ TABLE: dict[str, list[tuple[str, str]]] = {
          "def keys(self, form, action):\n    if action == 'add' and form.is_submitted():\n        self.add(form.key)\n"),
     ],
     "url-validation": [
+        ("def done(req):\n    return redirect(req.args.get('next'))\n", "def done(req):\n    return redirect(url_for('index'))\n"),
+        ("def fetch(url):\n    return requests.get(url)\n",
+         "def fetch(url):\n    ip = ipaddress.ip_address(socket.gethostbyname(urlsplit(url).hostname))\n"
+         "    if not ip.is_private:\n        return requests.get(url)\n"),
         ("def login(req):\n    to = req.GET.get('next', '/')\n    return redirect(to)\n",
          "def login(req):\n    to = req.GET.get('next', '/')\n    if not url_has_allowed_host_and_scheme(to, ALLOWED):\n"
          "        to = '/'\n    return redirect(to)\n"),
@@ -137,13 +148,20 @@ TABLE: dict[str, list[tuple[str, str]]] = {
         ("def clone(url, dest):\n    run(['git', 'clone', url, dest])\n", "def clone(url, dest):\n    run(['git', 'clone', '--', url, dest])\n"),
     ],
     "restricted-eval": [
+        ("def render(src, ctx):\n    return Environment().from_string(src).render(ctx)\n",
+         "def render(src, ctx):\n    return SandboxedEnvironment().from_string(src).render(ctx)\n"),
         ("def jobs(expr, n):\n    return eval(expr)\n", "def jobs(expr, n):\n    return eval(expr, {'n': n, '__builtins__': {}}, {})\n"),
     ],
     "security-header": [
         ("def headers(resp):\n    resp.headers['Server'] = 'x'\n",
          "def headers(resp):\n    resp.headers['X-Frame-Options'] = 'DENY'\n"),
     ],
+    "parameterised-log": [
+        ("def login(user):\n    log.info(f'login {user}')\n", "def login(user):\n    log.info('login %s', user)\n"),
+        ("def fail(e):\n    logger.error('failed: ' + str(e))\n", "def fail(e):\n    logger.error('failed: %s', e)\n"),
+    ],
     "safe-option": [
+        ("def download(path):\n    return send_file(path)\n", "def download(path):\n    return send_file(path, as_attachment=True)\n"),
         ("def get(url):\n    return requests.get(url)\n", "def get(url):\n    return requests.get(url, timeout=10)\n"),
         ("def cookie(resp, v):\n    resp.set_cookie('s', v)\n", "def cookie(resp, v):\n    resp.set_cookie('s', v, httponly=True)\n"),
         ("def parser():\n    return etree.XMLParser()\n", "def parser():\n    return etree.XMLParser(resolve_entities=False)\n"),
@@ -161,6 +179,11 @@ TABLE: dict[str, list[tuple[str, str]]] = {
     ],
     "argv-command": [
         ("def rm(name):\n    cmd = ['rm'] + [name]\n    return cmd\n", "def rm(name):\n    cmd = ['rm', '-f', name]\n    return cmd\n"),
+        # a template with its values handed over apart: the runner quotes them
+        ("def run(line):\n    return subprocess.run(line, shell=True)\n",
+         "def run(line):\n    return subprocess.run(shlex.split(line))\n"),
+        ("def lookup(host, name):\n    return host.run('nslookup ' + name)\n",
+         "def lookup(host, name):\n    return host.run('nslookup %s', name)\n"),
     ],
     "dangerous-call": [
         ("def calc(expr):\n    return eval(expr)\n", "def calc(expr):\n    return float(expr)\n"),
@@ -378,3 +401,36 @@ def test_python2_spellings_are_read_and_code_that_parses_is_left_as_is():
     assert compare_marks(hard, weak)[0] == "A" and compare_marks(weak, hard)[0] == "B"
     # `print (x)` written with a space parses as Python 3 already: never rewritten
     assert marks("def f(x):\n    print (x)\n") is not None
+
+
+def test_a_command_template_with_sql_or_without_values_is_no_argv_command():
+    assert marks("def f(c, n):\n    c.execute('SELECT * FROM t WHERE id = %s', n)\n")["argv-command"] == 0
+    assert marks("def f(host):\n    return host.run('uptime')\n")["argv-command"] == 0  # nothing handed over
+    assert marks("def f(host, n):\n    return host.run('kill', n)\n")["argv-command"] == 0  # no placeholder
+
+
+def test_pickle_written_twice_is_no_weaker_than_once():
+    once = "def save(rows, f):\n    pickle.dump(rows, f)\n"
+    twice = "def save(rows, f):\n    for r in rows:\n        pickle.dump(r, f)\n    pickle.dump('eof', f)\n"
+    assert marks(once)["pickle-written"] == marks(twice)["pickle-written"] == 1
+    assert compare_marks(once, twice) == ("undecided", [])
+
+
+def test_unescaping_is_no_escaping_and_a_plain_split_no_argument_list():
+    assert marks("def f(s):\n    return html.unescape(s)\n")["escaping"] == 0
+    assert marks("def f(s):\n    return s.split()\n")["argv-command"] == 0
+
+
+def test_a_command_bound_to_any_name_is_read_where_it_runs():
+    weak = "def ping(host):\n    line = 'ping -c1 ' + host\n    return os.system(line)\n"
+    hard = "def ping(host):\n    line = ['ping', '-c1', host]\n    return subprocess.call(line)\n"
+    assert marks(weak)["string-command"] == 1 and marks(hard)["argv-command"] == 1
+    assert compare_marks(hard, weak)[0] == "A" and compare_marks(weak, hard)[0] == "B"
+    # a name like `cmd` is read where it is bound: once, not again where it runs
+    assert marks(weak.replace("line", "cmd"))["string-command"] == 1
+    assert marks("def f(host):\n    line = 'ping ' + host\n    return log.info(line)\n")["string-command"] == 0
+
+
+def test_a_log_without_values_or_a_bare_info_call_is_no_parameterised_log():
+    assert marks("def f():\n    log.info('started')\n")["parameterised-log"] == 0
+    assert marks("def f(n):\n    info('n=%s', n)\n")["parameterised-log"] == 0  # no logger owns it

@@ -15,7 +15,8 @@ This is a guess about the change, not a finding: the judge's fallback uses it (s
 from the weakness families (CWE-20 validation, -22/-59 paths and links, -78/-89/-94 injection, -79
 escaping, -93/-113 CR/LF injection, -208 timing, -209 errors echoed to the client, -285 authorisation,
 -338 randomness, -352 request methods, -400 limits, -502 parsers and pickled data, -601 redirects,
--611 XML entities, -693 headers), not fitted to
+-611 XML entities, -693 headers, -307/-770 rate limits, -913 private names, -918 fetched addresses,
+-1336 sandboxed templates, -117 log messages), not fitted to
 one data set; `benchmarks/security_diff_eval.py` prints each rule's fired/right counts per set.
 Pure functions of source text (Python 2 spellings read through `codetools.py2_as_py3`).
 """
@@ -29,6 +30,7 @@ from collections.abc import Callable
 
 from codefavor.codetools import parse_leniently
 from codefavor.evidence.security_vocab import (
+    ADDRESS_CHECKS,
     ALLOW_NAMES,
     AUTH_ATTRS,
     AUTH_CLASSES,
@@ -49,10 +51,15 @@ from codefavor.evidence.security_vocab import (
     HEADER,
     HTML,
     HTTP_ERRORS,
+    INTERNAL_URLS,
     LIMIT_NAMES,
     LIST_KW,
+    LOG_LEVELS,
     NOT_CHECKS,
     PICKLERS,
+    PLACEHOLDER,
+    PRESENCE,
+    RATE_RX,
     RUN_NAMES,
     SAFE_KW,
     SAFE_OFF,
@@ -123,6 +130,23 @@ def _command(value: ast.AST, out: Counter[str]) -> None:
         out["string-command"] += 1
 
 
+def _commands_by_use(tree: ast.AST, out: Counter[str]) -> None:
+    """A command bound to a name and then run (`line = 'ping ' + host; os.system(line)`), read by its
+    use, whatever the name: a renamed local stays a command (a name like `cmd` is read where it is
+    bound already, so those are left to that)."""
+    bound: dict[str, list[ast.AST]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            bound.setdefault(node.targets[0].id, []).append(node.value)
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Name)):
+            continue
+        name = node.args[0].id
+        if name in bound and not CMD_NAMES.search(name) and RUN_NAMES.search(_last(node.func)):
+            for value in bound.pop(name):  # each binding once, however often it runs
+                _command(value, out)
+
+
 def _call(node: ast.Call, out: Counter[str]) -> None:
     name = _last(node.func)
     for rule, rx in CALLS:
@@ -132,7 +156,25 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
         out["validation"] += 1
     if node.args and RUN_NAMES.search(name):
         _command(node.args[0], out)
+        # a command template with its values handed over apart (`host.run("nslookup %s", name)`):
+        # the runner quotes each value, no shell reads them as text; SQL is `parameterised-query`'s
+        template = _const_str(node.args[0])
+        if len(node.args) >= 2 and template and PLACEHOLDER.search(template) and not SQL_TEXT.search(template):
+            out["argv-command"] += 1
     owner = _owner(node.func)
+    # a log call's message with its values apart: the data never becomes the format (CWE-117/-134)
+    message = _const_str(node.args[0]) if node.args else None
+    if owner and name in LOG_LEVELS and len(node.args) >= 2 and message and "%" in message:
+        out["parameterised-log"] += 1
+    # a redirect to a target the application builds itself (`redirect(url_for('index'))`): no open redirect
+    if "redirect" in name.lower() and node.args and isinstance(node.args[0], ast.Call):
+        out["url-validation"] += _last(node.args[0].func) in INTERNAL_URLS
+    if name == "split" and owner == "shlex":  # a command line read as an argument list, for no shell
+        out["argv-command"] += 1
+    # a name that starts with `_` refused before it is looked up (`getattr(obj, name)`): no private
+    # attribute or dunder reached from data (CWE-913)
+    if name == "startswith" and node.args and _const_str(node.args[0]) in ("_", "__"):
+        out["validation"] += 1
     if STRONG_RANDOM.search(name) and (owner == "secrets" or name in ("urandom", "SystemRandom")):
         out["strong-random"] += 1
     if (owner, name) in DESERIALISERS:
@@ -370,6 +412,8 @@ def marks(code: str) -> Counter[str] | None:
             out["authorisation"] += 1
         elif isinstance(node, (ast.Name, ast.Attribute)) and _last(node) == "AllowAny":
             out["auth-exempt"] += 1
+        elif isinstance(node, ast.Attribute) and node.attr in ADDRESS_CHECKS:
+            out["url-validation"] += 1  # `ip.is_private`: where a fetched address points, checked first
         elif isinstance(node, ast.Attribute) and node.attr in ("O_EXCL", "O_NOFOLLOW"):
             out["restrictive-mode"] += 1  # create only what is not there yet, never through a link
         elif isinstance(node, ast.Attribute) and node.attr in ("SafeLoader", "CSafeLoader", "SafeDumper"):
@@ -379,6 +423,7 @@ def marks(code: str) -> Counter[str] | None:
             bare = [d for d in node.decorator_list if isinstance(d, (ast.Name, ast.Attribute))]
             out["authorisation"] += sum(1 for d in bare if AUTH_RX.search(_last(d)))
             out["auth-exempt"] += sum(1 for d in bare if EXEMPT_RX.search(_last(d)))
+            out["length-limit"] += sum(1 for d in bare if RATE_RX.search(_last(d)))
             out["joined-path"] += _joined_params(node)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             mod = node.module if isinstance(node, ast.ImportFrom) else " ".join(a.name for a in node.names)
@@ -400,6 +445,9 @@ def marks(code: str) -> Counter[str] | None:
                 out["security-header"] += 1
             if UNESCAPED.search(node.value):
                 out["template-unescaped"] += 1
+    _commands_by_use(tree, out)
+    for rule in PRESENCE:  # what such a rule reads is a property of the code: writing it twice is no weaker
+        out[rule] = min(out[rule], 1)
     return out
 
 

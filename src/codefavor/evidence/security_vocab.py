@@ -52,6 +52,7 @@ HARDENING: dict[str, tuple[int, str]] = {
     "strong-random": (1, "randomness for secrets: the secrets module, os.urandom, SystemRandom"),
     "end-of-options": (1, "`'--'` in an argument list: what follows is never read as an option (argument injection)"),
     "restricted-eval": (1, "eval/exec given globals without builtins (`{'__builtins__': {}}`)"),
+    "parameterised-log": (1, "a log message given its values apart (`log.info('login %s', user)`): never its format"),
     "security-header": (1, "Content-Security-Policy, X-Frame-Options, nosniff, noopener, ..."),
     "safe-option": (
         1,
@@ -106,10 +107,11 @@ CALLS: list[tuple[str, re.Pattern[str]]] = [
     ("deny-response", _rx(r"^(abort|\w*HTTPError|Http\w*Error|\w*Forbidden\w*|PermissionDenied|\w*Unauthori[sz]ed\w*|"
                           r"AccessDenied\w*|BadRequest\w*|SuspiciousOperation|ValidationError)$")),
     ("type-check", _rx(r"^(isinstance|issubclass)$")),
-    ("escaping", _rx(r"escape|^quote$|^quote_plus$|saniti[sz]e|^clean(_html)?$|strip_tags|bleach|^urlencode$|"
+    ("escaping", _rx(r"^(?!.*unescape).*escape|^quote$|^quote_plus$|saniti[sz]e|^clean(_html)?$|strip_tags|bleach|^urlencode$|"
                      r"^format_html(_join)?$|xss|for_?html|^json_script$|^url_?quote(_plus)?$|^quoteattr$")),  # format_html escapes what it fills in; antixss, xss_clean; json_for_html
     ("path-containment", _rx(r"^_*(realpath|abspath|normpath|commonpath|commonprefix|is_relative_to|relative_to|"
-                             r"secure_filename|safe_join|basename|islink|isabs|send_from_directory)$")),
+                             r"secure_filename|safe_join|basename|islink|isabs|send_from_directory|"
+                             r"issym|islnk|isdev|is_symlink)$")),  # an archive member that is a link or device
     ("constant-time-compare", _rx(r"^_*(compare_digest|constant_time_\w+|safe_str_cmp|timingsafe\w*|time_independent_\w+)$")),
     ("auth-exempt", _rx(r"(csrf|auth|login|permission|security|xsrf)_?exempt|^exempt$|^AllowAny$|^permit_all$")),
     ("authorisation", _rx(r"^(?!.*exempt)(.*has_perm|.*permission|.*authori[sz]|is_authenticated$|login_required$|"
@@ -124,11 +126,16 @@ CALLS: list[tuple[str, re.Pattern[str]]] = [
     ("validation", _rx(r"^is(alnum|alpha|digit|decimal|numeric|identifier|ascii|printable)$")),  # str predicates
     # the SQL toolkits' own binding and identifier quoting: SQLAlchemy's bindparams, psycopg's sql.Identifier, mogrify
     ("parameterised-query", _rx(r"^(bindparams?|Identifier|quote_ident|escape_identifier|mogrify)$")),
+    # how often a caller may try (`@ratelimit(...)`, `throttle(...)`): a bound like a length limit (CWE-307, -770)
+    ("length-limit", _rx(r"rate_?limit|throttl")),
+    # templates rendered where they can reach no attribute or builtin that runs code (CWE-1336)
+    ("restricted-eval", _rx(r"^(Immutable)?SandboxedEnvironment$")),
     ("safe-tempfile", _rx(r"^(mkstemp|mkdtemp|NamedTemporaryFile|TemporaryFile|SpooledTemporaryFile|TemporaryDirectory)$")),
     ("password-hashing", _rx(r"^(hashpw|gensalt|scrypt|pbkdf2_hmac|pbkdf2|make_password|generate_password_hash|"
                              r"PasswordHasher|argon2\w*|bcrypt\w*|PBKDF2HMAC|Scrypt)$")),
 ]  # fmt: skip
 AUTH_RX = next(rx for rule, rx in CALLS if rule == "authorisation")
+RATE_RX = next(rx for rule, rx in CALLS if rule == "length-limit")
 EXEMPT_RX = next(rx for rule, rx in CALLS if rule == "auth-exempt")
 # DRF's permission classes named in a view: who may call it
 AUTH_CLASSES = re.compile(r"^(IsAuthenticated\w*|IsAdminUser|DjangoModelPermissions\w*|DjangoObjectPermissions)$")
@@ -139,9 +146,13 @@ AUTH_ATTRS = _rx(r"^(is_authenticated|is_anonymous|is_superuser|is_staff|is_admi
 LIMIT_NAMES = _rx(r"^(MAX|MIN)_|_(MAX|MIN)$|LIMIT")  # a named bound (MAX_SIZE): a counter's own max is none
 ALLOW_NAMES = _rx(r"allow|whitelist|permitted|valid|safe|trusted|deny|denied|blacklist|blocklist|blocked|forbidden")
 CONTROL_CHARS = ("\r", "\n", "\x00")
+# an address checked for where it points before it is fetched (SSRF, CWE-918)
+ADDRESS_CHECKS = {"is_private", "is_loopback", "is_reserved", "is_link_local", "is_multicast", "is_unspecified"}
 STRONG_RANDOM = _rx(r"^(token_bytes|token_hex|token_urlsafe|urandom|SystemRandom|randbits|randbelow|choice)$")
 HTML = re.compile(r"<(/?[a-zA-Z][a-zA-Z0-9]*)[\s>/]|[?&]\w+=$")
 LIST_KW = _rx(r"(white|black|allow|deny|block)_?list")
+INTERNAL_URLS = {"url_for", "reverse", "resolve_url", "reverse_lazy"}  # a URL of the application's own routes
+LOG_LEVELS = {"debug", "info", "warning", "warn", "error", "exception", "critical"}
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # any value: a timeout, a bound on what a peer may send (max_workers and the like bound nothing a peer
 # sends), or the content type a response declares (a JSON body a browser will not sniff as HTML)
@@ -149,7 +160,8 @@ SAFE_KW = {"mimetype", "content_type", "timeout", "connect_timeout", "read_timeo
             "max_content_length", "max_body_size", "max_buffer_size", "max_header_size", "max_line_size",
             "max_field_size", "max_redirects", "max_depth", "max_entries"}  # fmt: skip
 SAFE_ON = {"sanitize", "strict", "secure", "httponly", "autoescape", "verify", "check_hostname", "weights_only",
-            "forbid_dtd", "forbid_entities", "forbid_external", "escape", "escape_html"}  # fmt: skip
+            "forbid_dtd", "forbid_entities", "forbid_external", "escape", "escape_html", "no_network",
+            "as_attachment"}  # fmt: skip  # as_attachment: the browser downloads it, never renders it
 # switches whose default is the unsafe way, so turning them off is a choice (`shell=False` is the default)
 SAFE_OFF = {"resolve_entities", "follow_symlinks", "allow_redirects"}
 UNSAFE_ON = {"shell", "follow_symlinks", "resolve_entities", "allow_pickle", "unsafe", "huge_tree", "allow_redirects"}
@@ -170,6 +182,11 @@ HEADER = _rx(r"Content-Security-Policy|X-Frame-Options|X-Content-Type-Options|St
               r"\bnosniff\b|\bnoopener\b|\bnoreferrer\b")  # fmt: skip
 DESERIALISERS = {("pickle", "loads"), ("pickle", "load"), ("marshal", "loads"), ("yaml", "load"), ("dill", "loads")}
 PICKLERS = {"pickle", "cPickle", "_pickle", "marshal", "dill", "cloudpickle"}
+# rules read as present or absent, not counted: a data format is chosen once, and a fix that keeps
+# pickle but writes it in two places instead of one is no weaker for it
+PRESENCE = ("pickle-written",)
+# a value's slot in a command template handed to a runner with the values apart (`run("ls %s", d)`)
+PLACEHOLDER = re.compile(r"%s|%\(\w+\)s|\{\w*\}")
 ESCAPING_RX = next(rx for rule, rx in CALLS if rule == "escaping")
 CONTAINMENT_RX = next(rx for rule, rx in CALLS if rule == "path-containment")
 # characters markup, a script or a quoted string gives meaning to, and what an escape replaces them with
