@@ -203,3 +203,31 @@ def test_meaning_key_tells_other_programs_apart(other):
     if "def f()" in other:
         swapped = "def f():\n    return 2\n\ndef f():\n    return 1\n"
         assert meaning_key(other) != meaning_key(swapped)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        # a method's return annotation reads the next class when the class is defined
+        "class A:\n    def m(self) -> B:\n        return 1\n\n\nclass B:\n    pass\n",
+        # a method's keyword-only default, likewise
+        "class A:\n    def m(self, *, k=B):\n        return k\n\n\nclass B:\n    pass\n",
+        # decorators may register what they wrap: the handlers run in definition order
+        "@reg\ndef a():\n    pass\n\n\n@reg\ndef b():\n    pass\n",
+    ],
+)
+def test_definitions_whose_order_can_matter_are_not_reordered(code):
+    from codefavor.perturb import meaning_key
+
+    for seed in range(4):
+        assert reorder_definitions(code, seed) == code
+    swapped = "\n\n\n".join(reversed(code.split("\n\n\n")))
+    assert meaning_key(swapped) != meaning_key(code)
+
+
+def test_a_name_printed_by_an_f_string_is_not_renamed():
+    from codefavor.perturb import canonical_locals, meaning_key
+
+    code = 'def f(xs):\n    total = sum(xs)\n    return f"{total=}"\n'
+    assert rename_locals(code, 3) == code and canonical_locals(code) == code
+    assert meaning_key(code.replace("total", "acc")) != meaning_key(code)

@@ -95,6 +95,12 @@ def _locals_of(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str] | None:
             blocked |= {(a.asname or a.name).split(".")[0] for a in node.names}
         elif isinstance(node, ast.Lambda):
             blocked |= {a.arg for a in node.args.args + node.args.posonlyargs + node.args.kwonlyargs}
+        elif isinstance(node, ast.JoinedStr):  # f"{total=}" prints the name: renaming it is not neutral
+            for text, value in zip(node.values, node.values[1:], strict=False):
+                if (isinstance(text, ast.Constant) and isinstance(text.value, str)
+                        and isinstance(value, ast.FormattedValue) and isinstance(value.value, ast.Name)
+                        and text.value.rstrip().endswith("=")):  # fmt: skip
+                    blocked.add(value.value.id)
         elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
             blocked.add(node.name)
         elif isinstance(node, ast.MatchMapping) and node.rest:
@@ -226,19 +232,25 @@ def add_comments(code: str, seed: int = 0) -> str:
 # --- reorder -------------------------------------------------------------------------------------
 
 
+def _signature_exprs(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.AST]:
+    """What a `def` evaluates when it runs: decorators, defaults, annotations."""
+    a = fn.args
+    exprs: list[ast.AST] = [*fn.decorator_list, *a.defaults, *(d for d in a.kw_defaults if d is not None)]
+    every = a.args + a.posonlyargs + a.kwonlyargs + [x for x in (a.vararg, a.kwarg) if x is not None]
+    exprs += [x.annotation for x in every if x.annotation is not None]
+    return exprs + ([fn.returns] if fn.returns is not None else [])
+
+
 def _definition_time_names(node: ast.stmt) -> set[str]:
-    exprs: list[ast.AST] = list(getattr(node, "decorator_list", []))
+    exprs: list[ast.AST] = []
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        a = node.args
-        exprs += a.defaults + [d for d in a.kw_defaults if d is not None]
-        exprs += [x.annotation for x in a.args + a.posonlyargs + a.kwonlyargs if x.annotation is not None]
-        if node.returns is not None:
-            exprs.append(node.returns)
+        exprs += _signature_exprs(node)
     elif isinstance(node, ast.ClassDef):
+        exprs += node.decorator_list
         exprs += node.bases + [k.value for k in node.keywords]
         for stmt in node.body:  # the class body runs at definition time; method bodies do not
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                exprs += [d for d in stmt.decorator_list] + stmt.args.defaults
+                exprs += _signature_exprs(stmt)
             else:
                 exprs.append(stmt)
     return {n.id for e in exprs for n in ast.walk(e) if isinstance(n, ast.Name)}
@@ -246,8 +258,8 @@ def _definition_time_names(node: ast.stmt) -> set[str]:
 
 def _movable_runs(body: list[ast.stmt]) -> list[list[int]]:
     """Indices of each run (two or more) of consecutive top-level functions and classes, distinctly
-    named, none of whose definition-time expressions reads a name the run defines: any order of
-    one run defines the same names to the same objects."""
+    named, undecorated, none of whose definition-time expressions (a method's signature too) reads
+    a name the run defines: any order of one run defines the same names to the same objects."""
     runs, i = [], 0
     defs = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
     while i < len(body):
@@ -256,7 +268,14 @@ def _movable_runs(body: list[ast.stmt]) -> list[list[int]]:
             j += 1
         run = list(range(i, j))
         names = {body[k].name for k in run}  # type: ignore[attr-defined]
-        if len(run) > 1 and len(names) == len(run) and not any(_definition_time_names(body[k]) & names for k in run):
+        # a decorator may register what it wraps (handlers run in definition order): such runs stay
+        decorated = any(getattr(body[k], "decorator_list", []) for k in run)
+        if (
+            len(run) > 1
+            and len(names) == len(run)
+            and not decorated
+            and not any(_definition_time_names(body[k]) & names for k in run)
+        ):
             runs.append(run)
         i = max(j, i + 1)
     return runs
@@ -304,8 +323,10 @@ def reorder_definitions(code: str, seed: int = 0) -> str:
 def meaning_key(code: str) -> str:
     """A digest equal for every text that the perturbations above map onto each other: the syntax
     tree (no comments, no layout) of `canonical_locals`' text, each movable run of definitions in
-    one fixed order. Different keys may still mean the same; equal keys mean the same program,
-    so a measurement of one holds for the other. Code that does not parse is keyed by its text."""
+    one fixed order. Different keys may still mean the same; equal keys are meant to be the same
+    program, so that a measurement of one holds for the other (what a harness picks by position,
+    say the first function when nothing names the entry, is not part of that). Code that does not
+    parse is keyed by its text."""
     tree = _parse(canonical_locals(code))
     if tree is None:
         return hashlib.sha256(b"text\0" + code.encode()).hexdigest()
