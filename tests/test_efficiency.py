@@ -643,3 +643,32 @@ def test_measurements_measure_a_key_once_under_concurrent_calls():
         memo.get(("j",), broken)
     assert memo.get(("j",), lambda: "measured on the next ask") == "measured on the next ask"
     assert len(pickle.loads(pickle.dumps(memo))) == 0  # another process starts empty
+
+
+def test_a_sandbox_failure_is_not_kept_as_the_reading(monkeypatch):
+    """A worker that failed says nothing about the codes: the next call (a later batch, the
+    `--perturb` rerun) measures the pair again instead of reading "no-sandbox"."""
+    import codefavor.evidence.efficiency as eff_mod
+    from codefavor.evidence.sandbox import SandboxError
+
+    class Pool:
+        workers = 1
+
+        def run(self, *a, **k):
+            return None
+
+    calls = []
+
+    def timing(instruction, a, b, config, runner):
+        calls.append(1)
+        if len(calls) == 1:
+            raise SandboxError("worker died")
+        return None, "has_dup", "no-examples"
+
+    monkeypatch.setattr(eff_mod, "_timing", timing)
+    monkeypatch.setattr(eff_mod, "sandbox_runner", lambda sb: None)
+    opts = EvidenceOptions(sandbox=Pool(), measurements=eff_mod.Measurements())
+    first = eff_mod.efficiency_evidence([(INSTRUCTION, QUADRATIC, LINEAR)], opts)
+    again = eff_mod.efficiency_evidence([(INSTRUCTION, QUADRATIC, LINEAR)], opts)
+    assert eff(first[0])["reason"] == "no-sandbox" and eff(again[0])["reason"] == "no-examples"
+    assert len(calls) == 2 and len(opts.measurements) == 1

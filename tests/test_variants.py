@@ -90,3 +90,29 @@ def test_silent_where_both_agree_or_the_signal_is_off(sandbox):
     assert evs[0].details["variants"] == {"checks": 9, "a": [], "b": []}
     off = correctness_evidence([(EVENS_INS, EVENS_GOOD, EVENS_NONE)], EvidenceOptions(sandbox=sandbox, variants=False))
     assert off[0].signal == "silent" and "variants" not in off[0].details
+
+
+def test_a_sandbox_failure_in_the_variant_runs_keeps_the_examples_verdicts(sandbox):
+    from codefavor.evidence.sandbox import SandboxError
+
+    class FailsSecond:
+        """The sandbox, whose second batch (the variant runs) fails as a dead worker pool would."""
+
+        def __init__(self, inner):
+            self.inner, self.batches = inner, 0
+
+        def run_many(self, *a, **k):
+            self.batches += 1
+            if self.batches > 1:
+                raise SandboxError("pool gone")
+            return self.inner.run_many(*a, **k)
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+    wrong = "def biggest(xs):\n    return xs[0]"
+    evs = correctness_evidence([(MAX_INS, MAX_A, wrong), (EVENS_INS, EVENS_GOOD, EVENS_NONE)],
+                               EvidenceOptions(sandbox=FailsSecond(sandbox)))  # fmt: skip
+    assert (evs[0].decision, evs[0].signal) == ("A", "examples")
+    assert (evs[1].decision, evs[1].signal) == ("undecided", "silent")
+    assert evs[1].details["variants"] == {"sandbox": "pool gone"}

@@ -248,7 +248,11 @@ def correctness_evidence(
         if ev is None:
             silent.append(n)
     if options.variants and silent:
-        silent = _variant_phase(pairs, [ran[n][0] for n in range(len(pairs))], silent, out, sandbox, limits)
+        try:
+            _variant_phase(pairs, [ran[n][0] for n in range(len(pairs))], silent, out, sandbox, limits)
+        except SandboxError as e:  # the examples' verdicts stand; the still-silent pairs say why
+            for n in silent:
+                out[n].details["variants"] = {"sandbox": str(e)[:200]}
     return out
 
 

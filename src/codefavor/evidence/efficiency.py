@@ -576,14 +576,12 @@ def efficiency_evidence(
     for p, (key, swap) in zip(pairs, keys, strict=True):
         first.setdefault(key, (p[0], p[2], p[1]) if swap else p)
 
-    def timing(pair: tuple[str, str, str]) -> tuple[dict[str, Any] | None, str | None, str] | Evidence:
+    def one(key: tuple[str, ...]) -> tuple[dict[str, Any] | None, str | None, str] | Evidence:
+        # a sandbox that failed is no reading of the codes: it is not kept, a later call measures again
         try:
-            return _timing(*pair, config, runner)
+            return memo.get(key, lambda: _timing(*first[key], config, runner))
         except SandboxError as e:
             return silent("no-sandbox", dropped={str(e)[:200]: 1})
-
-    def one(key: tuple[str, ...]) -> Any:
-        return memo.get(key, lambda: timing(first[key]))
 
     # Several tasks at once keep every worker of the pool busy; each timing is the CPU time of its
     # own thread, which other work on the machine disturbs far less than it does wall time.
