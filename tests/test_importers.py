@@ -147,11 +147,19 @@ def test_a_run_folder_inside_the_data_folder_is_not_read_as_data(tmp_path):
     _jsonl(tmp_path / "pairs.jsonl", PAIRS[:4])
     run = tmp_path / "run"
     run.mkdir()
-    (run / "manifest.json").write_text("{}")
+    (run / "manifest.json").write_text(json.dumps({"format": 2, "kind": "bench", "settings": {}}))
+    shards = tmp_path / "shards"  # a data set's own manifest.json is no run folder: read as data
+    shards.mkdir()
+    (shards / "manifest.json").write_text('{"files": ["pairs.jsonl"]}')
+    _jsonl(shards / "pairs.jsonl", PAIRS[6:8])
     _jsonl(run / "judgments.jsonl", [{"task_id": "t", "order": "AB", "decision": "A"}])
     (tmp_path / "more").mkdir()
     _jsonl(tmp_path / "more" / "pairs.jsonl", PAIRS[4:6])
-    assert [f.relative_to(tmp_path).as_posix() for f in data_files(tmp_path)] == ["more/pairs.jsonl", "pairs.jsonl"]
+    assert [f.relative_to(tmp_path).as_posix() for f in data_files(tmp_path)] == [
+        "more/pairs.jsonl",
+        "pairs.jsonl",
+        "shards/pairs.jsonl",
+    ]
     assert [f.name for f in data_files(run)] == ["judgments.jsonl"]  # named itself, a run folder is read
 
 

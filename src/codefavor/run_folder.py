@@ -58,6 +58,15 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def is_run_folder(path: str | Path) -> bool:
+    """Whether `path` holds a codefavor run's manifest (not just any file named manifest.json)."""
+    try:
+        manifest = json.loads((Path(path) / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(manifest, dict) and {"format", "kind", "settings"} <= manifest.keys()
+
+
 def read_manifest(out_dir: str | Path) -> dict[str, Any] | None:
     """The manifest of a run folder, None when there is none; refuses an unreadable or old one."""
     out = Path(out_dir)

@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from codefavor.codetools import extract_code
 from codefavor.errors import DataError
 from codefavor.records import CATEGORIES, BenchTask, Category, content_id, iter_json, sha256_file
-from codefavor.run_folder import MANIFEST
+from codefavor.run_folder import MANIFEST, is_run_folder
 
 SUFFIXES = (".jsonl", ".jsonl.gz", ".parquet", ".json.gz", ".ndjson")
 # Detected column names, in order of preference (the first present wins).
@@ -281,7 +281,7 @@ def data_files(path: str | Path) -> list[Path]:
         return [p]
     if not p.is_dir():
         raise DataError(str(p), None, "no such file or folder")
-    runs = {m.parent for m in p.rglob(MANIFEST) if m.parent != p}
+    runs = {m.parent for m in p.rglob(MANIFEST) if m.parent != p and is_run_folder(m.parent)}
     files = sorted(f for f in p.rglob("*") if f.is_file() and f.name.endswith(SUFFIXES)
                    and not any(part.startswith(".") for part in f.relative_to(p).parts)
                    and not any(d in runs for d in f.parents))  # fmt: skip
