@@ -51,9 +51,11 @@ def _args(check):
 
 def test_variants_keep_what_the_example_shows_between_its_arguments():
     assert _variants([[1, 2, 3]], 0) == [
-        [3, 2, 1], [2, 3, 1], [3, 2, 1], [2, 3, 4], [2, 4, 6], [1, 2, 3, 1], [1, 2, 3, 1, 2, 3], [1, 2], [1],
+        [3, 2, 1], [2, 3, 1], [3, 2, 1], [1, 2, 3, 1], [1, 2, 3, 1, 2, 3], [1, 2], [1],
     ]  # fmt: skip
-    assert [len(v) for v in _variants([[1, 2, 3], 3], 0)] == [3] * 5  # n == len(xs): never resized
+    assert [len(v) for v in _variants([[1, 2, 3], 3], 0)] == [3] * 3  # n == len(xs): never resized
+    # elements never change: they may be indices or bounded values (1..n) the instruction promises
+    assert all(sorted(v) == [1, 2, 3] for v in _variants([[1, 2, 3], 3], 0))
     assert all(len(v) == 2 for v in _variants([[1, 5], [2, 6]], 0))  # a pair stays a pair
     assert all(len(v) == 3 for v in _variants([[[1, 2, 3], [4, 5, 6], [7, 8, 9]]], 0))  # a square grid stays square
     assert _variants(["abc"], 0) == ["cba", "bca"]  # strings are reordered, never resized
@@ -87,7 +89,7 @@ def test_a_crash_or_a_value_of_another_shape_decides(sandbox):
 def test_silent_where_both_agree_or_the_signal_is_off(sandbox):
     evs = correctness_evidence([(MAX_INS, MAX_A, MAX_B)], EvidenceOptions(sandbox=sandbox))
     assert (evs[0].decision, evs[0].signal) == ("undecided", "silent")
-    assert evs[0].details["variants"] == {"checks": 9, "a": [], "b": []}
+    assert evs[0].details["variants"] == {"checks": 7, "a": [], "b": []}
     off = correctness_evidence([(EVENS_INS, EVENS_GOOD, EVENS_NONE)], EvidenceOptions(sandbox=sandbox, variants=False))
     assert off[0].signal == "silent" and "variants" not in off[0].details
 
