@@ -429,6 +429,17 @@ def test_a_command_bound_to_any_name_is_read_where_it_runs():
     # a name like `cmd` is read where it is bound: once, not again where it runs
     assert marks(weak.replace("line", "cmd"))["string-command"] == 1
     assert marks("def f(host):\n    line = 'ping ' + host\n    return log.info(line)\n")["string-command"] == 0
+    # bound in one function, run in another: two different names, no command
+    apart = "def a(host):\n    line = 'ping ' + host\n    return line\n\n\ndef b(line):\n    os.system(line)\n"
+    assert marks(apart)["string-command"] == 0
+    # SQL bound and then executed is no shell command
+    sql = "def f(uid, cur):\n    query = 'SELECT * FROM t WHERE id=' + uid\n    cur.execute(query)\n"
+    assert marks(sql)["string-command"] == 0
+
+
+def test_a_redirect_through_resolve_url_is_no_url_validation():
+    assert marks("def v(request):\n    return redirect(resolve_url(request.GET['next']))\n")["url-validation"] == 0
+    assert marks("def v(request):\n    return redirect(url_for('index'))\n")["url-validation"] == 1
 
 
 def test_a_log_without_values_or_a_bare_info_call_is_no_parameterised_log():

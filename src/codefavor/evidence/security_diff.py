@@ -130,21 +130,37 @@ def _command(value: ast.AST, out: Counter[str]) -> None:
         out["string-command"] += 1
 
 
+def _scope_nodes(scope: ast.AST) -> list[ast.AST]:
+    """The nodes of one scope (a module or a function), not those of the functions inside it."""
+    out, todo = [], list(ast.iter_child_nodes(scope))
+    while todo:
+        node = todo.pop()
+        out.append(node)
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            todo.extend(ast.iter_child_nodes(node))
+    return out
+
+
 def _commands_by_use(tree: ast.AST, out: Counter[str]) -> None:
-    """A command bound to a name and then run (`line = 'ping ' + host; os.system(line)`), read by its
-    use, whatever the name: a renamed local stays a command (a name like `cmd` is read where it is
-    bound already, so those are left to that)."""
-    bound: dict[str, list[ast.AST]] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            bound.setdefault(node.targets[0].id, []).append(node.value)
-    for node in ast.walk(tree):
-        if not (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Name)):
-            continue
-        name = node.args[0].id
-        if name in bound and not CMD_NAMES.search(name) and RUN_NAMES.search(_last(node.func)):
-            for value in bound.pop(name):  # each binding once, however often it runs
-                _command(value, out)
+    """A command bound to a name and then run in the same scope (`line = 'ping ' + host;
+    os.system(line)`), read by its use, whatever the name: a renamed local stays a command (a name
+    like `cmd` is read where it is bound already, so those are left to that). SQL bound and then
+    executed is `sql-built`'s, not a command."""
+    scopes = [tree, *(n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))]
+    for scope in scopes:
+        nodes = _scope_nodes(scope)
+        bound: dict[str, list[ast.AST]] = {}
+        for node in nodes:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                if not SQL_TEXT.search(ast.unparse(node.value)):
+                    bound.setdefault(node.targets[0].id, []).append(node.value)
+        for node in nodes:
+            if not (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Name)):
+                continue
+            name = node.args[0].id
+            if name in bound and not CMD_NAMES.search(name) and RUN_NAMES.search(_last(node.func)):
+                for value in bound.pop(name):  # each binding once, however often it runs
+                    _command(value, out)
 
 
 def _call(node: ast.Call, out: Counter[str]) -> None:

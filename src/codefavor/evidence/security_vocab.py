@@ -151,7 +151,8 @@ ADDRESS_CHECKS = {"is_private", "is_loopback", "is_reserved", "is_link_local", "
 STRONG_RANDOM = _rx(r"^(token_bytes|token_hex|token_urlsafe|urandom|SystemRandom|randbits|randbelow|choice)$")
 HTML = re.compile(r"<(/?[a-zA-Z][a-zA-Z0-9]*)[\s>/]|[?&]\w+=$")
 LIST_KW = _rx(r"(white|black|allow|deny|block)_?list")
-INTERNAL_URLS = {"url_for", "reverse", "resolve_url", "reverse_lazy"}  # a URL of the application's own routes
+# a URL of the application's own routes (not resolve_url: it passes a URL it is given through)
+INTERNAL_URLS = {"url_for", "reverse", "reverse_lazy"}
 LOG_LEVELS = {"debug", "info", "warning", "warn", "error", "exception", "critical"}
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # any value: a timeout, a bound on what a peer may send (max_workers and the like bound nothing a peer
