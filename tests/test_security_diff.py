@@ -445,3 +445,11 @@ def test_a_redirect_through_resolve_url_is_no_url_validation():
 def test_a_log_without_values_or_a_bare_info_call_is_no_parameterised_log():
     assert marks("def f():\n    log.info('started')\n")["parameterised-log"] == 0
     assert marks("def f(n):\n    info('n=%s', n)\n")["parameterised-log"] == 0  # no logger owns it
+
+
+def test_a_private_name_filter_that_only_lists_is_no_validation():
+    listing = "def public(o):\n    return [n for n in dir(o) if not n.startswith('_')]\n"
+    refusing = "def attr(o, name):\n    if name.startswith('_'):\n        raise ValueError(name)\n    return getattr(o, name)\n"
+    asserting = "def attr(o, name):\n    assert not name.startswith('__')\n    return getattr(o, name)\n"
+    assert marks(listing)["validation"] == 0
+    assert marks(refusing)["validation"] >= 1 and marks(asserting)["validation"] >= 1

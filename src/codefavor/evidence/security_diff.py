@@ -163,6 +163,16 @@ def _commands_by_use(tree: ast.AST, out: Counter[str]) -> None:
                     _command(value, out)
 
 
+def _private_refusal(node: ast.If | ast.Assert, out: Counter[str]) -> None:
+    """A name that starts with `_` refused before it is looked up (`if name.startswith('_'): raise`,
+    then `getattr(obj, name)`): no private attribute or dunder reached from data (CWE-913). Only a
+    statement's test counts: `[n for n in dir(o) if not n.startswith('_')]` lists, it refuses nothing."""
+    for sub in ast.walk(node.test):
+        if isinstance(sub, ast.Call) and _last(sub.func) == "startswith" and sub.args:
+            if _const_str(sub.args[0]) in ("_", "__"):
+                out["validation"] += 1
+
+
 def _call(node: ast.Call, out: Counter[str]) -> None:
     name = _last(node.func)
     for rule, rx in CALLS:
@@ -187,10 +197,6 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
         out["url-validation"] += _last(node.args[0].func) in INTERNAL_URLS
     if name == "split" and owner == "shlex":  # a command line read as an argument list, for no shell
         out["argv-command"] += 1
-    # a name that starts with `_` refused before it is looked up (`getattr(obj, name)`): no private
-    # attribute or dunder reached from data (CWE-913)
-    if name == "startswith" and node.args and _const_str(node.args[0]) in ("_", "__"):
-        out["validation"] += 1
     if STRONG_RANDOM.search(name) and (owner == "secrets" or name in ("urandom", "SystemRandom")):
         out["strong-random"] += 1
     if (owner, name) in DESERIALISERS:
@@ -389,6 +395,8 @@ _VISIT: dict[type, Callable[[ast.AST, Counter[str]], None]] = {
     ast.Call: _call,  # type: ignore[dict-item]
     ast.Compare: _compare,  # type: ignore[dict-item]
     ast.Dict: _dict,  # type: ignore[dict-item]
+    ast.If: _private_refusal,  # type: ignore[dict-item]
+    ast.Assert: _private_refusal,  # type: ignore[dict-item]
 }
 
 
