@@ -40,6 +40,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     ),
     ("labelstudio", "benchmark.stats"): "annotator agreement uses the benchmark's Fleiss/Krippendorff statistics",
     ("labelstudio", "benchmark.anchors"): "the human-study figures a Label Studio summary is shown beside",
+    ("perturb", "codetools"): "one way to parse candidate code (parse_quietly, PARSE_ERRORS), not a second copy",
 }
 
 # Run by a bare interpreter (`python -I`) or exec'd inside the sandbox child: stdlib only. The input

@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import hashlib
 import io
 import random
 import tokenize
-import warnings
 from collections.abc import Callable, Sequence
+
+from codefavor.codetools import PARSE_ERRORS, parse_quietly
 
 KINDS = ("rename", "comments", "reorder")  # the default set; `STEPS` has every name `perturb` takes
 _DYNAMIC = {"locals", "eval", "exec", "vars", "globals", "__import__"}
@@ -42,10 +44,8 @@ MISLEADING = (
 
 def _parse(code: str) -> ast.Module | None:
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return ast.parse(code)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return parse_quietly(code)
+    except PARSE_ERRORS:
         return None
 
 
@@ -320,6 +320,7 @@ def reorder_definitions(code: str, seed: int = 0) -> str:
     return "".join(pieces)
 
 
+@functools.lru_cache(maxsize=4096)  # both orders of a pair, and its edited copies, ask for the same codes
 def meaning_key(code: str) -> str:
     """A digest equal for every text that the perturbations above map onto each other: the syntax
     tree (no comments, no layout) of `canonical_locals`' text, each movable run of definitions in

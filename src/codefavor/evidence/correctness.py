@@ -263,27 +263,20 @@ def _variant_phase(
     out: list[Evidence],
     sandbox: Sandbox,
     limits: Limits,
-) -> list[int]:
-    """Differential inputs (`evidence.variants`), only where the examples were silent; the pairs
-    still silent after it are returned."""
+) -> None:
+    """Differential inputs (`evidence.variants`), only where the examples were silent: a pair it
+    decides gets its verdict in `out`, every pair it ran keeps what it found in its details."""
     checks = {n: variant_checks(extractions[n]) for n in silent}
     jobs = [(n, code) for n in silent if checks[n] for code in pairs[n][1:]]
     runs = sandbox.run_many([(sandbox_code(code, extractions[n]), checks[n]) for n, code in jobs], limits)
     by_pair: dict[int, list[SandboxRun]] = {}
     for (n, _), r in zip(jobs, runs, strict=True):
         by_pair.setdefault(n, []).append(r)
-    still = []
-    for n in silent:
-        if n not in by_pair:
-            still.append(n)
-            continue
-        d, found = variant_verdict(extractions[n], checks[n], *by_pair[n])
+    for n, runs_of_pair in by_pair.items():
+        d, found = variant_verdict(extractions[n], checks[n], *runs_of_pair)
         out[n].details["variants"] = found
         if d:
             out[n] = Evidence(d, "variants", 0.75, out[n].details)
-        else:
-            still.append(n)
-    return still
 
 
 def _static_only(a: str, b: str, why: str) -> Evidence:

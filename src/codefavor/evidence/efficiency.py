@@ -537,12 +537,12 @@ class Measurements:
                 self._pending.pop(key).set()
 
 
-def _canonical(pair: tuple[str, str, str], config: EfficiencyConfig) -> tuple[tuple[str, ...], bool]:
-    """The pair's measurement key, its two codes in one fixed order of what they mean, and
-    whether `pair` is that order swapped."""
+def _canonical(pair: tuple[str, str, str], config_key: str) -> tuple[tuple[str, ...], bool]:
+    """The pair's measurement key (with `config_key`, the settings it is measured by), its two codes
+    in one fixed order of what they mean, and whether `pair` is that order swapped."""
     instruction, a, b = pair
     ka, kb = meaning_key(a), meaning_key(b)
-    head = (content_id(instruction), repr(config))
+    head = (content_id(instruction), config_key)
     return (head + (kb, ka), True) if kb < ka else (head + (ka, kb), False)
 
 
@@ -570,7 +570,8 @@ def efficiency_evidence(
         return [silent("no-sandbox", dropped={str(e)[:200]: 1}) for _ in pairs]
     runner = sandbox_runner(sandbox)
     memo = options.measurements if options.measurements is not None else Measurements()
-    keys = [_canonical(p, config) for p in pairs]
+    config_key = repr(config)
+    keys = [_canonical(p, config_key) for p in pairs]
     # the first pair of each key is the one measured, in the key's order of its codes
     first = {}
     for p, (key, swap) in zip(pairs, keys, strict=True):
