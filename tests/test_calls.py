@@ -4,6 +4,8 @@ runs inside the sandbox (tests/test_shapes.py runs it there)."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 
 import pytest
@@ -104,3 +106,49 @@ def test_in_place_design_and_implicit_names():
     )
     assert "pow" not in names  # the builtin keeps its three-argument form
     assert "List" not in calls.install({}, platform=False)
+
+
+class _Shapes:
+    def method(self, a, b=1, *, c): ...
+
+    def varargs(self, a, *rest): ...
+
+    @staticmethod
+    def static(x, y): ...
+
+    @classmethod
+    def klass(cls, x): ...
+
+
+def _pos_only(a, /, b, c=2, *, d=3, **k): ...
+
+
+@functools.cache
+def _cached(n, m): ...
+
+
+def _by_inspect(fn):
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None, 0
+    names, required = [], 0
+    for p in sig.parameters.values():
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            names.append(p.name)
+            required += p.default is p.empty
+        elif p.kind == p.VAR_POSITIONAL:
+            return None, required
+    return names, required
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        _Shapes().method, _Shapes.method, _Shapes().varargs, _Shapes.static, _Shapes.klass, _Shapes().klass,
+        _pos_only, _cached, lambda x, y=1: 0, len, _Shapes, functools.partial(_pos_only, 1),
+    ],
+)  # fmt: skip
+def test_params_read_from_code_match_inspect(fn):
+    # The code-object fast path must say what inspect says, bound methods and wrappers included.
+    assert calls._params(fn) == _by_inspect(fn)
