@@ -8,6 +8,8 @@ Signals, strongest first (each decides only when it separates the two candidates
   examples' calls with their lists, tuples and strings reordered (lists also resized where no
   relation between the arguments forbids it); one candidate crashes, or returns a value of another
   shape than the examples', where the other returns one of their shape (`evidence.variants`).
+  In the same phase, where the asked-for function undoes another (decode after encode), its round
+  trips on generated inputs (`evidence.roundtrip`): one candidate's fail where the other's hold.
 Otherwise the evidence is silent (undecided) and a hybrid judge's fallback takes over. Without a
 sandbox only `static` remains (the details say so). `run_examples` (extract the checks, run every
 code on them in one batch) and `load_problem` are the pieces `verify` and Critic-Evol's execution
@@ -28,6 +30,7 @@ from typing import Any, Literal
 from codefavor.codetools import PARSE_ERRORS
 from codefavor.evidence import Evidence, EvidenceOptions, resolve_sandbox
 from codefavor.evidence.examples import Extraction, extract_checks, platform_code, sandbox_code
+from codefavor.evidence.roundtrip import roundtrip_checks, roundtrip_verdict
 from codefavor.evidence.sandbox import Limits, Sandbox, SandboxError, SandboxRun
 from codefavor.evidence.variants import variant_checks, variant_verdict
 
@@ -266,17 +269,28 @@ def _variant_phase(
 ) -> None:
     """Differential inputs (`evidence.variants`), only where the examples were silent: a pair it
     decides gets its verdict in `out`, every pair it ran keeps what it found in its details."""
-    checks = {n: variant_checks(extractions[n]) for n in silent}
+    varied = {n: variant_checks(extractions[n]) for n in silent}
+    trips = {n: roundtrip_checks(pairs[n][0], extractions[n], pairs[n][1:]) for n in silent}
+    checks = {n: varied[n] + trips[n] for n in silent}
     jobs = [(n, code) for n in silent if checks[n] for code in pairs[n][1:]]
     runs = sandbox.run_many([(sandbox_code(code, extractions[n]), checks[n]) for n, code in jobs], limits)
     by_pair: dict[int, list[SandboxRun]] = {}
     for (n, _), r in zip(jobs, runs, strict=True):
         by_pair.setdefault(n, []).append(r)
-    for n, runs_of_pair in by_pair.items():
-        d, found = variant_verdict(extractions[n], checks[n], *runs_of_pair)
+    for n, (ra, rb) in by_pair.items():
+        k = len(varied[n])
+        d, found = variant_verdict(extractions[n], varied[n], ra, rb)
         out[n].details["variants"] = found
+        signal = "variants"
+        if trips[n] and not (ra.load_error or rb.load_error):
+            dt, found_t = roundtrip_verdict(trips[n], ra.checks[k:], rb.checks[k:])
+            out[n].details["roundtrip"] = found_t
+            if dt and d and dt != d:
+                d = None  # the two disagree: neither decides
+            elif dt and not d:
+                d, signal = dt, "roundtrip"
         if d:
-            out[n] = Evidence(d, "variants", 0.75, out[n].details)
+            out[n] = Evidence(d, signal, 0.75, out[n].details)
 
 
 def _static_only(a: str, b: str, why: str) -> Evidence:
