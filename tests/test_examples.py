@@ -96,6 +96,18 @@ TABLE = [
         [("get_row([[1, 2], [1]], 1)", ("value", [(0, 0), (1, 0)])), ("get_row([], 1)", ("value", []))],
         0,
     ),
+    (  # a prose example wrapped after its verb; the line after it is not read twice
+        'Round away from zero. For example near("14.5") should\nreturn 15 and near("-14.5") should return -15.',
+        "near",
+        [("near('14.5')", ("value", 15)), ("near('-14.5')", ("value", -15))],
+        0,
+    ),
+    (  # a value followed by its reason in parentheses
+        "check('a.txt') # => 'Yes'\ncheck('1a.dll') # => 'No' (the name should start with a letter)",
+        "check",
+        [("check('a.txt')", ("value", "Yes")), ("check('1a.dll')", ("value", "No"))],
+        0,
+    ),
     (  # float('inf') and boolean spellings
         "longest([]) -> float('inf')\nok(1) -> true",
         None,

@@ -36,6 +36,7 @@ _FOR_OUTPUT = re.compile(
 _INPUT = re.compile(r"^(?:example\s*\d*\s*:?\s*)?(?:sample\s+)?input\s*\d*\s*:?\s*(?P<in>.*)$", re.I)
 _OUTPUT = re.compile(r"^(?:sample\s+)?output\s*\d*\s*:?\s*(?P<out>.*)$", re.I)
 _BLOCK_END = re.compile(r"^(?:example|explanation|note|constraints?|input|sample|```|\"\"\"|''')", re.I)
+_EXPLAINED = re.compile(r"(.+?)\s+\([^()]*\)\s*\.?$")  # a value, then its reason in parentheses
 _COMMENT_OUT = re.compile(r"^(?:output|returns?|result|prints?|gives|->|=>|==|=|:)?\s*:?\s*", re.I)
 _PREFIX = re.compile(
     r"^(?:[-*•]\s+|\d+[.)]\s+|(?:for\s+)?examples?\s*\d*\s*:\s*|e\.g\.,?\s*|for\s+(?=[A-Za-z_]\w*\())", re.I
@@ -141,6 +142,9 @@ class Collector:
         ok, val = literal(expected_text)
         if not ok and "=" in expected_text:  # "f(19, 5) -> 19 - 5 = 14": the worked result after the last '='
             ok, val = literal(expected_text.rsplit("=", 1)[1])
+        if not ok:  # "f('1a.dll') # => 'No' (the name should start with a letter)": the value before the why
+            why = _EXPLAINED.match(expected_text.strip())
+            ok, val = literal(why.group(1)) if why else (False, None)
         if not ok:
             self.skipped.append((text, "the expected value is not a plain literal"))
             return
@@ -410,6 +414,20 @@ def spanning_example(lines: list[str], k: int, used: set[int], col: Collector, m
         if _depth(call) <= 0:
             return j - k if col.line(text) else 0
     return 0
+
+
+_DANGLING = re.compile(r"(?:\bshould(?:\s+(?:return|be))?|\breturns?|\bgives|->|=>|➞|==)\s*$", re.I)
+
+
+def wrapped_example(lines: list[str], k: int, used: set[int], col: Collector) -> int:
+    """A prose example that the text wrapped after its verb (`For example f("14.5") should` / `return
+    15 and ...`): when line k holds a call and ends on the verb, read it joined with the next line.
+    Returns 1 when that line was read so (its own examples are then read here, not again), else 0."""
+    if k + 1 >= len(lines) or k + 1 in used or not lines[k + 1].strip():
+        return 0
+    if not _CALL_START.search(lines[k]) or not _DANGLING.search(lines[k].rstrip()):
+        return 0
+    return 1 if col.line(f"{lines[k].strip()} {lines[k + 1].strip()}") else 0
 
 
 def owner_class(instruction: str, entry: str) -> str | None:

@@ -46,6 +46,7 @@ from codefavor.evidence.example_forms import (
     io_block,
     owner_class,
     spanning_example,
+    wrapped_example,
 )
 from codefavor.evidence.example_values import BUILTIN_NAMES, literal, parse_expr, plain_value, py_source
 from codefavor.evidence.sandbox import Check
@@ -207,7 +208,7 @@ def extract_checks(instruction: str, max_checks: int = 24, functions: bool = Fal
                 programs.append(Check(stdin=inp + "\n", expected_stdout=out, name=label[:160]))
             continue
         if not col.line(lines[k]):
-            k += spanning_example(lines, k, used, col)
+            k += spanning_example(lines, k, used, col) or wrapped_example(lines, k, used, col)
         k += 1
     # The platform's conventions (JSON-like output, implicit imports) when the statement is written
     # the way programming sites write theirs; its calls in prose are explanations, not examples.
