@@ -5,7 +5,6 @@ runs inside the sandbox (tests/test_shapes.py runs it there)."""
 from __future__ import annotations
 
 import functools
-import inspect
 import math
 
 import pytest
@@ -127,21 +126,6 @@ def _pos_only(a, /, b, c=2, *, d=3, **k): ...
 def _cached(n, m): ...
 
 
-def _by_inspect(fn):
-    try:
-        sig = inspect.signature(fn)
-    except (TypeError, ValueError):
-        return None, 0
-    names, required = [], 0
-    for p in sig.parameters.values():
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
-            names.append(p.name)
-            required += p.default is p.empty
-        elif p.kind == p.VAR_POSITIONAL:
-            return None, required
-    return names, required
-
-
 @pytest.mark.parametrize(
     "fn",
     [
@@ -151,4 +135,4 @@ def _by_inspect(fn):
 )  # fmt: skip
 def test_params_read_from_code_match_inspect(fn):
     # The code-object fast path must say what inspect says, bound methods and wrappers included.
-    assert calls._params(fn) == _by_inspect(fn)
+    assert calls._params(fn) == calls._signature_params(fn)

@@ -363,6 +363,11 @@ def _params(fn):
         if plain is not fn and names:  # bound: its first parameter is given
             names, required = names[1:], max(0, required - 1)
         return (None if code.co_flags & _CO_VARARGS else names), required
+    return _signature_params(fn)
+
+
+def _signature_params(fn):
+    """`_params` as `inspect.signature` reads it (any callable)."""
     try:
         sig = inspect.signature(fn)
     except (TypeError, ValueError):

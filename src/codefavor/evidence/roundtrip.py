@@ -31,6 +31,7 @@ from typing import Any, Literal
 from codefavor.codetools import PARSE_ERRORS, extract_code_blocks
 from codefavor.evidence.examples import Extraction
 from codefavor.evidence.sandbox import Check, CheckResult
+from codefavor.evidence.variants import marked_side
 
 VERBS = (
     ("encode", "decode"), ("encrypt", "decrypt"), ("serialize", "deserialize"), ("compress", "decompress"),
@@ -211,9 +212,4 @@ def roundtrip_verdict(
         for side, mine, other in (("a", x, y), ("b", y, x)):
             if other.passed and not mine.passed:
                 details[side].append(f"{check.name}: {mine.error or mine.status}"[:200])
-    na, nb = len(details["a"]), len(details["b"])
-    if na and not nb:
-        return "B", details
-    if nb and not na:
-        return "A", details
-    return None, details
+    return marked_side(details), details

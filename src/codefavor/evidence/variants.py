@@ -141,9 +141,10 @@ def variant_verdict(
                     _shaped(other.value, e) for e in expected
                 ):
                     details[side].append(f"{check.name}: returned {str(mine.value)[:80]}, not the examples' shape")
+    return marked_side(details), details
+
+
+def marked_side(details: dict[str, Any]) -> Literal["A", "B"] | None:
+    """The decision when every mark (`details["a"]`, `details["b"]`) falls on one side: the other."""
     na, nb = len(details["a"]), len(details["b"])
-    if na and not nb:
-        return "B", details
-    if nb and not na:
-        return "A", details
-    return None, details
+    return "B" if na and not nb else "A" if nb and not na else None
