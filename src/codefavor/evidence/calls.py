@@ -360,7 +360,9 @@ def _params(fn):
         code = plain.__code__
         names = list(code.co_varnames[: code.co_argcount])
         required = len(names) - len(plain.__defaults__ or ())
-        if plain is not fn and names:  # bound: its first parameter is given
+        if plain is not fn:  # bound: its first parameter is given (none to give: inspect says why not)
+            if not names:
+                return _signature_params(fn)
             names, required = names[1:], max(0, required - 1)
         return (None if code.co_flags & _CO_VARARGS else names), required
     return _signature_params(fn)

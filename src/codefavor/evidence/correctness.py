@@ -282,7 +282,7 @@ def _variant_phase(
         d, found = variant_verdict(extractions[n], varied[n], ra, rb)
         out[n].details["variants"] = found
         signal = "variants"
-        if trips[n] and not (ra.load_error or rb.load_error):
+        if trips[n] and ra.completed and rb.completed and not (ra.load_error or rb.load_error):
             dt, found_t = roundtrip_verdict(trips[n], ra.checks[k:], rb.checks[k:])
             out[n].details["roundtrip"] = found_t
             if dt and d and dt != d:

@@ -36,7 +36,10 @@ _FOR_OUTPUT = re.compile(
 _INPUT = re.compile(r"^(?:example\s*\d*\s*:?\s*)?(?:sample\s+)?input\s*\d*\s*:?\s*(?P<in>.*)$", re.I)
 _OUTPUT = re.compile(r"^(?:sample\s+)?output\s*\d*\s*:?\s*(?P<out>.*)$", re.I)
 _BLOCK_END = re.compile(r"^(?:example|explanation|note|constraints?|input|sample|```|\"\"\"|''')", re.I)
-_EXPLAINED = re.compile(r"(.+?)\s+\([^()]*\)\s*\.?$")  # a value, then its reason in parentheses
+# a value, then its reason in parentheses (not an alternative or a condition: "(or 3)", "(for x < 0)")
+_EXPLAINED = re.compile(
+    r"(.+?)\s+\((?!\s*(?:or|any|either|e\.g|for|when|if|unless|approx|about|depending)\b)[^()]*\)\s*\.?$", re.I
+)
 _COMMENT_OUT = re.compile(r"^(?:output|returns?|result|prints?|gives|->|=>|==|=|:)?\s*:?\s*", re.I)
 _PREFIX = re.compile(
     r"^(?:[-*•]\s+|\d+[.)]\s+|(?:for\s+)?examples?\s*\d*\s*:\s*|e\.g\.,?\s*|for\s+(?=[A-Za-z_]\w*\())", re.I
