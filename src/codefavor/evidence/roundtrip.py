@@ -25,6 +25,7 @@ from __future__ import annotations
 import ast
 import random
 import re
+import string
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -43,12 +44,17 @@ N_INPUTS = 16
 _SAME = "__import__('math').isclose(r, x, rel_tol=1e-9, abs_tol=1e-9) if isinstance(r, float) else r == x"
 
 
+def _verb(verb: str) -> str:
+    """A verb as a word of a name (`decode_cyclic`, `Decode`; not `decoder`, not `undecode`)."""
+    return rf"(?<![a-z]){verb}(?![a-z])"
+
+
 def inverse_name(name: str, names: Sequence[str]) -> str | None:
     """The name among `names` of the function that `name` undoes: the same name with the opposite verb
     (`decode_cyclic` -> `encode_cyclic`, `deserialize` -> `serialize`), or `b_to_a` for `a_to_b`."""
     for fwd, inv in VERBS:
         for a, b in ((inv, fwd), (fwd, inv)):
-            m = re.fullmatch(rf"(.*?)(?<![a-z]){a}(?![a-z])(.*)", name, re.I)
+            m = re.fullmatch(rf"(.*?){_verb(a)}(.*)", name, re.I)
             if m:
                 other = m.group(1) + (b.capitalize() if m.group(0)[len(m.group(1))].isupper() else b) + m.group(2)
                 if other in names and other != name:
@@ -123,10 +129,9 @@ def _kind(fn: ast.FunctionDef, skip_self: bool) -> str | None:
 
 def _inputs(kind: str, seed: str) -> list[Any]:
     rng = random.Random(seed)
-    letters = "abcdefghijklmnopqrstuvwxyz"
 
     def word(n: int) -> str:
-        return "".join(rng.choice(letters) for _ in range(n))
+        return "".join(rng.choice(string.ascii_lowercase) for _ in range(n))
 
     # Never empty, never large: statements often promise at least one element, and bound numbers
     # (`1 <= num <= 3999`) that a correct loop may take long beyond.
@@ -139,19 +144,17 @@ def _inputs(kind: str, seed: str) -> list[Any]:
     return [rng.randrange(1, 1000) for _ in range(N_INPUTS)]
 
 
-def _classes(trees: Sequence[ast.Module | None]) -> dict[str, dict[str, ast.FunctionDef]]:
-    """The methods of every class the candidates define, by class name (both candidates' merged)."""
-    out: dict[str, dict[str, ast.FunctionDef]] = {}
-    for tree in trees:
-        for node in tree.body if tree is not None else ():
-            if isinstance(node, ast.ClassDef):
-                methods = out.setdefault(node.name, {})
-                methods.update({n.name: n for n in node.body if isinstance(n, ast.FunctionDef)})
-    return out
+def _classes(tree: ast.Module) -> dict[str, dict[str, ast.FunctionDef]]:
+    """The methods of every top-level class of a module, by class name."""
+    return {
+        node.name: {n.name: n for n in node.body if isinstance(n, ast.FunctionDef)}
+        for node in tree.body
+        if isinstance(node, ast.ClassDef)
+    }
 
 
 def _is_inverse(name: str) -> bool:
-    return any(re.search(rf"(?<![a-z]){inv}(?![a-z])", name, re.I) for _, inv in VERBS)
+    return any(re.search(_verb(inv), name, re.I) for _, inv in VERBS)
 
 
 def _pair(
@@ -166,23 +169,20 @@ def _pair(
     if entry is None:
         open_defs = [n for n, f in defs.items() if not _implemented(f)]
         entry = open_defs[-1] if open_defs else None
-    trees = []
-    for code in codes:
-        try:
-            trees.append(ast.parse(code))
-        except PARSE_ERRORS:
-            trees.append(None)
-    parsed = [t for t in trees if t is not None]
-    if len(parsed) != len(trees):
+    try:
+        trees = [ast.parse(code) for code in codes]
+    except PARSE_ERRORS:
         return None
-    classes = _classes(trees)
-    # Only what every candidate defines: a helper one of them happens to write is no part of the task.
-    each = [_classes([t]) for t in parsed]
-    owners = [ex.owner] if ex.owner else [] if entry else list(classes)
+    if not trees:
+        return None
+    # Only what every candidate defines: a helper one of them happens to write is no part of the task
+    # (so the first candidate's definitions are the ones to read).
+    each = [_classes(t) for t in trees]
+    owners = [ex.owner] if ex.owner else [] if entry else list(each[0])
     for owner in owners:
-        methods = classes.get(owner, {})
         if not all(owner in c for c in each):
             continue
+        methods = each[0][owner]
         for inv in [entry] if entry else [m for m in methods if _is_inverse(m)]:
             fwd = inverse_name(inv, list(methods))
             if fwd and not all({inv, fwd} <= c[owner].keys() for c in each):
@@ -192,14 +192,14 @@ def _pair(
                 return inv, fwd, None, kind, owner
     if not entry or ex.owner:
         return None
-    names = list(defs) + [n for t in trees if t is not None for n in _defs(t)]
-    fwd = inverse_name(entry, names)
+    tops = [_defs(t) for t in trees]
+    fwd = inverse_name(entry, list(defs) + [n for top in tops for n in top])
     if not fwd:
         return None
-    if fwd not in sources and not all(fwd in _defs(t) for t in parsed):
+    if fwd not in sources and not all(fwd in top for top in tops):
         return None  # neither the statement's reference nor a function every candidate writes
-    fn = defs.get(fwd) or next((_defs(t)[fwd] for t in parsed if fwd in _defs(t)), None)
-    kind = _kind(fn, skip_self=False) if fn is not None else None
+    fn = defs.get(fwd) or tops[0][fwd]
+    kind = _kind(fn, skip_self=False)
     return (entry, fwd, sources.get(fwd), kind, None) if kind else None
 
 
