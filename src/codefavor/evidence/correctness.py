@@ -9,7 +9,9 @@ Signals, strongest first (each decides only when it separates the two candidates
   relation between the arguments forbids it); one candidate crashes, or returns a value of another
   shape than the examples', where the other returns one of their shape (`evidence.variants`).
   In the same phase, where the asked-for function undoes another (decode after encode), its round
-  trips on generated inputs (`evidence.roundtrip`): one candidate's fail where the other's hold.
+  trips on generated inputs (`evidence.roundtrip`): one candidate's fail where the other's hold;
+  where the statement defines the asked-for sequence by first terms and a rule, its terms
+  (`evidence.recurrence`): one candidate gets a term wrong, or not in time, that the other gets.
 Otherwise the evidence is silent (undecided) and a hybrid judge's fallback takes over. Without a
 sandbox only `static` remains (the details say so). `run_examples` (extract the checks, run every
 code on them in one batch) and `load_problem` are the pieces `verify` and Critic-Evol's execution
@@ -30,6 +32,7 @@ from typing import Any, Literal
 from codefavor.codetools import PARSE_ERRORS
 from codefavor.evidence import Evidence, EvidenceOptions, resolve_sandbox
 from codefavor.evidence.examples import Extraction, extract_checks, platform_code, sandbox_code
+from codefavor.evidence.recurrence import recurrence_checks, recurrence_verdict
 from codefavor.evidence.roundtrip import roundtrip_checks, roundtrip_verdict
 from codefavor.evidence.sandbox import Limits, Sandbox, SandboxError, SandboxRun
 from codefavor.evidence.variants import variant_checks, variant_verdict
@@ -271,26 +274,31 @@ def _variant_phase(
     decides gets its verdict in `out`, every pair it ran keeps what it found in its details."""
     varied = {n: variant_checks(extractions[n]) for n in silent}
     trips = {n: roundtrip_checks(pairs[n][0], extractions[n], pairs[n][1:]) for n in silent}
-    checks = {n: varied[n] + trips[n] for n in silent}
+    terms = {n: recurrence_checks(pairs[n][0], extractions[n]) for n in silent}
+    checks = {n: varied[n] + trips[n] + terms[n] for n in silent}
     jobs = [(n, code) for n in silent if checks[n] for code in pairs[n][1:]]
     runs = sandbox.run_many([(sandbox_code(code, extractions[n]), checks[n]) for n, code in jobs], limits)
     by_pair: dict[int, list[SandboxRun]] = {}
     for (n, _), r in zip(jobs, runs, strict=True):
         by_pair.setdefault(n, []).append(r)
     for n, (ra, rb) in by_pair.items():
-        k = len(varied[n])
+        k, t = len(varied[n]), len(varied[n]) + len(trips[n])
         d, found = variant_verdict(extractions[n], varied[n], ra, rb)
         out[n].details["variants"] = found
-        signal = "variants"
+        votes = [("variants", d)]
         if trips[n] and ra.completed and rb.completed and not (ra.load_error or rb.load_error):
-            dt, found_t = roundtrip_verdict(trips[n], ra.checks[k:], rb.checks[k:])
+            dt, found_t = roundtrip_verdict(trips[n], ra.checks[k:t], rb.checks[k:t])
             out[n].details["roundtrip"] = found_t
-            if dt and d and dt != d:
-                d = None  # the two disagree: neither decides
-            elif dt and not d:
-                d, signal = dt, "roundtrip"
-        if d:
-            out[n] = Evidence(d, signal, 0.75, out[n].details)
+            votes.append(("roundtrip", dt))
+        if terms[n] and not (ra.load_error or rb.load_error):
+            # No completion asked: a candidate that runs out of time on a term is what it finds.
+            dr, found_r = recurrence_verdict(terms[n], ra.checks[t:], rb.checks[t:])
+            out[n].details["recurrence"] = found_r
+            votes.append(("recurrence", dr))
+        decided = [(signal, v) for signal, v in votes if v]
+        if decided and len({v for _, v in decided}) == 1:  # signals that disagree: none decides
+            signal, v = decided[0]
+            out[n] = Evidence(v, signal, 0.75, out[n].details)
 
 
 def _static_only(a: str, b: str, why: str) -> Evidence:
