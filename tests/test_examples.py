@@ -108,6 +108,31 @@ TABLE = [
         [("check('a.txt')", ("value", "Yes")), ("check('1a.dll')", ("value", "No"))],
         0,
     ),
+    (  # the entry named in prose: unnamed inputs are its arguments, `name : value` names them
+        "Write a Python function `pluck(arr, k)` to solve the following problem:\nExample 1:\n"
+        "Input:\narr : [4,2,3]\nk : 1\nOutput: [2, 1]\nExample 2:\nInput: arr: [], k: 2\nOutput: []",
+        "pluck",
+        [("pluck(arr = [4, 2, 3], k = 1)", ("value", [2, 1]))],
+        1,  # `arr: [], k: 2` on one line is no list of named inputs
+    ),
+    (  # a doctest's value, then prose without a blank line: the prose is no output, its example is read
+        '>>> near("10")\n10\nNote:\nRound away from zero: near("14.5") should return 15.',
+        "near",
+        [("near('10')", ("value", 10)), ("near('14.5')", ("value", 15))],
+        0,
+    ),
+    (  # a multi-line output that is all values stays the doctest's output
+        ">>> show([1, 2])\n1\n2",
+        "show",
+        [("show([1, 2])", ("repr", "1\n2"))],
+        0,
+    ),
+    (  # an expected value shown with its working; working that does not come to it is left alone
+        "f([1, 3, 2]) == 1 + 9 + 0 = 10\nf([2]) == 1 + 1 = 3",
+        "f",
+        [("f([1, 3, 2])", ("value", 10))],
+        0,
+    ),
     (  # float('inf') and boolean spellings
         "longest([]) -> float('inf')\nok(1) -> true",
         None,

@@ -27,6 +27,8 @@ class Statement:
 
 
 _DEF = re.compile(r"^\s*def\s+([A-Za-z_]\w*)\s*\(([^)]*)\)", re.M)
+# A signature in backticks after "function": the one the prose asks for.
+_PROSE_DEF = re.compile(r"\bfunction\s+`([A-Za-z_]\w*)\s*\(([^)`]*)\)")
 _ARROW = re.compile(r"\s*(?:->|=>|➞|==>|→|(?<![=<>!])=(?!=)|\bshould return\b|\breturns\b|\bshould be\b|\bgives\b)\s*")
 _FOR_OUTPUT = re.compile(
     r"^(?:for|if|given|with)\s+(?P<args>.+?)\s*[,:]?\s*(?:then\s+)?(?:the\s+)?(?:output|result|answer|return(?:ed)? value)"
@@ -44,13 +46,53 @@ _COMMENT_OUT = re.compile(r"^(?:output|returns?|result|prints?|gives|->|=>|==|=|
 _PREFIX = re.compile(
     r"^(?:[-*•]\s+|\d+[.)]\s+|(?:for\s+)?examples?\s*\d*\s*:\s*|e\.g\.,?\s*|for\s+(?=[A-Za-z_]\w*\())", re.I
 )
+# `f(xs) == 1 + 9 + 0 + 0 = 10`: an expected value shown with its working
+_WORKED = re.compile(
+    r"^(?P<head>.*\S)\s*==\s*(?P<work>[-+*/%() \d.]*\d[-+*/%() \d.]*?)\s*=\s*(?P<value>-?\d+(?:\.\d+)?)\s*\.?\s*$"
+)
+_ARITH = (
+    ast.Expression,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.Constant,
+    ast.Add,
+    ast.Sub,
+    ast.Mult,
+    ast.Div,
+    ast.Mod,
+    ast.USub,
+    ast.UAdd,
+)
+
+
+def worked_value(line: str) -> str:
+    """A line whose expected value is shown as arithmetic and its result (`== 1 + 9 + 0 = 10`) as the
+    plain example `== 10`, when the arithmetic comes to that result; any other line as it is."""
+    m = _WORKED.match(line)
+    if not m or not re.search(r"[-+*/%]", m.group("work")):
+        return line
+    try:
+        tree = ast.parse(m.group("work").strip(), mode="eval")
+        if not all(isinstance(n, _ARITH) for n in ast.walk(tree)):
+            return line
+        value = eval(compile(tree, "<working>", "eval"), {"__builtins__": {}})  # numbers and + - * / % only
+    except (SyntaxError, ValueError, ZeroDivisionError, OverflowError):
+        return line
+    shown = float(m.group("value"))
+    return f"{m.group('head')} == {m.group('value')}" if abs(value - shown) <= 1e-9 * max(1.0, abs(shown)) else line
+
+
+# a line of prose: a heading ("Note:") or three words
+_PROSE_LINE = re.compile(r"^(?:[A-Z][A-Za-z]*:$|[A-Za-z][a-z']*(?:\s+[A-Za-z][a-z',.]*){2,})")
 _CALL_START = re.compile(r"(?<![\w.])(?:assert\s+)?[A-Za-z_]\w*\(")
 _MAX_LINE = 2000
 
 
 def instruction_defs(text: str) -> list[tuple[str, int]]:
+    """The functions an instruction defines, with their positional arity: its `def` lines, else the
+    signatures its prose asks for ("Write a Python function `pluck(arr)` to ...")."""
     out = []
-    for m in _DEF.finditer(text):
+    for m in _DEF.finditer(text) if _DEF.search(text) else _PROSE_DEF.finditer(text):
         params = [p for p in m.group(2).split(",") if p.strip() and not p.strip().startswith(("*", "self"))]
         out.append((m.group(1), len([p for p in params if "=" not in p])))
     return out
@@ -189,6 +231,7 @@ class Collector:
         in the line is tried in turn."""
         if len(text) > _MAX_LINE:  # bounds the work per line (the regexes are not linear on hostile text)
             return False
+        text = worked_value(text)
         clauses = _clauses(text)
         if len(clauses) > 1:  # "f(1) should return True, and f(2) should return False"
             before = len(self.raw), len(self.specs), len(self.skipped)
@@ -311,6 +354,12 @@ def doctests(lines: list[str], col: Collector) -> set[int]:
             out.append(lines[j].strip())
             used.add(j)
             j += 1
+        if len(out) > 1 and _PROSE_LINE.match(out[1]) and literal(out[0])[0] and not literal("\n".join(out))[0]:
+            # a value, then the statement's prose without a blank line between ("Note: ..."): the
+            # prose is no output (and may hold examples of its own)
+            used -= set(range(j - len(out) + 1, j))
+            j -= len(out) - 1
+            out = out[:1]
         i = j
         text = ">>> " + src + ("\n" + "\n".join(out) if out else "")
         if src.startswith("assert"):
@@ -444,6 +493,8 @@ def owner_class(instruction: str, entry: str) -> str | None:
 
 TABLE = re.compile(r"^\s*\+-[-+]*\+\s*$", re.M)
 NAMED_INPUT = re.compile(r"^[A-Za-z_]\w*\s*=(?!=)")
+# `name : value`, an input named with a colon (the value must follow after a space)
+NAMED_COLON = re.compile(r"^([A-Za-z_]\w*)\s*:\s+(?=[\[({\"'\d-])")
 
 
 def design_input(inp: str) -> tuple[list[str], list[list[object]]] | None:

@@ -37,6 +37,7 @@ from pathlib import Path
 from codefavor.evidence import calls as calls_mod
 from codefavor.evidence import constraints
 from codefavor.evidence.example_forms import (
+    NAMED_COLON,
     NAMED_INPUT,
     TABLE,
     Collector,
@@ -186,6 +187,8 @@ def extract_checks(instruction: str, max_checks: int = 24, functions: bool = Fal
         if block:
             inp, out_lines, k = block
             design = design_input(inp)
+            if not design and all(NAMED_COLON.match(x) for x in inp.split("\n")):
+                inp = "\n".join(NAMED_COLON.sub(r"\1 = ", x, count=1) for x in inp.split("\n"))  # `grid : [[0, 1]]`
             if "\n" in inp and not design and all(NAMED_INPUT.match(x) for x in inp.split("\n")):
                 inp = ", ".join(x.rstrip(",") for x in inp.split("\n"))  # one named input per line
             named = bool(NAMED_INPUT.match(inp))
