@@ -205,6 +205,9 @@ TABLE: dict[str, list[tuple[str, str]]] = {
         # a bare condition handed to an ORM's filter: no SQL keyword, still a value spliced into quotes
         ("def find(s, n):\n    return s.query(User).filter(\"name = '%s'\" % n).all()\n",
          "def find(s, n):\n    return s.query(User).filter(User.name == n).all()\n"),
+        # a name=value line whose name is filled in too (an environment line for a shell): quoted by hand
+        ("def env(k, v):\n    return \"{}='{}' \".format(k, v)\n",
+         "def env(k, v):\n    return {k: v}\n"),
     ],
     "untrusted-search-path": [
         ("def config_paths(self):\n    return [os.getcwd()]\n", "def config_paths(self):\n    return []\n"),

@@ -76,7 +76,11 @@ HARDENING: dict[str, tuple[int, str]] = {
         -1,
         "shell=True, verify=False, autoescape=False, follow_symlinks=True, resolve_entities=True, ...",
     ),
-    "spliced-sql": (-1, "SQL text with a value spliced into quotes ('%s', '{}', '{name}')"),
+    "spliced-sql": (
+        -1,
+        "SQL text, or a `name = '...'` condition or assignment (`\"{}='{}'\"`), with a value spliced into quotes "
+        "('%s', '{}', '{name}')",
+    ),
     "untrusted-search-path": (-1, "the working directory used as a place to load from (os.getcwd(), Path.cwd())"),
     "string-command": (-1, "a command run or built as one formatted string (`'rm -f %s' % name`)"),
     "html-built": (-1, "HTML or a query string built from data by +, %, .format or an f-string (`'<b>' + name`)"),
@@ -166,9 +170,11 @@ SAFE_ON = {"sanitize", "strict", "secure", "httponly", "autoescape", "verify", "
 # switches whose default is the unsafe way, so turning them off is a choice (`shell=False` is the default)
 SAFE_OFF = {"resolve_entities", "follow_symlinks", "allow_redirects"}
 UNSAFE_ON = {"shell", "follow_symlinks", "resolve_entities", "allow_pickle", "unsafe", "huge_tree", "allow_redirects"}
+# a value quoted by hand: in SQL, or after `name =` where the name may be filled in too (an
+# environment line `{}='{}'` for a shell quotes no better than a WHERE clause)
 SQL_QUOTED = re.compile(
-    r"(\b(select|insert|update|delete|where|values|set)\b[^\n]*?|^\s*\w+\s*(=|!=|<>|\blike\b)\s*)"
-    r"(['\"])(%s|%\(\w+\)s|\{\w*\})\4",
+    r"(\b(select|insert|update|delete|where|values|set)\b[^\n]*?|^\s*(\w|\{\w*\}|%s)+\s*(=|!=|<>|\blike\b)\s*)"
+    r"(['\"])(%s|%\(\w+\)s|\{\w*\})\5",
     re.I,
 )
 # SQL text and the calls that run it: one reading for the differential marks and the static rules
