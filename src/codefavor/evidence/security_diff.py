@@ -49,6 +49,10 @@ from codefavor.evidence.security_vocab import (
     FAILURES,
     HARDENING,
     HEADER,
+    HEADER_NAME,
+    HEADER_NAME_LOWER,
+    HEADER_SETTERS,
+    HEADERS_OWNER,
     HTML,
     HTTP_ERRORS,
     INTERNAL_URLS,
@@ -205,6 +209,9 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
         out["pickle-written"] += 1
     if name in ("mark_safe", "Markup", "SafeString", "SafeText") and node.args and _formatted(node.args[0]):
         out["markup-built"] += 1
+    # a header written with a value built from data: a CR/LF in the data starts a header of its own (CWE-113)
+    if name in HEADER_SETTERS and len(node.args) >= 2 and _formatted(node.args[1]):
+        out["header-built"] += 1
     _mode(node, name, owner, out)
     # an HTTP error that carries data back (`HTTPError(404, '%s not found', path)`): the request's
     # own text reflected in the error page; a fixed message (or a translated one) is none
@@ -321,6 +328,18 @@ def _echoes(handler: ast.ExceptHandler) -> int:
     return n
 
 
+def _header_assigned(node: ast.Assign, out: Counter[str]) -> None:
+    """`response['Content-Disposition'] = 'attachment; filename=' + name`: a header's value built from
+    data, where a CR/LF in the data starts a header of its own (CWE-113)."""
+    if not _formatted(node.value):
+        return
+    for t in node.targets:
+        key = _const_str(t.slice) if isinstance(t, ast.Subscript) else None
+        if key and isinstance(t, ast.Subscript):
+            lower = HEADERS_OWNER.search(_last(t.value)) and HEADER_NAME_LOWER.search(key)
+            out["header-built"] += bool(HEADER_NAME.search(key) or lower)
+
+
 def _switches(node: ast.Assign, out: Counter[str]) -> None:
     """A TLS context's checks set by assignment: `ctx.check_hostname = False`, `ctx.verify_mode =
     ssl.CERT_NONE` turn them off; True or CERT_REQUIRED turns them on."""
@@ -424,6 +443,7 @@ def marks(code: str) -> Counter[str] | None:
             if any(isinstance(t, ast.Name) and CMD_NAMES.search(t.id) for t in node.targets):
                 _command(node.value, out)
             _switches(node, out)
+            _header_assigned(node, out)
         elif isinstance(node, ast.ExceptHandler) and node.type is not None:
             out["error-echo"] += _echoes(node)
             caught = ast.unparse(node.type)

@@ -99,6 +99,10 @@ HARDENING: dict[str, tuple[int, str]] = {
         "back in an HTTP error's message (`HTTPError(404, '%s not found', path)`)",
     ),
     "pickle-written": (-1, "data written as pickle, marshal or dill (`pickle.dump(obj, f)`): what is later unpickled"),
+    "header-built": (
+        -1,
+        "a response header's value built from data by +, %, .format or an f-string (`headers['Location'] = '/' + next`)",
+    ),
 }
 
 
@@ -153,6 +157,13 @@ CONTROL_CHARS = ("\r", "\n", "\x00")
 # an address checked for where it points before it is fetched (SSRF, CWE-918)
 ADDRESS_CHECKS = {"is_private", "is_loopback", "is_reserved", "is_link_local", "is_multicast", "is_unspecified"}
 STRONG_RANDOM = _rx(r"^(token_bytes|token_hex|token_urlsafe|urandom|SystemRandom|randbits|randbelow|choice)$")
+# a header's name as responses write it (`Content-Disposition`, `Location`), the key of any subscript:
+# the guess reads locals renamed, so a local `response` is no longer named so; written in lower case
+# (`content-type`) only on a `headers` attribute, where a dashed key of any dict is no header
+HEADER_NAME = re.compile(r"^([A-Z][a-z0-9]*(-[A-Z][A-Za-z0-9]*)+|Location|Refresh|Link)$")
+HEADER_NAME_LOWER = re.compile(r"^([a-z][a-z0-9]*(-[a-z0-9]+)+|location|refresh|link)$")
+HEADERS_OWNER = _rx(r"headers$")
+HEADER_SETTERS = {"set_header", "add_header", "setHeader", "addHeader"}
 HTML = re.compile(r"<(/?[a-zA-Z][a-zA-Z0-9]*)[\s>/]|[?&]\w+=$")
 LIST_KW = _rx(r"(white|black|allow|deny|block)_?list")
 # a URL of the application's own routes (not resolve_url: it passes a URL it is given through)
