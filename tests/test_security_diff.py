@@ -297,6 +297,12 @@ TABLE: dict[str, list[tuple[str, str]]] = {
         ("def back(self, nxt):\n    self.headers['location'] = '/login?next=%s' % nxt\n",
          "def back(self, nxt):\n    self.headers['location'] = '/login'\n"),
     ],
+    "sanitised-markup": [
+        ("def render(text):\n    html = markdown(strip_tags(text))\n    return mark_safe(html)\n",
+         "def render(text):\n    html = markdown(text)\n    html = clean_html(html)\n    return mark_safe(html)\n"),
+        ("def note(body):\n    out = to_html(body)\n    return Markup(out)\n",
+         "def note(body):\n    out = bleach.clean(to_html(body))\n    return Markup(out)\n"),
+    ],
     "pickle-written": [
         ("def save(model, path):\n    with open(path, 'wb') as f:\n        pickle.dump(model.to_dict(), f)\n",
          "def save(model, path):\n    with open(path, 'w') as f:\n        json.dump(model.to_dict(), f)\n"),
@@ -473,3 +479,11 @@ def test_a_header_set_from_data_as_it_is_or_a_dashed_key_of_any_dict_is_no_heade
     # a lower-case dashed key is a header only on a `headers` mapping
     assert marks("def f(row, n):\n    row['user-id'] = 'u' + n\n")["header-built"] == 0
     assert marks("def f(req, n):\n    req.headers['user-id'] = 'u' + n\n")["header-built"] == 1
+
+
+def test_markup_over_what_another_name_or_scope_sanitised_is_no_sanitised_markup():
+    assert (
+        marks("def f(t):\n    s = clean(t)\n    h = markdown(t)\n    return mark_safe(h)\n")["sanitised-markup"] == 0
+    )
+    nested = "def f(t):\n    h = escape(t)\n    def g(h):\n        return Markup(h)\n    return g\n"
+    assert marks(nested)["sanitised-markup"] == 0

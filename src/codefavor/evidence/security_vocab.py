@@ -103,6 +103,10 @@ HARDENING: dict[str, tuple[int, str]] = {
         -1,
         "a response header's value built from data by +, %, .format or an f-string (`headers['Location'] = '/' + next`)",
     ),
+    "sanitised-markup": (
+        1,
+        "mark_safe / Markup over a value the same function sanitised (`html = clean_html(html); mark_safe(html)`)",
+    ),
 }
 
 
@@ -164,6 +168,7 @@ HEADER_NAME = re.compile(r"^([A-Z][a-z0-9]*(-[A-Z][A-Za-z0-9]*)+|Location|Refres
 HEADER_NAME_LOWER = re.compile(r"^([a-z][a-z0-9]*(-[a-z0-9]+)+|location|refresh|link)$")
 HEADERS_OWNER = _rx(r"headers$")
 HEADER_SETTERS = {"set_header", "add_header", "setHeader", "addHeader"}
+MARKUP = {"mark_safe", "Markup", "SafeString", "SafeText"}
 HTML = re.compile(r"<(/?[a-zA-Z][a-zA-Z0-9]*)[\s>/]|[?&]\w+=$")
 LIST_KW = _rx(r"(white|black|allow|deny|block)_?list")
 # a URL of the application's own routes (not resolve_url: it passes a URL it is given through)
