@@ -49,12 +49,17 @@ from codefavor.evidence.security_vocab import (
     FAILURES,
     HARDENING,
     HEADER,
+    HEADER_NAME,
+    HEADER_NAME_LOWER,
+    HEADER_SETTERS,
+    HEADERS_OWNER,
     HTML,
     HTTP_ERRORS,
     INTERNAL_URLS,
     LIMIT_NAMES,
     LIST_KW,
     LOG_LEVELS,
+    MARKUP,
     NOT_CHECKS,
     PICKLERS,
     PLACEHOLDER,
@@ -203,8 +208,11 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
         out["dangerous-call"] += 1
     if owner in PICKLERS and name in ("dump", "dumps", "Pickler"):
         out["pickle-written"] += 1
-    if name in ("mark_safe", "Markup", "SafeString", "SafeText") and node.args and _formatted(node.args[0]):
+    if name in MARKUP and node.args and _formatted(node.args[0]):
         out["markup-built"] += 1
+    # a header written with a value built from data: a CR/LF in the data starts a header of its own (CWE-113)
+    if name in HEADER_SETTERS and len(node.args) >= 2 and _formatted(node.args[1]):
+        out["header-built"] += 1
     _mode(node, name, owner, out)
     # an HTTP error that carries data back (`HTTPError(404, '%s not found', path)`): the request's
     # own text reflected in the error page; a fixed message (or a translated one) is none
@@ -321,6 +329,37 @@ def _echoes(handler: ast.ExceptHandler) -> int:
     return n
 
 
+def _header_assigned(node: ast.Assign, out: Counter[str]) -> None:
+    """`response['Content-Disposition'] = 'attachment; filename=' + name`: a header's value built from
+    data, where a CR/LF in the data starts a header of its own (CWE-113)."""
+    if not _formatted(node.value):
+        return
+    for t in node.targets:
+        key = _const_str(t.slice) if isinstance(t, ast.Subscript) else None
+        if key and isinstance(t, ast.Subscript):
+            lower = HEADERS_OWNER.search(_last(t.value)) and HEADER_NAME_LOWER.search(key)
+            out["header-built"] += bool(HEADER_NAME.search(key) or lower)
+
+
+def _markup_sanitised(tree: ast.AST, out: Counter[str]) -> None:
+    """mark_safe / Markup over a name the same scope bound to a sanitiser's result (`html =
+    clean_html(html)` then `mark_safe(html)`): what is marked safe is what was cleaned, not some
+    earlier text that a later step (markdown, a template) turned into markup again."""
+    scopes = [tree, *(n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))]
+    for scope in scopes:
+        nodes = _scope_nodes(scope)
+        clean = {
+            t.id
+            for n in nodes
+            if isinstance(n, ast.Assign) and isinstance(n.value, ast.Call) and ESCAPING_RX.search(_last(n.value.func))
+            for t in n.targets
+            if isinstance(t, ast.Name)
+        }
+        for n in nodes:
+            if isinstance(n, ast.Call) and _last(n.func) in MARKUP and n.args and isinstance(n.args[0], ast.Name):
+                out["sanitised-markup"] += n.args[0].id in clean
+
+
 def _switches(node: ast.Assign, out: Counter[str]) -> None:
     """A TLS context's checks set by assignment: `ctx.check_hostname = False`, `ctx.verify_mode =
     ssl.CERT_NONE` turn them off; True or CERT_REQUIRED turns them on."""
@@ -424,6 +463,7 @@ def marks(code: str) -> Counter[str] | None:
             if any(isinstance(t, ast.Name) and CMD_NAMES.search(t.id) for t in node.targets):
                 _command(node.value, out)
             _switches(node, out)
+            _header_assigned(node, out)
         elif isinstance(node, ast.ExceptHandler) and node.type is not None:
             out["error-echo"] += _echoes(node)
             caught = ast.unparse(node.type)
@@ -470,6 +510,7 @@ def marks(code: str) -> Counter[str] | None:
             if UNESCAPED.search(node.value):
                 out["template-unescaped"] += 1
     _commands_by_use(tree, out)
+    _markup_sanitised(tree, out)
     for rule in PRESENCE:  # what such a rule reads is a property of the code: writing it twice is no weaker
         out[rule] = min(out[rule], 1)
     return out
