@@ -133,6 +133,24 @@ TABLE = [
         [("f([1, 3, 2])", ("value", 10))],
         0,
     ),
+    (  # markdown inline code around the call and the value; "should output"
+        "Write a function `double(x)`. Example: `double(3)` should return `6`; double(4) should output 8.",
+        "double",
+        [("double(3)", ("value", 6)), ("double(4)", ("value", 8))],
+        0,
+    ),
+    (  # a signature asked for without backticks: the sample input is its argument
+        "Write a function double(x).\nSample Input: 3\nSample Output: 6",
+        "double",
+        [("double(3)", ("value", 6))],
+        0,
+    ),
+    (  # a sentence that ends after a call is no attribute access on it
+        "Write double(x). double(3) == 6",
+        "double",
+        [("double(3)", ("value", 6))],
+        0,
+    ),
     (  # float('inf') and boolean spellings
         "longest([]) -> float('inf')\nok(1) -> true",
         None,
@@ -257,6 +275,13 @@ def pick(arr, k):
 def test_example_calls_of_the_entry_point(text, entry, expected):
     ex = extract_checks(text)
     assert (ex.entry, ex.calls) == (entry, expected)
+
+
+def test_a_function_the_prose_gives_is_no_entry_point():
+    given = "You are given a callable function `f(x, y)` with a hidden formula.\nInput: z = 5\nOutput: [[1, 4]]"
+    assert extract_checks(given, functions=True).entry is None
+    asked = "Write a Python function `pluck(arr)` to solve the following problem:\nInput: [4,2,3]\nOutput: [2, 1]"
+    assert extract_checks(asked).entry == "pluck"
 
 
 def test_entry_point_rule():

@@ -27,9 +27,20 @@ class Statement:
 
 
 _DEF = re.compile(r"^\s*def\s+([A-Za-z_]\w*)\s*\(([^)]*)\)", re.M)
-# A signature in backticks after "function": the one the prose asks for.
-_PROSE_DEF = re.compile(r"\bfunction\s+`([A-Za-z_]\w*)\s*\(([^)`]*)\)")
-_ARROW = re.compile(r"\s*(?:->|=>|➞|==>|→|(?<![=<>!])=(?!=)|\bshould return\b|\breturns\b|\bshould be\b|\bgives\b)\s*")
+# The signature the prose asks for ("Write a Python function `pluck(arr)`", "implement a function
+# named f(x)"), not one it gives ("you are given a callable function `f(x, y)`").
+_PROSE_DEF = re.compile(
+    r"\b(?:write|implement|create|define|complete|code)\b[^.\n`]{0,40}?\bfunction\s+(?:named\s+|called\s+)?`?"
+    r"([A-Za-z_]\w*)\s*\(([^)`\n]*)\)",
+    re.I,
+)
+_ARROW = re.compile(
+    r"\s*(?:->|=>|➞|==>|→|(?<![=<>!])=(?!=)|\bshould return\b|\breturns\b|\bshould be\b|\bgives\b|\bshould output\b"
+    r"|\boutputs\b|\bevaluates to\b)\s*"
+)
+_SENTENCE_END = re.compile(r"\)\.\s+[A-Za-z_]")
+# code written inline in markdown (`f(3)` should return `6`): the span's text, when it is an expression
+_INLINE_CODE = re.compile(r"(?<!`)`([^`\n]{1,400})`(?!`)")
 _FOR_OUTPUT = re.compile(
     r"^(?:for|if|given|with)\s+(?P<args>.+?)\s*[,:]?\s*(?:then\s+)?(?:the\s+)?(?:output|result|answer|return(?:ed)? value)"
     r"\s+(?:should\s+be|is|will\s+be|=)\s*:?\s*(?P<out>.+?)\.?$",
@@ -231,7 +242,7 @@ class Collector:
         in the line is tried in turn."""
         if len(text) > _MAX_LINE:  # bounds the work per line (the regexes are not linear on hostile text)
             return False
-        text = worked_value(text)
+        text = worked_value(_INLINE_CODE.sub(lambda m: m.group(1) if parse_expr(m.group(1)) else m.group(0), text))
         clauses = _clauses(text)
         if len(clauses) > 1:  # "f(1) should return True, and f(2) should return False"
             before = len(self.raw), len(self.specs), len(self.skipped)
@@ -252,6 +263,8 @@ class Collector:
 
     def _line(self, text: str, s: str) -> bool:
         s = _PREFIX.sub("", s.strip()).strip().rstrip(";")
+        end = _SENTENCE_END.search(s)  # `f(x). f(3) == 6` is two sentences, not an attribute of f(x)
+        s = s[: end.start() + 1] if end else s
         if not s or "(" not in s and "=" not in s:
             return False
         if s.startswith("assert ") or s.startswith("assert("):
