@@ -115,6 +115,11 @@ def test_checks_cover_the_first_terms_and_larger_ones_within_the_stated_bound():
     assert capped[-1].name.endswith("= 28) == 710647")  # `0 <= n <= 28`: nothing past 28 is asked
 
 
+def test_a_bound_written_as_a_power_is_its_value():
+    wide = CLAUSES.replace("0 <= n <= 28", "0 <= n <= 10^4")
+    assert recurrence_checks(wide, extract_checks(wide, functions=True))[-1].name.endswith("= 35) == 20633239")
+
+
 def test_examples_that_are_not_the_sequences_terms_leave_it_unused():
     shifted = TRIPLE.replace(">>> triple(4)\n    4", ">>> triple(4)\n    7")  # 1-based: not these terms
     assert recurrence_checks(shifted, extract_checks(shifted)) == []

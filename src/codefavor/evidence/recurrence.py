@@ -35,6 +35,7 @@ from codefavor.evidence.variants import marked_side
 
 LARGER = (20, 25, 30, 35)  # beyond every example: where exponential recursion stops finishing
 FOLLOWING = 12  # terms checked from the first one on
+_MAX_RULE = 300  # characters of a line read as a term's value or rule
 _MAX_DIGITS = 60  # a term past this many digits is no small-integer sequence any more
 
 # `SYM(arg) OP`: `==`, `=`, `->`, `→` or `is` between a term and its value or rule (what follows, up
@@ -105,6 +106,7 @@ def _offsets(node: ast.expr, sym: str, var: str) -> list[int]:
 def _expression(text: str) -> tuple[ast.expr, str] | None:
     """The longest prefix of `text` that is one expression (a trailing `.`, `, for n > 1` or a condition
     is not part of it), and what follows it."""
+    text = text[:_MAX_RULE]  # one parse per cut: a rule is short, a hostile line need not be
     cut = {m.start() for m in re.finditer(r"[\s,.;:]|$", text)}
     for end in sorted(cut, reverse=True):
         piece = text[:end].strip()
@@ -207,10 +209,12 @@ def sequence(d: Definition, upto: int) -> dict[int, int] | None:
 
 def _bound(instruction: str, var: str) -> int | None:
     """The largest index the statement allows (`0 <= n <= 30`, `n < 40`), if it says."""
-    bounds = [
-        int(m.group(2)) - (m.group(1) == "<")
-        for m in re.finditer(rf"(?<![\w.]){var}\s*(<=|≤|<)\s*(\d+)\b", instruction)
-    ]
+    bounds = []
+    for m in re.finditer(rf"(?<![\w.]){var}\s*(<=|≤|<)\s*(\d+)(?:\s*(?:\^|\*\*)\s*(\d+))?\b", instruction):
+        power = int(m.group(3)) if m.group(3) else 1
+        if power > 9:
+            continue  # far beyond every term checked
+        bounds.append(int(m.group(2)) ** power - (m.group(1) == "<"))
     return min(bounds) if bounds else None
 
 
