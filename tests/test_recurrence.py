@@ -21,6 +21,8 @@ TRIPLE = '''def triple(n: int):
     Compute the n-th element of the sequence efficiently.
     >>> triple(4)
     4
+    >>> triple(6)
+    13
     >>> triple(1)
     1
     """'''
@@ -38,6 +40,12 @@ Given n, return P(n).
 Example 1:
 Input: n = 3
 Output: 4
+
+Example 2:
+Input: n = 5
+Output: 11
+
+Explanation: P(2) = P(1) + P(0) = 1 + 2 = 3.
 
 Constraints:
 0 <= n <= 28
@@ -95,6 +103,53 @@ def test_which_statements_define_a_sequence(statement, first):
     assert (list(sequence(d, 7).values()) if d else None) == first
 
 
+WRAPPED = TRIPLE.replace(
+    "triple(n) == triple(n-1) + triple(n-2) + triple(n-3).",
+    "triple(n) == triple(n-1) + triple(n-2) +\n    triple(n-3).",
+)
+SPACED = SUBSCRIPTS.replace("Sn+2 = Sn+1 + 2 * Sn", "Sn+2 = Sn+1 + Sn + 1").replace(
+    "Output: 5", "Output: 7\n\nExample 2:\nInput: n = 4\nOutput: 12"
+)
+BRANCHES = '''def weird(n):
+    """weird(0) = 0, weird(1) = 1.
+    When n is odd, weird(n) = weird(n-1) + weird(n-2).
+    When n is even, weird(n) = weird(n // 2).
+    >>> weird(3)
+    2
+    >>> weird(5)
+    4
+    """'''
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        WRAPPED,  # a rule wrapped onto the next line: its first line alone is another rule
+        BRANCHES,  # one branch read, the other not: the read one holds only for odd n
+        "def a(n):\n    a(0) = 1, a(n+01) = a(n) + 1\n    >>> a(2)\n    3\n    >>> a(3)\n    4",  # no literal
+        "def f(n):\n    f(0) = 1, f(n) = " + "-" * 1500 + "f(n-1)",  # too deep to read
+    ],
+)
+def test_what_cannot_be_read_whole_is_not_read_and_never_raises(statement):
+    assert definition(statement) is None
+
+
+def test_a_huge_stated_bound_is_no_error():
+    huge = CLAUSES.replace("0 <= n <= 28", "0 <= n <= " + "9" * 5000)
+    assert recurrence_checks(huge, extract_checks(huge, functions=True))[-1].name.endswith("= 35) == 20633239")
+
+
+def test_an_offset_is_written_without_spaces():
+    d = definition(SPACED)
+    assert d is not None and list(sequence(d, 5).values()) == [1, 1, 3, 5, 9, 15]  # S(n+1) + S(n) + 1
+
+
+def test_a_stated_lower_bound_is_where_the_terms_start():
+    low = CLAUSES.replace("0 <= n <= 28", "2 <= n <= 28")
+    checks = recurrence_checks(low, extract_checks(low, functions=True))
+    assert checks[0].name.endswith("= 2) == 3")
+
+
 def test_a_term_neither_given_nor_reached_leaves_the_sequence_unread():
     d = definition(UNREACHED)
     assert d is not None and sequence(d, 5) is None  # gap(1) needs gap(-1)
@@ -123,8 +178,8 @@ def test_a_bound_written_as_a_power_is_its_value():
 def test_examples_that_are_not_the_sequences_terms_leave_it_unused():
     shifted = TRIPLE.replace(">>> triple(4)\n    4", ">>> triple(4)\n    7")  # 1-based: not these terms
     assert recurrence_checks(shifted, extract_checks(shifted)) == []
-    only_first = TRIPLE.replace(">>> triple(4)\n    4\n", "")  # shows only a term written out
-    assert recurrence_checks(only_first, extract_checks(only_first)) == []
+    one_beyond = TRIPLE.replace(">>> triple(4)\n    4\n", "")  # one term the rule makes: too little
+    assert recurrence_checks(one_beyond, extract_checks(one_beyond)) == []
 
 
 GOOD = """def triple(n: int):

@@ -28,13 +28,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from codefavor.evidence.example_values import py_source
+from codefavor.evidence import constraints
+from codefavor.evidence.example_values import parse_expr, py_source
 from codefavor.evidence.examples import CALLS, Extraction, call_text, spec_of
 from codefavor.evidence.sandbox import Check, CheckResult
 from codefavor.evidence.variants import marked_side
 
 LARGER = (20, 25, 30, 35)  # beyond every example: where exponential recursion stops finishing
 FOLLOWING = 12  # terms checked from the first one on
+MIN_SHOWN = 2  # examples of terms the statement does not write out, all agreeing with the rule
 _MAX_RULE = 300  # characters of a line read as a term's value or rule
 _MAX_DIGITS = 60  # a term past this many digits is no small-integer sequence any more
 
@@ -42,9 +44,14 @@ _MAX_DIGITS = 60  # a term past this many digits is no small-integer sequence an
 # to the next such head or the end of the line, holds the value).
 _HEAD = re.compile(r"(?<![\w.])(?P<sym>[A-Za-z_]\w*)\s*\(\s*(?P<arg>[^()]{1,20}?)\s*\)\s*(?:==|=(?!=)|->|→|\bis\b)\s*")
 # Subscripts as letters and digits (`T0`, `Tn`, `Tn+3`): a one-letter sequence name, written as a call.
-_SUBSCRIPT = re.compile(r"(?<![\w.])([A-Z])(\d+|n(?:\s*[+-]\s*\d+)?)(?![\w(])")
+_SUBSCRIPT = re.compile(r"(?<![\w.])([A-Z])(\d+|n(?:[+-]\d+)?)(?![\w(])")  # `Sn + 1` is Sn, plus one
 _CONDITION = re.compile(r"^\s*,?\s*(?:if|when|whenever|otherwise|where\s+\w+\s+is|for\s+(?:even|odd))\b", re.I)
 _PARITY = re.compile(r"\b(?:even|odd)\b", re.I)
+# what may follow a term's value or a rule on its line: nothing, punctuation, a domain or a condition
+# (read apart); anything else (`+` at the end of a wrapped line, `= 1 + 0 = 1`) means a misreading
+_TAIL = re.compile(r"^\s*[.,;:]?\s*(?:(?:and|for|if|when|whenever|where|otherwise|with|as)\b.*)?$", re.I | re.S)
+# words before a rule on its line that make it one branch of several ("When n is odd, a(n) = ...")
+_BEFORE = re.compile(r"\b(?:if|when|whenever|otherwise|unless|even|odd)\b", re.I)
 _MODULO = re.compile(r"\bmodulo\b|\bmod\b|\bremainder\b", re.I)
 _OPS = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b}
 
@@ -104,20 +111,18 @@ def _offsets(node: ast.expr, sym: str, var: str) -> list[int]:
 
 
 def _expression(text: str) -> tuple[ast.expr, str] | None:
-    """The longest prefix of `text` that is one expression (a trailing `.`, `, for n > 1` or a condition
-    is not part of it), and what follows it."""
-    text = text[:_MAX_RULE]  # one parse per cut: a rule is short, a hostile line need not be
+    """The longest prefix of `text` that is one expression, where what follows it is nothing, sentence
+    punctuation, or a domain or condition clause (`, for n > 1`); None when no such prefix exists."""
+    if len(text) > _MAX_RULE:
+        return None  # one parse per cut: a rule is short, a hostile line need not be (and a cut one misreads)
     cut = {m.start() for m in re.finditer(r"[\s,.;:]|$", text)}
     for end in sorted(cut, reverse=True):
         piece = text[:end].strip()
         if not piece or piece.endswith("."):  # `+ 1.` ends a sentence; it is no float
             continue
-        try:
-            tree = ast.parse(piece, mode="eval")
-        except (SyntaxError, ValueError):
-            continue
-        if not isinstance(tree.body, ast.Tuple):
-            return tree.body, text[end:]
+        tree = parse_expr(piece)
+        if tree is not None and not isinstance(tree, ast.Tuple):
+            return (tree, text[end:]) if _TAIL.match(text[end:]) else None
     return None
 
 
@@ -133,35 +138,46 @@ class Definition:
     rule: ast.expr
 
     def refs(self) -> list[int]:
+        """The offsets of the earlier terms the rule reads (`fibfib(n-1)`: -1)."""
         return _offsets(self.rule, self.name, self.var)
 
 
 def definition(instruction: str) -> Definition | None:
     """The one sequence the statement defines beyond doubt, else None (see the module docstring)."""
     text = _SUBSCRIPT.sub(lambda m: f"{m.group(1)}({m.group(2)})", instruction.replace("−", "-"))
-    heads = list(_HEAD.finditer(text))
+    heads = [m for m in _HEAD.finditer(text) if not re.search(r"[-+*/%]\s*$", _line_before(text, m.start()))]
     given: dict[str, dict[int, int | None]] = {}
     rules: dict[str, list[tuple[str, int, ast.expr, str]]] = {}
+    unread: set[str] = set()  # sequences with a rule line that could not be read
     for i, m in enumerate(heads):
         stop = heads[i + 1].start() if i + 1 < len(heads) else len(text)
-        found = _expression(text[m.end() : stop].split("\n")[0].split(";")[0])
-        if found is None:
-            continue
-        rhs, rest = found
+        body = text[m.end() : stop].split("\n")[0].split(";")[0]
         sym, arg = m.group("sym"), m.group("arg").strip()
-        if re.fullmatch(r"-?\d+", arg):
-            f = _compile(rhs, sym, None)
+        found = _expression(body)
+        if re.fullmatch(r"-?\d{1,6}", arg):
+            f = _compile(found[0], sym, None) if found else None
             if f is not None:
                 value = f(0, lambda k: 0)
                 terms = given.setdefault(sym, {})
                 terms[int(arg)] = value if terms.get(int(arg), value) == value else None  # two values: unread
             continue
         var = re.fullmatch(r"([a-z])\s*(?:[+-]\s*\d+)?", arg)
-        lhs = _offset(ast.parse(arg, mode="eval").body, var.group(1)) if var else None
+        tree = parse_expr(arg) if var else None
+        lhs = _offset(tree, var.group(1)) if var and tree is not None else None
+        mentions = re.search(rf"(?<![\w.]){re.escape(sym)}\s*\(", body) is not None
+        if lhs is None or found is None:
+            if mentions:
+                unread.add(sym)  # a rule this reading cannot follow: trust no other line about it
+            continue
+        rhs, rest = found
         # A rule is arithmetic on the index or looks back (`T(n) is defined as ...` is prose).
-        if var and lhs is not None and (_offsets(rhs, sym, var.group(1)) or _compile(rhs, sym, var.group(1))):
+        if _offsets(rhs, sym, var.group(1)) or _compile(rhs, sym, var.group(1)):
+            if _BEFORE.search(_line_before(text, m.start())):
+                unread.add(sym)  # one branch of a piecewise definition
             rules.setdefault(sym, []).append((var.group(1), lhs, rhs, rest))
-    named = [s for s in rules if given.get(s)]
+        elif mentions:
+            unread.add(sym)
+    named = [s for s in rules if given.get(s) and s not in unread]
     if len(named) != 1:
         return None
     sym = named[0]
@@ -177,6 +193,11 @@ def definition(instruction: str) -> Definition | None:
     if any(v is None for v in terms.values()):
         return None
     return Definition(sym, {k: v for k, v in terms.items() if v is not None}, var, lhs, rhs)
+
+
+def _line_before(text: str, at: int) -> str:
+    """The text of `at`'s line before it."""
+    return text[text.rfind("\n", 0, at) + 1 : at]
 
 
 def sequence(d: Definition, upto: int) -> dict[int, int] | None:
@@ -207,15 +228,19 @@ def sequence(d: Definition, upto: int) -> dict[int, int] | None:
     return terms
 
 
-def _bound(instruction: str, var: str) -> int | None:
-    """The largest index the statement allows (`0 <= n <= 30`, `n < 40`), if it says."""
-    bounds = []
-    for m in re.finditer(rf"(?<![\w.]){var}\s*(<=|≤|<)\s*(\d+)(?:\s*(?:\^|\*\*)\s*(\d+))?\b", instruction):
-        power = int(m.group(3)) if m.group(3) else 1
-        if power > 9:
-            continue  # far beyond every term checked
-        bounds.append(int(m.group(2)) ** power - (m.group(1) == "<"))
-    return min(bounds) if bounds else None
+def _domain(instruction: str, names: Sequence[str]) -> tuple[int | None, int | None]:
+    """The smallest and largest index the statement's Constraints allow (`1 <= n <= 30`), where it says."""
+    lo = hi = None
+    for target, side, strict, expr in constraints.read(instruction, names).get("bounds", []):
+        if target != ("arg", 0) or expr[0] != "num" or not isinstance(expr[1], int):
+            continue
+        if side == "lo":
+            v = expr[1] + strict
+            lo = v if lo is None else max(lo, v)
+        else:
+            v = expr[1] - strict
+            hi = v if hi is None else min(hi, v)
+    return lo, hi
 
 
 def _shown(c: Check, spec: dict[str, object]) -> tuple[int, Any] | None:
@@ -241,17 +266,18 @@ def recurrence_checks(instruction: str, ex: Extraction) -> list[Check]:
     single = [(c, spec, got) for c in ex.checks for spec in [spec_of(c)] if spec for got in [_shown(c, spec)] if got]
     if not single:
         return []
-    cap = _bound(instruction, d.var)
-    top = max(LARGER) if cap is None else min(max(LARGER), cap)
+    spec = single[0][1]
+    lo, hi = _domain(instruction, list(spec.get("names") or [d.var]))  # type: ignore[call-overload]
+    top = max(LARGER) if hi is None else min(max(LARGER), hi)
     terms = sequence(d, top)
     if not terms:
         return []
-    if any(terms.get(k, object()) != v for _, _, (k, v) in single) or all(k in d.given for _, _, (k, _) in single):
-        return []  # the examples are not this sequence's terms, or show nothing the rule made
-    start = min(terms)
-    spec = single[0][1]
+    beyond = {k for _, _, (k, _) in single if k not in d.given}
+    if any(terms.get(k, object()) != v for _, _, (k, v) in single) or len(beyond) < MIN_SHOWN:
+        return []  # the examples are not this sequence's terms, or show too little of what the rule makes
+    start = max(min(terms), lo) if lo is not None else min(terms)
     out = []
-    for k in sorted({*range(start, start + FOLLOWING), *LARGER, top} & terms.keys()):
+    for k in sorted(k for k in {*range(start, start + FOLLOWING), *LARGER, top} & terms.keys() if k >= start):
         call = f"{CALLS}.run(globals(), {py_source({**spec, 'args': [k]})})"
         out.append(Check(call, expected=terms[k], kind="value", name=f"{call_text(Check(call))} == {terms[k]}"[:160]))
     return out
