@@ -121,6 +121,12 @@ TABLE = [
         [("near('10')", ("value", 10)), ("near('14.5')", ("value", 15))],
         0,
     ),
+    (  # a value, then a printed line of prose: both are the doctest's output (no heading between)
+        ">>> report([3, 4])\n7\nTotal is seven points",
+        "report",
+        [("report([3, 4])", ("repr", "7\nTotal is seven points"))],
+        0,
+    ),
     (  # a multi-line output that is all values stays the doctest's output
         ">>> show([1, 2])\n1\n2",
         "show",
@@ -275,6 +281,28 @@ def pick(arr, k):
 def test_example_calls_of_the_entry_point(text, entry, expected):
     ex = extract_checks(text)
     assert (ex.entry, ex.calls) == (entry, expected)
+
+
+def test_a_statements_explanation_is_no_example_under_a_prose_signature():
+    text = (
+        "Write a Python function `total_steps(n)` to solve the following problem:\nExample 1:\nInput: n = 6\n"
+        "Output: 8\nExplanation: step(6) = 3, step(3) = 10, step(10) = 5, and so on until 1."
+    )
+    assert [call_text(c) for c in extract_checks(text, functions=True).checks] == ["total_steps(n = 6)"]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "f(1) == " + "-" * 1000 + "1 + 0 = 1",  # too deep to parse
+        "f([1]) == " + "1" * 330 + " + 0 = 1",  # past a float
+        "f([1]) == 1 + 1 = " + "9" * 400,  # a shown value past a float
+    ],
+)
+def test_working_that_cannot_be_computed_leaves_the_line_alone(line):
+    from codefavor.evidence.example_forms import worked_value
+
+    assert worked_value(line) == line
 
 
 def test_a_function_the_prose_gives_is_no_entry_point():

@@ -7,6 +7,7 @@ decided afterwards, in `evidence.examples`; values come from `evidence.example_v
 from __future__ import annotations
 
 import ast
+import math
 import re
 from dataclasses import dataclass
 
@@ -80,30 +81,32 @@ def worked_value(line: str) -> str:
     """A line whose expected value is shown as arithmetic and its result (`== 1 + 9 + 0 = 10`) as the
     plain example `== 10`, when the arithmetic comes to that result; any other line as it is."""
     m = _WORKED.match(line)
-    if not m or not re.search(r"[-+*/%]", m.group("work")):
+    if not m or not re.search(r"[-+*/%]", m.group("work")) or len(m.group("work")) > 200:
         return line
-    try:
-        tree = ast.parse(m.group("work").strip(), mode="eval")
-        if not all(isinstance(n, _ARITH) for n in ast.walk(tree)):
-            return line
-        value = eval(compile(tree, "<working>", "eval"), {"__builtins__": {}})  # numbers and + - * / % only
-    except (SyntaxError, ValueError, ZeroDivisionError, OverflowError):
+    tree = parse_expr(m.group("work"))
+    if tree is None or not all(isinstance(n, _ARITH) for n in ast.walk(tree)):
         return line
-    shown = float(m.group("value"))
+    try:  # numbers and + - * / % only
+        value = float(eval(compile(ast.Expression(tree), "<working>", "eval"), {"__builtins__": {}}))
+        shown = float(m.group("value"))
+    except (ArithmeticError, ValueError, RecursionError, MemoryError):
+        return line
+    if not (math.isfinite(value) and math.isfinite(shown)):
+        return line
     return f"{m.group('head')} == {m.group('value')}" if abs(value - shown) <= 1e-9 * max(1.0, abs(shown)) else line
 
 
-# a line of prose: a heading ("Note:") or three words
-_PROSE_LINE = re.compile(r"^(?:[A-Z][A-Za-z]*:$|[A-Za-z][a-z']*(?:\s+[A-Za-z][a-z',.]*){2,})")
+# a heading of the statement ("Note:", "Example 2:", "For example:"): where a doctest's output ends
+_HEADING = re.compile(r"^[A-Z][A-Za-z]*(?:\s+(?:\d+|[a-z]+))?\s*:\s*$")
 _CALL_START = re.compile(r"(?<![\w.])(?:assert\s+)?[A-Za-z_]\w*\(")
 _MAX_LINE = 2000
 
 
-def instruction_defs(text: str) -> list[tuple[str, int]]:
-    """The functions an instruction defines, with their positional arity: its `def` lines, else the
-    signatures its prose asks for ("Write a Python function `pluck(arr)` to ...")."""
+def instruction_defs(text: str, prose: bool = True) -> list[tuple[str, int]]:
+    """The functions an instruction defines, with their positional arity: its `def` lines, else (with
+    `prose`) the signatures its prose asks for ("Write a Python function `pluck(arr)` to ...")."""
     out = []
-    for m in _DEF.finditer(text) if _DEF.search(text) else _PROSE_DEF.finditer(text):
+    for m in _DEF.finditer(text) if _DEF.search(text) or not prose else _PROSE_DEF.finditer(text):
         params = [p for p in m.group(2).split(",") if p.strip() and not p.strip().startswith(("*", "self"))]
         out.append((m.group(1), len([p for p in params if "=" not in p])))
     return out
@@ -367,9 +370,9 @@ def doctests(lines: list[str], col: Collector) -> set[int]:
             out.append(lines[j].strip())
             used.add(j)
             j += 1
-        if len(out) > 1 and _PROSE_LINE.match(out[1]) and literal(out[0])[0] and not literal("\n".join(out))[0]:
-            # a value, then the statement's prose without a blank line between ("Note: ..."): the
-            # prose is no output (and may hold examples of its own)
+        if len(out) > 1 and _HEADING.match(out[1]) and literal(out[0])[0] and not literal("\n".join(out))[0]:
+            # a value, then a heading of the statement without a blank line between ("Note:"): what
+            # follows is no output (and may hold examples of its own); printed lines stay output
             used -= set(range(j - len(out) + 1, j))
             j -= len(out) - 1
             out = out[:1]

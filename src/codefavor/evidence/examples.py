@@ -217,7 +217,9 @@ def extract_checks(instruction: str, max_checks: int = 24, functions: bool = Fal
     # the way programming sites write theirs; its calls in prose are explanations, not examples.
     statement = any(st.names and all(st.names) or st.ops for st in col.specs)
     platform = statement or functions or bool(re.search(r"^\s*class\s+Solution\b", instruction, re.M))
-    if statement and not defined and col.raw:
+    if (
+        statement and not instruction_defs(instruction, prose=False) and col.raw
+    ):  # a signature in prose defines no calls
         col.skipped += [(c.name, "a call in the explanation of a statement's example") for _, c in col.raw]
         col.raw = []
     if _MANY_ANSWERS.search(instruction):
