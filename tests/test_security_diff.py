@@ -205,9 +205,6 @@ TABLE: dict[str, list[tuple[str, str]]] = {
         # a bare condition handed to an ORM's filter: no SQL keyword, still a value spliced into quotes
         ("def find(s, n):\n    return s.query(User).filter(\"name = '%s'\" % n).all()\n",
          "def find(s, n):\n    return s.query(User).filter(User.name == n).all()\n"),
-        # a name=value line whose name is filled in too (an environment line for a shell): quoted by hand
-        ("def env(k, v):\n    return \"{}='{}' \".format(k, v)\n",
-         "def env(k, v):\n    return {k: v}\n"),
     ],
     "untrusted-search-path": [
         ("def config_paths(self):\n    return [os.getcwd()]\n", "def config_paths(self):\n    return []\n"),
@@ -289,19 +286,14 @@ TABLE: dict[str, list[tuple[str, str]]] = {
         ("def bold(n):\n    return Markup('<b>' + n + '</b>')\n", "def bold(n):\n    return Markup('<b>%s</b>') % n\n"),
         ("def cell(v):\n    return mark_safe(f'<td>{v}</td>')\n", "def cell(v):\n    return format_html('<td>{}</td>', v)\n"),
     ],
-    "header-built": [
-        ("def download(resp, name):\n    resp['Content-Disposition'] = 'attachment; filename=' + name\n",
-         "def download(resp, name):\n    resp['Content-Disposition'] = content_disposition(name)\n"),
-        ("def csp(self, uri):\n    self.set_header('Content-Security-Policy', f'report-uri {uri}')\n",
-         "def csp(self, uri):\n    self.set_header('Content-Security-Policy', self.policy)\n"),
-        ("def back(self, nxt):\n    self.headers['location'] = '/login?next=%s' % nxt\n",
-         "def back(self, nxt):\n    self.headers['location'] = '/login'\n"),
-    ],
     "sanitised-markup": [
         ("def render(text):\n    html = markdown(strip_tags(text))\n    return mark_safe(html)\n",
          "def render(text):\n    html = markdown(text)\n    html = clean_html(html)\n    return mark_safe(html)\n"),
         ("def note(body):\n    out = to_html(body)\n    return Markup(out)\n",
          "def note(body):\n    out = bleach.clean(to_html(body))\n    return Markup(out)\n"),
+        # cleaned, then turned into markup again: the cleaning came too early; the fix cleans the result
+        ("def render(text):\n    html = strip_tags(text)\n    html = markdown(html)\n    return mark_safe(html)\n",
+         "def render(text):\n    return mark_safe(clean_html(markdown(text)))\n"),
     ],
     "pickle-written": [
         ("def save(model, path):\n    with open(path, 'wb') as f:\n        pickle.dump(model.to_dict(), f)\n",
@@ -472,18 +464,12 @@ def test_a_private_name_filter_that_only_lists_is_no_validation():
     assert marks(refusing)["validation"] >= 1 and marks(asserting)["validation"] >= 1
 
 
-def test_a_header_set_from_data_as_it_is_or_a_dashed_key_of_any_dict_is_no_header_built():
-    # a value passed through (no text of our own around it) and a constant header: nothing built
-    assert marks("def f(resp, v):\n    resp['X-Request-Id'] = v\n")["header-built"] == 0
-    assert marks("def f(resp):\n    resp['X-Frame-Options'] = 'DENY'\n")["header-built"] == 0
-    # a lower-case dashed key is a header only on a `headers` mapping
-    assert marks("def f(row, n):\n    row['user-id'] = 'u' + n\n")["header-built"] == 0
-    assert marks("def f(req, n):\n    req.headers['user-id'] = 'u' + n\n")["header-built"] == 1
-
-
 def test_markup_over_what_another_name_or_scope_sanitised_is_no_sanitised_markup():
     assert (
         marks("def f(t):\n    s = clean(t)\n    h = markdown(t)\n    return mark_safe(h)\n")["sanitised-markup"] == 0
     )
     nested = "def f(t):\n    h = escape(t)\n    def g(h):\n        return Markup(h)\n    return g\n"
     assert marks(nested)["sanitised-markup"] == 0
+    # the order counts: marked safe before it was cleaned, or rebound since
+    before = "def f(h):\n    x = mark_safe(h)\n    h = clean_html(h)\n    return x\n"
+    assert marks(before)["sanitised-markup"] == 0

@@ -49,10 +49,6 @@ from codefavor.evidence.security_vocab import (
     FAILURES,
     HARDENING,
     HEADER,
-    HEADER_NAME,
-    HEADER_NAME_LOWER,
-    HEADER_SETTERS,
-    HEADERS_OWNER,
     HTML,
     HTTP_ERRORS,
     INTERNAL_URLS,
@@ -210,9 +206,6 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
         out["pickle-written"] += 1
     if name in MARKUP and node.args and _formatted(node.args[0]):
         out["markup-built"] += 1
-    # a header written with a value built from data: a CR/LF in the data starts a header of its own (CWE-113)
-    if name in HEADER_SETTERS and len(node.args) >= 2 and _formatted(node.args[1]):
-        out["header-built"] += 1
     _mode(node, name, owner, out)
     # an HTTP error that carries data back (`HTTPError(404, '%s not found', path)`): the request's
     # own text reflected in the error page; a fixed message (or a translated one) is none
@@ -329,35 +322,38 @@ def _echoes(handler: ast.ExceptHandler) -> int:
     return n
 
 
-def _header_assigned(node: ast.Assign, out: Counter[str]) -> None:
-    """`response['Content-Disposition'] = 'attachment; filename=' + name`: a header's value built from
-    data, where a CR/LF in the data starts a header of its own (CWE-113)."""
-    if not _formatted(node.value):
-        return
-    for t in node.targets:
-        key = _const_str(t.slice) if isinstance(t, ast.Subscript) else None
-        if key and isinstance(t, ast.Subscript):
-            lower = HEADERS_OWNER.search(_last(t.value)) and HEADER_NAME_LOWER.search(key)
-            out["header-built"] += bool(HEADER_NAME.search(key) or lower)
-
-
 def _markup_sanitised(tree: ast.AST, out: Counter[str]) -> None:
-    """mark_safe / Markup over a name the same scope bound to a sanitiser's result (`html =
-    clean_html(html)` then `mark_safe(html)`): what is marked safe is what was cleaned, not some
-    earlier text that a later step (markdown, a template) turned into markup again."""
+    """mark_safe / Markup over a sanitiser's result: the call itself, or a name whose latest binding
+    before the call, in the same scope, is one (`html = clean_html(html)` then `mark_safe(html)`): what is marked safe is what
+    was cleaned, not text that a later step (markdown, a template) turned into markup again."""
     scopes = [tree, *(n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))]
     for scope in scopes:
-        nodes = _scope_nodes(scope)
-        clean = {
-            t.id
-            for n in nodes
-            if isinstance(n, ast.Assign) and isinstance(n.value, ast.Call) and ESCAPING_RX.search(_last(n.value.func))
-            for t in n.targets
-            if isinstance(t, ast.Name)
-        }
-        for n in nodes:
-            if isinstance(n, ast.Call) and _last(n.func) in MARKUP and n.args and isinstance(n.args[0], ast.Name):
-                out["sanitised-markup"] += n.args[0].id in clean
+        # In source order: a binding takes effect where its statement ends, a call where it starts.
+        events: list[tuple[int, int, int, ast.AST]] = []
+        for n in _scope_nodes(scope):
+            if isinstance(n, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and n.end_lineno is not None:
+                events.append((n.end_lineno, n.end_col_offset or 0, 1, n))
+            elif isinstance(n, ast.Call) and _last(n.func) in MARKUP and n.args:
+                arg = n.args[0]
+                if isinstance(arg, ast.Call) and ESCAPING_RX.search(_last(arg.func)):
+                    out["sanitised-markup"] += 1  # `mark_safe(clean_html(text))`: the result itself
+                elif isinstance(arg, ast.Name):
+                    events.append((n.lineno, n.col_offset, 0, n))
+        clean: set[str] = set()
+        for *_, n in sorted(events, key=lambda e: e[:3]):
+            if isinstance(n, ast.Call):
+                out["sanitised-markup"] += n.args[0].id in clean  # type: ignore[union-attr]
+                continue
+            targets = n.targets if isinstance(n, ast.Assign) else [n.target]  # type: ignore[attr-defined]
+            value = n.value  # type: ignore[attr-defined]
+            cleaned = (
+                not isinstance(n, ast.AugAssign)
+                and isinstance(value, ast.Call)
+                and bool(ESCAPING_RX.search(_last(value.func)))
+            )
+            for t in targets:
+                if isinstance(t, ast.Name):
+                    (clean.add if cleaned else clean.discard)(t.id)
 
 
 def _switches(node: ast.Assign, out: Counter[str]) -> None:
@@ -463,7 +459,6 @@ def marks(code: str) -> Counter[str] | None:
             if any(isinstance(t, ast.Name) and CMD_NAMES.search(t.id) for t in node.targets):
                 _command(node.value, out)
             _switches(node, out)
-            _header_assigned(node, out)
         elif isinstance(node, ast.ExceptHandler) and node.type is not None:
             out["error-echo"] += _echoes(node)
             caught = ast.unparse(node.type)

@@ -76,11 +76,7 @@ HARDENING: dict[str, tuple[int, str]] = {
         -1,
         "shell=True, verify=False, autoescape=False, follow_symlinks=True, resolve_entities=True, ...",
     ),
-    "spliced-sql": (
-        -1,
-        "SQL text, or a `name = '...'` condition or assignment (`\"{}='{}'\"`), with a value spliced into quotes "
-        "('%s', '{}', '{name}')",
-    ),
+    "spliced-sql": (-1, "SQL text with a value spliced into quotes ('%s', '{}', '{name}')"),
     "untrusted-search-path": (-1, "the working directory used as a place to load from (os.getcwd(), Path.cwd())"),
     "string-command": (-1, "a command run or built as one formatted string (`'rm -f %s' % name`)"),
     "html-built": (-1, "HTML or a query string built from data by +, %, .format or an f-string (`'<b>' + name`)"),
@@ -99,10 +95,6 @@ HARDENING: dict[str, tuple[int, str]] = {
         "back in an HTTP error's message (`HTTPError(404, '%s not found', path)`)",
     ),
     "pickle-written": (-1, "data written as pickle, marshal or dill (`pickle.dump(obj, f)`): what is later unpickled"),
-    "header-built": (
-        -1,
-        "a response header's value built from data by +, %, .format or an f-string (`headers['Location'] = '/' + next`)",
-    ),
     "sanitised-markup": (
         1,
         "mark_safe / Markup over a value the same function sanitised (`html = clean_html(html); mark_safe(html)`)",
@@ -161,13 +153,6 @@ CONTROL_CHARS = ("\r", "\n", "\x00")
 # an address checked for where it points before it is fetched (SSRF, CWE-918)
 ADDRESS_CHECKS = {"is_private", "is_loopback", "is_reserved", "is_link_local", "is_multicast", "is_unspecified"}
 STRONG_RANDOM = _rx(r"^(token_bytes|token_hex|token_urlsafe|urandom|SystemRandom|randbits|randbelow|choice)$")
-# a header's name as responses write it (`Content-Disposition`, `Location`), the key of any subscript:
-# the guess reads locals renamed, so a local `response` is no longer named so; written in lower case
-# (`content-type`) only on a `headers` attribute, where a dashed key of any dict is no header
-HEADER_NAME = re.compile(r"^([A-Z][a-z0-9]*(-[A-Z][A-Za-z0-9]*)+|Location|Refresh|Link)$")
-HEADER_NAME_LOWER = re.compile(r"^([a-z][a-z0-9]*(-[a-z0-9]+)+|location|refresh|link)$")
-HEADERS_OWNER = _rx(r"headers$")
-HEADER_SETTERS = {"set_header", "add_header", "setHeader", "addHeader"}
 MARKUP = {"mark_safe", "Markup", "SafeString", "SafeText"}
 HTML = re.compile(r"<(/?[a-zA-Z][a-zA-Z0-9]*)[\s>/]|[?&]\w+=$")
 LIST_KW = _rx(r"(white|black|allow|deny|block)_?list")
@@ -186,11 +171,9 @@ SAFE_ON = {"sanitize", "strict", "secure", "httponly", "autoescape", "verify", "
 # switches whose default is the unsafe way, so turning them off is a choice (`shell=False` is the default)
 SAFE_OFF = {"resolve_entities", "follow_symlinks", "allow_redirects"}
 UNSAFE_ON = {"shell", "follow_symlinks", "resolve_entities", "allow_pickle", "unsafe", "huge_tree", "allow_redirects"}
-# a value quoted by hand: in SQL, or after `name =` where the name may be filled in too (an
-# environment line `{}='{}'` for a shell quotes no better than a WHERE clause)
 SQL_QUOTED = re.compile(
-    r"(\b(select|insert|update|delete|where|values|set)\b[^\n]*?|^\s*(\w|\{\w*\}|%s)+\s*(=|!=|<>|\blike\b)\s*)"
-    r"(['\"])(%s|%\(\w+\)s|\{\w*\})\5",
+    r"(\b(select|insert|update|delete|where|values|set)\b[^\n]*?|^\s*\w+\s*(=|!=|<>|\blike\b)\s*)"
+    r"(['\"])(%s|%\(\w+\)s|\{\w*\})\4",
     re.I,
 )
 # SQL text and the calls that run it: one reading for the differential marks and the static rules

@@ -190,7 +190,7 @@ def guess(category: str, a: str, b: str) -> tuple[str, str]:
       (what the edit adds or removes: checks that raise, escaping, path containment, parameterised
       queries, argument-list commands, safe temporary files, restrictive modes, eval/mark_safe/
       shell=True, a parameter joined onto a path, an exception echoed to the client, ...; one vote
-      per rule; dev, both orders: cve-fixes 120/126, vuln-fixes 184/184 where it decides, on the
+      per rule; dev, both orders: cve-fixes 118/124, vuln-fixes 182/182 where it decides, on the
       sets of 2026-12-07);
     - efficiency, "loop-depth": the one with the shallower loop nesting (dev: CodePrefBench 80/92,
       leetcode-efficiency 14/18 where it differs);
