@@ -302,6 +302,38 @@ def test_the_guess_steps(category, a, b, decision, step):
     assert guess(category, b, a) == (swapped, step)
 
 
+def _silent(reason: str, ratio: float | None) -> dict:
+    return {"efficiency": {"reason": reason, **({"ratio": ratio} if ratio is not None else {})}}
+
+
+@pytest.mark.parametrize(
+    "measured, decision",
+    [
+        (_silent("no-gap", 1.6), "A"),  # B took 1.6x A's minimum time: lean to A
+        (_silent("no-gap", 0.5), "B"),
+        (_silent("no-gap", 1.02), "undecided"),  # within 5%: no lean, the structural step decides
+        (_silent("disagree", 3.0), "undecided"),  # other outputs: nothing to lean on
+        (None, "undecided"),
+    ],
+)
+def test_the_guess_follows_a_silent_measurements_lean(measured, decision):
+    from codefavor.judges.evidence import guess
+
+    same = "def f(xs):\n    return sorted(xs)\n"
+    got = guess("efficiency", same, same.replace("xs", "ys"), measured)
+    assert got == ((decision, "clock-lean") if decision != "undecided" else ("undecided", "none"))
+    assert guess("correctness", same, same, measured)[1] != "clock-lean"  # efficiency only
+
+
+def test_the_evidence_judge_hands_the_guess_its_silent_measurement(sandbox):
+    def leaning(items, opts):
+        return [Evidence("undecided", "silent", 0.5, _silent("no-gap", 0.4)) for _ in items]
+
+    table = {**EVIDENCE, "efficiency": (Source("efficiency", leaning),)}
+    v = load_judge("evidence", sandbox=sandbox, evidence=table).judge([_item(GOOD, GOOD2, "efficiency")])[0]
+    assert (v.decision, v.signal) == ("B", "fallback/clock-lean")
+
+
 def test_the_report_separates_evidence_from_guesses():
     from codefavor.benchmark.report import rows, summarize
     from codefavor.records import BenchTask, Judgment

@@ -20,7 +20,8 @@ found ("correctness", "security", "efficiency"), warnings included. Another tabl
 The built-in fallback (`guess`, also `evidence+guess`) is a guess, labelled `fallback/<step>` in
 every verdict and counted apart from the evidence in the benchmark report: a candidate that only
 adds lines to the other, for security the side the differential hardening marks vote for, the
-shallower loop nesting for efficiency, the longer of an edit and its revision, the longer for
+side a silent efficiency measurement leans to (the smaller minimum time: its rounds overlapped too
+much to decide), else the shallower loop nesting for efficiency, the longer of an edit and its revision, the longer for
 security, the shorter of two independent correctness solutions, the longer for human preference
 (`guess` says which dev sets each step was chosen on); efficiency pairs without a structural
 difference stay undecided. It reads locals numbered, so renaming them never moves it.
@@ -87,6 +88,7 @@ def infer_category(item: PairItem) -> str:
 # splits of CodePrefBench and of the foreign sets (benchmarks/foreign: real bug and CVE fixes,
 # secure-vs-insecure references, slow-vs-fast accepted solutions) and on ConDefects' real fixes; the
 # length directions agree across those sets except where noted (README, "The guess").
+CLOCK_LEAN = 1.05  # a silent measurement's ratio of minimum times past which the guess follows it
 EDIT_SIMILARITY = 0.7  # lines shared (difflib ratio) from which one candidate is an edit of the other
 # Locals are compared as `perturb.canonical_locals` writes them, numbered by first appearance, so no
 # renaming of them moves the guess (`--perturb`); each use counts as this many characters of size, a
@@ -182,8 +184,23 @@ def _loop_depth(code: str) -> int | None:
     return best
 
 
-def guess(category: str, a: str, b: str) -> tuple[str, str]:
-    """(decision, signal) of the guess for one pair where the evidence is silent:
+def _clock_lean(measured: Mapping[str, Any] | None) -> str | None:
+    """The side a silent efficiency measurement leans to: the one with the smaller minimum time where
+    both finished with the same outputs (reason "no-gap") and the times differ by more than
+    `CLOCK_LEAN` either way; None without one."""
+    m = (measured or {}).get("efficiency") or {}
+    ratio = m.get("ratio")
+    if m.get("reason") != "no-gap" or not isinstance(ratio, (int, float)) or ratio <= 0:
+        return None
+    return "A" if ratio >= CLOCK_LEAN else "B" if ratio <= 1 / CLOCK_LEAN else None
+
+
+def guess(category: str, a: str, b: str, measured: Mapping[str, Any] | None = None) -> tuple[str, str]:
+    """(decision, signal) of the guess for one pair where the evidence is silent (`measured`: the
+    silent efficiency evidence's details, when there are some):
+    - efficiency, "clock-lean": the side the measurement leans to where its rounds overlapped too
+      much to decide (the smaller minimum time, by more than 5%; dev, three runs each, both orders:
+      CodePrefBench 58/68, leetcode-efficiency 22/30 judgments where it applied);
     - "adds-only": one candidate is the other with lines added and none changed: the one that adds
       (a fix adds a guard; dev: cve-fixes 27/29, ConDefects 38/43, quixbugs 2/2, vuln-fixes 5/7);
     - security, "hardening": the side the differential marks of `evidence.security_diff` vote for
@@ -205,6 +222,10 @@ def guess(category: str, a: str, b: str) -> tuple[str, str]:
     """
     import difflib
 
+    if category == "efficiency":
+        lean = _clock_lean(measured)
+        if lean:
+            return lean, "clock-lean"
     a, b = canonical_locals(a, LOCAL_WIDTH), canonical_locals(b, LOCAL_WIDTH)
     sa, sb = _shape(a), _shape(b)
     if sa is not None and sb is not None:  # blind to comments and reordered definitions
@@ -244,10 +265,12 @@ class _Guess:
     spec = "guess"
     batch_size = 1024
 
-    def judge(self, items: Sequence[PairItem]) -> list[Verdict]:
+    def judge(
+        self, items: Sequence[PairItem], measured: Sequence[Mapping[str, Any] | None] | None = None
+    ) -> list[Verdict]:
         out = []
-        for it in items:
-            decision, step = guess(infer_category(it), it.a, it.b)
+        for n, it in enumerate(items):
+            decision, step = guess(infer_category(it), it.a, it.b, measured[n] if measured else None)
             if decision == "undecided":
                 out.append(Verdict("undecided", prob_a=0.5, signal="none"))
             else:  # a guess: about as sure as the dev splits say its steps are
@@ -303,7 +326,10 @@ class EvidenceJudge:
             asked = [items[n] for n in silent]
             if self.traces:
                 asked = [dataclasses.replace(it, trace=t) for it, t in zip(asked, self._traces(asked), strict=True)]
-            fb = self.fallback.judge(asked)
+            if isinstance(self.fallback, _Guess):  # the guess reads what a silent measurement leaned to
+                fb = self.fallback.judge(asked, [silent_details.get(n, {}).get("efficiency") for n in silent])
+            else:
+                fb = self.fallback.judge(asked)
             for j, (n, v) in enumerate(zip(silent, fb, strict=True)):
                 details = {"evidence": silent_details.get(n, {}), "fallback": v.details}
                 if self.traces:
