@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 
-from common import Git, arg_parser, default_out, make_task, mirror_path, shapes, write_set
+from common import Git, builder_main, make_task, shapes
 
 REPO = "bigcode-project/octopack"
 PATH = "evaluation/create/humaneval-x/data/python/data/humanevalpack.jsonl"
@@ -71,11 +71,7 @@ def build(git: Git, validate: bool = True) -> tuple[list, dict]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = arg_parser(__doc__)
-    ap.add_argument("--mirror", default=str(mirror_path(REPO)))
-    args = ap.parse_args(argv)
-    tasks, meta = build(Git(args.mirror), validate=not args.no_validate)
-    write_set(args.out or default_out(), "humanevalfix", tasks, meta)
+    builder_main(__doc__, REPO, "humanevalfix", build, argv)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import ast
 import json
 import re
 
-from common import Git, arg_parser, default_out, make_task, mirror_path, shapes, write_set
+from common import Git, builder_main, make_task, shapes
 
 REPO = "jkoppel/QuixBugs"
 LICENSE = "MIT"
@@ -130,11 +130,7 @@ def build(git: Git, validate: bool = True) -> tuple[list, dict]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = arg_parser(__doc__)
-    ap.add_argument("--mirror", default=str(mirror_path(REPO)))
-    args = ap.parse_args(argv)
-    tasks, meta = build(Git(args.mirror), validate=not args.no_validate)
-    write_set(args.out or default_out(), "quixbugs", tasks, meta)
+    builder_main(__doc__, REPO, "quixbugs", build, argv)
 
 
 if __name__ == "__main__":

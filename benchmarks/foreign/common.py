@@ -178,6 +178,16 @@ def arg_parser(doc: str) -> argparse.ArgumentParser:
     return ap
 
 
+def builder_main(doc: str, repo: str, name: str, build: Any, argv: list[str] | None = None) -> None:
+    """The command line of a builder that reads one mirror: `--mirror` (default: the fetched mirror of
+    `repo`), `--out`, `--no-validate`; `build(git, validate=...)` gives the tasks and meta of set `name`."""
+    ap = arg_parser(doc)
+    ap.add_argument("--mirror", default=str(mirror_path(repo)))
+    args = ap.parse_args(argv)
+    tasks, meta = build(Git(args.mirror), validate=not args.no_validate)
+    write_set(args.out or default_out(), name, tasks, meta)
+
+
 def shapes(code: str, instruction: str) -> dict[str, bool]:
     """Which shapes the evidence judge must still cover (counted in each set's meta)."""
     low = instruction.lower()
