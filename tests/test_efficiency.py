@@ -164,6 +164,17 @@ DECIDE_TABLE = [
 ]
 
 
+def test_a_later_level_that_sets_an_input_aside_is_in_the_silent_reading():
+    # the first level overlaps (no-gap); at the next, A runs out of time while B is too slow for a
+    # timeout to decide: the lean of the first level must not stand alone
+    levels = [
+        _level((ok([0.0018, 0.0025, 0.0018, 0.0025]), ok([0.0020, 0.0021, 0.0020, 0.0021]))),
+        _level(({"status": "timeout", "times": [], "out": None}, ok([0.032]))),
+    ]
+    ev = decide({"levels": levels, "stopped": "done"}, CFG)
+    assert (ev.decision, eff(ev)["reason"], eff(ev)["dropped"]) == ("undecided", "no-gap", {"error": 1})
+
+
 @pytest.mark.parametrize("levels, expected", DECIDE_TABLE)
 def test_decide_table(levels, expected):
     ev = decide({"levels": levels, "stopped": "done"}, CFG)

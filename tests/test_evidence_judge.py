@@ -302,8 +302,9 @@ def test_the_guess_steps(category, a, b, decision, step):
     assert guess(category, b, a) == (swapped, step)
 
 
-def _silent(reason: str, ratio: float | None) -> dict:
-    return {"efficiency": {"reason": reason, **({"ratio": ratio} if ratio is not None else {})}}
+def _silent(reason: str, ratio: float | None, **more: object) -> dict:
+    times = {"time_a": 0.01, "time_b": 0.01 * ratio, "ratio": round(ratio, 4)} if ratio is not None else {}
+    return {"efficiency": {"reason": reason, **times, **more}}
 
 
 @pytest.mark.parametrize(
@@ -313,6 +314,7 @@ def _silent(reason: str, ratio: float | None) -> dict:
         (_silent("no-gap", 0.5), "B"),
         (_silent("no-gap", 1.02), "undecided"),  # within 5%: no lean, the structural step decides
         (_silent("disagree", 3.0), "undecided"),  # other outputs: nothing to lean on
+        (_silent("no-gap", 0.5, dropped={"error": 1}), "undecided"),  # a later level set an input aside
         (None, "undecided"),
     ],
 )
@@ -323,6 +325,17 @@ def test_the_guess_follows_a_silent_measurements_lean(measured, decision):
     got = guess("efficiency", same, same.replace("xs", "ys"), measured)
     assert got == ((decision, "clock-lean") if decision != "undecided" else ("undecided", "none"))
     assert guess("correctness", same, same, measured)[1] != "clock-lean"  # efficiency only
+
+
+def test_the_lean_is_the_same_in_both_orders_at_its_threshold():
+    from codefavor.judges.evidence import _clock_lean
+
+    flip = {"A": "B", "B": "A", None: None}
+    for tb in (0.105, 0.104996, 0.1051, 0.2):
+        ab = {"efficiency": {"reason": "no-gap", "time_a": 0.1, "time_b": tb, "ratio": round(tb / 0.1, 4)}}
+        ba = {"efficiency": {"reason": "no-gap", "time_a": tb, "time_b": 0.1, "ratio": round(0.1 / tb, 4)}}
+        assert _clock_lean(ba) == flip[_clock_lean(ab)]
+    assert _clock_lean({"efficiency": {"reason": "no-gap", "time_a": 0.1, "time_b": 0.2}}) == "A"
 
 
 def test_the_evidence_judge_hands_the_guess_its_silent_measurement(sandbox):

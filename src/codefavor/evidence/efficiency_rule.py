@@ -250,4 +250,6 @@ def decide(
         return silent(
             "nothing-measured", dropped={**dropped, "too-fast": too_fast} if too_fast else dropped, entry=entry
         )
+    if dropped:  # what later levels set aside (a timeout not quick enough to decide, an error) is part of it
+        best.details["efficiency"]["dropped"] = dict(dropped)
     return best

@@ -186,13 +186,16 @@ def _loop_depth(code: str) -> int | None:
 
 def _clock_lean(measured: Mapping[str, Any] | None) -> str | None:
     """The side a silent efficiency measurement leans to: the one with the smaller minimum time where
-    both finished with the same outputs (reason "no-gap") and the times differ by more than
-    `CLOCK_LEAN` either way; None without one."""
+    both finished with the same outputs (reason "no-gap", no input set aside at any level) and the
+    times differ by more than `CLOCK_LEAN` either way; None without one."""
     m = (measured or {}).get("efficiency") or {}
-    ratio = m.get("ratio")
-    if m.get("reason") != "no-gap" or not isinstance(ratio, (int, float)) or ratio <= 0:
+    ta, tb = m.get("time_a"), m.get("time_b")
+    if m.get("reason") != "no-gap" or m.get("dropped") or not (isinstance(ta, float) and isinstance(tb, float)):
+        return None  # a level set aside (one side ran out of time there, or failed) says the lean may not hold
+    if min(ta, tb) <= 0:
         return None
-    return "A" if ratio >= CLOCK_LEAN else "B" if ratio <= 1 / CLOCK_LEAN else None
+    # From the times, not the rounded ratio, and the same test both ways: both orders lean alike.
+    return "A" if tb >= CLOCK_LEAN * ta else "B" if ta >= CLOCK_LEAN * tb else None
 
 
 def guess(category: str, a: str, b: str, measured: Mapping[str, Any] | None = None) -> tuple[str, str]:
