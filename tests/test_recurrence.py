@@ -125,6 +125,10 @@ BRANCHES = '''def weird(n):
     "statement",
     [
         WRAPPED,  # a rule wrapped onto the next line: its first line alone is another rule
+        TRIPLE.replace("triple(n-3).", "triple(n-3) for n < 10 (later terms are all 100)."),  # a domain that ends
+        TRIPLE.replace("triple(n-3).", "triple(n-3), with every term capped at 100."),
+        "def seq(n):\n    a(0) = 1. For n >= 1:\n    If n is even,\n        a(n) = a(n-1) + 1.\n    >>> seq(2)\n    3",
+        TRIPLE.replace("Compute the n-th element", "Compute the n-th element % 10, the last digit,"),
         BRANCHES,  # one branch read, the other not: the read one holds only for odd n
         "def a(n):\n    a(0) = 1, a(n+01) = a(n) + 1\n    >>> a(2)\n    3\n    >>> a(3)\n    4",  # no literal
         "def f(n):\n    f(0) = 1, f(n) = " + "-" * 1500 + "f(n-1)",  # too deep to read
@@ -137,6 +141,24 @@ def test_what_cannot_be_read_whole_is_not_read_and_never_raises(statement):
 def test_a_huge_stated_bound_is_no_error():
     huge = CLAUSES.replace("0 <= n <= 28", "0 <= n <= " + "9" * 5000)
     assert recurrence_checks(huge, extract_checks(huge, functions=True))[-1].name.endswith("= 35) == 20633239")
+
+
+def test_an_entry_that_answers_with_something_else_than_the_term_uses_none():
+    # named otherwise and never asked for plainly: "the sum of the first n terms" is no term
+    other = TRIPLE.replace("def triple(n: int):", "def triple_sum(n: int):").replace(">>>", ">>> #")
+    sums = (
+        other
+        + "\n    Return the sum of the first n terms of triple(n).\n    >>> triple_sum(4)\n    4\n    >>> triple_sum(6)\n    13"
+    )
+    assert definition(sums) is not None
+    assert recurrence_checks(sums, extract_checks(sums)) == []
+
+
+def test_a_bound_in_the_prose_clips_the_terms():
+    inline = CLAUSES.replace("Given n, return P(n).", "Given n (0 <= n <= 10), return P(n).").replace(
+        "0 <= n <= 28", ""
+    )
+    assert recurrence_checks(inline, extract_checks(inline, functions=True))[-1].name.endswith("= 10) == 123")
 
 
 def test_an_offset_is_written_without_spaces():

@@ -45,14 +45,16 @@ _MAX_DIGITS = 60  # a term past this many digits is no small-integer sequence an
 _HEAD = re.compile(r"(?<![\w.])(?P<sym>[A-Za-z_]\w*)\s*\(\s*(?P<arg>[^()]{1,20}?)\s*\)\s*(?:==|=(?!=)|->|→|\bis\b)\s*")
 # Subscripts as letters and digits (`T0`, `Tn`, `Tn+3`): a one-letter sequence name, written as a call.
 _SUBSCRIPT = re.compile(r"(?<![\w.])([A-Z])(\d+|n(?:[+-]\d+)?)(?![\w(])")  # `Sn + 1` is Sn, plus one
-_CONDITION = re.compile(r"^\s*,?\s*(?:if|when|whenever|otherwise|where\s+\w+\s+is|for\s+(?:even|odd))\b", re.I)
-_PARITY = re.compile(r"\b(?:even|odd)\b", re.I)
-# what may follow a term's value or a rule on its line: nothing, punctuation, a domain or a condition
-# (read apart); anything else (`+` at the end of a wrapped line, `= 1 + 0 = 1`) means a misreading
-_TAIL = re.compile(r"^\s*[.,;:]?\s*(?:(?:and|for|if|when|whenever|where|otherwise|with|as)\b.*)?$", re.I | re.S)
-# words before a rule on its line that make it one branch of several ("When n is odd, a(n) = ...")
-_BEFORE = re.compile(r"\b(?:if|when|whenever|otherwise|unless|even|odd)\b", re.I)
-_MODULO = re.compile(r"\bmodulo\b|\bmod\b|\bremainder\b", re.I)
+# What may follow a term's value or a rule on its line: nothing, punctuation, "and" (before the next
+# term), or a domain that only starts the rule (`, for n > 1`, `for n >= 0`). Anything else (`+` at the
+# end of a wrapped line, `= 1 + 0 = 1`, `for n < 10`, `with every term capped at 100`) is unread.
+_TAIL = re.compile(r"^[\s.,;:]*(?:and\s*|for\s+(?:all\s+)?[a-z]\s*(?:>|>=|≥)\s*-?\d{1,6}[\s.,;:]*)?$", re.I)
+# words before a rule on its line (or ending the line before it) that make it one branch of several
+_BEFORE = re.compile(r"\b(?:if|when|whenever|otherwise|unless)\b", re.I)
+# words anywhere that say the answer is not the plain term, or the rule not the whole story
+_REFUSE = re.compile(
+    r"%|\b(?:even|odd|otherwise|unless|except|modulo|mod|remainder|digits?|cap(?:ped)?|clip(?:ped)?|exceeds?)\b", re.I
+)
 _OPS = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b}
 
 
@@ -142,9 +144,14 @@ class Definition:
         return _offsets(self.rule, self.name, self.var)
 
 
+def _normalized(instruction: str) -> str:
+    """The statement with subscripts written as calls (`Tn+3` -> `T(n+3)`) and minus signs as `-`."""
+    return _SUBSCRIPT.sub(lambda m: f"{m.group(1)}({m.group(2)})", instruction.replace("−", "-"))
+
+
 def definition(instruction: str) -> Definition | None:
     """The one sequence the statement defines beyond doubt, else None (see the module docstring)."""
-    text = _SUBSCRIPT.sub(lambda m: f"{m.group(1)}({m.group(2)})", instruction.replace("−", "-"))
+    text = _normalized(instruction)
     heads = [m for m in _HEAD.finditer(text) if not re.search(r"[-+*/%]\s*$", _line_before(text, m.start()))]
     given: dict[str, dict[int, int | None]] = {}
     rules: dict[str, list[tuple[str, int, ast.expr, str]]] = {}
@@ -172,7 +179,9 @@ def definition(instruction: str) -> Definition | None:
         rhs, rest = found
         # A rule is arithmetic on the index or looks back (`T(n) is defined as ...` is prose).
         if _offsets(rhs, sym, var.group(1)) or _compile(rhs, sym, var.group(1)):
-            if _BEFORE.search(_line_before(text, m.start())):
+            before = _line_before(text, m.start())
+            above = text[: m.start() - len(before)].rstrip("\n").rsplit("\n", 1)[-1]
+            if _BEFORE.search(before) or (above.rstrip().endswith((":", ",")) and _BEFORE.search(above)):
                 unread.add(sym)  # one branch of a piecewise definition
             rules.setdefault(sym, []).append((var.group(1), lhs, rhs, rest))
         elif mentions:
@@ -183,8 +192,8 @@ def definition(instruction: str) -> Definition | None:
     sym = named[0]
     if len({(r[1], ast.dump(r[2])) for r in rules[sym]}) != 1:
         return None  # two rules: a piecewise definition
-    var, lhs, rhs, rest = rules[sym][0]
-    if _CONDITION.match(rest) or _PARITY.search(rest.split(".")[0]) or _MODULO.search(instruction):
+    var, lhs, rhs, _ = rules[sym][0]
+    if _REFUSE.search(instruction):
         return None
     offsets = _offsets(rhs, sym, var)
     if not offsets or any(k >= lhs for k in offsets) or _compile(rhs, sym, var) is None:
@@ -229,9 +238,10 @@ def sequence(d: Definition, upto: int) -> dict[int, int] | None:
 
 
 def _domain(instruction: str, names: Sequence[str]) -> tuple[int | None, int | None]:
-    """The smallest and largest index the statement's Constraints allow (`1 <= n <= 30`), where it says."""
+    """The smallest and largest index the statement allows: its Constraints on the argument `names[0]`
+    (`1 <= n <= 30`), and a bound written anywhere on any of `names` (`Given n (0 <= n <= 10)`)."""
     lo = hi = None
-    for target, side, strict, expr in constraints.read(instruction, names).get("bounds", []):
+    for target, side, strict, expr in constraints.read(instruction, names[:1]).get("bounds", []):
         if target != ("arg", 0) or expr[0] != "num" or not isinstance(expr[1], int):
             continue
         if side == "lo":
@@ -240,7 +250,39 @@ def _domain(instruction: str, names: Sequence[str]) -> tuple[int | None, int | N
         else:
             v = expr[1] - strict
             hi = v if hi is None else min(hi, v)
+    for name in dict.fromkeys(names):
+        n = re.escape(name)
+        for m in re.finditer(
+            rf"(?<![\w.]){n}\s*(<=|≤|<)\s*(\d{{1,9}})(?:\s*(?:\^|\*\*)\s*(\d))?(?![\w.])", instruction
+        ):
+            v = int(m.group(2)) ** int(m.group(3) or 1) - (m.group(1) == "<")
+            hi = v if hi is None else min(hi, v)
+        for m in re.finditer(rf"(?<![\w.])(\d{{1,9}})\s*(<=|≤|<)\s*{n}(?![\w.])", instruction):
+            v = int(m.group(1)) + (m.group(2) == "<")
+            lo = v if lo is None else max(lo, v)
     return lo, hi
+
+
+def _asked(instruction: str, d: Definition, entry: str | None) -> bool:
+    """Whether the entry point answers with the sequence's term itself: it is named as the sequence,
+    or the statement asks for the term plainly ("calculate F(n).", "return the value of Tn")."""
+    if entry == d.name:
+        return True
+    text = _normalized(instruction)
+    return bool(
+        re.search(
+            rf"\b(?:return|calculate|compute|find|output|give)s?\s+(?:the\s+value\s+of\s+)?"
+            rf"{re.escape(d.name)}\(\s*[a-z]\s*\)\s*(?:[.;]|$)",
+            text,
+            re.I | re.M,
+        )
+    )
+
+
+def _parameter(instruction: str, entry: str | None) -> list[str]:
+    """The first parameter's name of the entry point's `def` in the statement, if it has one."""
+    m = re.search(rf"\bdef\s+{re.escape(entry)}\s*\(\s*(?:self\s*,\s*)?([A-Za-z_]\w*)", instruction) if entry else None
+    return [m.group(1)] if m else []
 
 
 def _shown(c: Check, spec: dict[str, object]) -> tuple[int, Any] | None:
@@ -267,7 +309,11 @@ def recurrence_checks(instruction: str, ex: Extraction) -> list[Check]:
     if not single:
         return []
     spec = single[0][1]
-    lo, hi = _domain(instruction, list(spec.get("names") or [d.var]))  # type: ignore[call-overload]
+    entry = str(spec.get("entry") or ex.entry or "") or None
+    if not _asked(instruction, d, entry):
+        return []  # the entry may answer with something made of the terms (the last digit, a sum)
+    names = [*(spec.get("names") or []), *_parameter(instruction, entry), d.var]  # type: ignore[misc]
+    lo, hi = _domain(instruction, [str(x) for x in names if x])
     top = max(LARGER) if hi is None else min(max(LARGER), hi)
     terms = sequence(d, top)
     if not terms:
