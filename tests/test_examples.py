@@ -121,8 +121,8 @@ TABLE = [
         [("near('10')", ("value", 10)), ("near('14.5')", ("value", 15))],
         0,
     ),
-    (  # a value, then a printed line of prose: both are the doctest's output (no heading between)
-        ">>> report([3, 4])\n7\nTotal is seven points",
+    (  # a value, then a printed line of prose: both are the doctest's output where the statement prints
+        "Print the total, then say it in words.\n>>> report([3, 4])\n7\nTotal is seven points",
         "report",
         [("report([3, 4])", ("repr", "7\nTotal is seven points"))],
         0,
@@ -139,10 +139,28 @@ TABLE = [
         [("f([1, 3, 2])", ("value", 10))],
         0,
     ),
-    (  # markdown inline code around the call and the value; "should output"
-        "Write a function `double(x)`. Example: `double(3)` should return `6`; double(4) should output 8.",
+    (  # markdown inline code around the call and the value; two sentences, each an example
+        "Write a function `double(x)`. Example: `double(3)` should return `6`. double(4) returns 8.",
         "double",
         [("double(3)", ("value", 6)), ("double(4)", ("value", 8))],
+        0,
+    ),
+    (  # "outputs" is no return value (the function may print it); the clause that reads is kept
+        "Write double(x). double(3) returns 6; double(4) outputs 8.",
+        "double",
+        [("double(3)", ("value", 6))],
+        0,
+    ),
+    (  # beside an example of the entry, another name is another function, not a misnamed example
+        "Write a function f(x). f(3) == 6; g(2) == 5.",
+        "f",
+        [("f(3)", ("value", 6)), ("g(2)", ("value", 5))],
+        0,
+    ),
+    (  # a sentence of prose right after a doctest's value ends its output (nothing prints here)
+        ">>> f(3)\n6\n>>> f(4)\n8\nNote that negative numbers work too.",
+        "f",
+        [("f(3)", ("value", 6)), ("f(4)", ("value", 8))],
         0,
     ),
     (  # a signature asked for without backticks: the sample input is its argument

@@ -36,10 +36,11 @@ _PROSE_DEF = re.compile(
     re.I,
 )
 _ARROW = re.compile(
-    r"\s*(?:->|=>|➞|==>|→|(?<![=<>!])=(?!=)|\bshould return\b|\breturns\b|\bshould be\b|\bgives\b|\bshould output\b"
-    r"|\boutputs\b|\bevaluates to\b)\s*"
+    r"\s*(?:->|=>|➞|==>|→|(?<![=<>!])=(?!=)|\bshould return\b|\breturns\b|\bshould be\b|\bgives\b"
+    r"|\bevaluates to\b)\s*"
 )
-_SENTENCE_END = re.compile(r"\)\.\s+[A-Za-z_]")
+# a sentence's end: a period after a word, a number, a bracket or a quote, then the next sentence
+_SENTENCE_END = re.compile(r"(?<=[\w)\]'\"])\.\s+(?=[A-Za-z_])")
 # code written inline in markdown (`f(3)` should return `6`): the span's text, when it is an expression
 _INLINE_CODE = re.compile(r"(?<!`)`([^`\n]{1,400})`(?!`)")
 _FOR_OUTPUT = re.compile(
@@ -96,6 +97,9 @@ def worked_value(line: str) -> str:
     return f"{m.group('head')} == {m.group('value')}" if abs(value - shown) <= 1e-9 * max(1.0, abs(shown)) else line
 
 
+# a line of prose: three words or more from a capital (a doctest's output ends before it where the
+# statement says nothing of printing; a wrapped sentence need not end on this line)
+_SENTENCE = re.compile(r"^[A-Z][a-z']*(?:\s+[A-Za-z][a-z',.]*){2,}")
 # a heading of the statement ("Note:", "Example 2:", "For example:"): where a doctest's output ends
 _HEADING = re.compile(r"^[A-Z][A-Za-z]*(?:\s+(?:\d+|[a-z]+))?\s*:\s*$")
 _CALL_START = re.compile(r"(?<![\w.])(?:assert\s+)?[A-Za-z_]\w*\(")
@@ -113,7 +117,8 @@ def instruction_defs(text: str, prose: bool = True) -> list[tuple[str, int]]:
 
 
 _CLAUSE = re.compile(
-    r"(?:[,;]\s*(?:and|but|while|whereas|or)?|\s(?:and|but|while|whereas))\s+(?=[A-Za-z_]\w*\()", re.I
+    r"(?:[,;]\s*(?:and|but|while|whereas|or)?|\s(?:and|but|while|whereas)|(?<=[\w)\]'\"])\.)\s+(?=[A-Za-z_]\w*\()",
+    re.I,
 )
 
 
@@ -145,6 +150,13 @@ def _depth(text: str) -> int:
     return _scan(text)[1]
 
 
+def _first_sentence(text: str) -> str:
+    """`text` up to the end of its first sentence, outside brackets and strings (`f('a. b') == 1` is one)."""
+    at, _ = _scan(text)
+    end = next((m for m in _SENTENCE_END.finditer(text) if at[m.start()]), None)
+    return text[: end.start()] if end else text
+
+
 def _clauses(text: str) -> list[str]:
     """A sentence cut before each example call it joins to the last (`..., and f(2) ...`), outside
     brackets and strings; only the parts holding a call."""
@@ -159,8 +171,9 @@ def _clauses(text: str) -> list[str]:
 
 
 class Collector:
-    def __init__(self, defined: list[str]):
+    def __init__(self, defined: list[str], prints: bool = False):
         self.defined = defined  # functions the instruction defines; the last is the entry point
+        self.prints = prints  # the statement speaks of printing: a doctest's lines of prose may be output
         self.raw: list[tuple[str, Check]] = []  # (called function, check)
         self.specs: list[Statement] = []  # examples given as inputs and an output: the call is built later
         self.sequence: list[object] = []  # every check and statement example in the order of the text
@@ -247,14 +260,29 @@ class Collector:
             return False
         text = worked_value(_INLINE_CODE.sub(lambda m: m.group(1) if parse_expr(m.group(1)) else m.group(0), text))
         clauses = _clauses(text)
-        if len(clauses) > 1:  # "f(1) should return True, and f(2) should return False"
-            before = len(self.raw), len(self.specs), len(self.skipped)
-            if sum(self._one(c) for c in clauses) > 1:
+        if len(clauses) < 2:
+            return self._one(text)
+        # "f(1) should return True, and f(2) should return False": each clause, where more than one
+        # reads; else the line whole, and only where that reads nothing the one clause that did
+        before = len(self.raw), len(self.specs), len(self.skipped)
+        read = sum(self._one(c) for c in clauses)
+        made = len(self.raw) + len(self.specs) - before[0] - before[1]
+        if read > 1:
+            return True
+        self._rollback(before)
+        if self._one(text):
+            if not made or len(self.raw) + len(self.specs) > before[0] + before[1]:
                 return True
-            del self.raw[before[0] :], self.specs[before[1] :], self.skipped[before[2] :]  # read it whole
-            kept = {id(c) for _, c in self.raw} | {id(st) for st in self.specs} | {id(c) for c in self.setups}
-            self.sequence = [x for x in self.sequence if id(x) in kept]
-        return self._one(text)
+            self._rollback(before)  # read whole it was only skipped; the one clause made a check
+        elif not made:
+            return False
+        return sum(self._one(c) for c in clauses) > 0
+
+    def _rollback(self, before: tuple[int, int, int]) -> None:
+        """Forget what was collected since `before` (the counts of raw checks, specs and skips)."""
+        del self.raw[before[0] :], self.specs[before[1] :], self.skipped[before[2] :]
+        kept = {id(c) for _, c in self.raw} | {id(st) for st in self.specs} | {id(c) for c in self.setups}
+        self.sequence = [x for x in self.sequence if id(x) in kept]
 
     def _one(self, text: str) -> bool:
         if self._line(text, text):
@@ -266,8 +294,7 @@ class Collector:
 
     def _line(self, text: str, s: str) -> bool:
         s = _PREFIX.sub("", s.strip()).strip().rstrip(";")
-        end = _SENTENCE_END.search(s)  # `f(x). f(3) == 6` is two sentences, not an attribute of f(x)
-        s = s[: end.start() + 1] if end else s
+        s = _first_sentence(s)  # `f(x). f(3) == 6` is two sentences, not an attribute of f(x)
         if not s or "(" not in s and "=" not in s:
             return False
         if s.startswith("assert ") or s.startswith("assert("):
@@ -370,7 +397,12 @@ def doctests(lines: list[str], col: Collector) -> set[int]:
             out.append(lines[j].strip())
             used.add(j)
             j += 1
-        if len(out) > 1 and _HEADING.match(out[1]) and literal(out[0])[0] and not literal("\n".join(out))[0]:
+        if (
+            len(out) > 1
+            and literal(out[0])[0]
+            and not literal("\n".join(out))[0]
+            and (_HEADING.match(out[1]) or (_SENTENCE.match(out[1]) and not col.prints))
+        ):
             # a value, then a heading of the statement without a blank line between ("Note:"): what
             # follows is no output (and may hold examples of its own); printed lines stay output
             used -= set(range(j - len(out) + 1, j))

@@ -174,7 +174,7 @@ def extract_checks(instruction: str, max_checks: int = 24, functions: bool = Fal
     defs = instruction_defs(instruction)
     defined = [n for n, _ in defs]
     owner = owner_class(instruction, defined[-1]) if defined else None
-    col = Collector(defined)
+    col = Collector(defined, prints=bool(re.search(r"\bprint", instruction, re.I)))
     lines = instruction.splitlines()
     used = doctests(lines, col)
     programs: list[Check] = []
@@ -242,11 +242,15 @@ def extract_checks(instruction: str, max_checks: int = 24, functions: bool = Fal
         _ALL.search(instruction) and not _ORDERED.search(_ANY_ORDER.sub("", instruction))
     )
     made: dict[int, Check] = {}  # id of the check or statement example it came from -> the check
+    # Examples under another name are the entry's only where none calls the entry itself and it is
+    # the one function defined (`list_sort(...)` for `sorted_list_sum`); beside calls of the entry,
+    # another name is another function (`f(3) == 6. Also g(2) == 5.`).
+    misnamed = bool(entry) and len(set(defined)) == 1 and all(name != entry for name, _ in col.raw)
     for name, c in col.raw:
         source = id(c)
         call = c.call
         target = name
-        if entry and name != entry and name not in defined and name not in BUILTIN_NAMES and len(set(defined)) == 1:
+        if misnamed and name != entry and name not in defined and name not in BUILTIN_NAMES:
             target = entry  # a misnamed example (never a builtin wrapped around the call: list(gen(x)))
         if target != name or (owner and target == entry):
             new = f"{owner}().{target}(" if owner and target == entry else f"{target}("

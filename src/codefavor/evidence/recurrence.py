@@ -9,15 +9,21 @@ other terms, or (naive recursion asked to "efficiently compute" it) not finish a
 dozen: the examples rarely reach that far.
 
 `recurrence_checks` reads the first terms and the one rule, computes the terms, and calls the entry
-point as the examples call it on the first terms, the next ones and a few larger ones (capped by
-any bound the statement gives: `0 <= n <= 30`), expecting the computed values. It reads only what
-it can use without doubt, else nothing: the rule is an integer expression of the index and earlier
-terms; a rule with a condition (`if n is even`), a second rule, an answer taken modulo something,
-or a term the rule needs but no line gives leaves the statement unread. The sequence must also be
-the entry point's: every example of a single integer argument agrees with the computed term, and at
-least one of them is not a first term the statement wrote out. `recurrence_verdict` marks a
-candidate where it returns another value, raises or runs out of time on a term the other gets
-right, and decides only when every mark falls on one side (`variants.marked_side`).
+point as the examples call it on the first terms, the next ones and a few larger ones (clipped to
+the bounds the statement gives: `1 <= n <= 30`), expecting the computed values. Wrong expected
+values would mark correct code, so it reads a statement only whole, else not at all:
+- each rule line parses to its end: the rule is an integer expression of the index and earlier
+  terms, followed at most by a domain that starts it (`, for n > 1`); a wrapped line, a chain
+  (`= 1 + 0 = 1`), a domain that ends (`for n < 10`) or a rule it cannot follow leaves it unread;
+- one rule, with no condition on its line or ending the line before it (`If n is even,`), and no
+  word anywhere of parity, caps, digits, remainders or exceptions (`%`, "odd", "capped", "last digit");
+- every term the rule needs is given or reached, and no given term contradicts the rule;
+- the entry answers with the term itself: it has the sequence's name, or the statement asks for the
+  term plainly ("calculate F(n).", "return the value of Tn"); and every example of one integer
+  argument is the computed term, two of them beyond the written-out ones.
+`recurrence_verdict` marks a candidate where it returns another value, raises or runs out of time on
+a term the other gets right, and decides only when every mark falls on one side
+(`variants.marked_side`).
 """
 
 from __future__ import annotations

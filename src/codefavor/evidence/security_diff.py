@@ -328,32 +328,36 @@ def _markup_sanitised(tree: ast.AST, out: Counter[str]) -> None:
     was cleaned, not text that a later step (markdown, a template) turned into markup again."""
     scopes = [tree, *(n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))]
     for scope in scopes:
-        # In source order: a binding takes effect where its statement ends, a call where it starts.
-        events: list[tuple[int, int, int, ast.AST]] = []
+        # In source order: every binding of a name forgets what was known of it where the name is
+        # written (a loop target, a tuple, a walrus, `with ... as`); a sanitiser's result assigned
+        # to it makes it clean where its statement ends; a call is read where it starts.
+        events: list[tuple[int, int, int, str, str]] = []
         for n in _scope_nodes(scope):
-            if isinstance(n, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and n.end_lineno is not None:
-                events.append((n.end_lineno, n.end_col_offset or 0, 1, n))
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                events.append((n.lineno, n.col_offset, 1, "bound", n.id))
+            if (
+                isinstance(n, (ast.Assign, ast.AnnAssign))
+                and isinstance(n.value, ast.Call)
+                and ESCAPING_RX.search(_last(n.value.func))
+                and n.end_lineno is not None
+            ):
+                for t in n.targets if isinstance(n, ast.Assign) else [n.target]:
+                    if isinstance(t, ast.Name):
+                        events.append((n.end_lineno, n.end_col_offset or 0, 2, "clean", t.id))
             elif isinstance(n, ast.Call) and _last(n.func) in MARKUP and n.args:
                 arg = n.args[0]
                 if isinstance(arg, ast.Call) and ESCAPING_RX.search(_last(arg.func)):
                     out["sanitised-markup"] += 1  # `mark_safe(clean_html(text))`: the result itself
                 elif isinstance(arg, ast.Name):
-                    events.append((n.lineno, n.col_offset, 0, n))
+                    events.append((n.lineno, n.col_offset, 0, "marked", arg.id))
         clean: set[str] = set()
-        for *_, n in sorted(events, key=lambda e: e[:3]):
-            if isinstance(n, ast.Call):
-                out["sanitised-markup"] += n.args[0].id in clean  # type: ignore[union-attr]
-                continue
-            targets = n.targets if isinstance(n, ast.Assign) else [n.target]  # type: ignore[attr-defined]
-            value = n.value  # type: ignore[attr-defined]
-            cleaned = (
-                not isinstance(n, ast.AugAssign)
-                and isinstance(value, ast.Call)
-                and bool(ESCAPING_RX.search(_last(value.func)))
-            )
-            for t in targets:
-                if isinstance(t, ast.Name):
-                    (clean.add if cleaned else clean.discard)(t.id)
+        for *_, what, name in sorted(events):
+            if what == "marked":
+                out["sanitised-markup"] += name in clean
+            elif what == "clean":
+                clean.add(name)
+            else:
+                clean.discard(name)
 
 
 def _switches(node: ast.Assign, out: Counter[str]) -> None:
