@@ -202,8 +202,9 @@ def guess(category: str, a: str, b: str, measured: Mapping[str, Any] | None = No
     """(decision, signal) of the guess for one pair where the evidence is silent (`measured`: the
     silent efficiency evidence's details, when there are some):
     - efficiency, "clock-lean": the side the measurement leans to where its rounds overlapped too
-      much to decide (the smaller minimum time, by more than 5%; dev, three runs each, both orders:
-      CodePrefBench 58/68, leetcode-efficiency 22/30 judgments where it applied);
+      much to decide (the smaller minimum time, by more than 5%, no input set aside at any level;
+      dev, six runs each, both orders: CodePrefBench 118/136, leetcode-efficiency 36/60 judgments
+      where it applied, 20-100% run to run there: its labels follow complexity, the lean constants);
     - "adds-only": one candidate is the other with lines added and none changed: the one that adds
       (a fix adds a guard; dev: cve-fixes 27/29, ConDefects 38/43, quixbugs 2/2, vuln-fixes 5/7);
     - security, "hardening": the side the differential marks of `evidence.security_diff` vote for
