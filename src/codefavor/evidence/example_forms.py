@@ -403,8 +403,9 @@ def doctests(lines: list[str], col: Collector) -> set[int]:
             and not literal("\n".join(out))[0]
             and (_HEADING.match(out[1]) or (_SENTENCE.match(out[1]) and not col.prints))
         ):
-            # a value, then a heading of the statement without a blank line between ("Note:"): what
-            # follows is no output (and may hold examples of its own); printed lines stay output
+            # a value, then the statement's heading ("Note:") or prose without a blank line between:
+            # what follows is no output (and may hold examples of its own); where the statement
+            # speaks of printing, prose lines stay output
             used -= set(range(j - len(out) + 1, j))
             j -= len(out) - 1
             out = out[:1]

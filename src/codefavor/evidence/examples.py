@@ -217,9 +217,8 @@ def extract_checks(instruction: str, max_checks: int = 24, functions: bool = Fal
     # the way programming sites write theirs; its calls in prose are explanations, not examples.
     statement = any(st.names and all(st.names) or st.ops for st in col.specs)
     platform = statement or functions or bool(re.search(r"^\s*class\s+Solution\b", instruction, re.M))
-    if (
-        statement and not instruction_defs(instruction, prose=False) and col.raw
-    ):  # a signature in prose defines no calls
+    written = instruction_defs(instruction, prose=False)  # a signature in prose is no `def`
+    if statement and not written and col.raw:
         col.skipped += [(c.name, "a call in the explanation of a statement's example") for _, c in col.raw]
         col.raw = []
     if _MANY_ANSWERS.search(instruction):
@@ -244,7 +243,7 @@ def extract_checks(instruction: str, max_checks: int = 24, functions: bool = Fal
     made: dict[int, Check] = {}  # id of the check or statement example it came from -> the check
     # Examples under another name are the entry's only where none calls the entry itself and it is
     # the one function defined (`list_sort(...)` for `sorted_list_sum`); beside calls of the entry,
-    # another name is another function (`f(3) == 6. Also g(2) == 5.`).
+    # another name is another function (`f(3) == 6; g(2) == 5`).
     misnamed = bool(entry) and len(set(defined)) == 1 and all(name != entry for name, _ in col.raw)
     for name, c in col.raw:
         source = id(c)

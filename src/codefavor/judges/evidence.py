@@ -19,10 +19,11 @@ found ("correctness", "security", "efficiency"), warnings included. Another tabl
 
 The built-in fallback (`guess`, also `evidence+guess`) is a guess, labelled `fallback/<step>` in
 every verdict and counted apart from the evidence in the benchmark report: a candidate that only
-adds lines to the other, for security the side the differential hardening marks vote for, the
-side a silent efficiency measurement leans to (the smaller minimum time: its rounds overlapped too
-much to decide), else the shallower loop nesting for efficiency, the longer of an edit and its revision, the longer for
-security, the shorter of two independent correctness solutions, the longer for human preference
+adds lines to the other, for security the side the differential hardening marks vote for, for
+efficiency the side a silent measurement leans to (the smaller minimum time, where its rounds
+overlapped too much to decide) and else the shallower loop nesting, the longer of an edit and its
+revision, the longer for security, the shorter of two independent correctness solutions, the
+longer for human preference
 (`guess` says which dev sets each step was chosen on); efficiency pairs without a structural
 difference stay undecided. It reads locals numbered, so renaming them never moves it.
 """
