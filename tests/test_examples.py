@@ -151,11 +151,11 @@ TABLE = [
         [("double(3)", ("value", 6))],
         0,
     ),
-    (  # beside an example of the entry, another name is another function, not a misnamed example
+    (  # beside an example of the entry, another name is another function, neither misnamed nor checked
         "Write a function f(x). f(3) == 6; g(2) == 5.",
         "f",
-        [("f(3)", ("value", 6)), ("g(2)", ("value", 5))],
-        0,
+        [("f(3)", ("value", 6))],
+        1,  # g is a helper the instruction never defines: whether a candidate wrote one is no answer
     ),
     (  # a sentence of prose right after a doctest's value ends its output (nothing prints here)
         ">>> f(3)\n6\n>>> f(4)\n8\nNote that negative numbers work too.",
@@ -174,6 +174,24 @@ TABLE = [
         "double",
         [("double(3)", ("value", 6))],
         0,
+    ),
+    (  # a list's numbers are no tuple's last element, and no sentence ends at them
+        "Write `f(n)`. Examples: 1. f(3) returns 6, 2. f(4) returns 8.",
+        None,
+        [],
+        1,  # read whole, as before the sentence split: skipped
+    ),
+    (  # a doctest of a function that writes its output keeps its prose line as output
+        'def show(n):\n    """Display n, then whether it is odd.\n    >>> show(3)\n    3\n    Three is odd.\n    """',
+        "show",
+        [("show(3)", ("repr", "3\nThree is odd."))],
+        0,
+    ),
+    (  # one clause under a condition is not read alone
+        "Write `to_num(s, strict=False)`. With strict=True, to_num('2.5') returns 2, and to_num('a') raises an error.",
+        None,
+        [],
+        1,  # read whole: skipped
     ),
     (  # float('inf') and boolean spellings
         "longest([]) -> float('inf')\nok(1) -> true",

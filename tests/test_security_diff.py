@@ -473,6 +473,9 @@ def test_markup_over_what_another_name_or_scope_sanitised_is_no_sanitised_markup
     # the order counts: marked safe before it was cleaned, or rebound since
     before = "def f(h):\n    x = mark_safe(h)\n    h = clean_html(h)\n    return x\n"
     assert marks(before)["sanitised-markup"] == 0
+    # marking the cleaned name in the statement that rebinds it marks what was cleaned
+    same = "def f(t):\n    t = bleach.clean(t)\n    t = mark_safe(t)\n    return t\n"
+    assert marks(same)["sanitised-markup"] == 1
     # any later binding forgets the cleaning: a loop target, a tuple, a walrus
     for rebind in ("    for h in items:\n        pass\n", "    h, g = g, h\n", "    if (h := g):\n        pass\n"):
         code = f"def f(h, g, items):\n    h = clean_html(h)\n{rebind}    return mark_safe(h)\n"

@@ -39,6 +39,8 @@ _ARROW = re.compile(
     r"\s*(?:->|=>|➞|==>|→|(?<![=<>!])=(?!=)|\bshould return\b|\breturns\b|\bshould be\b|\bgives\b"
     r"|\bevaluates to\b)\s*"
 )
+# a list's number before its period (`..., 2. f(4) ...`): the value before it may end there or not
+_ENUMERATOR = re.compile(r"[,;:]\s*\d{1,2}$")
 # a sentence's end: a period after a word, a number, a bracket or a quote, then the next sentence
 _SENTENCE_END = re.compile(r"(?<=[\w)\]'\"])\.\s+(?=[A-Za-z_])")
 # code written inline in markdown (`f(3)` should return `6`): the span's text, when it is an expression
@@ -98,10 +100,12 @@ def worked_value(line: str) -> str:
 
 
 # a line of prose: three words or more from a capital (a doctest's output ends before it where the
-# statement says nothing of printing; a wrapped sentence need not end on this line)
+# statement says nothing of writing output and the prose ends as a sentence, maybe on a later line)
 _SENTENCE = re.compile(r"^[A-Z][a-z']*(?:\s+[A-Za-z][a-z',.]*){2,}")
 # a heading of the statement ("Note:", "Example 2:", "For example:"): where a doctest's output ends
 _HEADING = re.compile(r"^[A-Z][A-Za-z]*(?:\s+(?:\d+|[a-z]+))?\s*:\s*$")
+# words that put a clause under a condition of the line
+_CONDITION = re.compile(r"\b(?:if|when|with|unless|suppose|after|in\s+\w+\s+mode)\b", re.I)
 _CALL_START = re.compile(r"(?<![\w.])(?:assert\s+)?[A-Za-z_]\w*\(")
 _MAX_LINE = 2000
 
@@ -151,9 +155,12 @@ def _depth(text: str) -> int:
 
 
 def _first_sentence(text: str) -> str:
-    """`text` up to the end of its first sentence, outside brackets and strings (`f('a. b') == 1` is one)."""
+    """`text` up to the end of its first sentence, outside brackets and strings (`f('a. b') == 1` is one);
+    a period after a list's number (`f(3) returns 6, 2. f(4) ...`) is no sentence end."""
     at, _ = _scan(text)
-    end = next((m for m in _SENTENCE_END.finditer(text) if at[m.start()]), None)
+    end = next(
+        (m for m in _SENTENCE_END.finditer(text) if at[m.start()] and not _ENUMERATOR.search(text[: m.start()])), None
+    )
     return text[: end.start()] if end else text
 
 
@@ -161,7 +168,10 @@ def _clauses(text: str) -> list[str]:
     """A sentence cut before each example call it joins to the last (`..., and f(2) ...`), outside
     brackets and strings; only the parts holding a call."""
     at, _ = _scan(text)
-    cuts = [m for m in _CLAUSE.finditer(text) if at[m.start()]]
+    cuts = [
+        m for m in _CLAUSE.finditer(text)
+        if at[m.start()] and not (text[m.start()] == "." and _ENUMERATOR.search(text[: m.start()]))
+    ]  # fmt: skip
     parts, last = [], 0
     for m in cuts:
         parts.append(text[last : m.start()])
@@ -270,12 +280,11 @@ class Collector:
         if read > 1:
             return True
         self._rollback(before)
-        if self._one(text):
-            if not made or len(self.raw) + len(self.specs) > before[0] + before[1]:
-                return True
-            self._rollback(before)  # read whole it was only skipped; the one clause made a check
-        elif not made:
-            return False
+        whole = self._one(text)
+        if not made or len(self.raw) + len(self.specs) > before[0] + before[1] or _CONDITION.search(text):
+            # under a condition the one clause may not hold as written ("With strict=True, f(x) ...")
+            return whole
+        self._rollback(before)  # read whole it was only skipped; the one clause made a check
         return sum(self._one(c) for c in clauses) > 0
 
     def _rollback(self, before: tuple[int, int, int]) -> None:
@@ -401,7 +410,10 @@ def doctests(lines: list[str], col: Collector) -> set[int]:
             len(out) > 1
             and literal(out[0])[0]
             and not literal("\n".join(out))[0]
-            and (_HEADING.match(out[1]) or (_SENTENCE.match(out[1]) and not col.prints))
+            and (
+                _HEADING.match(out[1])
+                or (_SENTENCE.match(out[1]) and " ".join(out[1:]).endswith((".", ":")) and not col.prints)
+            )
         ):
             # a value, then the statement's heading ("Note:") or prose without a blank line between:
             # what follows is no output (and may hold examples of its own); where the statement

@@ -18,7 +18,9 @@ execution check), is decided here and only here (`entry_point`): the last functi
 instruction's code defines (helpers come first; a method of `class Solution` is called as
 `Solution().name(...)`), else the function its examples call most (builtins such as `set` or `bool`
 wrapped around a call never count). An example naming another function while the instruction
-defines exactly one is renamed to it (instructions get names wrong). `Extraction.calls` holds the
+defines exactly one is renamed to it where no example calls the entry itself (instructions get
+names wrong); beside examples of the entry, an example of a function the instruction does not
+define is skipped (a candidate's helper is no answer). `Extraction.calls` holds the
 literal arguments of every example call of the entry point, which efficiency grows into bigger inputs.
 """
 
@@ -77,6 +79,12 @@ class Extraction:
         }
 
 
+# a statement that speaks of writing output (a doctest's prose lines may then be what is written)
+_WRITES = re.compile(
+    r"\b(?:print|display|stdout|console|echo|log(?:s|ged|ging)?\b|shows?\b)|\bwrites?\s+(?:to|out)\b"
+    r"|\boutputs?\s+(?:to|each|one|a|the|it)\b",
+    re.I,
+)
 _ANY_ORDER = re.compile(r"\bin\s+any\s+order\b|\bany\s+order\s+is\s+(?:fine|accepted|acceptable)\b", re.I)
 _IN_PLACE = re.compile(r"\bin[- ]place\b|\bdo\s+not\s+return\s+anything\b", re.I)
 _LAZY = re.compile(r"\bgenerators?\b|\byields?\b|\biterators?\b", re.I)
@@ -174,7 +182,7 @@ def extract_checks(instruction: str, max_checks: int = 24, functions: bool = Fal
     defs = instruction_defs(instruction)
     defined = [n for n, _ in defs]
     owner = owner_class(instruction, defined[-1]) if defined else None
-    col = Collector(defined, prints=bool(re.search(r"\bprint", instruction, re.I)))
+    col = Collector(defined, prints=bool(_WRITES.search(instruction)))
     lines = instruction.splitlines()
     used = doctests(lines, col)
     programs: list[Check] = []
@@ -245,11 +253,20 @@ def extract_checks(instruction: str, max_checks: int = 24, functions: bool = Fal
     # the one function defined (`list_sort(...)` for `sorted_list_sum`); beside calls of the entry,
     # another name is another function (`f(3) == 6; g(2) == 5`).
     misnamed = bool(entry) and len(set(defined)) == 1 and all(name != entry for name, _ in col.raw)
+    # names the instruction itself binds (`from collections import Counter`, `poly = ...`): no helper
+    given = {
+        n
+        for n, _ in col.raw
+        if re.search(rf"\bimport\b[^\n]*\b{re.escape(n)}\b|^\s*(?:>>>\s*)?{re.escape(n)}\s*=", instruction, re.M)
+    }
     for name, c in col.raw:
         source = id(c)
         call = c.call
         target = name
-        if misnamed and name != entry and name not in defined and name not in BUILTIN_NAMES:
+        if name != entry and name not in defined and name not in BUILTIN_NAMES and defined and name not in given:
+            if not misnamed:  # a helper the instruction never defines: whether a candidate wrote one is no answer
+                col.skipped.append((c.name, "a call of a function the instruction does not define"))
+                continue
             target = entry  # a misnamed example (never a builtin wrapped around the call: list(gen(x)))
         if target != name or (owner and target == entry):
             new = f"{owner}().{target}(" if owner and target == entry else f"{target}("

@@ -328,13 +328,24 @@ def _markup_sanitised(tree: ast.AST, out: Counter[str]) -> None:
     was cleaned, not text that a later step (markdown, a template) turned into markup again."""
     scopes = [tree, *(n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))]
     for scope in scopes:
-        # In source order: every binding of a name forgets what was known of it where the name is
-        # written (a loop target, a tuple, a walrus, `with ... as`); a sanitiser's result assigned
-        # to it makes it clean where its statement ends; a call is read where it starts.
+        # In source order: every binding of a name forgets what was known of it (a loop target, a
+        # tuple, a walrus, `with ... as`), an assignment where its statement ends; a sanitiser's
+        # result assigned to it then makes it clean; a call is read where it starts.
         events: list[tuple[int, int, int, str, str]] = []
-        for n in _scope_nodes(scope):
+        nodes = _scope_nodes(scope)
+        # An assignment binds where its statement ends (`t = mark_safe(t)` marks the old `t`).
+        ends = {
+            id(name): (n.end_lineno, n.end_col_offset or 0)
+            for n in nodes
+            if isinstance(n, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr)) and n.end_lineno is not None
+            for t in (n.targets if isinstance(n, ast.Assign) else [n.target])
+            for name in ast.walk(t)
+            if isinstance(name, ast.Name)
+        }
+        for n in nodes:
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
-                events.append((n.lineno, n.col_offset, 1, "bound", n.id))
+                line, col = ends.get(id(n), (n.lineno, n.col_offset))
+                events.append((line, col, 1, "bound", n.id))
             if (
                 isinstance(n, (ast.Assign, ast.AnnAssign))
                 and isinstance(n.value, ast.Call)
