@@ -90,7 +90,7 @@ def evidence_lines(details: dict[str, Any], indent: str = "") -> list[str]:
                 )
     if isinstance(details.get("efficiency"), dict):
         lines += efficiency_lines(details["efficiency"], indent)
-    for key in ("load", "undefined_names", "variants", "roundtrip"):
+    for key in ("load", "undefined_names", "variants", "roundtrip", "recurrence"):
         if isinstance(details.get(key), dict):
             lines.append(f"{indent}{key}: {json_short(details[key])}")
     if isinstance(details.get("evidence"), dict):

@@ -157,6 +157,8 @@ def _depth(text: str) -> int:
 def _first_sentence(text: str) -> str:
     """`text` up to the end of its first sentence, outside brackets and strings (`f('a. b') == 1` is one);
     a period after a list's number (`f(3) returns 6, 2. f(4) ...`) is no sentence end."""
+    if not _SENTENCE_END.search(text):
+        return text  # the common case: no scan of brackets and strings needed
     at, _ = _scan(text)
     end = next(
         (m for m in _SENTENCE_END.finditer(text) if at[m.start()] and not _ENUMERATOR.search(text[: m.start()])), None

@@ -253,17 +253,17 @@ def extract_checks(instruction: str, max_checks: int = 24, functions: bool = Fal
     # the one function defined (`list_sort(...)` for `sorted_list_sum`); beside calls of the entry,
     # another name is another function (`f(3) == 6; g(2) == 5`).
     misnamed = bool(entry) and len(set(defined)) == 1 and all(name != entry for name, _ in col.raw)
-    # names the instruction itself binds (`from collections import Counter`, `poly = ...`): no helper
-    given = {
-        n
-        for n, _ in col.raw
-        if re.search(rf"\bimport\b[^\n]*\b{re.escape(n)}\b|^\s*(?:>>>\s*)?{re.escape(n)}\s*=", instruction, re.M)
-    }
     for name, c in col.raw:
         source = id(c)
         call = c.call
         target = name
-        if name != entry and name not in defined and name not in BUILTIN_NAMES and defined and name not in given:
+        if (
+            name != entry
+            and name not in defined
+            and name not in BUILTIN_NAMES
+            and defined
+            and not _binds(instruction, name)
+        ):
             if not misnamed:  # a helper the instruction never defines: whether a candidate wrote one is no answer
                 col.skipped.append((c.name, "a call of a function the instruction does not define"))
                 continue
@@ -313,6 +313,13 @@ def extract_checks(instruction: str, max_checks: int = 24, functions: bool = Fal
     template = {k: v for k, v in (spec_calls[0] if spec_calls else {}).items() if k not in ("args", "kwargs")}
     return Extraction(entry=entry, checks=checks, skipped=col.skipped, arity=arity, owner=owner, calls=calls,
                       platform=platform, spec=template)  # fmt: skip
+
+
+def _binds(instruction: str, name: str) -> bool:
+    """Whether the instruction itself binds `name` (`from collections import Counter`, `poly = ...`):
+    then a call of it is no helper a candidate must write."""
+    n = re.escape(name)
+    return re.search(rf"\bimport\b[^\n]*\b{n}\b|^\s*(?:>>>\s*)?{n}\s*=", instruction, re.M) is not None
 
 
 def _order(expected: object) -> int:

@@ -225,10 +225,11 @@ def sequence(d: Definition, upto: int) -> dict[int, int] | None:
     opening = start
     while opening + 1 in d.given:
         opening += 1  # the first terms, written out one after another
+    offsets = d.refs()
     terms: dict[int, int] = {}
     for m in range(start, upto + 1):
         n = m - d.lhs  # the rule's index when it defines term m
-        refs = [n + k for k in d.refs()]
+        refs = [n + k for k in offsets]
         if m in d.given and m <= opening:
             value = d.given[m]
         elif all(r in terms for r in refs):

@@ -324,16 +324,16 @@ def _echoes(handler: ast.ExceptHandler) -> int:
 
 def _markup_sanitised(tree: ast.AST, out: Counter[str]) -> None:
     """mark_safe / Markup over a sanitiser's result: the call itself, or a name whose latest binding
-    before the call, in the same scope, is one (`html = clean_html(html)` then `mark_safe(html)`): what is marked safe is what
-    was cleaned, not text that a later step (markdown, a template) turned into markup again."""
+    before the call, in the same scope, is one (`html = clean_html(html)` then `mark_safe(html)`):
+    what is marked safe is what was cleaned, not text a later step (markdown) made markup again."""
     scopes = [tree, *(n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))]
     for scope in scopes:
         # In source order: every binding of a name forgets what was known of it (a loop target, a
-        # tuple, a walrus, `with ... as`), an assignment where its statement ends; a sanitiser's
-        # result assigned to it then makes it clean; a call is read where it starts.
+        # tuple, a walrus, `with ... as`), an assignment where its statement ends (`t = mark_safe(t)`
+        # marks the old `t`); a sanitiser's result assigned to it then makes it clean; a call is
+        # read where it starts.
         events: list[tuple[int, int, int, str, str]] = []
         nodes = _scope_nodes(scope)
-        # An assignment binds where its statement ends (`t = mark_safe(t)` marks the old `t`).
         ends = {
             id(name): (n.end_lineno, n.end_col_offset or 0)
             for n in nodes
