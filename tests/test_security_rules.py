@@ -214,6 +214,18 @@ def test_randomness_in_a_delay_is_no_weak_random_finding():
     assert [f for f in findings(token)[0] if f.kind == "weak-random"]  # a secret from `random` still counts
 
 
+def test_importing_the_sax_escaping_helpers_is_no_xml_parser():
+    from codefavor.evidence.security import compare_security, findings
+
+    escaped = "import xml.sax.saxutils as saxutils\ndef reply(v):\n    return TEMPLATE.format(v=saxutils.escape(v))\n"
+    raw = "def reply(v):\n    return TEMPLATE.format(v=v)\n"
+    for code in (escaped, escaped.replace("import xml.sax.saxutils as saxutils", "from xml.sax import saxutils")):
+        assert not [f for f in findings(code)[0] if f.kind == "xml"]
+        assert not compare_security(code, raw).decided  # the escaping side is not the weaker one
+    parser = "from xml.sax import make_parser, saxutils\ndef read(f):\n    return make_parser().parse(f)\n"
+    assert [f for f in findings(parser)[0] if f.kind == "xml"]  # a parser imported beside it still counts
+
+
 def test_python2_functions_are_read_through_their_python3_spelling():
     code = "def conf(path):\n\ttry:\n\t\tprint 'loading', path\n\t\treturn yaml.load(open(path))\n\texcept IOError, e:\n\t\treturn None\n"
     assert "yaml-unsafe-load" in {f.rule for f in rule_findings(code)}
