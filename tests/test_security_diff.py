@@ -348,6 +348,18 @@ def test_programs_run_with_arguments_are_no_parameterised_query_and_check_output
     )  # re-raised: acted on
 
 
+def test_queries_merged_into_one_parameterised_query_are_no_weaker():
+    two = (
+        "def purge(db, t):\n    rows = db.query('SELECT id FROM s WHERE at < ?', (t,))\n"
+        "    for r in rows:\n        db.execute('DELETE FROM s WHERE id = ?', (r['id'],))\n"
+    )
+    one = "def purge(db, t):\n    db.execute('DELETE FROM s WHERE id IN (SELECT id FROM s WHERE at < ?)', (t,))\n"
+    assert compare_marks(two, one) == ("undecided", [])  # both hand their values apart
+    built = "def purge(db, t):\n    db.query('SELECT id FROM s WHERE at < ?', (t,))\n    db.execute(SQL % t)\n"
+    assert compare_marks(two, built)[0] == "A"  # a query built from text: the parameterised side wins
+    assert compare_marks("def f(db):\n    db.execute('DELETE FROM s')\n", one)[0] == "undecided"  # no values at all
+
+
 def test_a_method_cut_out_of_its_class_is_read_dedented():
     assert marks("    def f(self, x):\n        return escape(x)\n")["escaping"] == 1
 

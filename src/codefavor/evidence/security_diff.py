@@ -76,6 +76,10 @@ from codefavor.evidence.security_vocab import (
     WRITE_METHODS,
 )
 
+# Not a `HARDENING` rule: the queries that take one non-constant text, read only to say whether the
+# side with fewer parameterised queries builds any query from text at all (`compare_marks`).
+OPEN_QUERY = "open-query"
+
 
 def _last(func: ast.AST) -> str:
     if isinstance(func, ast.Subscript) and isinstance(func.slice, ast.Constant) and isinstance(func.slice.value, str):
@@ -227,6 +231,11 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
         texts = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
         if all(SQL_TEXT.search(t) for t in texts) and not isinstance(node.args[-1], ast.Constant):
             out["parameterised-query"] += 1
+    elif SQL_EXEC_NAMES.search(name) and (name != "exec" or owner) and len(node.args) == 1 and not node.keywords:
+        # a query handed one text that is not a constant (`cur.execute(sql)`, `db.query(f"...")`): its
+        # values may be in the text; a constant query carries none
+        if not isinstance(node.args[0], ast.Constant):
+            out[OPEN_QUERY] += 1
     _options([(kw.arg, kw.value) for kw in node.keywords], out)
     out["allowlist"] += sum(1 for kw in node.keywords if kw.arg and LIST_KW.search(kw.arg))
     if name in ("eval", "exec") and len(node.args) >= 2 and isinstance(node.args[1], ast.Dict):
@@ -535,6 +544,8 @@ def compare_marks(a: str, b: str) -> tuple[str, list[str]]:
     vote, voted = 0, []
     for rule, (direction, _) in HARDENING.items():
         d = (ma[rule] - mb[rule]) * direction
+        if d and rule == "parameterised-query" and not (mb if d > 0 else ma)[OPEN_QUERY]:
+            continue  # both pass their values apart (one merged two queries into one): nothing hardened
         if d:
             vote += 1 if d > 0 else -1
             voted.append(("+" if d > 0 else "-") + rule)
