@@ -11,8 +11,8 @@ evidence details.
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -24,10 +24,17 @@ def _evidence(judgment: dict) -> dict:
     return d.get("efficiency") or ((d.get("evidence") or {}).get("efficiency") or {}).get("efficiency") or {}
 
 
-def main(argv: list[str]) -> None:
-    args = [a for a in argv if not a.startswith("-")]
-    run = Path(args[0])
-    data = Path(args[1] if len(args) > 1 else "~/.cache/codefavor/foreign/leetcode-efficiency").expanduser()
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("run", type=Path, help="a `codefavor bench --both-orders` output folder")
+    ap.add_argument(
+        "data", nargs="?", default="~/.cache/codefavor/foreign/leetcode-efficiency", help="the set it ran on"
+    )
+    ap.add_argument("-v", action="store_true", help="list each pair that is not right, with its evidence")
+    args = ap.parse_args(argv)
+    run, data = args.run, Path(args.data).expanduser()
+    if not (run / "judgments.jsonl").is_file():
+        ap.error(f"{run}: no judgments.jsonl (a bench output folder is expected)")
     tasks = {}
     for split in ("dev", "test"):
         path = data / f"{split}.jsonl"
@@ -50,7 +57,7 @@ def main(argv: list[str]) -> None:
                 silent[s][why] += 1
         for s in (split, "all"):
             scores[s].append(score)
-        if "-v" in argv and j["order"] == "AB" and score < 1:
+        if args.v and j["order"] == "AB" and score < 1:
             print(
                 f"{score:.1f} {j['signal']:20} {split:4} {row.get('task_id', row['id'])[:50]:50} {json.dumps(ev)[:140]}"
             )
@@ -64,4 +71,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()
