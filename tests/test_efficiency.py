@@ -172,7 +172,7 @@ def test_a_later_level_that_sets_an_input_aside_is_in_the_silent_reading():
         _level(({"status": "timeout", "times": [], "out": None}, ok([0.032]))),
     ]
     ev = decide({"levels": levels, "stopped": "done"}, CFG)
-    assert (ev.decision, eff(ev)["reason"], eff(ev)["dropped"]) == ("undecided", "no-gap", {"error": 1})
+    assert (ev.decision, eff(ev)["reason"], eff(ev)["dropped"]) == ("undecided", "no-gap", {"timeout-not-decisive": 1})
 
 
 @pytest.mark.parametrize("levels, expected", DECIDE_TABLE)
