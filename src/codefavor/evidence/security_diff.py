@@ -14,9 +14,10 @@ This is a guess about the change, not a finding: the judge's fallback uses it (s
 `fallback/hardening`) after the static evidence (`security`) is silent. The vocabulary is written
 from the weakness families (CWE-20 validation, -22/-59 paths and links, -78/-89/-94 injection, -79
 escaping, -93/-113 CR/LF injection, -208 timing, -209 errors echoed to the client, -285 authorisation,
--338 randomness, -352 request methods, -400 limits, -502 parsers and pickled data, -601 redirects,
--611 XML entities, -693 headers, -307/-770 rate limits, -913 private names, -918 fetched addresses,
--1336 sandboxed templates, -117 log messages), not fitted to
+-338 randomness, -352 request methods, -384/-613 sessions renewed, -400 limits, -502 parsers and
+pickled data, -532 secrets logged, -601 redirects and the credentials they carry, -611 XML entities,
+-693 headers, -307/-770 rate limits, -913 private names, -918 fetched addresses, -1336 sandboxed
+templates, -117 log messages), not fitted to
 one data set; `benchmarks/security_diff_eval.py` prints each rule's fired/right counts per set.
 Pure functions of source text (Python 2 spellings read through `codetools.py2_as_py3`).
 """
@@ -36,14 +37,17 @@ from codefavor.evidence.security_vocab import (
     AUTH_CLASSES,
     AUTH_RX,
     CALLS,
+    CHECK_PAIRS,
     CHECK_WORDS,
     CMD_NAMES,
     CONTAINMENT_RX,
     CONTROL_CHARS,
+    CREDENTIAL_HEADERS,
     DEFUSED,
     DESERIALISERS,
     ECHO_SINKS,
     ENTITY,
+    ESCAPE_FILTERS,
     ESCAPING_RX,
     EXEMPT_RX,
     FAILURES,
@@ -65,14 +69,19 @@ from codefavor.evidence.security_vocab import (
     SAFE_KW,
     SAFE_OFF,
     SAFE_ON,
+    SECRET_NAMES,
+    SESSION_METHODS,
+    SESSION_RENEWALS,
     SPECIAL,
     SQL_EXEC_NAMES,
     SQL_QUOTED,
     SQL_TEXT,
     STRONG_RANDOM,
+    TIMEOUT_CALLS,
     TLS_SWITCHES,
     UNESCAPED,
     UNSAFE_ON,
+    VALIDATOR_MODULES,
     WRITE_METHODS,
 )
 
@@ -175,12 +184,18 @@ def _private_refusal(node: ast.If | ast.Assert, out: Counter[str]) -> None:
 
 
 def _call(node: ast.Call, out: Counter[str]) -> None:
-    name = _last(node.func)
+    name, owner = _last(node.func), _owner(node.func)
+    named = False  # read by a rule of CALLS already: `is_safe_url` is a URL's check, not a second one
     for rule, rx in CALLS:
         if rx.search(name):
             out[rule] += 1
-    if name not in NOT_CHECKS and _words(name) & CHECK_WORDS:
+            named = True
+    words = _words(name)
+    if name not in NOT_CHECKS and (
+        words & CHECK_WORDS or owner in VALIDATOR_MODULES or (not named and any(p <= words for p in CHECK_PAIRS))
+    ):
         out["validation"] += 1
+    _renewals(node, name, owner, out)
     if node.args and RUN_NAMES.search(name):
         _command(node.args[0], out)
         # a command template with its values handed over apart (`host.run("nslookup %s", name)`):
@@ -188,10 +203,13 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
         template = _const_str(node.args[0])
         if len(node.args) >= 2 and template and PLACEHOLDER.search(template) and not SQL_TEXT.search(template):
             out["argv-command"] += 1
-    owner = _owner(node.func)
-    # a log call's message with its values apart: the data never becomes the format (CWE-117/-134)
+    # a log call's message with its values apart: the data never becomes the format (CWE-117/-134);
+    # one handed a secret is the secret's mark, not this one (how it is written matters less then)
+    values = [*node.args, *(kw.value for kw in node.keywords)]
+    secret = owner and name in LOG_LEVELS and any(SECRET_NAMES.search(_last(x)) for v in values for x in ast.walk(v))
+    out["secret-logged"] += bool(secret)
     message = _const_str(node.args[0]) if node.args else None
-    if owner and name in LOG_LEVELS and len(node.args) >= 2 and message and "%" in message:
+    if owner and name in LOG_LEVELS and len(node.args) >= 2 and message and "%" in message and not secret:
         out["parameterised-log"] += 1
     # a redirect to a target the application builds itself (`redirect(url_for('index'))`): no open redirect
     if "redirect" in name.lower() and node.args and isinstance(node.args[0], ast.Call):
@@ -232,6 +250,34 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
     if name in ("eval", "exec") and len(node.args) >= 2 and isinstance(node.args[1], ast.Dict):
         keys = [k.value for k in node.args[1].keys if isinstance(k, ast.Constant)]
         out["restricted-eval"] += "__builtins__" in keys
+
+
+def _renewals(node: ast.Call, name: str, owner: str, out: Counter[str]) -> None:
+    """What a call renews or drops: a session (at login or logout), a credential header (before a
+    redirect is followed), a socket's timeout (set to a value, not to None: no timeout)."""
+    if name in SESSION_RENEWALS or (name in SESSION_METHODS and "session" in owner.lower()):
+        out["session-rotation"] += 1
+    if name in ("pop", "remove", "discard") and node.args and CREDENTIAL_HEADERS.match(_const_text(node.args[0])):
+        out["credential-stripped"] += 1
+    if (
+        name in TIMEOUT_CALLS
+        and node.args
+        and not (isinstance(node.args[0], ast.Constant) and node.args[0].value is None)
+    ):
+        out["safe-option"] += 1
+
+
+def _deleted(node: ast.Delete, out: Counter[str]) -> None:
+    """`del headers['Authorization']`: a credential header dropped, as `_renewals` reads `pop`."""
+    for t in node.targets:
+        if isinstance(t, ast.Subscript) and CREDENTIAL_HEADERS.match(_const_text(t.slice)):
+            out["credential-stripped"] += 1
+
+
+def _const_text(node: ast.AST) -> str:
+    """A str or bytes constant's text ('' for anything else): headers are written both ways."""
+    value = _const(node)
+    return value if isinstance(value, str) else value.decode("latin-1") if isinstance(value, bytes) else ""
 
 
 def _mode(node: ast.Call, name: str, owner: str, out: Counter[str]) -> None:
@@ -395,6 +441,8 @@ def _options(pairs: list[tuple[str | None, ast.AST]], out: Counter[str]) -> None
             "tar",
         ):  # tarfile's extraction filters: no links out, no absolute names
             out["safe-option"] += 1
+        elif arg == "default_filters" and any(_const(e) in ESCAPE_FILTERS for e in ast.walk(node)):
+            out["escaping"] += 1  # Mako's filters on every expression: `h` escapes HTML
         elif arg in SAFE_KW or (arg in SAFE_ON and value is True) or (arg in SAFE_OFF and value is False):
             out["safe-option"] += 1
         elif arg in UNSAFE_ON and value is True or (arg in SAFE_ON and value is False):
@@ -447,6 +495,7 @@ _VISIT: dict[type, Callable[[ast.AST, Counter[str]], None]] = {
     ast.Dict: _dict,  # type: ignore[dict-item]
     ast.If: _private_refusal,  # type: ignore[dict-item]
     ast.Assert: _private_refusal,  # type: ignore[dict-item]
+    ast.Delete: _deleted,  # type: ignore[dict-item]
 }
 
 
@@ -482,6 +531,12 @@ def marks(code: str) -> Counter[str] | None:
                 out["swallowed-failure"] += 1
         elif isinstance(node, ast.Attribute) and AUTH_ATTRS.search(node.attr):
             out["authorisation"] += 1
+        elif (
+            isinstance(node, ast.Attribute)
+            and node.attr in ("private", "protected")
+            and _last(node.value) == "security"
+        ):
+            out["authorisation"] += 1  # Zope's `@security.private`, `@security.protected(perm)`
         elif isinstance(node, (ast.Name, ast.Attribute)) and AUTH_CLASSES.search(_last(node)):
             out["authorisation"] += 1
         elif isinstance(node, (ast.Name, ast.Attribute)) and _last(node) == "AllowAny":

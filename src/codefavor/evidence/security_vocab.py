@@ -99,6 +99,20 @@ HARDENING: dict[str, tuple[int, str]] = {
         1,
         "mark_safe / Markup over a value the same function sanitised (`html = clean_html(html); mark_safe(html)`)",
     ),
+    "session-rotation": (
+        1,
+        "a session renewed or ended where trust changes (`cycle_key`, `rotate_token`, `session.regenerate()`, "
+        "`session.flush()`): no fixed or lingering session (CWE-384, -613)",
+    ),
+    "credential-stripped": (
+        1,
+        "a credential header dropped from a request (`headers.pop('Authorization')`, `del h['Cookie']`): none "
+        "forwarded to another host on a redirect (CWE-200)",
+    ),
+    "secret-logged": (
+        -1,
+        "a log call handed a password, secret, key or credential (`log.debug('pw %s', password)`) (CWE-532)",
+    ),
 }
 
 
@@ -119,7 +133,8 @@ CALLS: list[tuple[str, re.Pattern[str]]] = [
     ("constant-time-compare", _rx(r"^_*(compare_digest|constant_time_\w+|safe_str_cmp|timingsafe\w*|time_independent_\w+)$")),
     ("auth-exempt", _rx(r"(csrf|auth|login|permission|security|xsrf)_?exempt|^exempt$|^AllowAny$|^permit_all$")),
     ("authorisation", _rx(r"^(?!.*exempt)(.*has_perm|.*permission|.*authori[sz]|is_authenticated$|login_required$|"
-                          r"check_access$|require_\w+|is_owner$|.*csrf|user_passes_test$|staff_member_required$)")),
+                          r"check_access$|require_\w+|is_owner$|.*csrf|user_passes_test$|staff_member_required$|"
+                          r"declare(Object)?(Private|Protected)$)")),  # Zope's security.declareProtected(perm, name)
     ("request-method-check", _rx(r"^(is_submitted|validate_on_submit)$")),  # Flask-WTF: a POST that carries the form
     ("url-validation", _rx(r"^(is_safe_url|url_has_allowed_host_and_scheme|same_origin|is_same_origin|is_local_url|"
                            r"is_safe_redirect\w*|safe_redirect\w*)$")),
@@ -164,10 +179,12 @@ WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # sends), or the content type a response declares (a JSON body a browser will not sniff as HTML)
 SAFE_KW = {"mimetype", "content_type", "timeout", "connect_timeout", "read_timeout", "max_size", "max_length", "max_bytes", "max_age", "samesite",
             "max_content_length", "max_body_size", "max_buffer_size", "max_header_size", "max_line_size",
-            "max_field_size", "max_redirects", "max_depth", "max_entries"}  # fmt: skip
+            "max_field_size", "max_redirects", "max_depth", "max_entries",
+            "algorithms"}  # fmt: skip  # jwt.decode(t, key, algorithms=[...]): no 'none', no key confusion
 SAFE_ON = {"sanitize", "strict", "secure", "httponly", "autoescape", "verify", "check_hostname", "weights_only",
             "forbid_dtd", "forbid_entities", "forbid_external", "escape", "escape_html", "no_network",
-            "as_attachment"}  # fmt: skip  # as_attachment: the browser downloads it, never renders it
+            "as_attachment", "verify_signature", "verify_exp", "verify_aud", "verify_iss", "verify_iat",
+            "verify_nbf"}  # fmt: skip  # as_attachment: the browser downloads it, never renders it; verify_*: a JWT's checks
 # switches whose default is the unsafe way, so turning them off is a choice (`shell=False` is the default)
 SAFE_OFF = {"resolve_entities", "follow_symlinks", "allow_redirects"}
 UNSAFE_ON = {"shell", "follow_symlinks", "resolve_entities", "allow_pickle", "unsafe", "huge_tree", "allow_redirects"}
@@ -214,6 +231,23 @@ CHECK_WORDS = {
     "fullmatch",
 }
 NOT_CHECKS = {"check_output", "check_call", "checkout"}
+# a call named for a check by two words that are no check alone (`is_safe_path`, `_raise_if_restricted`,
+# `is_allowed_host`; not `safe_str`, `raise_error`), or any call of a validators module (`validators.url(u)`)
+CHECK_PAIRS = ({"is", "safe"}, {"is", "allowed"}, {"raise", "if"})
+VALIDATOR_MODULES = {"validators", "validator"}
+# a socket's own timeout: a peer that stops sending holds nothing open for ever (CWE-400)
+TIMEOUT_CALLS = {"settimeout", "setdefaulttimeout"}
+# Mako's filters applied to every expression: `h` escapes HTML (`default_filters=['h']`)
+ESCAPE_FILTERS = {"h", "html_escape", "xml_escape"}
+# a session renewed at login or ended at logout: by its own name, or a method of a session object
+SESSION_RENEWALS = {"cycle_key", "rotate_token", "regenerate_session", "rotate_session", "renew_session",
+                    "cycle_session", "regenerate_session_id"}  # fmt: skip
+SESSION_METHODS = {"regenerate", "regenerate_id", "cycle_key", "flush", "invalidate", "renew", "rotate"}
+# headers that carry a credential: dropped from a request before it follows a redirect elsewhere
+CREDENTIAL_HEADERS = _rx(r"^(proxy-)?(authorization|cookie)$")
+# names of what must never reach a log: not `token` alone (a parser's tokens), nor `key` (a dict's)
+SECRET_NAMES = _rx(r"(^|_)(password|passwd|passphrase|secret|api_?key|private_?key|credentials?|"
+                   r"access_token|refresh_token|auth_token|session_key)($|_)")  # fmt: skip
 RUN_NAMES = _rx(
     r"^_*(run|execute|exec|call|popen|spawn|system|check_output|check_call|ssh|cli|run_\w+|\w+_run|"
     r"\w*_cmd|\w*cli\w*|\w*ssh\w*)$"
