@@ -5,7 +5,8 @@ escaping call, a containment check on a path, a parameterised query, a timeout) 
 `mark_safe`, `shell=True`, SQL spliced into quotes) names the side that is hardened even where no
 single-snippet rule fires on either one (an authorisation check, an escape, a length limit is not
 a weakness of the side without it; only the pair shows it is missing there). Each rule of
-`HARDENING` (the table and the names it reads live in `security_vocab`) counts one kind of mark in
+`HARDENING` (the table and the names it reads live in `security_vocab`; the switches, modes and
+renewals are read in `security_switches`) counts one kind of mark in
 a candidate's AST; a rule whose counts differ between the two votes, once, for the side with more
 of a hardening mark or fewer of a weakening one, and the net vote decides (`compare_marks`). Equal votes, no differing rule, or code that does not parse: no
 decision. Every rule has the same one vote: the table names what is read, not how much it counts.
@@ -30,6 +31,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from codefavor.codetools import parse_leniently
+from codefavor.evidence.security_switches import deleted, options, permission_mode, renewals, tls_switches
 from codefavor.evidence.security_vocab import (
     ADDRESS_CHECKS,
     ALLOW_NAMES,
@@ -42,12 +44,10 @@ from codefavor.evidence.security_vocab import (
     CMD_NAMES,
     CONTAINMENT_RX,
     CONTROL_CHARS,
-    CREDENTIAL_HEADERS,
     DEFUSED,
     DESERIALISERS,
     ECHO_SINKS,
     ENTITY,
-    ESCAPE_FILTERS,
     ESCAPING_RX,
     EXEMPT_RX,
     FAILURES,
@@ -66,21 +66,13 @@ from codefavor.evidence.security_vocab import (
     PRESENCE,
     RATE_RX,
     RUN_NAMES,
-    SAFE_KW,
-    SAFE_OFF,
-    SAFE_ON,
     SECRET_NAMES,
-    SESSION_METHODS,
-    SESSION_RENEWALS,
     SPECIAL,
     SQL_EXEC_NAMES,
     SQL_QUOTED,
     SQL_TEXT,
     STRONG_RANDOM,
-    TIMEOUT_CALLS,
-    TLS_SWITCHES,
     UNESCAPED,
-    UNSAFE_ON,
     VALIDATOR_MODULES,
     WRITE_METHODS,
 )
@@ -195,7 +187,7 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
         words & CHECK_WORDS or owner in VALIDATOR_MODULES or (not named and any(p <= words for p in CHECK_PAIRS))
     ):
         out["validation"] += 1
-    _renewals(node, name, owner, out)
+    renewals(node, name, owner, out)
     if node.args and RUN_NAMES.search(name):
         _command(node.args[0], out)
         # a command template with its values handed over apart (`host.run("nslookup %s", name)`):
@@ -224,7 +216,7 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
         out["pickle-written"] += 1
     if name in MARKUP and node.args and _formatted(node.args[0]):
         out["markup-built"] += 1
-    _mode(node, name, owner, out)
+    permission_mode(node, name, owner, out)
     # an HTTP error that carries data back (`HTTPError(404, '%s not found', path)`): the request's
     # own text reflected in the error page; a fixed message (or a translated one) is none
     if HTTP_ERRORS.search(name) and any(
@@ -245,70 +237,11 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
         texts = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
         if all(SQL_TEXT.search(t) for t in texts) and not isinstance(node.args[-1], ast.Constant):
             out["parameterised-query"] += 1
-    _options([(kw.arg, kw.value) for kw in node.keywords], out)
+    options([(kw.arg, kw.value) for kw in node.keywords], out)
     out["allowlist"] += sum(1 for kw in node.keywords if kw.arg and LIST_KW.search(kw.arg))
     if name in ("eval", "exec") and len(node.args) >= 2 and isinstance(node.args[1], ast.Dict):
         keys = [k.value for k in node.args[1].keys if isinstance(k, ast.Constant)]
         out["restricted-eval"] += "__builtins__" in keys
-
-
-def _renewals(node: ast.Call, name: str, owner: str, out: Counter[str]) -> None:
-    """What a call renews or drops: a session (at login or logout), a credential header (before a
-    redirect is followed), a socket's timeout (set to a value, not to None: no timeout)."""
-    if name in SESSION_RENEWALS or (name in SESSION_METHODS and "session" in owner.lower()):
-        out["session-rotation"] += 1
-    if name in ("pop", "remove", "discard") and node.args and CREDENTIAL_HEADERS.match(_const_text(node.args[0])):
-        out["credential-stripped"] += 1
-    if (
-        name in TIMEOUT_CALLS
-        and node.args
-        and not (isinstance(node.args[0], ast.Constant) and node.args[0].value is None)
-    ):
-        out["safe-option"] += 1
-
-
-def _deleted(node: ast.Delete, out: Counter[str]) -> None:
-    """`del headers['Authorization']`: a credential header dropped, as `_renewals` reads `pop`."""
-    for t in node.targets:
-        if isinstance(t, ast.Subscript) and CREDENTIAL_HEADERS.match(_const_text(t.slice)):
-            out["credential-stripped"] += 1
-
-
-def _const_text(node: ast.AST) -> str:
-    """A str or bytes constant's text ('' for anything else): headers are written both ways."""
-    value = _const(node)
-    return value if isinstance(value, str) else value.decode("latin-1") if isinstance(value, bytes) else ""
-
-
-def _mode(node: ast.Call, name: str, owner: str, out: Counter[str]) -> None:
-    """A permission mode written as a number: what it gives the world (`umask` takes bits away)."""
-    at = {
-        "chmod": -1,
-        "fchmod": -1,
-        "lchmod": -1,
-        "makedirs": 1,
-        "mkdir": 1,
-        "umask": 0,
-        "open": 2 if owner == "os" else None,
-    }
-    if name not in at or at[name] is None:
-        return
-    kw = next((k.value for k in node.keywords if k.arg == "mode"), None)
-    i = at[name]
-    value = _const(kw) if kw is not None else _const(node.args[i]) if -len(node.args) <= i < len(node.args) else None
-    if not isinstance(value, int) or isinstance(value, bool) or (name != "umask" and value > 0o7777):
-        return
-    if name == "umask":  # the bits it takes away: all of the group's and others' / not even others' write
-        out["restrictive-mode"] += value & 0o077 == 0o077
-        out["permissive-mode"] += not value & 0o002
-    elif value & 0o002:
-        out["permissive-mode"] += 1
-    elif not value & 0o077:
-        out["restrictive-mode"] += 1
-
-
-def _const(node: ast.AST | None) -> object:
-    return node.value if isinstance(node, ast.Constant) else None
 
 
 def _escapes(old: ast.AST, new: ast.AST) -> bool:
@@ -417,38 +350,6 @@ def _markup_sanitised(tree: ast.AST, out: Counter[str]) -> None:
                 clean.discard(name)
 
 
-def _switches(node: ast.Assign, out: Counter[str]) -> None:
-    """A TLS context's checks set by assignment: `ctx.check_hostname = False`, `ctx.verify_mode =
-    ssl.CERT_NONE` turn them off; True or CERT_REQUIRED turns them on."""
-    for t in node.targets:
-        if isinstance(t, ast.Attribute) and t.attr in TLS_SWITCHES:
-            value = _const(node.value) if isinstance(node.value, ast.Constant) else _last(node.value)
-            if value is False or value == "CERT_NONE":
-                out["unsafe-option"] += 1
-            elif value is True or value == "CERT_REQUIRED":
-                out["safe-option"] += 1
-
-
-def _options(pairs: list[tuple[str | None, ast.AST]], out: Counter[str]) -> None:
-    """Safety switches passed as keywords, or written as the entries of an options dict
-    (`{"autoescape": True}` handed to a constructor later)."""
-    for arg, node in pairs:
-        value = node.value if isinstance(node, ast.Constant) else None
-        if arg == "typ" and value in ("safe", "base"):  # ruamel.yaml's YAML(typ="safe")
-            out["safe-parser"] += 1
-        elif arg == "filter" and value in (
-            "data",
-            "tar",
-        ):  # tarfile's extraction filters: no links out, no absolute names
-            out["safe-option"] += 1
-        elif arg == "default_filters" and any(_const(e) in ESCAPE_FILTERS for e in ast.walk(node)):
-            out["escaping"] += 1  # Mako's filters on every expression: `h` escapes HTML
-        elif arg in SAFE_KW or (arg in SAFE_ON and value is True) or (arg in SAFE_OFF and value is False):
-            out["safe-option"] += 1
-        elif arg in UNSAFE_ON and value is True or (arg in SAFE_ON and value is False):
-            out["unsafe-option"] += 1
-
-
 def _compare(node: ast.Compare, out: Counter[str]) -> None:
     sides = [node.left, *node.comparators]
     ordered = any(isinstance(o, (ast.Gt, ast.GtE, ast.Lt, ast.LtE)) for o in node.ops)
@@ -485,7 +386,7 @@ def _compare(node: ast.Compare, out: Counter[str]) -> None:
 
 
 def _dict(node: ast.Dict, out: Counter[str]) -> None:
-    _options([(k.value, v) for k, v in zip(node.keys, node.values, strict=True)
+    options([(k.value, v) for k, v in zip(node.keys, node.values, strict=True)
               if isinstance(k, ast.Constant) and isinstance(k.value, str)], out)  # fmt: skip
 
 
@@ -495,7 +396,7 @@ _VISIT: dict[type, Callable[[ast.AST, Counter[str]], None]] = {
     ast.Dict: _dict,  # type: ignore[dict-item]
     ast.If: _private_refusal,  # type: ignore[dict-item]
     ast.Assert: _private_refusal,  # type: ignore[dict-item]
-    ast.Delete: _deleted,  # type: ignore[dict-item]
+    ast.Delete: deleted,  # type: ignore[dict-item]
 }
 
 
@@ -522,7 +423,7 @@ def marks(code: str) -> Counter[str] | None:
         elif isinstance(node, ast.Assign):
             if any(isinstance(t, ast.Name) and CMD_NAMES.search(t.id) for t in node.targets):
                 _command(node.value, out)
-            _switches(node, out)
+            tls_switches(node, out)
         elif isinstance(node, ast.ExceptHandler) and node.type is not None:
             out["error-echo"] += _echoes(node)
             caught = ast.unparse(node.type)
