@@ -148,6 +148,11 @@ TABLE: dict[str, list[tuple[str, str]]] = {
         ("def back_link(req, data):\n    data['back'] = req.GET.get('back')\n",
          "def back_link(req, data):\n    back = req.GET.get('back')\n    if back and urlparse(back).scheme == '':\n"
          "        data['back'] = back\n"),
+        # a link refused for a scheme that runs script, by membership or by its start
+        ("def link(url):\n    return '<a href=\"%s\">' % escape(url)\n",
+         "def link(url):\n    if 'javascript:' in url.lower():\n        return ''\n    return '<a href=\"%s\">' % escape(url)\n"),
+        ("def safe_href(u):\n    return u.strip()\n",
+         "def safe_href(u):\n    u = u.strip()\n    return '' if u.lower().startswith(('javascript:', 'vbscript:')) else u\n"),
     ],
     "control-char-check": [
         ("def header(resp, v):\n    resp.headers['X-Name'] = v\n",
@@ -452,6 +457,10 @@ def test_python2_spellings_are_read_and_code_that_parses_is_left_as_is():
 def test_renewals_and_secrets_read_only_what_they_name():
     # a cache flushed or a thumbnail regenerated is no session renewed; no timeout is no bound
     assert marks("def f(cache):\n    cache.flush()\n    thumbs.regenerate()\n")["session-rotation"] == 0
+    assert (
+        marks("def f(db, row):\n    db.session.add(row)\n    db.session.flush()\n")["session-rotation"] == 0
+    )  # SQLAlchemy's
+    assert marks("def f(token, password_file):\n    log.info('%s %s', token, password_file)\n")["secret-logged"] == 0
     assert marks("def f(s):\n    s.settimeout(None)\n")["safe-option"] == 0
     plain = "def f(r):\n    r.headers.pop('Content-Type', None)\n    del r.headers['Content-Length']\n"
     assert marks(plain)["credential-stripped"] == 0

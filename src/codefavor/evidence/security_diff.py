@@ -66,6 +66,7 @@ from codefavor.evidence.security_vocab import (
     PRESENCE,
     RATE_RX,
     RUN_NAMES,
+    SCRIPT_SCHEMES,
     SECRET_NAMES,
     SPECIAL,
     SQL_EXEC_NAMES,
@@ -206,6 +207,8 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
     # a redirect to a target the application builds itself (`redirect(url_for('index'))`): no open redirect
     if "redirect" in name.lower() and node.args and isinstance(node.args[0], ast.Call):
         out["url-validation"] += _last(node.args[0].func) in INTERNAL_URLS
+    if name == "startswith" and any(SCRIPT_SCHEMES.match(_const_str(c) or "") for a in node.args for c in ast.walk(a)):
+        out["url-validation"] += 1  # url.lower().startswith(('javascript:', 'data:')): the scheme refused
     if name == "split" and owner == "shlex":  # a command line read as an argument list, for no shell
         out["argv-command"] += 1
     if STRONG_RANDOM.search(name) and (owner == "secrets" or name in ("urandom", "SystemRandom")):
@@ -361,6 +364,9 @@ def _compare(node: ast.Compare, out: Counter[str]) -> None:
         out["length-limit"] += 1
     # urlparse(target).netloc == host, parsed.scheme in ("http", "https"): a URL checked for its origin
     if any(isinstance(x, ast.Attribute) and x.attr in ("scheme", "netloc", "hostname") for x in sides):
+        out["url-validation"] += 1
+    # 'javascript:' in url: a link refused for the scheme that runs script (a call of startswith in `_call`)
+    if any(isinstance(o, (ast.In, ast.NotIn)) for o in node.ops) and SCRIPT_SCHEMES.match(_const_str(node.left) or ""):
         out["url-validation"] += 1
     # '..' in name, name.startswith('../') is a call: a traversal refused by its parent-directory part
     if any(isinstance(o, (ast.In, ast.NotIn)) for o in node.ops) and (

@@ -15,6 +15,8 @@ from collections import Counter
 from codefavor.evidence.security_vocab import (
     CREDENTIAL_HEADERS,
     ESCAPE_FILTERS,
+    REQUEST_SESSION_METHODS,
+    REQUESTS,
     SAFE_KW,
     SAFE_OFF,
     SAFE_ON,
@@ -96,7 +98,13 @@ def permission_mode(node: ast.Call, name: str, owner: str, out: Counter[str]) ->
 def renewals(node: ast.Call, name: str, owner: str, out: Counter[str]) -> None:
     """What a call renews or drops: a session (at login or logout), a credential header (before a
     redirect is followed), a socket's timeout (set to a value, not to None: no timeout)."""
-    if name in SESSION_RENEWALS or (name in SESSION_METHODS and "session" in owner.lower()):
+    session = node.func.value if isinstance(node.func, ast.Attribute) else None
+    of_request = isinstance(session, ast.Attribute) and session.attr == "session" and _name(session.value) in REQUESTS
+    if (
+        name in SESSION_RENEWALS
+        or (name in SESSION_METHODS and "session" in owner.lower())
+        or (name in REQUEST_SESSION_METHODS and of_request)
+    ):
         out["session-rotation"] += 1
     if name in ("pop", "remove", "discard") and node.args and CREDENTIAL_HEADERS.match(_const_text(node.args[0])):
         out["credential-stripped"] += 1

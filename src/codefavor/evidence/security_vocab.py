@@ -46,7 +46,8 @@ HARDENING: dict[str, tuple[int, str]] = {
     ),
     "url-validation": (
         1,
-        "a redirect target or URL checked for its origin (is_safe_url, same_origin, url_has_allowed_host_and_scheme)",
+        "a redirect target or URL checked for its origin (is_safe_url, same_origin, url_has_allowed_host_and_scheme) "
+        "or for a scheme that runs script (`'javascript:' in url`)",
     ),
     "control-char-check": (1, "a value tested for CR, LF or NUL (`'\\n' in value`): header and log injection"),
     "strong-random": (1, "randomness for secrets: the secrets module, os.urandom, SystemRandom"),
@@ -170,6 +171,8 @@ ADDRESS_CHECKS = {"is_private", "is_loopback", "is_reserved", "is_link_local", "
 STRONG_RANDOM = _rx(r"^(token_bytes|token_hex|token_urlsafe|urandom|SystemRandom|randbits|randbelow|choice)$")
 MARKUP = {"mark_safe", "Markup", "SafeString", "SafeText"}
 HTML = re.compile(r"<(/?[a-zA-Z][a-zA-Z0-9]*)[\s>/]|[?&]\w+=$")
+# a URL's scheme that runs script where it is followed or rendered (written plain or percent-encoded)
+SCRIPT_SCHEMES = _rx(r"^(javascript|vbscript|data)(:|%3a)")
 LIST_KW = _rx(r"(white|black|allow|deny|block)_?list")
 # a URL of the application's own routes (not resolve_url: it passes a URL it is given through)
 INTERNAL_URLS = {"url_for", "reverse", "reverse_lazy"}
@@ -242,12 +245,17 @@ ESCAPE_FILTERS = {"h", "html_escape", "xml_escape"}
 # a session renewed at login or ended at logout: by its own name, or a method of a session object
 SESSION_RENEWALS = {"cycle_key", "rotate_token", "regenerate_session", "rotate_session", "renew_session",
                     "cycle_session", "regenerate_session_id"}  # fmt: skip
-SESSION_METHODS = {"regenerate", "regenerate_id", "cycle_key", "flush", "invalidate", "renew", "rotate"}
+SESSION_METHODS = {"regenerate", "regenerate_id", "cycle_key", "renew", "rotate"}
+# ending a session by a method a database session has too (SQLAlchemy's `db.session.flush()`): only
+# the request's own session (`request.session.flush()`) is the web session
+REQUEST_SESSION_METHODS = {"flush", "invalidate"}
+REQUESTS = {"request", "req", "r"}
 # headers that carry a credential: dropped from a request before it follows a redirect elsewhere
 CREDENTIAL_HEADERS = _rx(r"^(proxy-)?(authorization|cookie)$")
-# names of what must never reach a log: not `token` alone (a parser's tokens), nor `key` (a dict's)
+# names of what must never reach a log, by their last word: not `token` alone (a parser's tokens),
+# `key` (a dict's), nor where the secret is not the value (`password_file`, `secret_name`)
 SECRET_NAMES = _rx(r"(^|_)(password|passwd|passphrase|secret|api_?key|private_?key|credentials?|"
-                   r"access_token|refresh_token|auth_token|session_key)($|_)")  # fmt: skip
+                   r"access_token|refresh_token|auth_token|session_key)$")  # fmt: skip
 RUN_NAMES = _rx(
     r"^_*(run|execute|exec|call|popen|spawn|system|check_output|check_call|ssh|cli|run_\w+|\w+_run|"
     r"\w*_cmd|\w*cli\w*|\w*ssh\w*)$"
