@@ -85,6 +85,11 @@ TABLE: dict[str, list[tuple[str, str]]] = {
         ("@app.route('/admin')\ndef admin():\n    return page()\n",
          "@app.route('/admin')\n@login_required\ndef admin():\n    return page()\n"),
         ("class Report(APIView):\n    pass\n", "class Report(APIView):\n    permission_classes = (IsAuthenticated,)\n"),
+        # a record looked up by its id only among the requester's own
+        ("def invoice(request, pk):\n    return get_object_or_404(Invoice, pk=pk)\n",
+         "def invoice(request, pk):\n    return get_object_or_404(Invoice, pk=pk, owner=request.user)\n"),
+        ("def note(nid):\n    return Note.query.filter_by(id=nid).first()\n",
+         "def note(nid):\n    return Note.query.filter_by(id=nid, user_id=current_user.id).first()\n"),
         # Zope's declarations: a method no URL may call, or one only a permission may
         ("def manage_edit(self, data):\n    self.data = data\n",
          "@security.private\ndef manage_edit(self, data):\n    self.data = data\n"),
@@ -468,6 +473,8 @@ def test_renewals_and_secrets_read_only_what_they_name():
     assert marks("def f(token, key):\n    log.debug('token %s at %s', token, key)\n")["secret-logged"] == 0
     assert marks("def f(x):\n    return safe_str(x), raise_error(x)\n")["validation"] == 0
     assert marks("def f(u):\n    return is_safe_url(u)\n")["validation"] == 0
+    # a record made for the requester is no lookup scoped to them
+    assert marks("def f(request):\n    return Doc.objects.create(owner=request.user)\n")["authorisation"] == 0
 
 
 def test_a_command_template_with_sql_or_without_values_is_no_argv_command():

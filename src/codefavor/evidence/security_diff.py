@@ -61,10 +61,13 @@ from codefavor.evidence.security_vocab import (
     LOG_LEVELS,
     MARKUP,
     NOT_CHECKS,
+    OWNER_KW,
     PICKLERS,
     PLACEHOLDER,
     PRESENCE,
+    QUERY_CALLS,
     RATE_RX,
+    REQUESTER,
     RUN_NAMES,
     SCRIPT_SCHEMES,
     SECRET_NAMES,
@@ -189,6 +192,10 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
     ):
         out["validation"] += 1
     renewals(node, name, owner, out)
+    if name in QUERY_CALLS and any(
+        kw.arg in OWNER_KW and REQUESTER.search(ast.unparse(kw.value)) for kw in node.keywords
+    ):
+        out["authorisation"] += 1  # the record looked up must be the requester's own
     if node.args and RUN_NAMES.search(name):
         _command(node.args[0], out)
         # a command template with its values handed over apart (`host.run("nslookup %s", name)`):

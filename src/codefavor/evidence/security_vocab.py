@@ -25,7 +25,11 @@ HARDENING: dict[str, tuple[int, str]] = {
         "realpath / normpath / abspath / commonpath / is_relative_to / secure_filename / safe_join / basename / islink",
     ),
     "constant-time-compare": (1, "hmac.compare_digest, constant_time_compare"),
-    "authorisation": (1, "permission, authentication and ownership checks (calls, attributes or decorators)"),
+    "authorisation": (
+        1,
+        "permission, authentication and ownership checks (calls, attributes or decorators), a lookup scoped to the "
+        "requesting user (`filter(owner=request.user)`)",
+    ),
     "safe-parser": (1, "yaml.safe_load/safe_dump, ast.literal_eval, SafeLoader, defusedxml"),
     "validation": (
         1,
@@ -238,6 +242,11 @@ NOT_CHECKS = {"check_output", "check_call", "checkout"}
 # `is_allowed_host`; not `safe_str`, `raise_error`), or any call of a validators module (`validators.url(u)`)
 CHECK_PAIRS = ({"is", "safe"}, {"is", "allowed"}, {"raise", "if"})
 VALIDATOR_MODULES = {"validators", "validator"}
+# a lookup scoped to whoever asks (`get_object_or_404(Doc, pk=pk, owner=request.user)`): no other
+# user's record reached by its id (CWE-639)
+QUERY_CALLS = {"filter", "filter_by", "get", "get_object_or_404", "get_or_404", "first_or_404", "get_list_or_404"}
+OWNER_KW = {"user", "owner", "author", "creator", "created_by", "user_id", "owner_id", "author_id"}
+REQUESTER = re.compile(r"\b(request|req)\.user\b|\bcurrent_user\b|\bg\.user\b")
 # a socket's own timeout: a peer that stops sending holds nothing open for ever (CWE-400)
 TIMEOUT_CALLS = {"settimeout", "setdefaulttimeout"}
 # Mako's filters applied to every expression: `h` escapes HTML (`default_filters=['h']`)
