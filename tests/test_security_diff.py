@@ -342,6 +342,9 @@ TABLE: dict[str, list[tuple[str, str]]] = {
         ("def follow(req, url):\n    return req.replace(url=url)\n",
          "def follow(req, url):\n    new = req.replace(url=url)\n    del new.headers[b'Cookie']\n    return new\n"),
     ],
+    "unbounded-read": [
+        ("def image(upload):\n    return Image.open(BytesIO(upload.read()))\n", "def image(upload):\n    return Image.open(upload)\n"),
+    ],
     "secret-logged": [
         ("def connect(user, password):\n    log.debug('connecting %s with %s', user, password)\n    return db(user, password)\n",
          "def connect(user, password):\n    log.debug('connecting %s', user)\n    return db(user, password)\n"),

@@ -192,6 +192,9 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
     ):
         out["validation"] += 1
     renewals(node, name, owner, out)
+    if name in ("BytesIO", "StringIO") and node.args and isinstance(node.args[0], ast.Call):
+        inner = node.args[0]  # `read()` with no size: all of it, however large the upload
+        out["unbounded-read"] += _last(inner.func) == "read" and not inner.args and not inner.keywords
     if name in QUERY_CALLS and any(
         kw.arg in OWNER_KW and REQUESTER.search(ast.unparse(kw.value)) for kw in node.keywords
     ):

@@ -114,6 +114,11 @@ HARDENING: dict[str, tuple[int, str]] = {
         "a credential header dropped from a request (`headers.pop('Authorization')`, `del h['Cookie']`): none "
         "forwarded to another host on a redirect (CWE-200)",
     ),
+    "unbounded-read": (
+        -1,
+        "a whole stream read into a memory buffer at once (`BytesIO(f.read())`): no bound on what a peer sends "
+        "(CWE-400, -770)",
+    ),
     "secret-logged": (
         -1,
         "a log call handed a password, secret, key or credential (`log.debug('pw %s', password)`) (CWE-532)",
