@@ -55,6 +55,8 @@ TABLE: dict[str, list[tuple[str, str]]] = {
          "def chat(text):\n    send('<p>' + text.translate(None, '<>') + '</p>')\n"),  # Python 2's deletechars
         ("def audit(user):\n    log.info('login ' + user)\n",  # a line break dropped: no forged log line
          "def audit(user):\n    log.info('login ' + user.replace('\\n', '').replace('\\r', ' '))\n"),
+        ("def lookup(d):\n    return TemplateLookup(directories=d)\n",  # Mako's `h` on every expression
+         "def lookup(d):\n    return TemplateLookup(directories=d, default_filters=['unicode', 'h'])\n"),
     ],
     "path-containment": [
         ("def unpack(tar, d):\n    for m in tar.getmembers():\n        tar.extract(m, d)\n",
@@ -83,6 +85,16 @@ TABLE: dict[str, list[tuple[str, str]]] = {
         ("@app.route('/admin')\ndef admin():\n    return page()\n",
          "@app.route('/admin')\n@login_required\ndef admin():\n    return page()\n"),
         ("class Report(APIView):\n    pass\n", "class Report(APIView):\n    permission_classes = (IsAuthenticated,)\n"),
+        # a record looked up by its id only among the requester's own
+        ("def invoice(request, pk):\n    return get_object_or_404(Invoice, pk=pk)\n",
+         "def invoice(request, pk):\n    return get_object_or_404(Invoice, pk=pk, owner=request.user)\n"),
+        ("def note(nid):\n    return Note.query.filter_by(id=nid).first()\n",
+         "def note(nid):\n    return Note.query.filter_by(id=nid, user_id=current_user.id).first()\n"),
+        # Zope's declarations: a method no URL may call, or one only a permission may
+        ("def manage_edit(self, data):\n    self.data = data\n",
+         "@security.private\ndef manage_edit(self, data):\n    self.data = data\n"),
+        ("class Tool:\n    security = ClassSecurityInfo()\n",
+         "class Tool:\n    security = ClassSecurityInfo()\n    security.declareProtected(ManagePortal, 'edit')\n"),
     ],
     "safe-parser": [
         ("def conf(text):\n    return parse(text)\n", "def conf(text):\n    return ast.literal_eval(text)\n"),
@@ -97,6 +109,12 @@ TABLE: dict[str, list[tuple[str, str]]] = {
         ("def set_mail(u, addr):\n    u.mail = addr\n", "def set_mail(u, addr):\n    validate_email(addr)\n    u.mail = addr\n"),
         ("def inject(fs, name):\n    return os.path.join(fs, name)\n",
          "def inject(fs, name):\n    return _join_and_check_path_within_fs(fs, name)\n"),
+        # named for a check by two words, or a validators module's call
+        ("def entry(root, name):\n    return root / name\n",
+         "def entry(root, name):\n    if is_safe_path_component(name):\n        return root / name\n"),
+        ("def assign(obj, key, v):\n    obj[key] = v\n", "def assign(obj, key, v):\n    _raise_if_restricted_key(key)\n    obj[key] = v\n"),
+        ("def go(target):\n    return fetch(target)\n",
+         "def go(target):\n    if validators.domain(target.netloc):\n        return fetch(target)\n"),
     ],
     "allowlist": [
         ("def redirect_to(url):\n    return redirect(url)\n",
@@ -135,6 +153,11 @@ TABLE: dict[str, list[tuple[str, str]]] = {
         ("def back_link(req, data):\n    data['back'] = req.GET.get('back')\n",
          "def back_link(req, data):\n    back = req.GET.get('back')\n    if back and urlparse(back).scheme == '':\n"
          "        data['back'] = back\n"),
+        # a link refused for a scheme that runs script, by membership or by its start
+        ("def link(url):\n    return '<a href=\"%s\">' % escape(url)\n",
+         "def link(url):\n    if 'javascript:' in url.lower():\n        return ''\n    return '<a href=\"%s\">' % escape(url)\n"),
+        ("def safe_href(u):\n    return u.strip()\n",
+         "def safe_href(u):\n    u = u.strip()\n    return '' if u.lower().startswith(('javascript:', 'vbscript:')) else u\n"),
     ],
     "control-char-check": [
         ("def header(resp, v):\n    resp.headers['X-Name'] = v\n",
@@ -176,6 +199,12 @@ TABLE: dict[str, list[tuple[str, str]]] = {
         ("def unpack(t, d):\n    tarfile.open(t).extractall(d)\n", "def unpack(t, d):\n    tarfile.open(t).extractall(d, filter='data')\n"),
         ("def pref(key):\n    return Response(json.dumps({'key': key}))\n",
          "def pref(key):\n    return Response(json.dumps({'key': key}), mimetype='application/json')\n"),
+        # a JWT's algorithms named, its checks kept on; a socket that gives up on a silent peer
+        ("def claims(t, k):\n    return jwt.decode(t, k)\n", "def claims(t, k):\n    return jwt.decode(t, k, algorithms=['HS256'])\n"),
+        ("def claims(t, k):\n    return jwt.decode(t, k, options={'verify_exp': False})\n",
+         "def claims(t, k):\n    return jwt.decode(t, k, options={'verify_exp': True})\n"),
+        ("def dial(addr):\n    s = socket.create_connection(addr)\n    return s\n",
+         "def dial(addr):\n    s = socket.create_connection(addr)\n    s.settimeout(30)\n    return s\n"),
     ],
     "argv-command": [
         ("def rm(name):\n    cmd = ['rm'] + [name]\n    return cmd\n", "def rm(name):\n    cmd = ['rm', '-f', name]\n    return cmd\n"),
@@ -300,6 +329,27 @@ TABLE: dict[str, list[tuple[str, str]]] = {
          "def save(model, path):\n    with open(path, 'w') as f:\n        json.dump(model.to_dict(), f)\n"),
         ("def cache(key, value):\n    r.set(key, cPickle.dumps(value))\n", "def cache(key, value):\n    r.set(key, json.dumps(value))\n"),
     ],
+    "session-rotation": [
+        ("def login(req, user):\n    req.session['uid'] = user.id\n",
+         "def login(req, user):\n    req.session.cycle_key()\n    req.session['uid'] = user.id\n"),
+        ("def logout(self):\n    self.app.forget(cherrypy.session)\n",
+         "def logout(self):\n    self.app.forget(cherrypy.session)\n    cherrypy.session.regenerate()\n"),
+        ("def logout(request):\n    request.user = None\n", "def logout(request):\n    request.session.flush()\n"),
+    ],
+    "credential-stripped": [
+        ("def follow(req, url):\n    req.url = url\n    return req\n",
+         "def follow(req, url):\n    req.url = url\n    req.headers.pop('Authorization', None)\n    return req\n"),
+        ("def follow(req, url):\n    return req.replace(url=url)\n",
+         "def follow(req, url):\n    new = req.replace(url=url)\n    del new.headers[b'Cookie']\n    return new\n"),
+    ],
+    "unbounded-read": [
+        ("def image(upload):\n    return Image.open(BytesIO(upload.read()))\n", "def image(upload):\n    return Image.open(upload)\n"),
+    ],
+    "secret-logged": [
+        ("def connect(user, password):\n    log.debug('connecting %s with %s', user, password)\n    return db(user, password)\n",
+         "def connect(user, password):\n    log.debug('connecting %s', user)\n    return db(user, password)\n"),
+        ("def start(cfg):\n    logger.info('config: %r', cfg.api_key)\n", "def start(cfg):\n    logger.info('config loaded')\n"),
+    ],
 }  # fmt: skip
 
 CASES = [(rule, i, weak, hard) for rule, pairs in TABLE.items() for i, (weak, hard) in enumerate(pairs)]
@@ -422,6 +472,24 @@ def test_python2_spellings_are_read_and_code_that_parses_is_left_as_is():
     assert compare_marks(hard, weak)[0] == "A" and compare_marks(weak, hard)[0] == "B"
     # `print (x)` written with a space parses as Python 3 already: never rewritten
     assert marks("def f(x):\n    print (x)\n") is not None
+
+
+def test_renewals_and_secrets_read_only_what_they_name():
+    # a cache flushed or a thumbnail regenerated is no session renewed; no timeout is no bound
+    assert marks("def f(cache):\n    cache.flush()\n    thumbs.regenerate()\n")["session-rotation"] == 0
+    assert (
+        marks("def f(db, row):\n    db.session.add(row)\n    db.session.flush()\n")["session-rotation"] == 0
+    )  # SQLAlchemy's
+    assert marks("def f(token, password_file):\n    log.info('%s %s', token, password_file)\n")["secret-logged"] == 0
+    assert marks("def f(s):\n    s.settimeout(None)\n")["safe-option"] == 0
+    plain = "def f(r):\n    r.headers.pop('Content-Type', None)\n    del r.headers['Content-Length']\n"
+    assert marks(plain)["credential-stripped"] == 0
+    # a parser's tokens, a dict's key: no secrets; a name alone is no check, nor one a URL rule reads
+    assert marks("def f(token, key):\n    log.debug('token %s at %s', token, key)\n")["secret-logged"] == 0
+    assert marks("def f(x):\n    return safe_str(x), raise_error(x)\n")["validation"] == 0
+    assert marks("def f(u):\n    return is_safe_url(u)\n")["validation"] == 0
+    # a record made for the requester is no lookup scoped to them
+    assert marks("def f(request):\n    return Doc.objects.create(owner=request.user)\n")["authorisation"] == 0
 
 
 def test_a_command_template_with_sql_or_without_values_is_no_argv_command():

@@ -5,7 +5,8 @@ escaping call, a containment check on a path, a parameterised query, a timeout) 
 `mark_safe`, `shell=True`, SQL spliced into quotes) names the side that is hardened even where no
 single-snippet rule fires on either one (an authorisation check, an escape, a length limit is not
 a weakness of the side without it; only the pair shows it is missing there). Each rule of
-`HARDENING` (the table and the names it reads live in `security_vocab`) counts one kind of mark in
+`HARDENING` (the table and the names it reads live in `security_vocab`; the switches, modes and
+renewals are read in `security_switches`) counts one kind of mark in
 a candidate's AST; a rule whose counts differ between the two votes, once, for the side with more
 of a hardening mark or fewer of a weakening one, and the net vote decides (`compare_marks`). Equal votes, no differing rule, or code that does not parse: no
 decision. Every rule has the same one vote: the table names what is read, not how much it counts.
@@ -14,9 +15,10 @@ This is a guess about the change, not a finding: the judge's fallback uses it (s
 `fallback/hardening`) after the static evidence (`security`) is silent. The vocabulary is written
 from the weakness families (CWE-20 validation, -22/-59 paths and links, -78/-89/-94 injection, -79
 escaping, -93/-113 CR/LF injection, -208 timing, -209 errors echoed to the client, -285 authorisation,
--338 randomness, -352 request methods, -400 limits, -502 parsers and pickled data, -601 redirects,
--611 XML entities, -693 headers, -307/-770 rate limits, -913 private names, -918 fetched addresses,
--1336 sandboxed templates, -117 log messages), not fitted to
+-338 randomness, -352 request methods, -384/-613 sessions renewed, -400 limits, -502 parsers and
+pickled data, -532 secrets logged, -601 redirects and the credentials they carry, -611 XML entities,
+-693 headers, -307/-770 rate limits, -913 private names, -918 fetched addresses, -1336 sandboxed
+templates, -117 log messages), not fitted to
 one data set; `benchmarks/security_diff_eval.py` prints each rule's fired/right counts per set.
 Pure functions of source text (Python 2 spellings read through `codetools.py2_as_py3`).
 """
@@ -29,6 +31,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from codefavor.codetools import parse_leniently
+from codefavor.evidence.security_switches import deleted, options, permission_mode, renewals, tls_switches
 from codefavor.evidence.security_vocab import (
     ADDRESS_CHECKS,
     ALLOW_NAMES,
@@ -36,6 +39,7 @@ from codefavor.evidence.security_vocab import (
     AUTH_CLASSES,
     AUTH_RX,
     CALLS,
+    CHECK_PAIRS,
     CHECK_WORDS,
     CMD_NAMES,
     CONTAINMENT_RX,
@@ -57,22 +61,23 @@ from codefavor.evidence.security_vocab import (
     LOG_LEVELS,
     MARKUP,
     NOT_CHECKS,
+    OWNER_KW,
     PICKLERS,
     PLACEHOLDER,
     PRESENCE,
+    QUERY_CALLS,
     RATE_RX,
+    REQUESTER,
     RUN_NAMES,
-    SAFE_KW,
-    SAFE_OFF,
-    SAFE_ON,
+    SCRIPT_SCHEMES,
+    SECRET_NAMES,
     SPECIAL,
     SQL_EXEC_NAMES,
     SQL_QUOTED,
     SQL_TEXT,
     STRONG_RANDOM,
-    TLS_SWITCHES,
     UNESCAPED,
-    UNSAFE_ON,
+    VALIDATOR_MODULES,
     WRITE_METHODS,
 )
 
@@ -179,12 +184,25 @@ def _private_refusal(node: ast.If | ast.Assert, out: Counter[str]) -> None:
 
 
 def _call(node: ast.Call, out: Counter[str]) -> None:
-    name = _last(node.func)
+    name, owner = _last(node.func), _owner(node.func)
+    named = False  # read by a rule of CALLS already: `is_safe_url` is a URL's check, not a second one
     for rule, rx in CALLS:
         if rx.search(name):
             out[rule] += 1
-    if name not in NOT_CHECKS and _words(name) & CHECK_WORDS:
+            named = True
+    words = _words(name)
+    if name not in NOT_CHECKS and (
+        words & CHECK_WORDS or owner in VALIDATOR_MODULES or (not named and any(p <= words for p in CHECK_PAIRS))
+    ):
         out["validation"] += 1
+    renewals(node, name, owner, out)
+    if name in ("BytesIO", "StringIO") and node.args and isinstance(node.args[0], ast.Call):
+        inner = node.args[0]  # `read()` with no size: all of it, however large the upload
+        out["unbounded-read"] += _last(inner.func) == "read" and not inner.args and not inner.keywords
+    if name in QUERY_CALLS and any(
+        kw.arg in OWNER_KW and REQUESTER.search(ast.unparse(kw.value)) for kw in node.keywords
+    ):
+        out["authorisation"] += 1  # the record looked up must be the requester's own
     if node.args and RUN_NAMES.search(name):
         _command(node.args[0], out)
         # a command template with its values handed over apart (`host.run("nslookup %s", name)`):
@@ -192,14 +210,19 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
         template = _const_str(node.args[0])
         if len(node.args) >= 2 and template and PLACEHOLDER.search(template) and not SQL_TEXT.search(template):
             out["argv-command"] += 1
-    owner = _owner(node.func)
-    # a log call's message with its values apart: the data never becomes the format (CWE-117/-134)
+    # a log call's message with its values apart: the data never becomes the format (CWE-117/-134);
+    # one handed a secret is the secret's mark, not this one (how it is written matters less then)
+    values = [*node.args, *(kw.value for kw in node.keywords)]
+    secret = owner and name in LOG_LEVELS and any(SECRET_NAMES.search(_last(x)) for v in values for x in ast.walk(v))
+    out["secret-logged"] += bool(secret)
     message = _const_str(node.args[0]) if node.args else None
-    if owner and name in LOG_LEVELS and len(node.args) >= 2 and message and "%" in message:
+    if owner and name in LOG_LEVELS and len(node.args) >= 2 and message and "%" in message and not secret:
         out["parameterised-log"] += 1
     # a redirect to a target the application builds itself (`redirect(url_for('index'))`): no open redirect
     if "redirect" in name.lower() and node.args and isinstance(node.args[0], ast.Call):
         out["url-validation"] += _last(node.args[0].func) in INTERNAL_URLS
+    if name == "startswith" and any(SCRIPT_SCHEMES.match(_const_str(c) or "") for a in node.args for c in ast.walk(a)):
+        out["url-validation"] += 1  # url.lower().startswith(('javascript:', 'data:')): the scheme refused
     if name == "split" and owner == "shlex":  # a command line read as an argument list, for no shell
         out["argv-command"] += 1
     if STRONG_RANDOM.search(name) and (owner == "secrets" or name in ("urandom", "SystemRandom")):
@@ -210,7 +233,7 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
         out["pickle-written"] += 1
     if name in MARKUP and node.args and _formatted(node.args[0]):
         out["markup-built"] += 1
-    _mode(node, name, owner, out)
+    permission_mode(node, name, owner, out)
     # an HTTP error that carries data back (`HTTPError(404, '%s not found', path)`): the request's
     # own text reflected in the error page; a fixed message (or a translated one) is none
     if HTTP_ERRORS.search(name) and any(
@@ -236,42 +259,11 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
         # values may be in the text; a constant query carries none
         if not isinstance(node.args[0], ast.Constant):
             out[OPEN_QUERY] += 1
-    _options([(kw.arg, kw.value) for kw in node.keywords], out)
+    options([(kw.arg, kw.value) for kw in node.keywords], out)
     out["allowlist"] += sum(1 for kw in node.keywords if kw.arg and LIST_KW.search(kw.arg))
     if name in ("eval", "exec") and len(node.args) >= 2 and isinstance(node.args[1], ast.Dict):
         keys = [k.value for k in node.args[1].keys if isinstance(k, ast.Constant)]
         out["restricted-eval"] += "__builtins__" in keys
-
-
-def _mode(node: ast.Call, name: str, owner: str, out: Counter[str]) -> None:
-    """A permission mode written as a number: what it gives the world (`umask` takes bits away)."""
-    at = {
-        "chmod": -1,
-        "fchmod": -1,
-        "lchmod": -1,
-        "makedirs": 1,
-        "mkdir": 1,
-        "umask": 0,
-        "open": 2 if owner == "os" else None,
-    }
-    if name not in at or at[name] is None:
-        return
-    kw = next((k.value for k in node.keywords if k.arg == "mode"), None)
-    i = at[name]
-    value = _const(kw) if kw is not None else _const(node.args[i]) if -len(node.args) <= i < len(node.args) else None
-    if not isinstance(value, int) or isinstance(value, bool) or (name != "umask" and value > 0o7777):
-        return
-    if name == "umask":  # the bits it takes away: all of the group's and others' / not even others' write
-        out["restrictive-mode"] += value & 0o077 == 0o077
-        out["permissive-mode"] += not value & 0o002
-    elif value & 0o002:
-        out["permissive-mode"] += 1
-    elif not value & 0o077:
-        out["restrictive-mode"] += 1
-
-
-def _const(node: ast.AST | None) -> object:
-    return node.value if isinstance(node, ast.Constant) else None
 
 
 def _escapes(old: ast.AST, new: ast.AST) -> bool:
@@ -380,36 +372,6 @@ def _markup_sanitised(tree: ast.AST, out: Counter[str]) -> None:
                 clean.discard(name)
 
 
-def _switches(node: ast.Assign, out: Counter[str]) -> None:
-    """A TLS context's checks set by assignment: `ctx.check_hostname = False`, `ctx.verify_mode =
-    ssl.CERT_NONE` turn them off; True or CERT_REQUIRED turns them on."""
-    for t in node.targets:
-        if isinstance(t, ast.Attribute) and t.attr in TLS_SWITCHES:
-            value = _const(node.value) if isinstance(node.value, ast.Constant) else _last(node.value)
-            if value is False or value == "CERT_NONE":
-                out["unsafe-option"] += 1
-            elif value is True or value == "CERT_REQUIRED":
-                out["safe-option"] += 1
-
-
-def _options(pairs: list[tuple[str | None, ast.AST]], out: Counter[str]) -> None:
-    """Safety switches passed as keywords, or written as the entries of an options dict
-    (`{"autoescape": True}` handed to a constructor later)."""
-    for arg, node in pairs:
-        value = node.value if isinstance(node, ast.Constant) else None
-        if arg == "typ" and value in ("safe", "base"):  # ruamel.yaml's YAML(typ="safe")
-            out["safe-parser"] += 1
-        elif arg == "filter" and value in (
-            "data",
-            "tar",
-        ):  # tarfile's extraction filters: no links out, no absolute names
-            out["safe-option"] += 1
-        elif arg in SAFE_KW or (arg in SAFE_ON and value is True) or (arg in SAFE_OFF and value is False):
-            out["safe-option"] += 1
-        elif arg in UNSAFE_ON and value is True or (arg in SAFE_ON and value is False):
-            out["unsafe-option"] += 1
-
-
 def _compare(node: ast.Compare, out: Counter[str]) -> None:
     sides = [node.left, *node.comparators]
     ordered = any(isinstance(o, (ast.Gt, ast.GtE, ast.Lt, ast.LtE)) for o in node.ops)
@@ -421,6 +383,9 @@ def _compare(node: ast.Compare, out: Counter[str]) -> None:
         out["length-limit"] += 1
     # urlparse(target).netloc == host, parsed.scheme in ("http", "https"): a URL checked for its origin
     if any(isinstance(x, ast.Attribute) and x.attr in ("scheme", "netloc", "hostname") for x in sides):
+        out["url-validation"] += 1
+    # 'javascript:' in url: a link refused for the scheme that runs script (a call of startswith in `_call`)
+    if any(isinstance(o, (ast.In, ast.NotIn)) for o in node.ops) and SCRIPT_SCHEMES.match(_const_str(node.left) or ""):
         out["url-validation"] += 1
     # '..' in name, name.startswith('../') is a call: a traversal refused by its parent-directory part
     if any(isinstance(o, (ast.In, ast.NotIn)) for o in node.ops) and (
@@ -446,7 +411,7 @@ def _compare(node: ast.Compare, out: Counter[str]) -> None:
 
 
 def _dict(node: ast.Dict, out: Counter[str]) -> None:
-    _options([(k.value, v) for k, v in zip(node.keys, node.values, strict=True)
+    options([(k.value, v) for k, v in zip(node.keys, node.values, strict=True)
               if isinstance(k, ast.Constant) and isinstance(k.value, str)], out)  # fmt: skip
 
 
@@ -456,6 +421,7 @@ _VISIT: dict[type, Callable[[ast.AST, Counter[str]], None]] = {
     ast.Dict: _dict,  # type: ignore[dict-item]
     ast.If: _private_refusal,  # type: ignore[dict-item]
     ast.Assert: _private_refusal,  # type: ignore[dict-item]
+    ast.Delete: deleted,  # type: ignore[dict-item]
 }
 
 
@@ -482,7 +448,7 @@ def marks(code: str) -> Counter[str] | None:
         elif isinstance(node, ast.Assign):
             if any(isinstance(t, ast.Name) and CMD_NAMES.search(t.id) for t in node.targets):
                 _command(node.value, out)
-            _switches(node, out)
+            tls_switches(node, out)
         elif isinstance(node, ast.ExceptHandler) and node.type is not None:
             out["error-echo"] += _echoes(node)
             caught = ast.unparse(node.type)
@@ -491,6 +457,12 @@ def marks(code: str) -> Counter[str] | None:
                 out["swallowed-failure"] += 1
         elif isinstance(node, ast.Attribute) and AUTH_ATTRS.search(node.attr):
             out["authorisation"] += 1
+        elif (
+            isinstance(node, ast.Attribute)
+            and node.attr in ("private", "protected")
+            and _last(node.value) == "security"
+        ):
+            out["authorisation"] += 1  # Zope's `@security.private`, `@security.protected(perm)`
         elif isinstance(node, (ast.Name, ast.Attribute)) and AUTH_CLASSES.search(_last(node)):
             out["authorisation"] += 1
         elif isinstance(node, (ast.Name, ast.Attribute)) and _last(node) == "AllowAny":

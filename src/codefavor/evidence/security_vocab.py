@@ -25,7 +25,11 @@ HARDENING: dict[str, tuple[int, str]] = {
         "realpath / normpath / abspath / commonpath / is_relative_to / secure_filename / safe_join / basename / islink",
     ),
     "constant-time-compare": (1, "hmac.compare_digest, constant_time_compare"),
-    "authorisation": (1, "permission, authentication and ownership checks (calls, attributes or decorators)"),
+    "authorisation": (
+        1,
+        "permission, authentication and ownership checks (calls, attributes or decorators), a lookup scoped to the "
+        "requesting user (`filter(owner=request.user)`)",
+    ),
     "safe-parser": (1, "yaml.safe_load/safe_dump, ast.literal_eval, SafeLoader, defusedxml"),
     "validation": (
         1,
@@ -46,7 +50,8 @@ HARDENING: dict[str, tuple[int, str]] = {
     ),
     "url-validation": (
         1,
-        "a redirect target or URL checked for its origin (is_safe_url, same_origin, url_has_allowed_host_and_scheme)",
+        "a redirect target or URL checked for its origin (is_safe_url, same_origin, url_has_allowed_host_and_scheme) "
+        "or for a scheme that runs script (`'javascript:' in url`)",
     ),
     "control-char-check": (1, "a value tested for CR, LF or NUL (`'\\n' in value`): header and log injection"),
     "strong-random": (1, "randomness for secrets: the secrets module, os.urandom, SystemRandom"),
@@ -99,6 +104,25 @@ HARDENING: dict[str, tuple[int, str]] = {
         1,
         "mark_safe / Markup over a value the same function sanitised (`html = clean_html(html); mark_safe(html)`)",
     ),
+    "session-rotation": (
+        1,
+        "a session renewed or ended where trust changes (`cycle_key`, `rotate_token`, `session.regenerate()`, "
+        "`session.flush()`): no fixed or lingering session (CWE-384, -613)",
+    ),
+    "credential-stripped": (
+        1,
+        "a credential header dropped from a request (`headers.pop('Authorization')`, `del h['Cookie']`): none "
+        "forwarded to another host on a redirect (CWE-200)",
+    ),
+    "unbounded-read": (
+        -1,
+        "a whole stream read into a memory buffer at once (`BytesIO(f.read())`): no bound on what a peer sends "
+        "(CWE-400, -770)",
+    ),
+    "secret-logged": (
+        -1,
+        "a log call handed a password, secret, key or credential (`log.debug('pw %s', password)`) (CWE-532)",
+    ),
 }
 
 
@@ -119,7 +143,8 @@ CALLS: list[tuple[str, re.Pattern[str]]] = [
     ("constant-time-compare", _rx(r"^_*(compare_digest|constant_time_\w+|safe_str_cmp|timingsafe\w*|time_independent_\w+)$")),
     ("auth-exempt", _rx(r"(csrf|auth|login|permission|security|xsrf)_?exempt|^exempt$|^AllowAny$|^permit_all$")),
     ("authorisation", _rx(r"^(?!.*exempt)(.*has_perm|.*permission|.*authori[sz]|is_authenticated$|login_required$|"
-                          r"check_access$|require_\w+|is_owner$|.*csrf|user_passes_test$|staff_member_required$)")),
+                          r"check_access$|require_\w+|is_owner$|.*csrf|user_passes_test$|staff_member_required$|"
+                          r"declare(Object)?(Private|Protected)$)")),  # Zope's security.declareProtected(perm, name)
     ("request-method-check", _rx(r"^(is_submitted|validate_on_submit)$")),  # Flask-WTF: a POST that carries the form
     ("url-validation", _rx(r"^(is_safe_url|url_has_allowed_host_and_scheme|same_origin|is_same_origin|is_local_url|"
                            r"is_safe_redirect\w*|safe_redirect\w*)$")),
@@ -155,6 +180,8 @@ ADDRESS_CHECKS = {"is_private", "is_loopback", "is_reserved", "is_link_local", "
 STRONG_RANDOM = _rx(r"^(token_bytes|token_hex|token_urlsafe|urandom|SystemRandom|randbits|randbelow|choice)$")
 MARKUP = {"mark_safe", "Markup", "SafeString", "SafeText"}
 HTML = re.compile(r"<(/?[a-zA-Z][a-zA-Z0-9]*)[\s>/]|[?&]\w+=$")
+# a URL's scheme that runs script where it is followed or rendered (written plain or percent-encoded)
+SCRIPT_SCHEMES = _rx(r"^(javascript|vbscript|data)(:|%3a)")
 LIST_KW = _rx(r"(white|black|allow|deny|block)_?list")
 # a URL of the application's own routes (not resolve_url: it passes a URL it is given through)
 INTERNAL_URLS = {"url_for", "reverse", "reverse_lazy"}
@@ -164,10 +191,12 @@ WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # sends), or the content type a response declares (a JSON body a browser will not sniff as HTML)
 SAFE_KW = {"mimetype", "content_type", "timeout", "connect_timeout", "read_timeout", "max_size", "max_length", "max_bytes", "max_age", "samesite",
             "max_content_length", "max_body_size", "max_buffer_size", "max_header_size", "max_line_size",
-            "max_field_size", "max_redirects", "max_depth", "max_entries"}  # fmt: skip
+            "max_field_size", "max_redirects", "max_depth", "max_entries",
+            "algorithms"}  # fmt: skip  # jwt.decode(t, key, algorithms=[...]): no 'none', no key confusion
 SAFE_ON = {"sanitize", "strict", "secure", "httponly", "autoescape", "verify", "check_hostname", "weights_only",
             "forbid_dtd", "forbid_entities", "forbid_external", "escape", "escape_html", "no_network",
-            "as_attachment"}  # fmt: skip  # as_attachment: the browser downloads it, never renders it
+            "as_attachment", "verify_signature", "verify_exp", "verify_aud", "verify_iss", "verify_iat",
+            "verify_nbf"}  # fmt: skip  # as_attachment: the browser downloads it, never renders it; verify_*: a JWT's checks
 # switches whose default is the unsafe way, so turning them off is a choice (`shell=False` is the default)
 SAFE_OFF = {"resolve_entities", "follow_symlinks", "allow_redirects"}
 UNSAFE_ON = {"shell", "follow_symlinks", "resolve_entities", "allow_pickle", "unsafe", "huge_tree", "allow_redirects"}
@@ -214,6 +243,33 @@ CHECK_WORDS = {
     "fullmatch",
 }
 NOT_CHECKS = {"check_output", "check_call", "checkout"}
+# a call named for a check by two words that are no check alone (`is_safe_path`, `_raise_if_restricted`,
+# `is_allowed_host`; not `safe_str`, `raise_error`), or any call of a validators module (`validators.url(u)`)
+CHECK_PAIRS = ({"is", "safe"}, {"is", "allowed"}, {"raise", "if"})
+VALIDATOR_MODULES = {"validators", "validator"}
+# a lookup scoped to whoever asks (`get_object_or_404(Doc, pk=pk, owner=request.user)`): no other
+# user's record reached by its id (CWE-639)
+QUERY_CALLS = {"filter", "filter_by", "get", "get_object_or_404", "get_or_404", "first_or_404", "get_list_or_404"}
+OWNER_KW = {"user", "owner", "author", "creator", "created_by", "user_id", "owner_id", "author_id"}
+REQUESTER = re.compile(r"\b(request|req)\.user\b|\bcurrent_user\b|\bg\.user\b")
+# a socket's own timeout: a peer that stops sending holds nothing open for ever (CWE-400)
+TIMEOUT_CALLS = {"settimeout", "setdefaulttimeout"}
+# Mako's filters applied to every expression: `h` escapes HTML (`default_filters=['h']`)
+ESCAPE_FILTERS = {"h", "html_escape", "xml_escape"}
+# a session renewed at login or ended at logout: by its own name, or a method of a session object
+SESSION_RENEWALS = {"cycle_key", "rotate_token", "regenerate_session", "rotate_session", "renew_session",
+                    "cycle_session", "regenerate_session_id"}  # fmt: skip
+SESSION_METHODS = {"regenerate", "regenerate_id", "cycle_key", "renew", "rotate"}
+# ending a session by a method a database session has too (SQLAlchemy's `db.session.flush()`): only
+# the request's own session (`request.session.flush()`) is the web session
+REQUEST_SESSION_METHODS = {"flush", "invalidate"}
+REQUESTS = {"request", "req", "r"}
+# headers that carry a credential: dropped from a request before it follows a redirect elsewhere
+CREDENTIAL_HEADERS = _rx(r"^(proxy-)?(authorization|cookie)$")
+# names of what must never reach a log, by their last word: not `token` alone (a parser's tokens),
+# `key` (a dict's), nor where the secret is not the value (`password_file`, `secret_name`)
+SECRET_NAMES = _rx(r"(^|_)(password|passwd|passphrase|secret|api_?key|private_?key|credentials?|"
+                   r"access_token|refresh_token|auth_token|session_key)$")  # fmt: skip
 RUN_NAMES = _rx(
     r"^_*(run|execute|exec|call|popen|spawn|system|check_output|check_call|ssh|cli|run_\w+|\w+_run|"
     r"\w*_cmd|\w*cli\w*|\w*ssh\w*)$"

@@ -211,14 +211,15 @@ def guess(category: str, a: str, b: str, measured: Mapping[str, Any] | None = No
     - security, "hardening": the side the differential marks of `evidence.security_diff` vote for
       (what the edit adds or removes: checks that raise, escaping, path containment, parameterised
       queries, argument-list commands, safe temporary files, restrictive modes, eval/mark_safe/
-      shell=True, a parameter joined onto a path, an exception echoed to the client, ...; one vote
-      per rule; dev, both orders: cve-fixes 118/124, vuln-fixes 182/182 where it decides, on the
-      sets of 2026-12-07);
+      shell=True, a parameter joined onto a path, an exception echoed to the client, a session
+      renewed, a secret logged, ...; one vote per rule; dev, both orders: cve-fixes 122/128,
+      vuln-fixes 182/182 where it decides, on the sets of 2026-12-07);
     - efficiency, "loop-depth": the one with the shallower loop nesting (dev: CodePrefBench 80/92,
       leetcode-efficiency 14/18 where it differs);
     - "edit-longer": correctness, security and human preference, when one is an edit of the other
       (most lines shared): the longer, a revision adds handling (dev: CodePrefBench security 56/86,
-      cve-fixes 67/84, vuln-fixes 123/201, ConDefects 257/354, quixbugs 11/12);
+      cve-fixes 72/90 (both orders, after the hardening marks), vuln-fixes 123/201, ConDefects
+      257/354, quixbugs 11/12);
     - security, "longer": fixes add checks (dev: longer on every security set);
     - correctness, "shorter", between independent solutions (CodePrefBench dev 64/98: the only set
       with such correctness pairs);
