@@ -509,7 +509,8 @@ def test_lying_about_when_the_call_ran_moves_no_work_out_of_ones_time():
     """`_times` subtracts the shortest input and output phases anyone showed: a process that moves
     its work into what it calls unpickling (or output), or reports those moments early, is charged
     all the CPU the kernel saw it spend, less only the honest harness's share."""
-    from codefavor.evidence.efficiency import Timed, _times
+    from codefavor.evidence.timers import Timed
+    from codefavor.evidence.timers import times_of as _times
 
     honest = [Timed("ok", total=100e-6, pre=30e-6, post=20e-6, out="x")] * 2
     hides_in_pre = [Timed("ok", total=100e-6, pre=92e-6, post=3e-6, out="x")] * 2
@@ -571,7 +572,7 @@ def test_near_miss_escalates_within_the_sessions_a_climb_may_hold():
 def test_no_process_gets_the_same_input_twice():
     """What a candidate keeps from one call (a memo cache anywhere in its process) must never answer
     another: sending an input twice to one process is refused."""
-    from codefavor.evidence.efficiency import _blob
+    from codefavor.evidence.ladder import call_blob as _blob
     from codefavor.evidence.scaling import Call
     from codefavor.evidence.timers import Candidates, RepeatedInput
 
@@ -683,3 +684,48 @@ def test_a_sandbox_failure_is_not_kept_as_the_reading(monkeypatch):
     again = eff_mod.efficiency_evidence([(INSTRUCTION, QUADRATIC, LINEAR)], opts)
     assert eff(first[0])["reason"] == "no-sandbox" and eff(again[0])["reason"] == "no-examples"
     assert len(calls) == 2 and len(opts.measurements) == 1
+
+
+SCORES = '''Keep the score of a game. `ops` lists what happened: an integer is a new score, "C" removes the
+last score, "D" doubles it, "+" adds the two before. There is always a score before a "C" or a "D"
+and two before a "+". Return the sum of the scores.
+```
+def total(ops):
+    """
+    >>> total(["5", "2", "C", "D", "+"])
+    30
+    >>> total(["5", "-2", "4", "C", "D", "9", "+", "+"])
+    27
+    """
+```
+'''
+SCORES_LINEAR = """
+def total(ops):
+    s = []
+    for op in ops:
+        if op == "C":
+            s.pop()
+        elif op == "D":
+            s.append(2 * s[-1])
+        elif op == "+":
+            s.append(s[-1] + s[-2])
+        else:
+            s.append(int(op))
+    return sum(s)
+"""
+# the same scores, but each step copies the whole stack: quadratic
+SCORES_QUADRATIC = SCORES_LINEAR.replace("    for op in ops:\n", "    for op in ops:\n        s = list(s)\n")
+
+
+def test_a_level_both_fail_is_timed_again_without_the_grown_inputs_that_break_its_promises():
+    # Fresh draws of the operations put a "C" before any score: both candidates fail such a level as
+    # a whole, and the example tiled (which keeps every promise) is what is left to time.
+    ev = compare_efficiency(SCORES, SCORES_QUADRATIC, SCORES_LINEAR)
+    assert ev.decision == "B" and eff(ev)["dropped"].get("both-fail", 0) > 0, ev.details
+    assert compare_efficiency(SCORES, SCORES_LINEAR, SCORES_QUADRATIC).decision == "A"
+
+
+def test_a_level_every_input_of_which_fails_alone_stays_failed():
+    broken = SCORES_LINEAR.replace("return sum(s)", "return sum(s) + [][0]")  # fails on every input
+    ev = compare_efficiency(SCORES, broken, broken.replace("for op in ops", "for op in list(ops)"))
+    assert ev.decision == "undecided" and "both-fail" not in eff(ev).get("dropped", {}), ev.details

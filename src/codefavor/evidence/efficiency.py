@@ -10,11 +10,13 @@ one per candidate and round, kept across levels; `timers.Candidates` never sends
 twice, and the two candidates never share one); the job is data ({"code", "entry"} or {"code",
 "call": the call plan, by which the child builds the arguments' objects and binds a fresh instance
 before each call}, and "slots") and each call one level's inputs (pickled each on its own), timed
-as one span. On the way up every level is timed once, the candidates in turns; the climb stops once
+as one span. The ladder is `evidence/ladder.py`'s. On the way up every level is timed once, the
+candidates in turns (a level both fail as a whole is timed again without the grown inputs both fail
+alone: one input that breaks a promise of the statement must not hide the rest); the climb stops once
 the slower passes a small CPU budget, would pass a per-call cap at the next level (predicted from
 its growth), times out, the outputs differ, or a decisive gap shows (2x or more, on a level that
 took at least a millisecond). The level that decides (the largest where both finished with the same
-outputs) then gets its further rounds (`_confirm`: three in all, four on a close call; `_escalate`:
+outputs) then gets its further rounds (`confirm`: three in all, four on a close call; `_escalate`:
 up to eight where the ratio shows a gap the rounds did not confirm, `efficiency_rule.near_miss`),
 each in a fresh process warmed on a lower level's input. A call's time is the candidate process's
 CPU time read by the sandbox server from the kernel, from the forwarding of its input to the arrival
@@ -31,8 +33,6 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import functools
-import pickle
 import re
 import threading
 from collections.abc import Callable, Sequence
@@ -49,6 +49,7 @@ from codefavor.evidence.efficiency_rule import (  # noqa: F401 - the settings an
     swapped,
 )
 from codefavor.evidence.examples import calls_code, timing_plan
+from codefavor.evidence.ladder import Level, climb_levels, confirm, pack_level, with_slots
 from codefavor.evidence.scaling import Call
 from codefavor.evidence.timers import (  # noqa: F401 - HARNESS, run_trusted, sandbox_runner are public here too
     CLIMBS_PER_WORKER,
@@ -60,17 +61,8 @@ from codefavor.evidence.timers import (  # noqa: F401 - HARNESS, run_trusted, sa
     sandbox_runner,
 )
 from codefavor.evidence.timers import Candidates as _Candidates
-from codefavor.evidence.timers import times_of as _times
 from codefavor.perturb import meaning_key
 from codefavor.records import content_id
-
-
-@functools.cache
-def _scaling() -> Any:
-    from codefavor.evidence import scaling
-
-    return scaling
-
 
 _SOLUTION = re.compile(r"^class\s+Solution\b", re.M)
 
@@ -160,78 +152,6 @@ def _defines(code: str, name: str) -> bool:
     return names is not None and name in names[0]
 
 
-class _Level:
-    """One ladder level's measurements so far: per input, each candidate's calls, status and output."""
-
-    def __init__(self, blobs: Sequence[bytes], n: int):
-        self.blobs = list(blobs)
-        self.results: list[list[list[Timed]]] = [[[] for _ in range(n)] for _ in self.blobs]
-        self.status = [["ok"] * n for _ in self.blobs]
-        self.outs: list[list[str | None]] = [[None] * n for _ in self.blobs]
-        self.rounds = 0
-
-    def inputs(self) -> list[dict[str, Any]]:
-        out = []
-        for res, status, outs in zip(self.results, self.status, self.outs, strict=True):
-            times = _times(res)
-            out.append(
-                {"runs": [{"status": s, "times": t, "out": o} for s, t, o in zip(status, times, outs, strict=True)]}
-            )
-        return out
-
-
-def _play(cands: _Candidates, level: _Level, rounds: range, limit: float, warm: Sequence[bytes] = ()) -> None:
-    """The given rounds of every input of `level`, as one batch: in each round the candidates take
-    turns, who goes first alternating by round and input. A process that a round starts afresh
-    first gets a `warm` input (of a lower level, never timed: the first call of a process pays for
-    its cold caches); a candidate that failed an input is not called on it again."""
-    n = len(cands.codes)
-    turns: list[tuple[int, int, bytes, int | None]] = []
-    for q in rounds:
-        for c in range(n):
-            if (c, q) not in cands.timers:
-                turns += [(c, q, w, None) for w in warm if w not in level.blobs]
-    for q in rounds:
-        for i, blob in enumerate(level.blobs):
-            for c in range(n) if (q + i) % 2 == 0 else range(n - 1, -1, -1):
-                if level.status[i][c] == "ok":
-                    turns.append((c, q, blob, i))
-    got = cands.calls([(c, q, blob) for c, q, blob, _ in turns], limit)
-    for (c, _q, _blob, i), t in zip(turns, got, strict=True):
-        if i is None or level.status[i][c] != "ok":
-            continue  # a warm-up, or failed in an earlier round of this batch
-        if t.status != "ok":
-            level.status[i][c], level.outs[i][c] = t.status, t.out
-            continue
-        if level.outs[i][c] is not None and level.outs[i][c] != t.out:
-            level.status[i][c] = "unstable"  # a different answer on the same input
-        level.outs[i][c] = t.out
-        level.results[i][c].append(t)
-    level.rounds = max(level.rounds, rounds.stop)
-
-
-def _confirm(cands: _Candidates, level: _Level, config: EfficiencyConfig, warm: Sequence[bytes] = ()) -> None:
-    """Rounds up to `min_rounds` on the level that decides (one batch), then, while some input is a
-    close call and the level is within its budget, more up to `max_rounds`, one round per batch."""
-    if level.rounds < config.min_rounds:
-        _play(cands, level, range(level.rounds, config.min_rounds), config.call_limit, warm)
-    while level.rounds < config.max_rounds and config.close_ratio:
-        inputs = level.inputs()
-        if any(r["status"] != "ok" for inp in inputs for r in inp["runs"]):
-            return
-        if sum(sum(r["times"]) for inp in inputs for r in inp["runs"]) > config.level_budget:
-            return
-        if len(cands.codes) < 2 or all(_clear(inp["runs"], config.close_ratio) for inp in inputs):
-            return
-        _play(cands, level, range(level.rounds, level.rounds + 1), config.call_limit, warm)
-
-
-def _clear(runs: list[dict[str, Any]], ratio: float) -> bool:
-    """Whether the first two candidates' times differ by `ratio` or more, the same way, in every round."""
-    pairs = list(zip(runs[0]["times"], runs[1]["times"], strict=False))
-    return bool(pairs) and (all(b >= a * ratio for a, b in pairs) or all(a >= b * ratio for a, b in pairs))
-
-
 def _setup_errors(codes: Sequence[str]) -> list[str | None]:
     out: list[str | None] = []
     for code in codes:
@@ -241,40 +161,6 @@ def _setup_errors(codes: Sequence[str]) -> list[str | None]:
         except (SyntaxError, ValueError) as e:
             out.append(type(e).__name__)
     return out
-
-
-def _blob(c: Call) -> bytes:
-    return pickle.dumps((list(c.args), dict(c.kwargs)), protocol=pickle.HIGHEST_PROTOCOL)
-
-
-@functools.lru_cache(maxsize=64)
-def _level_blobs(calls_key: bytes, target: int, seed: str, max_calls: int) -> list[bytes]:
-    """A level's inputs, each pickled (`scaling.level_calls` on the pickled example calls). Kept for
-    the other order of the same task, and other pairs of the same instruction: growing the big
-    levels costs more than timing them."""
-    calls, facts = pickle.loads(calls_key)
-    return [_blob(c) for c in _scaling().level_calls(calls, target, seed, max_calls=max_calls, facts=facts)]
-
-
-def _pack(calls: Sequence[Call | bytes], seen: set[bytes] | None = None) -> tuple[bytes | None, int]:
-    """One call's value for the inputs of a level: each input pickled on its own (no object shared
-    between two), those already in `seen` (an earlier level's) left out, and `seen` updated; the
-    process runs them one after another in one timed span. (None, 0) when none is left."""
-    blobs: list[bytes] = []
-    for c in calls:
-        b = c if isinstance(c, bytes) else _blob(c)
-        if b not in blobs and (seen is None or b not in seen):
-            blobs.append(b)
-    if seen is not None:
-        seen.update(blobs)
-    if not blobs:
-        return None, 0
-    return pickle.dumps(blobs, protocol=pickle.HIGHEST_PROTOCOL), len(blobs)
-
-
-def _with_slots(target: Target, slots: int) -> Target:
-    """The job's target with the number of inputs one value may hold (a fresh namespace for each)."""
-    return {"entry": target, "slots": slots} if isinstance(target, str) else {**target, "slots": slots}
 
 
 def measure(
@@ -291,13 +177,13 @@ def measure(
         return {"inputs": [], "setup_errors": errors}
     run = runner or sandbox_runner()
     with _slots_of(run):
-        pack, k = _pack(calls)
+        pack, k = pack_level(calls)
         if pack is None:
             return {"inputs": [], "setup_errors": errors}
-        cands = _Candidates(list(codes), _with_slots(_target(entry, codes), k), run, config.wall_limit)
+        cands = _Candidates(list(codes), with_slots(_target(entry, codes), k), run, config.wall_limit)
         try:
-            level = _Level([pack], len(codes))
-            _confirm(cands, level, config)
+            level = Level([pack], len(codes))
+            confirm(cands, level, config)
             return {"inputs": level.inputs(), "setup_errors": errors}
         finally:
             cands.close()
@@ -331,137 +217,10 @@ def climb(
     """
     if any(_setup_errors([code_a, code_b])):
         return {"levels": [], "stopped": "setup"}
-    scaling = _scaling()
     run = runner or sandbox_runner()
     with _slots_of(run):
         facts = spec.get("constraints") if isinstance(spec, dict) else None
-        return _climb(code_a, code_b, _target(spec, (code_a, code_b)), calls, seed, config, run, scaling, facts)
-
-
-def _climb(
-    code_a: str,
-    code_b: str,
-    entry: Target,
-    calls: Sequence[Call],
-    seed: str,
-    config: EfficiencyConfig,
-    run: Runner,
-    scaling: Any,
-    facts: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    key = pickle.dumps((list(calls), facts), protocol=pickle.HIGHEST_PROTOCOL)
-
-    def level_of(target: int) -> list[bytes]:
-        return _level_blobs(key, int(target), seed, config.max_calls)
-
-    # A level's inputs travel as one value and are timed as one span: at most each example grown
-    # in each of `level_calls`' two modes.
-    slots = 2 * config.max_calls
-    cands = _Candidates([code_a, code_b], _with_slots(entry, slots), run, config.wall_limit)
-    levels: list[_Level] = []
-    spent, prev_call, stopped = 0.0, 0.0, "done"
-    seen: set[bytes] = set()
-    try:
-        for li, target in enumerate(config.targets):
-            # Inputs an earlier level already had (a call that does not grow) are not sent again.
-            pack, _k = _pack(level_of(target), seen)
-            if pack is None:
-                stopped = "no-growth"
-                break
-            level = _Level([pack], 2)
-            _play(cands, level, range(1), config.call_limit)  # one round per level on the way up
-            levels.append(level)
-            inputs = level.inputs()
-            runs = [r for inp in inputs for r in inp["runs"]]
-            if any(r["status"] == "setup" for r in runs):
-                return {"levels": [], "stopped": "setup"}
-            stopped = _stop(inputs, runs, config, li, prev_call, spent)
-            spent += sum(sum(r["times"]) for r in runs)
-            prev_call = max((min(r["times"]) for r in runs if r["times"]), default=0.0)
-            if stopped:
-                break
-        else:
-            stopped = "done"
-        # The decision reads the largest level where both finished with the same outputs: that one
-        # gets its further rounds (each a process of its own, warmed on a lower level's input).
-        usable = [i for i, lv in enumerate(levels) if _usable(lv.inputs())]
-        timed_out = stopped == "timeout" and _decided_by_timeout(levels, config)
-        if usable and stopped not in ("disagree", "failed") and not timed_out:
-            i = usable[-1]
-            warm = levels[i - 1].blobs[:1] if i else ()
-            _confirm(cands, levels[i], config, warm)
-            _escalate(cands, levels[: i + 1], config, warm)
-    finally:
-        cands.close()
-    return {"levels": [{"inputs": lv.inputs()} for lv in levels], "stopped": stopped}
-
-
-def _escalate(cands: _Candidates, levels: list[_Level], config: EfficiencyConfig, warm: Sequence[bytes]) -> None:
-    """A near miss (`efficiency_rule.near_miss`) at the deciding level, the last of `levels`, gets
-    its rounds up to `escalate_rounds`, in batches of at most `max_rounds` rounds, each round in a
-    fresh process warmed like the others. The processes of the rounds before are closed before each
-    batch: no level is timed after this one, and a climb must not hold more than `2 x max_rounds`
-    sessions, what the server keeps per worker (`timers._climb_slots`)."""
-    level = levels[-1]
-    ev = decide({"levels": [{"inputs": lv.inputs()} for lv in levels], "stopped": "done"}, config)
-    if not near_miss(ev, config) or ev.details["efficiency"].get("level") != len(levels) - 1:
-        return
-    step = max(1, config.max_rounds)
-    while level.rounds < config.escalate_rounds:
-        cands.close()
-        batch = range(level.rounds, min(level.rounds + step, config.escalate_rounds))
-        _play(cands, level, batch, config.call_limit, warm)
-
-
-def _decided_by_timeout(levels: list[_Level], config: EfficiencyConfig) -> bool:
-    """Whether one side's timeout against a quick finish decides already (no further rounds needed)."""
-    ev = decide({"levels": [{"inputs": lv.inputs()} for lv in levels], "stopped": "timeout"}, config)
-    return bool(ev.details["efficiency"]["reason"] == "timeout")
-
-
-def _usable(inputs: list[dict[str, Any]]) -> bool:
-    return any(
-        a["status"] == b["status"] == "ok" and a["out"] == b["out"] and a["times"] and b["times"]
-        for a, b in (inp["runs"][:2] for inp in inputs)
-    )
-
-
-def _stop(
-    inputs: list[dict[str, Any]],
-    runs: list[dict[str, Any]],
-    config: EfficiencyConfig,
-    li: int,
-    prev_call: float,
-    spent: float,
-) -> str:
-    """Why the climb stops after this level's first round ("" to go on): outputs that differ or one
-    side failing (the evidence will be silent whatever comes next), a timeout, the slower past the
-    level budget, a decisive gap, the next level predicted past the per-call cap, the CPU budget
-    spent, or the top of the ladder."""
-    for a, b in (inp["runs"][:2] for inp in inputs):
-        if a["status"] == b["status"] == "ok" and a["out"] != b["out"]:
-            return "disagree"
-        if (a["status"] == "ok") != (b["status"] == "ok") and "timeout" not in (a["status"], b["status"]):
-            return "failed"
-    if any(r["status"] == "timeout" for r in runs):
-        return "timeout"
-    slowest = max((sum(min(inp["runs"][c]["times"] or [0.0]) for inp in inputs) for c in range(2)), default=0.0)
-    if slowest > config.level_budget:
-        return "budget"
-    gap = level_gap(inputs)
-    if gap:
-        ta, tb, same = gap
-        slow, fast = max(ta, tb), min(ta, tb)
-        if same and slow >= config.decisive_time and slow >= fast * config.decisive_ratio:
-            return "decisive"
-    # A quadratic candidate multiplies its time by ~16 per level, and one level too far costs more
-    # than all the others together.
-    slow_call = max((min(r["times"]) for r in runs if r["times"]), default=0.0)
-    if prev_call > 1e-4 and slow_call * max(slow_call / prev_call, 1.0) > config.max_predicted_call:
-        return "predicted"
-    if spent + sum(sum(r["times"]) for r in runs) > config.total_budget:
-        return "total"
-    return "done" if li == len(config.targets) - 1 else ""
+        return climb_levels(code_a, code_b, _target(spec, (code_a, code_b)), calls, seed, config, run, facts)
 
 
 def _timing(

@@ -189,6 +189,7 @@ def decide(
                 dropped[why] = dropped.get(why, 0) + 1
     if dropped:
         return silent("disagree", dropped=dropped, entry=entry)
+    dropped = dict(result.get("set_aside") or {})  # inputs the climb left out: both failed them alone
     # From here on the two sides agree wherever both finished.
     for li, level in enumerate(result.get("levels", [])):
         usable, slow_a, slow_b = [], 0, 0
