@@ -72,3 +72,11 @@ def test_no_constraints_section():
 )
 def test_promises(text, promises):
     assert read(text, ["x"]).get("promises", []) == promises
+
+
+@pytest.mark.parametrize("bullet", ["", "- ", "\t- ", "* ", "•", "1. "])
+def test_a_negative_bound_first_on_a_line_keeps_its_sign_with_or_without_a_bullet(bullet):
+    # LeetCode's own pages bullet each line; copies of them (DebugBench's) often do not
+    facts = read(f"Constraints:\n{bullet}-10^4 <= nums[i] <= 10^4\n{bullet}1 <= k <= 5\n", ["nums", "k"])
+    assert facts["bounds"] == [(("elem", 0), "lo", False, ("num", -10000)), (("elem", 0), "hi", False, ("num", 10000)),
+                               (("arg", 1), "lo", False, ("num", 1)), (("arg", 1), "hi", False, ("num", 5))]  # fmt: skip

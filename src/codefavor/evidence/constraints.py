@@ -41,7 +41,8 @@ def _lines(statement: str) -> list[str]:
     for line in statement[m.end() :].splitlines():
         if _END.match(line):
             break
-        line = re.sub(r"^\s*(?:[-*•]|\d+[.)])\s*", "", line).strip().rstrip(".")
+        # a bullet is a mark and a space: `-10^4 <= nums[i]` starts with a negative bound, not a bullet
+        line = re.sub(r"^\s*(?:[*•]\s*|-\s+|\d+[.)]\s+)", "", line).strip().rstrip(".")
         line = re.sub(r"\s*\((?=[^()]*\b[a-z]{2,}\s+[a-z]{2,})[^()]*\)\s*$", "", line)  # "(taking num as a string)"
         if line:
             out.append(line)
