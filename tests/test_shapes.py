@@ -302,6 +302,24 @@ def test_accepted_answers_in_another_valid_form_are_not_checked(sandbox):
     assert ev.decision == "undecided" and ev.details["examples"]["checks"] == []
 
 
+def test_inputs_of_examples_with_other_accepted_answers_still_time_the_code():
+    # no check (the answer is not the only one), but the statement's inputs are what efficiency grows
+    from codefavor.evidence.examples import extract_checks, timing_plan
+    from codefavor.evidence.scaling import Call
+
+    ins = ("Return the pairs in an order where each ends where the next starts. If there are multiple "
+           "answers, return any of them.\n\nInput: pairs = [[5,1],[4,5],[11,9],[9,4]]\n"
+           "Output: [[11,9],[9,4],[4,5],[5,1]]\n\nInput: pairs = [[1,3],[3,2],[2,1]]\nOutput: [[1,3],[3,2],[2,1]]\n")  # fmt: skip
+    code = "class Solution:\n    def arrange(self, pairs: List[List[int]]) -> List[List[int]]:\n        return pairs\n"
+    assert extract_checks(ins, functions=True).checks == []
+    spec, calls, why = timing_plan(ins, (code, code))
+    assert why == "" and spec["names"] == ["pairs"]
+    assert calls == [Call(([[5, 1], [4, 5], [11, 9], [9, 4]],), ()), Call(([[1, 3], [3, 2], [2, 1]],), ())]
+    # where the statement's examples are checks, they are the calls, as before
+    one = ins.replace(" If there are multiple answers, return any of them.", "")
+    assert timing_plan(one, (code, code))[1] == calls and extract_checks(one, functions=True).checks
+
+
 def test_sortedcontainers_is_there_as_on_the_platform(sandbox):
     pytest.importorskip("sortedcontainers")
     ins = "Kth Smallest\n\nInput: nums = [5,1,4], k = 2\nOutput: 4\n\nInput: nums = [3,2], k = 1\nOutput: 2\n"

@@ -229,7 +229,10 @@ def extract_checks(instruction: str, max_checks: int = 24, functions: bool = Fal
     if statement and not written and col.raw:
         col.skipped += [(c.name, "a call in the explanation of a statement's example") for _, c in col.raw]
         col.raw = []
+    # Inputs whose answer is not the only one: no check, but efficiency may still time them (`calls`).
+    timing_only = []
     if _MANY_ANSWERS.search(instruction):
+        timing_only = [st for st in col.specs if not st.ops]
         col.skipped += [(st.text, "the statement accepts other answers than the example's") for st in col.specs]
         col.skipped += [(c.name, "the statement accepts other answers than the example's") for _, c in col.raw
                         if c.resolved_kind() in ("value", "repr")]  # fmt: skip
@@ -310,9 +313,17 @@ def extract_checks(instruction: str, max_checks: int = 24, functions: bool = Fal
         checks = checks[:max_checks]
     spec_calls = [s for s in (spec_of(c) for c in checks) if s is not None and not s.get("ops")]
     calls = _entry_calls(checks, entry, owner) if entry or spec_calls else []
+    if not calls and timing_only:  # the statement's inputs still time the code; its outputs may differ
+        spec_calls = [{"entry": entry, "owner": owner, "args": st.args, "names": st.names, **flags,
+                       "want": _want(st.expected)} for st in timing_only]  # fmt: skip
+        calls = _dedup([Call(tuple(sc["args"] or ()), ()) for sc in spec_calls])  # type: ignore[arg-type]
     template = {k: v for k, v in (spec_calls[0] if spec_calls else {}).items() if k not in ("args", "kwargs")}
     return Extraction(entry=entry, checks=checks, skipped=col.skipped, arity=arity, owner=owner, calls=calls,
                       platform=platform, spec=template)  # fmt: skip
+
+
+def _dedup(calls: list[Call]) -> list[Call]:
+    return [c for n, c in enumerate(calls) if c not in calls[:n]]
 
 
 def _binds(instruction: str, name: str) -> bool:
