@@ -729,3 +729,70 @@ def test_a_level_every_input_of_which_fails_alone_stays_failed():
     broken = SCORES_LINEAR.replace("return sum(s)", "return sum(s) + [][0]")  # fails on every input
     ev = compare_efficiency(SCORES, broken, broken.replace("for op in ops", "for op in list(ops)"))
     assert ev.decision == "undecided" and "both-fail" not in eff(ev).get("dropped", {}), ev.details
+
+
+class _Scripted:
+    """A timer for the ladder's tests: a process that answers by the inputs' names ("crash" ends the
+    process, "bad" raises, a name in `fails` raises for this candidate only), and logs what it got."""
+
+    log: list[tuple[str, list[str]]] = []
+
+    def __init__(self, code, entry, wall_limit):
+        self.code, self.dead = code, None
+
+    def call(self, blob, limit):
+        import pickle
+
+        from codefavor.evidence.timers import Timed
+
+        if self.dead:
+            return self.dead
+        names = [pickle.loads(b)[0][0] for b in pickle.loads(blob)]
+        _Scripted.log.append((self.code, names))
+        for x in names:
+            if x == "crash":
+                self.dead = Timed("error", out="process ended (-11)")
+                return self.dead
+            if x == "bad" or x == f"bad-{self.code}":
+                return Timed("error", out="IndexError")
+        return Timed("ok", 0.001 * len(names), 0.0, 0.0, out=",".join(names))
+
+    def close(self):
+        pass
+
+
+def _salvaged(names):
+    import pickle
+
+    from codefavor.evidence.ladder import _salvage, call_blob
+    from codefavor.evidence.scaling import Call
+    from codefavor.evidence.timers import Candidates
+
+    _Scripted.log = []
+    cands = Candidates(["A", "B"], {"entry": "f", "slots": 8}, _Scripted, 5.0)
+    aside: dict[str, int] = {}
+    level = _salvage(cands, [call_blob(Call((x,), ())) for x in names], 1.0, aside)
+    kept = None if level is None else [pickle.loads(b)[0][0] for b in pickle.loads(level.blobs[0])]
+    return kept, level and level.status[0], aside
+
+
+def test_salvage_tries_each_input_in_processes_of_its_own_and_keeps_what_neither_fails():
+    kept, status, aside = _salvaged(["good1", "crash", "good2", "bad", "good3"])
+    assert kept == ["good1", "good2", "good3"] and status == ["ok", "ok"] and aside == {"both-fail": 2}
+    tried = [names for _, names in _Scripted.log if len(names) == 1]
+    assert sorted(map(tuple, tried)) == sorted([(x,) for x in ["good1", "crash", "good2", "bad", "good3"]] * 2)
+
+
+def test_salvage_gives_an_input_only_one_candidate_fails_to_the_decision():
+    kept, status, aside = _salvaged(["good1", "bad", "bad-B", "good2"])
+    assert kept == ["bad-B"] and status == ["ok", "error"] and aside == {}  # decide reads a one-side error
+    assert _salvaged(["bad", "crash"])[0] is None  # nothing left to time: the level stays as it failed
+
+
+def test_every_reason_an_input_is_set_aside_has_words_in_the_verdict():
+    from codefavor.cli.verdicts import SET_ASIDE
+
+    timeout = {"status": "timeout", "times": [], "out": None}
+    slow = _level((timeout, ok([0.09])))  # the other finished, but too slowly for its timeout to decide
+    ev = decide({"levels": [slow], "stopped": "done", "set_aside": {"both-fail": 2}}, CFG)
+    assert set(eff(ev)["dropped"]) == {"timeout-not-decisive", "both-fail"} <= set(SET_ASIDE)

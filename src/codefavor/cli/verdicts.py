@@ -25,6 +25,8 @@ SET_ASIDE = {
     "too-fast": "too quick to time on either side",
     "error": "a run raised or returned nothing usable",
     "both-timeout": "both timed out",
+    "timeout-not-decisive": "one timed out, the other finished too slowly for that to decide",
+    "both-fail": "grown inputs both candidates fail alone (they break a promise of the statement)",
     "disagree": "the outputs differ",
     "one-side-error": "only one candidate raised",
     "one-side-setup": "only one candidate failed to set up",

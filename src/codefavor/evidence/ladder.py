@@ -165,7 +165,8 @@ def climb_levels(
             level = Level([pack], 2)
             play(cands, level, range(1), config.call_limit)  # one round per level on the way up
             if all(s == "error" for s in level.status[0]):
-                level = _salvage(cands, pickle.loads(pack), config.call_limit, set_aside) or level
+                warm = levels[-1].blobs[:1] if levels else ()
+                level = _salvage(cands, pickle.loads(pack), config.call_limit, set_aside, warm) or level
             levels.append(level)
             inputs = level.inputs()
             runs = [r for inp in inputs for r in inp["runs"]]
@@ -193,28 +194,37 @@ def climb_levels(
     return {**out, "set_aside": set_aside} if set_aside else out
 
 
-def _salvage(cands: Candidates, blobs: list[bytes], limit: float, set_aside: dict[str, int]) -> Level | None:
+def _salvage(
+    cands: Candidates, blobs: list[bytes], limit: float, set_aside: dict[str, int], warm: Sequence[bytes] = ()
+) -> Level | None:
     """A level both candidates failed as a whole, timed again without the inputs both fail alone.
 
     A level's inputs run in one span, so one grown input that breaks a promise of the statement (a
     "C" with no score before it, a grid's ragged row) fails the level for both and hides the inputs
-    that keep it (the example tiled). Each input is tried alone, once per candidate, and the level is
-    timed again on those neither fails (a timeout stays: it is a reading); None when none is left.
-    Every try and the new timing run in processes started afresh, so no process sees an input twice.
+    that keep it (the example tiled). Each input is tried alone, each try in processes of its own
+    (a try that ends its process decides no other), and the level is timed again on the inputs
+    neither candidate fails (a timeout stays: it is a reading), in fresh processes warmed on `warm`.
+    An input only one candidate fails is that candidate's failure: its try is the level then, for
+    `decide` to read as the candidates disagreeing. None when no input fails alone or none is left.
     The inputs left out are counted in `set_aside` (the reading's `dropped`, "both-fail")."""
     if len(blobs) < 2:
         return None
-    cands.close()
-    tries = [Level([pickle.dumps([b], protocol=pickle.HIGHEST_PROTOCOL)], 2) for b in blobs]
-    for t in tries:
+    tries = []
+    for b in blobs:
+        cands.close()
+        t = Level([pickle.dumps([b], protocol=pickle.HIGHEST_PROTOCOL)], 2)
         play(cands, t, range(1), limit)
+        tries.append(t)
     cands.close()
+    for t in tries:
+        if t.status[0].count("error") == 1:
+            return t
     keep = [b for b, t in zip(blobs, tries, strict=True) if "error" not in t.status[0]]
     if not keep or len(keep) == len(blobs):
         return None  # nothing to time, or no input fails alone: the level's failure is the codes'
     set_aside["both-fail"] = set_aside.get("both-fail", 0) + len(blobs) - len(keep)
     level = Level([pickle.dumps(keep, protocol=pickle.HIGHEST_PROTOCOL)], 2)
-    play(cands, level, range(1), limit)
+    play(cands, level, range(1), limit, warm)
     return level
 
 
