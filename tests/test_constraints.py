@@ -80,3 +80,20 @@ def test_a_negative_bound_first_on_a_line_keeps_its_sign_with_or_without_a_bulle
     facts = read(f"Constraints:\n{bullet}-10^4 <= nums[i] <= 10^4\n{bullet}1 <= k <= 5\n", ["nums", "k"])
     assert facts["bounds"] == [(("elem", 0), "lo", False, ("num", -10000)), (("elem", 0), "hi", False, ("num", 10000)),
                                (("arg", 1), "lo", False, ("num", 1)), (("arg", 1), "hi", False, ("num", 5))]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "line, want",
+    [
+        ("-10<sup>4</sup> <= nums[i] <= 10<sup>4</sup>", (-10000, 10000)),  # HTML, as the pages write it
+        ("-104 <= nums[i] <= 104", (-10000, 10000)),  # the same copied without its markup
+        ("-231 <= nums[i] <= 231 - 1", (-(2**31), 2**31 - 1)),
+        ("1 <= nums[i] <= 2 * 105", (1, 200000)),
+        ("0 <= nums[i] <= 1018", (0, 10**18)),
+        ("1 <= nums[i] <= 1000", (1, 1000)),  # literals stay literals
+        ("1 <= nums[i] <= 102", (1, 102)),
+    ],
+)
+def test_powers_of_ten_are_read_with_their_markup_or_without_it(line, want):
+    bounds = read(f"Constraints:\n{line}\n", ["nums"])["bounds"]
+    assert [b[3][1] for b in bounds] == list(want)

@@ -32,6 +32,19 @@ _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 _UNICODE = {"≤": "<=", "≥": ">=", "≠": "!="}
 
 
+# Powers as pages write them: HTML superscripts (`10<sup>4</sup>`), and the same text copied without
+# its markup, where the exponent runs into the base (`104` for 10^4, `231 - 1` for 2^31 - 1). No
+# constraint writes such a literal (a bound is 100 or 1000, not 104 or 109), and a misread bound the
+# examples do not keep is dropped (`stated_facts.valid_facts`).
+_SUP = re.compile(r"<sup>\s*(\d+)\s*</sup>")
+_LOST_TEN = re.compile(r"(?<![\w.^*])10([3-9]|1[0-8])(?![\w.^])")
+_LOST_TWO = re.compile(r"(?<![\w.^*])2(31|32|63|64)(?![\w.^])")
+
+
+def _powers(text: str) -> str:
+    return _LOST_TWO.sub(r"2^\1", _LOST_TEN.sub(r"10^\1", text))
+
+
 def _lines(statement: str) -> list[str]:
     """The lines of the Constraints section (bullets stripped, parentheticals dropped)."""
     m = _SECTION.search(statement)
@@ -42,7 +55,7 @@ def _lines(statement: str) -> list[str]:
         if _END.match(line):
             break
         # a bullet is a mark and a space: `-10^4 <= nums[i]` starts with a negative bound, not a bullet
-        line = re.sub(r"^\s*(?:[*•]\s*|-\s+|\d+[.)]\s+)", "", line).strip().rstrip(".")
+        line = re.sub(r"^\s*(?:[*•]\s*|-\s+|\d+[.)]\s+)", "", _SUP.sub(r"^\1", line)).strip().rstrip(".")
         line = re.sub(r"\s*\((?=[^()]*\b[a-z]{2,}\s+[a-z]{2,})[^()]*\)\s*$", "", line)  # "(taking num as a string)"
         if line:
             out.append(line)
@@ -88,7 +101,7 @@ class _Reader:
         return ("value", self.expr(t))
 
     def expr(self, text: str) -> tuple[Any, ...]:
-        src = re.sub(r"\b([A-Za-z_]\w*)\.length\b", r"len(\1)", text.replace("^", "**"))
+        src = re.sub(r"\b([A-Za-z_]\w*)\.length\b", r"len(\1)", _powers(text).replace("^", "**"))
         src = re.sub(r"(\d)\s*\*\*\s*\(?\s*(\d+)\s*\)?", r"\1**\2", src)
         try:
             node = ast.parse(src, mode="eval").body
