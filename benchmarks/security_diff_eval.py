@@ -20,22 +20,19 @@ from collections import Counter
 def evaluate(tasks: list) -> tuple[Counter[str], Counter[str], dict[str, int]]:
     """(fired per rule, right per rule, the vote's {"decided", "right"})."""
     from codefavor.codetools import strip_comments
-    from codefavor.evidence.security_diff import HARDENING, compare_marks, marks
+    from codefavor.evidence.security_diff import compare_marks, marks
 
     fired: Counter[str] = Counter()
     right: Counter[str] = Counter()
     vote = {"decided": 0, "right": 0}
     for t in tasks:
         secure, other = (strip_comments(t.choices[i]) for i in (t.gt_choice, 1 - t.gt_choice))
-        ms, mo = marks(secure), marks(other)
-        if ms is None or mo is None:
+        if marks(secure) is None or marks(other) is None:
             continue
-        for rule, (direction, _) in HARDENING.items():
-            d = (ms[rule] - mo[rule]) * direction
-            if d:
-                fired[rule] += 1
-                right[rule] += d > 0
-        decision, _ = compare_marks(secure, other)
+        decision, voted = compare_marks(secure, other)  # the votes as the judge counts them
+        for v in voted:
+            fired[v[1:]] += 1
+            right[v[1:]] += v[0] == "+"  # "+rule": for A, the secure side here
         if decision != "undecided":
             vote["decided"] += 1
             vote["right"] += decision == "A"

@@ -153,11 +153,6 @@ TABLE: dict[str, list[tuple[str, str]]] = {
         ("def back_link(req, data):\n    data['back'] = req.GET.get('back')\n",
          "def back_link(req, data):\n    back = req.GET.get('back')\n    if back and urlparse(back).scheme == '':\n"
          "        data['back'] = back\n"),
-        # a link refused for a scheme that runs script, by membership or by its start
-        ("def link(url):\n    return '<a href=\"%s\">' % escape(url)\n",
-         "def link(url):\n    if 'javascript:' in url.lower():\n        return ''\n    return '<a href=\"%s\">' % escape(url)\n"),
-        ("def safe_href(u):\n    return u.strip()\n",
-         "def safe_href(u):\n    u = u.strip()\n    return '' if u.lower().startswith(('javascript:', 'vbscript:')) else u\n"),
     ],
     "control-char-check": [
         ("def header(resp, v):\n    resp.headers['X-Name'] = v\n",
@@ -408,6 +403,41 @@ def test_queries_merged_into_one_parameterised_query_are_no_weaker():
     built = "def purge(db, t):\n    db.query('SELECT id FROM s WHERE at < ?', (t,))\n    db.execute(SQL % t)\n"
     assert compare_marks(two, built)[0] == "A"  # a query built from text: the parameterised side wins
     assert compare_marks("def f(db):\n    db.execute('DELETE FROM s')\n", one)[0] == "undecided"  # no values at all
+    # keywords beside the one text: the connection is no parameter, `params=` is
+    spliced = "def get(conn, i):\n    return pd.read_sql_query('SELECT * FROM t WHERE id = ' + str(i), con=conn)\n"
+    bound = "def get(conn, i):\n    return pd.read_sql_query('SELECT * FROM t WHERE id = ?', con=conn, params=(i,))\n"
+    assert compare_marks(spliced, bound) == ("B", ["-parameterised-query"])
+    assert compare_marks(spliced, bound.replace("con=conn, params=", "conn, params="))[0] == "B"
+
+
+def test_a_scheme_blocklist_is_no_url_check_and_a_fix_to_an_allowlist_wins():
+    # `startswith('javascript:')` is what an allow-list fix replaces, and `startswith('data:')` reads a
+    # Server-Sent Events line: neither is read as a URL check
+    block = "def link(url):\n    if url.lower().startswith('javascript:'):\n        return ''\n    return '<a href=\"%s\">' % escape(url)\n"
+    allow = ("def link(url):\n    if urlparse(url).scheme not in ('http', 'https'):\n        return ''\n"
+             "    return '<a href=\"%s\">' % escape(url)\n")  # fmt: skip
+    assert compare_marks(block, allow) == ("B", ["-url-validation"])
+    assert marks("def event(line):\n    if line.startswith('data:'):\n        return line[5:]\n")["url-validation"] == 0
+
+
+@pytest.mark.parametrize(
+    "code, rule, n",
+    [
+        ("def f(password):\n    log.info('pw %s', password)\n", "secret-logged", 1),
+        ("def f(password):\n    log.info(f'pw {password}')\n", "secret-logged", 1),
+        # what a call or a test makes of a secret is not the secret: a masking or a length
+        ("def f(password):\n    log.info('len %d', len(password))\n", "secret-logged", 0),
+        ("def f(password):\n    log.info('m %s', mask(password))\n", "secret-logged", 0),
+        ("def f(cfg):\n    log.info('set %s', cfg.password is not None)\n", "secret-logged", 0),
+        ("def f(t, k):\n    return jwt.decode(t, k, algorithms=['HS256'])\n", "safe-option", 1),
+        ("def f(t, k):\n    return jwt.decode(t, k, algorithms=['none'])\n", "safe-option", 0),
+        ("def f(t, k):\n    return jwt.decode(t, k, algorithms=['none'])\n", "unsafe-option", 1),
+        ("def f(up):\n    return BytesIO(up.read())\n", "unbounded-read", 1),
+        ("def f():\n    return StringIO(sys.stdin.read())\n", "unbounded-read", 0),  # the caller's own input
+    ],
+)
+def test_what_a_mark_reads_and_what_it_leaves(code, rule, n):
+    assert marks(code)[rule] == n
 
 
 def test_a_method_cut_out_of_its_class_is_read_dedented():

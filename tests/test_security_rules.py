@@ -224,6 +224,12 @@ def test_importing_the_sax_escaping_helpers_is_no_xml_parser():
         assert not compare_security(code, raw).decided  # the escaping side is not the weaker one
     parser = "from xml.sax import make_parser, saxutils\ndef read(f):\n    return make_parser().parse(f)\n"
     assert [f for f in findings(parser)[0] if f.kind == "xml"]  # a parser imported beside it still counts
+    both = "import xml.sax.saxutils, xml.sax\ndef read(f):\n    return xml.sax.parse(f, H())\n"
+    assert [f for f in findings(both)[0] if f.kind == "xml"]
+    # Python 2 code goes to the line patterns: the same reading there
+    py2 = "from xml.sax import saxutils\ndef reply(v):\n    print 'reply'\n    return TEMPLATE % saxutils.escape(v)\n"
+    assert findings(py2)[1] != "bandit" and not [f for f in findings(py2)[0] if f.kind == "xml"]
+    assert not compare_security(py2, "def reply(v):\n    print 'reply'\n    return TEMPLATE % v\n").decided
 
 
 def test_python2_functions_are_read_through_their_python3_spelling():

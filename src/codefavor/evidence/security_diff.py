@@ -69,7 +69,6 @@ from codefavor.evidence.security_vocab import (
     RATE_RX,
     REQUESTER,
     RUN_NAMES,
-    SCRIPT_SCHEMES,
     SECRET_NAMES,
     SPECIAL,
     SQL_EXEC_NAMES,
@@ -84,6 +83,7 @@ from codefavor.evidence.security_vocab import (
 # Not a `HARDENING` rule: the queries that take one non-constant text, read only to say whether the
 # side with fewer parameterised queries builds any query from text at all (`compare_marks`).
 OPEN_QUERY = "open-query"
+_PARAM_KW = {"params", "parameters", "args", "vars", "bind", "binds", "bindparams", "values"}
 
 
 def _last(func: ast.AST) -> str:
@@ -198,7 +198,9 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
     renewals(node, name, owner, out)
     if name in ("BytesIO", "StringIO") and node.args and isinstance(node.args[0], ast.Call):
         inner = node.args[0]  # `read()` with no size: all of it, however large the upload
-        out["unbounded-read"] += _last(inner.func) == "read" and not inner.args and not inner.keywords
+        whole = _last(inner.func) == "read" and not inner.args and not inner.keywords
+        # a program's own standard input is its caller's, not a peer's upload
+        out["unbounded-read"] += whole and not ast.unparse(inner.func).endswith(("stdin.read", "stdin.buffer.read"))
     if name in QUERY_CALLS and any(
         kw.arg in OWNER_KW and REQUESTER.search(ast.unparse(kw.value)) for kw in node.keywords
     ):
@@ -213,7 +215,7 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
     # a log call's message with its values apart: the data never becomes the format (CWE-117/-134);
     # one handed a secret is the secret's mark, not this one (how it is written matters less then)
     values = [*node.args, *(kw.value for kw in node.keywords)]
-    secret = owner and name in LOG_LEVELS and any(SECRET_NAMES.search(_last(x)) for v in values for x in ast.walk(v))
+    secret = owner and name in LOG_LEVELS and any(SECRET_NAMES.search(_last(x)) for v in values for x in _logged(v))
     out["secret-logged"] += bool(secret)
     message = _const_str(node.args[0]) if node.args else None
     if owner and name in LOG_LEVELS and len(node.args) >= 2 and message and "%" in message and not secret:
@@ -221,8 +223,6 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
     # a redirect to a target the application builds itself (`redirect(url_for('index'))`): no open redirect
     if "redirect" in name.lower() and node.args and isinstance(node.args[0], ast.Call):
         out["url-validation"] += _last(node.args[0].func) in INTERNAL_URLS
-    if name == "startswith" and any(SCRIPT_SCHEMES.match(_const_str(c) or "") for a in node.args for c in ast.walk(a)):
-        out["url-validation"] += 1  # url.lower().startswith(('javascript:', 'data:')): the scheme refused
     if name == "split" and owner == "shlex":  # a command line read as an argument list, for no shell
         out["argv-command"] += 1
     if STRONG_RANDOM.search(name) and (owner == "secrets" or name in ("urandom", "SystemRandom")):
@@ -254,16 +254,34 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
         texts = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
         if all(SQL_TEXT.search(t) for t in texts) and not isinstance(node.args[-1], ast.Constant):
             out["parameterised-query"] += 1
-    elif SQL_EXEC_NAMES.search(name) and (name != "exec" or owner) and len(node.args) == 1 and not node.keywords:
-        # a query handed one text that is not a constant (`cur.execute(sql)`, `db.query(f"...")`): its
-        # values may be in the text; a constant query carries none
-        if not isinstance(node.args[0], ast.Constant):
+    elif SQL_EXEC_NAMES.search(name) and (name != "exec" or owner) and len(node.args) == 1:
+        if any(kw.arg in _PARAM_KW for kw in node.keywords):  # read_sql(sql, con, params=(i,))
+            out["parameterised-query"] += 1
+        elif not isinstance(node.args[0], ast.Constant):
+            # a query handed one text that is not a constant (`cur.execute(sql)`, `db.query(f"...")`,
+            # `read_sql_query(sql, con=conn)`): its values may be in the text; a constant carries none
             out[OPEN_QUERY] += 1
     options([(kw.arg, kw.value) for kw in node.keywords], out)
     out["allowlist"] += sum(1 for kw in node.keywords if kw.arg and LIST_KW.search(kw.arg))
     if name in ("eval", "exec") and len(node.args) >= 2 and isinstance(node.args[1], ast.Dict):
         keys = [k.value for k in node.args[1].keys if isinstance(k, ast.Constant)]
         out["restricted-eval"] += "__builtins__" in keys
+
+
+def _logged(value: ast.AST) -> list[ast.AST]:
+    """The values a log argument writes as they are: the argument itself and what it formats or joins
+    (`'%s' % pw`, f"{pw}", `str(pw)`), not what a call or a test makes of them (`len(pw)`, `mask(pw)`,
+    `pw is None`)."""
+    out, todo = [], [value]
+    while todo:
+        node = todo.pop()
+        out.append(node)
+        if isinstance(node, ast.Call):
+            if _last(node.func) in ("str", "repr", "format") and not isinstance(node.func, ast.Attribute):
+                todo += node.args
+        elif isinstance(node, (ast.BinOp, ast.JoinedStr, ast.FormattedValue, ast.Tuple, ast.List, ast.Dict)):
+            todo += [c for c in ast.iter_child_nodes(node) if isinstance(c, ast.expr)]
+    return out
 
 
 def _escapes(old: ast.AST, new: ast.AST) -> bool:
@@ -383,9 +401,6 @@ def _compare(node: ast.Compare, out: Counter[str]) -> None:
         out["length-limit"] += 1
     # urlparse(target).netloc == host, parsed.scheme in ("http", "https"): a URL checked for its origin
     if any(isinstance(x, ast.Attribute) and x.attr in ("scheme", "netloc", "hostname") for x in sides):
-        out["url-validation"] += 1
-    # 'javascript:' in url: a link refused for the scheme that runs script (a call of startswith in `_call`)
-    if any(isinstance(o, (ast.In, ast.NotIn)) for o in node.ops) and SCRIPT_SCHEMES.match(_const_str(node.left) or ""):
         out["url-validation"] += 1
     # '..' in name, name.startswith('../') is a call: a traversal refused by its parent-directory part
     if any(isinstance(o, (ast.In, ast.NotIn)) for o in node.ops) and (

@@ -50,6 +50,11 @@ def options(pairs: list[tuple[str | None, ast.AST]], out: Counter[str]) -> None:
             out["safe-option"] += 1
         elif arg == "default_filters" and any(_const(e) in ESCAPE_FILTERS for e in ast.walk(node)):
             out["escaping"] += 1  # Mako's filters on every expression: `h` escapes HTML
+        elif arg == "algorithms" and any(
+            isinstance(e, ast.Constant) and isinstance(e.value, str) and e.value.lower() == "none"
+            for e in ast.walk(node)
+        ):
+            out["unsafe-option"] += 1  # jwt.decode(t, key, algorithms=["none"]): a token needs no signature
         elif arg in SAFE_KW or (arg in SAFE_ON and value is True) or (arg in SAFE_OFF and value is False):
             out["safe-option"] += 1
         elif arg in UNSAFE_ON and value is True or (arg in SAFE_ON and value is False):

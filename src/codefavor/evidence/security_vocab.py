@@ -180,8 +180,6 @@ ADDRESS_CHECKS = {"is_private", "is_loopback", "is_reserved", "is_link_local", "
 STRONG_RANDOM = _rx(r"^(token_bytes|token_hex|token_urlsafe|urandom|SystemRandom|randbits|randbelow|choice)$")
 MARKUP = {"mark_safe", "Markup", "SafeString", "SafeText"}
 HTML = re.compile(r"<(/?[a-zA-Z][a-zA-Z0-9]*)[\s>/]|[?&]\w+=$")
-# a URL's scheme that runs script where it is followed or rendered (written plain or percent-encoded)
-SCRIPT_SCHEMES = _rx(r"^(javascript|vbscript|data)(:|%3a)")
 LIST_KW = _rx(r"(white|black|allow|deny|block)_?list")
 # a URL of the application's own routes (not resolve_url: it passes a URL it is given through)
 INTERNAL_URLS = {"url_for", "reverse", "reverse_lazy"}
