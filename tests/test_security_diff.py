@@ -417,7 +417,9 @@ def test_a_scheme_blocklist_is_no_url_check_and_a_fix_to_an_allowlist_wins():
     allow = ("def link(url):\n    if urlparse(url).scheme not in ('http', 'https'):\n        return ''\n"
              "    return '<a href=\"%s\">' % escape(url)\n")  # fmt: skip
     assert compare_marks(block, allow) == ("B", ["-url-validation"])
-    assert marks("def event(line):\n    if line.startswith('data:'):\n        return line[5:]\n")["url-validation"] == 0
+    assert (
+        marks("def event(line):\n    if line.startswith('data:'):\n        return line[5:]\n")["url-validation"] == 0
+    )
 
 
 @pytest.mark.parametrize(
