@@ -427,6 +427,11 @@ def test_a_scheme_blocklist_is_no_url_check_and_a_fix_to_an_allowlist_wins():
     [
         ("def f(password):\n    log.info('pw %s', password)\n", "secret-logged", 1),
         ("def f(password):\n    log.info(f'pw {password}')\n", "secret-logged", 1),
+        ("def f(password):\n    log.info('pw {}'.format(password))\n", "secret-logged", 1),
+        ("def f(password):\n    log.info('pw %s', password or '')\n", "secret-logged", 1),
+        ("def f(u, password):\n    log.info(' '.join([u, password]))\n", "secret-logged", 1),
+        ("def f(password):\n    log.info('h %s', hash_password(password))\n", "secret-logged", 0),
+        ("def f(password):\n    log.info('%s', '*' * len(password))\n", "secret-logged", 0),
         # what a call or a test makes of a secret is not the secret: a masking or a length
         ("def f(password):\n    log.info('len %d', len(password))\n", "secret-logged", 0),
         ("def f(password):\n    log.info('m %s', mask(password))\n", "secret-logged", 0),

@@ -268,19 +268,22 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
         out["restricted-eval"] += "__builtins__" in keys
 
 
+_HIDES = re.compile(
+    r"^(len|bool|hash|id|type|isinstance|callable)$|mask|redact|hash|hide|obfusc|censor|digest|encrypt", re.I
+)
+
+
 def _logged(value: ast.AST) -> list[ast.AST]:
-    """The values a log argument writes as they are: the argument itself and what it formats or joins
-    (`'%s' % pw`, f"{pw}", `str(pw)`), not what a call or a test makes of them (`len(pw)`, `mask(pw)`,
-    `pw is None`)."""
+    """The values a log argument writes: the argument and everything it is made of (`'%s' % pw`,
+    f"{pw}", `'pw {}'.format(pw)`, `pw or ''`, `' '.join([u, pw])`), but not what a call that hides a
+    value or a test makes of it (`len(pw)`, `mask(pw)`, `hash_pw(pw)`, `pw is None`)."""
     out, todo = [], [value]
     while todo:
         node = todo.pop()
         out.append(node)
-        if isinstance(node, ast.Call):
-            if _last(node.func) in ("str", "repr", "format") and not isinstance(node.func, ast.Attribute):
-                todo += node.args
-        elif isinstance(node, (ast.BinOp, ast.JoinedStr, ast.FormattedValue, ast.Tuple, ast.List, ast.Dict)):
-            todo += [c for c in ast.iter_child_nodes(node) if isinstance(c, ast.expr)]
+        if isinstance(node, ast.Compare) or (isinstance(node, ast.Call) and _HIDES.search(_last(node.func))):
+            continue
+        todo += [c for c in ast.iter_child_nodes(node) if isinstance(c, ast.expr)]
     return out
 
 
