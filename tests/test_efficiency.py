@@ -733,7 +733,8 @@ def test_a_level_every_input_of_which_fails_alone_stays_failed():
 
 class _Scripted:
     """A timer for the ladder's tests: a process that answers by the inputs' names ("crash" ends the
-    process, "bad" raises, a name in `fails` raises for this candidate only), and logs what it got."""
+    process, "bad" raises, "bad-A" raises for candidate A only, "mixed" raises for A and runs out of
+    time for B), and logs what it got."""
 
     log: list[tuple[str, list[str]]] = []
 
@@ -755,6 +756,11 @@ class _Scripted:
                 return self.dead
             if x == "bad" or x == f"bad-{self.code}":
                 return Timed("error", out="IndexError")
+            if x == "mixed":  # A raises, B runs out of time
+                if self.code == "A":
+                    return Timed("error", out="IndexError")
+                self.dead = Timed("timeout", out="timeout")
+                return self.dead
         return Timed("ok", 0.001 * len(names), 0.0, 0.0, out=",".join(names))
 
     def close(self):
@@ -787,12 +793,21 @@ def test_salvage_gives_an_input_only_one_candidate_fails_to_the_decision():
     kept, status, aside = _salvaged(["good1", "bad", "bad-B", "good2"])
     assert kept == ["bad-B"] and status == ["ok", "error"] and aside == {}  # decide reads a one-side error
     assert _salvaged(["bad", "crash"])[0] is None  # nothing left to time: the level stays as it failed
+    # one side raising where the other ran out of time is no disagreement to hand on: left out, the rest timed
+    kept, status, aside = _salvaged(["good1", "bad", "mixed", "good2"])
+    assert kept == ["good1", "good2"] and status == ["ok", "ok"] and aside == {"both-fail": 2}, (kept, status)
 
 
-def test_every_reason_an_input_is_set_aside_has_words_in_the_verdict():
+@pytest.mark.parametrize("other", ["error", "setup", "unstable"])
+def test_every_reason_an_input_is_set_aside_has_words_in_the_verdict(other):
     from codefavor.cli.verdicts import SET_ASIDE
 
     timeout = {"status": "timeout", "times": [], "out": None}
     slow = _level((timeout, ok([0.09])))  # the other finished, but too slowly for its timeout to decide
-    ev = decide({"levels": [slow], "stopped": "done", "set_aside": {"both-fail": 2}}, CFG)
-    assert set(eff(ev)["dropped"]) == {"timeout-not-decisive", "both-fail"} <= set(SET_ASIDE)
+    both = _level((timeout, timeout))
+    failed = _level(({"status": "error", "times": [], "out": None}, {"status": "error", "times": [], "out": None}))
+    ev = decide({"levels": [slow, both, failed], "stopped": "done", "set_aside": {"both-fail": 2}}, CFG)
+    assert set(eff(ev)["dropped"]) == {"timeout-not-decisive", "both-timeout", "error", "both-fail"}
+    one = decide({"levels": [_level(({"status": other, "times": [], "out": None}, ok([0.01])))]}, CFG)
+    reasons = set(eff(ev)["dropped"]) | set(eff(one)["dropped"]) | {"too-fast", "disagree"}
+    assert reasons <= set(SET_ASIDE), reasons - set(SET_ASIDE)

@@ -30,6 +30,7 @@ SET_ASIDE = {
     "disagree": "the outputs differ",
     "one-side-error": "only one candidate raised",
     "one-side-setup": "only one candidate failed to set up",
+    "one-side-unstable": "only one candidate answered differently when run again",
 }
 
 

@@ -217,7 +217,7 @@ def _salvage(
         tries.append(t)
     cands.close()
     for t in tries:
-        if t.status[0].count("error") == 1:
+        if t.status[0].count("error") == 1 and "ok" in t.status[0]:
             return t
     keep = [b for b, t in zip(blobs, tries, strict=True) if "error" not in t.status[0]]
     if not keep or len(keep) == len(blobs):
