@@ -89,6 +89,7 @@ def test_a_negative_bound_first_on_a_line_keeps_its_sign_with_or_without_a_bulle
         ("-104 <= nums[i] <= 104", (-10000, 10000)),  # the same copied without its markup
         ("-231 <= nums[i] <= 231 - 1", (-(2**31), 2**31 - 1)),
         ("1 <= nums[i] <= 2 * 105", (1, 200000)),
+        ("1 <= nums[i] <= 3*105", (1, 300000)),
         ("0 <= nums[i] <= 1018", (0, 10**18)),
         ("1 <= nums[i] <= 1000", (1, 1000)),  # literals stay literals
         ("1 <= nums[i] <= 102", (1, 102)),

@@ -37,8 +37,8 @@ _UNICODE = {"≤": "<=", "≥": ">=", "≠": "!="}
 # constraint writes such a literal (a bound is 100 or 1000, not 104 or 109), and a misread bound the
 # examples do not keep is dropped (`stated_facts.valid_facts`).
 _SUP = re.compile(r"<sup>\s*(\d+)\s*</sup>")
-_LOST_TEN = re.compile(r"(?<![\w.^*])10([3-9]|1[0-8])(?![\w.^])")
-_LOST_TWO = re.compile(r"(?<![\w.^*])2(31|32|63|64)(?![\w.^])")
+_LOST_TEN = re.compile(r"(?<![\w.^])(?<!\*\*)10([3-9]|1[0-8])(?![\w.^])")
+_LOST_TWO = re.compile(r"(?<![\w.^])(?<!\*\*)2(31|32|63|64)(?![\w.^])")
 
 
 def _powers(text: str) -> str:

@@ -315,7 +315,8 @@ def extract_checks(instruction: str, max_checks: int = 24, functions: bool = Fal
     calls = _entry_calls(checks, entry, owner) if entry or spec_calls else []
     if not calls and timing_only:  # the statement's inputs still time the code; its outputs may differ
         spec_calls = [{"entry": entry, "owner": owner, "args": st.args, "names": st.names, **flags,
-                       "want": _want(st.expected)} for st in timing_only]  # fmt: skip
+                       "order": _order(st.expected) if any_order else 0, "want": _want(st.expected)}
+                      for st in timing_only]  # fmt: skip
         calls = _dedup([Call(tuple(sc["args"] or ()), ()) for sc in spec_calls])  # type: ignore[arg-type]
     template = {k: v for k, v in (spec_calls[0] if spec_calls else {}).items() if k not in ("args", "kwargs")}
     return Extraction(entry=entry, checks=checks, skipped=col.skipped, arity=arity, owner=owner, calls=calls,
