@@ -1,7 +1,7 @@
 """Security pairs from SecCodePLT's Python tasks: a reference solution written to a task's security
 policy (chosen) vs the same function's vulnerable reference (rejected), across 28 CWEs (path
 traversal, command and code injection, XSS, SSRF, XXE, ReDoS, open redirect, weak randomness,
-missing signature checks, unbounded resources, missing authorisation, TOCTOU, ...
+missing signature checks, unbounded resources, missing authorisation, TOCTOU, ...).
 
 Source: ucsb-mlsec/SecCodePLT, `virtue_code_eval/data/safety/codesecplt/data.json` (1,411 rows;
 the repository has no license file, so nothing of it is committed here: the set is built locally
@@ -12,9 +12,9 @@ the exceptions it raises; the row's `security_policy` and `rule` (the answer key
 The row's `setup` (imports and the globals the context names) is not part of either code, as a
 candidate would be read in a file that provides them.
 
-The task is the seed, not the row: most rows are a seed task renamed, so the rows whose secure
-code has the same shape (its own names and strings blanked) in the same CWE share one task id, and
-with it one split (`split_of(task_id)`); the row's own id is in its provenance.
+The task is the seed, not the row: most rows are a seed task renamed, so rows joined by the shape
+of their secure or of their vulnerable code (its own names and strings blanked) in one CWE share one
+task id, and with it one split (`split_of(task_id)`); the row's own id is in its provenance.
 
 Not validated here: the source's authors kept only rows whose patched code passes and whose
 vulnerable code fails their safety tests; the labels are theirs.
@@ -86,7 +86,12 @@ def _seeds(pairs: list[tuple[str, str, str]]) -> list[str]:
     keys = [(f"{cwe}:+{shape(good)}", f"{cwe}:-{shape(bad)}") for cwe, good, bad in pairs]
     for g, v in keys:
         parent[find(g)] = find(v)
-    return [hashlib.sha256(find(g).encode()).hexdigest()[:12] for g, _ in keys]
+    # named by the group's smallest key, whatever the rows' order: a rebuild names each seed alike
+    least: dict[str, str] = {}
+    for k in parent:
+        root = find(k)
+        least[root] = min(least.get(root, k), k)
+    return [hashlib.sha256(least[find(g)].encode()).hexdigest()[:12] for g, _ in keys]
 
 
 def build(git: Git, validate: bool = True) -> tuple[list, dict]:

@@ -7,7 +7,8 @@ is a shape or a statement the ladder cannot grow yet.
     python benchmarks/foreign/efficiency_coverage.py DATA_DIR [--split dev] [--limit N] [-v]
 
 DATA_DIR holds a set's {dev,test}.jsonl (e.g. ~/.cache/codefavor/foreign/debugbench: accepted
-`class Solution` code of 17 bug kinds, one problem counted once). Runs in the sandbox.
+`class Solution` code of 17 bug kinds, each problem counted once; elsewhere a task id is a problem).
+Runs in the sandbox.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ def main(argv: list[str] | None = None) -> None:
     seen: set[str] = set()
     pairs, names = [], []
     for t in load_tasks(data_dir=args.data, split=args.split):
-        problem = t.task_id.rsplit("/", 2)[-2] if t.task_id.count("/") >= 2 else t.task_id
+        # DebugBench has many rows per problem (debugbench/<bug kind>/<problem>/<n>): count it once
+        problem = t.task_id.split("/")[2] if t.task_id.startswith("debugbench/") else t.task_id
         if problem in seen:
             continue
         seen.add(problem)
