@@ -126,3 +126,14 @@ def test_object_inputs_grow_like_lists():
     assert root is not None and len(calls.tree_values(root)) > 16
     head = calls.build_list(level_calls([Call(([1, 2, 3],))], 256, "l")[0].args[0])
     assert len(calls.list_values(head)) == 256
+
+
+def test_a_collection_of_stated_fixed_length_grows_its_rows():
+    # `grid.length == 2` with rows of n: the two rows grow, the grid stays two rows
+    from codefavor.evidence.constraints import read
+
+    facts = read("Constraints:\ngrid.length == 2\nn == grid[r].length\n1 <= n <= 5 * 10^4\n", ["grid"])
+    calls = [Call(([[2, 5, 4], [1, 5, 1]],)), Call(([[3, 3, 1], [8, 5, 2]],))]
+    for c in level_calls(calls, 256, "seed", facts=facts):
+        grid = c.args[0]
+        assert len(grid) == 2 and len(grid[0]) == len(grid[1]) >= 200, [len(r) for r in grid]

@@ -364,13 +364,23 @@ def scale_call(
     props = props or {}
     keys: list[int | str] = [*range(len(call.args)), *(k for k, _ in call.kwargs)]
     vals = [_arg(call, key) for key in keys]
+    # A collection of collections whose own length is stated fixed (`grid.length == 2`: two rows of
+    # n) grows its items, as a fixed-shape record does.
+    fixed = set(fixed) | {
+        key
+        for key, v in zip(keys, vals, strict=True)
+        if props.get(key, {}).get("length") is not None
+        and isinstance(v, (list, tuple))
+        and v
+        and all(isinstance(x, (list, tuple)) and x for x in v)
+    }
     if _has_collection(call):
 
         def length(key: int | str, v: Any) -> int:
-            if props.get(key, {}).get("length") is not None:
-                return 0  # a fixed length (`costs.length == 3`) says nothing about the size
             if key in fixed:
                 return max((collection_length(x) for x in v), default=0)
+            if props.get(key, {}).get("length") is not None:
+                return 0  # a fixed length (`costs.length == 3`) says nothing about the size
             return collection_length(v)
 
         longest = max(length(key, v) for key, v in zip(keys, vals, strict=True))
