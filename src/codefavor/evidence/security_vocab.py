@@ -50,8 +50,7 @@ HARDENING: dict[str, tuple[int, str]] = {
     ),
     "url-validation": (
         1,
-        "a redirect target or URL checked for its origin (is_safe_url, same_origin, url_has_allowed_host_and_scheme) "
-        "or for a scheme that runs script (`'javascript:' in url`)",
+        "a redirect target or URL checked for its origin (is_safe_url, same_origin, url_has_allowed_host_and_scheme)",
     ),
     "control-char-check": (1, "a value tested for CR, LF or NUL (`'\\n' in value`): header and log injection"),
     "strong-random": (1, "randomness for secrets: the secrets module, os.urandom, SystemRandom"),
