@@ -811,3 +811,45 @@ def test_every_reason_an_input_is_set_aside_has_words_in_the_verdict(other):
     one = decide({"levels": [_level(({"status": other, "times": [], "out": None}, ok([0.01])))]}, CFG)
     reasons = set(eff(ev)["dropped"]) | set(eff(one)["dropped"]) | {"too-fast", "disagree"}
     assert reasons <= set(SET_ASIDE), reasons - set(SET_ASIDE)
+
+
+ORDERINGS = '''Count the orderings of a list of distinct positive integers in which every two neighbours
+divide one another (either way).
+```
+def orderings(nums):
+    """
+    >>> orderings([2, 3, 6])
+    2
+    >>> orderings([1, 4, 3])
+    2
+    """
+```
+'''
+ORDERINGS_BRUTE = """
+from itertools import permutations
+def orderings(nums):
+    return sum(all(a % b == 0 or b % a == 0 for a, b in zip(p, p[1:])) for p in permutations(nums))
+"""
+ORDERINGS_MASKS = """
+def orderings(nums):
+    n = len(nums)
+    f = [[0] * n for _ in range(1 << n)]
+    for j in range(n):
+        f[1 << j][j] = 1
+    for m in range(1, 1 << n):
+        for j in range(n):
+            if f[m][j]:
+                for k in range(n):
+                    if not m >> k & 1 and (nums[j] % nums[k] == 0 or nums[k] % nums[j] == 0):
+                        f[m | 1 << k][k] += f[m][j]
+    return sum(f[-1])
+"""
+
+
+def test_a_first_level_both_run_out_of_time_on_is_followed_by_smaller_sizes():
+    # n! against 2^n * n^2: both take seconds at the ladder's first size (16 items), both finish at 8,
+    # where the bitmask is many times quicker; before, the pair was silent ('both-timeout').
+    ev = compare_efficiency(ORDERINGS, ORDERINGS_BRUTE, ORDERINGS_MASKS)
+    assert ev.decision == "B" and eff(ev)["target"] < FAST.targets[0], ev.details
+    assert set(eff(ev)["dropped"]) <= {"both-timeout", "timeout-not-decisive"}, ev.details
+    assert compare_efficiency(ORDERINGS, ORDERINGS_MASKS, ORDERINGS_BRUTE).decision == "A"

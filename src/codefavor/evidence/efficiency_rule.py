@@ -222,7 +222,7 @@ def decide(
                     else "error"
                 )
                 dropped[key] = dropped.get(key, 0) + 1
-        target = config.targets[li] if li < len(config.targets) else None
+        target = level.get("target") or (config.targets[li] if li < len(config.targets) else None)
         if bool(slow_a) != bool(slow_b):  # only one side timed out where the other finished quickly
             details = EfficiencyDetails("timeout", level=li, target=target, inputs=slow_a or slow_b,
                                         dropped=dropped, entry=entry)  # fmt: skip

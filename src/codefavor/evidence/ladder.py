@@ -6,7 +6,8 @@ once on the way up (`play`: the candidates in turns), stops where `_stop` says (
 that differ, a budget, a decisive gap, the next level predicted past its cap), then gives the
 largest level both finished alike its further rounds (`confirm`, and `_escalate` for a near miss).
 A level both candidates fail as a whole is timed again without the grown inputs both fail alone
-(`_salvage`). A level's inputs go to a process as one value (`pack`), timed as one span; no process
+(`_salvage`); a first level that runs out of time without deciding is followed by smaller sizes
+(`_descend`). A level's inputs go to a process as one value (`pack`), timed as one span; no process
 ever gets the same input twice (`timers.Candidates`). What the readings mean is `efficiency_rule`'s.
 """
 
@@ -33,6 +34,7 @@ class Level:
         self.status = [["ok"] * n for _ in self.blobs]
         self.outs: list[list[str | None]] = [[None] * n for _ in self.blobs]
         self.rounds = 0
+        self.target: int | None = None  # the size its inputs were grown to
 
     def inputs(self) -> list[dict[str, Any]]:
         out = []
@@ -167,6 +169,11 @@ def climb_levels(
             if all(s == "error" for s in level.status[0]):
                 warm = levels[-1].blobs[:1] if levels else ()
                 level = _salvage(cands, pickle.loads(pack), config.call_limit, set_aside, warm) or level
+            if li == 0 and _too_slow_to_start(level, config):
+                low = _descend(cands, level_of, int(target), seen, config)
+                if low is not None:
+                    levels.append(low)
+            level.target = int(target)
             levels.append(level)
             inputs = level.inputs()
             runs = [r for inp in inputs for r in inp["runs"]]
@@ -190,8 +197,45 @@ def climb_levels(
             _escalate(cands, levels[: i + 1], config, warm)
     finally:
         cands.close()
-    out: dict[str, Any] = {"levels": [{"inputs": lv.inputs()} for lv in levels], "stopped": stopped}
+    out: dict[str, Any] = {
+        "levels": [{"inputs": lv.inputs(), "target": lv.target} for lv in levels],
+        "stopped": stopped,
+    }
     return {**out, "set_aside": set_aside} if set_aside else out
+
+
+def _too_slow_to_start(level: Level, config: EfficiencyConfig) -> bool:
+    """Whether the ladder's first level ran out of time in a way that decides nothing: both sides
+    out of time, or one while the other finished too slowly for the timeout to decide."""
+    st = level.status[0]
+    if "timeout" not in st or not set(st) <= {"timeout", "ok"}:
+        return False
+    return not _decided_by_timeout([level], config)
+
+
+def _descend(
+    cands: Candidates, level_of: Any, target: int, seen: set[bytes], config: EfficiencyConfig
+) -> Level | None:
+    """A level below the ladder's first, where that one ran out of time without deciding
+    (`_too_slow_to_start`): an exponential search under a small stated cap (`nums.length <= 14`, a
+    bitmask over the items) takes seconds at 16 items, and the pair went silent. Halved sizes down
+    to 4 are tried, one round each in fresh processes, until one that is not so (a timeout there
+    that decides is kept: the quick side finished well inside the limit); that one is the ladder's
+    lowest level (its `target` says its size), and the climb stops at the first as before. None
+    when every smaller size runs out of time too, or grows nothing new."""
+    t = target // 2
+    while t >= 4:
+        pack, _n = pack_level(level_of(t), seen)
+        if pack is None:
+            return None
+        low = Level([pack], 2)
+        low.target = t
+        cands.close()  # a process that ran out of time answers no later call
+        play(cands, low, range(1), config.call_limit)
+        if not _too_slow_to_start(low, config):
+            return low
+        t //= 2
+    return None
 
 
 def _salvage(
