@@ -263,6 +263,35 @@ UNNAMED_RIGHT = """class Solution:
 """
 UNNAMED_WRONG = "class Solution:\n    def isAdditiveNumber(self, num: str) -> bool:\n        return len(num) > 3\n"
 
+# The page wraps a long input (and output) inside its brackets, one row a line.
+WRAPPED = """Common Items
+Given a list of integer lists `rows`, each sorted in strictly increasing order, return the sorted
+list of the integers found in every row.
+
+Example 1:
+Input: rows = [[1,3,4],
+               [1,4,7,9]]
+Output: [1,4]
+
+Example 2:
+Input: rows = [[2,3,6,8],
+               [1,2,3,5,6,7,10],
+               [2,3,4,9]]
+Output: [2,
+         3]
+"""
+WRAPPED_RIGHT = """class Solution:
+    def commonItems(self, rows: List[List[int]]) -> List[int]:
+        common = set(rows[0])
+        for r in rows[1:]:
+            common &= set(r)
+        return sorted(common)
+"""
+WRAPPED_WRONG = """class Solution:
+    def commonItems(self, rows: List[List[int]]) -> List[int]:
+        return sorted(set(rows[0]) & set(rows[1]))
+"""
+
 TABLE = [
     ("class Solution, names differ, implicit List", TWO_SUM, TWO_SUM_RIGHT, TWO_SUM_WRONG),
     ("linked list in and out", REVERSE, REVERSE_RIGHT, REVERSE_WRONG),
@@ -276,6 +305,7 @@ TABLE = [
     ("doctest with empty output", NONE_DOCTEST, NONE_RIGHT, NONE_WRONG),
     ("two prose examples in one sentence", TWO_PROSE, PROSE_RIGHT, PROSE_WRONG),
     ("unnamed input of a class Solution", UNNAMED, UNNAMED_RIGHT, UNNAMED_WRONG),
+    ("input and output wrapped inside their brackets", WRAPPED, WRAPPED_RIGHT, WRAPPED_WRONG),
 ]
 
 

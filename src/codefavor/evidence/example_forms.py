@@ -511,7 +511,27 @@ def io_block(lines: list[str], k: int) -> tuple[str, list[str], int] | None:
         n += 1
     if not out:
         return None
-    return "\n".join(inp), out, n
+    return "\n".join(_unwrapped(inp)), _unwrapped(out), n
+
+
+def _unwrapped(lines: list[str]) -> list[str]:
+    """Lines with a value the page wrapped inside its brackets joined back into one line
+    (`arrays = [[1,3,4],` / `[1,4,7,9]]`, a grid one row a line); a bracket that no later line
+    closes leaves the lines as they were."""
+    out: list[str] = []
+    k = 0
+    while k < len(lines):
+        acc, j = lines[k], k
+        while _depth(acc) > 0 and j + 1 < len(lines):
+            j += 1
+            acc = f"{acc} {lines[j]}"
+        if j > k and _depth(acc) == 0:
+            out.append(acc)
+            k = j + 1
+        else:
+            out.append(lines[k])
+            k += 1
+    return out
 
 
 def spanning_example(lines: list[str], k: int, used: set[int], col: Collector, most: int = 20) -> int:
