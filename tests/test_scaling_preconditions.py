@@ -194,6 +194,20 @@ CASES = [
                       for u, r in enumerate(c.args[0]) for v in r),
         id="undirected-adjacency-list",
     ),
+    pytest.param(
+        [],
+        ["s1", "s2"],
+        [Call(("ab", "ba")), Call(("abc", "bca"))],
+        lambda c: sorted(c.args[0]) == sorted(c.args[1]) and c.args[0] != c.args[1],
+        id="one-string-an-anagram-of-the-other",
+    ),
+    pytest.param(
+        [],
+        ["nums1", "nums2"],
+        [Call(([3, 1, 2], [1, 2, 3])), Call(([1, 1, 2, 2], [2, 1, 2, 1]))],
+        lambda c: sorted(c.args[0]) == sorted(c.args[1]),
+        id="one-list-a-permutation-of-the-other",
+    ),
 ]  # fmt: skip
 
 
@@ -235,3 +249,13 @@ def test_what_the_statement_does_not_promise_tiling_keeps_as_the_example_has_it(
     promised = constraints.read("Given an array nums sorted in ascending order.", ["nums"])
     tiled = level_calls(calls, 64, "s", facts=promised, modes=("tile",))[0].args[0]
     assert tiled == sorted(tiled) and len(set(tiled)) == len(tiled)
+
+
+def test_a_rearrangement_is_read_only_where_every_example_shows_one():
+    from codefavor.evidence.preconditions import rearrangements
+
+    assert rearrangements([{0: "ab", 1: "ba"}, {0: "abc", 1: "bca"}]) == {1: 0}
+    assert rearrangements([{0: "ab", 1: "ba"}, {0: "abc", 1: "bcd"}]) == {}  # not in every example
+    assert rearrangements([{0: [1, 2], 1: [1, 2]}, {0: [3, 4], 1: [3, 4]}]) == {}  # equal: another relation
+    assert rearrangements([{0: "a", 1: "a"}, {0: "b", 1: "b"}]) == {}
+    assert rearrangements([{0: [1, 2], 1: "12"}]) == {}  # not of one type

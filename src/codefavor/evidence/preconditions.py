@@ -5,7 +5,8 @@ and the pair says nothing. What every example of an argument shows is read here 
 sorted or strictly increasing lists, permutations of 0..n-1 or 1..n, distinct values,
 multiplicities (every value three times but one), matrices sorted row-major or by rows and columns,
 records of a fixed width, intervals sorted and disjoint, adjacency lists, balanced brackets, strings
-with punctuation (paths keep their slashes); `keep` puts a grown value back into that shape. What
+with punctuation (paths keep their slashes), one argument a rearrangement of another; `keep` puts
+a grown value back into that shape (`rearranged` the rearrangement). What
 the statement states is `stated_facts`'s, applied after this.
 
 An example call is seen here as its argument values by key (position, or name for a keyword), so
@@ -304,7 +305,47 @@ def profiles(examples: Sequence[Example], facts: dict[str, Any]) -> dict[int | s
         props = _gated(_profile(vals, shape), set(facts.get("promises", ())))
         if props:
             out[key] = props
+    for key, src in rearrangements(examples).items():
+        out.setdefault(key, {})["rearranges"] = src
     return out
+
+
+def _items(v: Any) -> list[Any] | None:
+    """A flat list's or a string's items, sortable; None for anything else."""
+    if isinstance(v, str):
+        return sorted(v)
+    if isinstance(v, (list, tuple)) and all(is_number(x) or isinstance(x, str) for x in v):
+        try:
+            return sorted(v)
+        except TypeError:
+            return None
+    return None
+
+
+def rearrangements(examples: Sequence[Example]) -> dict[int | str, int | str]:
+    """Arguments that every example gives as a rearrangement of an earlier one (`s2` an anagram of
+    `s1`, `target` a permutation of `nums`): {later key: earlier key}. A search for one from the
+    other never ends, or runs out of time, on grown inputs where it is none (both candidates alike).
+    Not read when the two are equal in every example (that is another relation) or have under two items."""
+    keys = list(examples[0]) if examples else []
+    out: dict[int | str, int | str] = {}
+    for j, kj in enumerate(keys):
+        for ki in keys[:j]:
+            pairs = [(ex.get(ki), ex.get(kj)) for ex in examples]
+            if any(a is None or b is None or type(a) is not type(b) for a, b in pairs):
+                continue
+            items = [(_items(a), _items(b)) for a, b in pairs]
+            if all(x is not None and x == y and len(x) >= 2 for x, y in items) and any(a != b for a, b in pairs):
+                out[kj] = ki
+                break
+    return out
+
+
+def rearranged(source: Any, rng: random.Random) -> Any:
+    """A shuffled copy of `source` (a flat list or a string), of its type."""
+    items = list(source)
+    rng.shuffle(items)
+    return "".join(items) if isinstance(source, str) else type(source)(items)
 
 
 def _gated(props: dict[str, Any], promised: set[str]) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from codefavor.evidence.preconditions import Example, collection_length, is_number, keep, numbers, profiles
+from codefavor.evidence.preconditions import Example, collection_length, is_number, keep, numbers, profiles, rearranged
 from codefavor.evidence.stated_facts import apply_facts, valid_facts
 
 MAX_INT = 10**12  # integers never grow past this: bigger inputs measure bignum arithmetic, not the algorithm
@@ -400,6 +400,10 @@ def scale_call(
         new = [scale_int(v, k) if isinstance(v, int) and not isinstance(v, bool) else v for v in vals]
     if facts:
         new = apply_facts(keys, vals, new, facts, props, mode, rng)
+    for j, key in enumerate(keys):  # `s2` an anagram of `s1` in every example: so grown too
+        src = props.get(key, {}).get("rearranges")
+        if src in keys and isinstance(new[keys.index(src)], (str, list, tuple)):
+            new[j] = rearranged(new[keys.index(src)], rng)
     n = len(call.args)
     return Call(tuple(new[:n]), tuple((name, v) for (name, _), v in zip(call.kwargs, new[n:], strict=True)))
 
