@@ -5,36 +5,82 @@ every level failed...). A pair of equal codes can only be "no-gap" when it is me
 is a shape or a statement the ladder cannot grow yet.
 
     python benchmarks/foreign/efficiency_coverage.py DATA_DIR [--split dev] [--limit N] [-v]
+    python benchmarks/foreign/efficiency_coverage.py --leetcode [--mirror PATH] [--split dev] [--limit 400] [--seed 1] [-v]
 
 DATA_DIR holds a set's {dev,test}.jsonl (e.g. ~/.cache/codefavor/foreign/debugbench: accepted
 `class Solution` code of 17 bug kinds, each problem counted once; elsewhere a task id is a problem).
-Runs in the sandbox.
+`--leetcode` reads every problem of a doocs/leetcode mirror instead (its English statement and its
+first Python `class Solution`, the problems of one split drawn in a seeded order), the platform's
+code at large rather than one set's rows. Runs in the sandbox.
 """
 
 from __future__ import annotations
 
 import argparse
+import random
+import re
+import sys
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
-from codefavor.benchmark.data import load_tasks
+from codefavor.benchmark.data import load_tasks, split_of
 from codefavor.evidence.efficiency import efficiency_evidence
 
 MEASURED = ("no-gap", "cpu-time", "few-rounds")
 
 
+def leetcode_problems(mirror: Path, split: str, seed: int) -> Iterator[tuple[str, str, str]]:
+    """(name, statement, first `class Solution`) of each doocs/leetcode problem of `split`, in a
+    seeded order; the task id is build_leetcode's (`leetcode/<folder>`), so the split is the set's."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from build_leetcode import statement
+    from common import Git
+
+    git = Git(mirror)
+    head = git.head()
+    listing = git._run("ls-tree", "-r", "--name-only", head, "solution/").splitlines()
+    folders = sorted(p[: -len("/README_EN.md")] for p in listing if p.endswith("/README_EN.md"))
+    random.Random(seed).shuffle(folders)
+    for folder in folders:
+        title = folder.split("/")[-1]
+        if split != "all" and split_of(f"leetcode/{title}") != split:
+            continue
+        readme = git.show(head, folder + "/README_EN.md") or ""
+        m = re.search(r"#### Python3?\s*\n+```python\n(.*?)```", readme, re.S)
+        if m and "class Solution" in m.group(1):
+            yield title, f"{title.split('.', 1)[-1]}\n\n{statement(readme)}", m.group(1)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("data", type=Path, help="a folder with the set's dev.jsonl / test.jsonl")
+    ap.add_argument("data", type=Path, nargs="?", help="a folder with the set's dev.jsonl / test.jsonl")
+    ap.add_argument("--leetcode", action="store_true", help="every problem of a doocs/leetcode mirror instead")
+    ap.add_argument("--mirror", type=Path, help="the doocs/leetcode mirror (default: the fetched one)")
+    ap.add_argument("--seed", type=int, default=1, help="the order --leetcode draws its problems in")
     ap.add_argument("--split", default="dev", choices=("dev", "test", "all"))
     ap.add_argument("--limit", type=int, default=0, help="at most this many problems (0: all)")
     ap.add_argument("-v", action="store_true", help="list each problem that is not measured, with why")
     args = ap.parse_args(argv)
-    if not args.data.is_dir():
+    if args.leetcode == (args.data is not None):
+        ap.error("give one of DATA_DIR and --leetcode")
+    if args.data is not None and not args.data.is_dir():
         ap.error(f"{args.data}: not a folder")
     seen: set[str] = set()
     pairs, names = [], []
-    for t in load_tasks(data_dir=args.data, split=args.split):
+    if args.leetcode:
+        sys.path.insert(0, str(Path(__file__).parent))
+        from common import mirror_path
+
+        mirror = args.mirror or mirror_path("doocs/leetcode")
+        if not mirror.exists():
+            ap.error(f"{mirror}: no doocs/leetcode mirror (fetch it, or give --mirror)")
+        for title, ins, code in leetcode_problems(mirror, args.split, args.seed):
+            pairs.append((ins, code, code + "\n_unused = 0\n"))
+            names.append(title)
+            if args.limit and len(pairs) >= args.limit:
+                break
+    for t in load_tasks(data_dir=args.data, split=args.split) if args.data is not None else ():
         # DebugBench has many rows per problem (debugbench/<bug kind>/<problem>/<n>): count it once
         problem = t.task_id.split("/")[2] if t.task_id.startswith("debugbench/") else t.task_id
         if problem in seen:
