@@ -36,6 +36,10 @@ def _facts(lines, names, prose=""):
         (["bookings[i].length == 3", "costs.length == 3"], ["bookings", "costs"], "",
          {"width": {0: 3}, "length": {1: 3}}),
         (['time is a valid string of length 5 in the format "hh:mm".'], ["time"], "", {"length": {0: 5}}),
+        # a list or its rows spelled out as names: `center = [cx, cy]` holds two, each tower three
+        (["towers[i] = [xi, yi, qi]", "center = [cx, cy\u200b\u200b]"], ["towers", "center"], "",
+         {"width": {0: 3}, "length": {1: 2}}),
+        (["grid = [a]", "x = [1, 2]"], ["grid", "x"], "", {}),  # one name, or values: no shape
         (["All the pairs (ui, vi) are unique."], ["times", "n"], "times[i] = (ui, vi, wi)",
          {"relations": [("pairs", 0, 0, 1)], "promises": ["distinct"]}),
         (["nums.length >= 1", "10^5 >= nums[i] >= 1"], ["nums"], "",  # written the other way round

@@ -51,7 +51,7 @@ def _lines(statement: str) -> list[str]:
     if not m:
         return []
     out = []
-    for line in statement[m.end() :].splitlines():
+    for line in statement[m.end() :].replace("\u200b", "").splitlines():  # pages pad some lines with zero-width spaces
         if _END.match(line):
             break
         # a bullet is a mark and a space: `-10^4 <= nums[i]` starts with a negative bound, not a bullet
@@ -218,6 +218,9 @@ def read(statement: str, names: Sequence[str]) -> dict[str, Any]:
         m = _OF_LENGTH.search(line)  # "time is a valid string of length 5"
         if m and m.group(1) in keys:
             facts["length"][keys[m.group(1)]] = int(m.group(2))
+        m = _NAMED_ITEMS.fullmatch(line)  # `center = [cx, cy]`: two items; `towers[i] = [xi, yi, qi]`: rows of three
+        if m and m.group(1) in keys:
+            facts["width" if m.group(2) else "length"][keys[m.group(1)]] = len(m.group(3).split(","))
         m = _PAIRS.search(line)  # "All the pairs (ui, vi) are unique"
         if m:
             cols = [reader.columns.get(x.strip()) for x in m.group(1).split(",")]
@@ -254,6 +257,7 @@ _PROMISES = {
 
 
 _OF_LENGTH = re.compile(r"^([A-Za-z_]\w*) is an? (?:valid |non-empty )?(?:string|array|list) of length (\d+)\b")
+_NAMED_ITEMS = re.compile(r"([A-Za-z_]\w*)(\[\s*[a-z]\s*\])?\s*=\s*\[\s*([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)+)\s*\]")
 _PAIRS = re.compile(r"\bpairs?\s*[\[(]([^()\[\]]+)[\])]\s*(?:are|is)\s*(?:unique|distinct)", re.I)
 
 
