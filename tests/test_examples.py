@@ -425,3 +425,49 @@ def test_statement_examples_are_calls_of_the_codes_entry():
     assert specs[2]["order"] == 1 and specs[0]["order"] == 1  # "in any order" applies to every example
     assert any("explanation" in why for _, why in ex.skipped)  # merge(...) in prose is not an example
     assert ex.calls[0].args == ([1, 2, 4], [1, 3, 4]) and ex.spec["names"] == ["list1", "list2"]
+
+
+@pytest.mark.parametrize(
+    "text, many",
+    [
+        (
+            "Return a 2D array representing any matrix that fulfills the requirements. Find any matrix of size m x n.",
+            True,
+        ),
+        ("You may return any answer, and it is guaranteed an answer exists.", True),
+        ("Given an integer n, return any array containing n unique integers such that they add up to 0.", True),
+        ("Find and return any number from the array that is neither the minimum nor the maximum.", True),
+        ("If there are multiple modifications, any of them will be considered correct.", True),
+        ("If there are multiple possible paths return any one of the paths.", True),
+        ("Return empty string if you didn't     find any vowel met the above condition.", False),
+        ("The function should log its progress and not return any value.", False),
+        ("We can not find any free block, so we return -1. Return -1 if you cannot find any pair.", False),
+        ("Return the answer in any order.", False),  # one answer, its order free: compared unordered
+        ("Return true if any value appears at least twice in the array.", False),
+    ],
+)
+def test_statements_that_accept_other_answers(text, many):
+    from codefavor.evidence.examples import many_answers
+
+    assert many_answers(text) is many
+
+
+def test_a_yes_no_answer_is_checked_even_where_the_statement_says_find_any():
+    ins = (
+        "Given a string s, find any substring of length 2 which is also present in the reverse of s. "
+        "Return true if such a substring exists, and false otherwise.\n\n"
+        'Input: s = "leetcode"\nOutput: true\n\nInput: s = "abcd"\nOutput: false\n'
+    )
+    assert [c.expected for c in extract_checks(ins, functions=True).checks] == [True, False]
+    listed = ins.replace("Return true if such a substring exists, and false otherwise.", "Return it.")
+    listed = listed.replace("Output: true", 'Output: "ee"').replace("Output: false", 'Output: ""')
+    assert extract_checks(listed, functions=True).checks == []  # any substring: not the example's only
+
+
+@pytest.mark.parametrize("phrase", ["in any order", "with any order you want"])
+def test_answers_in_any_order_are_compared_unordered(phrase):
+    ins = (
+        f'Return the names of the high-access employees {phrase}.\n\nInput: names = ["d","c","d"]\nOutput: ["c","d"]\n'
+    )
+    (check,) = extract_checks(ins, functions=True).checks
+    assert "'order': 1" in check.call, check.call

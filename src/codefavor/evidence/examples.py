@@ -85,19 +85,36 @@ _WRITES = re.compile(
     r"|\boutputs?\s+(?:to|each|one|a|the|it)\b",
     re.I,
 )
-_ANY_ORDER = re.compile(r"\bin\s+any\s+order\b|\bany\s+order\s+is\s+(?:fine|accepted|acceptable)\b", re.I)
+_ANY_ORDER = re.compile(r"\b(?:in|with)\s+any\s+order\b|\bany\s+order\s+is\s+(?:fine|accepted|acceptable)\b", re.I)
 _IN_PLACE = re.compile(r"\bin[- ]place\b|\bdo\s+not\s+return\s+anything\b", re.I)
 _LAZY = re.compile(r"\bgenerators?\b|\byields?\b|\biterators?\b", re.I)
 _TOLERANCE = re.compile(r"within\s+10\s*\^?\s*-\s*(\d)\b", re.I)
 _MANY_ANSWERS = re.compile(
     r"\b(?:multiple|several|many|more than one)\s+(?:valid\s+|possible\s+|correct\s+)?(?:answers?|solutions?|results?|outputs?)"
     r"[^.\n]{0,40}\b(?:any|either)\b|\breturn\s+any\s+(?:one\s+)?(?:of\s+them|valid|such)\b"
+    r"|\b(?:may|can)\s+return\s+any\b"  # "You may return any answer"
+    r"|\bany\s+of\s+them\s+(?:is|are|will\s+be|would\s+be)\s+(?:considered\s+)?(?:correct|accepted|valid)\b"
     r"|\bis\s+also\s+(?:a\s+)?(?:valid|correct|accepted|acceptable)\b"
     # random answers (not random inputs: "the numbers are randomly ordered" is a promise about the input)
     r"|\breturns?\s+a\s+random\b|\brandom(?:ly)?\s+(?:picks?|chooses?|selects?|returns?|generates?|shuffles?)\b"
     r"|\b(?:equally\s+likely|(?:same|equal)\s+probability|uniform(?:ly)?\s+(?:at\s+)?random)\b|\bgetRandom\b",
     re.I,
 )
+# "Find any matrix that ...", "return any array containing ...", "find and return any number from ...";
+# not where it is negated ("if you didn't find any vowel", "and not return any value")
+_RETURN_ANY = re.compile(r"\b(?:return|find)\s+(?:and\s+return\s+)?any\s+(?!order\b)", re.I)
+_NEGATED = re.compile(r"(?:\bnot|cannot|n't|\bnever|\bno)\s*$", re.I)
+
+
+def many_answers(instruction: str) -> bool:
+    """Whether the statement accepts other answers than its examples' (any of several, a random one)."""
+    if _MANY_ANSWERS.search(instruction):
+        return True
+    return any(
+        not _NEGATED.search(instruction[max(0, m.start() - 12) : m.start()]) for m in _RETURN_ANY.finditer(instruction)
+    )
+
+
 _ALL = re.compile(r"\b(?:return|find|list|output|collect)\b[^.\n]{0,60}?\ball\b", re.I)
 _ORDERED = re.compile(r"\b(?:order|sorted|sort|ascending|descending|lexicographic\w*|increasing|decreasing)\b", re.I)
 
@@ -231,7 +248,15 @@ def extract_checks(instruction: str, max_checks: int = 24, functions: bool = Fal
         col.raw = []
     # Inputs whose answer is not the only one: no check, but efficiency may still time them (`calls`).
     timing_only = []
-    if _MANY_ANSWERS.search(instruction):
+    # a yes/no answer is the only one, whatever the statement says of finding "any" substring first
+    answers = [isinstance(st.expected, bool) for st in col.specs] + [
+        isinstance(c.expected, bool)
+        if c.resolved_kind() == "value"
+        else (c.expected_repr or "").strip() in ("True", "False")
+        for _, c in col.raw
+        if c.resolved_kind() in ("value", "repr")
+    ]
+    if many_answers(instruction) and not (answers and all(answers)):
         timing_only = [st for st in col.specs if not st.ops]
         col.skipped += [(st.text, "the statement accepts other answers than the example's") for st in col.specs]
         col.skipped += [(c.name, "the statement accepts other answers than the example's") for _, c in col.raw
