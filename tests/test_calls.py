@@ -136,3 +136,24 @@ def _cached(n, m): ...
 def test_params_read_from_code_match_inspect(fn):
     # The code-object fast path must say what inspect says, bound methods and wrappers included.
     assert calls._params(fn) == calls._signature_params(fn)
+
+
+def test_what_the_platform_accepts_of_an_accepted_solution():
+    # Each of these is accepted code on the platform (DebugBench's accepted solutions do all four).
+    cached = (
+        "class Solution:\n    @cache\n    def isScramble(self, s1: str, s2: str) -> bool:\n"
+        "        return sorted(s1) == sorted(s2)\n"
+    )
+    assert calls.run(_ns(cached), {"args": ["great", "rgeat"], "names": ["s1", "s2"], "json": True}) is True
+    doubles = "class Solution:\n    def f(self, dist: List[float], hour: float) -> bool:\n        return hour.is_integer() and dist[0].is_integer()\n"
+    assert calls.run(_ns(doubles), {"args": [[1, 3], 6], "names": ["dist", "hour"], "json": True}) is True
+    lazy = (
+        "class Solution:\n    def f(self, deck: List[int]) -> List[int]:\n        return (x for x in sorted(deck))\n"
+    )
+    spec = {"args": [[3, 1, 2]], "names": ["deck"], "json": True, "want": "list"}
+    assert calls.run(_ns(lazy), spec) == [1, 2, 3]
+    empty = "class Solution:\n    def f(self, root: Optional[TreeNode]) -> List[List[int]]:\n        if not root: return None\n"
+    assert calls.run(_ns(empty), {"args": [[]], "names": ["root"], "json": True, "want": "list"}) == []
+    # off the platform a value is what it is
+    assert calls.run(_ns(empty, platform=False), {"args": [[]], "names": ["root"], "want": "list"}) is None
+    assert calls.run(_ns(lazy), {**spec, "json": False}) != [1, 2, 3]

@@ -416,7 +416,17 @@ def _pick(funcs, names, n_args):
 
 
 def _methods(cls):
-    return {n: f for n, f in vars(cls).items() if not n.startswith("_") and isinstance(f, types.FunctionType)}
+    """A class's public methods, as functions: decorated ones (`@cache`, `@staticmethod`) unwrapped."""
+    out = {}
+    for n, f in vars(cls).items():
+        if not n.startswith("_"):
+            try:
+                f = inspect.unwrap(f)
+            except ValueError:  # a cycle of __wrapped__
+                continue
+            if isinstance(f, types.FunctionType):
+                out[n] = f
+    return out
 
 
 def _own_functions(ns):
@@ -449,7 +459,12 @@ def resolve(ns, spec):
         if entry is None:
             raise LookupError(f"class {owner} has no public method")
         inst = cls()
-        return getattr(inst, entry), getattr(cls, entry)
+        described = getattr(cls, entry)
+        try:
+            described = inspect.unwrap(described)  # `@cache` keeps the parameters on the function it wraps
+        except ValueError:
+            pass
+        return getattr(inst, entry), described
     if entry is None:
         entry = _pick(_own_functions(ns), names, n_args)
     fn = ns.get(entry) if entry else None
@@ -470,7 +485,12 @@ _TREE_NAMES = {"root", "root1", "root2", "t1", "t2", "original", "cloned", "subr
 
 def _kind(annotation, name, value, json):
     """Which object a literal argument stands for: "list", "tree", "tree-ref", "graph", "lists",
-    "trees" (a list of them), or "" (the value itself)."""
+    "trees" (a list of them), "float"/"floats" (a platform's doubles written as integers), or ""
+    (the value itself)."""
+    if json and annotation in ("float", "<class 'float'>") and type(value) is int:
+        return "float"  # the platform passes a double: `hour = 6` is 6.0 (`hour.is_integer()`)
+    if json and annotation.replace("typing.", "") in ("List[float]", "list[float]") and type(value) is list:
+        return "floats" if all(type(x) is int for x in value) else ""
     if "ListNode" in annotation:
         kind = "list"
     elif "TreeNode" in annotation:
@@ -517,6 +537,10 @@ def _build(kind, value, classes, pos=-1):
         return [build_list(v, list_cls) for v in value]
     if kind == "trees":
         return [build_tree(v, tree_cls) for v in value]
+    if kind == "float":
+        return float(value)
+    if kind == "floats":
+        return [float(x) for x in value]
     return value
 
 
@@ -575,6 +599,10 @@ def prepare(ns, spec):
     returns = _returns(described)
     in_place = spec.get("in_place") or returns == "None"
     node_result = "Node" in returns  # ListNode, TreeNode, Node: None is the empty one, printed []
+    # The platform prints what a method annotated `-> List[...]` returns as a list: None as [], a
+    # generator listed (accepted solutions rely on both).
+    list_result = json and returns.replace("typing.", "").lower().startswith("list[")
+    lazy = bool(spec.get("lazy")) or list_result
 
     def finish(result):
         if result is None and in_place and want == "list":
@@ -587,7 +615,9 @@ def prepare(ns, spec):
                 return []
             if type(result) is list:  # a list of linked lists or trees: None is an empty one
                 result = [[] if x is None else x for x in result]
-        return canonical(to_plain(result, want, json, bool(spec.get("lazy")), nary=nary), order)
+        if result is None and list_result and want == "list":
+            return []
+        return canonical(to_plain(result, want, json, lazy, nary=nary), order)
 
     return fn, args, kwargs, finish
 
