@@ -471,3 +471,12 @@ def test_answers_in_any_order_are_compared_unordered(phrase):
     )
     (check,) = extract_checks(ins, functions=True).checks
     assert "'order': 1" in check.call, check.call
+
+
+def test_a_real_number_answer_is_checked_even_where_the_statement_speaks_of_randomness():
+    ins = (
+        "The balls are shuffled uniformly at random and split into two boxes. Return the probability "
+        "that both boxes hold the same number of distinct colours.\n\nInput: balls = [1,1]\nOutput: 1.00000\n\n"
+        "Input: balls = [2,1,1]\nOutput: 0.66667\n"
+    )
+    assert [c.expected for c in extract_checks(ins, functions=True).checks] == [1.0, 0.66667]

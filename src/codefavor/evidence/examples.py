@@ -248,15 +248,18 @@ def extract_checks(instruction: str, max_checks: int = 24, functions: bool = Fal
         col.raw = []
     # Inputs whose answer is not the only one: no check, but efficiency may still time them (`calls`).
     timing_only = []
-    # a yes/no answer is the only one, whatever the statement says of finding "any" substring first
-    answers = [isinstance(st.expected, bool) for st in col.specs] + [
-        isinstance(c.expected, bool)
+    # A yes/no answer is the only one, whatever the statement says of finding "any" substring first;
+    # so is a probability or another real number (the balls "shuffled uniformly at random").
+    kinds = {type(st.expected) for st in col.specs} | {
+        type(c.expected)
         if c.resolved_kind() == "value"
-        else (c.expected_repr or "").strip() in ("True", "False")
+        else bool
+        if (c.expected_repr or "").strip() in ("True", "False")
+        else str
         for _, c in col.raw
         if c.resolved_kind() in ("value", "repr")
-    ]
-    if many_answers(instruction) and not (answers and all(answers)):
+    }
+    if many_answers(instruction) and kinds not in ({bool}, {float}):
         timing_only = [st for st in col.specs if not st.ops]
         col.skipped += [(st.text, "the statement accepts other answers than the example's") for st in col.specs]
         col.skipped += [(c.name, "the statement accepts other answers than the example's") for _, c in col.raw
