@@ -439,6 +439,8 @@ def test_statement_examples_are_calls_of_the_codes_entry():
         ("Find and return any number from the array that is neither the minimum nor the maximum.", True),
         ("If there are multiple modifications, any of them will be considered correct.", True),
         ("If there are multiple possible paths return any one of the paths.", True),
+        ('"a0b1c2", "0a1b2c", "0c2a1b" are also valid permutations.', True),
+        ("[1,0,2] would also be accepted as an answer, as well as some other answers.", True),
         ("Return empty string if you didn't     find any vowel met the above condition.", False),
         ("The function should log its progress and not return any value.", False),
         ("We can not find any free block, so we return -1. Return -1 if you cannot find any pair.", False),

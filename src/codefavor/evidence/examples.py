@@ -94,7 +94,7 @@ _MANY_ANSWERS = re.compile(
     r"[^.\n]{0,40}\b(?:any|either)\b|\breturn\s+any\s+(?:one\s+)?(?:of\s+them|valid|such)\b"
     r"|\b(?:may|can)\s+return\s+any\b"  # "You may return any answer"
     r"|\bany\s+of\s+them\s+(?:is|are|will\s+be|would\s+be)\s+(?:considered\s+)?(?:correct|accepted|valid)\b"
-    r"|\bis\s+also\s+(?:a\s+)?(?:valid|correct|accepted|acceptable)\b"
+    r"|\b(?:is|are|would|will)\s+also\s+(?:be\s+)?(?:a\s+|an\s+)?(?:valid|correct|accepted|acceptable)\b"
     # random answers (not random inputs: "the numbers are randomly ordered" is a promise about the input)
     r"|\breturns?\s+a\s+random\b|\brandom(?:ly)?\s+(?:picks?|chooses?|selects?|returns?|generates?|shuffles?)\b"
     r"|\b(?:equally\s+likely|(?:same|equal)\s+probability|uniform(?:ly)?\s+(?:at\s+)?random)\b|\bgetRandom\b",
