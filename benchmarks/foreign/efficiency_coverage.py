@@ -52,22 +52,24 @@ def leetcode_problems(mirror: Path, split: str, seed: int) -> Iterator[tuple[str
             yield title, f"{title.split('.', 1)[-1]}\n\n{statement(readme)}", m.group(1)
 
 
-def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def problem_args(ap: argparse.ArgumentParser) -> None:
+    """The arguments that choose the problems (a set's folder, or --leetcode), shared with examples_agreement.py."""
     ap.add_argument("data", type=Path, nargs="?", help="a folder with the set's dev.jsonl / test.jsonl")
     ap.add_argument("--leetcode", action="store_true", help="every problem of a doocs/leetcode mirror instead")
     ap.add_argument("--mirror", type=Path, help="the doocs/leetcode mirror (default: the fetched one)")
     ap.add_argument("--seed", type=int, default=1, help="the order --leetcode draws its problems in")
     ap.add_argument("--split", default="dev", choices=("dev", "test", "all"))
     ap.add_argument("--limit", type=int, default=0, help="at most this many problems (0: all)")
-    ap.add_argument("-v", action="store_true", help="list each problem that is not measured, with why")
-    args = ap.parse_args(argv)
+    ap.add_argument("-v", action="store_true", help="list each problem that is not measured (or fails), with why")
+
+
+def accepted_problems(args: argparse.Namespace, ap: argparse.ArgumentParser) -> list[tuple[str, str, str]]:
+    """(name, instruction, accepted code) of each problem `problem_args` chose: a set's chosen side,
+    a DebugBench problem once (it has many rows: debugbench/<bug kind>/<problem>/<n>), or doocs/leetcode's."""
     if args.leetcode == (args.data is not None):
         ap.error("give one of DATA_DIR and --leetcode")
     if args.data is not None and not args.data.is_dir():
         ap.error(f"{args.data}: not a folder")
-    seen: set[str] = set()
-    pairs, names = [], []
     if args.leetcode:
         sys.path.insert(0, str(Path(__file__).parent))
         from common import mirror_path
@@ -75,22 +77,33 @@ def main(argv: list[str] | None = None) -> None:
         mirror = args.mirror or mirror_path("doocs/leetcode")
         if not mirror.exists():
             ap.error(f"{mirror}: no doocs/leetcode mirror (fetch it, or give --mirror)")
-        for title, ins, code in leetcode_problems(mirror, args.split, args.seed):
-            pairs.append((ins, code, code + "\n_unused = 0\n"))
-            names.append(title)
-            if args.limit and len(pairs) >= args.limit:
-                break
-    for t in load_tasks(data_dir=args.data, split=args.split) if args.data is not None else ():
-        # DebugBench has many rows per problem (debugbench/<bug kind>/<problem>/<n>): count it once
-        problem = t.task_id.split("/")[2] if t.task_id.startswith("debugbench/") else t.task_id
-        if problem in seen:
-            continue
-        seen.add(problem)
-        code = t.choices[t.gt_choice]
-        pairs.append((t.instruction, code, code + "\n_unused = 0\n"))
-        names.append(t.task_id)
-        if args.limit and len(pairs) >= args.limit:
+        source: Iterator[tuple[str, str, str]] = leetcode_problems(mirror, args.split, args.seed)
+    else:
+        source = _set_problems(args.data, args.split)
+    out = []
+    for item in source:
+        out.append(item)
+        if args.limit and len(out) >= args.limit:
             break
+    return out
+
+
+def _set_problems(data: Path, split: str) -> Iterator[tuple[str, str, str]]:
+    seen: set[str] = set()
+    for t in load_tasks(data_dir=data, split=split):
+        problem = t.task_id.split("/")[2] if t.task_id.startswith("debugbench/") else t.task_id
+        if problem not in seen:
+            seen.add(problem)
+            yield t.task_id, t.instruction, t.choices[t.gt_choice]
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    problem_args(ap)
+    args = ap.parse_args(argv)
+    items = accepted_problems(args, ap)
+    names = [name for name, _, _ in items]
+    pairs = [(ins, code, code + "\n_unused = 0\n") for _, ins, code in items]
     reasons: Counter[str] = Counter()
     for name, ev in zip(names, efficiency_evidence(pairs), strict=True):
         e = ev.details.get("efficiency", {})

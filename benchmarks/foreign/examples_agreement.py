@@ -17,7 +17,6 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from codefavor.benchmark.data import load_tasks
 from codefavor.evidence import EvidenceOptions
 from codefavor.evidence.correctness import correctness_evidence
 
@@ -25,44 +24,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 
 def main(argv: list[str] | None = None) -> None:
-    from efficiency_coverage import leetcode_problems
+    from efficiency_coverage import accepted_problems, problem_args
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("data", type=Path, nargs="?", help="a folder with the set's dev.jsonl / test.jsonl")
-    ap.add_argument("--leetcode", action="store_true", help="every problem of a doocs/leetcode mirror instead")
-    ap.add_argument("--mirror", type=Path, help="the doocs/leetcode mirror (default: the fetched one)")
-    ap.add_argument("--seed", type=int, default=1, help="the order --leetcode draws its problems in")
-    ap.add_argument("--split", default="dev", choices=("dev", "test", "all"))
-    ap.add_argument("--limit", type=int, default=0, help="at most this many problems (0: all)")
-    ap.add_argument("-v", action="store_true", help="list each problem whose accepted code fails, with why")
+    problem_args(ap)
     args = ap.parse_args(argv)
-    if args.leetcode == (args.data is not None):
-        ap.error("give one of DATA_DIR and --leetcode")
-    if args.data is not None and not args.data.is_dir():
-        ap.error(f"{args.data}: not a folder")
-    items: list[tuple[str, str, str]] = []
-    if args.leetcode:
-        from common import mirror_path
-
-        mirror = args.mirror or mirror_path("doocs/leetcode")
-        if not mirror.exists():
-            ap.error(f"{mirror}: no doocs/leetcode mirror (fetch it, or give --mirror)")
-        source = leetcode_problems(mirror, args.split, args.seed)
-    else:
-        seen: set[str] = set()
-
-        def rows():
-            for t in load_tasks(data_dir=args.data, split=args.split):
-                problem = t.task_id.split("/")[2] if t.task_id.startswith("debugbench/") else t.task_id
-                if problem not in seen:
-                    seen.add(problem)
-                    yield t.task_id, t.instruction, t.choices[t.gt_choice]
-
-        source = rows()
-    for item in source:
-        items.append(item)
-        if args.limit and len(items) >= args.limit:
-            break
+    items = accepted_problems(args, ap)
     evs = correctness_evidence([(ins, code, code + "\n_unused = 0\n") for _, ins, code in items], EvidenceOptions())
     counts: Counter[str] = Counter()
     for (name, _, _), ev in zip(items, evs, strict=True):
