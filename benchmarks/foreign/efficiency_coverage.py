@@ -27,13 +27,14 @@ from pathlib import Path
 from codefavor.benchmark.data import load_tasks, split_of
 from codefavor.evidence.efficiency import efficiency_evidence
 
+sys.path.insert(0, str(Path(__file__).parent))  # the builders' modules (build_leetcode, common)
+
 MEASURED = ("no-gap", "cpu-time", "few-rounds")
 
 
 def leetcode_problems(mirror: Path, split: str, seed: int) -> Iterator[tuple[str, str, str]]:
     """(name, statement, first `class Solution`) of each doocs/leetcode problem of `split`, in a
     seeded order; the task id is build_leetcode's (`leetcode/<folder>`), so the split is the set's."""
-    sys.path.insert(0, str(Path(__file__).parent))
     from build_leetcode import statement
     from common import Git
 
@@ -71,7 +72,6 @@ def accepted_problems(args: argparse.Namespace, ap: argparse.ArgumentParser) -> 
     if args.data is not None and not args.data.is_dir():
         ap.error(f"{args.data}: not a folder")
     if args.leetcode:
-        sys.path.insert(0, str(Path(__file__).parent))
         from common import mirror_path
 
         mirror = args.mirror or mirror_path("doocs/leetcode")

@@ -415,17 +415,22 @@ def _pick(funcs, names, n_args):
     return ordered[0] if ordered else None
 
 
+def _unwrap(f):
+    """The function a decorator (`@cache`, `@staticmethod`) wraps, which keeps its parameters and
+    annotations; `f` itself when it wraps none (or its `__wrapped__` chain is a cycle)."""
+    try:
+        return inspect.unwrap(f)
+    except ValueError:
+        return f
+
+
 def _methods(cls):
-    """A class's public methods, as functions: decorated ones (`@cache`, `@staticmethod`) unwrapped."""
+    """A class's public methods, as functions: decorated ones unwrapped."""
     out = {}
     for n, f in vars(cls).items():
-        if not n.startswith("_"):
-            try:
-                f = inspect.unwrap(f)
-            except ValueError:  # a cycle of __wrapped__
-                continue
-            if isinstance(f, types.FunctionType):
-                out[n] = f
+        f = _unwrap(f)
+        if not n.startswith("_") and isinstance(f, types.FunctionType):
+            out[n] = f
     return out
 
 
@@ -459,12 +464,7 @@ def resolve(ns, spec):
         if entry is None:
             raise LookupError(f"class {owner} has no public method")
         inst = cls()
-        described = getattr(cls, entry)
-        try:
-            described = inspect.unwrap(described)  # `@cache` keeps the parameters on the function it wraps
-        except ValueError:
-            pass
-        return getattr(inst, entry), described
+        return getattr(inst, entry), _unwrap(getattr(cls, entry))
     if entry is None:
         entry = _pick(_own_functions(ns), names, n_args)
     fn = ns.get(entry) if entry else None
