@@ -287,7 +287,11 @@ GUESSES = [  # (category, a, b, decision, step): each step of the guess, in both
     ("efficiency", "def f(xs):\n    return [x for x in xs for y in xs if x == y]\n", "def f(xs):\n    return list(xs)\n",
      "B", "loop-depth"),
     ("efficiency", "def f(xs):\n    return sorted(xs)\n", "def f(xs):\n    xs = list(xs)\n    xs.sort()\n    return xs\n",
-     "undecided", "none"),  # no structural difference: length says nothing about speed
+     "undecided", "none"),
+    ("efficiency",  # two platform solutions no measurement compared: the one without the sort
+     "class Solution:\n    def h(self, xs):\n        xs.sort()\n        return sum(1 for x in xs if x > 2)\n",
+     "class Solution:\n    def h(self, xs):\n        n = 0\n        for x in xs:\n            n += x > 2\n        return n\n",
+     "B", "complexity"),  # no structural difference: length says nothing about speed
     ("security", "def f(p):\n    return open(p).read()\n", "def f(p):\n    with open(safe(p)) as fh:\n        return fh.read()\n",
      "B", "longer"),
 ]  # fmt: skip

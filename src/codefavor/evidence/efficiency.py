@@ -40,6 +40,7 @@ from typing import Any
 
 from codefavor.codetools import PARSE_ERRORS
 from codefavor.evidence import Evidence, EvidenceOptions, resolve_sandbox
+from codefavor.evidence.complexity import cheaper
 from codefavor.evidence.efficiency_rule import (  # noqa: F401 - the settings and the rule are public here too
     EfficiencyConfig,
     decide,
@@ -233,11 +234,37 @@ def _timing(
     return climb(code_a, code_b, spec, calls, content_id(instruction), config, runner), entry_name(spec), ""
 
 
-def _read(timing: tuple[dict[str, Any] | None, str | None, str], config: EfficiencyConfig, swap: bool) -> Evidence:
+# Where the climb ended without the sides disagreeing: both finished with the same outputs wherever
+# both finished, and no timeout decided.
+_AGREED = {"cpu-time", "no-gap", "few-rounds", "nothing-measured"}
+
+
+def platform_pair(code_a: str, code_b: str) -> bool:
+    """Two programming-site solutions (`class Solution`), compared by their complexity (`by_complexity`)."""
+    return bool(_SOLUTION.search(code_a) and _SOLUTION.search(code_b))
+
+
+def by_complexity(evidence: Evidence, code_a: str, code_b: str) -> Evidence:
+    """The site's own measure for two platform solutions the clock did not split by a timeout or a
+    disagreement: where `complexity.cheaper` reads one as asymptotically cheaper, it decides (signal
+    "complexity", the measurement kept in the details); everything else is `evidence` as it was."""
+    d = evidence.details.get("efficiency") or {}
+    if d.get("reason") not in _AGREED or not platform_pair(code_a, code_b):
+        return evidence
+    side = cheaper(code_a, code_b)
+    if side is None:
+        return evidence
+    details = {**evidence.details, "complexity": {"cheaper": side, "clock": evidence.decision}}
+    return Evidence(side, "complexity", 0.8, details)
+
+
+def _read(
+    timing: tuple[dict[str, Any] | None, str | None, str], config: EfficiencyConfig, swap: bool, codes: Sequence[str]
+) -> Evidence:
     result, entry, why = timing
     if result is None:
         return silent(why, entry=entry)
-    return decide(swapped(result) if swap else result, config, entry=entry)
+    return by_complexity(decide(swapped(result) if swap else result, config, entry=entry), *codes)
 
 
 def compare_efficiency(
@@ -251,7 +278,8 @@ def compare_efficiency(
     or "undecided"; the measurements are in `details["efficiency"]`). `runner(job, wall_limit)` runs
     one harness job; by default in the shared sandbox pool (`run_trusted`, a bare limited interpreter,
     is for code you trust)."""
-    return _read(_timing(instruction, code_a, code_b, config, runner or sandbox_runner()), config, False)
+    timing = _timing(instruction, code_a, code_b, config, runner or sandbox_runner())
+    return _read(timing, config, False, (code_a, code_b))
 
 
 class Measurements:
@@ -349,7 +377,7 @@ def efficiency_evidence(
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(first)))) as pool:
         timings = dict(zip(first, pool.map(one, first), strict=True))
     out = []
-    for key, swap in keys:
+    for (_, a, b), (key, swap) in zip(pairs, keys, strict=True):
         t = timings[key]
-        out.append(t if isinstance(t, Evidence) else _read(t, config, swap))
+        out.append(t if isinstance(t, Evidence) else _read(t, config, swap, (a, b)))
     return out

@@ -39,11 +39,11 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from codefavor.backends import split_spec
-from codefavor.codetools import PARSE_ERRORS
 from codefavor.errors import CodefavorError
 from codefavor.evidence import EvidenceFn, EvidenceOptions
+from codefavor.evidence.complexity import cheaper, loop_depth
 from codefavor.evidence.correctness import correctness_evidence, execution_traces
-from codefavor.evidence.efficiency import efficiency_evidence
+from codefavor.evidence.efficiency import efficiency_evidence, platform_pair
 from codefavor.evidence.security import security_evidence
 from codefavor.evidence.security_diff import compare_marks
 from codefavor.judges import Judge, PairItem, Verdict, load_judge
@@ -164,27 +164,6 @@ def _shape(code: str) -> tuple[list[str], int] | None:
     return [ln for b in sorted(blocks) for ln in b], len("".join(text).strip())
 
 
-def _loop_depth(code: str) -> int | None:
-    """The deepest nesting of loops and comprehension clauses (None when the code does not parse)."""
-    import ast
-
-    try:
-        tree = ast.parse(code)
-    except PARSE_ERRORS:
-        return None
-    best = 0
-    stack = [(tree, 0)]
-    while stack:
-        node, d = stack.pop()
-        for ch in ast.iter_child_nodes(node):
-            k = d + 1 if isinstance(ch, (ast.For, ast.While, ast.AsyncFor)) else d
-            if isinstance(ch, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
-                k = d + len(ch.generators)
-            best = max(best, k)
-            stack.append((ch, k))
-    return best
-
-
 def _clock_lean(measured: Mapping[str, Any] | None) -> str | None:
     """The side a silent efficiency measurement leans to: the one with the smaller minimum time where
     both finished with the same outputs (reason "no-gap", no input set aside at any level) and the
@@ -214,6 +193,9 @@ def guess(category: str, a: str, b: str, measured: Mapping[str, Any] | None = No
       shell=True, a parameter joined onto a path, an exception echoed to the client, a session
       renewed, a secret logged, ...; one vote per rule; dev, both orders: cve-fixes 122/128,
       vuln-fixes 182/182 where it decides, on the sets of 2026-12-07);
+    - efficiency, "complexity": for two platform solutions (`class Solution`) that no measurement
+      compared, the one `evidence.complexity.cheaper` reads as asymptotically cheaper (a sort, a
+      slice or scan in a loop, a string grown in a loop that the other does without);
     - efficiency, "loop-depth": the one with the shallower loop nesting (dev: CodePrefBench 80/92,
       leetcode-efficiency 14/18 where it differs);
     - "edit-longer": correctness, security and human preference, when one is an edit of the other
@@ -251,7 +233,9 @@ def guess(category: str, a: str, b: str, measured: Mapping[str, Any] | None = No
         if decision != "undecided":
             return decision, "hardening"
     if category == "efficiency":
-        da, db = _loop_depth(a), _loop_depth(b)
+        if platform_pair(a, b) and (side := cheaper(a, b)):
+            return side, "complexity"
+        da, db = loop_depth(a), loop_depth(b)
         if da is not None and db is not None and da != db:
             return ("A" if da < db else "B"), "loop-depth"
         return "undecided", "none"

@@ -1,0 +1,228 @@
+"""A static reading of what a solution's running time grows with, for the pairs where the clock
+answers another question than the one asked.
+
+A programming site's solutions are compared by their time complexity, and the slow-vs-fast pairs
+built from them (benchmarks/foreign: leetcode-efficiency) are labelled so. Measured in CPython at
+the sizes the statement allows, a C sort or a C slice in a loop often beats the linear pass that
+replaces it in Python: on leetcode-efficiency the clock agreed with the stated complexity on 3 of
+9 dev pairs where one side adds a sort, a slice in a loop or a linear scan in a loop and the other
+adds nothing. `cheaper` says which of two codes is asymptotically cheaper by that reading alone:
+- `loop_depth`: the deepest nesting of loops and comprehension clauses, here also through calls of
+  the code's own functions and methods (a helper with a loop, called in a loop, is two deep);
+- factors that cost more than a constant step: a sort of something that is no literal display, a
+  slice in a loop that is not of constant width (`s[i:i + k]`, `s[i:]`), a linear scan of a list in
+  a loop (`.index`, `.count`, `.remove`, `.insert`, `.pop(0)`), a string grown by `+=` in a loop.
+It decides only where one side is at most one loop deep, no deeper than the other, and has a
+strict subset of the other's factors; recursion (no loop depth tells its cost) or code that does not
+parse decides nothing. Pure (the standard library only); `efficiency` applies it to platform
+solutions that ran with the same outputs, the guess to those it could not run.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from typing import Literal
+
+from codefavor.codetools import PARSE_ERRORS, parse_quietly
+
+_LOOPS = (ast.For, ast.While, ast.AsyncFor)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_SCANS = {"index", "count", "remove", "insert"}
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What `read_cost` found in one code."""
+
+    depth: int  # loops nested, through calls of the code's own functions
+    factors: frozenset[str]  # "sort", "slice-in-loop", "scan-in-loop", "concat-in-loop"
+    recursive: bool  # a function of the code calls itself, directly or through others
+
+
+def loop_depth(code: str) -> int | None:
+    """The deepest syntactic nesting of loops and comprehension clauses (None when the code does
+    not parse)."""
+    try:
+        tree = parse_quietly(code)
+    except PARSE_ERRORS:
+        return None
+    best = 0
+    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
+    while stack:
+        node, d = stack.pop()
+        for ch in ast.iter_child_nodes(node):
+            k = d + 1 if isinstance(ch, _LOOPS) else d
+            if isinstance(ch, _COMPREHENSIONS):
+                k = d + len(ch.generators)
+            best = max(best, k)
+            stack.append((ch, k))
+    return best
+
+
+def _callee(call: ast.Call) -> str | None:
+    """The name a call reaches by: `f(...)`, `self.f(...)`, `obj.f(...)`."""
+    f = call.func
+    return f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
+
+
+def _constant_width(s: ast.Slice) -> bool:
+    """`x[i:i + 2]`, `x[i - 3:i]`, `x[1:3]`: a slice whose bounds differ by a constant."""
+    lo, hi = s.lower, s.upper
+    if lo is None or hi is None or s.step is not None:
+        return False
+    if isinstance(lo, ast.Constant) and isinstance(hi, ast.Constant):
+        return True
+    for a, b in ((lo, hi), (hi, lo)):
+        if isinstance(b, ast.BinOp) and isinstance(b.op, (ast.Add, ast.Sub)) and isinstance(b.right, ast.Constant):
+            if ast.dump(b.left) == ast.dump(a):
+                return True
+    return False
+
+
+def _strings(fn: ast.AST) -> set[str]:
+    """Names a function (or module) assigns a string literal to: what `+=` then grows is a string."""
+    out = set()
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            out.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    return out
+
+
+class _Reader:
+    """One pass over a function's body (nested functions apart): its loop depth, with the depth at
+    which it calls each of the code's own functions, and the factors it adds."""
+
+    def __init__(self, own: set[str], strings: set[str]):
+        self.own, self.strings = own, strings
+        self.depth = 0
+        self.calls: list[tuple[str, int]] = []
+        self.factors: set[str] = set()
+
+    def read(self, root: ast.AST) -> None:
+        for ch in ast.iter_child_nodes(root):
+            self._walk(ch, 0)
+
+    def _walk(self, node: ast.AST, d: int) -> None:
+        if isinstance(node, (*_FUNCS, ast.Lambda, ast.ClassDef)):
+            return  # read as functions of their own
+        self.depth = max(self.depth, d)
+        self._note(node, d)
+        # What a loop iterates over is evaluated once, outside it: `for c in s[1:]` slices once.
+        if isinstance(node, (ast.For, ast.AsyncFor)):
+            self._walk(node.iter, d)
+            for ch in [node.target, *node.body]:
+                self._walk(ch, d + 1)
+            for ch in node.orelse:
+                self._walk(ch, d)
+            self.depth = max(self.depth, d + 1)
+        elif isinstance(node, ast.While):
+            for ch in [node.test, *node.body]:
+                self._walk(ch, d + 1)
+            for ch in node.orelse:
+                self._walk(ch, d)
+            self.depth = max(self.depth, d + 1)
+        elif isinstance(node, _COMPREHENSIONS):
+            first, *rest = node.generators
+            self._walk(first.iter, d)
+            k = d + len(node.generators)
+            self.depth = max(self.depth, k)
+            inner = [first.target, *first.ifs, *(p for g in rest for p in (g.target, g.iter, *g.ifs))]
+            inner += [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
+            for ch in inner:
+                self._walk(ch, k)
+        else:
+            for ch in ast.iter_child_nodes(node):
+                self._walk(ch, d)
+
+    def _note(self, node: ast.AST, d: int) -> None:
+        if isinstance(node, ast.Call):
+            name = _callee(node)
+            if name in self.own:
+                self.calls.append((name, d))
+            if name == "sorted" and isinstance(node.func, ast.Name) and not _display(node.args[:1]):
+                self.factors.add("sort")
+            elif name == "sort" and isinstance(node.func, ast.Attribute) and not _display([node.func.value]):
+                self.factors.add("sort")
+            elif d and isinstance(node.func, ast.Attribute):
+                if name in _SCANS or (name == "pop" and _is_zero(node.args[:1])):
+                    self.factors.add("scan-in-loop")
+        elif d and isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice):
+            if not _constant_width(node.slice):
+                self.factors.add("slice-in-loop")
+        elif d and isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Add):
+            if isinstance(node.target, ast.Name) and node.target.id in self.strings:
+                self.factors.add("concat-in-loop")
+
+
+def _display(args: list[ast.expr]) -> bool:
+    """A literal list, tuple or set of a few items: sorting it costs a constant."""
+    return bool(args) and isinstance(args[0], (ast.List, ast.Tuple, ast.Set))
+
+
+def _is_zero(args: list[ast.expr]) -> bool:
+    return bool(args) and isinstance(args[0], ast.Constant) and args[0].value == 0
+
+
+def read_cost(code: str) -> Cost | None:
+    """The code's `Cost` (None when it does not parse)."""
+    try:
+        tree = parse_quietly(code)
+    except PARSE_ERRORS:
+        return None
+    funcs = [n for n in ast.walk(tree) if isinstance(n, _FUNCS)]
+    own = {f.name for f in funcs} - {"__init__"}
+    strings = _strings(tree)
+    readers: dict[str, list[_Reader]] = {}
+    top = _Reader(own, strings)
+    top.read(tree)
+    for f in funcs:
+        r = _Reader(own, strings)
+        r.read(f)
+        readers.setdefault(f.name, []).append(r)
+    factors = set(top.factors).union(*(r.factors for rs in readers.values() for r in rs))
+    # A function's depth through its calls: its own nesting, or a call's depth plus the callee's.
+    memo: dict[str, int | None] = {}
+
+    def through(name: str, active: frozenset[str]) -> int | None:
+        if name in active:
+            return None  # recursion
+        if name in memo:
+            return memo[name]
+        best = 0
+        for r in readers.get(name, []):
+            best = max(best, r.depth)
+            for callee, d in r.calls:
+                inner = through(callee, active | {name})
+                if inner is None:
+                    memo[name] = None
+                    return None
+                best = max(best, d + inner)
+        memo[name] = best
+        return best
+
+    depth, recursive = top.depth, False
+    for name in readers:
+        got = through(name, frozenset())
+        if got is None:
+            recursive = True
+        else:
+            depth = max(depth, got)
+    for callee, d in top.calls:
+        got = through(callee, frozenset())
+        if got is not None:
+            depth = max(depth, d + got)
+    return Cost(depth, frozenset(factors), recursive)
+
+
+def cheaper(code_a: str, code_b: str) -> Literal["A", "B"] | None:
+    """The side that is asymptotically cheaper by this reading (module docstring), or None."""
+    ca, cb = read_cost(code_a), read_cost(code_b)
+    if ca is None or cb is None or ca.recursive or cb.recursive:
+        return None
+    if ca.factors < cb.factors and ca.depth <= min(cb.depth, 1):
+        return "A"
+    if cb.factors < ca.factors and cb.depth <= min(ca.depth, 1):
+        return "B"
+    return None

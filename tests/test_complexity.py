@@ -1,0 +1,109 @@
+"""The static reading of asymptotic cost (`evidence.complexity`) and where efficiency applies it."""
+
+from __future__ import annotations
+
+import pytest
+
+from codefavor.evidence import Evidence
+from codefavor.evidence.complexity import cheaper, loop_depth, read_cost
+from codefavor.evidence.efficiency import by_complexity
+from codefavor.perturb import perturb
+
+
+def _solution(body: str, sig: str = "f(self, xs, k)") -> str:
+    lines = "\n".join("        " + ln for ln in body.strip("\n").splitlines())
+    return f"class Solution:\n    def {sig}:\n{lines}\n"
+
+
+COUNTING = _solution("cnt = [0] * (len(xs) + 1)\nfor x in xs:\n    cnt[min(x, len(xs))] += 1\nreturn cnt")
+SORTING = _solution(
+    "xs.sort(reverse=True)\nfor i, x in enumerate(xs):\n    if x < i:\n        return i\nreturn len(xs)"
+)
+SLICING = _solution("return len({xs[i:i + k] for i in range(len(xs) - k + 1)})")
+ROLLING = _solution(
+    "seen, h = set(), 0\nfor i, c in enumerate(xs):\n    h = (h * 2 + int(c)) % (1 << k)\n    seen.add(h)\nreturn len(seen)"
+)
+
+# (cheaper one, dearer one): the first is read as asymptotically cheaper, in either order
+CHEAPER = [
+    (COUNTING, SORTING),  # a linear pass against a sort
+    (ROLLING, SLICING),  # a rolling value against a slice of width k in a loop
+    (_solution("return max(xs)"), _solution("return sorted(xs)[-1]")),  # no loop on either side: the sort
+    (_solution("q = collections.deque(xs)\nwhile q:\n    q.popleft()\nreturn 0"),
+     _solution("while xs:\n    xs.pop(0)\nreturn 0")),  # pop(0) scans the list
+    (_solution("return ''.join(str(x) for x in xs)"),
+     _solution("s = ''\nfor x in xs:\n    s += str(x)\nreturn s")),  # a string grown in a loop
+]  # fmt: skip
+
+# pairs the reading does not split
+NEITHER = [
+    (COUNTING, COUNTING),
+    # a slice of constant width, or what a loop iterates over, is no factor
+    (_solution("return sum(1 for i in range(len(xs)) if xs[i:i + 2] == 'ab')"),
+     _solution("return sum(1 for i in range(len(xs) - 1) if xs[i] + xs[i + 1] == 'ab')")),
+    (_solution("for x in xs[1:]:\n    k += x\nreturn k"), _solution("for x in xs:\n    k += x\nreturn k - xs[0]")),
+    # a sort of a literal display costs a constant
+    (_solution("return sorted([xs[0], xs[1], k])[1]"), _solution("return max(min(xs[0], xs[1]), min(max(xs[0], xs[1]), k))")),
+    # each side adds a factor the other lacks
+    (SORTING, SLICING),
+    # the cheaper-looking side is two loops deep (a helper with a loop, called in a loop)
+    (_solution("def g(y):\n    return sum(1 for z in xs if z == y)\nreturn [g(x) for x in xs]"), SORTING),
+    # the side without the sort loops deeper than the one with it (a C sort against a Python loop)
+    (_solution("best = 0\nfor x in xs:\n    best = max(best, x)\nreturn best"), _solution("return sorted(xs)[-1]")),
+    # recursion: no loop depth tells its cost
+    (_solution("def go(i):\n    return 0 if i == len(xs) else xs[i] + go(i + 1)\nreturn go(0)"), SORTING),
+    ("class Solution:\n    def f(self, xs:\n", SORTING),  # does not parse
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("good, bad", CHEAPER)
+def test_the_cheaper_side_in_both_orders(good, bad):
+    assert cheaper(good, bad) == "A"
+    assert cheaper(bad, good) == "B"
+
+
+@pytest.mark.parametrize("a, b", NEITHER)
+def test_pairs_it_does_not_split(a, b):
+    assert cheaper(a, b) is None
+    assert cheaper(b, a) is None
+
+
+def test_depth_goes_through_the_codes_own_calls():
+    helper = "def g(y):\n    return [z for z in range(y)]\n\ndef f(xs):\n    return [g(x) for x in xs]\n"
+    assert loop_depth(helper) == 1  # syntactically
+    cost = read_cost(helper)
+    assert cost is not None and cost.depth == 2 and not cost.recursive
+    mutual = "def a(n):\n    return b(n - 1) if n else 0\n\ndef b(n):\n    return a(n)\n"
+    assert read_cost(mutual).recursive
+
+
+@pytest.mark.parametrize("good, bad", CHEAPER[:2])
+def test_renaming_recommenting_and_reordering_change_nothing(good, bad):
+    kinds = ("rename", "comments", "reorder")
+    assert cheaper(perturb(good, kinds, seed=3), perturb(bad, kinds, seed=4)) == "A"
+
+
+def _timed(decision: str, reason: str) -> Evidence:
+    return Evidence(decision, "timing", 0.8, {"efficiency": {"reason": reason, "ratio": 1.4}})
+
+
+def test_the_site_measure_overrides_a_clock_that_agreed_on_outputs():
+    # the clock found the C sort faster at the sizes measured; the site's measure is complexity
+    ev = by_complexity(_timed("B", "cpu-time"), COUNTING, SORTING)
+    assert (ev.decision, ev.signal) == ("A", "complexity")
+    assert ev.details["efficiency"]["reason"] == "cpu-time" and ev.details["complexity"]["clock"] == "B"
+    assert by_complexity(_timed("undecided", "no-gap"), SORTING, COUNTING).decision == "B"
+
+
+@pytest.mark.parametrize("reason", ["timeout", "disagree", "no-entry"])
+def test_a_timeout_or_a_disagreement_still_decides(reason):
+    ev = _timed("B", reason)
+    assert by_complexity(ev, COUNTING, SORTING) is ev
+
+
+def test_plain_functions_keep_the_clock():
+    plain = [c.replace("class Solution:\n    def f(self, xs, k):", "def f(xs, k):").replace("\n        ", "\n    ")
+             for c in (COUNTING, SORTING)]  # fmt: skip
+    assert cheaper(*plain) == "A"  # the reading itself holds ...
+    ev = _timed("B", "cpu-time")
+    assert by_complexity(ev, *plain) is ev  # ... but only a platform pair is judged by it
