@@ -31,6 +31,9 @@ CHEAPER = [
     (_solution("return max(xs)"), _solution("return sorted(xs)[-1]")),  # no loop on either side: the sort
     (_solution("q = collections.deque(xs)\nwhile q:\n    q.popleft()\nreturn 0"),
      _solution("while xs:\n    xs.pop(0)\nreturn 0")),  # pop(0) scans the list
+    # two loops deep on both sides, one slicing in them (n^3 against n^2)
+    (_solution("seen = set()\nfor i in range(len(xs)):\n    for j in range(i, len(xs)):\n        seen.add(hash((i, j)))\nreturn len(seen)"),
+     _solution("return len({xs[i:j] for i in range(len(xs)) for j in range(i + 1, len(xs) + 1)})")),
     (_solution("return ''.join(str(x) for x in xs)"),
      _solution("s = ''\nfor x in xs:\n    s += str(x)\nreturn s")),  # a string grown in a loop
 ]  # fmt: skip
@@ -50,6 +53,14 @@ NEITHER = [
     (_solution("def g(y):\n    return sum(1 for z in xs if z == y)\nreturn [g(x) for x in xs]"), SORTING),
     # the side without the sort loops deeper than the one with it (a C sort against a Python loop)
     (_solution("best = 0\nfor x in xs:\n    best = max(best, x)\nreturn best"), _solution("return sorted(xs)[-1]")),
+    # a sort outside two nested loops is dominated by them
+    (_solution("xs.sort()\nreturn sum(1 for x in xs for y in xs if x < y)"),
+     _solution("return sum(1 for x in xs for y in xs if x < y)")),
+    # removing from a set, or calling the code's own `insert`, is no scan of a list
+    (_solution("seen = set(xs)\nfor x in xs:\n    seen.remove(x)\nreturn seen"),
+     _solution("seen = set(xs)\nfor x in xs:\n    seen.discard(x)\nreturn seen")),
+    ("class T:\n    def insert(self, x):\n        self.x = x\n\n" + _solution("t = T()\nfor x in xs:\n    t.insert(x)\nreturn t"),
+     _solution("t = {}\nfor x in xs:\n    t[0] = x\nreturn t")),
     # recursion: no loop depth tells its cost
     (_solution("def go(i):\n    return 0 if i == len(xs) else xs[i] + go(i + 1)\nreturn go(0)"), SORTING),
     ("class Solution:\n    def f(self, xs:\n", SORTING),  # does not parse
@@ -66,6 +77,12 @@ def test_the_cheaper_side_in_both_orders(good, bad):
 def test_pairs_it_does_not_split(a, b):
     assert cheaper(a, b) is None
     assert cheaper(b, a) is None
+
+
+def test_a_loop_of_constant_length_adds_no_depth():
+    bits = "def f(xs):\n    t = 0\n    for x in xs:\n        for b in range(7, -1, -1):\n            t += x >> b & 1\n    return t\n"
+    assert read_cost(bits).depth == 1
+    assert read_cost(bits.replace("range(7, -1, -1)", "range(x)")).depth == 2
 
 
 def test_depth_goes_through_the_codes_own_calls():

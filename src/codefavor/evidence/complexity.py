@@ -4,18 +4,21 @@ answers another question than the one asked.
 A programming site's solutions are compared by their time complexity, and the slow-vs-fast pairs
 built from them (benchmarks/foreign: leetcode-efficiency) are labelled so. Measured in CPython at
 the sizes the statement allows, a C sort or a C slice in a loop often beats the linear pass that
-replaces it in Python: on leetcode-efficiency the clock agreed with the stated complexity on 3 of
-9 dev pairs where one side adds a sort, a slice in a loop or a linear scan in a loop and the other
-adds nothing. `cheaper` says which of two codes is asymptotically cheaper by that reading alone:
-- `loop_depth`: the deepest nesting of loops and comprehension clauses, here also through calls of
-  the code's own functions and methods (a helper with a loop, called in a loop, is two deep);
-- factors that cost more than a constant step: a sort of something that is no literal display, a
-  slice in a loop that is not of constant width (`s[i:i + k]`, `s[i:]`), a linear scan of a list in
-  a loop (`.index`, `.count`, `.remove`, `.insert`, `.pop(0)`), a string grown by `+=` in a loop.
-It decides only where one side is at most one loop deep, no deeper than the other, and has a
-strict subset of the other's factors; recursion (no loop depth tells its cost) or code that does not
-parse decides nothing. Pure (the standard library only); `efficiency` applies it to platform
-solutions that ran with the same outputs, the guess to those it could not run.
+replaces it in Python: on leetcode-efficiency dev, of the 11 pairs this reading splits (its side
+right on all 11), the clock sided with the stated complexity on 3, against it on 7. `cheaper` says which of two codes is asymptotically cheaper
+by the reading alone:
+- the deepest nesting of loops and comprehension clauses, through calls of the code's own
+  functions and methods (a helper with a loop, called in a loop, is two deep); a loop over a
+  constant range or a literal (`for b in range(20)`) adds none;
+- factors that cost more than a constant step: a sort of something that is no literal display (in
+  a loop always; outside, only where the code is at most one loop deep: two nested loops dominate
+  it), a slice in a loop that is not of constant width (`s[i:i + k]`, `s[i:]`), a linear scan in a
+  loop (`.index`, `.count`, `.remove`, `.insert`, `.pop(0)`, unless the receiver was built as a set,
+  a dict or a sorted container, or the method is the code's own), a string grown by `+=` in a loop.
+It decides only where one side loops no deeper than the other and has a strict subset of its
+factors; recursion (no loop depth tells its cost) or code that does not parse decides nothing.
+Pure (the standard library only); `efficiency` applies it to platform solutions that ran with the
+same outputs, the guess to those no measurement compared.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ class Cost:
     """What `read_cost` found in one code."""
 
     depth: int  # loops nested, through calls of the code's own functions
-    factors: frozenset[str]  # "sort", "slice-in-loop", "scan-in-loop", "concat-in-loop"
+    factors: frozenset[str]  # "sort", "sort-in-loop", "slice-in-loop", "scan-in-loop", "concat-in-loop"
     recursive: bool  # a function of the code calls itself, directly or through others
 
 
@@ -81,21 +84,50 @@ def _constant_width(s: ast.Slice) -> bool:
     return False
 
 
-def _strings(fn: ast.AST) -> set[str]:
-    """Names a function (or module) assigns a string literal to: what `+=` then grows is a string."""
-    out = set()
-    for node in ast.walk(fn):
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
-            out.update(t.id for t in node.targets if isinstance(t, ast.Name))
-    return out
+# Containers whose `.remove`, `.count`, `.index` or `.insert` is no scan of a list.
+_HASHED = {
+    "set",
+    "frozenset",
+    "dict",
+    "Counter",
+    "defaultdict",
+    "OrderedDict",
+    "SortedList",
+    "SortedSet",
+    "SortedDict",
+}
+
+
+def _name(target: ast.expr) -> str | None:
+    """`x` for `x` and for `self.x`."""
+    return target.id if isinstance(target, ast.Name) else target.attr if isinstance(target, ast.Attribute) else None
+
+
+def _assigned(tree: ast.AST) -> tuple[set[str], set[str]]:
+    """Names the code assigns a string literal to (what `+=` then grows is a string), and names it
+    assigns a set, a dict or a sorted container to (what `.remove` then costs is no scan)."""
+    strings, hashed = set(), set()
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.Assign, ast.AnnAssign)) or node.value is None:
+            continue
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        names = {n for n in map(_name, targets) if n}
+        v = node.value
+        if isinstance(v, ast.Constant) and isinstance(v.value, str):
+            strings |= names
+        elif isinstance(v, (ast.Set, ast.Dict, ast.SetComp, ast.DictComp)) or (
+            isinstance(v, ast.Call) and _callee(v) in _HASHED
+        ):
+            hashed |= names
+    return strings, hashed
 
 
 class _Reader:
     """One pass over a function's body (nested functions apart): its loop depth, with the depth at
     which it calls each of the code's own functions, and the factors it adds."""
 
-    def __init__(self, own: set[str], strings: set[str]):
-        self.own, self.strings = own, strings
+    def __init__(self, own: set[str], strings: set[str], hashed: set[str]):
+        self.own, self.strings, self.hashed = own, strings, hashed
         self.depth = 0
         self.calls: list[tuple[str, int]] = []
         self.factors: set[str] = set()
@@ -112,11 +144,12 @@ class _Reader:
         # What a loop iterates over is evaluated once, outside it: `for c in s[1:]` slices once.
         if isinstance(node, (ast.For, ast.AsyncFor)):
             self._walk(node.iter, d)
+            k = d if _bounded(node.iter) else d + 1  # `for b in range(20)` repeats a constant
             for ch in [node.target, *node.body]:
-                self._walk(ch, d + 1)
+                self._walk(ch, k)
             for ch in node.orelse:
                 self._walk(ch, d)
-            self.depth = max(self.depth, d + 1)
+            self.depth = max(self.depth, k)
         elif isinstance(node, ast.While):
             for ch in [node.test, *node.body]:
                 self._walk(ch, d + 1)
@@ -141,11 +174,16 @@ class _Reader:
             name = _callee(node)
             if name in self.own:
                 self.calls.append((name, d))
-            if name == "sorted" and isinstance(node.func, ast.Name) and not _display(node.args[:1]):
-                self.factors.add("sort")
-            elif name == "sort" and isinstance(node.func, ast.Attribute) and not _display([node.func.value]):
-                self.factors.add("sort")
-            elif d and isinstance(node.func, ast.Attribute):
+            if (name == "sorted" and isinstance(node.func, ast.Name) and not _display(node.args[:1])) or (
+                name == "sort" and isinstance(node.func, ast.Attribute) and not _display([node.func.value])
+            ):
+                self.factors.add("sort-in-loop" if d else "sort")
+            elif (
+                d
+                and isinstance(node.func, ast.Attribute)
+                and name not in self.own
+                and _name(node.func.value) not in self.hashed
+            ):
                 if name in _SCANS or (name == "pop" and _is_zero(node.args[:1])):
                     self.factors.add("scan-in-loop")
         elif d and isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice):
@@ -161,6 +199,22 @@ def _display(args: list[ast.expr]) -> bool:
     return bool(args) and isinstance(args[0], (ast.List, ast.Tuple, ast.Set))
 
 
+def _bounded(it: ast.expr) -> bool:
+    """What a loop iterates over has a constant length: `range(26)`, a literal display or string."""
+    if isinstance(it, (ast.List, ast.Tuple, ast.Set)) or (isinstance(it, ast.Constant) and isinstance(it.value, str)):
+        return True
+    return (
+        isinstance(it, ast.Call)
+        and isinstance(it.func, ast.Name)
+        and it.func.id == "range"
+        and bool(it.args)
+        and all(
+            isinstance(a, ast.Constant) or (isinstance(a, ast.UnaryOp) and isinstance(a.operand, ast.Constant))
+            for a in it.args
+        )
+    )
+
+
 def _is_zero(args: list[ast.expr]) -> bool:
     return bool(args) and isinstance(args[0], ast.Constant) and args[0].value == 0
 
@@ -173,12 +227,12 @@ def read_cost(code: str) -> Cost | None:
         return None
     funcs = [n for n in ast.walk(tree) if isinstance(n, _FUNCS)]
     own = {f.name for f in funcs} - {"__init__"}
-    strings = _strings(tree)
+    strings, hashed = _assigned(tree)
     readers: dict[str, list[_Reader]] = {}
-    top = _Reader(own, strings)
+    top = _Reader(own, strings, hashed)
     top.read(tree)
     for f in funcs:
-        r = _Reader(own, strings)
+        r = _Reader(own, strings, hashed)
         r.read(f)
         readers.setdefault(f.name, []).append(r)
     factors = set(top.factors).union(*(r.factors for rs in readers.values() for r in rs))
@@ -213,6 +267,8 @@ def read_cost(code: str) -> Cost | None:
         got = through(callee, frozenset())
         if got is not None:
             depth = max(depth, d + got)
+    if depth >= 2:
+        factors.discard("sort")  # a sort outside the loops is dominated by the loops' n^2
     return Cost(depth, frozenset(factors), recursive)
 
 
@@ -221,8 +277,8 @@ def cheaper(code_a: str, code_b: str) -> Literal["A", "B"] | None:
     ca, cb = read_cost(code_a), read_cost(code_b)
     if ca is None or cb is None or ca.recursive or cb.recursive:
         return None
-    if ca.factors < cb.factors and ca.depth <= min(cb.depth, 1):
+    if ca.factors < cb.factors and ca.depth <= cb.depth:
         return "A"
-    if cb.factors < ca.factors and cb.depth <= min(ca.depth, 1):
+    if cb.factors < ca.factors and cb.depth <= ca.depth:
         return "B"
     return None
