@@ -199,6 +199,9 @@ def test_without_a_sandbox_only_static_evidence_remains(capsys):
         def run_many(self, jobs, limits=None):
             raise SandboxError("no isolation here")
 
+        def run(self, code, checks, limits=None):
+            raise SandboxError("no isolation here")
+
     j = load_judge("evidence+none", sandbox=NoSandbox())
     vs = j.judge([_item(GOOD, WRONG), _item(UNDEF, GOOD)])
     assert [(v.decision, v.signal) for v in vs] == [("undecided", "none"), ("B", "static")]
@@ -262,7 +265,7 @@ def test_every_signal_returns_the_same_evidence_record(sandbox):
 def test_source_names_in_the_output_are_stable(sandbox):
     """The keys under a silent verdict's details["evidence"] are the table's names, not function names."""
     assert {cat: [s.name for s in sources] for cat, sources in EVIDENCE.items()} == {
-        "correctness": ["correctness"],
+        "correctness": ["correctness", "scaling"],
         "security": ["security"],
         "efficiency": ["efficiency"],
         "human-preference": [],
@@ -271,7 +274,8 @@ def test_source_names_in_the_output_are_stable(sandbox):
     items = [_item(GOOD, GOOD2, instruction=nothing), _item(SAFE, SAFE, "security", instruction=nothing),
              _item(GOOD, GOOD2, "efficiency", instruction=nothing)]  # fmt: skip
     vs = load_judge("evidence+none", sandbox=sandbox).judge(items)
-    assert [list(v.details["evidence"]) for v in vs] == [["correctness"], ["security"], ["efficiency"]]
+    assert [list(v.details["evidence"]) for v in vs] == [["correctness", "scaling"], ["security"], ["efficiency"]]
+    assert vs[0].details["evidence"]["scaling"]["scaling"]["reason"] == "no-entry"
     assert vs[2].details["evidence"]["efficiency"]["efficiency"]["reason"] == "no-entry"
 
 
@@ -509,3 +513,21 @@ def test_a_benchmark_run_shares_measurements_and_leaves_the_loaded_judge_alone()
     assert sharing_measurements(judge).options.measurements is not shared.options.measurements
     other = load_judge("longer")
     assert sharing_measurements(other) is other
+
+
+FIB_INS = '```python\ndef fib(n: int):\n    """Return the n-th Fibonacci number.\n    >>> fib(10)\n    55\n    >>> fib(1)\n    1\n    """\n```'
+FIB_LOOP = "def fib(n: int):\n    a, b = 0, 1\n    for _ in range(n):\n        a, b = b, a + b\n    return a\n"
+FIB_TREE = "def fib(n: int):\n    if n <= 1:\n        return n\n    return fib(n - 1) + fib(n - 2)\n"
+FIB_FAST = "def fib(n: int):\n    a, b = 0, 1\n    for _ in range(n):\n        b, a = a + b, b\n    return a\n"
+
+
+def test_a_candidate_that_never_finishes_a_grown_input_is_wrong_in_both_orders(sandbox):
+    # Both pass the examples; at n = 64 the doubly recursive one runs out of time.
+    j = load_judge("evidence+none", sandbox=sandbox)
+    vs = j.judge([_item(FIB_LOOP, FIB_TREE, instruction=FIB_INS), _item(FIB_TREE, FIB_LOOP, instruction=FIB_INS)])
+    assert [(v.decision, v.signal) for v in vs] == [("A", "scaled-timeout"), ("B", "scaled-timeout")]
+    assert vs[0].details["scaling"]["reason"] == "timeout"
+    # Two that both finish decide nothing, whichever is faster: speed is no sign of being right.
+    v = j.judge([_item(FIB_LOOP, FIB_FAST, instruction=FIB_INS)])[0]
+    assert (v.decision, v.signal) == ("undecided", "none")
+    assert v.details["evidence"]["scaling"]["scaling"]["reason"] != "timeout"

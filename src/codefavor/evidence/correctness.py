@@ -262,6 +262,27 @@ def correctness_evidence(
     return out
 
 
+def timeout_evidence(
+    pairs: Sequence[tuple[str, str, str]], options: EvidenceOptions = EvidenceOptions()
+) -> list[Evidence]:
+    """Correctness from the efficiency ladder, for pairs nothing else decided: a candidate that runs
+    out of time on a grown input of the examples' kind, where the other returns the same answers
+    below and finishes that input well inside the limit (`efficiency_rule.decide`'s "timeout"),
+    does not finish for a tester either (CodePrefBench dev: a doubly recursive Fibonacci at n=64,
+    a binomial sum built term by term; both right). Only a timeout decides (signal
+    "scaled-timeout"); what else the ladder measured stays in the details under "scaling": being
+    faster is no sign of being right."""
+    from codefavor.evidence.efficiency import efficiency_evidence
+
+    out = []
+    for ev in efficiency_evidence(pairs, options):
+        if ev.decided and ev.signal == "timing-timeout":
+            out.append(Evidence(ev.decision, "scaled-timeout", 0.8, {"scaling": ev.details.get("efficiency", {})}))
+        else:
+            out.append(Evidence("undecided", "silent", 0.5, {"scaling": ev.details.get("efficiency", {})}))
+    return out
+
+
 def _variant_phase(
     pairs: Sequence[tuple[str, str, str]],
     extractions: list[Extraction],

@@ -11,10 +11,11 @@ Which evidence applies is chosen per criterion: the item's benchmark category wh
 inferred from the criterion text (`infer_category`). `EVIDENCE` maps a category to its sources, each
 a stable name and an evidence function (`codefavor.evidence`: `fn(pairs, options) -> list[Evidence]`),
 tried in order until one decides. Every verdict records the deciding `signal` ("examples", "loads",
-"static", "variants", "roundtrip", "recurrence", "bandit", "fallback-patterns", "timing", "timing-timeout",
-or "fallback/<the fallback's signal>") and `details` (which checks each candidate failed and why, which findings each
-one has); where the evidence was silent, `details["evidence"][source name]` keeps what each source
-found ("correctness", "security", "efficiency"), warnings included. Another table can be given to
+"static", "variants", "roundtrip", "recurrence", "scaled-timeout", "bandit", "fallback-patterns",
+"timing", "timing-timeout", "complexity", or "fallback/<the fallback's signal>") and `details`
+(which checks each candidate failed and why, which findings each one has); where the evidence was
+silent, `details["evidence"][source name]` keeps what each source found ("correctness", "scaling",
+"security", "efficiency"), warnings included. Another table can be given to
 `load_judge(..., evidence=TABLE)`.
 
 The built-in fallback (`guess`, also `evidence+guess`) is a guess, labelled `fallback/<step>` in
@@ -42,7 +43,7 @@ from codefavor.backends import split_spec
 from codefavor.errors import CodefavorError
 from codefavor.evidence import EvidenceFn, EvidenceOptions
 from codefavor.evidence.complexity import cheaper, loop_depth
-from codefavor.evidence.correctness import correctness_evidence, execution_traces
+from codefavor.evidence.correctness import correctness_evidence, execution_traces, timeout_evidence
 from codefavor.evidence.efficiency import efficiency_evidence, platform_pair
 from codefavor.evidence.security import security_evidence
 from codefavor.evidence.security_diff import compare_marks
@@ -60,7 +61,7 @@ class Source(NamedTuple):
 
 EVIDENCE: Mapping[str, tuple[Source, ...]] = MappingProxyType(
     {
-        "correctness": (Source("correctness", correctness_evidence),),
+        "correctness": (Source("correctness", correctness_evidence), Source("scaling", timeout_evidence)),
         "security": (Source("security", security_evidence),),
         "efficiency": (Source("efficiency", efficiency_evidence),),
         "human-preference": (),
