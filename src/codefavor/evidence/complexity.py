@@ -18,7 +18,7 @@ by the reading alone:
 It decides only where one side loops no deeper than the other and has a strict subset of its
 factors; recursion (no loop depth tells its cost) or code that does not parse decides nothing.
 Pure (the standard library only); `efficiency` applies it to platform solutions that ran with the
-same outputs, the guess to those no measurement compared.
+same outputs, the guess to those the measurement left undecided.
 """
 
 from __future__ import annotations

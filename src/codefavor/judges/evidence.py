@@ -194,8 +194,8 @@ def guess(category: str, a: str, b: str, measured: Mapping[str, Any] | None = No
       shell=True, a parameter joined onto a path, an exception echoed to the client, a session
       renewed, a secret logged, ...; one vote per rule; dev, both orders: cve-fixes 122/128,
       vuln-fixes 182/182 where it decides, on the sets of 2026-12-07);
-    - efficiency, "complexity": for two platform solutions (`class Solution`) that no measurement
-      compared, the one `evidence.complexity.cheaper` reads as asymptotically cheaper (a sort, a
+    - efficiency, "complexity": for two platform solutions (`class Solution`) that the measurement
+      left undecided (not run, or it saw them disagree), the one `evidence.complexity.cheaper` reads as asymptotically cheaper (a sort, a
       slice or scan in a loop, a string grown in a loop that the other does without);
     - efficiency, "loop-depth": the one with the shallower loop nesting (dev: CodePrefBench 80/92,
       leetcode-efficiency 14/18 where it differs);
