@@ -34,6 +34,11 @@ CHEAPER = [
     # two loops deep on both sides, one slicing in them (n^3 against n^2)
     (_solution("seen = set()\nfor i in range(len(xs)):\n    for j in range(i, len(xs)):\n        seen.add(hash((i, j)))\nreturn len(seen)"),
      _solution("return len({xs[i:j] for i in range(len(xs)) for j in range(i + 1, len(xs) + 1)})")),
+    # two pointers against a binary search per element (a log factor in the loop)
+    (_solution("i, j = 0, len(xs) - 1\nwhile i < j:\n    if xs[i] + xs[j] == k:\n        return [i, j]\n    if xs[i] + xs[j] < k:\n        i += 1\n    else:\n        j -= 1\nreturn []"),
+     _solution("for i, x in enumerate(xs):\n    j = bisect_left(xs, k - x, i + 1)\n    if j < len(xs) and xs[j] == k - x:\n        return [i, j]\nreturn []")),
+    (_solution("for x in xs:\n    k += x\nreturn k"),
+     _solution("for x in xs:\n    lo, hi = 0, len(xs)\n    while lo < hi:\n        mid = (lo + hi) // 2\n        lo = mid + 1\n    k += lo\nreturn k")),
     (_solution("return ''.join(str(x) for x in xs)"),
      _solution("s = ''\nfor x in xs:\n    s += str(x)\nreturn s")),  # a string grown in a loop
 ]  # fmt: skip
@@ -77,6 +82,26 @@ def test_the_cheaper_side_in_both_orders(good, bad):
 def test_pairs_it_does_not_split(a, b):
     assert cheaper(a, b) is None
     assert cheaper(b, a) is None
+
+
+def test_a_halving_loop_is_a_log_factor_not_a_level():
+    fenwick = "def f(xs):\n    t = 0\n    for i in range(len(xs)):\n        while i > 0:\n            t += xs[i]\n            i -= i & -i\n    return t\n"
+    cost = read_cost(fenwick)
+    assert cost.depth == 1 and "log-in-loop" in cost.factors
+    alone = read_cost("def f(n):\n    k = 0\n    while n:\n        n >>= 1\n        k += 1\n    return k\n")
+    assert alone.depth == 0 and not alone.factors  # a log loop on its own costs less than any pass
+    counted = read_cost("def f(n):\n    k = 0\n    while k < n:\n        k += 1\n    return k\n")
+    assert counted.depth == 1
+
+
+def test_a_traversal_scans_each_nodes_edges_once():
+    bfs = (
+        "def f(g, s):\n    q, seen = deque([s]), {s}\n    while q:\n        u = q.popleft()\n"
+        "        for v in g[u]:\n            if v not in seen:\n                seen.add(v)\n                q.append(v)\n"
+        "    return seen\n"
+    )
+    assert read_cost(bfs).depth == 1
+    assert read_cost(bfs.replace("for v in g[u]", "for v in range(len(g))")).depth == 2  # every node again
 
 
 def test_a_loop_of_constant_length_adds_no_depth():

@@ -4,17 +4,22 @@ answers another question than the one asked.
 A programming site's solutions are compared by their time complexity, and the slow-vs-fast pairs
 built from them (benchmarks/foreign: leetcode-efficiency) are labelled so. Measured in CPython at
 the sizes the statement allows, a C sort or a C slice in a loop often beats the linear pass that
-replaces it in Python: on leetcode-efficiency dev, of the 11 pairs this reading splits (its side
-right on all 11), the clock sided with the stated complexity on 3, against it on 7. `cheaper` says which of two codes is asymptotically cheaper
+replaces it in Python: on leetcode-efficiency dev, of the 11 pairs a first version of this reading
+split (its side right on all 11), the clock sided with the stated complexity on 3, against it on 7. `cheaper` says which of two codes is asymptotically cheaper
 by the reading alone:
 - the deepest nesting of loops and comprehension clauses, through calls of the code's own
   functions and methods (a helper with a loop, called in a loop, is two deep); a loop over a
-  constant range or a literal (`for b in range(20)`) adds none;
+  constant range or a literal (`for b in range(20)`) adds none, nor does a while loop that halves
+  or doubles what it tests (a binary search, a Fenwick tree's `i -= i & -i`): that is a log factor;
+  nor, inside a worklist loop (`while q:`), does a loop over one node's entry (`for v in g[u]`):
+  a traversal scans each node's edges once in all;
 - factors that cost more than a constant step: a sort of something that is no literal display (in
   a loop always; outside, only where the code is at most one loop deep: two nested loops dominate
   it), a slice in a loop that is not of constant width (`s[i:i + k]`, `s[i:]`), a linear scan in a
   loop (`.index`, `.count`, `.remove`, `.insert`, `.pop(0)`, unless the receiver was built as a set,
-  a dict or a sorted container, or the method is the code's own), a string grown by `+=` in a loop.
+  a dict or a sorted container, or the method is the code's own), a log factor in a loop (such a
+  while loop, a heap's push or pop, `bisect`, a change of a sorted container), a string grown by
+  `+=` in a loop.
 It decides only where one side loops no deeper than the other and has a strict subset of its
 factors; recursion (no loop depth tells its cost) or code that does not parse decides nothing.
 Pure (the standard library only); `efficiency` applies it to platform solutions that ran with the
@@ -40,7 +45,7 @@ class Cost:
     """What `read_cost` found in one code."""
 
     depth: int  # loops nested, through calls of the code's own functions
-    factors: frozenset[str]  # "sort", "sort-in-loop", "slice-in-loop", "scan-in-loop", "concat-in-loop"
+    factors: frozenset[str]  # "sort", "sort-in-loop", "slice-in-loop", "scan-in-loop", "log-in-loop", "concat-in-loop"
     recursive: bool  # a function of the code calls itself, directly or through others
 
 
@@ -84,18 +89,14 @@ def _constant_width(s: ast.Slice) -> bool:
     return False
 
 
-# Containers whose `.remove`, `.count`, `.index` or `.insert` is no scan of a list.
-_HASHED = {
-    "set",
-    "frozenset",
-    "dict",
-    "Counter",
-    "defaultdict",
-    "OrderedDict",
-    "SortedList",
-    "SortedSet",
-    "SortedDict",
-}
+# Containers whose `.remove`, `.count`, `.index` or `.insert` is no scan of a list; the sorted ones
+# pay a log factor for each change instead.
+_SORTED = {"SortedList", "SortedSet", "SortedDict", "SortedKeyList"}
+_HASHED = {"set", "frozenset", "dict", "Counter", "defaultdict", "OrderedDict", *_SORTED}
+# Calls that cost a log factor each: a heap's changes, a binary search or sorted insert.
+_LOG_CALLS = {"heappush", "heappop", "heappushpop", "heapreplace", "bisect", "bisect_left", "bisect_right",
+              "insort", "insort_left", "insort_right"}  # fmt: skip
+_SORTED_CHANGES = {"add", "remove", "discard", "pop", "update", "bisect_left", "bisect_right", "index"}
 
 
 def _name(target: ast.expr) -> str | None:
@@ -103,10 +104,11 @@ def _name(target: ast.expr) -> str | None:
     return target.id if isinstance(target, ast.Name) else target.attr if isinstance(target, ast.Attribute) else None
 
 
-def _assigned(tree: ast.AST) -> tuple[set[str], set[str]]:
-    """Names the code assigns a string literal to (what `+=` then grows is a string), and names it
-    assigns a set, a dict or a sorted container to (what `.remove` then costs is no scan)."""
-    strings, hashed = set(), set()
+def _assigned(tree: ast.AST) -> tuple[set[str], set[str], set[str]]:
+    """Names the code assigns a string literal to (what `+=` then grows is a string), names it
+    assigns a set, a dict or a sorted container to (what `.remove` then costs is no scan), and
+    those of sorted containers (each change costs a log factor)."""
+    strings, hashed, ordered = set(), set(), set()
     for node in ast.walk(tree):
         if not isinstance(node, (ast.Assign, ast.AnnAssign)) or node.value is None:
             continue
@@ -119,18 +121,21 @@ def _assigned(tree: ast.AST) -> tuple[set[str], set[str]]:
             isinstance(v, ast.Call) and _callee(v) in _HASHED
         ):
             hashed |= names
-    return strings, hashed
+            if isinstance(v, ast.Call) and _callee(v) in _SORTED:
+                ordered |= names
+    return strings, hashed, ordered
 
 
 class _Reader:
     """One pass over a function's body (nested functions apart): its loop depth, with the depth at
     which it calls each of the code's own functions, and the factors it adds."""
 
-    def __init__(self, own: set[str], strings: set[str], hashed: set[str]):
-        self.own, self.strings, self.hashed = own, strings, hashed
+    def __init__(self, own: set[str], strings: set[str], hashed: set[str], ordered: set[str]):
+        self.own, self.strings, self.hashed, self.ordered = own, strings, hashed, ordered
         self.depth = 0
         self.calls: list[tuple[str, int]] = []
         self.factors: set[str] = set()
+        self.worklist = False  # inside `while q:` (a queue, stack or heap of work)
 
     def read(self, root: ast.AST) -> None:
         for ch in ast.iter_child_nodes(root):
@@ -144,18 +149,27 @@ class _Reader:
         # What a loop iterates over is evaluated once, outside it: `for c in s[1:]` slices once.
         if isinstance(node, (ast.For, ast.AsyncFor)):
             self._walk(node.iter, d)
-            k = d if _bounded(node.iter) else d + 1  # `for b in range(20)` repeats a constant
+            # `for b in range(20)` repeats a constant; a worklist's `for v in g[u]` scans each
+            # node's edges once over the whole traversal, not once per node popped
+            k = d if _bounded(node.iter) or (self.worklist and isinstance(node.iter, ast.Subscript)) else d + 1
             for ch in [node.target, *node.body]:
                 self._walk(ch, k)
             for ch in node.orelse:
                 self._walk(ch, d)
             self.depth = max(self.depth, k)
         elif isinstance(node, ast.While):
+            # A loop that halves or doubles what it tests (binary search, a Fenwick tree's
+            # `i += i & -i`, bits shifted out) runs a log of times: a log factor, not a level.
+            k = d if _halving(node) else d + 1
+            if k == d and d:
+                self.factors.add("log-in-loop")
+            outer, self.worklist = self.worklist, isinstance(node.test, ast.Name) and k > d
             for ch in [node.test, *node.body]:
-                self._walk(ch, d + 1)
+                self._walk(ch, k)
+            self.worklist = outer
             for ch in node.orelse:
                 self._walk(ch, d)
-            self.depth = max(self.depth, d + 1)
+            self.depth = max(self.depth, k)
         elif isinstance(node, _COMPREHENSIONS):
             first, *rest = node.generators
             self._walk(first.iter, d)
@@ -180,6 +194,19 @@ class _Reader:
                 self.factors.add("sort-in-loop" if d else "sort")
             elif (
                 d
+                and name not in self.own
+                and (
+                    name in _LOG_CALLS
+                    or (
+                        isinstance(node.func, ast.Attribute)
+                        and name in _SORTED_CHANGES
+                        and _name(node.func.value) in self.ordered
+                    )
+                )
+            ):
+                self.factors.add("log-in-loop")
+            elif (
+                d
                 and isinstance(node.func, ast.Attribute)
                 and name not in self.own
                 and _name(node.func.value) not in self.hashed
@@ -192,6 +219,37 @@ class _Reader:
         elif d and isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Add):
             if isinstance(node.target, ast.Name) and node.target.id in self.strings:
                 self.factors.add("concat-in-loop")
+
+
+def _halving(loop: ast.While) -> bool:
+    """Whether a while loop halves or doubles a name its test reads: `x //= 2`, `x >>= 1`,
+    `x *= 2`, `x <<= 1`, `x &= x - 1`, `i += i & -i`, `x = x // 2`, or a binary search's bounds
+    set from a midpoint (`mid = (lo + hi) // 2` ... `lo = mid + 1`)."""
+    tested = {n.id for n in ast.walk(loop.test) if isinstance(n, ast.Name)}
+    halves = (ast.FloorDiv, ast.RShift)
+    mids = set()
+    for node in ast.walk(loop):
+        if isinstance(node, ast.Assign) and any(
+            isinstance(x, ast.BinOp) and isinstance(x.op, halves) for x in ast.walk(node.value)
+        ):
+            mids |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    for node in ast.walk(loop):
+        if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) and node.target.id in tested:
+            if isinstance(node.op, (*halves, ast.Mult, ast.LShift, ast.BitAnd)):
+                return True
+            if (
+                isinstance(node.op, (ast.Add, ast.Sub))
+                and isinstance(node.value, ast.BinOp)
+                and isinstance(node.value.op, ast.BitAnd)
+            ):
+                return True
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id in tested for t in node.targets):
+            names = {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
+            if names & mids or any(
+                isinstance(x, ast.BinOp) and isinstance(x.op, halves) for x in ast.walk(node.value)
+            ):
+                return True
+    return False
 
 
 def _display(args: list[ast.expr]) -> bool:
@@ -227,12 +285,12 @@ def read_cost(code: str) -> Cost | None:
         return None
     funcs = [n for n in ast.walk(tree) if isinstance(n, _FUNCS)]
     own = {f.name for f in funcs} - {"__init__"}
-    strings, hashed = _assigned(tree)
+    strings, hashed, ordered = _assigned(tree)
     readers: dict[str, list[_Reader]] = {}
-    top = _Reader(own, strings, hashed)
+    top = _Reader(own, strings, hashed, ordered)
     top.read(tree)
     for f in funcs:
-        r = _Reader(own, strings, hashed)
+        r = _Reader(own, strings, hashed, ordered)
         r.read(f)
         readers.setdefault(f.name, []).append(r)
     factors = set(top.factors).union(*(r.factors for rs in readers.values() for r in rs))
