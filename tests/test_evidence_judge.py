@@ -531,3 +531,23 @@ def test_a_candidate_that_never_finishes_a_grown_input_is_wrong_in_both_orders(s
     v = j.judge([_item(FIB_LOOP, FIB_FAST, instruction=FIB_INS)])[0]
     assert (v.decision, v.signal) == ("undecided", "none")
     assert v.details["evidence"]["scaling"]["scaling"]["reason"] != "timeout"
+
+
+COUNT_INS = '```python\ndef count(xs):\n    """How many items xs holds.\n    >>> count([4, 5, 6])\n    3\n    """\n```'
+COUNT_GOOD = "def count(xs):\n    return len(xs)\n"
+COUNT_TABLE = (
+    "def count(xs):\n    return [0, 1, 2, 3, 4, 5, 6, 7][len(xs)]\n"  # an index past its table on longer lists
+)
+COUNT_REFUSES = "def count(xs):\n    if len(xs) > 8:\n        raise ValueError('too long')\n    return len(xs)\n"
+
+
+def test_a_candidate_that_crashes_on_grown_inputs_is_wrong_unless_it_refuses_them(sandbox):
+    j = load_judge("evidence+none", sandbox=sandbox)
+    vs = j.judge(
+        [_item(COUNT_GOOD, COUNT_TABLE, instruction=COUNT_INS), _item(COUNT_TABLE, COUNT_GOOD, instruction=COUNT_INS)]
+    )
+    assert [(v.decision, v.signal) for v in vs] == [("A", "scaled-crash"), ("B", "scaled-crash")]
+    assert vs[0].details["scaling"]["failed"] == {"B": ["IndexError"]}
+    # A deliberate ValueError is a refusal of an input the instruction may not allow: no verdict.
+    v = j.judge([_item(COUNT_GOOD, COUNT_REFUSES, instruction=COUNT_INS)])[0]
+    assert (v.decision, v.signal) == ("undecided", "none")

@@ -35,7 +35,7 @@ from codefavor.evidence.examples import Extraction, extract_checks, platform_cod
 from codefavor.evidence.recurrence import recurrence_checks, recurrence_verdict
 from codefavor.evidence.roundtrip import roundtrip_checks, roundtrip_verdict
 from codefavor.evidence.sandbox import Limits, Sandbox, SandboxError, SandboxRun
-from codefavor.evidence.variants import variant_checks, variant_verdict
+from codefavor.evidence.variants import CRASHES, variant_checks, variant_verdict
 
 LIMITS = Limits(cpu_s=3.0, wall_s=6.0, check_s=1.0, memory_mb=1024)
 _SOLUTION = re.compile(r"^class\s+Solution\b", re.M)
@@ -262,25 +262,48 @@ def correctness_evidence(
     return out
 
 
+# What a grown input may make correct code raise without it being wrong: the interpreter's limits
+# (recursion depth, memory, float range), reached on sizes beyond what the examples promise.
+_LIMITS = {"RecursionError", "MemoryError", "OverflowError"}
+
+
 def timeout_evidence(
     pairs: Sequence[tuple[str, str, str]], options: EvidenceOptions = EvidenceOptions()
 ) -> list[Evidence]:
-    """Correctness from the efficiency ladder, for pairs nothing else decided: a candidate that runs
-    out of time on a grown input of the examples' kind, where the other returns the same answers
-    below and finishes that input well inside the limit (`efficiency_rule.decide`'s "timeout"),
-    does not finish for a tester either (CodePrefBench dev: a doubly recursive Fibonacci at n=64,
-    a binomial sum built term by term; both right). Only a timeout decides (signal
-    "scaled-timeout"); what else the ladder measured stays in the details under "scaling": being
-    faster is no sign of being right."""
+    """Correctness from the efficiency ladder, for pairs nothing else decided:
+    - "scaled-timeout": a candidate that runs out of time on a grown input of the examples' kind,
+      where the other returns the same answers below and finishes that input well inside the limit
+      (`efficiency_rule.decide`'s "timeout"), does not finish for a tester either (CodePrefBench
+      dev: a doubly recursive Fibonacci at n=64, a binomial sum built term by term; both right);
+    - "scaled-crash": a candidate that crashes (`variants.CRASHES`: IndexError, TypeError, ...; not
+      a deliberate ValueError, nor the interpreter's limits) on grown inputs where the other
+      returns, and fails nowhere else the other does not (CodePrefBench dev: an index past the end
+      of a short result, 2 of 2 right).
+    What else the ladder measured stays in the details under "scaling" and decides nothing: being
+    faster is no sign of being right, nor is returning another value (no answer is known)."""
     from codefavor.evidence.efficiency import efficiency_evidence
 
     out = []
     for ev in efficiency_evidence(pairs, options):
+        found = ev.details.get("efficiency", {})
+        crashed = _crashed_side(found)
         if ev.decided and ev.signal == "timing-timeout":
-            out.append(Evidence(ev.decision, "scaled-timeout", 0.8, {"scaling": ev.details.get("efficiency", {})}))
+            out.append(Evidence(ev.decision, "scaled-timeout", 0.8, {"scaling": found}))
+        elif crashed:
+            out.append(Evidence("B" if crashed == "A" else "A", "scaled-crash", 0.75, {"scaling": found}))
         else:
-            out.append(Evidence("undecided", "silent", 0.5, {"scaling": ev.details.get("efficiency", {})}))
+            out.append(Evidence("undecided", "silent", 0.5, {"scaling": found}))
     return out
+
+
+def _crashed_side(found: dict[str, Any]) -> str | None:
+    """The side that alone crashed on grown inputs, where every input the two disagree on is one it
+    crashed on (None otherwise)."""
+    failed = found.get("failed") or {}
+    if found.get("reason") != "disagree" or set(found.get("dropped") or {}) != {"one-side-error"} or len(failed) != 1:
+        return None
+    ((side, errors),) = failed.items()
+    return side if all(e in CRASHES and e not in _LIMITS for e in errors) else None
 
 
 def _variant_phase(

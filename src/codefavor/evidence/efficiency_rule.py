@@ -63,6 +63,7 @@ class EfficiencyDetails:
     inputs: int = 0  # inputs compared at the deciding level
     rounds: int | None = None  # rounds timed at the deciding level
     dropped: dict[str, int] = field(default_factory=dict)  # inputs set aside, by why
+    failed: dict[str, list[str]] = field(default_factory=dict)  # side -> what it raised where only it failed
     entry: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -173,6 +174,7 @@ def decide(
     if result.get("stopped") == "setup":
         return silent("does-not-compile", entry=entry)
     dropped: dict[str, int] = {}
+    failed: dict[str, list[str]] = {}
     best: Evidence | None = None
     too_fast = 0
     # Two candidates that compute different things are not compared at all: a wrong (or failing)
@@ -187,8 +189,13 @@ def decide(
             ):
                 why = "disagree" if sa == sb == "ok" else "one-side-" + (sb if sa == "ok" else sa)
                 dropped[why] = dropped.get(why, 0) + 1
+                if why == "one-side-error":
+                    side, run = ("B", rb) if sa == "ok" else ("A", ra)
+                    errors = failed.setdefault(side, [])
+                    if str(run["out"]) not in errors:
+                        errors.append(str(run["out"])[:60])
     if dropped:
-        return silent("disagree", dropped=dropped, entry=entry)
+        return silent("disagree", dropped=dropped, entry=entry, failed=failed)
     dropped = dict(result.get("set_aside") or {})  # inputs the climb left out: both failed them alone
     # From here on the two sides agree wherever both finished.
     for li, level in enumerate(result.get("levels", [])):

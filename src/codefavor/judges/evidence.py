@@ -11,8 +11,8 @@ Which evidence applies is chosen per criterion: the item's benchmark category wh
 inferred from the criterion text (`infer_category`). `EVIDENCE` maps a category to its sources, each
 a stable name and an evidence function (`codefavor.evidence`: `fn(pairs, options) -> list[Evidence]`),
 tried in order until one decides. Every verdict records the deciding `signal` ("examples", "loads",
-"static", "variants", "roundtrip", "recurrence", "scaled-timeout", "bandit", "fallback-patterns",
-"timing", "timing-timeout", "complexity", or "fallback/<the fallback's signal>") and `details`
+"static", "variants", "roundtrip", "recurrence", "scaled-timeout", "scaled-crash", "bandit",
+"fallback-patterns", "timing", "timing-timeout", "complexity", or "fallback/<the fallback's signal>") and `details`
 (which checks each candidate failed and why, which findings each one has); where the evidence was
 silent, `details["evidence"][source name]` keeps what each source found ("correctness", "scaling",
 "security", "efficiency"), warnings included. Another table can be given to
