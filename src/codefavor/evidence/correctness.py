@@ -281,10 +281,17 @@ def timeout_evidence(
       of a short result, 2 of 2 right).
     What else the ladder measured stays in the details under "scaling" and decides nothing: being
     faster is no sign of being right, nor is returning another value (no answer is known)."""
-    from codefavor.evidence.efficiency import efficiency_evidence
+    import dataclasses
 
+    from codefavor.evidence.efficiency import EfficiencyConfig, efficiency_evidence
+
+    # Timeouts and crashes show on the way up the ladder: the rounds that confirm a gap in time,
+    # which decides nothing here, are not run.
+    config = dataclasses.replace(
+        options.efficiency_config or EfficiencyConfig(), min_rounds=1, max_rounds=1, escalate_rounds=0
+    )
     out = []
-    for ev in efficiency_evidence(pairs, options):
+    for ev in efficiency_evidence(pairs, dataclasses.replace(options, efficiency_config=config)):
         found = ev.details.get("efficiency", {})
         crashed = _crashed_side(found)
         if ev.decided and ev.signal == "timing-timeout":
