@@ -110,6 +110,63 @@ def test_a_loop_of_constant_length_adds_no_depth():
     assert read_cost(bits.replace("range(7, -1, -1)", "range(x)")).depth == 2
 
 
+def test_code_nested_too_deep_to_read_decides_nothing_and_never_raises():
+    deep = "x = " + "+".join(["1"] * 1000) + "\n"
+    chain = "".join(f"def f{i}():\n    return f{i + 1}()\n" for i in range(1000)) + "def f1000():\n    return 0\n"
+    for code in (deep, chain):
+        assert cheaper(code, SORTING) is None and cheaper(SORTING, code) is None
+
+
+# Reviewed cases: each pair is (what the reading must not call the cheaper one, the other).
+NOT_CHEAPER = [
+    # a lambda's body runs once per item: a scan in a key function is a scan in a loop
+    (_solution("return max(xs, key=lambda x: xs.count(x))"), SORTING),
+    # what a helper does once happens once per call: called in a loop, its insert(0, ...) is a scan
+    ("class Solution:\n    def put(self, res, x):\n        res.insert(0, x)\n\n    def f(self, xs, k):\n"
+     "        res = []\n        for x in xs:\n            self.put(res, x)\n        return res\n", SORTING),
+    # a set in one method is no set in another: `seen.remove` scans the list `seen` here
+    ("class Solution:\n    def g(self):\n        seen = set()\n        return seen\n\n    def f(self, xs, k):\n"
+     "        seen = list(xs)\n        for x in xs:\n            seen.remove(x)\n        return seen\n", SORTING),
+    # a class built in a loop runs its __init__'s loop each time
+    ("class Box:\n    def __init__(self, xs):\n        self.t = [x for x in xs]\n\n" + _solution("return [Box(xs) for x in xs]"),
+     SORTING),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("dear, other", NOT_CHEAPER)
+def test_reviewed_costs_are_not_read_as_cheaper(dear, other):
+    assert cheaper(dear, other) != "A"
+    assert cheaper(other, dear) != "B"
+
+
+def test_a_carry_is_no_halving():
+    # adding digits with a carry (`carry = d // 10`) walks the string once: a level, not a log factor
+    code = _solution("out = 0\nfor s in xs:\n    i, carry = len(s) - 1, 0\n    while i >= 0 or carry:\n"
+                     "        d = (int(s[i]) if i >= 0 else 0) + carry\n        carry = d // 10\n        i -= 1\n"
+                     "        out += d\nreturn out")  # fmt: skip
+    cost = read_cost(code)
+    assert cost.depth == 2 and "log-in-loop" not in cost.factors
+
+
+def test_names_are_read_per_function():
+    # `ans = ''` in another method does not make this method's `ans += x` a string grown in a loop
+    code = ("class Solution:\n    def g(self):\n        ans = ''\n        return ans\n\n    def f(self, xs, k):\n"
+            "        ans = 0\n        for x in xs:\n            ans += x\n        return ans\n")  # fmt: skip
+    assert "concat-in-loop" not in read_cost(code).factors
+    assert cheaper(code, SORTING) == "A"
+
+
+@pytest.mark.parametrize("piece", ["st[-2:] == ['a', 'b']", "xs[i - 1:i + 1] == xs[:2]", "xs[:3] == xs[1:4]"])
+def test_slices_of_constant_width(piece):
+    code = f"def f(xs, st):\n    n = 0\n    for i in range(1, len(xs)):\n        n += {piece}\n    return n\n"
+    assert "slice-in-loop" not in read_cost(code).factors
+
+
+def test_unpacked_displays_have_no_constant_length():
+    assert read_cost("def f(xs, ys):\n    return [x for x in [*xs, *ys]]\n").depth == 1
+    assert "sort" in read_cost("def f(xs, k):\n    return sorted([*xs, k])\n").factors
+
+
 def test_depth_goes_through_the_codes_own_calls():
     helper = "def g(y):\n    return [z for z in range(y)]\n\ndef f(xs):\n    return [g(x) for x in xs]\n"
     assert loop_depth(helper) == 1  # syntactically

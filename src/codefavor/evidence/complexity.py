@@ -5,10 +5,11 @@ A programming site's solutions are compared by their time complexity, and the sl
 built from them (benchmarks/foreign: leetcode-efficiency) are labelled so. Measured in CPython at
 the sizes the statement allows, a C sort or a C slice in a loop often beats the linear pass that
 replaces it in Python: on leetcode-efficiency dev, of the 11 pairs a first version of this reading
-split (its side right on all 11), the clock sided with the stated complexity on 3, against it on 7. `cheaper` says which of two codes is asymptotically cheaper
-by the reading alone:
+split (its side right on all 11), the clock sided with the stated complexity on 3, against it on
+7. `cheaper` says which of two codes is asymptotically cheaper by the reading alone:
 - the deepest nesting of loops and comprehension clauses, through calls of the code's own
-  functions and methods (a helper with a loop, called in a loop, is two deep); a loop over a
+  functions and methods (`f(...)`, `self.f(...)`, a method of an instance of the code's own class,
+  a class built: its `__init__`): a helper with a loop, called in a loop, is two deep; a loop over a
   constant range or a literal (`for b in range(20)`) adds none, nor does a while loop that halves
   or doubles what it tests (a binary search, a Fenwick tree's `i -= i & -i`): that is a log factor;
   nor, inside a worklist loop (`while q:`), does a loop over one node's entry (`for v in g[u]`):
@@ -19,7 +20,9 @@ by the reading alone:
   loop (`.index`, `.count`, `.remove`, `.insert`, `.pop(0)`, unless the receiver was built as a set,
   a dict or a sorted container, or the method is the code's own), a log factor in a loop (such a
   while loop, a heap's push or pop, `bisect`, a change of a sorted container), a string grown by
-  `+=` in a loop.
+  `+=` in a loop; what a helper does once counts as in a loop where the helper is called in one,
+  and so does the body of a lambda (a key or a callback runs once per item). Names are read per
+  function (a set in one method is no set in another), attributes (`self.seen`) across the code.
 It decides only where one side loops no deeper than the other and has a strict subset of its
 factors; recursion (no loop depth tells its cost) or code that does not parse decides nothing.
 Pure (the standard library only); `efficiency` applies it to platform solutions that ran with the
@@ -38,6 +41,17 @@ _LOOPS = (ast.For, ast.While, ast.AsyncFor)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _SCANS = {"index", "count", "remove", "insert"}
+# Containers whose `.remove`, `.count`, `.index` or `.insert` is no scan of a list; the sorted ones
+# pay a log factor for each change instead.
+_SORTED = {"SortedList", "SortedSet", "SortedDict", "SortedKeyList"}
+_HASHED = {"set", "frozenset", "dict", "Counter", "defaultdict", "OrderedDict", *_SORTED}
+# Calls that cost a log factor each: a heap's changes, a binary search or sorted insert.
+_LOG_CALLS = {"heappush", "heappop", "heappushpop", "heapreplace", "bisect", "bisect_left", "bisect_right",
+              "insort", "insort_left", "insort_right"}  # fmt: skip
+_SORTED_CHANGES = {"add", "remove", "discard", "pop", "update", "bisect_left", "bisect_right", "index"}
+_HALVES = (ast.FloorDiv, ast.RShift)
+
+Key = tuple[str | None, str]  # (the class a method belongs to, or None; the function's name)
 
 
 @dataclass(frozen=True)
@@ -75,167 +89,209 @@ def _callee(call: ast.Call) -> str | None:
     return f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
 
 
-def _constant_width(s: ast.Slice) -> bool:
-    """`x[i:i + 2]`, `x[i - 3:i]`, `x[1:3]`: a slice whose bounds differ by a constant."""
-    lo, hi = s.lower, s.upper
-    if lo is None or hi is None or s.step is not None:
-        return False
-    if isinstance(lo, ast.Constant) and isinstance(hi, ast.Constant):
-        return True
-    for a, b in ((lo, hi), (hi, lo)):
-        if isinstance(b, ast.BinOp) and isinstance(b.op, (ast.Add, ast.Sub)) and isinstance(b.right, ast.Constant):
-            if ast.dump(b.left) == ast.dump(a):
-                return True
-    return False
-
-
-# Containers whose `.remove`, `.count`, `.index` or `.insert` is no scan of a list; the sorted ones
-# pay a log factor for each change instead.
-_SORTED = {"SortedList", "SortedSet", "SortedDict", "SortedKeyList"}
-_HASHED = {"set", "frozenset", "dict", "Counter", "defaultdict", "OrderedDict", *_SORTED}
-# Calls that cost a log factor each: a heap's changes, a binary search or sorted insert.
-_LOG_CALLS = {"heappush", "heappop", "heappushpop", "heapreplace", "bisect", "bisect_left", "bisect_right",
-              "insort", "insort_left", "insort_right"}  # fmt: skip
-_SORTED_CHANGES = {"add", "remove", "discard", "pop", "update", "bisect_left", "bisect_right", "index"}
-
-
 def _name(target: ast.expr) -> str | None:
     """`x` for `x` and for `self.x`."""
     return target.id if isinstance(target, ast.Name) else target.attr if isinstance(target, ast.Attribute) else None
 
 
-def _assigned(tree: ast.AST) -> tuple[set[str], set[str], set[str]]:
-    """Names the code assigns a string literal to (what `+=` then grows is a string), names it
-    assigns a set, a dict or a sorted container to (what `.remove` then costs is no scan), and
-    those of sorted containers (each change costs a log factor)."""
-    strings, hashed, ordered = set(), set(), set()
-    for node in ast.walk(tree):
-        if not isinstance(node, (ast.Assign, ast.AnnAssign)) or node.value is None:
-            continue
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-        names = {n for n in map(_name, targets) if n}
-        v = node.value
-        if isinstance(v, ast.Constant) and isinstance(v.value, str):
-            strings |= names
-        elif isinstance(v, (ast.Set, ast.Dict, ast.SetComp, ast.DictComp)) or (
-            isinstance(v, ast.Call) and _callee(v) in _HASHED
-        ):
-            hashed |= names
-            if isinstance(v, ast.Call) and _callee(v) in _SORTED:
-                ordered |= names
+def _bound(e: ast.expr | None, end: bool) -> tuple[str | None, object]:
+    """A slice bound as (what it counts from, a constant offset): `i + 2` -> ("i", 2), `3` -> (None,
+    3), omitted -> the start (None, 0) or the end ("<end>", 0)."""
+    if e is None:
+        return ("<end>", 0) if end else (None, 0)
+    if isinstance(e, ast.Constant):
+        return None, e.value
+    if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub) and isinstance(e.operand, ast.Constant):
+        return "<end>", e.operand.value  # `x[-2:]` counts from the end
+    if isinstance(e, ast.BinOp) and isinstance(e.op, (ast.Add, ast.Sub)) and isinstance(e.right, ast.Constant):
+        return ast.dump(e.left), e.right.value
+    return ast.dump(e), 0
+
+
+def _constant_width(s: ast.Slice) -> bool:
+    """`x[i:i + 2]`, `x[i - 1:i + 1]`, `x[1:3]`, `x[:3]`, `x[-2:]`: bounds a constant apart."""
+    if s.step is not None:
+        return False
+    return _bound(s.lower, False)[0] == _bound(s.upper, True)[0]
+
+
+def _assigned(nodes: list[ast.AST], attributes: bool) -> tuple[set[str], set[str], set[str]]:
+    """Names (`attributes`: attribute names, `self.x`) that `nodes` assign a string literal to (what
+    `+=` then grows is a string), a set, a dict or a sorted container to (what `.remove` then costs
+    is no scan), and those of sorted containers (each change costs a log factor)."""
+    strings: set[str] = set()
+    hashed: set[str] = set()
+    ordered: set[str] = set()
+    for root in nodes:
+        for node in ast.walk(root):
+            if not isinstance(node, (ast.Assign, ast.AnnAssign)) or node.value is None:
+                continue
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            kind = ast.Attribute if attributes else ast.Name
+            names = {n for t in targets if isinstance(t, kind) and (n := _name(t))}
+            v = node.value
+            if isinstance(v, ast.Constant) and isinstance(v.value, str):
+                strings |= names
+            elif isinstance(v, (ast.Set, ast.Dict, ast.SetComp, ast.DictComp)) or (
+                isinstance(v, ast.Call) and _callee(v) in _HASHED
+            ):
+                hashed |= names
+                if isinstance(v, ast.Call) and _callee(v) in _SORTED:
+                    ordered |= names
     return strings, hashed, ordered
 
 
-class _Reader:
-    """One pass over a function's body (nested functions apart): its loop depth, with the depth at
-    which it calls each of the code's own functions, and the factors it adds."""
+@dataclass
+class _Scope:
+    """What one function (or the module's own statements) is read against."""
 
-    def __init__(self, own: set[str], strings: set[str], hashed: set[str], ordered: set[str]):
-        self.own, self.strings, self.hashed, self.ordered = own, strings, hashed, ordered
+    own: set[str]  # every function and method name of the code: no scan, whatever the receiver
+    keys: dict[Key, object]  # the code's functions, by (class, name)
+    owner: str | None  # the class whose `self` this function's code sees
+    instances: dict[str, str]  # name -> the code's own class it was built from
+    strings: set[str]
+    hashed: set[str]
+    ordered: set[str]
+
+
+class _Reader:
+    """One pass over a function's body (nested functions apart): its loop depth, the depth at which
+    it calls each of the code's own functions, the factors it adds, and those it would add in a
+    loop (`pending`: what it does once, which counts where it is called in a loop)."""
+
+    def __init__(self, scope: _Scope):
+        self.scope = scope
         self.depth = 0
-        self.calls: list[tuple[str, int]] = []
+        self.calls: list[tuple[Key, int]] = []
         self.factors: set[str] = set()
+        self.pending: set[str] = set()
         self.worklist = False  # inside `while q:` (a queue, stack or heap of work)
 
     def read(self, root: ast.AST) -> None:
         for ch in ast.iter_child_nodes(root):
             self._walk(ch, 0)
 
-    def _walk(self, node: ast.AST, d: int) -> None:
-        if isinstance(node, (*_FUNCS, ast.Lambda, ast.ClassDef)):
+    def _walk(self, node: ast.AST, d: int, counted: bool = True) -> None:
+        if isinstance(node, (*_FUNCS, ast.ClassDef)):
             return  # read as functions of their own
-        self.depth = max(self.depth, d)
+        if isinstance(node, ast.Lambda):
+            # a key or a callback runs once per item: its body counts as in a loop, without a level
+            self._walk(node.body, d + 1, counted=False)
+            return
+        if counted:
+            self.depth = max(self.depth, d)
         self._note(node, d)
         # What a loop iterates over is evaluated once, outside it: `for c in s[1:]` slices once.
         if isinstance(node, (ast.For, ast.AsyncFor)):
-            self._walk(node.iter, d)
+            self._walk(node.iter, d, counted)
             # `for b in range(20)` repeats a constant; a worklist's `for v in g[u]` scans each
             # node's edges once over the whole traversal, not once per node popped
-            k = d if _bounded(node.iter) or (self.worklist and isinstance(node.iter, ast.Subscript)) else d + 1
+            edges = isinstance(node.iter, ast.Subscript) and not isinstance(node.iter.slice, ast.Slice)
+            k = d if _bounded(node.iter) or (self.worklist and edges) else d + 1
             for ch in [node.target, *node.body]:
-                self._walk(ch, k)
+                self._walk(ch, k, counted)
             for ch in node.orelse:
-                self._walk(ch, d)
-            self.depth = max(self.depth, k)
+                self._walk(ch, d, counted)
         elif isinstance(node, ast.While):
             # A loop that halves or doubles what it tests (binary search, a Fenwick tree's
             # `i += i & -i`, bits shifted out) runs a log of times: a log factor, not a level.
             k = d if _halving(node) else d + 1
-            if k == d and d:
-                self.factors.add("log-in-loop")
+            if k == d:
+                (self.factors if d else self.pending).add("log-in-loop")
             outer, self.worklist = self.worklist, isinstance(node.test, ast.Name) and k > d
             for ch in [node.test, *node.body]:
-                self._walk(ch, k)
+                self._walk(ch, k, counted)
             self.worklist = outer
             for ch in node.orelse:
-                self._walk(ch, d)
-            self.depth = max(self.depth, k)
+                self._walk(ch, d, counted)
         elif isinstance(node, _COMPREHENSIONS):
             first, *rest = node.generators
-            self._walk(first.iter, d)
+            self._walk(first.iter, d, counted)
             k = d + len(node.generators)
-            self.depth = max(self.depth, k)
             inner = [first.target, *first.ifs, *(p for g in rest for p in (g.target, g.iter, *g.ifs))]
             inner += [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
             for ch in inner:
-                self._walk(ch, k)
+                self._walk(ch, k, counted)
         else:
             for ch in ast.iter_child_nodes(node):
-                self._walk(ch, d)
+                self._walk(ch, d, counted)
+
+    def _factor(self, name: str, d: int) -> None:
+        (self.factors if d else self.pending).add(name)
+
+    def _link(self, call: ast.Call) -> Key | None:
+        """The code's own function a call reaches, if it is one: `f(...)`, `self.f(...)`, a method
+        of an instance of the code's own class, or a class built (its `__init__`)."""
+        sc, f = self.scope, call.func
+        if isinstance(f, ast.Name):
+            for key in ((None, f.id), (f.id, "__init__")):
+                if key in sc.keys:
+                    return key
+            return None
+        if not isinstance(f, ast.Attribute):
+            return None
+        base = f.value
+        cls = sc.owner if isinstance(base, ast.Name) and base.id in ("self", "cls") else None
+        if cls is None and (n := _name(base)) in sc.instances:
+            cls = sc.instances[n]
+        return (cls, f.attr) if cls is not None and (cls, f.attr) in sc.keys else None
 
     def _note(self, node: ast.AST, d: int) -> None:
+        sc = self.scope
         if isinstance(node, ast.Call):
             name = _callee(node)
-            if name in self.own:
-                self.calls.append((name, d))
-            if (name == "sorted" and isinstance(node.func, ast.Name) and not _display(node.args[:1])) or (
+            if (key := self._link(node)) is not None:
+                self.calls.append((key, d))
+            is_sort = (name == "sorted" and isinstance(node.func, ast.Name) and not _display(node.args[:1])) or (
                 name == "sort" and isinstance(node.func, ast.Attribute) and not _display([node.func.value])
-            ):
+            )
+            if is_sort:
                 self.factors.add("sort-in-loop" if d else "sort")
-            elif (
-                d
-                and name not in self.own
-                and (
-                    name in _LOG_CALLS
-                    or (
-                        isinstance(node.func, ast.Attribute)
-                        and name in _SORTED_CHANGES
-                        and _name(node.func.value) in self.ordered
-                    )
+                self.pending.add("sort-in-loop")
+            elif name not in sc.own and (
+                name in _LOG_CALLS
+                or (
+                    isinstance(node.func, ast.Attribute)
+                    and name in _SORTED_CHANGES
+                    and _name(node.func.value) in sc.ordered
                 )
             ):
-                self.factors.add("log-in-loop")
+                self._factor("log-in-loop", d)
             elif (
-                d
-                and isinstance(node.func, ast.Attribute)
-                and name not in self.own
-                and _name(node.func.value) not in self.hashed
+                isinstance(node.func, ast.Attribute) and name not in sc.own and _name(node.func.value) not in sc.hashed
             ):
                 if name in _SCANS or (name == "pop" and _is_zero(node.args[:1])):
-                    self.factors.add("scan-in-loop")
-        elif d and isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice):
+                    self._factor("scan-in-loop", d)
+        elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice):
             if not _constant_width(node.slice):
-                self.factors.add("slice-in-loop")
-        elif d and isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Add):
-            if isinstance(node.target, ast.Name) and node.target.id in self.strings:
-                self.factors.add("concat-in-loop")
+                self._factor("slice-in-loop", d)
+        elif isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Add):
+            if isinstance(node.target, ast.Name) and node.target.id in sc.strings:
+                self._factor("concat-in-loop", d)
 
 
 def _halving(loop: ast.While) -> bool:
     """Whether a while loop halves or doubles a name its test reads: `x //= 2`, `x >>= 1`,
     `x *= 2`, `x <<= 1`, `x &= x - 1`, `i += i & -i`, `x = x // 2`, or a binary search's bounds
-    set from a midpoint (`mid = (lo + hi) // 2` ... `lo = mid + 1`)."""
+    set from their midpoint (`mid = (lo + hi) // 2` ... `lo = mid + 1`)."""
     tested = {n.id for n in ast.walk(loop.test) if isinstance(n, ast.Name)}
-    halves = (ast.FloorDiv, ast.RShift)
+
+    def halves_of(value: ast.expr, names: set[str]) -> bool:
+        """`value` holds a `//` or `>>` of an expression that reads one of `names`."""
+        return any(
+            isinstance(x, ast.BinOp)
+            and isinstance(x.op, _HALVES)
+            and any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(x.left))
+            for x in ast.walk(value)
+        )
+
     mids = set()
     for node in ast.walk(loop):
-        if isinstance(node, ast.Assign) and any(
-            isinstance(x, ast.BinOp) and isinstance(x.op, halves) for x in ast.walk(node.value)
-        ):
+        if isinstance(node, ast.Assign) and halves_of(node.value, tested):
             mids |= {t.id for t in node.targets if isinstance(t, ast.Name)}
     for node in ast.walk(loop):
         if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) and node.target.id in tested:
-            if isinstance(node.op, (*halves, ast.Mult, ast.LShift, ast.BitAnd)):
+            if isinstance(node.op, (*_HALVES, ast.Mult, ast.LShift, ast.BitAnd)):
                 return True
             if (
                 isinstance(node.op, (ast.Add, ast.Sub))
@@ -243,23 +299,28 @@ def _halving(loop: ast.While) -> bool:
                 and isinstance(node.value.op, ast.BitAnd)
             ):
                 return True
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id in tested for t in node.targets):
-            names = {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
-            if names & mids or any(
-                isinstance(x, ast.BinOp) and isinstance(x.op, halves) for x in ast.walk(node.value)
-            ):
-                return True
+        if isinstance(node, ast.Assign):
+            for t in node.targets:
+                if not (isinstance(t, ast.Name) and t.id in tested):
+                    continue
+                reads = {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
+                if (reads & (mids - {t.id})) or halves_of(node.value, {t.id}):
+                    return True
     return False
 
 
 def _display(args: list[ast.expr]) -> bool:
-    """A literal list, tuple or set of a few items: sorting it costs a constant."""
-    return bool(args) and isinstance(args[0], (ast.List, ast.Tuple, ast.Set))
+    """A literal list, tuple or set of a few items (none unpacked): sorting it costs a constant."""
+    return (
+        bool(args)
+        and isinstance(args[0], (ast.List, ast.Tuple, ast.Set))
+        and not any(isinstance(e, ast.Starred) for e in args[0].elts)
+    )
 
 
 def _bounded(it: ast.expr) -> bool:
     """What a loop iterates over has a constant length: `range(26)`, a literal display or string."""
-    if isinstance(it, (ast.List, ast.Tuple, ast.Set)) or (isinstance(it, ast.Constant) and isinstance(it.value, str)):
+    if _display([it]) or (isinstance(it, ast.Constant) and isinstance(it.value, str)):
         return True
     return (
         isinstance(it, ast.Call)
@@ -277,46 +338,83 @@ def _is_zero(args: list[ast.expr]) -> bool:
     return bool(args) and isinstance(args[0], ast.Constant) and args[0].value == 0
 
 
-def read_cost(code: str) -> Cost | None:
-    """The code's `Cost` (None when it does not parse)."""
-    try:
-        tree = parse_quietly(code)
-    except PARSE_ERRORS:
-        return None
-    funcs = [n for n in ast.walk(tree) if isinstance(n, _FUNCS)]
-    own = {f.name for f in funcs} - {"__init__"}
-    strings, hashed, ordered = _assigned(tree)
-    readers: dict[str, list[_Reader]] = {}
-    top = _Reader(own, strings, hashed, ordered)
-    top.read(tree)
-    for f in funcs:
-        r = _Reader(own, strings, hashed, ordered)
-        r.read(f)
-        readers.setdefault(f.name, []).append(r)
-    factors = set(top.factors).union(*(r.factors for rs in readers.values() for r in rs))
-    # A function's depth through its calls: its own nesting, or a call's depth plus the callee's.
-    memo: dict[str, int | None] = {}
+def _functions(tree: ast.Module) -> list[tuple[Key, str | None, ast.AST]]:
+    """Every function of the code: (its key, the class its `self` is, the node)."""
+    out: list[tuple[Key, str | None, ast.AST]] = []
+    stack: list[tuple[ast.AST, str | None, bool]] = [(tree, None, False)]
+    while stack:
+        node, owner, in_class = stack.pop()
+        for ch in ast.iter_child_nodes(node):
+            if isinstance(ch, ast.ClassDef):
+                stack.append((ch, ch.name, True))
+            elif isinstance(ch, _FUNCS):
+                out.append(((owner if in_class else None, ch.name), owner, ch))
+                stack.append((ch, owner, False))
+            else:
+                stack.append((ch, owner, in_class))
+    return out
 
-    def through(name: str, active: frozenset[str]) -> int | None:
-        if name in active:
+
+def read_cost(code: str) -> Cost | None:
+    """The code's `Cost` (None when it does not parse, or nests too deep to read)."""
+    try:
+        return _read_cost(parse_quietly(code))
+    except (*PARSE_ERRORS, RecursionError):
+        return None
+
+
+def _read_cost(tree: ast.Module) -> Cost:
+    funcs = _functions(tree)
+    keys: dict[Key, object] = {key: node for key, _, node in funcs}
+    own = {key[1] for key in keys}
+    classes = {n.name for n in ast.walk(tree) if isinstance(n, ast.ClassDef)}
+    instances = {
+        n: _callee(node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and _callee(node.value) in classes
+        for t in node.targets
+        if (n := _name(t))
+    }
+    attrs = _assigned([tree], attributes=True)
+    module = _assigned([s for s in tree.body if not isinstance(s, (*_FUNCS, ast.ClassDef))], attributes=False)
+
+    def scope(owner: str | None, node: ast.AST | None) -> _Scope:
+        local = _assigned([node], attributes=False) if node is not None else ((set(), set(), set()))
+        s, h, o = (a | b | c for a, b, c in zip(attrs, module, local, strict=True))
+        return _Scope(own, keys, owner, instances, s, h, o)  # type: ignore[arg-type]
+
+    top = _Reader(scope(None, None))
+    top.read(tree)
+    readers: dict[Key, list[_Reader]] = {}
+    for key, owner, node in funcs:
+        r = _Reader(scope(owner, node))
+        r.read(node)
+        readers.setdefault(key, []).append(r)
+    factors = set(top.factors).union(*(r.factors for rs in readers.values() for r in rs))
+
+    # A function's depth through its calls: its own nesting, or a call's depth plus the callee's.
+    memo: dict[Key, int | None] = {}
+
+    def through(key: Key, active: frozenset[Key]) -> int | None:
+        if key in active:
             return None  # recursion
-        if name in memo:
-            return memo[name]
+        if key in memo:
+            return memo[key]
         best = 0
-        for r in readers.get(name, []):
+        for r in readers.get(key, []):
             best = max(best, r.depth)
             for callee, d in r.calls:
-                inner = through(callee, active | {name})
+                inner = through(callee, active | {key})
                 if inner is None:
-                    memo[name] = None
+                    memo[key] = None
                     return None
                 best = max(best, d + inner)
-        memo[name] = best
+        memo[key] = best
         return best
 
     depth, recursive = top.depth, False
-    for name in readers:
-        got = through(name, frozenset())
+    for key in readers:
+        got = through(key, frozenset())
         if got is None:
             recursive = True
         else:
@@ -325,6 +423,17 @@ def read_cost(code: str) -> Cost | None:
         got = through(callee, frozenset())
         if got is not None:
             depth = max(depth, d + got)
+    # What a helper does once happens once per item where it is called in a loop (and so does what
+    # the helpers it calls do).
+    in_loop = {callee for r in [top, *(r for rs in readers.values() for r in rs)] for callee, d in r.calls if d}
+    todo = list(in_loop)
+    while todo:
+        for r in readers.get(todo.pop(), []):
+            factors |= r.pending
+            for callee, _ in r.calls:
+                if callee not in in_loop:
+                    in_loop.add(callee)
+                    todo.append(callee)
     if depth >= 2:
         factors.discard("sort")  # a sort outside the loops is dominated by the loops' n^2
     return Cost(depth, frozenset(factors), recursive)

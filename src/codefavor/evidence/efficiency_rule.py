@@ -191,9 +191,9 @@ def decide(
                 dropped[why] = dropped.get(why, 0) + 1
                 if why == "one-side-error":
                     side, run = ("B", rb) if sa == "ok" else ("A", ra)
-                    errors = failed.setdefault(side, [])
-                    if str(run["out"]) not in errors:
-                        errors.append(str(run["out"])[:60])
+                    errors, error = failed.setdefault(side, []), str(run["out"])[:60]
+                    if error not in errors:
+                        errors.append(error)
     if dropped:
         return silent("disagree", dropped=dropped, entry=entry, failed=failed)
     dropped = dict(result.get("set_aside") or {})  # inputs the climb left out: both failed them alone
