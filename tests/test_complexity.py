@@ -104,6 +104,24 @@ def test_a_traversal_scans_each_nodes_edges_once():
     assert read_cost(bfs.replace("for v in g[u]", "for v in range(len(g))")).depth == 2  # every node again
 
 
+def test_amortised_inner_loops_are_one_pass():
+    pointer = ("def f(xs, ws):\n    i = t = 0\n    for w in ws:\n        while i < len(xs) and xs[i] <= w:\n"
+               "            i += 1\n        t += i\n    return t\n")  # fmt: skip
+    stack = ("def f(xs):\n    st = []\n    for x in xs:\n        while st and st[-1] < x:\n            st.pop()\n"
+             "        st.append(x)\n    return st\n")  # fmt: skip
+    assert read_cost(pointer).depth == 1 and read_cost(stack).depth == 1
+    # a pointer set afresh for every item walks again each time
+    reset = pointer.replace("    for w in ws:\n", "    for w in ws:\n        i = 0\n")
+    assert read_cost(reset).depth == 2
+
+
+def test_a_loop_of_log_steps_costs_what_a_sort_costs():
+    two_pointers = _solution("xs.sort()\ni, j = 0, len(xs) - 1\nwhile i < j:\n    if xs[i] + xs[j] > k:\n"
+                             "        j -= 1\n    else:\n        i += 1\nreturn i")  # fmt: skip
+    searches = _solution("xs.sort()\nfor x in xs:\n    k += bisect_left(xs, k - x)\nreturn k")
+    assert cheaper(two_pointers, searches) is None  # n log n both
+
+
 def test_a_loop_of_constant_length_adds_no_depth():
     bits = "def f(xs):\n    t = 0\n    for x in xs:\n        for b in range(7, -1, -1):\n            t += x >> b & 1\n    return t\n"
     assert read_cost(bits).depth == 1

@@ -13,13 +13,15 @@ split (its side right on all 11), the clock sided with the stated complexity on 
   constant range or a literal (`for b in range(20)`) adds none, nor does a while loop that halves
   or doubles what it tests (a binary search, a Fenwick tree's `i -= i & -i`): that is a log factor;
   nor, inside a worklist loop (`while q:`), does a loop over one node's entry (`for v in g[u]`):
-  a traversal scans each node's edges once in all;
+  a traversal scans each node's edges once in all; nor an inner while loop that moves, one step a
+  turn, a pointer or a stack the outer loop never resets (two pointers, a monotonic stack);
 - factors that cost more than a constant step: a sort of something that is no literal display (in
   a loop always; outside, only where the code is at most one loop deep: two nested loops dominate
   it), a slice in a loop that is not of constant width (`s[i:i + k]`, `s[i:]`), a linear scan in a
   loop (`.index`, `.count`, `.remove`, `.insert`, `.pop(0)`, unless the receiver was built as a set,
   a dict or a sorted container, or the method is the code's own), a log factor in a loop (such a
-  while loop, a heap's push or pop, `bisect`, a change of a sorted container), a string grown by
+  while loop, a heap's push or pop, `bisect`, a change of a sorted container; in code one loop
+  deep that also sorts, it costs what the sort costs), a string grown by
   `+=` in a loop; what a helper does once counts as in a loop where the helper is called in one,
   and so does the body of a lambda (a key or a callback runs once per item). Names are read per
   function (a set in one method is no set in another), attributes (`self.seen`) across the code.
@@ -166,6 +168,7 @@ class _Reader:
         self.factors: set[str] = set()
         self.pending: set[str] = set()
         self.worklist = False  # inside `while q:` (a queue, stack or heap of work)
+        self.loops: list[ast.AST] = []  # the loops around the node being read, innermost last
 
     def read(self, root: ast.AST) -> None:
         for ch in ast.iter_child_nodes(root):
@@ -188,8 +191,10 @@ class _Reader:
             # node's edges once over the whole traversal, not once per node popped
             edges = isinstance(node.iter, ast.Subscript) and not isinstance(node.iter.slice, ast.Slice)
             k = d if _bounded(node.iter) or (self.worklist and edges) else d + 1
+            self.loops.append(node)
             for ch in [node.target, *node.body]:
                 self._walk(ch, k, counted)
+            self.loops.pop()
             for ch in node.orelse:
                 self._walk(ch, d, counted)
         elif isinstance(node, ast.While):
@@ -198,9 +203,13 @@ class _Reader:
             k = d if _halving(node) else d + 1
             if k == d:
                 (self.factors if d else self.pending).add("log-in-loop")
+            elif self.loops and _amortised(node, self.loops[-1]):
+                k = d  # two pointers, a monotonic stack: all its turns together are one pass
             outer, self.worklist = self.worklist, isinstance(node.test, ast.Name) and k > d
+            self.loops.append(node)
             for ch in [node.test, *node.body]:
                 self._walk(ch, k, counted)
+            self.loops.pop()
             self.worklist = outer
             for ch in node.orelse:
                 self._walk(ch, d, counted)
@@ -307,6 +316,53 @@ def _halving(loop: ast.While) -> bool:
                 if (reads & (mids - {t.id})) or halves_of(node.value, {t.id}):
                     return True
     return False
+
+
+def _amortised(inner: ast.While, outer: ast.AST) -> bool:
+    """Whether a while loop inside another loop moves on state the outer loop never resets, one
+    step a turn: a pointer that only grows or shrinks by a constant (`while i < n and ...: i += 1`)
+    or a stack or queue it only pops (`while st and st[-1] < x: st.pop()`). Over the whole outer
+    loop it then takes as many turns as there are items, not that many per item."""
+    tested = {n.id for n in ast.walk(inner.test) if isinstance(n, ast.Name)}
+    stepped: set[str] = set()
+    for node in ast.walk(inner):
+        if (
+            isinstance(node, ast.AugAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(node.op, (ast.Add, ast.Sub))
+            and isinstance(node.value, ast.Constant)
+        ):
+            stepped.add(node.target.id)
+        elif isinstance(node, ast.Call) and _callee(node) in ("pop", "popleft", "heappop"):
+            f = node.func
+            base = f.value if isinstance(f, ast.Attribute) else node.args[0] if node.args else None
+            if isinstance(base, ast.Name) and not (
+                isinstance(f, ast.Attribute) and node.args and not _is_zero(node.args)
+            ):
+                stepped.add(base.id)
+    moving = tested & stepped
+    if not moving:
+        return False
+    # the outer loop must not set what the inner one moves (a fresh pointer or stack per item)
+    inner_nodes = {id(n) for n in ast.walk(inner)}
+    for node in ast.walk(outer):
+        if id(node) in inner_nodes or node is outer:
+            continue
+        targets = (
+            node.targets
+            if isinstance(node, ast.Assign)
+            else [node.target]
+            if isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For))
+            else []
+        )
+        for t in targets:
+            if any(isinstance(n, ast.Name) and n.id in moving for n in ast.walk(t)):
+                return False
+    if isinstance(outer, (ast.For, ast.AsyncFor)) and any(
+        isinstance(n, ast.Name) and n.id in moving for n in ast.walk(outer.target)
+    ):
+        return False
+    return True
 
 
 def _display(args: list[ast.expr]) -> bool:
@@ -436,6 +492,8 @@ def _read_cost(tree: ast.Module) -> Cost:
                     todo.append(callee)
     if depth >= 2:
         factors.discard("sort")  # a sort outside the loops is dominated by the loops' n^2
+    elif "sort" in factors:
+        factors.discard("log-in-loop")  # one loop of log steps costs what the sort costs: n log n
     return Cost(depth, frozenset(factors), recursive)
 
 
