@@ -148,7 +148,7 @@ class _Scope:
     """What one function (or the module's own statements) is read against."""
 
     own: set[str]  # every function and method name of the code: no scan, whatever the receiver
-    keys: dict[Key, object]  # the code's functions, by (class, name)
+    keys: set[Key]  # the code's functions, by (class, name)
     owner: str | None  # the class whose `self` this function's code sees
     instances: dict[str, str]  # name -> the code's own class it was built from
     strings: set[str]
@@ -421,7 +421,7 @@ def read_cost(code: str) -> Cost | None:
 
 def _read_cost(tree: ast.Module) -> Cost:
     funcs = _functions(tree)
-    keys: dict[Key, object] = {key: node for key, _, node in funcs}
+    keys = {key for key, _, _ in funcs}
     own = {key[1] for key in keys}
     classes = {n.name for n in ast.walk(tree) if isinstance(n, ast.ClassDef)}
     instances = {
@@ -435,7 +435,7 @@ def _read_cost(tree: ast.Module) -> Cost:
     module = _assigned([s for s in tree.body if not isinstance(s, (*_FUNCS, ast.ClassDef))], attributes=False)
 
     def scope(owner: str | None, node: ast.AST | None) -> _Scope:
-        local = _assigned([node], attributes=False) if node is not None else ((set(), set(), set()))
+        local = _assigned([node], attributes=False) if node is not None else (set(), set(), set())
         s, h, o = (a | b | c for a, b, c in zip(attrs, module, local, strict=True))
         return _Scope(own, keys, owner, instances, s, h, o)  # type: ignore[arg-type]
 

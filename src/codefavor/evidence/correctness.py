@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import ast
 import builtins
+import dataclasses
 import functools
-import re
 import symtable
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,14 +31,13 @@ from typing import Any, Literal
 
 from codefavor.codetools import PARSE_ERRORS
 from codefavor.evidence import Evidence, EvidenceOptions, resolve_sandbox
-from codefavor.evidence.examples import Extraction, extract_checks, platform_code, sandbox_code
+from codefavor.evidence.examples import Extraction, extract_checks, platform_code, sandbox_code, solution_class
 from codefavor.evidence.recurrence import recurrence_checks, recurrence_verdict
 from codefavor.evidence.roundtrip import roundtrip_checks, roundtrip_verdict
 from codefavor.evidence.sandbox import Limits, Sandbox, SandboxError, SandboxRun
 from codefavor.evidence.variants import CRASHES, variant_checks, variant_verdict
 
 LIMITS = Limits(cpu_s=3.0, wall_s=6.0, check_s=1.0, memory_mb=1024)
-_SOLUTION = re.compile(r"^class\s+Solution\b", re.M)
 _BUILTINS = set(dir(builtins)) | {"__name__", "__file__", "__doc__", "__builtins__", "__spec__", "__loader__"}
 
 
@@ -109,7 +108,7 @@ def run_examples(
     `SandboxError` when the sandbox cannot run."""
     # A `class Solution` candidate is called, never run as a program: an unnamed `Input: "abc"` is
     # then its argument (decided per item, so both candidates of a pair get the same checks).
-    keyed = [((ins, any(_SOLUTION.search(c) for c in codes)), codes) for ins, codes in items]
+    keyed = [((ins, any(solution_class(c) for c in codes)), codes) for ins, codes in items]
     extractions = {key: extract_checks(key[0], functions=key[1]) for key in dict.fromkeys(k for k, _ in keyed)}
     jobs = {
         (key, code): (sandbox_code(code, extractions[key]), extractions[key].checks)
@@ -281,8 +280,6 @@ def timeout_evidence(
       of a short result, 2 of 2 right).
     What else the ladder measured stays in the details under "scaling" and decides nothing: being
     faster is no sign of being right, nor is returning another value (no answer is known)."""
-    import dataclasses
-
     from codefavor.evidence.efficiency import EfficiencyConfig, efficiency_evidence
 
     # Timeouts and crashes show on the way up the ladder: the rounds that confirm a gap in time,

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import re
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -49,7 +48,7 @@ from codefavor.evidence.efficiency_rule import (  # noqa: F401 - the settings an
     silent,
     swapped,
 )
-from codefavor.evidence.examples import calls_code, timing_plan
+from codefavor.evidence.examples import calls_code, solution_class, timing_plan
 from codefavor.evidence.ladder import Level, climb_levels, confirm, pack_level, with_slots
 from codefavor.evidence.scaling import Call
 from codefavor.evidence.timers import (  # noqa: F401 - HARNESS, run_trusted, sandbox_runner are public here too
@@ -64,8 +63,6 @@ from codefavor.evidence.timers import (  # noqa: F401 - HARNESS, run_trusted, sa
 from codefavor.evidence.timers import Candidates as _Candidates
 from codefavor.perturb import meaning_key
 from codefavor.records import content_id
-
-_SOLUTION = re.compile(r"^class\s+Solution\b", re.M)
 
 
 def _callable(code: str, spec: dict[str, Any]) -> bool:
@@ -110,7 +107,7 @@ def call_plan(spec: dict[str, Any], codes: Sequence[str]) -> dict[str, Any]:
     """The job's "call" entry: the calls module (compiled once), the spec, and whether the
     candidates get the platform's implicit names (a platform-shaped statement, or `class Solution`
     code, as `examples.platform_code` decides for correctness)."""
-    platform = bool(spec.get("json")) or any(_SOLUTION.search(c) for c in codes)
+    platform = bool(spec.get("json")) or any(solution_class(c) for c in codes)
     plain = {k: v for k, v in spec.items() if k != "constraints"}  # the statement's facts grow inputs here only
     return {"module": calls_code(), "spec": plain, "platform": platform}
 
@@ -241,7 +238,7 @@ _AGREED = {"cpu-time", "no-gap", "few-rounds", "nothing-measured"}
 
 def platform_pair(code_a: str, code_b: str) -> bool:
     """Two programming-site solutions (`class Solution`), compared by their complexity (`by_complexity`)."""
-    return bool(_SOLUTION.search(code_a) and _SOLUTION.search(code_b))
+    return solution_class(code_a) and solution_class(code_b)
 
 
 def by_complexity(evidence: Evidence, code_a: str, code_b: str) -> Evidence:

@@ -435,10 +435,15 @@ def calls_code() -> bytes:
 _SOLUTION = re.compile(r"^class\s+Solution\b", re.M)
 
 
+def solution_class(code: str) -> bool:
+    """Whether the code is written as programming sites take an answer: a top-level `class Solution`."""
+    return bool(_SOLUTION.search(code))
+
+
 def platform_code(code: str, ex: Extraction) -> bool:
     """Whether a candidate gets the platform's implicit names: the statement is written as
     programming sites write theirs, or the code is a `class Solution` as they take it."""
-    return ex.platform or bool(_SOLUTION.search(code))
+    return ex.platform or solution_class(code)
 
 
 def sandbox_code(code: str, ex: Extraction) -> str:
@@ -466,7 +471,7 @@ def timing_plan(instruction: str, codes: Sequence[str] = ()) -> tuple[dict[str, 
     timing only `fn(*args, **kwargs)` and comparing `finish(result)`. The statement's Constraints
     section, when it says something about the arguments, is in spec["constraints"] (`constraints.read`,
     by argument position): the grown inputs keep it (`scaling.level_calls`); the child never needs it."""
-    ex = extract_checks(instruction, functions=any(_SOLUTION.search(c) for c in codes))
+    ex = extract_checks(instruction, functions=any(solution_class(c) for c in codes))
     if any((spec_of(c) or {}).get("ops") for c in ex.checks) and not ex.calls:
         return {}, [], "design"
     spec = dict(ex.spec) or {"entry": ex.entry, "owner": ex.owner, "json": ex.platform}
