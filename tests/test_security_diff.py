@@ -340,6 +340,12 @@ TABLE: dict[str, list[tuple[str, str]]] = {
     "unbounded-read": [
         ("def image(upload):\n    return Image.open(BytesIO(upload.read()))\n", "def image(upload):\n    return Image.open(upload)\n"),
     ],
+    "unbounded-cache": [
+        ("@lru_cache(None)\ndef build(handler, apps):\n    return wrap(handler, apps)\n",
+         "def build(handler, apps):\n    return wrap(handler, apps)\n"),
+        ("@functools.cache\ndef lookup(name):\n    return find(name)\n",
+         "@functools.lru_cache(maxsize=256)\ndef lookup(name):\n    return find(name)\n"),
+    ],
     "secret-logged": [
         ("def connect(user, password):\n    log.debug('connecting %s with %s', user, password)\n    return db(user, password)\n",
          "def connect(user, password):\n    log.debug('connecting %s', user)\n    return db(user, password)\n"),
@@ -441,6 +447,9 @@ def test_a_scheme_blocklist_is_no_url_check_and_a_fix_to_an_allowlist_wins():
         ("def f(t, k):\n    return jwt.decode(t, k, algorithms=['none'])\n", "unsafe-option", 1),
         ("def f(up):\n    return BytesIO(up.read())\n", "unbounded-read", 1),
         ("def f():\n    return StringIO(sys.stdin.read())\n", "unbounded-read", 0),  # the caller's own input
+        ("@lru_cache(maxsize=None)\ndef f(x):\n    return x\n", "unbounded-cache", 1),
+        ("@lru_cache\ndef f(x):\n    return x\n", "unbounded-cache", 0),  # bare: the default bound, 128
+        ("@cache_page(60)\ndef f(request):\n    return x\n", "unbounded-cache", 0),
     ],
 )
 def test_what_a_mark_reads_and_what_it_leaves(code, rule, n):

@@ -264,3 +264,23 @@ def test_a_process_without_a_shell_or_a_passed_exception_weighs_under_the_margin
     assert minor and 0 < score(minor) <= 2 * MINOR_WEIGHT and max(f.weight for f in minor) <= MINOR_WEIGHT
     ab, ba = compare_security(secure, insecure).decision, compare_security(insecure, secure).decision
     assert (ab, ba) == (("undecided", "undecided") if want == "undecided" else ("A", "B"))
+
+
+# A wrapper that hands its caller's `shell=` on runs no shell of its own; a literal shell=True still
+# counts, on a subprocess call and on any other function (B602, B604).
+SHELL_PASSED = [
+    ("def spawn(args, **kw):\n    return Popen(args, **kw)\n",
+     "def spawn(args, shell=False, **kw):\n    return Popen(args, shell=shell, **kw)\n", "undecided"),
+    ("import subprocess\ndef spawn(self, args):\n    return subprocess.Popen(args, shell=self.shell)\n",
+     "import subprocess\ndef spawn(self, args):\n    return subprocess.Popen(args)\n", "undecided"),
+    ("def kill(name):\n    return Popen('kill ' + name, stdout=PIPE, shell=True)\n",
+     "def kill(name):\n    return Popen(['kill', name], stdout=PIPE)\n", "secure"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("one, other, want", SHELL_PASSED, ids=["wrapper-adds-switch", "attribute", "literal"])
+def test_a_shell_switch_handed_on_is_no_finding_and_a_literal_one_is(one, other, want):
+    from codefavor.evidence.security import compare_security
+
+    ab, ba = compare_security(other, one).decision, compare_security(one, other).decision
+    assert (ab, ba) == (("undecided", "undecided") if want == "undecided" else ("A", "B"))

@@ -7,6 +7,10 @@
   after, from non-test files; fixes that change more than `--max-funcs` functions are left out (the
   more a commit touches, the less each change is the fix). License: each project's own (recorded
   per row when the mirror has a LICENSE file).
+- `cve-fixes-recent`: the same, from a fork of that database whose records run to 2026-07
+  (westonsteimel/advisory-database-pypa, CC-BY-4.0, GitHub Security Advisories imported), keeping
+  only the fixing commits that the pinned database does not reference: newer fixes, a check of the
+  security rules on CVEs they were not read against.
 - `vuln-fixes`: function pairs of vulnerability-fixing commits curated by SVEN (eth-sri/sven,
   MIT) and SafeCoder (eth-sri/SafeCoder, MIT), Python only, CWE-022/078/079/089 (+ 326/327/377/502
   /295 in SafeCoder); rows whose commit is also in the advisory database carry its CVE id.
@@ -41,6 +45,10 @@ from common import (
 from codefavor.codetools import strip_comments
 
 ADVISORY_REPO = "pypa/advisory-database"
+# A fork of it whose records run to 2026-07 (GitHub Security Advisories imported; CC-BY-4.0 too):
+# its fixes that the pinned database does not reference make `cve-fixes-recent`, fixes the rules
+# of `evidence.security_diff` were never read against.
+RECENT_ADVISORIES = "westonsteimel/advisory-database-pypa"
 NON_PYTHON = ("tensorflow/", "micropython/", "bytecodealliance/", "jimmo/micropython")
 _TESTISH = re.compile(r"(^|/)(tests?|testing|docs?|examples?)/|(^|/)test_[^/]*\.py$|_tests?\.py$|conftest\.py$")
 
@@ -89,12 +97,22 @@ def _license(git: Git, rev: str) -> str:
     return "unknown"
 
 
-def cve_fixes(max_funcs: int = 3, max_lines: int = 150) -> tuple[list, dict]:
-    adv_git = Git(mirror_path(ADVISORY_REPO))
+def _commit_key(r: dict[str, Any]) -> tuple[str, str]:
+    return r["repo"].lower(), r["commit"][:12]
+
+
+def cve_fixes(
+    max_funcs: int = 3, max_lines: int = 150, advisory_repo: str = ADVISORY_REPO, without: str | None = None
+) -> tuple[list, dict]:
+    """Function pairs of the fixing commits that `advisory_repo`'s advisories reference (less those
+    that the advisories of `without` reference too: a set of only the newer fixes)."""
+    adv_git = Git(mirror_path(advisory_repo))
     refs = [r for r in advisories(adv_git) if not r["repo"].lower().startswith(NON_PYTHON)]
+    seen = {_commit_key(r) for r in advisories(Git(mirror_path(without)))} if without else set()
     by_commit: dict[tuple[str, str], dict[str, Any]] = {}
     for r in refs:
-        by_commit.setdefault((r["repo"].lower(), r["commit"][:12]), r)
+        if _commit_key(r) not in seen:
+            by_commit.setdefault(_commit_key(r), r)
     mirrors = {p.name.lower().replace("+", "/"): p / "repo" for p in MIRRORS.iterdir() if (p / "repo").is_dir()}
     tasks, stats = [], {"fix_commits": len(by_commit), "repos_available": 0, "commits_found": 0,
                         "commits_too_broad": 0, "commits_no_function_change": 0}  # fmt: skip
@@ -128,12 +146,12 @@ def cve_fixes(max_funcs: int = 3, max_lines: int = 150) -> tuple[list, dict]:
             )
             info = {"source": f"github.com/{repo}", "commit": sha, "file": fpath, "function": qual,
                     "advisory": r["advisory"], "cve": r["cve"], "license": repos_used[repo]["license"],
-                    "advisory_source": ADVISORY_REPO, "label": "advisory fix commit: before = vulnerable"}  # fmt: skip
+                    "advisory_source": advisory_repo, "label": "advisory fix commit: before = vulnerable"}  # fmt: skip
             tasks.append(
                 make_task(f"cve/{repo}/{sha[:12]}/{fpath}:{qual}", instruction, fixed, vuln, "security", info)
             )
     stats["repos_available"] = len(repos_used)
-    meta = {"source": ADVISORY_REPO, "commit": adv_git.head(), "license": "CC-BY-4.0 (advisories); code: each project's",
+    meta = {"source": advisory_repo, "commit": adv_git.head(), "without": without, "license": "CC-BY-4.0 (advisories); code: each project's",
             "kind": "real CVE fix pairs (function level)", "max_funcs_per_commit": max_funcs, "stats": stats,
             "repos": repos_used}  # fmt: skip
     return tasks, meta
@@ -228,6 +246,8 @@ def main(argv: list[str] | None = None) -> None:
     for name in args.sets.split(","):
         if name == "cve-fixes":
             tasks, meta = cve_fixes(args.max_funcs)
+        elif name == "cve-fixes-recent":
+            tasks, meta = cve_fixes(args.max_funcs, advisory_repo=RECENT_ADVISORIES, without=ADVISORY_REPO)
         elif name == "vuln-fixes":
             tasks, meta = vuln_fixes()
         elif name == "cweval":

@@ -17,6 +17,7 @@ never honoured: Bandit runs with its own `ignore_nosec` switch on.
 
 from __future__ import annotations
 
+import ast
 import io
 import logging
 import re
@@ -145,13 +146,35 @@ def bandit_findings(code: str) -> list[Finding] | None:
         if mgr.skipped:
             return None
         lines = code.splitlines()
+        passed = _shell_passed_on(code) if any(i.test_id in _SHELL_TRUE for i in mgr.results) else set()
         return [
             Finding(i.test_id, i.severity, i.confidence, i.lineno, i.text, "bandit")
             for i in mgr.results
             if i.test_id not in IGNORED
             and not _is_delay(i.test_id, lines, i.lineno)
             and not _is_escaping_import(i.test_id, lines, i.lineno)
+            and not (i.test_id in _SHELL_TRUE and i.lineno in passed)
         ]
+
+
+# Bandit's "shell=True" tests read any `shell=` value but False as True. A wrapper that hands on its
+# caller's choice (`Popen(args, shell=shell)`) runs no shell of its own: that is the caller's finding,
+# and counting it made a fix that adds such a switch (defaulting to False) look like the weaker side.
+_SHELL_TRUE = {"B602", "B604"}
+
+
+def _shell_passed_on(code: str) -> set[int]:
+    """Lines of calls whose `shell=` is a name or an attribute (a value handed on), not a literal."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError):
+        return set()
+    return {
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and any(k.arg == "shell" and isinstance(k.value, (ast.Name, ast.Attribute)) for k in node.keywords)
+    }
 
 
 # `xml.sax.saxutils` holds the escaping helpers (escape, quoteattr) and a writer, no parser: Bandit's

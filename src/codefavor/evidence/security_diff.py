@@ -183,6 +183,12 @@ def _private_refusal(node: ast.If | ast.Assert, out: Counter[str]) -> None:
                 out["validation"] += 1
 
 
+def _unbounded_cache(node: ast.Call) -> bool:
+    """`lru_cache(None)` / `lru_cache(maxsize=None)`: every distinct argument kept for the process's life."""
+    size = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "maxsize"), None)
+    return isinstance(size, ast.Constant) and size.value is None and bool(node.args or node.keywords)
+
+
 def _call(node: ast.Call, out: Counter[str]) -> None:
     name, owner = _last(node.func), _owner(node.func)
     named = False  # read by a rule of CALLS already: `is_safe_url` is a URL's check, not a second one
@@ -201,6 +207,8 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
         whole = _last(inner.func) == "read" and not inner.args and not inner.keywords
         # a program's own standard input is its caller's, not a peer's upload
         out["unbounded-read"] += whole and not ast.unparse(inner.func).endswith(("stdin.read", "stdin.buffer.read"))
+    if name == "lru_cache" and _unbounded_cache(node):
+        out["unbounded-cache"] += 1
     if name in QUERY_CALLS and any(
         kw.arg in OWNER_KW and REQUESTER.search(ast.unparse(kw.value)) for kw in node.keywords
     ):
@@ -498,6 +506,7 @@ def marks(code: str) -> Counter[str] | None:
             out["auth-exempt"] += sum(1 for d in bare if EXEMPT_RX.search(_last(d)))
             out["length-limit"] += sum(1 for d in bare if RATE_RX.search(_last(d)))
             out["joined-path"] += _joined_params(node)
+            out["unbounded-cache"] += sum(1 for d in bare if _last(d) == "cache")  # functools.cache: no maxsize
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             mod = node.module if isinstance(node, ast.ImportFrom) else " ".join(a.name for a in node.names)
             if mod and DEFUSED.search(mod):

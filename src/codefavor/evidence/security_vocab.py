@@ -118,6 +118,11 @@ HARDENING: dict[str, tuple[int, str]] = {
         "a whole stream read into a memory buffer at once (`BytesIO(f.read())`): no bound on what a peer sends "
         "(CWE-400, -770)",
     ),
+    "unbounded-cache": (
+        -1,
+        "a cache without a size bound (`@lru_cache(None)`, `@functools.cache`): one entry per distinct argument a "
+        "peer sends, kept for the process's life (CWE-400, -770)",
+    ),
     "secret-logged": (
         -1,
         "a log call handed a password, secret, key or credential (`log.debug('pw %s', password)`) (CWE-532)",
