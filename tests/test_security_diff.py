@@ -270,8 +270,6 @@ TABLE: dict[str, list[tuple[str, str]]] = {
          "        return JsonResponse({'error': repr(exc)}, status=500)\n",
          "def api(req):\n    try:\n        return ok(run(req))\n    except Exception as exc:\n"
          "        log.exception(exc)\n        return JsonResponse({'error': 'internal error'}, status=500)\n"),
-        ("def media(self, path):\n    if path not in self.files:\n        raise HTTPError(404, '%s not found' % path)\n",
-         "def media(self, path):\n    if path not in self.files:\n        raise HTTPError(404, 'not found')\n"),
     ],
     "safe-tempfile": [
         ("def scratch():\n    d = os.path.join(gettempdir(), 'work')\n    os.makedirs(d)\n    return d\n",
@@ -481,6 +479,9 @@ def test_logging_an_error_or_joining_constants_is_no_mark():
     logged = "def f(x):\n    try:\n        g(x)\n    except OSError as e:\n        log.error('failed: %s', e)\n        raise\n"
     assert marks(logged)["error-echo"] == 0
     assert marks("def f(p):\n    abort(404, _('No such page'))\n")["error-echo"] == 0  # a translated fixed message
+    # a refusal that names what it refused is no echo of an error: most frameworks send the detail
+    # as escaped JSON or keep it for the log (fresh CVE fixes: 1 right of 5 when it counted)
+    assert marks("def f(t):\n    raise HTTPException(404, f'Thread {t} not found')\n")["error-echo"] == 0
     assert marks("def f(name):\n    return os.path.join(ROOT, 'static', 'x.css')\n")["joined-path"] == 0
     assert marks("def f(name):\n    return os.path.join(name, 'x.css')\n")["joined-path"] == 0  # the base itself
     assert marks("def f(s):\n    return s.replace('a', '&amp;')\n")["escaping"] == 0  # no special character

@@ -54,7 +54,6 @@ from codefavor.evidence.security_vocab import (
     HARDENING,
     HEADER,
     HTML,
-    HTTP_ERRORS,
     INTERNAL_URLS,
     LIMIT_NAMES,
     LIST_KW,
@@ -242,12 +241,6 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
     if name in MARKUP and node.args and _formatted(node.args[0]):
         out["markup-built"] += 1
     permission_mode(node, name, owner, out)
-    # an HTTP error that carries data back (`HTTPError(404, '%s not found', path)`): the request's
-    # own text reflected in the error page; a fixed message (or a translated one) is none
-    if HTTP_ERRORS.search(name) and any(
-        isinstance(a, (ast.Name, ast.Attribute, ast.Subscript)) or _formatted(a) for a in node.args[1:]
-    ):
-        out["error-echo"] += 1
     if name == "replace" and len(node.args) >= 2 and _escapes(node.args[0], node.args[1]):
         out["escaping"] += 1  # text.replace('<', '&lt;'), s.replace('"', '\\"'): escaping by hand
     elif name == "translate" and any(set(_const_str(a) or "") & SPECIAL for a in node.args):

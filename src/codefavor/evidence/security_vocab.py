@@ -95,8 +95,7 @@ HARDENING: dict[str, tuple[int, str]] = {
     ),
     "error-echo": (
         -1,
-        "a caught exception's text written into a response or an HTTP error (`write(str(e))`), or data carried "
-        "back in an HTTP error's message (`HTTPError(404, '%s not found', path)`)",
+        "a caught exception's text written into a response or an HTTP error (`write(str(e))`)",
     ),
     "pickle-written": (-1, "data written as pickle, marshal or dill (`pickle.dump(obj, f)`): what is later unpickled"),
     "sanitised-markup": (
@@ -230,7 +229,6 @@ CONTAINMENT_RX = next(rx for rule, rx in CALLS if rule == "path-containment")
 SPECIAL = set("<>&\"'")
 ENTITY = re.compile(r"^(&#?\w+;|\\.)")
 # where a caught exception's text reaches the client: a response body, a page, an HTTP error
-HTTP_ERRORS = _rx(r"^(abort|\w*HTTPError|Http\w*Error|HTTPException)$")
 ECHO_SINKS = _rx(r"^(write|\w*Response|jsonify|make_response|render\w*|flash|send_error|abort|\w*HTTPError|Http\w*)$")
 CHECK_WORDS = {
     "validate",
