@@ -284,3 +284,12 @@ def test_a_shell_switch_handed_on_is_no_finding_and_a_literal_one_is(one, other,
 
     ab, ba = compare_security(other, one).decision, compare_security(one, other).decision
     assert (ab, ba) == (("undecided", "undecided") if want == "undecided" else ("A", "B"))
+
+
+def test_a_masked_password_is_no_hard_coded_secret_and_a_real_one_is():
+    from codefavor.evidence.security import findings
+
+    masked = "def show(cfg):\n    safe = {**cfg, 'password': '******'}\n    log.info('config: %s', safe)\n"
+    assert not [f for f in findings(masked)[0] if f.kind == "hard-coded-secret"]
+    real = "def connect():\n    password = 'hunter22'\n    return db(password)\n"
+    assert [f for f in findings(real)[0] if f.kind == "hard-coded-secret"]
