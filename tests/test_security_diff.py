@@ -466,13 +466,18 @@ def test_a_method_whose_string_dedent_cannot_shift_is_read_as_a_block():
     assert compare_marks(hard, weak)[0] == "A" and compare_marks(weak, hard)[0] == "B"
 
 
-def test_the_guess_uses_the_table_after_adds_only():
+def test_the_guess_uses_the_table_before_adds_only():
     from codefavor.judges.evidence import guess
 
     weak, hard = TABLE["escaping"][0]
     assert guess("security", hard, weak) == ("A", "hardening")
     assert guess("security", weak, hard) == ("B", "hardening")
     assert guess("correctness", hard, weak)[1] != "hardening"  # security pairs only
+    # a fix that only deletes: the lines it drops are a weakening mark, so the longer side loses
+    weak, hard = TABLE["unbounded-cache"][0]
+    assert guess("security", hard, weak) == ("A", "hardening")
+    assert guess("security", weak, hard) == ("B", "hardening")
+    assert guess("correctness", weak, hard) == ("A", "adds-only")
 
 
 def test_logging_an_error_or_joining_constants_is_no_mark():

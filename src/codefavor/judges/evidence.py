@@ -186,14 +186,17 @@ def guess(category: str, a: str, b: str, measured: Mapping[str, Any] | None = No
       much to decide (the smaller minimum time, by more than 5%, no input set aside at any level;
       dev, six runs each, both orders: CodePrefBench 118/136, leetcode-efficiency 36/60 judgments
       where it applied, 20-100% run to run there: its labels follow complexity, the lean constants);
-    - "adds-only": one candidate is the other with lines added and none changed: the one that adds
-      (a fix adds a guard; dev: cve-fixes 27/29, ConDefects 38/43, quixbugs 2/2, vuln-fixes 5/7);
     - security, "hardening": the side the differential marks of `evidence.security_diff` vote for
       (what the edit adds or removes: checks that raise, escaping, path containment, parameterised
       queries, argument-list commands, safe temporary files, restrictive modes, eval/mark_safe/
       shell=True, a parameter joined onto a path, an exception echoed to the client, a session
-      renewed, a secret logged, ...; one vote per rule; dev, both orders: cve-fixes 122/128,
-      vuln-fixes 182/182 where it decides, on the sets of 2026-12-07);
+      renewed, a secret logged, an unbounded cache, ...; one vote per rule; dev, both orders:
+      cve-fixes 122/128, vuln-fixes 182/182 where it decides, on the sets of 2026-12-07), read
+      before "adds-only" so that a fix that only deletes is read by what it deletes (the fresh
+      cve-fixes-recent dev: of the 83 pairs "adds-only" reaches, the marks decide 49, 48 right
+      against 47 for "adds-only" there);
+    - "adds-only": one candidate is the other with lines added and none changed: the one that adds
+      (a fix adds a guard; dev: cve-fixes 27/29, ConDefects 38/43, quixbugs 2/2, vuln-fixes 5/7);
     - efficiency, "complexity": for two platform solutions (`class Solution`) that the measurement
       left undecided (not run, or it saw them disagree), the one `evidence.complexity.cheaper` reads as asymptotically cheaper (a sort, a
       slice or scan in a loop, a string grown in a loop that the other does without);
@@ -221,6 +224,11 @@ def guess(category: str, a: str, b: str, measured: Mapping[str, Any] | None = No
         (la, na), (lb, nb) = sa, sb
     else:
         la, lb, na, nb = _lines(a), _lines(b), len(a.strip()), len(b.strip())
+    if category == "security":
+        # before "adds-only": a fix that only deletes (an unbounded cache, a `shell=True`) is read by what it deletes
+        decision, _ = compare_marks(a, b)
+        if decision != "undecided":
+            return decision, "hardening"
     sm = difflib.SequenceMatcher(a=la, b=lb, autojunk=False)
     ops = {op for op, *_ in sm.get_opcodes() if op != "equal"}
     if ops == {"insert"}:
@@ -229,10 +237,6 @@ def guess(category: str, a: str, b: str, measured: Mapping[str, Any] | None = No
         return "A", "adds-only"
     longer = "A" if na > nb else "B" if nb > na else "undecided"
     shorter = {"A": "B", "B": "A"}.get(longer, "undecided")
-    if category == "security":
-        decision, _ = compare_marks(a, b)
-        if decision != "undecided":
-            return decision, "hardening"
     if category == "efficiency":
         if platform_pair(a, b) and (side := cheaper(a, b)):
             return side, "complexity"
