@@ -337,6 +337,11 @@ TABLE: dict[str, list[tuple[str, str]]] = {
     ],
     "unbounded-read": [
         ("def image(upload):\n    return Image.open(BytesIO(upload.read()))\n", "def image(upload):\n    return Image.open(upload)\n"),
+        ("def inflate(data):\n    return zlib.decompress(data)\n",
+         "def inflate(data):\n    d = zlib.decompressobj()\n    out = d.decompress(data, MAX)\n    if d.unconsumed_tail:\n"
+         "        raise ValueError('too big')\n    return out\n"),
+        ("def body(raw):\n    return gzip.GzipFile(fileobj=io.BytesIO(raw)).read()\n",
+         "def body(raw):\n    return gzip.GzipFile(fileobj=io.BytesIO(raw)).read(LIMIT)\n"),
     ],
     "unbounded-cache": [
         ("@lru_cache(None)\ndef build(handler, apps):\n    return wrap(handler, apps)\n",
@@ -445,6 +450,8 @@ def test_a_scheme_blocklist_is_no_url_check_and_a_fix_to_an_allowlist_wins():
         ("def f(t, k):\n    return jwt.decode(t, k, algorithms=['none'])\n", "unsafe-option", 1),
         ("def f(up):\n    return BytesIO(up.read())\n", "unbounded-read", 1),
         ("def f():\n    return StringIO(sys.stdin.read())\n", "unbounded-read", 0),  # the caller's own input
+        ("def f(d):\n    return zlib.decompressobj().decompress(d, 4096)\n", "unbounded-read", 0),
+        ("def f(d):\n    return codec.decompress(d)\n", "unbounded-read", 0),  # not a module known to inflate whole
         ("@lru_cache(maxsize=None)\ndef f(x):\n    return x\n", "unbounded-cache", 1),
         ("@lru_cache\ndef f(x):\n    return x\n", "unbounded-cache", 0),  # bare: the default bound, 128
         ("@cache_page(60)\ndef f(request):\n    return x\n", "unbounded-cache", 0),

@@ -42,8 +42,10 @@ from codefavor.evidence.security_vocab import (
     CHECK_PAIRS,
     CHECK_WORDS,
     CMD_NAMES,
+    COMPRESSED_FILES,
     CONTAINMENT_RX,
     CONTROL_CHARS,
+    DECOMPRESSORS,
     DEFUSED,
     DESERIALISERS,
     ECHO_SINKS,
@@ -206,6 +208,13 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
         whole = _last(inner.func) == "read" and not inner.args and not inner.keywords
         # a program's own standard input is its caller's, not a peer's upload
         out["unbounded-read"] += whole and not ast.unparse(inner.func).endswith(("stdin.read", "stdin.buffer.read"))
+    # a compressed payload inflated whole: a few kilobytes can grow to gigabytes (CWE-409); the
+    # fix reads it through a decompressor with a bound (`decompressobj().decompress(d, max_length)`)
+    if name == "decompress" and owner in DECOMPRESSORS or (
+        name == "read" and not node.args and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Call) and _last(node.func.value.func) in COMPRESSED_FILES
+    ):  # fmt: skip
+        out["unbounded-read"] += 1
     if name == "lru_cache" and _unbounded_cache(node):
         out["unbounded-cache"] += 1
     if name in QUERY_CALLS and any(

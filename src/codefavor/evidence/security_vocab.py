@@ -114,8 +114,8 @@ HARDENING: dict[str, tuple[int, str]] = {
     ),
     "unbounded-read": (
         -1,
-        "a whole stream read into a memory buffer at once (`BytesIO(f.read())`): no bound on what a peer sends "
-        "(CWE-400, -770)",
+        "a whole stream read into a memory buffer at once (`BytesIO(f.read())`), or a compressed payload inflated "
+        "whole (`zlib.decompress(data)`, `GzipFile(...).read()`): no bound on what a peer sends (CWE-400, -409, -770)",
     ),
     "unbounded-cache": (
         -1,
@@ -221,6 +221,10 @@ PICKLERS = {"pickle", "cPickle", "_pickle", "marshal", "dill", "cloudpickle"}
 # rules read as present or absent, not counted: a data format is chosen once, and a fix that keeps
 # pickle but writes it in two places instead of one is no weaker for it
 PRESENCE = ("pickle-written",)
+# modules whose `decompress(data)` inflates everything at once, and the file objects over a compressed
+# stream whose bare `.read()` does the same
+DECOMPRESSORS = {"zlib", "gzip", "bz2", "lzma", "brotli", "zstd", "zstandard", "snappy"}
+COMPRESSED_FILES = {"GzipFile", "BZ2File", "LZMAFile"}
 # a value's slot in a command template handed to a runner with the values apart (`run("ls %s", d)`)
 PLACEHOLDER = re.compile(r"%s|%\(\w+\)s|\{\w*\}")
 ESCAPING_RX = next(rx for rule, rx in CALLS if rule == "escaping")
