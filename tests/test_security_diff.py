@@ -452,6 +452,7 @@ def test_a_scheme_blocklist_is_no_url_check_and_a_fix_to_an_allowlist_wins():
         ("def f():\n    return StringIO(sys.stdin.read())\n", "unbounded-read", 0),  # the caller's own input
         ("def f(d):\n    return zlib.decompressobj().decompress(d, 4096)\n", "unbounded-read", 0),
         ("def f(d):\n    return codec.decompress(d)\n", "unbounded-read", 0),  # not a module known to inflate whole
+        ("def f(s):\n    return s not in RESTRICTED_SCHEMES\n", "allowlist", 1),  # a deny-list by another name
         ("@lru_cache(maxsize=None)\ndef f(x):\n    return x\n", "unbounded-cache", 1),
         ("@lru_cache\ndef f(x):\n    return x\n", "unbounded-cache", 0),  # bare: the default bound, 128
         ("@cache_page(60)\ndef f(request):\n    return x\n", "unbounded-cache", 0),

@@ -176,7 +176,9 @@ UNESCAPED = _rx(r"\|\s*safe\b|\{%-?\s*autoescape\s+(off|false)\b")
 TLS_SWITCHES = {"check_hostname", "verify_mode", "verify"}
 AUTH_ATTRS = _rx(r"^(is_authenticated|is_anonymous|is_superuser|is_staff|is_admin|permissions|has_permission)$")
 LIMIT_NAMES = _rx(r"^(MAX|MIN)_|_(MAX|MIN)$|LIMIT")  # a named bound (MAX_SIZE): a counter's own max is none
-ALLOW_NAMES = _rx(r"allow|whitelist|permitted|valid|safe|trusted|deny|denied|blacklist|blocklist|blocked|forbidden")
+ALLOW_NAMES = _rx(
+    r"allow|whitelist|permitted|valid|safe|trusted|deny|denied|blacklist|blocklist|blocked|forbidden|restricted|disallowed|banned"
+)
 CONTROL_CHARS = ("\r", "\n", "\x00")
 # an address checked for where it points before it is fetched (SSRF, CWE-918)
 ADDRESS_CHECKS = {"is_private", "is_loopback", "is_reserved", "is_link_local", "is_multicast", "is_unspecified"}
