@@ -495,6 +495,9 @@ def test_logging_an_error_or_joining_constants_is_no_mark():
     # a refusal that names what it refused is no echo of an error: most frameworks send the detail
     # as escaped JSON or keep it for the log (fresh CVE fixes: 1 right of 5 when it counted)
     assert marks("def f(t):\n    raise HTTPException(404, f'Thread {t} not found')\n")["error-echo"] == 0
+    # a predicate named for a response is no response: the caught error is read, not sent
+    caught = "def f(q, s):\n    try:\n        m = read(s)\n    except Truncated as e:\n        if not q.is_response(e.message()):\n            raise\n"
+    assert marks(caught)["error-echo"] == 0
     assert marks("def f(name):\n    return os.path.join(ROOT, 'static', 'x.css')\n")["joined-path"] == 0
     assert marks("def f(name):\n    return os.path.join(name, 'x.css')\n")["joined-path"] == 0  # the base itself
     assert marks("def f(s):\n    return s.replace('a', '&amp;')\n")["escaping"] == 0  # no special character

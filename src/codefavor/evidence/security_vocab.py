@@ -234,8 +234,11 @@ CONTAINMENT_RX = next(rx for rule, rx in CALLS if rule == "path-containment")
 # characters markup, a script or a quoted string gives meaning to, and what an escape replaces them with
 SPECIAL = set("<>&\"'")
 ENTITY = re.compile(r"^(&#?\w+;|\\.)")
-# where a caught exception's text reaches the client: a response body, a page, an HTTP error
-ECHO_SINKS = _rx(r"^(write|\w*Response|jsonify|make_response|render\w*|flash|send_error|abort|\w*HTTPError|Http\w*)$")
+# where a caught exception's text reaches the client: a response body, a page, an HTTP error (case
+# kept: `JsonResponse(...)` builds one, `query.is_response(m)` is a predicate)
+ECHO_SINKS = re.compile(
+    r"^(write|\w*Response|jsonify|make_response|render\w*|flash|send_error|abort|\w*HTTPError|Http\w*)$"
+)
 CHECK_WORDS = {
     "validate",
     "validates",
