@@ -187,7 +187,7 @@ def _private_refusal(node: ast.If | ast.Assert, out: Counter[str]) -> None:
 def _unbounded_cache(node: ast.Call) -> bool:
     """`lru_cache(None)` / `lru_cache(maxsize=None)`: every distinct argument kept for the process's life."""
     size = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "maxsize"), None)
-    return isinstance(size, ast.Constant) and size.value is None and bool(node.args or node.keywords)
+    return isinstance(size, ast.Constant) and size.value is None
 
 
 def _call(node: ast.Call, out: Counter[str]) -> None:
@@ -210,10 +210,11 @@ def _call(node: ast.Call, out: Counter[str]) -> None:
         out["unbounded-read"] += whole and not ast.unparse(inner.func).endswith(("stdin.read", "stdin.buffer.read"))
     # a compressed payload inflated whole: a few kilobytes can grow to gigabytes (CWE-409); the
     # fix reads it through a decompressor with a bound (`decompressobj().decompress(d, max_length)`)
-    if name == "decompress" and owner in DECOMPRESSORS or (
-        name == "read" and not node.args and isinstance(node.func, ast.Attribute)
-        and isinstance(node.func.value, ast.Call) and _last(node.func.value.func) in COMPRESSED_FILES
-    ):  # fmt: skip
+    inflated = name == "decompress" and owner in DECOMPRESSORS
+    read_whole = name == "read" and not node.args and isinstance(node.func, ast.Attribute)
+    if inflated or (
+        read_whole and isinstance(node.func.value, ast.Call) and _last(node.func.value.func) in COMPRESSED_FILES
+    ):
         out["unbounded-read"] += 1
     if name == "lru_cache" and _unbounded_cache(node):
         out["unbounded-cache"] += 1
