@@ -219,16 +219,16 @@ def guess(category: str, a: str, b: str, measured: Mapping[str, Any] | None = No
         if lean:
             return lean, "clock-lean"
     a, b = canonical_locals(a, LOCAL_WIDTH), canonical_locals(b, LOCAL_WIDTH)
-    sa, sb = _shape(a), _shape(b)
-    if sa is not None and sb is not None:  # blind to comments and reordered definitions
-        (la, na), (lb, nb) = sa, sb
-    else:
-        la, lb, na, nb = _lines(a), _lines(b), len(a.strip()), len(b.strip())
     if category == "security":
         # before "adds-only": a fix that only deletes (an unbounded cache, a `shell=True`) is read by what it deletes
         decision, _ = compare_marks(a, b)
         if decision != "undecided":
             return decision, "hardening"
+    sa, sb = _shape(a), _shape(b)
+    if sa is not None and sb is not None:  # blind to comments and reordered definitions
+        (la, na), (lb, nb) = sa, sb
+    else:
+        la, lb, na, nb = _lines(a), _lines(b), len(a.strip()), len(b.strip())
     sm = difflib.SequenceMatcher(a=la, b=lb, autojunk=False)
     ops = {op for op, *_ in sm.get_opcodes() if op != "equal"}
     if ops == {"insert"}:
